@@ -1,0 +1,35 @@
+/** Root Jest config: one project per library/app, TypeScript through SWC. */
+const path = require('node:path');
+const { compilerOptions } = require('./tsconfig.base.json');
+
+const moduleNameMapper = Object.fromEntries(
+  Object.entries(compilerOptions.paths).map(([name, [target]]) => [
+    `^${name.replace('/', '\\/')}$`,
+    path.join(__dirname, target),
+  ]),
+);
+
+const swc = [
+  '@swc/jest',
+  { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+];
+
+const roots = ['packages', 'apps'];
+const fs = require('node:fs');
+const projects = roots
+  .flatMap((root) =>
+    fs.existsSync(path.join(__dirname, root))
+      ? fs.readdirSync(path.join(__dirname, root)).map((name) => path.join(root, name))
+      : [],
+  )
+  .filter((dir) => fs.existsSync(path.join(__dirname, dir, 'src')))
+  .map((dir) => ({
+    displayName: dir,
+    rootDir: path.join(__dirname, dir),
+    testEnvironment: 'node',
+    transform: { '^.+\\.ts$': swc },
+    moduleNameMapper,
+    testMatch: ['<rootDir>/src/**/*.spec.ts'],
+  }));
+
+module.exports = { projects, testTimeout: 120000 };

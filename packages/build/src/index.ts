@@ -1,0 +1,2 @@
+/** @packageDocumentation The build stage. */
+export const STAGE = 'build';

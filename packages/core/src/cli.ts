@@ -1,0 +1,117 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { StageRun } from '@bolsillo/schema';
+import { appendJsonl } from './atomic';
+import { dataLayout, dirsFromEnv } from './paths';
+
+/** A command-line option of a stage. */
+export interface CliOption {
+  readonly type: 'string' | 'boolean';
+  readonly description: string;
+  readonly default?: string | boolean;
+}
+
+/** What a stage's run returns: counts for the one-line summary, and anything worth recording. */
+export interface StageResult {
+  readonly rowsIn: number;
+  readonly rowsOut: number;
+  readonly summary?: Record<string, unknown>;
+}
+
+/** What a CLI gets: parsed options and the folders from `DATA_DIR` / `RAW_DIR`. */
+export interface CliContext {
+  readonly values: Record<string, string | boolean | undefined>;
+  readonly positionals: readonly string[];
+  readonly dataDir: string;
+  readonly rawDir: string;
+  /** Print a progress or info line (stderr). */
+  readonly log: (message: string) => void;
+}
+
+/** A stage (or tool) command line. */
+export interface CliSpec {
+  /** Command name, e.g. `ingest`. */
+  readonly name: string;
+  /** One paragraph for `--help`. */
+  readonly description: string;
+  readonly options?: Readonly<Record<string, CliOption>>;
+  /** Record wall/CPU time, peak memory and rows to `monitoring/runs.jsonl` (compute cost). Default true. */
+  readonly recordRun?: boolean;
+  readonly run: (ctx: CliContext) => Promise<StageResult>;
+}
+
+function helpText(spec: CliSpec): string {
+  const opts = Object.entries(spec.options ?? {}).map(
+    ([name, o]) => `  --${name}${o.type === 'string' ? ' <value>' : ''}\n      ${o.description}${o.default !== undefined ? ` (default: ${String(o.default)})` : ''}`,
+  );
+  return [
+    `Usage: ${spec.name} [options]`,
+    '',
+    spec.description,
+    '',
+    'Options:',
+    ...opts,
+    '  --help\n      Show this help.',
+    '',
+    'Environment: DATA_DIR (default data), RAW_DIR (default data/raw).',
+    'Exit code: 0 on success, 1 on failure (the message names the cause).',
+  ].join('\n');
+}
+
+/**
+ * Run a stage's command line: parse options, call `run`, print a one-line summary
+ * (rows in, rows out, seconds), record the run's compute cost, and exit 0 or 1.
+ */
+export async function runCli(spec: CliSpec, argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  const options = Object.fromEntries(
+    Object.entries(spec.options ?? {}).map(([name, o]) => [name, { type: o.type, ...(o.default !== undefined ? { default: o.default } : {}) }]),
+  );
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean' } } as never, allowPositionals: true, strict: true });
+  } catch (error) {
+    process.stderr.write(`${spec.name}: ${(error as Error).message}\n\n${helpText(spec)}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`${helpText(spec)}\n`);
+    return;
+  }
+  const { dataDir, rawDir } = dirsFromEnv();
+  const log = (message: string) => process.stderr.write(`[${spec.name}] ${message}\n`);
+  const started = new Date();
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const record = (status: StageRun['status'], rowsIn: number, rowsOut: number, summary?: Record<string, unknown>) => {
+    if (spec.recordRun === false) return;
+    const cpu = process.cpuUsage(cpu0);
+    const run: StageRun = {
+      stage: spec.name,
+      started_at: started.toISOString(),
+      wall_seconds: (performance.now() - t0) / 1000,
+      cpu_seconds: (cpu.user + cpu.system) / 1e6,
+      peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+      rows_in: rowsIn,
+      rows_out: rowsOut,
+      status,
+      ...(summary ? { summary } : {}),
+    };
+    try {
+      appendJsonl(path.join(dataLayout(dataDir).monitoring, 'runs.jsonl'), [run]);
+    } catch {
+      // Cost bookkeeping must never fail a stage.
+    }
+  };
+  try {
+    const result = await spec.run({ values: parsed.values as CliContext['values'], positionals: parsed.positionals, dataDir, rawDir, log });
+    const seconds = (performance.now() - t0) / 1000;
+    record('ok', result.rowsIn, result.rowsOut, result.summary);
+    process.stdout.write(`[${spec.name}] done: rows in ${result.rowsIn}, rows out ${result.rowsOut}, ${seconds.toFixed(2)}s\n`);
+  } catch (error) {
+    record('failed', 0, 0, { error: (error as Error).message });
+    process.stderr.write(`[${spec.name}] error: ${(error as Error).message}\n`);
+    if (process.env.BOLSILLO_DEBUG) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,2 @@
+/** @packageDocumentation The evaluate stage. */
+export const STAGE = 'evaluate';

@@ -1,0 +1,2 @@
+/** @packageDocumentation The features stage. */
+export const STAGE = 'features';

@@ -1,0 +1,2 @@
+/** @packageDocumentation The ingest stage. */
+export const STAGE = 'ingest';

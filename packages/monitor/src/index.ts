@@ -1,0 +1,2 @@
+/** @packageDocumentation The monitor stage. */
+export const STAGE = 'monitor';

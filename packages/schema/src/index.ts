@@ -1,0 +1,57 @@
+/**
+ * @packageDocumentation
+ * One definition of every record in the pipeline. Types, ajv validators, Arrow/Parquet schemas and
+ * OpenAPI components are all derived from the schemas exported here.
+ */
+export { Nullable, IsoDateSchema } from './common';
+export { RawRowSchema, RAW_COLUMNS, RAW_TO_CANONICAL } from './raw';
+export type { RawRow } from './raw';
+export { TransactionSchema, TRANSACTION_COLUMNS, IDENTITY_FIELDS } from './transaction';
+export type { Transaction } from './transaction';
+export {
+  FEATURE_DECLARATIONS,
+  FEATURE_NAMES,
+  FEATURE_KEY_COLUMNS,
+  FeatureValuesSchema,
+  FeatureRowSchema,
+  featureDeclaration,
+} from './features';
+export type { FeatureDeclaration, FeatureDtype, FeatureName, FeatureValues, FeatureRow } from './features';
+export { MasterRowSchema, SPLITS, TARGET } from './master';
+export type { MasterRow, Split } from './master';
+export {
+  PredictionRequestSchema,
+  BatchPredictionRequestSchema,
+  PredictionResponseSchema,
+  BatchPredictionResponseSchema,
+  FeedbackSchema,
+  PREDICTION_EXAMPLE,
+  MAX_BATCH,
+} from './prediction';
+export type {
+  PredictionRequest,
+  BatchPredictionRequest,
+  PredictionResponse,
+  BatchPredictionResponse,
+  Feedback,
+} from './prediction';
+export {
+  ProfileSchema,
+  NumericProfileSchema,
+  CategoricalProfileSchema,
+  AliasesSchema,
+  PredictionLogEntrySchema,
+  StageRunSchema,
+} from './artifacts';
+export type {
+  Profile,
+  NumericProfile,
+  CategoricalProfile,
+  Aliases,
+  AliasName,
+  PredictionLogEntry,
+  StageRun,
+} from './artifacts';
+export { ModelCardSchema, MODEL_FAMILIES } from './model-card';
+export type { ModelCard, ModelFamily } from './model-card';
+export { validatorFor, describeErrors, arrowSchemaFor, openApiComponent } from './derive';

@@ -1,0 +1,2 @@
+/** @packageDocumentation The serve stage. */
+export const STAGE = 'serve';

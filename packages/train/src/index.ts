@@ -1,0 +1,2 @@
+/** @packageDocumentation The train stage. */
+export const STAGE = 'train';

@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Prints a fingerprint of the raw input folder (RAW_DIR, default data/raw): every file's name, size
+// and modification time. Nx uses it as a runtime input of the ingest pipeline target, so a new,
+// changed or removed drop re-runs ingest even when RAW_DIR is outside the workspace.
+const fs = require('node:fs');
+const path = require('node:path');
+const dir = path.resolve(process.env.RAW_DIR || path.join('data', 'raw'));
+const entries = fs.existsSync(dir)
+  ? fs.readdirSync(dir).filter((f) => /\.csv$/i.test(f)).sort().map((f) => {
+      const st = fs.statSync(path.join(dir, f));
+      return `${f}:${st.size}:${Math.floor(st.mtimeMs)}`;
+    })
+  : ['<missing>'];
+process.stdout.write(`${dir}\n${entries.join('\n')}\n`);
