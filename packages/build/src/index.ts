@@ -1,2 +1,30 @@
-/** @packageDocumentation The build stage. */
-export const STAGE = 'build';
+/**
+ * @packageDocumentation
+ * The build stage: from the offline feature store to a reproducible master table — target,
+ * data-quality suite, distribution profile, leakage check, feature selection, entity groups,
+ * group-aware splits and CV folds, content hash and manifest.
+ */
+export { STAGE } from './stage';
+/** Pure orchestration of the whole stage; throws {@link BuildError} when quality or leakage fails. */
+export { buildMaster, BuildError } from './build';
+export type { BuildContext, BuildOutput, TargetSummary } from './build';
+/** I/O adapter behind the CLI: reads `feature-store/`, writes `master/<hash>/` and `master/latest.json`. */
+export { runBuild, codeVersion, DEFAULT_PARAMS_FILE } from './run';
+export type { RunBuildOptions } from './run';
+export { BuildParamsSchema } from './params';
+export type { BuildParams } from './params';
+export { computeTarget, roundHalfEven, TARGET_SOURCES } from './target';
+export type { TargetResult } from './target';
+export { runSuite, defaultSuite, expectationId, qualityFailureMessage } from './quality';
+export type { Expectation, ExpectationResult, QualityReport, Severity } from './quality';
+export { profileColumns, profileNumeric, profileCategorical, quantileEdges, binIndex } from './profile';
+export { checkLeakage } from './leakage';
+export type { LeakageReport, FeatureLeakage, LeakageCheck } from './leakage';
+export { selectFeatures } from './selection';
+export type { Selection, SelectionDecision } from './selection';
+export { assignSplits, assignGroups } from './splits';
+export type { SplitAssignment, SplitSummary } from './splits';
+export { assembleMaster, canonicalOrder, contentHash, MASTER_COLUMNS } from './master';
+export { frameFromTable, frameFromRows, concatFrames, takeRows } from './frame';
+export type { Frame, Cell } from './frame';
+export { renderReport } from './report';

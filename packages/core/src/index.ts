@@ -38,3 +38,50 @@ export {
   seededRandom,
 } from './metrics';
 export type { Labels, Scores, ReliabilityBin, Confusion } from './metrics';
+export {
+  computeFeatures,
+  updateCustomerState,
+  foldCustomerState,
+  cloneCustomerState,
+  emptyCustomerState,
+  DEFAULT_FEATURE_PARAMS,
+  HISTORY_WINDOW_DAYS,
+  readOnlineStore,
+  ONLINE_STORE_FILE,
+  epochDay,
+  isoFromEpochDay,
+  easterSunday,
+  brazilianHolidays,
+  isBrazilianHoliday,
+} from './feature-kernel';
+export type { FeatureParams, FeatureInput, CustomerState, RecentTransaction, OnlineStore } from './feature-kernel';
+export { generate, generateChunks, formatBrazilianAmount, MIBOLSILLO_HEADER, MIBOLSILLO_ESSENTIAL_GROUPS } from './generator/generate';
+export type { GenerateOptions, GeneratorShift } from './generator/generate';
+export {
+  ALIAS_NAMES,
+  VERSION_PATTERN,
+  newVersionId,
+  modelDir,
+  readCard,
+  listVersions,
+  readAliases,
+  appendAudit,
+  readAudit,
+  setAlias,
+  promote,
+  rollback,
+  writeModelVersion,
+} from './registry/registry';
+export type { AuditEntry } from './registry/registry';
+export { loadModel, modelFromArtifacts } from './model/load-model';
+export type { LoadedModel } from './model/load-model';
+export { baselineArtifacts, ruleScore } from './model/artifacts';
+export type { ModelArtifacts, ModelJson, LayersModelJson, BaselineModelJson, RuleCondition, WeightSpec } from './model/artifacts';
+export { createEncoder, encodedNames, MISSING_SUFFIX, OOV_TOKEN, BIN_INFIX } from './model/preprocessing';
+export type { Encoder } from './model/preprocessing';
+export { calibrate, logit, sigmoid } from './model/calibration';
+export { readDenseNetwork, forwardDense } from './model/network';
+export type { DenseLayer, Activation } from './model/network';
+export { loadTf } from './tf-backend';
+export type { Tf, TfHandle } from './tf-backend';
+export { compatibleWriterProperties, tableToCompatibleParquet } from './parquet-compat';

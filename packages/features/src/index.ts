@@ -1,2 +1,19 @@
-/** @packageDocumentation The features stage. */
+/**
+ * @packageDocumentation
+ * The features stage: point-in-time transaction and customer-history features from the lake into a
+ * date-partitioned offline feature store and a per-customer online store. The feature kernel itself
+ * (`computeFeatures`, `updateCustomerState`, …) lives in `@bolsillo/core` so that serving uses the
+ * very same code.
+ */
+/** Name of this stage (used in logs and `monitoring/runs.jsonl`). */
 export const STAGE = 'features';
+export { readFeatures } from './read-features';
+export type { ReadFeaturesQuery } from './read-features';
+export { runFeatures, configHash, featureManifestPath, featureArrowSchema } from './run';
+export type { RunFeaturesOptions, RunFeaturesResult } from './run';
+export { computeFeatureRows, computeFeatureBatch, foldStates, sortTransactions, compareTransactions, planIncremental } from './pipeline';
+export type { CustomerStates, FeatureBatch, FeatureStoreManifest, IncrementalPlan } from './pipeline';
+export { featureTable } from './feature-table';
+export { FeaturesParamsSchema } from './params';
+export type { FeaturesParams } from './params';
+export { renderFeatureDocs } from './docs';

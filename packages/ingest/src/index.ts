@@ -1,2 +1,25 @@
-/** @packageDocumentation The ingest stage. */
-export const STAGE = 'ingest';
+/**
+ * @packageDocumentation
+ * The ingest stage: MiBolsillo CSV drops → validated, pseudonymised, Hive-partitioned Parquet
+ * (`lake/transactions/date=YYYY-MM-DD/part-0.parquet`), quarantine with reasons, and a manifest for
+ * incremental, crash-safe runs.
+ */
+export { STAGE } from './stage';
+export {
+  decodeBlock,
+  checkHeader,
+  parseLine,
+  parseSourceDate,
+  parseBrazilianAmount,
+  maskRawLine,
+  validateTransaction,
+  IngestError,
+  BRAZILIAN_STATES,
+} from './dialect';
+export type { SourceEncoding, ReasonCode, DomainRules, ParsedRow, Rejection } from './dialect';
+export { parseFile, kAnonymity } from './parse-file';
+export type { ParsedFile, ParseParams, QuarantineEntry, DateBucket, QuasiIdentifiers } from './parse-file';
+export { planIngest, affectedDates, mergePartition, EMPTY_MANIFEST, LAKE_SCHEMA } from './lake';
+export type { IngestManifest, ManifestFile, IngestPlan } from './lake';
+export { runIngest, IngestParamsSchema, DEFAULT_PARAMS_FILE } from './run';
+export type { IngestParams, RunIngestOptions, IngestSummary } from './run';

@@ -1,2 +1,36 @@
-/** @packageDocumentation The monitor stage. */
+/**
+ * @packageDocumentation
+ * The monitor stage: data drift against the build's stored profile, model metrics and value from
+ * labelled outcomes, compute cost, and an alarm policy whose actions retrain, roll back or promote
+ * through the same commands a person would use. `renderMonitoringPage` is what `GET /monitoring` serves.
+ */
 export const STAGE = 'monitor';
+export { computeDrift, computeScoreDrift, profileFromColumns, DEFAULT_DRIFT_PARAMS } from './drift';
+export type { DriftParams, DriftResult, DriftTest, FeatureDrift, ScoreDrift } from './drift';
+export {
+  psi,
+  psiCritical,
+  ksBinned,
+  ksPValue,
+  ksTwoSample,
+  wassersteinBinned,
+  chiSquareTwoSample,
+  jensenShannon,
+  jensenShannonCritical,
+  chiSquareSurvival,
+  chiSquareCritical,
+  binIndex,
+  histogram,
+} from './stats';
+export { computeModelMetrics, computeValue, metricsOf } from './performance';
+export type { LabelledOutcome, ValueMatrix, MetricsPoint, VersionMetrics, ValuePoint } from './performance';
+export { computeCosts } from './costs';
+export type { CostReport, StageCostPoint, ServingCostPoint } from './costs';
+export { PolicySchema, evaluatePolicy, emptyState, bootstrapBetter } from './policy';
+export type { Policy, PolicyRule, MonitorState, RuleState, AlarmInputs, AlarmStatus, PlannedAction } from './policy';
+export { MonitorParamsSchema } from './params';
+export type { MonitorParams } from './params';
+export { runMonitor, loadMonitorConfig, RETRAIN_COMMAND } from './run';
+export type { MonitorOptions, MonitorSummary, ActionRecord, DriftReport } from './run';
+export { renderMonitoringPage, renderMonitoringHtml } from './page';
+export type { MonitoringPageData } from './page';

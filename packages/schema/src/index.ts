@@ -54,4 +54,6 @@ export type {
 } from './artifacts';
 export { ModelCardSchema, MODEL_FAMILIES } from './model-card';
 export type { ModelCard, ModelFamily } from './model-card';
+export { PreprocessingSchema, PreprocessingColumnSchema, CalibrationSchema } from './model-card';
+export type { Preprocessing, PreprocessingColumn, Calibration } from './model-card';
 export { validatorFor, describeErrors, arrowSchemaFor, openApiComponent } from './derive';

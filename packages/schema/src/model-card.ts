@@ -5,6 +5,53 @@ import { Nullable } from './common';
 export const MODEL_FAMILIES = ['logistic', 'mlp', 'prior', 'rule'] as const;
 export type ModelFamily = (typeof MODEL_FAMILIES)[number];
 
+/** How one input feature becomes model columns. Fitted on the training split only. */
+export const PreprocessingColumnSchema = Type.Union([
+  Type.Object({
+    name: Type.String(),
+    kind: Type.Literal('numeric'),
+    mean: Type.Number({ description: 'Training mean; missing values are filled with it (0 after standardising).' }),
+    std: Type.Number({ description: 'Training standard deviation (1 when constant).' }),
+    missing_indicator: Type.Boolean({ description: 'An extra 0/1 column flags a missing value.' }),
+    bin_edges: Type.Optional(
+      Type.Array(Type.Number(), { description: 'Increasing training-quantile edges: one-hot bin columns (x < e0, e0 ≤ x < e1, …, x ≥ last) after the scaled value, all 0 when missing. Lets linear models learn thresholds.' }),
+    ),
+  }),
+  Type.Object({ name: Type.String(), kind: Type.Literal('boolean') }),
+  Type.Object({
+    name: Type.String(),
+    kind: Type.Literal('category'),
+    vocabulary: Type.Array(Type.String(), { description: 'One-hot columns, in order; anything else (and missing) goes to a final out-of-vocabulary column.' }),
+  }),
+]);
+export type PreprocessingColumn = Static<typeof PreprocessingColumnSchema>;
+
+/** Preprocessing state stored in `card.preprocessing`: data, never code. */
+export const PreprocessingSchema = Type.Object(
+  {
+    columns: Type.Array(PreprocessingColumnSchema),
+    width: Type.Integer({ description: 'Number of encoded model inputs.' }),
+    encoded_names: Type.Array(Type.String(), { description: 'Name of every encoded input, in order.' }),
+  },
+  { $id: 'Preprocessing' },
+);
+export type Preprocessing = Static<typeof PreprocessingSchema>;
+
+/** Probability calibration stored in `card.calibration`, applied to the raw model probability. */
+export const CalibrationSchema = Type.Union(
+  [
+    Type.Object({ method: Type.Literal('none') }),
+    Type.Object({ method: Type.Literal('platt'), a: Type.Number(), b: Type.Number(), description: Type.Optional(Type.String()) }),
+    Type.Object({
+      method: Type.Literal('isotonic'),
+      x: Type.Array(Type.Number(), { description: 'Increasing raw probabilities (knots).' }),
+      y: Type.Array(Type.Number(), { description: 'Calibrated probability at each knot; linear in between, flat outside.' }),
+    }),
+  ],
+  { $id: 'Calibration' },
+);
+export type Calibration = Static<typeof CalibrationSchema>;
+
 /**
  * The model card (`data/registry/models/<version>/card.json`): everything needed to trust, reproduce
  * and serve a model. Preprocessing and calibration state live here (data, never code).
@@ -15,8 +62,8 @@ export const ModelCardSchema = Type.Object(
     created_at: Type.String(),
     family: Type.Union(MODEL_FAMILIES.map((f) => Type.Literal(f))),
     features: Type.Array(Type.String(), { description: 'Model input features, in order.' }),
-    preprocessing: Type.Record(Type.String(), Type.Unknown(), { description: 'Fitted on the training split only.' }),
-    calibration: Type.Record(Type.String(), Type.Unknown()),
+    preprocessing: Type.Record(Type.String(), Type.Unknown(), { description: 'Fitted on the training split only; shape: PreprocessingSchema (checked when a model loads).' }),
+    calibration: Type.Record(Type.String(), Type.Unknown(), { description: 'Shape: CalibrationSchema (checked when a model loads), plus the comparison that chose it.' }),
     threshold: Type.Number({ description: 'Decision threshold on the calibrated probability.' }),
     master_hash: Type.String({ description: 'Content hash of the master table trained on.' }),
     params: Type.Record(Type.String(), Type.Unknown()),
@@ -26,6 +73,9 @@ export const ModelCardSchema = Type.Object(
     backend: Type.String({ description: 'TensorFlow.js backend that trained the model.' }),
     code_version: Type.String(),
     parent: Type.Optional(Nullable(Type.String())),
+    role: Type.Optional(Type.Union([Type.Literal('candidate'), Type.Literal('baseline')], { description: 'Baselines are registered beside each trained model for comparison.' })),
+    baselines: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Family → version of the baselines trained on the same data.' })),
+    selection_metric: Type.Optional(Type.String({ description: 'CV metric the search maximised (e.g. pr_auc).' })),
   },
   { $id: 'ModelCard' },
 );

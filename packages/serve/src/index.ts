@@ -1,2 +1,25 @@
-/** @packageDocumentation The serve stage. */
-export const STAGE = 'serve';
+/**
+ * @packageDocumentation
+ * The serve stage: online features, safe model switching, champion/challenger routing, the
+ * prediction log, Prometheus metrics and batch scoring. `apps/api` puts HTTP on top of it.
+ */
+export { createServing, smokeRowFor } from './serving';
+export type { Serving, ServingOptions, FeedbackLogEntry } from './serving';
+export { configFromEnv } from './config';
+export type { ServeConfig } from './config';
+export { ModelHost, smokeTest } from './model-host';
+export type { ModelHostOptions, ServingSlot } from './model-host';
+export type { ScoringModel, ModelLoader, Variant } from './model';
+export { OnlineFeatures, featuresForRequest } from './online-features';
+export type { OnlineFeatureRow } from './online-features';
+export { PredictionService, NotReadyError, InvalidRequestError, semanticErrors } from './service';
+export type { PredictionServiceDeps, PredictionResult } from './service';
+export { scoreRows, chooseVariant, stickyBucket } from './scoring';
+export type { RowScore, RoutingConfig } from './scoring';
+export { JsonlLog } from './jsonl-log';
+export type { JsonlLogOptions } from './jsonl-log';
+export { createMetrics, Counter, Gauge, Histogram, LATENCY_BUCKETS } from './metrics';
+export type { ServeMetrics } from './metrics';
+export { scorePartitions, scoreFeatureRows, BatchPredictionRowSchema } from './batch';
+export type { BatchPredictionRow, BatchSummary } from './batch';
+export { registerDemoModel, registerDemoChampion, registerDemoChallenger } from './demo-model';

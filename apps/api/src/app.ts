@@ -1,0 +1,249 @@
+import crypto from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import swaggerUi from 'swagger-ui-express';
+import {
+  BatchPredictionRequestSchema,
+  FeedbackSchema,
+  PredictionRequestSchema,
+  describeErrors,
+  validatorFor,
+  type Aliases,
+  type ModelCard,
+  type PredictionRequest,
+} from '@bolsillo/schema';
+import { InvalidRequestError, NotReadyError, type Serving } from '@bolsillo/serve';
+import { PromoteRequestSchema, RollbackRequestSchema } from './admin-schemas';
+import { openApiDocument } from './openapi';
+import { HttpProblem, problemHandler, sendProblem } from './problem';
+
+/** The registry operations the API needs (core's registry functions in production). */
+export interface RegistryOps {
+  listVersions(registryDir: string): ModelCard[];
+  promote(registryDir: string, version: string, reason: string): unknown;
+  rollback(registryDir: string, reason: string): unknown;
+}
+
+/** What {@link createApp} is built from. */
+export interface AppDeps {
+  readonly serving: Serving;
+  readonly registry: RegistryOps;
+  /** Admin API key; null disables the admin routes (403). */
+  readonly adminKey: string | null;
+  /** Body size limit (`1mb` by default). */
+  readonly bodyLimit?: string;
+  /** The monitoring dashboard (monitor's `renderMonitoringPage` over the data folder). */
+  readonly monitoringPage?: () => string;
+  readonly log?: (message: string) => void;
+  /** API version shown in the OpenAPI document. */
+  readonly version?: string;
+}
+
+const validSingle = validatorFor(PredictionRequestSchema);
+const validBatch = validatorFor(BatchPredictionRequestSchema);
+const validFeedback = validatorFor(FeedbackSchema);
+const validPromote = validatorFor(PromoteRequestSchema);
+const validRollback = validatorFor(RollbackRequestSchema);
+
+/** At most this many field errors are listed; a 1,000-row batch of empty objects would otherwise list 13,000. */
+const MAX_LISTED_ERRORS = 200;
+
+function invalid(title: string, errors: string[]): HttpProblem {
+  const listed = errors.length > MAX_LISTED_ERRORS ? [...errors.slice(0, MAX_LISTED_ERRORS), `... and ${errors.length - MAX_LISTED_ERRORS} more`] : errors;
+  return new HttpProblem(400, title, `${errors.length} invalid field(s)`, listed);
+}
+
+/** Route label for metrics: the matched route, never the raw URL (bounded cardinality). */
+function routeOf(req: Request, res: Response): string {
+  return (res.locals.route as string | undefined) ?? (req.route?.path as string | undefined) ?? 'unmatched';
+}
+
+/** Requests with a body must declare JSON; bodiless ones pass (validation then names what is missing). */
+function requireJson(req: Request, _res: Response, next: NextFunction): void {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !req.is('application/json')) {
+    next(new HttpProblem(415, 'Unsupported media type', `expected application/json, got ${req.headers['content-type'] ?? 'no content type'}`));
+    return;
+  }
+  next();
+}
+
+function keyMatches(given: string, expected: string): boolean {
+  const a = crypto.createHash('sha256').update(given).digest();
+  const b = crypto.createHash('sha256').update(expected).digest();
+  return crypto.timingSafeEqual(a, b);
+}
+
+/**
+ * Build the express app over a wired {@link Serving}. Never listens (main.ts does; tests use
+ * supertest). Routes stay thin: validation with the shared validators, then packages/serve.
+ */
+export function createApp(deps: AppDeps): express.Express {
+  const { serving } = deps;
+  const log = deps.log ?? ((m: string) => process.stderr.write(`[api] ${m}\n`));
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const doc = openApiDocument(deps.version ?? '0.1.0');
+
+  app.use((req, res, next) => {
+    const t0 = performance.now();
+    res.on('finish', () => {
+      const route = routeOf(req, res);
+      serving.metrics.requests.inc({ route, method: req.method, status: String(res.statusCode) });
+      serving.metrics.latency.observe({ route }, (performance.now() - t0) / 1000);
+    });
+    next();
+  });
+
+  const json = express.json({ limit: deps.bodyLimit ?? '1mb', strict: true });
+
+  app.post('/predict', requireJson, json, (req, res) => {
+    res.locals.route = '/predict';
+    const body: unknown = req.body;
+    const isBatch = Array.isArray(body);
+    const valid = isBatch ? validBatch(body) : validSingle(body);
+    if (!valid) {
+      throw invalid('Invalid prediction request', describeErrors(isBatch ? validBatch.errors : validSingle.errors));
+    }
+    let result;
+    try {
+      result = serving.service.predict(isBatch ? (body as PredictionRequest[]) : [body as PredictionRequest], isBatch);
+    } catch (error) {
+      if (error instanceof NotReadyError) throw new HttpProblem(503, 'Not ready', error.message);
+      if (error instanceof InvalidRequestError) {
+        if (error.status === 400) throw invalid('Invalid prediction request', error.errors);
+        throw new HttpProblem(422, 'Unprocessable prediction request', `${error.errors.length} row(s) cannot be scored`, error.errors.slice(0, MAX_LISTED_ERRORS));
+      }
+      throw error;
+    }
+    res.setHeader('x-model-version', result.versions.join(','));
+    if (isBatch) {
+      res.json({ predictions: result.predictions });
+    } else {
+      res.setHeader('x-request-id', result.predictions[0]!.request_id);
+      res.json(result.predictions[0]);
+    }
+  });
+
+  app.post('/feedback', requireJson, json, (req, res) => {
+    res.locals.route = '/feedback';
+    if (!validFeedback(req.body)) {
+      throw invalid('Invalid feedback', describeErrors(validFeedback.errors));
+    }
+    const ts = new Date().toISOString();
+    serving.feedbackLog.push(ts.slice(0, 10), { ...req.body, ts });
+    res.status(202).json({ accepted: true });
+  });
+
+  app.get('/', (_req, res) => {
+    res.locals.route = '/';
+    res.redirect(302, '/docs/');
+  });
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', uptime_seconds: Math.round(process.uptime()) });
+  });
+
+  app.get('/ready', (_req, res) => {
+    const champion = serving.host.slot('champion');
+    if (!champion) {
+      sendProblem(res, 503, 'Not ready', 'no model is loaded yet');
+      return;
+    }
+    const challenger = serving.host.slot('challenger');
+    res.json({ status: 'ready', champion: champion.version, challenger: challenger?.version ?? null });
+  });
+
+  app.get('/models', (_req, res) => {
+    let versions: ModelCard[] = [];
+    try {
+      versions = deps.registry.listVersions(serving.registryDir);
+    } catch (error) {
+      log(`models: could not list versions: ${(error as Error).message}`);
+    }
+    const loaded = (variant: 'champion' | 'challenger') => {
+      const s = serving.host.slot(variant);
+      return s ? { version: s.version, family: s.model.card.family, threshold: s.model.threshold, loaded_at: s.loadedAt } : null;
+    };
+    const aliases: Aliases | null = serving.host.currentAliases();
+    res.json({
+      aliases,
+      loaded: { champion: loaded('champion'), challenger: loaded('challenger') },
+      refused: serving.host.refused(),
+      versions: versions.map((c) => ({ version: c.version, family: c.family, created_at: c.created_at, threshold: c.threshold, metrics: c.metrics, master_hash: c.master_hash })),
+    });
+  });
+
+  app.get('/metrics', (_req, res) => {
+    res.type('text/plain; version=0.0.4').send(serving.metrics.render());
+  });
+
+  if (deps.monitoringPage) {
+    const page = deps.monitoringPage;
+    app.get('/monitoring', (_req, res) => {
+      res.type('text/html').send(page());
+    });
+  }
+
+  app.get('/openapi.json', (_req, res) => {
+    res.json(doc);
+  });
+  app.use('/docs', (_req: Request, res: Response, next: NextFunction) => {
+    res.locals.route = '/docs';
+    next();
+  }, swaggerUi.serve, swaggerUi.setup(doc, { customSiteTitle: 'Bolsillo API' }));
+
+  app.use('/reports', (_req, res, next) => {
+    res.locals.route = '/reports';
+    next();
+  }, express.static(serving.reportsDir, { fallthrough: true, index: ['index.html'], dotfiles: 'ignore' }));
+
+  const admin = (req: Request, _res: Response, next: NextFunction) => {
+    if (deps.adminKey === null) {
+      next(new HttpProblem(403, 'Forbidden', 'admin routes are disabled: set BOLSILLO_ADMIN_KEY to enable them'));
+      return;
+    }
+    const given = req.headers['x-api-key'];
+    if (typeof given !== 'string' || !keyMatches(given, deps.adminKey)) {
+      next(new HttpProblem(401, 'Unauthorized', 'missing or wrong x-api-key header'));
+      return;
+    }
+    next();
+  };
+
+  app.post('/admin/promote', admin, requireJson, json, async (req, res) => {
+    res.locals.route = '/admin/promote';
+    if (!validPromote(req.body)) throw invalid('Invalid promote request', describeErrors(validPromote.errors));
+    const { version, reason } = req.body;
+    const known = deps.registry.listVersions(serving.registryDir).some((c) => c.version === version);
+    if (!known) throw new HttpProblem(404, 'Unknown version', `no model ${version} in the registry`);
+    try {
+      deps.registry.promote(serving.registryDir, version, reason ?? 'promoted through the admin API');
+    } catch (error) {
+      throw new HttpProblem(409, 'Promotion refused', (error as Error).message);
+    }
+    log(`admin: promoted ${version}`);
+    await serving.host.checkNow();
+    res.json({ aliases: serving.host.currentAliases(), serving: serving.host.slot('champion')?.version ?? null, refused: serving.host.refused()[version] ?? null });
+  });
+
+  app.post('/admin/rollback', admin, requireJson, json, async (req, res) => {
+    res.locals.route = '/admin/rollback';
+    const body: unknown = req.body ?? {};
+    if (!validRollback(body)) throw invalid('Invalid rollback request', describeErrors(validRollback.errors));
+    try {
+      deps.registry.rollback(serving.registryDir, body.reason ?? 'rolled back through the admin API');
+    } catch (error) {
+      throw new HttpProblem(409, 'Rollback refused', (error as Error).message);
+    }
+    log('admin: rolled back');
+    await serving.host.checkNow();
+    res.json({ aliases: serving.host.currentAliases(), serving: serving.host.slot('champion')?.version ?? null });
+  });
+
+  app.use((req, _res, next) => {
+    next(new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`));
+  });
+  app.use(problemHandler(log));
+  return app;
+}

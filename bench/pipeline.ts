@@ -1,0 +1,79 @@
+/**
+ * Whole-pipeline benchmark: generates N rows of the MiBolsillo dialect, runs every stage's CLI in
+ * order on them (fresh DATA_DIR, no Nx cache), and writes per-stage rows/s, seconds, CPU seconds and
+ * peak RSS into docs/bench-pipeline.md (merged into docs/benchmarks.md).
+ *
+ * Usage: npx tsx bench/pipeline.ts [--rows 1000000,10000000] [--seed 7] [--keep]
+ * Peak RSS is each stage process's own high-water mark (process.resourceUsage().maxRSS), as the stage
+ * CLI records it in monitoring/runs.jsonl.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { readJsonl } from '@bolsillo/core';
+import type { StageRun } from '@bolsillo/schema';
+
+const STAGES = ['ingest', 'features', 'build', 'train', 'evaluate', 'monitor'] as const;
+const root = path.resolve(__dirname, '..');
+const tsx = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+const { values } = parseArgs({
+  options: { rows: { type: 'string', default: '1000000' }, seed: { type: 'string', default: '7' }, keep: { type: 'boolean', default: false } },
+});
+
+function run(args: string[], env: NodeJS.ProcessEnv): void {
+  const r = spawnSync(process.execPath, [tsx, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited with ${r.status}`);
+}
+
+const sections: string[] = [];
+for (const rows of String(values.rows).split(',').map(Number)) {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), `bench-pipeline-${rows}-`));
+  const rawDir = path.join(work, 'raw');
+  const dataDir = path.join(work, 'data');
+  fs.mkdirSync(rawDir, { recursive: true });
+  const env = { RAW_DIR: rawDir, DATA_DIR: dataDir };
+  console.error(`[bench] generating ${rows} rows`);
+  const g0 = performance.now();
+  run(['packages/ingest/src/generate-cli.ts', '--rows', String(rows), '--seed', String(values.seed), '--out', path.join(rawDir, 'generated.csv')], env);
+  const genSeconds = (performance.now() - g0) / 1000;
+  const bytes = fs.statSync(path.join(rawDir, 'generated.csv')).size;
+  const wall: Record<string, number> = {};
+  for (const stage of STAGES) {
+    console.error(`[bench] ${stage} on ${rows} rows`);
+    const t0 = performance.now();
+    run([`packages/${stage}/src/cli.ts`], env);
+    wall[stage] = (performance.now() - t0) / 1000;
+  }
+  const runs = readJsonl<StageRun>(path.join(dataDir, 'monitoring', 'runs.jsonl'));
+  const lines = [
+    `### ${rows.toLocaleString('en-US')} generated rows (${(bytes / 1e6).toFixed(0)} MB CSV, generated in ${genSeconds.toFixed(1)} s)`,
+    '',
+    '| stage | rows in | rows out | seconds (process) | rows in / s | CPU s | peak RSS (MB) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const stage of STAGES) {
+    const r = runs.filter((x) => x.stage === stage && x.status === 'ok').at(-1);
+    if (!r) continue;
+    lines.push(
+      `| ${stage} | ${r.rows_in.toLocaleString('en-US')} | ${r.rows_out.toLocaleString('en-US')} | ${wall[stage]!.toFixed(1)} | ${Math.round(r.rows_in / Math.max(r.wall_seconds, 1e-9)).toLocaleString('en-US')} | ${r.cpu_seconds.toFixed(1)} | ${r.peak_rss_mb.toFixed(0)} |`,
+    );
+  }
+  const peak = Math.max(...runs.map((r) => r.peak_rss_mb));
+  lines.push('', `Peak RSS over all stages: ${peak.toFixed(0)} MB. Total: ${Object.values(wall).reduce((a, b) => a + b, 0).toFixed(1)} s.`, '');
+  sections.push(lines.join('\n'));
+  if (!values.keep) fs.rmSync(work, { recursive: true, force: true });
+}
+
+const header = [
+  '## Whole pipeline',
+  '',
+  `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, by \`npx tsx bench/pipeline.ts --rows ${values.rows}\`.`,
+  'Each stage runs as its own process, as `nx run-many -t pipeline` runs it; seconds include process start-up.',
+  '',
+].join('\n');
+fs.mkdirSync(path.join(root, 'docs'), { recursive: true });
+fs.writeFileSync(path.join(root, 'docs', 'bench-pipeline.md'), `${header}${sections.join('\n')}`);
+console.error('[bench] wrote docs/bench-pipeline.md');

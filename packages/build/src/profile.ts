@@ -1,0 +1,110 @@
+import type { CategoricalProfile, NumericProfile, Profile } from '@bolsillo/schema';
+import type { Cell } from './frame';
+
+const QUANTILES = { p01: 0.01, p05: 0.05, p25: 0.25, p50: 0.5, p75: 0.75, p95: 0.95, p99: 0.99 } as const;
+
+/** Quantile of sorted values, linear interpolation (numpy's default). */
+export function quantileSorted(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+/**
+ * Histogram bin edges at equal-frequency quantiles (deduplicated), so every reference bin holds
+ * data and a population-stability index over them is well defined. Drift monitoring treats the
+ * first and last bins as open-ended.
+ */
+export function quantileEdges(sorted: Float64Array, bins: number): number[] {
+  if (sorted.length === 0) return [];
+  const edges: number[] = [];
+  for (let b = 0; b <= bins; b++) {
+    const e = quantileSorted(sorted, b / bins);
+    if (edges.length === 0 || e > edges[edges.length - 1]!) edges.push(e);
+  }
+  if (edges.length === 1) edges.push(edges[0]!);
+  return edges;
+}
+
+/** Index of the bin of `v` (values outside the edges fall in the first or last bin). */
+export function binIndex(edges: readonly number[], v: number): number {
+  const last = edges.length - 2;
+  if (last <= 0) return 0;
+  let lo = 0;
+  let hi = last;
+  // Largest i with edges[i] <= v, clamped to [0, last]; the last bin includes its upper edge.
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (edges[mid]! <= v) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Profile of a numeric column (numbers; booleans should go to {@link profileCategorical}). */
+export function profileNumeric(values: readonly Cell[], bins: number): NumericProfile {
+  const nums: number[] = [];
+  for (const v of values) if (typeof v === 'number' && Number.isFinite(v)) nums.push(v);
+  const sorted = Float64Array.from(nums).sort();
+  const count = values.length;
+  const missing = count - sorted.length;
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  const mean = sorted.length ? sum / sorted.length : null;
+  let ss = 0;
+  if (mean !== null) for (const v of sorted) ss += (v - mean) ** 2;
+  const edges = quantileEdges(sorted, bins);
+  const counts = new Array<number>(Math.max(edges.length - 1, 0)).fill(0);
+  if (counts.length) for (const v of sorted) counts[binIndex(edges, v)]!++;
+  return {
+    kind: 'numeric',
+    count,
+    missing,
+    missing_share: count ? missing / count : 0,
+    mean,
+    std: mean !== null && sorted.length > 1 ? Math.sqrt(ss / (sorted.length - 1)) : null,
+    min: sorted.length ? sorted[0]! : null,
+    max: sorted.length ? sorted[sorted.length - 1]! : null,
+    quantiles: sorted.length ? Object.fromEntries(Object.entries(QUANTILES).map(([k, q]) => [k, quantileSorted(sorted, q)])) : {},
+    bin_edges: edges,
+    bin_counts: counts,
+  };
+}
+
+/** Profile of a categorical or boolean column: frequency of every value (booleans as "true"/"false"). */
+export function profileCategorical(values: readonly Cell[]): CategoricalProfile {
+  const freq: Record<string, number> = {};
+  let missing = 0;
+  for (const v of values) {
+    if (v === null) missing++;
+    else {
+      const k = String(v);
+      freq[k] = (freq[k] ?? 0) + 1;
+    }
+  }
+  const sorted = Object.fromEntries(Object.entries(freq).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
+  return { kind: 'categorical', count: values.length, missing, missing_share: values.length ? missing / values.length : 0, frequencies: sorted };
+}
+
+/**
+ * The distribution profile of the given columns: the reference drift monitoring compares live
+ * traffic against (`profile.json`).
+ */
+export function profileColumns(
+  columns: Readonly<Record<string, readonly Cell[]>>,
+  kinds: Readonly<Record<string, 'numeric' | 'categorical'>>,
+  bins: number,
+  createdFrom: string,
+): Profile {
+  const out: Profile['columns'] = {};
+  let rows = 0;
+  for (const [name, kind] of Object.entries(kinds)) {
+    const values = columns[name];
+    if (!values) throw new Error(`profile: column "${name}" not found`);
+    rows = values.length;
+    out[name] = kind === 'numeric' ? profileNumeric(values, bins) : profileCategorical(values);
+  }
+  return { created_from: createdFrom, rows, columns: out };
+}

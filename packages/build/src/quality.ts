@@ -1,0 +1,214 @@
+import { FEATURE_DECLARATIONS, type FeatureDeclaration } from '@bolsillo/schema';
+import { column, type Cell, type Frame } from './frame';
+import type { BuildParams } from './params';
+
+/** How bad a failed expectation is: `error` stops the build, `warn` is reported and the build goes on. */
+export type Severity = 'error' | 'warn';
+
+/**
+ * One declarative expectation (in the spirit of Great Expectations). The suite is data, so it can be
+ * written to `quality.json` next to its results and reviewed like config.
+ */
+export type Expectation =
+  | { readonly kind: 'not_null'; readonly column: string; readonly mostly: number; readonly severity: Severity }
+  | { readonly kind: 'between'; readonly column: string; readonly min: number; readonly max: number; readonly mostly: number; readonly severity: Severity }
+  | { readonly kind: 'in_set'; readonly column: string; readonly values: readonly (string | number | boolean)[]; readonly mostly: number; readonly severity: Severity }
+  | { readonly kind: 'unique'; readonly column: string; readonly severity: Severity }
+  | { readonly kind: 'row_count_between'; readonly min: number; readonly max: number; readonly severity: Severity }
+  | { readonly kind: 'fresh'; readonly column: string; readonly as_of: string; readonly max_age_days: number; readonly severity: Severity }
+  | { readonly kind: 'duplicate_share_below'; readonly columns: readonly string[]; readonly max: number; readonly severity: Severity };
+
+/** The outcome of one expectation, with what was observed. */
+export interface ExpectationResult {
+  readonly id: string;
+  readonly expectation: Expectation;
+  readonly success: boolean;
+  readonly observed: Record<string, number | string | null>;
+}
+
+/** The outcome of a suite (`quality.json`). */
+export interface QualityReport {
+  readonly rows: number;
+  readonly success: boolean;
+  readonly evaluated: number;
+  readonly failed_errors: string[];
+  readonly failed_warnings: string[];
+  readonly results: ExpectationResult[];
+}
+
+/** Stable, readable id of an expectation: `not_null(amount)`, `row_count_between`. */
+export function expectationId(e: Expectation): string {
+  if ('column' in e) return `${e.kind}(${e.column})`;
+  if ('columns' in e) return `${e.kind}(${e.columns.join(',')})`;
+  return e.kind;
+}
+
+function daysBetween(a: string, b: string): number {
+  return Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000);
+}
+
+interface ColumnCheck {
+  readonly e: Expectation;
+  bad: number;
+  nonNull: number;
+  seen?: Set<Cell>;
+  dupes?: number;
+  max?: string | null;
+  min?: number | null;
+  maxNum?: number | null;
+}
+
+/**
+ * Run a suite over a columnar dataset. Expectations on the same column share one pass over it,
+ * so the cost is one scan per referenced column whatever the number of expectations.
+ */
+export function runSuite(frame: Frame, suite: readonly Expectation[]): QualityReport {
+  const n = frame.length;
+  const byColumn = new Map<string, ColumnCheck[]>();
+  const checks: ColumnCheck[] = suite.map((e) => ({ e, bad: 0, nonNull: 0 }));
+  for (const c of checks) {
+    if ('column' in c.e) {
+      const list = byColumn.get(c.e.column) ?? [];
+      list.push(c);
+      byColumn.set(c.e.column, list);
+    }
+  }
+  for (const [name, list] of byColumn) {
+    const col = column(frame, name);
+    const sets = list.map((c) => (c.e.kind === 'in_set' ? new Set<Cell>(c.e.values) : null));
+    for (const c of list) {
+      if (c.e.kind === 'unique') {
+        c.seen = new Set();
+        c.dupes = 0;
+      }
+      if (c.e.kind === 'fresh') c.max = null;
+      if (c.e.kind === 'between') c.min = c.maxNum = null;
+    }
+    for (let i = 0; i < n; i++) {
+      const v = col[i]!;
+      for (let k = 0; k < list.length; k++) {
+        const c = list[k]!;
+        const e = c.e;
+        if (v === null) {
+          if (e.kind === 'not_null') c.bad++;
+          continue;
+        }
+        c.nonNull++;
+        switch (e.kind) {
+          case 'between':
+            if (typeof v !== 'number' || !(v >= e.min && v <= e.max)) c.bad++;
+            if (typeof v === 'number') {
+              if (c.min === null || v < c.min!) c.min = v;
+              if (c.maxNum === null || v > c.maxNum!) c.maxNum = v;
+            }
+            break;
+          case 'in_set':
+            if (!sets[k]!.has(v)) c.bad++;
+            break;
+          case 'unique':
+            if (c.seen!.has(v)) c.dupes!++;
+            else c.seen!.add(v);
+            break;
+          case 'fresh':
+            if (typeof v === 'string' && (c.max === null || v > c.max!)) c.max = v;
+            break;
+          default:
+            break;
+        }
+      }
+    }
+  }
+  const results: ExpectationResult[] = checks.map((c): ExpectationResult => {
+    const e = c.e;
+    const id = expectationId(e);
+    switch (e.kind) {
+      case 'not_null': {
+        const share = n > 0 ? (n - c.bad) / n : 1;
+        return { id, expectation: e, success: share >= e.mostly, observed: { null_count: c.bad, non_null_share: share } };
+      }
+      case 'between':
+      case 'in_set': {
+        const share = c.nonNull > 0 ? (c.nonNull - c.bad) / c.nonNull : 1;
+        const extra: Record<string, number | null> = e.kind === 'between' ? { min: c.min ?? null, max: c.maxNum ?? null } : {};
+        return { id, expectation: e, success: share >= e.mostly, observed: { unexpected_count: c.bad, expected_share: share, ...extra } };
+      }
+      case 'unique':
+        return { id, expectation: e, success: c.dupes === 0, observed: { duplicate_values: c.dupes ?? 0 } };
+      case 'row_count_between':
+        return { id, expectation: e, success: n >= e.min && n <= e.max, observed: { rows: n } };
+      case 'fresh': {
+        const age = c.max ? daysBetween(c.max, e.as_of) : null;
+        // A newest date after as_of is as suspicious as a stale one: clocks or parsing went wrong.
+        const ok = age !== null && age >= 0 && age <= e.max_age_days;
+        return { id, expectation: e, success: ok, observed: { newest: c.max ?? null, as_of: e.as_of, age_days: age } };
+      }
+      case 'duplicate_share_below': {
+        const cols = e.columns.map((name) => column(frame, name));
+        const seen = new Set<string>();
+        let dupes = 0;
+        for (let i = 0; i < n; i++) {
+          const key = JSON.stringify(cols.map((col) => col[i]));
+          if (seen.has(key)) dupes++;
+          else seen.add(key);
+        }
+        const share = n > 0 ? dupes / n : 0;
+        return { id, expectation: e, success: share <= e.max, observed: { duplicate_rows: dupes, duplicate_share: share } };
+      }
+    }
+  });
+  const failed = (s: Severity) => results.filter((r) => !r.success && r.expectation.severity === s).map((r) => r.id);
+  const failedErrors = failed('error');
+  return { rows: n, success: failedErrors.length === 0, evaluated: results.length, failed_errors: failedErrors, failed_warnings: failed('warn'), results };
+}
+
+/** The message that stops the build: every failed `error` expectation with what was observed. */
+export function qualityFailureMessage(report: QualityReport): string {
+  const lines = report.results
+    .filter((r) => !r.success && r.expectation.severity === 'error')
+    .map((r) => `${r.id} (observed ${JSON.stringify(r.observed)})`);
+  return `data quality failed: ${lines.length} error expectation(s): ${lines.join('; ')}`;
+}
+
+/**
+ * The shipped suite, derived from the feature declarations and the params: every non-nullable
+ * column is never null, nullable ones are mostly present, known ranges and sets hold, keys are
+ * unique, the dataset size is plausible, the newest partition is fresh and exact duplicates are rare.
+ */
+export function defaultSuite(params: BuildParams['quality'], asOf: string): Expectation[] {
+  const q = params;
+  const decls = FEATURE_DECLARATIONS as readonly FeatureDeclaration[];
+  const suite: Expectation[] = [
+    { kind: 'row_count_between', min: q.row_count.min, max: q.row_count.max, severity: 'error' },
+    { kind: 'unique', column: 'txn_id', severity: 'error' },
+    ...(['txn_id', 'customer_key', 'date'] as const).map((c): Expectation => ({ kind: 'not_null', column: c, mostly: 1, severity: 'error' })),
+  ];
+  for (const d of decls) {
+    if (!d.nullable) suite.push({ kind: 'not_null', column: d.name, mostly: 1, severity: 'error' });
+    // The target needs the current ratio and amounts are the core signal: hold them to the strict bar;
+    // history features are null by construction for first transactions, so only warn on them.
+    else if (d.name === 'available_ratio' || d.name === 'amount') suite.push({ kind: 'not_null', column: d.name, mostly: q.not_null_mostly, severity: 'error' });
+    else suite.push({ kind: 'not_null', column: d.name, mostly: 0.5, severity: 'warn' });
+  }
+  suite.push(
+    { kind: 'between', column: 'credit_limit', min: q.credit_limit_range.min, max: q.credit_limit_range.max, mostly: 1, severity: 'error' },
+    { kind: 'between', column: 'amount', min: q.amount_range.min, max: q.amount_range.max, mostly: 0.999, severity: 'warn' },
+    { kind: 'between', column: 'age', min: q.age_range.min, max: q.age_range.max, mostly: 1, severity: 'error' },
+    { kind: 'between', column: 'day_of_week', min: 0, max: 6, mostly: 1, severity: 'error' },
+    { kind: 'between', column: 'day_of_month', min: 1, max: 31, mostly: 1, severity: 'error' },
+    { kind: 'between', column: 'month', min: 1, max: 12, mostly: 1, severity: 'error' },
+    // Snapshots above the total limit exist in the source (refunds, raised limits); only absurd values are errors.
+    { kind: 'between', column: 'available_ratio', min: 0, max: 10, mostly: 1, severity: 'error' },
+    { kind: 'between', column: 'hist_nonessential_share_30d', min: 0, max: 1, mostly: 1, severity: 'error' },
+    { kind: 'between', column: 'days_since_prev', min: 0, max: 3660, mostly: 1, severity: 'error' },
+    { kind: 'in_set', column: 'sex', values: q.allowed_sex, mostly: 1, severity: 'error' },
+    { kind: 'fresh', column: 'date', as_of: asOf, max_age_days: q.freshness.max_age_days, severity: q.freshness.severity },
+    {
+      kind: 'duplicate_share_below',
+      // Exact duplicates of the source row: everything known about the transaction except its id.
+      columns: ['customer_key', 'date', ...decls.filter((d) => d.group === 'transaction').map((d) => d.name)],
+      max: q.max_duplicate_share,
+      severity: 'warn',
+    },
+  );
+  return suite;
+}

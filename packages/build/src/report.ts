@@ -1,0 +1,71 @@
+import { SPLITS } from '@bolsillo/schema';
+import type { BuildOutput } from './build';
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+const fmt = (x: number | null) => (x === null ? '—' : Number.isInteger(x) ? String(x) : x.toFixed(4));
+
+/** The one-page build report (`report.md`): what went in, what came out, and every decision. */
+export function renderReport(out: BuildOutput, hash: string): string {
+  const t = out.target;
+  const q = out.quality;
+  const lines: string[] = [
+    `# Build report — master ${hash}`,
+    '',
+    `Content hash \`${out.contentHash}\` over ${out.master.length} rows in canonical order (date, txn_id).`,
+    '',
+    '## Target',
+    '',
+    `\`${t.name}\` = available / total limit < ${t.threshold} (unrounded) and merchant group not in ${t.essential_groups.join(', ')}.`,
+    '',
+    `| rows in | excluded (no ratio) | rows out | positives | prevalence | positives under the prototype's rounded rule |`,
+    '|---:|---:|---:|---:|---:|---:|',
+    `| ${t.rows_in} | ${t.excluded.total} (missing ratio ${t.excluded.missing_ratio}, no credit limit ${t.excluded.no_credit_limit}) | ${t.rows_out} | ${t.positives} | ${pct(t.prevalence)} | ${t.positives_rounded_rule} |`,
+    '',
+    'The prototype rounded the percentage to an integer before comparing (`round(pct) < 20`), which',
+    'moves ratios in [0.195, 0.20) above the threshold; comparing unrounded is the stated rule.',
+    '',
+    `## Data quality — ${q.success ? 'passed' : 'FAILED'} (${q.evaluated} expectations, ${q.failed_errors.length} errors, ${q.failed_warnings.length} warnings)`,
+    '',
+    '| expectation | severity | result | observed |',
+    '|---|---|---|---|',
+    ...q.results.map((r) => `| ${r.id} | ${r.expectation.severity} | ${r.success ? 'ok' : '**failed**'} | ${Object.entries(r.observed).map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v) : String(v)}`).join(', ')} |`),
+    '',
+    `## Splits (${out.splits.strategy}, seed ${out.splits.seed}, ${out.splits.folds.length} group folds on train)`,
+    '',
+    '| split | requested | rows | share | positives | prevalence | groups | dates |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
+    ...SPLITS.map((s) => {
+      const x = out.splits.splits[s];
+      return `| ${s} | ${pct(out.splits.requested[s])} | ${x.rows} | ${pct(x.share)} | ${x.positives} | ${pct(x.prevalence)} | ${x.groups} | ${x.date_min ?? '—'} … ${x.date_max ?? '—'} |`;
+    }),
+    '',
+    '| fold | rows | positives | prevalence | groups |',
+    '|---:|---:|---:|---:|---:|',
+    ...out.splits.folds.map((f) => `| ${f.fold} | ${f.rows} | ${f.positives} | ${pct(f.prevalence)} | ${f.groups} |`),
+    '',
+    `## Leakage — ${out.leakage.passed ? 'passed' : 'FAILED'}`,
+    '',
+    `Entities in more than one split: ${out.leakage.entity_overlap.groups} (${out.leakage.entity_overlap.note}). ` +
+      `Identical model-feature rows across splits: ${out.leakage.identical_rows_across_splits.rows}.`,
+    '',
+    '| feature | train AUC | flags | in model | allowed because |',
+    '|---|---:|---|---|---|',
+    ...out.leakage.features
+      .filter((f) => f.flags.length || f.in_model)
+      .map((f) => `| ${f.feature} | ${fmt(f.train_auc)} | ${f.flags.map((x) => `${x.check}: ${x.detail}`).join('<br>') || '—'} | ${f.in_model ? 'yes' : 'no'} | ${f.allowed_reason ?? '—'} |`),
+    '',
+    `## Feature selection — ${out.selection.features.length} features (fitted on ${out.selection.rows} train rows)`,
+    '',
+    '| feature | decision | MI (bits) | reason |',
+    '|---|---|---:|---|',
+    ...[...out.selection.decisions]
+      .sort((a, b) => (a.rank ?? 1e9) - (b.rank ?? 1e9))
+      .map((d) => `| ${d.feature} | ${d.action} | ${d.mutual_information.toFixed(4)} | ${d.reason} |`),
+    '',
+    `## Profile`,
+    '',
+    `${Object.keys(out.profile.columns).length} columns profiled over ${out.profile.rows} rows (quantiles, ${'histograms with stored bin edges'}, frequencies, missing shares) in \`profile.json\`: the drift reference.`,
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,117 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  canonicalJson,
+  dataLayout,
+  listPartitions,
+  loadParams,
+  readParquetFile,
+  sha256,
+  sha256File,
+  tableFromColumns,
+  writeDirAtomic,
+  writeFileAtomic,
+  writeJsonAtomic,
+  writeParquetFile,
+  type StageResult,
+} from '@bolsillo/core';
+import { MasterRowSchema, arrowSchemaFor, validatorFor, describeErrors, ProfileSchema } from '@bolsillo/schema';
+import { buildMaster, BuildError } from './build';
+import { concatFrames, frameFromTable, type Frame } from './frame';
+import { BuildParamsSchema, type BuildParams } from './params';
+import { renderReport } from './report';
+
+/** Default params file of the stage. */
+export const DEFAULT_PARAMS_FILE = path.resolve(__dirname, '..', 'params.json');
+
+/** Options of {@link runBuild}. */
+export interface RunBuildOptions {
+  readonly dataDir: string;
+  readonly paramsFile?: string;
+  /** Freshness reference date; default: params `quality.freshness.as_of`, else today (UTC). */
+  readonly asOf?: string;
+  readonly log?: (message: string) => void;
+}
+
+/** Code version recorded in the manifest: a hash of the stage's own source files. */
+export function codeVersion(): string {
+  const dir = __dirname;
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts')).sort();
+  return sha256(files.map((f) => `${f}\n${fs.readFileSync(path.join(dir, f), 'utf8')}`).join('\n')).slice(0, 16);
+}
+
+/**
+ * The build stage's I/O adapter: read the offline feature store, run {@link buildMaster}, write
+ * `master/<hash>/` atomically and then `master/latest.json`.
+ */
+export async function runBuild(options: RunBuildOptions): Promise<StageResult & { hash: string; dir: string }> {
+  const log = options.log ?? (() => undefined);
+  const layout = dataLayout(options.dataDir);
+  const paramsFile = options.paramsFile ?? DEFAULT_PARAMS_FILE;
+  const params: BuildParams = loadParams(paramsFile, BuildParamsSchema);
+  const partitions = listPartitions(layout.featureStore);
+  if (partitions.length === 0) throw new Error(`no feature-store partitions under ${layout.featureStore} (run the features stage first)`);
+  const frames: Frame[] = [];
+  const inputs: { date: string; file: string; sha256: string; rows: number }[] = [];
+  for (const p of partitions) {
+    for (const file of p.files) {
+      const table = readParquetFile(file);
+      frames.push(frameFromTable(table));
+      inputs.push({ date: p.date, file: path.relative(layout.root, file), sha256: await sha256File(file), rows: table.numRows });
+    }
+  }
+  const input = concatFrames(frames);
+  log(`read ${input.length} feature rows from ${partitions.length} partitions`);
+  const asOf = options.asOf ?? params.quality.freshness.as_of ?? new Date().toISOString().slice(0, 10);
+  let out;
+  try {
+    out = buildMaster(input, params, { asOf });
+  } catch (error) {
+    if (error instanceof BuildError && (error.quality || error.leakage)) {
+      // Keep the evidence of a failed build where a person will look for it.
+      writeJsonAtomic(path.join(layout.master, 'last-failure.json'), { message: error.message, quality: error.quality ?? null, leakage: error.leakage ?? null });
+    }
+    throw error;
+  }
+  const code = codeVersion();
+  const hash = sha256(canonicalJson({ content_hash: out.contentHash, params, code_version: code })).slice(0, 16);
+  const validProfile = validatorFor(ProfileSchema);
+  if (!validProfile(out.profile)) throw new Error(`profile does not match ProfileSchema: ${describeErrors(validProfile.errors).join('; ')}`);
+  const manifest = {
+    hash,
+    content_hash: out.contentHash,
+    rows: out.master.length,
+    columns: Object.keys(out.master.columns),
+    inputs,
+    params,
+    params_file: path.basename(paramsFile),
+    code_version: code,
+    freshness_as_of: asOf,
+    target: out.target,
+    model_features: out.selection.features,
+    files: ['master.parquet', 'manifest.json', 'splits.json', 'quality.json', 'profile.json', 'leakage.json', 'selection.json', 'report.md'],
+  };
+  const dir = path.join(layout.master, hash);
+  await writeDirAtomic(dir, (tmp) => {
+    writeParquetFile(path.join(tmp, 'master.parquet'), tableFromColumns(arrowSchemaFor(MasterRowSchema), out.master.columns));
+    writeJsonAtomic(path.join(tmp, 'manifest.json'), manifest);
+    writeJsonAtomic(path.join(tmp, 'splits.json'), out.splits);
+    writeJsonAtomic(path.join(tmp, 'quality.json'), out.quality);
+    writeJsonAtomic(path.join(tmp, 'profile.json'), out.profile);
+    writeJsonAtomic(path.join(tmp, 'leakage.json'), out.leakage);
+    writeJsonAtomic(path.join(tmp, 'selection.json'), out.selection);
+    writeFileAtomic(path.join(tmp, 'report.md'), renderReport(out, hash));
+  });
+  writeJsonAtomic(path.join(layout.master, 'latest.json'), { hash });
+  log(
+    `master ${hash}: ${out.master.length} rows, ${out.target.positives} positives (${(100 * out.target.prevalence).toFixed(2)}%), ` +
+      `${out.target.excluded.total} excluded, ${out.selection.features.length} model features, quality warnings ${out.quality.failed_warnings.length}`,
+  );
+  return {
+    rowsIn: input.length,
+    rowsOut: out.master.length,
+    hash,
+    dir,
+    summary: { hash, positives: out.target.positives, excluded: out.target.excluded.total, features: out.selection.features.length, warnings: out.quality.failed_warnings },
+  };
+}

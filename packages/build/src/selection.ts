@@ -1,0 +1,105 @@
+import { featureDeclaration } from '@bolsillo/schema';
+import { discretise, mutualInformation, pearson, toNumeric } from './encode';
+import { column, type Cell, type Frame } from './frame';
+import type { BuildParams } from './params';
+
+/** One recorded selection decision. */
+export interface SelectionDecision {
+  readonly feature: string;
+  readonly action: 'keep' | 'drop';
+  readonly reason: string;
+  /** Mutual information with the target on train (bits). */
+  readonly mutual_information: number;
+  /** Rank by mutual information among kept features (1 = most informative); null when dropped. */
+  readonly rank: number | null;
+}
+
+/** `selection.json`: the model feature list train uses, and why every candidate is in or out. */
+export interface Selection {
+  readonly features: string[];
+  readonly fitted_on: 'train';
+  readonly rows: number;
+  readonly decisions: SelectionDecision[];
+}
+
+function topShare(values: readonly Cell[], rows: readonly number[]): { distinct: number; share: number; value: Cell } {
+  const counts = new Map<string, number>();
+  for (const i of rows) {
+    const k = JSON.stringify(values[i]);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  let best = '';
+  let bestN = 0;
+  for (const [k, c] of counts) if (c > bestN) [best, bestN] = [k, c];
+  return { distinct: counts.size, share: rows.length ? bestN / rows.length : 1, value: rows.length ? (JSON.parse(best) as Cell) : null };
+}
+
+/**
+ * Feature selection on the training rows: drop constant and near-constant features, exact
+ * duplicates of an earlier feature, and one of each highly correlated pair (the less informative
+ * one); rank the rest by mutual information with the target. Candidates are processed in the
+ * params order, so "duplicate of X" always names a feature that was kept.
+ */
+export function selectFeatures(frame: Frame, y: Int8Array, trainRows: readonly number[], candidates: readonly string[], params: BuildParams['selection']): Selection {
+  const mi = new Map<string, number>();
+  for (const name of candidates) {
+    const decl = featureDeclaration(name);
+    if (!decl) throw new Error(`selection: "${name}" is not a declared feature`);
+    mi.set(name, mutualInformation(discretise(column(frame, name), decl.dtype, trainRows, params.mi_bins), y, trainRows));
+  }
+  const dropped = new Map<string, string>();
+  const kept: string[] = [];
+  const numeric = new Map<string, Float64Array>();
+  const fingerprints = new Map<string, string>();
+  for (const name of candidates) {
+    const decl = featureDeclaration(name)!;
+    const values = column(frame, name);
+    const top = topShare(values, trainRows);
+    if (top.distinct <= 1) {
+      dropped.set(name, `constant on train (always ${JSON.stringify(top.value)})`);
+      continue;
+    }
+    if (top.share >= params.near_constant_share) {
+      dropped.set(name, `near-constant on train: ${JSON.stringify(top.value)} in ${(100 * top.share).toFixed(2)}% of rows (≥ ${(100 * params.near_constant_share).toFixed(2)}%)`);
+      continue;
+    }
+    const fp = JSON.stringify(trainRows.map((i) => values[i]));
+    const twin = fingerprints.get(fp);
+    if (twin) {
+      dropped.set(name, `duplicate of ${twin} (identical values on train)`);
+      continue;
+    }
+    fingerprints.set(fp, name);
+    kept.push(name);
+    if (decl.dtype !== 'category') numeric.set(name, toNumeric(values, trainRows));
+  }
+  // Correlated pairs: visit the most correlated first and drop the less informative member.
+  const pairs: { a: string; b: string; r: number }[] = [];
+  const nums = kept.filter((k) => numeric.has(k));
+  for (let i = 0; i < nums.length; i++) {
+    for (let j = i + 1; j < nums.length; j++) {
+      const r = pearson(numeric.get(nums[i]!)!, numeric.get(nums[j]!)!);
+      if (Number.isFinite(r) && Math.abs(r) > params.max_abs_correlation) pairs.push({ a: nums[i]!, b: nums[j]!, r });
+    }
+  }
+  pairs.sort((p, q) => Math.abs(q.r) - Math.abs(p.r));
+  for (const { a, b, r } of pairs) {
+    if (dropped.has(a) || dropped.has(b)) continue;
+    const [lose, win] = mi.get(a)! >= mi.get(b)! ? [b, a] : [a, b];
+    dropped.set(lose, `highly correlated with ${win} (r = ${r.toFixed(3)}, |r| > ${params.max_abs_correlation}); ${win} has more mutual information`);
+  }
+  const final = kept.filter((k) => !dropped.has(k)).sort((a, b) => mi.get(b)! - mi.get(a)! || (a < b ? -1 : 1));
+  const rank = new Map(final.map((f, i) => [f, i + 1]));
+  return {
+    features: final,
+    fitted_on: 'train',
+    rows: trainRows.length,
+    decisions: candidates.map((name) => ({
+      feature: name,
+      action: dropped.has(name) ? 'drop' : 'keep',
+      reason: dropped.get(name) ?? `kept: mutual information ${mi.get(name)!.toFixed(4)} bits, rank ${rank.get(name)}`,
+      mutual_information: mi.get(name)!,
+      rank: rank.get(name) ?? null,
+    })),
+  };
+}

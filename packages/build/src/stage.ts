@@ -1,0 +1,2 @@
+/** Name of the stage (runs.jsonl, logs). */
+export const STAGE = 'build';

@@ -1,0 +1,17 @@
+/**
+ * The feature kernel: the one code path that computes features, shared by the offline features
+ * stage and online serving.
+ */
+export {
+  computeFeatures,
+  updateCustomerState,
+  foldCustomerState,
+  cloneCustomerState,
+  emptyCustomerState,
+  DEFAULT_FEATURE_PARAMS,
+  HISTORY_WINDOW_DAYS,
+} from './kernel';
+export type { FeatureParams, FeatureInput, CustomerState, RecentTransaction } from './kernel';
+export { readOnlineStore, ONLINE_STORE_FILE } from './online-store';
+export type { OnlineStore } from './online-store';
+export { epochDay, isoFromEpochDay, easterSunday, brazilianHolidays, isBrazilianHoliday } from './calendar';

@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { CalibrationSchema, PreprocessingSchema, describeErrors, validatorFor, type Calibration, type ModelCard, type Preprocessing } from '@bolsillo/schema';
+import { readJson } from '../atomic';
+import { modelDir, readCard } from '../registry/registry';
+import { ruleScore, type ModelJson } from './artifacts';
+import { calibrate } from './calibration';
+import { createEncoder } from './preprocessing';
+import { forwardDense, readDenseNetwork } from './network';
+
+/** A model ready to score: everything from the registry folder, evaluated without tfjs. */
+export interface LoadedModel {
+  readonly card: ModelCard;
+  /** `decision.json` threshold when evaluate wrote one, else the card's. */
+  readonly threshold: number;
+  /** Calibrated probabilities, one per row. */
+  predict(rows: readonly Readonly<Record<string, unknown>>[]): Float64Array;
+  /** Raw (uncalibrated) model probabilities, one per row. */
+  predictRaw(rows: readonly Readonly<Record<string, unknown>>[]): Float64Array;
+  /** Per-feature contributions to the logit (logistic models only; null otherwise). */
+  contributions(row: Readonly<Record<string, unknown>>): Record<string, number> | null;
+}
+
+function checked<T>(what: string, schema: Parameters<typeof validatorFor>[0], value: unknown): T {
+  const validate = validatorFor(schema);
+  if (!validate(value)) throw new Error(`${what}: ${describeErrors(validate.errors).join('; ')}`);
+  return value as T;
+}
+
+/**
+ * Build a scorer from a card and the model files' contents. Used by {@link loadModel}, and by
+ * training to check a model before registering it.
+ */
+export function modelFromArtifacts(card: ModelCard, modelJson: ModelJson, weights: Uint8Array, threshold = card.threshold): LoadedModel {
+  const calibration = checked<Calibration>(`model ${card.version}: card.calibration`, CalibrationSchema, stripExtras(card.calibration));
+  const finish = (raw: Float64Array): Float64Array => raw.map((p) => calibrate(calibration, p));
+  let predictRaw: (rows: readonly Readonly<Record<string, unknown>>[]) => Float64Array;
+  let contributions: LoadedModel['contributions'] = () => null;
+  if (modelJson.format === 'bolsillo-baseline') {
+    if (modelJson.family === 'prior') {
+      const p = modelJson.probability;
+      predictRaw = (rows) => new Float64Array(rows.length).fill(p);
+    } else {
+      const all = modelJson.all;
+      predictRaw = (rows) => Float64Array.from(rows, (r) => ruleScore(all, r));
+    }
+  } else if (modelJson.format === 'layers-model') {
+    const prep = checked<Preprocessing>(`model ${card.version}: card.preprocessing`, PreprocessingSchema, card.preprocessing);
+    const encoder = createEncoder(prep);
+    const layers = readDenseNetwork(modelJson, weights);
+    if (layers.length === 0 || layers[0]!.inputs !== encoder.width) throw new Error(`model ${card.version}: network expects ${layers[0]?.inputs} inputs, preprocessing gives ${encoder.width}`);
+    if (layers[layers.length - 1]!.units !== 1) throw new Error(`model ${card.version}: the last layer must have one unit`);
+    predictRaw = (rows) => Float64Array.from(forwardDense(layers, encoder.encode(rows), rows.length));
+    if (card.family === 'logistic' && layers.length === 1) {
+      const { kernel } = layers[0]!;
+      contributions = (row) => {
+        const x = encoder.encode([row]);
+        return Object.fromEntries(
+          encoder.spans.map((s) => {
+            let c = 0;
+            for (let i = s.start; i < s.start + s.length; i++) c += x[i]! * kernel[i]!;
+            return [s.feature, c];
+          }),
+        );
+      };
+    }
+  } else {
+    throw new Error(`model ${card.version}: unknown model.json format ${String((modelJson as { format?: unknown }).format)}`);
+  }
+  return { card, threshold, predictRaw, predict: (rows) => finish(predictRaw(rows)), contributions };
+}
+
+// The card keeps the comparison that chose the calibration beside it; the runtime needs only the method's own fields.
+function stripExtras(cal: Record<string, unknown>): unknown {
+  const { method } = cal;
+  if (method === 'platt') return { method, a: cal.a, b: cal.b };
+  if (method === 'isotonic') return { method, x: cal.x, y: cal.y };
+  return { method };
+}
+
+/**
+ * Load a registered model for scoring. Preprocessing and calibration come from the card, weights
+ * from `weights.bin`; the threshold is `decision.json`'s when evaluate wrote one.
+ *
+ * @example const m = await loadModel(layout.registry, aliases.champion!); m.predict([row])[0]
+ */
+export async function loadModel(registryDir: string, version: string): Promise<LoadedModel> {
+  const card = readCard(registryDir, version);
+  const dir = modelDir(registryDir, version);
+  const modelJson = readJson<ModelJson>(path.join(dir, 'model.json'));
+  const weights = await fs.promises.readFile(path.join(dir, 'weights.bin'));
+  const decision = readJson<{ threshold?: unknown } | null>(path.join(dir, 'decision.json'), null);
+  const threshold = decision && typeof decision.threshold === 'number' ? decision.threshold : card.threshold;
+  return modelFromArtifacts(card, modelJson, new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength), threshold);
+}

@@ -1,0 +1,97 @@
+import type { Preprocessing } from '@bolsillo/schema';
+import { ruleScore } from './artifacts';
+import { calibrate } from './calibration';
+import { createEncoder } from './preprocessing';
+import { forwardDense, readDenseNetwork } from './network';
+
+describe('preprocessing encoder', () => {
+  const prep: Preprocessing = {
+    columns: [
+      { name: 'x', kind: 'numeric', mean: 10, std: 2, missing_indicator: true },
+      { name: 'b', kind: 'boolean' },
+      { name: 'c', kind: 'category', vocabulary: ['A', 'B'] },
+    ],
+    width: 6,
+    encoded_names: ['x', 'x__missing', 'b', 'c=A', 'c=B', 'c=__oov__'],
+  };
+  it('standardises, flags and fills missing numbers, encodes booleans and sends unseen categories to the OOV column', () => {
+    const e = createEncoder(prep);
+    expect(e.names).toEqual(prep.encoded_names);
+    const out = Array.from(e.encode([{ x: 14, b: true, c: 'B' }, { x: null, b: false, c: 'Z' }, { c: null }]));
+    expect(out).toEqual([2, 0, 1, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1]);
+  });
+  it('one-hot encodes numeric bins from stored edges (none when missing)', () => {
+    const e = createEncoder({
+      columns: [{ name: 'r', kind: 'numeric', mean: 0, std: 1, missing_indicator: true, bin_edges: [0.2, 0.5] }],
+      width: 5,
+      encoded_names: ['r', 'r__missing', 'r#bin0<0.2', 'r#bin1<0.5', 'r#bin2<Infinity'],
+    });
+    expect(e.names).toEqual(['r', 'r__missing', 'r#bin0<0.2', 'r#bin1<0.5', 'r#bin2<Infinity']);
+    expect(Array.from(e.encode([{ r: 0.1 }, { r: 0.2 }, { r: 0.9 }, { r: null }]))).toEqual([
+      0.1, 0, 1, 0, 0, 0.2, 0, 0, 1, 0, 0.9, 0, 0, 0, 1, 0, 1, 0, 0, 0,
+    ].map((v) => Math.fround(v)));
+  });
+  it('refuses state whose width does not match its columns', () => {
+    expect(() => createEncoder({ ...prep, width: 5 })).toThrow(/width/);
+  });
+});
+
+describe('calibration and rules', () => {
+  it('interpolates isotonic knots and clamps outside them', () => {
+    const cal = { method: 'isotonic' as const, x: [0.1, 0.5, 0.9], y: [0, 0.5, 1] };
+    expect(calibrate(cal, 0)).toBe(0);
+    expect(calibrate(cal, 0.3)).toBeCloseTo(0.25, 12);
+    expect(calibrate(cal, 0.95)).toBe(1);
+    expect(calibrate({ method: 'platt', a: 1, b: 0 }, 0.3)).toBeCloseTo(0.3, 6);
+  });
+  it('scores a rule only when every condition holds and never on a missing value', () => {
+    const rule = [
+      { feature: 'r', op: '<' as const, value: 0.2 },
+      { feature: 'e', op: '==' as const, value: false },
+    ];
+    expect([{ r: 0.1, e: false }, { r: 0.1, e: true }, { r: 0.3, e: false }, { r: null, e: false }].map((row) => ruleScore(rule, row))).toEqual([1, 0, 0, 0]);
+  });
+});
+
+describe('dense network runtime', () => {
+  it('reads a tfjs-format topology and weights and evaluates it', () => {
+    const kernel1 = [1, -1, 0.5, 2]; // [2 inputs, 2 units]
+    const bias1 = [0, 1];
+    const kernel2 = [1, 1];
+    const bias2 = [-1];
+    const weights = new Uint8Array(Float32Array.from([...kernel1, ...bias1, ...kernel2, ...bias2]).buffer);
+    const layers = readDenseNetwork(
+      {
+        format: 'layers-model',
+        generatedBy: 'test',
+        convertedBy: null,
+        modelTopology: {
+          class_name: 'Sequential',
+          config: {
+            layers: [
+              { class_name: 'Dense', config: { name: 'h', units: 2, activation: 'relu', use_bias: true } },
+              { class_name: 'Dense', config: { name: 'o', units: 1, activation: 'linear', use_bias: true } },
+              { class_name: 'Activation', config: { name: 'p', activation: 'sigmoid' } },
+            ],
+          },
+        },
+        weightsManifest: [
+          {
+            paths: ['weights.bin'],
+            weights: [
+              { name: 'h/kernel', shape: [2, 2], dtype: 'float32' },
+              { name: 'h/bias', shape: [2], dtype: 'float32' },
+              { name: 'o/kernel_1', shape: [2, 1], dtype: 'float32' },
+              { name: 'o/bias_1', shape: [1], dtype: 'float32' },
+            ],
+          },
+        ],
+      },
+      weights,
+    );
+    // x = [1, 2]: hidden = relu([1 + 1, -1 + 4 + 1]) = [2, 4]; logit = 2 + 4 - 1 = 5.
+    const out = forwardDense(layers, Float32Array.from([1, 2]), 1);
+    expect(out[0]).toBeCloseTo(1 / (1 + Math.exp(-5)), 6);
+    expect(() => readDenseNetwork({ format: 'layers-model', generatedBy: '', convertedBy: null, modelTopology: { class_name: 'Sequential', config: { layers: [] } }, weightsManifest: [] }, new Uint8Array(4))).toThrow(/bytes/);
+  });
+});

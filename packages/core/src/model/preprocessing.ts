@@ -1,0 +1,99 @@
+import type { Preprocessing, PreprocessingColumn } from '@bolsillo/schema';
+
+/** Suffix of a numeric feature's missing-value indicator column. */
+export const MISSING_SUFFIX = '__missing';
+/** Infix of a numeric feature's bin columns (`name#bin2<0.2`). */
+export const BIN_INFIX = '#bin';
+/** Name of a category feature's out-of-vocabulary column. */
+export const OOV_TOKEN = '__oov__';
+
+function isMissing(v: unknown): boolean {
+  return v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v));
+}
+
+function toNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'string' && v.trim() !== '') return Number(v);
+  return NaN;
+}
+
+function toBool(v: unknown): number {
+  if (v === true || v === 1 || v === 'true' || v === '1') return 1;
+  return 0;
+}
+
+/** Encoded input names of one preprocessing column, in order. */
+export function encodedNames(column: PreprocessingColumn): string[] {
+  if (column.kind === 'numeric') {
+    const bins = column.bin_edges ? [...column.bin_edges, Infinity].map((e, i) => `${column.name}${BIN_INFIX}${i}<${e}`) : [];
+    return [column.name, ...(column.missing_indicator ? [`${column.name}${MISSING_SUFFIX}`] : []), ...bins];
+  }
+  if (column.kind === 'boolean') return [column.name];
+  return [...column.vocabulary.map((v) => `${column.name}=${v}`), `${column.name}=${OOV_TOKEN}`];
+}
+
+/** A compiled encoder: turns feature rows into a row-major Float32Array of `width` columns per row. */
+export interface Encoder {
+  readonly width: number;
+  readonly names: readonly string[];
+  /** Index of the first encoded column and the count of columns, per input feature. */
+  readonly spans: readonly { readonly feature: string; readonly start: number; readonly length: number }[];
+  encode(rows: readonly Readonly<Record<string, unknown>>[]): Float32Array;
+}
+
+/**
+ * Compile stored preprocessing state into an encoder. The same function runs in training (after
+ * fitting) and in serving, so both apply exactly the same transform.
+ */
+export function createEncoder(prep: Preprocessing): Encoder {
+  const spans: { feature: string; start: number; length: number }[] = [];
+  const names: string[] = [];
+  const vocabMaps = new Map<string, Map<string, number>>();
+  for (const c of prep.columns) {
+    const n = encodedNames(c);
+    spans.push({ feature: c.name, start: names.length, length: n.length });
+    names.push(...n);
+    if (c.kind === 'category') vocabMaps.set(c.name, new Map(c.vocabulary.map((v, i) => [v, i])));
+  }
+  const width = names.length;
+  if (width !== prep.width) throw new Error(`preprocessing: width ${prep.width} does not match its ${width} encoded columns`);
+  const columns = prep.columns;
+  return {
+    width,
+    names,
+    spans,
+    encode(rows) {
+      const out = new Float32Array(rows.length * width);
+      for (let r = 0; r < rows.length; r++) {
+        const row = rows[r]!;
+        const base = r * width;
+        for (let c = 0; c < columns.length; c++) {
+          const col = columns[c]!;
+          const at = base + spans[c]!.start;
+          const v = row[col.name];
+          if (col.kind === 'numeric') {
+            const x = isMissing(v) ? NaN : toNumber(v);
+            const missing = !Number.isFinite(x);
+            // Missing values take the training mean, i.e. 0 after standardising; the indicator keeps the information.
+            out[at] = missing ? 0 : (x - col.mean) / col.std;
+            if (col.missing_indicator) out[at + 1] = missing ? 1 : 0;
+            const edges = col.bin_edges;
+            if (edges && !missing) {
+              let b = 0;
+              while (b < edges.length && x >= edges[b]!) b++;
+              out[at + (col.missing_indicator ? 2 : 1) + b] = 1;
+            }
+          } else if (col.kind === 'boolean') {
+            out[at] = toBool(v);
+          } else {
+            const idx = isMissing(v) ? undefined : vocabMaps.get(col.name)!.get(String(v));
+            out[at + (idx ?? col.vocabulary.length)] = 1;
+          }
+        }
+      }
+      return out;
+    },
+  };
+}

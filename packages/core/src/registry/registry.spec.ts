@@ -1,0 +1,87 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ModelCard } from '@bolsillo/schema';
+import { baselineArtifacts } from '../model/artifacts';
+import { loadModel } from '../model/load-model';
+import { listVersions, modelDir, newVersionId, promote, readAliases, readAudit, readCard, rollback, setAlias, writeModelVersion } from './registry';
+
+function card(version: string, probability: number): ModelCard {
+  return {
+    version,
+    created_at: '2024-01-01T00:00:00.000Z',
+    family: 'prior',
+    features: [],
+    preprocessing: { none: true },
+    calibration: { method: 'none' },
+    threshold: 0.3,
+    master_hash: 'abc',
+    params: { probability },
+    cv: {},
+    metrics: { cv_pr_auc: probability },
+    training_seconds: 0,
+    backend: 'cpu',
+    code_version: 'test',
+  };
+}
+
+describe('model registry', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  async function register(at: string, p: number): Promise<string> {
+    const v = newVersionId(new Date(at));
+    await writeModelVersion(dir, card(v, p), baselineArtifacts({ format: 'bolsillo-baseline', family: 'prior', probability: p }));
+    return v;
+  }
+
+  it('makes sortable version ids and refuses anything else as a folder name', () => {
+    expect(newVersionId(new Date('2024-05-01T12:03:04.567Z'), 'a1b2c3')).toBe('20240501T120304Z-a1b2c3');
+    expect(() => modelDir(dir, '../etc')).toThrow(/not a version id/);
+  });
+
+  it('lists versions oldest first, aliases atomically with an audit trail, promotes and rolls back', async () => {
+    const v2 = await register('2024-02-01T00:00:00Z', 0.2);
+    const v1 = await register('2024-01-01T00:00:00Z', 0.1);
+    expect(listVersions(dir).map((c) => c.version)).toEqual([v1, v2]);
+    expect(readAliases(dir)).toMatchObject({ champion: null, challenger: null, previous: null });
+
+    setAlias(dir, 'challenger', v1, 'first model');
+    promote(dir, v1, 'no champion yet');
+    expect(readAliases(dir)).toMatchObject({ champion: v1, challenger: null, previous: null });
+    promote(dir, v2, 'better on test');
+    expect(readAliases(dir)).toMatchObject({ champion: v2, previous: v1 });
+    rollback(dir, 'alarm: value dropped');
+    expect(readAliases(dir)).toMatchObject({ champion: v1, previous: null });
+    expect(() => rollback(dir, 'again')).toThrow(/no previous/);
+    expect(() => setAlias(dir, 'champion', '20990101T000000Z-ffffff', 'x')).toThrow(/not registered/);
+    expect(() => promote(dir, v2, ' ')).toThrow(/reason/);
+
+    const audit = readAudit(dir);
+    expect(audit.map((a) => a.action)).toEqual(['register', 'register', 'alias', 'promote', 'promote', 'rollback']);
+    expect(audit[5]).toMatchObject({ reason: 'alarm: value dropped', before: { champion: v2, previous: v1 }, after: { champion: v1, previous: null } });
+    expect(fs.readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('refuses to overwrite a version and rejects an invalid card', async () => {
+    const v = await register('2024-01-01T00:00:00Z', 0.1);
+    await expect(writeModelVersion(dir, card(v, 0.1), baselineArtifacts({ format: 'bolsillo-baseline', family: 'prior', probability: 0.1 }))).rejects.toThrow(/already exists/);
+    const bad = { ...card(newVersionId(new Date('2024-03-01T00:00:00Z')), 0.1), threshold: 'high' } as unknown as ModelCard;
+    await expect(writeModelVersion(dir, bad, baselineArtifacts({ format: 'bolsillo-baseline', family: 'prior', probability: 0.1 }))).rejects.toThrow(/threshold/);
+  });
+
+  it('loads a baseline through loadModel, taking the threshold from decision.json when evaluate wrote one', async () => {
+    const v = await register('2024-01-01T00:00:00Z', 0.125);
+    let m = await loadModel(dir, v);
+    expect(Array.from(m.predict([{}, { amount: 3 }]))).toEqual([0.125, 0.125]);
+    expect(m.threshold).toBe(0.3);
+    expect(m.contributions({})).toBeNull();
+    fs.writeFileSync(path.join(modelDir(dir, v), 'decision.json'), JSON.stringify({ threshold: 0.42, objective: 'value' }));
+    m = await loadModel(dir, v);
+    expect(m.threshold).toBe(0.42);
+    expect(readCard(dir, v).params).toEqual({ probability: 0.125 });
+  });
+});

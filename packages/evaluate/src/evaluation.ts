@@ -1,0 +1,228 @@
+/**
+ * The pure core of the stage: scores of every contender on the same rows in, metrics with
+ * intervals, the decision threshold, plots and the gate verdict out. No I/O, no clock.
+ */
+import { reliabilityBins } from '@bolsillo/core';
+import { liftByDecile, prCurve, rocCurve, scoreHistogram, type Decile } from './curves';
+import { decideGate, type SplitMetrics, type Verdict } from './gate';
+import type { LearningPoint } from './learning-curve';
+import { evaluateScores, pairedDifference, type Estimate, type MetricSet } from './metrics';
+import { METRIC_NAMES, type EvaluateParams, type MetricName } from './params';
+import { PALETTE, barChart, confusionSvg, lineChart } from './svg';
+import { chooseThreshold, type Decision } from './threshold';
+
+/** Splits the stage reports on. */
+export const EVAL_SPLITS = ['test', 'holdout'] as const;
+export type EvalSplit = (typeof EVAL_SPLITS)[number];
+
+/** One contender: the candidate, the current champion, or a baseline, scored on the same rows. */
+export interface Contender {
+  readonly id: string;
+  readonly label: string;
+  readonly role: 'candidate' | 'champion' | 'baseline';
+  /** Registry version, or null for a baseline computed on the fly. */
+  readonly version: string | null;
+  readonly description: string;
+  /** Scores on the threshold-selection rows and on each evaluation split. */
+  readonly scores: { readonly threshold: ArrayLike<number> } & Readonly<Record<EvalSplit, ArrayLike<number>>>;
+  /** Fixed threshold (the champion serves with its own); otherwise chosen by the objective. */
+  readonly fixedThreshold?: number;
+}
+
+/** Labels (0/1) of the threshold-selection rows and each evaluation split. */
+export type SplitLabels = { readonly threshold: ArrayLike<number>; readonly thresholdSplit: string } & Readonly<Record<EvalSplit, ArrayLike<number>>>;
+
+/** A contender's results. */
+export interface ContenderResult {
+  readonly id: string;
+  readonly label: string;
+  readonly role: Contender['role'];
+  readonly version: string | null;
+  readonly description: string;
+  readonly threshold: number;
+  readonly splits: Record<EvalSplit, MetricSet>;
+  /** Candidate minus this contender on the gate split, paired bootstrap interval (absent for the candidate). */
+  readonly delta?: Record<MetricName, Estimate>;
+}
+
+/** Everything evaluate knows about one candidate version. */
+export interface Evaluation {
+  readonly version: string;
+  readonly decision: Decision;
+  readonly contenders: ContenderResult[];
+  /** Split the gate and the paired differences use. */
+  readonly gate_split: EvalSplit;
+  readonly lift: Record<EvalSplit, Decile[]>;
+  readonly learning_curve: LearningPoint[];
+  readonly verdict: Verdict;
+  /** SVG documents by file name (`roc.svg`, ...). */
+  readonly plots: Record<string, string>;
+}
+
+function toPointMetrics(r: ContenderResult): SplitMetrics {
+  return Object.fromEntries(EVAL_SPLITS.map((s) => [s, Object.fromEntries(METRIC_NAMES.map((m) => [m, r.splits[s].metrics[m].value]))]));
+}
+
+/**
+ * Evaluate a candidate against its contenders and decide the gate.
+ *
+ * @example evaluateCandidate('20260101T000000Z-abc123', labels, [candidate, prior, rule], learning, params)
+ */
+export function evaluateCandidate(version: string, labels: SplitLabels, contenders: readonly Contender[], learning: LearningPoint[], params: EvaluateParams): Evaluation {
+  const candidate = contenders.find((c) => c.role === 'candidate');
+  if (!candidate) throw new Error('evaluate: no candidate among the contenders');
+  const { objective, value_matrix } = params.threshold;
+  let results: ContenderResult[] = contenders.map((c) => {
+    const threshold = c.fixedThreshold ?? chooseThreshold(labels.threshold, c.scores.threshold, objective, value_matrix).threshold;
+    const splits = Object.fromEntries(
+      EVAL_SPLITS.map((s, k) => [
+        s,
+        // Same seed per split for every contender: identical resamples, so intervals are paired.
+        evaluateScores(labels[s], c.scores[s], threshold, { ...params.bootstrap, seed: params.seed + 1000 * k, bins: params.reliability_bins }),
+      ]),
+    ) as Record<EvalSplit, MetricSet>;
+    return { id: c.id, label: c.label, role: c.role, version: c.version, description: c.description, threshold, splits };
+  });
+  const gateSplit = params.gate.split as EvalSplit;
+  const candThreshold = results.find((r) => r.role === 'candidate')!.threshold;
+  results = results.map((r, i) =>
+    r.role === 'candidate'
+      ? r
+      : {
+          ...r,
+          delta: pairedDifference(labels[gateSplit], { scores: candidate.scores[gateSplit], threshold: candThreshold }, { scores: contenders[i]!.scores[gateSplit], threshold: r.threshold }, {
+            ...params.bootstrap,
+            seed: params.seed + 7,
+            bins: params.reliability_bins,
+          }),
+        },
+  );
+  const cand = results.find((r) => r.role === 'candidate')!;
+  const chosen = chooseThreshold(labels.threshold, candidate.scores.threshold, objective, value_matrix);
+  const decision: Decision = { threshold: chosen.threshold, objective, value_matrix, achieved: chosen.achieved, chosen_on: labels.thresholdSplit };
+  const champ = results.find((r) => r.role === 'champion');
+  const baselines = Object.fromEntries(results.filter((r) => r.role === 'baseline').map((r) => [r.id, toPointMetrics(r)]));
+  const gateVerdict = decideGate(version, toPointMetrics(cand), champ ? { version: champ.version!, metrics: toPointMetrics(champ) } : null, params.gate, baselines);
+  const verdict = { ...gateVerdict, reasons: [...gateVerdict.reasons, ...baselineNotes(cand, results, params.gate.split as EvalSplit)] };
+  const lift = Object.fromEntries(EVAL_SPLITS.map((s) => [s, liftByDecile(labels[s], candidate.scores[s])])) as Record<EvalSplit, Decile[]>;
+  const plots = renderPlots(labels, contenders, cand, lift, learning, params);
+  return { version, decision, contenders: results, gate_split: gateSplit, lift, learning_curve: learning, verdict, plots };
+}
+
+/** Informational lines (not gate checks): where a baseline beats the candidate on a ranking metric. */
+function baselineNotes(cand: ContenderResult, results: readonly ContenderResult[], split: EvalSplit): string[] {
+  const notes: string[] = [];
+  for (const b of results.filter((r) => r.role === 'baseline')) {
+    for (const m of ['pr_auc', 'roc_auc', 'f1'] as const) {
+      const c = cand.splits[split].metrics[m];
+      const r = b.splits[split].metrics[m];
+      if (r.value > c.value) notes.push(`note: ${b.label} beats the candidate on ${m} (${split}): ${r.value.toFixed(4)} [${r.lo.toFixed(4)}, ${r.hi.toFixed(4)}] vs ${c.value.toFixed(4)} [${c.lo.toFixed(4)}, ${c.hi.toFixed(4)}]`);
+    }
+  }
+  return notes;
+}
+
+function renderPlots(labels: SplitLabels, contenders: readonly Contender[], cand: ContenderResult, lift: Record<EvalSplit, Decile[]>, learning: LearningPoint[], params: EvaluateParams): Record<string, string> {
+  const split: EvalSplit = 'test';
+  const y = labels[split];
+  const candidate = contenders.find((c) => c.role === 'candidate')!;
+  const color = (i: number) => PALETTE[i % PALETTE.length]!;
+  // Legends stay short (role and family); the tables carry the full version ids.
+  const short = (c: Contender) => (c.role === 'baseline' ? `${c.id} baseline` : `${c.role} (${c.label.split(' ')[0]})`);
+  const named = contenders.map((c, i) => ({ c, color: color(i), name: short(c) }));
+  const plots: Record<string, string> = {};
+  plots['roc.svg'] = lineChart({
+    kind: 'roc',
+    title: `ROC curve (${split} split)`,
+    xLabel: 'False positive rate',
+    yLabel: 'True positive rate',
+    xDomain: [0, 1],
+    yDomain: [0, 1],
+    series: [
+      ...named.map(({ c, color: col, name }) => ({ name, color: col, points: rocCurve(y, c.scores[split]) })),
+      { name: 'chance', color: '#999', dashed: true, points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+    ],
+  });
+  let pos = 0;
+  for (let i = 0; i < y.length; i++) pos += y[i] ? 1 : 0;
+  plots['pr.svg'] = lineChart({
+    kind: 'pr',
+    title: `Precision–recall curve (${split} split)`,
+    xLabel: 'Recall',
+    yLabel: 'Precision',
+    xDomain: [0, 1],
+    yDomain: [0, 1],
+    series: [
+      ...named.map(({ c, color: col, name }) => ({ name, color: col, points: prCurve(y, c.scores[split]) })),
+      { name: 'prevalence', color: '#999', dashed: true, points: [{ x: 0, y: y.length ? pos / y.length : 0 }, { x: 1, y: y.length ? pos / y.length : 0 }] },
+    ],
+  });
+  plots['reliability.svg'] = lineChart({
+    kind: 'reliability',
+    title: `Reliability diagram (${split} split)`,
+    xLabel: 'Mean predicted probability',
+    yLabel: 'Observed positive rate',
+    xDomain: [0, 1],
+    yDomain: [0, 1],
+    series: [
+      ...named
+        .filter(({ c }) => c.role !== 'baseline')
+        .map(({ c, color: col, name }) => ({
+          name,
+          color: col,
+          markers: true,
+          points: reliabilityBins(y, c.scores[split], params.reliability_bins)
+            .filter((b) => b.count > 0)
+            .map((b) => ({ x: b.meanPredicted, y: b.fractionPositive })),
+        })),
+      { name: 'perfect calibration', color: '#999', dashed: true, points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+    ],
+  });
+  const deciles = lift[split].map((d) => String(d.decile));
+  plots['lift.svg'] = barChart({
+    kind: 'lift',
+    title: `Lift by decile (${split} split, decile 1 = highest scores)`,
+    xLabel: 'Score decile',
+    yLabel: 'Lift (decile rate / overall rate)',
+    categories: deciles,
+    series: [{ name: 'candidate lift', values: lift[split].map((d) => d.lift), color: PALETTE[0] }],
+    reference: { name: 'no lift (1.0)', value: 1 },
+  });
+  plots['gain.svg'] = lineChart({
+    kind: 'gain',
+    title: `Cumulative gain (${split} split)`,
+    xLabel: 'Share of rows flagged (by decile)',
+    yLabel: 'Share of positives captured',
+    xDomain: [0, 1],
+    yDomain: [0, 1],
+    series: [
+      { name: 'candidate', color: PALETTE[0], markers: true, points: [{ x: 0, y: 0 }, ...lift[split].map((d) => ({ x: d.decile / 10, y: d.cumulativeGain }))] },
+      { name: 'random', color: '#999', dashed: true, points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+    ],
+  });
+  const c = cand.splits[split].confusion;
+  plots['confusion.svg'] = confusionSvg({ title: `Confusion matrix at threshold ${cand.threshold.toFixed(3)} (${split} split)`, tp: c.tp.value, fp: c.fp.value, fn: c.fn.value, tn: c.tn.value });
+  plots['learning-curve.svg'] = lineChart({
+    kind: 'learning-curve',
+    title: 'Learning curve (refitted logistic regression, log loss)',
+    xLabel: 'Training rows',
+    yLabel: 'Log loss (lower is better)',
+    series: [
+      { name: 'train', color: PALETTE[0], markers: true, points: learning.map((p) => ({ x: p.size, y: p.train_log_loss })) },
+      { name: 'validation', color: PALETTE[1], markers: true, points: learning.map((p) => ({ x: p.size, y: p.validation_log_loss })) },
+    ],
+  });
+  const hist = scoreHistogram(y, candidate.scores[split], 20);
+  plots['score-distribution.svg'] = barChart({
+    kind: 'score-distribution',
+    title: `Score distribution by class (${split} split)`,
+    xLabel: 'Predicted probability (bin start)',
+    yLabel: 'Share of the class',
+    categories: hist.edges.slice(0, -1).map((e, k) => (k % 4 ? '' : e.toFixed(1))),
+    series: [
+      { name: 'revenge (positive)', values: hist.positive, color: PALETTE[1] },
+      { name: 'not revenge (negative)', values: hist.negative, color: PALETTE[0] },
+    ],
+  });
+  return plots;
+}

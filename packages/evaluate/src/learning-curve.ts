@@ -1,0 +1,178 @@
+/**
+ * Learning curve: how a cheap model's fit changes with the training-set size. The production model
+ * may be slow to refit, so the curve refits a plain-JS L2 logistic regression on growing seeded
+ * subsets of the train split, over the model's own feature list. It answers "would more data help?"
+ * (validation still improving) and "is the model over-fitting?" (train/validation gap).
+ */
+import { logLoss, rocAuc, seededRandom } from '@bolsillo/core';
+
+/** One point of the learning curve. */
+export interface LearningPoint {
+  readonly size: number;
+  readonly train_log_loss: number;
+  readonly validation_log_loss: number;
+  readonly train_roc_auc: number;
+  readonly validation_roc_auc: number;
+}
+
+type Row = Readonly<Record<string, unknown>>;
+
+/** Column encoders fitted on one subset: numbers standardised (nulls → 0 plus an indicator), categories one-hot. */
+interface Encoder {
+  readonly width: number;
+  encode(row: Row, out: Float64Array): void;
+}
+
+function fitEncoder(rows: readonly Row[], features: readonly string[]): Encoder {
+  const steps: ((row: Row, out: Float64Array) => void)[] = [];
+  let width = 0;
+  for (const f of features) {
+    const sample = rows.find((r) => r[f] !== null && r[f] !== undefined)?.[f];
+    if (typeof sample === 'string') {
+      const counts = new Map<string, number>();
+      for (const r of rows) if (typeof r[f] === 'string') counts.set(r[f] as string, (counts.get(r[f] as string) ?? 0) + 1);
+      // Cap the vocabulary so rare categories cannot blow up a tiny subset.
+      const vocab = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([k]) => k);
+      const base = width;
+      const index = new Map(vocab.map((v, i) => [v, base + i]));
+      width += vocab.length;
+      steps.push((row, out) => {
+        const k = index.get(row[f] as string);
+        if (k !== undefined) out[k] = 1;
+      });
+    } else {
+      let s = 0;
+      let s2 = 0;
+      let c = 0;
+      let missing = 0;
+      for (const r of rows) {
+        const v = r[f];
+        if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) missing++;
+        else {
+          const x = Number(v);
+          s += x;
+          s2 += x * x;
+          c++;
+        }
+      }
+      const mean = c ? s / c : 0;
+      const sd = c ? Math.sqrt(Math.max(s2 / c - mean * mean, 0)) || 1 : 1;
+      const k = width;
+      const km = missing ? width + 1 : -1;
+      width += missing ? 2 : 1;
+      steps.push((row, out) => {
+        const v = row[f];
+        if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) {
+          if (km >= 0) out[km] = 1;
+        } else out[k] = (Number(v) - mean) / sd;
+      });
+    }
+  }
+  return {
+    width,
+    encode(row, out) {
+      out.fill(0);
+      for (const s of steps) s(row, out);
+    },
+  };
+}
+
+function design(rows: readonly Row[], enc: Encoder): Float64Array[] {
+  return rows.map((r) => {
+    const x = new Float64Array(enc.width);
+    enc.encode(r, x);
+    return x;
+  });
+}
+
+const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+
+/** Full-batch Adam on the L2-penalised log loss. Deterministic: weights start at zero. */
+export function fitLogistic(x: readonly Float64Array[], y: ArrayLike<number>, options: { epochs: number; l2: number; learningRate?: number }): { w: Float64Array; b: number } {
+  const d = x[0]?.length ?? 0;
+  const w = new Float64Array(d);
+  let b = 0;
+  const lr = options.learningRate ?? 0.1;
+  const m = new Float64Array(d + 1);
+  const v = new Float64Array(d + 1);
+  const g = new Float64Array(d + 1);
+  const n = x.length || 1;
+  for (let t = 1; t <= options.epochs; t++) {
+    g.fill(0);
+    for (let i = 0; i < x.length; i++) {
+      const xi = x[i]!;
+      let z = b;
+      for (let j = 0; j < d; j++) z += w[j]! * xi[j]!;
+      const e = sigmoid(z) - (y[i] ? 1 : 0);
+      for (let j = 0; j < d; j++) g[j]! += e * xi[j]!;
+      g[d]! += e;
+    }
+    for (let j = 0; j <= d; j++) {
+      const grad = g[j]! / n + (j < d ? options.l2 * w[j]! : 0);
+      m[j] = 0.9 * m[j]! + 0.1 * grad;
+      v[j] = 0.999 * v[j]! + 0.001 * grad * grad;
+      const step = (lr * (m[j]! / (1 - 0.9 ** t))) / (Math.sqrt(v[j]! / (1 - 0.999 ** t)) + 1e-8);
+      if (j < d) w[j]! -= step;
+      else b -= step;
+    }
+  }
+  return { w, b };
+}
+
+function predict(x: readonly Float64Array[], model: { w: Float64Array; b: number }): Float64Array {
+  return Float64Array.from(x, (xi) => {
+    let z = model.b;
+    for (let j = 0; j < xi.length; j++) z += model.w[j]! * xi[j]!;
+    return sigmoid(z);
+  });
+}
+
+/**
+ * Refit on growing seeded subsets of `train` (one shuffled order, so each subset contains the
+ * previous one) and score each fit on its own subset and on `validation`.
+ *
+ * @example learningCurve(trainRows, calRows, card.features, 'is_revenge_spending', { fractions: [0.25, 0.5, 1], epochs: 60, l2: 1e-3, seed: 7 })
+ */
+export function learningCurve(
+  train: readonly Row[],
+  validation: readonly Row[],
+  features: readonly string[],
+  target: string,
+  options: { fractions: readonly number[]; epochs: number; l2: number; seed: number },
+): LearningPoint[] {
+  const rand = seededRandom(options.seed);
+  const order = train.map((_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  const yv = validation.map((r) => (r[target] ? 1 : 0));
+  const out: LearningPoint[] = [];
+  for (const fraction of [...options.fractions].sort((a, b) => a - b)) {
+    const size = Math.max(2, Math.round(fraction * train.length));
+    if (size > train.length) continue;
+    const subset = order.slice(0, size).map((i) => train[i]!);
+    const ys = subset.map((r) => (r[target] ? 1 : 0));
+    const enc = fitEncoder(subset, features);
+    const xs = design(subset, enc);
+    const model = fitLogistic(xs, ys, options);
+    const ps = predict(xs, model);
+    const pv = predict(design(validation, enc), model);
+    out.push({
+      size,
+      train_log_loss: logLoss(ys, ps),
+      validation_log_loss: validation.length ? logLoss(yv, pv) : NaN,
+      train_roc_auc: rocAuc(ys, ps),
+      validation_roc_auc: validation.length ? rocAuc(yv, pv) : NaN,
+    });
+  }
+  return out;
+}
+
+/** Learning-curve points recorded by train in the card (`cv.learning_curve`), when present and well-formed. */
+export function learningCurveFromCard(cv: Readonly<Record<string, unknown>>): LearningPoint[] | null {
+  const lc = cv['learning_curve'];
+  if (!Array.isArray(lc) || lc.length === 0) return null;
+  const ok = lc.every((p) => p && typeof p === 'object' && typeof (p as Record<string, unknown>).size === 'number' && typeof (p as Record<string, unknown>).validation_log_loss === 'number');
+  return ok ? (lc as LearningPoint[]) : null;
+}

@@ -1,0 +1,158 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  ONLINE_STORE_FILE,
+  canonicalJson,
+  cleanTemporaries,
+  cloneCustomerState,
+  createProgress,
+  dataLayout,
+  listPartitions,
+  partitionDir,
+  readJson,
+  readOnlineStore,
+  readParquetFile,
+  rowsFromTable,
+  sha256,
+  writeFileAtomic,
+  writeJsonAtomic,
+  writeParquetFile,
+  type CustomerState,
+  type DatePartition,
+  type FeatureParams,
+  type OnlineStore,
+} from '@bolsillo/core';
+import { FEATURE_DECLARATIONS, FeatureRowSchema, arrowSchemaFor, type Transaction } from '@bolsillo/schema';
+import type { Table } from 'apache-arrow';
+import { featureTable } from './feature-table';
+import { computeFeatureBatch, foldStates, planIncremental, type CustomerStates, type FeatureStoreManifest } from './pipeline';
+
+/** Options of {@link runFeatures}. */
+export interface RunFeaturesOptions {
+  readonly dataDir: string;
+  readonly params: FeatureParams;
+  /** Ignore the manifest and recompute every partition. */
+  readonly full?: boolean;
+  readonly log?: (message: string) => void;
+  /** Clock for the manifest's `updated_at` (injected so tests can pin it). */
+  readonly now?: () => Date;
+}
+
+/** What a features run did. */
+export interface RunFeaturesResult {
+  readonly rowsIn: number;
+  readonly rowsOut: number;
+  readonly partitionsIn: number;
+  readonly partitionsWritten: number;
+  readonly partitionsRemoved: number;
+  readonly customers: number;
+  readonly from: string | null;
+  readonly reason: string;
+}
+
+const FEATURE_ARROW_SCHEMA = arrowSchemaFor(FeatureRowSchema);
+
+/** Hash identifying the configuration: params plus the feature declarations (any change recomputes all). */
+export function configHash(params: FeatureParams): string {
+  return sha256(canonicalJson({ params, declarations: FEATURE_DECLARATIONS }));
+}
+
+function readPartitionRows(p: DatePartition): Transaction[] {
+  return p.files.flatMap((f) => rowsFromTable<Transaction>(readParquetFile(f)));
+}
+
+function partitionHash(p: DatePartition): string {
+  return sha256(p.files.map((f) => `${path.basename(f)}:${sha256(fs.readFileSync(f))}`).join('\n'));
+}
+
+/** Manifest path of the offline store. */
+export function featureManifestPath(dataDir: string): string {
+  return path.join(path.dirname(dataLayout(dataDir).featureStore), 'manifest.json');
+}
+
+/**
+ * The features stage's I/O adapter: read the lake's date partitions, recompute the feature
+ * partitions whose inputs (or history) changed, write them atomically, then the online store and
+ * finally the manifest (so a crash mid-run leaves the old manifest and the next run redoes the work).
+ */
+export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeaturesResult> {
+  const log = options.log ?? (() => undefined);
+  const layout = dataLayout(options.dataDir);
+  const params = options.params;
+  // Leftovers of a writer killed mid-rename; the manifest is only written after all partitions, so nothing is lost.
+  cleanTemporaries(path.dirname(layout.featureStore));
+  const lake = listPartitions(layout.lake);
+  if (lake.length === 0) throw new Error(`no lake partitions under ${layout.lake} (run ingest first)`);
+  const inputs = Object.fromEntries(lake.map((p) => [p.date, partitionHash(p)]));
+  const manifestFile = featureManifestPath(options.dataDir);
+  const previous = options.full || !fs.existsSync(manifestFile) ? null : readJson<FeatureStoreManifest>(manifestFile);
+  const onlineFile = path.join(layout.onlineStore, ONLINE_STORE_FILE);
+  const online = options.full ? null : readOnlineStore(onlineFile);
+  const existing = new Set(listPartitions(layout.featureStore).filter((p) => p.files.length > 0).map((p) => p.date));
+  const hash = configHash(params);
+  let plan = planIncremental(previous, inputs, hash, existing);
+  if (plan.from === null && (plan.removed.length > 0 || !online)) {
+    // The online store must reflect the current lake even when no feature partition changes.
+    plan = { ...plan, reason: `${plan.reason}; online store rebuilt` };
+  } else if (plan.from === null) {
+    log(`nothing to do: ${plan.reason}`);
+    return { rowsIn: 0, rowsOut: 0, partitionsIn: lake.length, partitionsWritten: 0, partitionsRemoved: 0, customers: Object.keys(online!.customers).length, from: null, reason: plan.reason };
+  }
+  log(`plan: ${plan.reason}${plan.from ? `; recompute from ${plan.from}` : ''}`);
+
+  for (const date of plan.removed) fs.rmSync(partitionDir(layout.featureStore, date), { recursive: true, force: true });
+
+  // States just before `from`: resume from the online store on a pure append, else replay history.
+  const states: CustomerStates = new Map();
+  const from = plan.from;
+  const resumable = from !== null && online !== null && previous !== null && plan.removed.length === 0 && online.as_of < from && canonicalJson(online.params) === canonicalJson(params);
+  let rowsIn = 0;
+  if (resumable) {
+    for (const [key, s] of Object.entries(online.customers)) states.set(key, cloneCustomerState(s));
+    log(`resumed ${states.size} customer states from the online store as of ${online.as_of}`);
+  } else {
+    for (const p of lake) {
+      if (from !== null && p.date >= from) break;
+      const rows = readPartitionRows(p);
+      rowsIn += rows.length;
+      foldStates(rows, states);
+    }
+  }
+
+  const todo = from === null ? [] : lake.filter((p) => p.date >= from);
+  const progress = createProgress('write', { total: todo.length, unit: 'partitions', write: log });
+  let rowsOut = 0;
+  for (const p of todo) {
+    const txns = readPartitionRows(p);
+    rowsIn += txns.length;
+    const batch = computeFeatureBatch(txns, states, params);
+    writeParquetFile(path.join(partitionDir(layout.featureStore, p.date), 'part-0.parquet'), featureTable(batch.txns, batch.values));
+    rowsOut += batch.txns.length;
+    progress.tick(1, `${rowsOut} rows`);
+  }
+  if (todo.length > 0) progress.done(`${rowsOut} rows`);
+
+  const asOf = lake[lake.length - 1]!.date;
+  const customers: Record<string, CustomerState> = {};
+  for (const key of [...states.keys()].sort()) customers[key] = states.get(key)!;
+  const store: OnlineStore = { params, as_of: asOf, customers };
+  // Compact JSON: the API loads this at start-up and it grows with the number of customers.
+  writeFileAtomic(onlineFile, `${JSON.stringify(store)}\n`);
+  const manifest: FeatureStoreManifest = { version: 1, config_hash: hash, inputs, as_of: asOf, updated_at: (options.now ?? (() => new Date()))().toISOString() };
+  writeJsonAtomic(manifestFile, manifest);
+  return {
+    rowsIn,
+    rowsOut,
+    partitionsIn: lake.length,
+    partitionsWritten: todo.length,
+    partitionsRemoved: plan.removed.length,
+    customers: states.size,
+    from,
+    reason: plan.reason,
+  };
+}
+
+/** Arrow schema of a feature-store partition. */
+export function featureArrowSchema(): Table['schema'] {
+  return FEATURE_ARROW_SCHEMA;
+}

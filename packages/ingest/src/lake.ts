@@ -1,0 +1,121 @@
+import { arrowSchemaFor, TransactionSchema, TRANSACTION_COLUMNS, type Transaction } from '@bolsillo/schema';
+import type { DateBucket, ParsedFile } from './parse-file';
+
+/** What the manifest remembers about one source file. */
+export interface ManifestFile {
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly encoding: string;
+  readonly rows_in: number;
+  readonly rows_out: number;
+  readonly quarantined: number;
+  readonly duplicates: number;
+  /** Partitions (dates) the file's valid rows went to, with row counts. */
+  readonly partitions: Readonly<Record<string, number>>;
+}
+
+/** `lake/manifest.json`: the source files ingested and the partitions they made. */
+export interface IngestManifest {
+  readonly version: 1;
+  readonly files: Readonly<Record<string, ManifestFile>>;
+  /** Every partition: rows and the sha256 of its Parquet bytes. */
+  readonly partitions: Readonly<Record<string, { readonly rows: number; readonly sha256: string }>>;
+  /** sha256 over the partition hashes: same inputs → same content hash. */
+  readonly content_hash: string;
+}
+
+/** An empty manifest (first run). */
+export const EMPTY_MANIFEST: IngestManifest = { version: 1, files: {}, partitions: {}, content_hash: '' };
+
+/** What a run has to do, given the source files present now and the manifest. */
+export interface IngestPlan {
+  /** Files to parse (new or changed). */
+  readonly parse: readonly string[];
+  /** Files whose rows leave the lake (changed or removed). */
+  readonly drop: readonly string[];
+  readonly unchanged: readonly string[];
+  readonly removed: readonly string[];
+}
+
+/**
+ * Decide what to ingest: new and changed files are parsed, changed and removed ones have their old rows
+ * dropped; `backfill` treats every file as new and rebuilds the lake. Pure.
+ */
+export function planIngest(current: Readonly<Record<string, string>>, manifest: IngestManifest, backfill: boolean): IngestPlan {
+  const names = Object.keys(current).sort();
+  if (backfill) return { parse: names, drop: Object.keys(manifest.files).sort(), unchanged: [], removed: Object.keys(manifest.files).filter((f) => !(f in current)).sort() };
+  const parse = names.filter((f) => manifest.files[f]?.sha256 !== current[f]);
+  const removed = Object.keys(manifest.files).filter((f) => !(f in current)).sort();
+  const drop = [...parse.filter((f) => f in manifest.files), ...removed].sort();
+  return { parse, drop, unchanged: names.filter((f) => !parse.includes(f)), removed };
+}
+
+/** Partitions a plan rewrites: every date the dropped files touched and every date the parsed files touch. */
+export function affectedDates(plan: IngestPlan, manifest: IngestManifest, parsed: readonly ParsedFile[]): string[] {
+  const dates = new Set<string>();
+  for (const f of plan.drop) for (const d of Object.keys(manifest.files[f]?.partitions ?? {})) dates.add(d);
+  for (const p of parsed) for (const d of p.dateCounts.keys()) dates.add(d);
+  return [...dates].sort();
+}
+
+/**
+ * The rows of one partition after the run: the existing rows of files that stay, plus the new rows of
+ * the parsed files, ordered by (source_file, source_line) so the content is the same however the lake
+ * was built (incrementally or by backfill). Pure; returns columns ready for the Arrow schema.
+ */
+export function mergePartition(
+  date: string,
+  existing: readonly Transaction[],
+  dropFiles: ReadonlySet<string>,
+  parsed: readonly ParsedFile[],
+  spilled: readonly Transaction[] = [],
+): Record<string, unknown[]> {
+  const cols: Record<string, unknown[]> = Object.fromEntries(TRANSACTION_COLUMNS.map((c) => [c, []]));
+  const push = (row: Transaction) => {
+    for (const c of TRANSACTION_COLUMNS) cols[c]!.push(row[c]);
+  };
+  for (const row of existing) if (!dropFiles.has(row.source_file)) push(row);
+  for (const row of spilled) push(row);
+  for (const p of parsed) {
+    const b = p.buckets.get(date);
+    if (b) appendBucket(cols, b, p.file, date);
+  }
+  const files = cols.source_file as string[];
+  const lines = cols.source_line as number[];
+  const n = lines.length;
+  const before = (a: number, b: number) => (files[a]! < files[b]! ? -1 : files[a]! > files[b]! ? 1 : lines[a]! - lines[b]!);
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) if (before(i - 1, i) > 0) sorted = false;
+  if (sorted) return cols;
+  const order = Array.from({ length: n }, (_, i) => i).sort(before);
+  for (const c of TRANSACTION_COLUMNS) {
+    const v = cols[c]!;
+    cols[c] = order.map((i) => v[i]);
+  }
+  return cols;
+}
+
+/** The full Transaction columns of one date bucket (used to spill it). */
+export function bucketColumns(b: DateBucket, file: string, date: string): Record<string, unknown[]> {
+  const cols: Record<string, unknown[]> = Object.fromEntries(TRANSACTION_COLUMNS.map((c) => [c, []]));
+  appendBucket(cols, b, file, date);
+  return cols;
+}
+
+// Column-wise append: no per-row objects on the hot path.
+function appendBucket(cols: Record<string, unknown[]>, b: DateBucket, file: string, date: string): void {
+  const n = b.source_line.length;
+  for (const c of TRANSACTION_COLUMNS) {
+    const out = cols[c]!;
+    if (c === 'txn_id') for (let i = 0; i < n; i++) out.push(`${file}#${b.source_line[i]!}`);
+    else if (c === 'date') for (let i = 0; i < n; i++) out.push(date);
+    else if (c === 'source_file') for (let i = 0; i < n; i++) out.push(file);
+    else {
+      const src = b[c as keyof DateBucket] as readonly unknown[];
+      for (let i = 0; i < n; i++) out.push(src[i]);
+    }
+  }
+}
+
+/** The Arrow schema of the raw zone, derived from the shared Transaction schema. */
+export const LAKE_SCHEMA = arrowSchemaFor(TransactionSchema);

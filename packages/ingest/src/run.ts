@@ -1,0 +1,250 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  cleanTemporaries,
+  createProgress,
+  dataLayout,
+  loadParams,
+  readJson,
+  readParquetFile,
+  resolveSecret,
+  rowsFromTable,
+  sha256,
+  sha256File,
+  canonicalJson,
+  partitionDir,
+  tableToCompatibleParquet,
+  writeFileAtomic,
+  writeJsonAtomic,
+  type StageResult,
+} from '@bolsillo/core';
+import type { Transaction } from '@bolsillo/schema';
+import { EMPTY_MANIFEST, LAKE_SCHEMA, affectedDates, bucketColumns, mergePartition, planIngest, type IngestManifest, type ManifestFile } from './lake';
+import { tableFromIPC, tableToIPC } from 'apache-arrow';
+import { buildTable } from './arrow-build';
+import { ConcurrentAtomicWriter } from './durable-write';
+import { kAnonymity, parseFile, type ParsedFile, type QuasiIdentifiers } from './parse-file';
+
+/** The ingest stage's params (`packages/ingest/params.json`). */
+export const IngestParamsSchema = Type.Object(
+  {
+    min_age: Type.Integer({ minimum: 0, description: 'Youngest plausible card holder.' }),
+    max_age: Type.Integer({ maximum: 130, description: 'Oldest plausible card holder.' }),
+    chunk_bytes: Type.Integer({ minimum: 4096, description: 'Read size: bounds the working memory of the parser.' }),
+    spill_rows: Type.Integer({ minimum: 1, description: 'Valid rows held in memory before they are spilled to temporary Arrow files (bounds memory).' }),
+  },
+  { additionalProperties: false },
+);
+/** Ingest params. */
+export type IngestParams = Static<typeof IngestParamsSchema>;
+
+/** The default params file beside the package. */
+export const DEFAULT_PARAMS_FILE = path.resolve(__dirname, '..', 'params.json');
+
+/** Inputs of {@link runIngest}. */
+export interface RunIngestOptions {
+  readonly rawDir: string;
+  readonly dataDir: string;
+  readonly backfill?: boolean;
+  readonly paramsFile?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly log?: (message: string) => void;
+}
+
+/**
+ * Ingest every new or changed `*.csv` of `rawDir` into the raw zone of `dataDir` (see the package docs).
+ * Partitions are written atomically, the manifest last, so a killed run is repaired by the next one.
+ */
+export async function runIngest(options: RunIngestOptions): Promise<StageResult> {
+  const log = options.log ?? ((m: string) => process.stderr.write(`[ingest] ${m}\n`));
+  const params = loadParams(options.paramsFile ?? DEFAULT_PARAMS_FILE, IngestParamsSchema);
+  const layout = dataLayout(options.dataDir);
+  if (!fs.existsSync(options.rawDir)) throw new Error(`raw folder ${options.rawDir} does not exist`);
+  const names = fs
+    .readdirSync(options.rawDir)
+    .filter((f) => f.toLowerCase().endsWith('.csv') && !f.startsWith('.'))
+    .sort();
+  if (names.length === 0) throw new Error(`no *.csv files in ${options.rawDir}`);
+  const hashes: Record<string, string> = {};
+  for (const f of names) hashes[f] = await sha256File(path.join(options.rawDir, f));
+
+  cleanTemporaries(path.dirname(layout.lake));
+  const manifest = readJson<IngestManifest>(layout.ingestManifest, EMPTY_MANIFEST);
+  const plan = planIngest(hashes, manifest, options.backfill === true);
+  if (plan.parse.length === 0 && plan.drop.length === 0) {
+    log(`nothing to do: ${names.length} file(s) unchanged since the last run`);
+    return { rowsIn: 0, rowsOut: 0, summary: { files_unchanged: names.length, content_hash: manifest.content_hash } };
+  }
+  log(`plan: parse ${plan.parse.join(', ') || '-'}; drop ${plan.drop.join(', ') || '-'}; unchanged ${plan.unchanged.length}${options.backfill ? ' (backfill)' : ''}`);
+
+  const secret = resolveSecret(options.env ?? process.env, log);
+  // Spilled rows live in a temporary folder (removed at the end, or by cleanTemporaries after a crash).
+  const utf8Cache = new Map<string, Uint8Array>();
+  const spillDir = path.join(path.dirname(layout.lake), `.spill.tmp-${process.pid}`);
+  const spilled = new Map<string, string[]>();
+  let spillSeq = 0;
+  try {
+    const parsed: ParsedFile[] = [];
+    for (const f of plan.parse) {
+      const file = path.join(options.rawDir, f);
+      const size = fs.statSync(file).size;
+      const progress = createProgress(`ingest ${f}`, { total: size, unit: 'bytes', write: log });
+      let last = 0;
+      const p = await parseFile(
+        f,
+        fs.createReadStream(file, { highWaterMark: params.chunk_bytes }),
+        { secret, minAge: params.min_age, maxAge: params.max_age },
+        (bytes, rows) => {
+          progress.tick(bytes - last, `${rows} rows`);
+          last = bytes;
+        },
+        {
+          maxRows: params.spill_rows,
+          write: (buckets) => {
+            for (const [date, b] of buckets) {
+              const target = path.join(spillDir, `${date}-${spillSeq++}.arrow`);
+              fs.mkdirSync(spillDir, { recursive: true });
+              fs.writeFileSync(target, tableToIPC(buildTable(LAKE_SCHEMA, bucketColumns(b, f, date), utf8Cache), 'file'));
+              spilled.set(date, [...(spilled.get(date) ?? []), target]);
+            }
+          },
+        },
+      );
+      progress.done(`${p.rowsIn} rows`);
+      parsed.push(p);
+    }
+
+    // Partitions: merge, write atomically (temporary name + rename), remove the ones left empty.
+    const dropFiles = new Set(plan.drop);
+    const dates = affectedDates(plan, manifest, parsed);
+    const partitions: Record<string, { rows: number; sha256: string }> = options.backfill ? {} : { ...manifest.partitions };
+    const writeProgress = createProgress('ingest write', { total: dates.length, unit: 'partitions', write: log });
+    const writer = new ConcurrentAtomicWriter();
+    for (const date of dates) {
+      const dir = partitionDir(layout.lake, date);
+      const file = path.join(dir, 'part-0.parquet');
+      const existing = !options.backfill && fs.existsSync(file) ? rowsFromTable<Transaction>(readParquetFile(file)) : [];
+      const fromSpill = (spilled.get(date) ?? []).flatMap((s) => rowsFromTable<Transaction>(tableFromIPC(fs.readFileSync(s))));
+      const cols = mergePartition(date, existing, dropFiles, parsed, fromSpill);
+      const rows = cols.source_line!.length;
+      if (rows === 0) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        delete partitions[date];
+      } else {
+        const bytes = tableToCompatibleParquet(buildTable(LAKE_SCHEMA, cols, utf8Cache));
+        await writer.write(file, bytes);
+        partitions[date] = { rows, sha256: sha256(bytes) };
+      }
+      writeProgress.tick(1);
+    }
+    await writer.flush();
+    writeProgress.done();
+    if (options.backfill && fs.existsSync(layout.lake)) {
+      for (const entry of fs.readdirSync(layout.lake)) {
+        const m = /^date=(.+)$/.exec(entry);
+        if (m && !(m[1]! in partitions)) fs.rmSync(path.join(layout.lake, entry), { recursive: true, force: true });
+      }
+    }
+
+    // Quarantine: one JSON-lines file per source file, replaced atomically.
+    const quarantineFile = (f: string) => path.join(layout.quarantine, `${f}.jsonl`);
+    for (const f of plan.drop) fs.rmSync(quarantineFile(f), { force: true });
+    for (const p of parsed) {
+      if (p.quarantine.length > 0) writeFileAtomic(quarantineFile(p.file), p.quarantine.map((q) => JSON.stringify(q)).join('\n') + '\n');
+    }
+
+    const files: Record<string, ManifestFile> = {};
+    for (const f of plan.unchanged) files[f] = manifest.files[f]!;
+    for (const p of parsed) {
+      files[p.file] = {
+        sha256: hashes[p.file]!,
+        bytes: p.bytes,
+        encoding: p.encoding,
+        rows_in: p.rowsIn,
+        rows_out: p.rowsOut,
+        quarantined: p.quarantine.length,
+        duplicates: p.duplicates,
+        partitions: Object.fromEntries([...p.dateCounts.entries()].sort(([a], [b]) => (a < b ? -1 : 1))),
+      };
+    }
+    const sortedPartitions = Object.fromEntries(Object.keys(partitions).sort().map((d) => [d, partitions[d]!]));
+    const next: IngestManifest = {
+      version: 1,
+      files: Object.fromEntries(Object.keys(files).sort().map((f) => [f, files[f]!])),
+      partitions: sortedPartitions,
+      content_hash: sha256(canonicalJson(sortedPartitions)),
+    };
+    writeJsonAtomic(layout.ingestManifest, next);
+
+    const summary = summarise(parsed, plan.drop, next);
+    log(
+      `rows in ${summary.rows_in}, out ${summary.rows_out}, quarantined ${summary.quarantined} ${JSON.stringify(summary.quarantine_reasons)}, ` +
+        `customers ${summary.customer_keys}, k-anonymity ${summary.k_anonymity.k}, duplicates ${summary.duplicates}, null amounts ${summary.null_amounts}, ` +
+        `dates ${summary.date_min}..${summary.date_max}, partitions written ${dates.length}`,
+    );
+    return { rowsIn: summary.rows_in, rowsOut: summary.rows_out, summary: summary as unknown as Record<string, unknown> };
+  } finally {
+    fs.rmSync(spillDir, { recursive: true, force: true });
+  }
+}
+
+/** The run summary (also recorded in monitoring/runs.jsonl). */
+export interface IngestSummary {
+  readonly files_parsed: string[];
+  readonly files_dropped: string[];
+  readonly encodings: Record<string, string>;
+  readonly rows_in: number;
+  readonly rows_out: number;
+  readonly quarantined: number;
+  readonly quarantine_reasons: Record<string, number>;
+  readonly duplicates: number;
+  readonly null_amounts: number;
+  readonly empty_merchant_city: number;
+  readonly empty_merchant_country: number;
+  readonly customer_keys: number;
+  readonly k_anonymity: { k: number; groups: number; customers: number };
+  readonly merchant_groups: Record<string, number>;
+  readonly date_min: string | null;
+  readonly date_max: string | null;
+  readonly partitions_total: number;
+  readonly content_hash: string;
+}
+
+function summarise(parsed: readonly ParsedFile[], dropped: readonly string[], manifest: IngestManifest): IngestSummary {
+  const reasons: Record<string, number> = {};
+  const groups: Record<string, number> = {};
+  const customers = new Map<string, QuasiIdentifiers>();
+  let dateMin: string | null = null;
+  let dateMax: string | null = null;
+  for (const p of parsed) {
+    for (const [r, n] of Object.entries(p.reasons)) reasons[r] = (reasons[r] ?? 0) + n;
+    for (const [g, n] of Object.entries(p.merchantGroups)) groups[g] = (groups[g] ?? 0) + n;
+    for (const [k, q] of p.customers) customers.set(k, q);
+    for (const d of p.dateCounts.keys()) {
+      if (dateMin === null || d < dateMin) dateMin = d;
+      if (dateMax === null || d > dateMax) dateMax = d;
+    }
+  }
+  const sum = (f: (p: ParsedFile) => number) => parsed.reduce((s, p) => s + f(p), 0);
+  return {
+    files_parsed: parsed.map((p) => p.file),
+    files_dropped: [...dropped],
+    encodings: Object.fromEntries(parsed.map((p) => [p.file, p.encoding])),
+    rows_in: sum((p) => p.rowsIn),
+    rows_out: sum((p) => p.rowsOut),
+    quarantined: sum((p) => p.quarantine.length),
+    quarantine_reasons: reasons,
+    duplicates: sum((p) => p.duplicates),
+    null_amounts: sum((p) => p.nullAmounts),
+    empty_merchant_city: sum((p) => p.emptyMerchantCity),
+    empty_merchant_country: sum((p) => p.emptyMerchantCountry),
+    customer_keys: customers.size,
+    k_anonymity: kAnonymity(customers.values()),
+    merchant_groups: Object.fromEntries(Object.entries(groups).sort(([, a], [, b]) => b - a)),
+    date_min: dateMin,
+    date_max: dateMax,
+    partitions_total: Object.keys(manifest.partitions).length,
+    content_hash: manifest.content_hash,
+  };
+}

@@ -1,0 +1,2 @@
+/** The stage name. */
+export const STAGE = 'ingest';

@@ -1,0 +1,124 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { readJson, readJsonl, readParquetFile, rowsFromTable, listPartitions } from '@bolsillo/core';
+import type { PredictionLogEntry, Profile } from '@bolsillo/schema';
+
+/** A feedback line as the API writes it. */
+export interface FeedbackEntry {
+  readonly request_id: string;
+  readonly is_revenge_spending: boolean;
+  readonly ts?: string;
+}
+
+/** All JSON-lines files under `root/date=*` (optionally limited to a date range), concatenated. */
+export function readDatedJsonl<T>(root: string, range: { from?: string; to?: string } = {}): T[] {
+  if (!fs.existsSync(root)) return [];
+  const out: T[] = [];
+  for (const entry of fs.readdirSync(root).sort()) {
+    const m = /^date=(\d{4}-\d{2}-\d{2})$/.exec(entry);
+    if (!m) continue;
+    if ((range.from && m[1]! < range.from) || (range.to && m[1]! > range.to)) continue;
+    const dir = path.join(root, entry);
+    for (const f of fs.readdirSync(dir).sort()) if (f.endsWith('.jsonl') && !f.startsWith('.')) out.push(...readJsonl<T>(path.join(dir, f)));
+  }
+  return out;
+}
+
+/** The reference: `master/latest.json` → hash → profile, plus the master's last date. */
+export interface Reference {
+  readonly hash: string;
+  readonly dir: string;
+  readonly profile: Profile;
+}
+
+/** Read the build's reference profile; null when no master table has been built yet. */
+export function readReference(masterRoot: string): Reference | null {
+  const latest = readJson<{ hash?: string } | null>(path.join(masterRoot, 'latest.json'), null);
+  if (!latest?.hash) return null;
+  const dir = path.join(masterRoot, latest.hash);
+  const profile = readJson<Profile>(path.join(dir, 'profile.json'));
+  return { hash: latest.hash, dir, profile };
+}
+
+/** What the monitor needs of the master table: its last date, and some test-split rows to score. */
+export function readMasterSample(refDir: string, testRows: number): { lastDate: string | null; testRows: Record<string, unknown>[] } {
+  const file = path.join(refDir, 'master.parquet');
+  if (!fs.existsSync(file)) return { lastDate: null, testRows: [] };
+  const table = readParquetFile(file);
+  // Column-wise: row objects for the whole master table would cost more than the rest of the run.
+  const dates = table.getChild('date');
+  const splits = table.getChild('split');
+  let lastDate: string | null = null;
+  const picked: number[] = [];
+  for (let i = 0; i < table.numRows; i++) {
+    const d = dates?.get(i) as string | null | undefined;
+    if (d && (!lastDate || d > lastDate)) lastDate = d;
+    if (picked.length < testRows && splits?.get(i) === 'test') picked.push(i);
+  }
+  const names = table.schema.fields.map((f) => f.name);
+  const vectors = names.map((n) => table.getChild(n)!);
+  const rows = picked.map((i) => Object.fromEntries(names.map((n, j) => [n, normalise(vectors[j]!.get(i))])));
+  return { lastDate, testRows: rows };
+}
+
+/** Feature-store rows of the given partitions, with their dates. */
+export function readFeatureRows(featureStore: string, range: { from?: string; to?: string }): { rows: Record<string, unknown>[]; dates: string[] } {
+  const rows: Record<string, unknown>[] = [];
+  const dates: string[] = [];
+  for (const part of listPartitions(featureStore, range)) {
+    dates.push(part.date);
+    for (const file of part.files) rows.push(...rowsFromTable(readParquetFile(file)));
+  }
+  return { rows, dates };
+}
+
+/** Column arrays from row objects, for the named columns. */
+export function columnsOf(rows: readonly Record<string, unknown>[], names: readonly string[]): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  for (const n of names) out[n] = rows.map((r) => normalise(r[n]));
+  return out;
+}
+
+// Arrow hands back bigint for 64-bit integers; drift and models want plain numbers.
+function normalise(v: unknown): unknown {
+  return typeof v === 'bigint' ? Number(v) : v;
+}
+
+/** Prediction-log entries (all days). */
+export function readPredictionLog(monitoringDir: string): PredictionLogEntry[] {
+  return readDatedJsonl<PredictionLogEntry>(path.join(monitoringDir, 'predictions'));
+}
+
+/** Feedback entries (all days); the latest label per request wins. */
+export function readFeedback(monitoringDir: string): Map<string, boolean> {
+  const out = new Map<string, boolean>();
+  const entries = readDatedJsonl<FeedbackEntry>(path.join(monitoringDir, 'feedback'));
+  entries.sort((a, b) => (a.ts ?? '').localeCompare(b.ts ?? ''));
+  for (const e of entries) if (typeof e.is_revenge_spending === 'boolean') out.set(e.request_id, e.is_revenge_spending);
+  return out;
+}
+
+/** Find a metric in an evaluate `metrics.json` or a card's metrics: test split first, then holdout, then top level. */
+export function findMetric(source: unknown, metric: string): number | undefined {
+  const valueOf = (v: unknown): number | undefined =>
+    typeof v === 'number' && Number.isFinite(v) ? v : v && typeof v === 'object' && typeof (v as { value?: unknown }).value === 'number' ? (v as { value: number }).value : undefined;
+  if (!source || typeof source !== 'object') return undefined;
+  const obj = source as Record<string, unknown>;
+  // evaluate's metrics.json: { contenders: [{ role: 'candidate', splits: { test: { metrics: { pr_auc: { value } } } } }] }
+  if (Array.isArray(obj.contenders)) {
+    const candidate = (obj.contenders as { role?: string; splits?: Record<string, { metrics?: unknown }> }[]).find((c) => c.role === 'candidate');
+    for (const split of ['test', 'holdout']) {
+      const v = findMetric(candidate?.splits?.[split]?.metrics, metric);
+      if (v !== undefined) return v;
+    }
+  }
+  for (const key of [`test_${metric}`, metric, `holdout_${metric}`, `calibration_${metric}`, `cv_${metric}`]) {
+    const v = valueOf(obj[key]);
+    if (v !== undefined) return v;
+  }
+  for (const key of ['test', 'holdout', 'metrics', 'candidate', 'evaluation']) {
+    const v = findMetric(obj[key], metric);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}

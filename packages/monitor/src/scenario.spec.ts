@@ -1,0 +1,151 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { appendJsonl, readAliases, readAudit, readJsonl, setAlias } from '@bolsillo/core';
+import type { FeatureRow, PredictionLogEntry } from '@bolsillo/schema';
+import { runMonitor, type ActionRecord, type MonitorOptions, type MonitorSummary } from './run';
+import { generatedFeatureRows, promoteVersion, registerRule, RULES, shippedConfig, tempDataDir, removeTempDataDirs, writeFeatureStore, writeReference } from './scenario.test-util';
+
+// Reference = the generated population up to the cut; the window = its later days (new partitions).
+const CUT = '2020-03-10';
+const GEN = { rows: 10000, seed: 11, start: '2019-09-01', end: '2020-04-30' };
+// Features computed from amounts or from the available limit (which the generator lowers by the amounts spent).
+const AMOUNT_DERIVED = ['amount', 'log_amount', 'available_ratio', 'prev_available_ratio', 'hist_sum_7d', 'hist_sum_30d', 'hist_nonessential_share_30d', 'amount_to_running_mean'];
+
+let base: FeatureRow[];
+let amountShifted: FeatureRow[];
+let ageShifted: FeatureRow[];
+
+beforeAll(() => {
+  base = generatedFeatureRows(GEN);
+  amountShifted = generatedFeatureRows({ ...GEN, shift: { amountScale: 4 } });
+  ageShifted = generatedFeatureRows({ ...GEN, shift: { ageOffset: 8 } });
+});
+
+function setUp(name: string, window: readonly FeatureRow[]): string {
+  const dir = tempDataDir(name);
+  const reference = base.filter((r) => r.date <= CUT);
+  writeReference(dir, reference);
+  // The monitor reads only partitions newer than the master table, so only those are written.
+  writeFeatureStore(dir, window.filter((r) => r.date > CUT));
+  return dir;
+}
+
+async function monitor(dataDir: string, extra: Partial<Pick<MonitorOptions, 'dryRun' | 'allowRetrain' | 'retrainCommand' | 'policy'>> = {}): Promise<MonitorSummary> {
+  const { params, policy } = shippedConfig();
+  return runMonitor({ dataDir, params, policy, dryRun: false, allowRetrain: false, now: new Date('2020-05-08T00:00:00Z'), log: () => undefined, ...extra });
+}
+
+const drifted = (s: MonitorSummary) => (s.drift.result?.features ?? []).filter((f) => f.drifted).map((f) => f.feature);
+const actionsOf = (dir: string) => readJsonl<ActionRecord>(path.join(dir, 'monitoring', 'actions.jsonl'));
+
+describe('monitor scenarios on generated data', () => {
+  afterAll(removeTempDataDirs);
+  it('a fresh sample of the same distribution raises no alarm', async () => {
+    const dir = setUp('fresh', base);
+    const first = await monitor(dir);
+    const second = await monitor(dir);
+    expect(second.drift.window.kind).toBe('new-partitions');
+    expect(second.drift.window.from! > CUT).toBe(true);
+    expect(second.drift.window.rows).toBeGreaterThan(1000);
+    expect(drifted(first)).toEqual([]);
+    expect(second.drift.result!.psiAboveCount).toBe(0);
+    expect(second.alarms.alarms.find((a) => a.rule === 'feature-drift')!.status).toBe('ok');
+    expect(actionsOf(dir)).toEqual([]);
+    for (const f of ['drift.json', 'model-metrics.json', 'costs.json', 'value.json', 'alarms.json']) expect(fs.existsSync(path.join(dir, 'monitoring', 'report', f))).toBe(true);
+  });
+
+  it('an age shift drifts age and nothing else', async () => {
+    const dir = setUp('age', ageShifted);
+    const s = await monitor(dir);
+    expect(drifted(s)).toEqual(['age']);
+  });
+
+  it('an amount shift drifts the amount-derived features only and requests a retrain after two runs', async () => {
+    const dir = setUp('amount', amountShifted);
+    const first = await monitor(dir);
+    const names = drifted(first);
+    expect(names).toEqual(expect.arrayContaining(['amount', 'log_amount', 'hist_sum_30d']));
+    for (const n of names) expect(AMOUNT_DERIVED).toContain(n);
+    expect(first.drift.result!.psiAboveCount).toBeGreaterThanOrEqual(3);
+    // Hysteresis: the policy wants the condition on 2 consecutive runs.
+    expect(first.alarms.alarms.find((a) => a.rule === 'feature-drift')!.status).toBe('pending');
+    expect(actionsOf(dir)).toEqual([]);
+
+    const dry = await monitor(dir, { dryRun: true });
+    expect(dry.alarms.actions.map((a) => a.status)).toEqual(['dry-run']);
+
+    const second = await monitor(dir);
+    expect(second.alarms.alarms.find((a) => a.rule === 'feature-drift')!.status).toBe('firing');
+    const retrain = actionsOf(dir).filter((a) => a.status !== 'dry-run');
+    expect(retrain.map((a) => [a.action, a.status])).toEqual([['retrain', 'requested']]);
+
+    // Latched: no second request while the drift persists.
+    const third = await monitor(dir);
+    expect(third.alarms.alarms.find((a) => a.rule === 'feature-drift')!.status).toBe('latched');
+    expect(actionsOf(dir).filter((a) => a.status === 'requested')).toHaveLength(1);
+  });
+
+  it('a degraded champion is rolled back to the previous version through the registry', async () => {
+    const dir = setUp('rollback', base);
+    const good = await registerRule(dir, '20200101T000000Z-aaaaaa', RULES.good, 0.8);
+    const poor = await registerRule(dir, '20200201T000000Z-bbbbbb', RULES.poor, 0.8);
+    promoteVersion(dir, good);
+    promoteVersion(dir, poor);
+    expect(readAliases(path.join(dir, 'registry'))).toMatchObject({ champion: poor, previous: good });
+    // A few served predictions with feedback, as the API would log them.
+    const window = base.filter((r) => r.date > CUT).slice(0, 40);
+    const log: PredictionLogEntry[] = window.map((r, i) => ({
+      request_id: `req-${i}`,
+      ts: `${r.date}T12:00:00.000Z`,
+      model_version: poor,
+      variant: 'champion',
+      customer_key: r.customer_key,
+      date: r.date,
+      features: { age: r.age },
+      probability: r.age > 45 ? 1 : 0,
+      label: r.age > 45,
+      latency_ms: 1 + (i % 3),
+      cpu_us: 100 + i,
+    }));
+    appendJsonl(path.join(dir, 'monitoring', 'predictions', `date=${window[0]!.date}`, '1-0.jsonl'), log);
+    appendJsonl(path.join(dir, 'monitoring', 'feedback', `date=${window[0]!.date}`, '1-0.jsonl'), log.map((l, i) => ({ request_id: l.request_id, is_revenge_spending: i % 4 === 0, ts: l.ts })));
+
+    const s = await monitor(dir);
+    expect(s.metrics.labels.feedback).toBe(40);
+    expect(s.metrics.labels.computed).toBeGreaterThan(1000);
+    const alarm = s.alarms.alarms.find((a) => a.rule === 'champion-degraded')!;
+    expect(alarm.status).toBe('firing');
+    expect(s.alarms.actions.map((a) => [a.action, a.status])).toEqual([['rollback', 'executed']]);
+    expect(readAliases(path.join(dir, 'registry')).champion).toBe(good);
+    expect(readAudit(path.join(dir, 'registry')).some((e) => e.action === 'rollback' && String(e.reason).startsWith('monitor: champion-degraded'))).toBe(true);
+    // Value per version from decision.json's matrix; costs from the prediction log.
+    expect(s.value.points.some((p) => p.modelVersion === poor && p.date === 'total' && p.n > 1000)).toBe(true);
+    expect(s.costs.serving.reduce((n, d) => n + d.predictions, 0)).toBe(40);
+    // The good model, now champion, does not trip the rule on the next run.
+    const next = await monitor(dir);
+    expect(next.alarms.actions).toEqual([]);
+  });
+
+  it('with --allow-retrain, a retrain runs as a child process with the same DATA_DIR', async () => {
+    const dir = setUp('retrain', amountShifted);
+    const { policy } = shippedConfig();
+    const once = { ...policy, rules: policy.rules.map((r) => (r.kind === 'drift' ? { ...r, consecutive_runs: 1 } : r)) };
+    const marker = "require('fs').writeFileSync(require('path').join(process.env.DATA_DIR, 'retrained.txt'), 'yes')";
+    const s = await monitor(dir, { policy: once, allowRetrain: true, retrainCommand: [process.execPath, '-e', marker] });
+    expect(s.alarms.actions.map((a) => [a.action, a.status])).toEqual([['retrain', 'executed']]);
+    expect(fs.readFileSync(path.join(dir, 'retrained.txt'), 'utf8')).toBe('yes');
+  });
+
+  it('a significantly better challenger is promoted', async () => {
+    const dir = setUp('promote', base);
+    const poor = await registerRule(dir, '20200101T000000Z-cccccc', RULES.poor, 0.3);
+    const good = await registerRule(dir, '20200201T000000Z-dddddd', RULES.good, 0.8);
+    promoteVersion(dir, poor);
+    setAlias(path.join(dir, 'registry'), 'challenger', good, 'test setup');
+    const s = await monitor(dir);
+    const alarm = s.alarms.alarms.find((a) => a.rule === 'challenger-better')!;
+    expect(alarm.status).toBe('firing');
+    expect(s.alarms.actions.map((a) => [a.action, a.status, a.version])).toEqual([['promote', 'executed', good]]);
+    expect(readAliases(path.join(dir, 'registry'))).toMatchObject({ champion: good, previous: poor, challenger: null });
+  });
+});

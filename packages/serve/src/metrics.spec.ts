@@ -1,0 +1,35 @@
+import { Counter, Histogram, createMetrics } from './metrics';
+
+describe('Prometheus metrics', () => {
+  it('renders cumulative histogram buckets, sum and count', () => {
+    const h = new Histogram('lat_seconds', 'latency', [0.001, 0.01, 0.1]);
+    for (const v of [0.0005, 0.002, 0.002, 0.05, 3]) h.observe({ route: '/predict' }, v);
+    const text = h.render();
+    expect(text).toContain('# TYPE lat_seconds histogram');
+    expect(text).toContain('lat_seconds_bucket{route="/predict",le="0.001"} 1');
+    expect(text).toContain('lat_seconds_bucket{route="/predict",le="0.01"} 3');
+    expect(text).toContain('lat_seconds_bucket{route="/predict",le="0.1"} 4');
+    expect(text).toContain('lat_seconds_bucket{route="/predict",le="+Inf"} 5');
+    expect(text).toContain('lat_seconds_count{route="/predict"} 5');
+    expect(text).toMatch(/lat_seconds_sum\{route="\/predict"\} 3\.0545/);
+  });
+
+  it('keys counters by label set regardless of order and escapes label values', () => {
+    const c = new Counter('x_total', 'x');
+    c.inc({ a: '1', b: '2' });
+    c.inc({ b: '2', a: '1' }, 2);
+    c.inc({ a: 'quote"back\\slash\nline' });
+    expect(c.get({ a: '1', b: '2' })).toBe(3);
+    expect(c.render()).toContain('x_total{a="quote\\"back\\\\slash\\nline"} 1');
+  });
+
+  it('renders every serving metric with HELP and TYPE lines', () => {
+    const m = createMetrics();
+    m.requests.inc({ route: '/health', method: 'GET', status: '200' });
+    const text = m.render();
+    for (const name of ['bolsillo_http_requests_total', 'bolsillo_http_request_duration_seconds', 'bolsillo_predictions_total', 'bolsillo_model_load_events_total', 'bolsillo_model_info']) {
+      expect(text).toContain(`# HELP ${name} `);
+      expect(text).toContain(`# TYPE ${name} `);
+    }
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * A small Prometheus registry (text exposition format 0.0.4). Written here rather than pulled in
+ * because the API needs four metric kinds and the hot path must stay a few map look-ups.
+ */
+
+type Labels = Readonly<Record<string, string>>;
+
+const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+
+function labelKey(labels: Labels): string {
+  const keys = Object.keys(labels).sort();
+  return keys.map((k) => `${k}="${escapeLabel(labels[k]!)}"`).join(',');
+}
+
+/** A monotonically increasing counter with labels. */
+export class Counter {
+  private readonly values = new Map<string, number>();
+  constructor(readonly name: string, readonly help: string) {}
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelKey(labels);
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
+  }
+  get(labels: Labels = {}): number {
+    return this.values.get(labelKey(labels)) ?? 0;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    for (const [key, value] of this.values) lines.push(`${this.name}${key ? `{${key}}` : ''} ${value}`);
+    return lines.join('\n');
+  }
+}
+
+/** A gauge with labels (set, not accumulated). */
+export class Gauge {
+  private readonly values = new Map<string, number>();
+  constructor(readonly name: string, readonly help: string) {}
+  set(labels: Labels, value: number): void {
+    this.values.set(labelKey(labels), value);
+  }
+  reset(): void {
+    this.values.clear();
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    for (const [key, value] of this.values) lines.push(`${this.name}${key ? `{${key}}` : ''} ${value}`);
+    return lines.join('\n');
+  }
+}
+
+/** Latency buckets in seconds: sub-millisecond resolution, because scoring itself costs microseconds. */
+export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
+
+interface HistogramSeries {
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+/** A cumulative histogram with labels. */
+export class Histogram {
+  private readonly series = new Map<string, HistogramSeries>();
+  constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[] = LATENCY_BUCKETS) {}
+  observe(labels: Labels, value: number): void {
+    const key = labelKey(labels);
+    let s = this.series.get(key);
+    if (!s) {
+      s = { counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };
+      this.series.set(key, s);
+    }
+    // Store per-bucket counts; cumulate when rendering so observe stays O(buckets) without writes beyond one slot.
+    let i = 0;
+    while (i < this.buckets.length && value > this.buckets[i]!) i += 1;
+    if (i < this.buckets.length) s.counts[i]! += 1;
+    s.sum += value;
+    s.count += 1;
+  }
+  count(labels: Labels = {}): number {
+    return this.series.get(labelKey(labels))?.count ?? 0;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    for (const [key, s] of this.series) {
+      const prefix = key ? `${key},` : '';
+      let cumulative = 0;
+      this.buckets.forEach((b, i) => {
+        cumulative += s.counts[i]!;
+        lines.push(`${this.name}_bucket{${prefix}le="${b}"} ${cumulative}`);
+      });
+      lines.push(`${this.name}_bucket{${prefix}le="+Inf"} ${s.count}`);
+      lines.push(`${this.name}_sum${key ? `{${key}}` : ''} ${s.sum}`);
+      lines.push(`${this.name}_count${key ? `{${key}}` : ''} ${s.count}`);
+    }
+    return lines.join('\n');
+  }
+}
+
+/** Every metric the serving process exports at `GET /metrics`. */
+export interface ServeMetrics {
+  readonly requests: Counter;
+  readonly latency: Histogram;
+  readonly predictions: Counter;
+  readonly modelLoads: Counter;
+  readonly modelInfo: Gauge;
+  readonly logDropped: Counter;
+  readonly shadowErrors: Counter;
+  /** The whole registry in Prometheus text format. */
+  render(): string;
+}
+
+/** A fresh metrics registry (one per app, so tests do not share counts). */
+export function createMetrics(): ServeMetrics {
+  const requests = new Counter('bolsillo_http_requests_total', 'HTTP requests by route, method and status code.');
+  const latency = new Histogram('bolsillo_http_request_duration_seconds', 'HTTP request latency by route.');
+  const predictions = new Counter('bolsillo_predictions_total', 'Predictions by label, model version and variant.');
+  const modelLoads = new Counter('bolsillo_model_load_events_total', 'Model load attempts by alias, version and result (loaded, load_failed, smoke_failed).');
+  const modelInfo = new Gauge('bolsillo_model_info', 'Model currently serving each variant (value 1).');
+  const logDropped = new Counter('bolsillo_prediction_log_dropped_total', 'Prediction-log lines dropped because the buffer was full or a write failed.');
+  const shadowErrors = new Counter('bolsillo_shadow_errors_total', 'Challenger shadow predictions that failed (never affect the answer).');
+  const all = [requests, latency, predictions, modelLoads, modelInfo, logDropped, shadowErrors];
+  return {
+    requests,
+    latency,
+    predictions,
+    modelLoads,
+    modelInfo,
+    logDropped,
+    shadowErrors,
+    render: () => `${all.map((m) => m.render()).join('\n')}\n`,
+  };
+}

@@ -1,0 +1,21 @@
+import type { ModelCard } from '@bolsillo/schema';
+
+/**
+ * What serving needs from a model: the shape of core's `LoadedModel` (the registry runtime), stated
+ * structurally here so the serving code and its tests depend on the behaviour, not on a loader.
+ */
+export interface ScoringModel {
+  readonly card: ModelCard;
+  /** Decision threshold on the calibrated probability. */
+  readonly threshold: number;
+  /** Calibrated probabilities, one per row (rows are feature values keyed by feature name). */
+  predict(rows: Record<string, unknown>[]): Float64Array;
+  /** Per-feature contributions to the logit, or null when the family has none. */
+  contributions(row: Record<string, unknown>): Record<string, number> | null;
+}
+
+/** Loads one registry version (core's `loadModel` in production). */
+export type ModelLoader = (registryDir: string, version: string) => Promise<ScoringModel>;
+
+/** The variants a request can be answered by. */
+export type Variant = 'champion' | 'challenger';

@@ -1,0 +1,85 @@
+import path from 'node:path';
+import { dataLayout, ONLINE_STORE_FILE } from '@bolsillo/core';
+import { PREDICTION_EXAMPLE, type Feedback, type PredictionLogEntry } from '@bolsillo/schema';
+import { createMetrics, type ServeMetrics } from './metrics';
+import { ModelHost } from './model-host';
+import type { ModelLoader } from './model';
+import { OnlineFeatures, featuresForRequest } from './online-features';
+import { JsonlLog } from './jsonl-log';
+import { PredictionService } from './service';
+import type { RoutingConfig } from './scoring';
+
+/** One line of the feedback log. */
+export interface FeedbackLogEntry extends Feedback {
+  readonly ts: string;
+}
+
+/** Everything the API routes use, wired over one data folder. */
+export interface Serving {
+  readonly dataDir: string;
+  readonly registryDir: string;
+  readonly reportsDir: string;
+  readonly metrics: ServeMetrics;
+  readonly host: ModelHost;
+  readonly features: OnlineFeatures;
+  readonly service: PredictionService;
+  readonly predictionLog: JsonlLog<PredictionLogEntry>;
+  readonly feedbackLog: JsonlLog<FeedbackLogEntry>;
+  /** Load the models the aliases name and start following them. */
+  start(): Promise<void>;
+  /** Stop watching and flush the logs. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link createServing}. */
+export interface ServingOptions {
+  readonly dataDir: string;
+  readonly load: ModelLoader;
+  /** Pseudonymisation secret (the same as ingest's). */
+  readonly secret: string;
+  readonly routing?: RoutingConfig;
+  readonly pollMs?: number;
+  readonly logFlushMs?: number;
+  readonly log?: (message: string) => void;
+}
+
+/** The row every model must score before it may serve: the features of the Swagger example. */
+export function smokeRowFor(features: OnlineFeatures): Record<string, unknown> {
+  return featuresForRequest(PREDICTION_EXAMPLE, null, undefined, features.params).features as unknown as Record<string, unknown>;
+}
+
+/** Wire the serving components over a data folder (nothing is loaded until `start`). */
+export function createServing(options: ServingOptions): Serving {
+  const layout = dataLayout(options.dataDir);
+  const log = options.log ?? ((m: string) => process.stderr.write(`[serve] ${m}\n`));
+  const metrics = createMetrics();
+  const features = new OnlineFeatures(path.join(layout.onlineStore, ONLINE_STORE_FILE), options.secret, log);
+  const host = new ModelHost({ registryDir: layout.registry, load: options.load, smokeRow: smokeRowFor(features), metrics, log, pollMs: options.pollMs });
+  const onDrop = (n: number) => metrics.logDropped.inc({}, n);
+  const startMs = Date.now();
+  const predictionLog = new JsonlLog<PredictionLogEntry>({ root: path.join(layout.monitoring, 'predictions'), flushMs: options.logFlushMs, onDrop, log, startMs });
+  const feedbackLog = new JsonlLog<FeedbackLogEntry>({ root: path.join(layout.monitoring, 'feedback'), flushMs: options.logFlushMs, onDrop, log, startMs });
+  const service = new PredictionService({
+    host,
+    features,
+    routing: options.routing ?? { challengerPercent: 0, shadow: false },
+    metrics,
+    logPrediction: (date, entry) => predictionLog.push(date, entry),
+  });
+  return {
+    dataDir: layout.root,
+    registryDir: layout.registry,
+    reportsDir: layout.reports,
+    metrics,
+    host,
+    features,
+    service,
+    predictionLog,
+    feedbackLog,
+    start: () => host.start(),
+    close: async () => {
+      host.close();
+      await Promise.all([predictionLog.close(), feedbackLog.close()]);
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import { runCli } from '@bolsillo/core';
+import { runTrain } from './run';
+
+void runCli({
+  name: 'train',
+  description:
+    'Train the revenge-spending model on the latest master table: algorithm selection on a group sample, grid + random hyper-parameter search with grouped CV, calibration, and registration (chosen model as challenger, plus prior and rule baselines).',
+  options: {
+    params: { type: 'string', description: 'Params file', default: 'packages/train/params.json' },
+    master: { type: 'string', description: 'Master-table hash (default: master/latest.json)' },
+    backend: { type: 'string', description: 'Force a tfjs backend: wasm or cpu (default: tfjs-node if installed, else wasm)' },
+  },
+  run: async (ctx) => {
+    const s = await runTrain({
+      dataDir: ctx.dataDir,
+      paramsFile: String(ctx.values.params),
+      masterHash: ctx.values.master ? String(ctx.values.master) : undefined,
+      backend: ctx.values.backend ? String(ctx.values.backend) : undefined,
+      log: ctx.log,
+    });
+    ctx.log(
+      `${s.version} ${s.family}: cv ${s.cv.metric} ${s.cv.mean.toFixed(4)} ± ${s.cv.std.toFixed(4)} vs prior ${s.baseline_cv.prior?.toFixed(4)}, rule ${s.baseline_cv.rule?.toFixed(4)}; backend ${s.backend}; ${s.seconds.toFixed(1)}s`,
+    );
+    return {
+      rowsIn: s.train_rows,
+      rowsOut: 3,
+      summary: { version: s.version, family: s.family, master_hash: s.master_hash, backend: s.backend, cv: s.cv, baseline_cv: s.baseline_cv, baselines: s.baselines },
+    };
+  },
+});

@@ -1,0 +1,86 @@
+import path from 'node:path';
+import { arrowSchemaFor, FEATURE_NAMES, MasterRowSchema } from '@bolsillo/schema';
+import { seededRandom, tableFromRows, writeJsonAtomic, writeParquetFile } from '@bolsillo/core';
+
+const GROUPS = ['SUPERMERCADOS', 'FARMACIAS', 'POSTO DE GAS', 'VESTUARIO', 'RESTAURANTE', 'ELETRONICOS', 'VIAGENS'];
+const ESSENTIAL = new Set(['SUPERMERCADOS', 'FARMACIAS', 'POSTO DE GAS']);
+const STATES = ['SP', 'RJ', 'MG', 'RS', 'BA'];
+
+/**
+ * Synthetic master rows with the real target rule (available/limit < 0.2 and non-essential), for
+ * unit tests: each customer's utilisation drifts, so `prev_available_ratio` carries the signal.
+ */
+export function syntheticMasterRows(customers: number, perCustomer: number, seed = 1, folds = 5): Record<string, unknown>[] {
+  const rand = seededRandom(seed);
+  const rows: Record<string, unknown>[] = [];
+  for (let c = 0; c < customers; c++) {
+    const group = `cust-${String(c).padStart(5, '0')}`;
+    const u = rand();
+    const split = u < 0.6 ? 'train' : u < 0.75 ? 'calibration' : u < 0.9 ? 'test' : 'holdout';
+    const fold = split === 'train' ? c % folds : -1;
+    let ratio = rand();
+    let prev: number | null = null;
+    const limit = 1000 + Math.floor(rand() * 9000);
+    const state = STATES[Math.floor(rand() * STATES.length)]!;
+    const age = 20 + Math.floor(rand() * 50);
+    for (let t = 0; t < perCustomer; t++) {
+      ratio = Math.min(1, Math.max(0, ratio + (rand() - 0.5) * 0.25));
+      const mg = GROUPS[Math.floor(rand() * GROUPS.length)]!;
+      const essential = ESSENTIAL.has(mg);
+      const amount = rand() < 0.03 ? null : Math.round(rand() * 500 * 100) / 100;
+      const day = 1 + (t % 28);
+      const row: Record<string, unknown> = {
+        txn_id: `${group}-${t}`,
+        customer_key: group,
+        date: `2020-${String(1 + (t % 12)).padStart(2, '0')}-${String(day).padStart(2, '0')}`,
+        amount,
+        log_amount: amount === null ? null : Math.log1p(amount),
+        amount_missing: amount === null,
+        day_of_week: t % 7,
+        day_of_month: day,
+        month: 1 + (t % 12),
+        is_weekend: t % 7 === 0 || t % 7 === 6,
+        is_month_start: day <= 3,
+        is_month_end: day >= 26,
+        is_holiday: false,
+        merchant_group: mg,
+        is_essential: essential,
+        merchant_abroad: rand() < 0.05,
+        merchant_city_differs: rand() < 0.2,
+        account_age_months: 6 + (c % 60),
+        age,
+        sex: c % 2 ? 'F' : 'M',
+        state,
+        credit_limit: limit,
+        available_ratio: ratio,
+        hist_count_7d: Math.floor(rand() * 5),
+        hist_sum_7d: rand() * 1000,
+        hist_count_30d: Math.floor(rand() * 20),
+        hist_sum_30d: rand() * 4000,
+        hist_nonessential_share_30d: t === 0 ? null : rand(),
+        days_since_prev: t === 0 ? null : rand() * 10,
+        amount_to_running_mean: t === 0 || amount === null ? null : rand() * 3,
+        prev_available_ratio: prev,
+        is_revenge_spending: ratio < 0.2 && !essential,
+        group,
+        split,
+        fold,
+      };
+      rows.push(row);
+      prev = ratio;
+    }
+  }
+  return rows;
+}
+
+/** Model features of the synthetic master (everything known before the transaction). */
+export const SYNTHETIC_FEATURES = FEATURE_NAMES.filter((f) => f !== 'available_ratio');
+
+/** Write a synthetic master table as the build stage would (`master/<hash>/…`, `latest.json`). */
+export function writeSyntheticMaster(dataDir: string, rows: Record<string, unknown>[], hash = 'synthetic0001', features: readonly string[] = SYNTHETIC_FEATURES): string {
+  const dir = path.join(dataDir, 'master', hash);
+  writeParquetFile(path.join(dir, 'master.parquet'), tableFromRows(arrowSchemaFor(MasterRowSchema), rows));
+  writeJsonAtomic(path.join(dir, 'selection.json'), { features, decisions: [] });
+  writeJsonAtomic(path.join(dataDir, 'master', 'latest.json'), { hash });
+  return dir;
+}

@@ -1,0 +1,180 @@
+import { seededRandom, type LayersModelJson, type ModelArtifacts, type Tf, type WeightSpec } from '@bolsillo/core';
+import type { HyperParams } from './params';
+
+/** Hyper-parameters with every default filled in. */
+export interface ResolvedParams {
+  readonly learning_rate: number;
+  readonly epochs: number;
+  readonly batch_size: number;
+  readonly l2: number;
+  readonly hidden: readonly number[];
+  readonly class_weight: 'none' | 'balanced' | number;
+}
+
+/** Fill defaults; `logistic` ignores `hidden`. */
+export function resolveParams(family: 'logistic' | 'mlp', p: HyperParams): ResolvedParams {
+  return {
+    learning_rate: p.learning_rate ?? 0.02,
+    epochs: p.epochs ?? 30,
+    batch_size: p.batch_size ?? 1024,
+    l2: p.l2 ?? 0,
+    hidden: family === 'mlp' ? (p.hidden ?? [16]) : [],
+    class_weight: p.class_weight ?? 'none',
+  };
+}
+
+/** Positive and negative sample weights for a class-weight setting ('balanced' = n / (2 · class count)). */
+export function classWeights(y: ArrayLike<number>, setting: ResolvedParams['class_weight']): { pos: number; neg: number } {
+  if (setting === 'none') return { pos: 1, neg: 1 };
+  if (typeof setting === 'number') return { pos: setting, neg: 1 };
+  let pos = 0;
+  for (let i = 0; i < y.length; i++) pos += y[i] ? 1 : 0;
+  const neg = y.length - pos;
+  return pos && neg ? { pos: y.length / (2 * pos), neg: y.length / (2 * neg) } : { pos: 1, neg: 1 };
+}
+
+/** A trained tfjs model with what is needed to predict and save it. */
+export interface TrainedNetwork {
+  readonly model: import('@tensorflow/tfjs').Sequential;
+  readonly width: number;
+}
+
+/**
+ * Build a dense network (`tf.sequential` + `tf.layers.dense`): logistic = one sigmoid unit, MLP =
+ * relu hidden layers then a sigmoid unit (a linear unit followed by a sigmoid activation layer). Initialisers are seeded so a run is reproducible.
+ */
+export function buildNetwork(tf: Tf, family: 'logistic' | 'mlp', p: ResolvedParams, width: number, seed: number) {
+  const model = tf.sequential();
+  const sizes = family === 'mlp' ? p.hidden : [];
+  sizes.forEach((units, i) => {
+    model.add(
+      tf.layers.dense({
+        units,
+        activation: 'relu',
+        name: `hidden_${i + 1}`,
+        kernelInitializer: tf.initializers.heUniform({ seed: seed + i }),
+        ...(i === 0 ? { inputShape: [width] } : {}),
+      }),
+    );
+  });
+  model.add(
+    tf.layers.dense({
+      units: 1,
+      activation: 'linear',
+      name: 'logit',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 101 }),
+      ...(sizes.length === 0 ? { inputShape: [width] } : {}),
+    }),
+  );
+  // A separate sigmoid layer: training takes the loss on the logits (numerically stable, fewer ops).
+  model.add(tf.layers.activation({ activation: 'sigmoid', name: 'probability' }));
+  return model;
+}
+
+/**
+ * Train with mini-batch Adam on class-weighted binary cross-entropy plus L2 on the kernels. The
+ * epoch shuffles come from a seeded generator (tfjs `fit` would use Math.random), so the same seed
+ * and data give the same model.
+ */
+export function trainNetwork(
+  tf: Tf,
+  family: 'logistic' | 'mlp',
+  p: ResolvedParams,
+  x: Float32Array,
+  y: Float32Array,
+  width: number,
+  seed: number,
+): TrainedNetwork {
+  const n = y.length;
+  const model = buildNetwork(tf, family, p, width, seed);
+  const { pos, neg } = classWeights(y, p.class_weight);
+  const optimizer = tf.train.adam(p.learning_rate);
+  const rand = seededRandom(seed + 7);
+  const X = tf.tensor2d(x, [n, width]);
+  const Y = tf.tensor2d(y, [n, 1]);
+  const W = tf.tensor2d(Float32Array.from(y, (v) => (v ? pos : neg)), [n, 1]);
+  const kernels = model.trainableWeights.filter((w) => w.name.includes('kernel')).map((w) => w.read());
+  const batch = Math.min(p.batch_size, n);
+  const logitLayers = model.layers.slice(0, -1);
+  try {
+    const perm = new Int32Array(n);
+    for (let epoch = 0; epoch < p.epochs; epoch++) {
+      for (let i = 0; i < n; i++) perm[i] = i;
+      for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        const t = perm[i]!;
+        perm[i] = perm[j]!;
+        perm[j] = t;
+      }
+      tf.tidy(() => {
+        const idx = tf.tensor1d(perm, 'int32');
+        const xs = tf.gather(X, idx);
+        const ys = tf.gather(Y, idx);
+        const ws = tf.gather(W, idx);
+        for (let start = 0; start < n; start += batch) {
+          const size = Math.min(batch, n - start);
+          const xb = xs.slice([start, 0], [size, width]);
+          const yb = ys.slice([start, 0], [size, 1]);
+          const wb = ws.slice([start, 0], [size, 1]);
+          optimizer.minimize(() => {
+            let z = xb as import('@tensorflow/tfjs').Tensor;
+            for (const layer of logitLayers) z = layer.apply(z) as import('@tensorflow/tfjs').Tensor;
+            let loss = tf.losses.sigmoidCrossEntropy(yb, z, wb, 0, tf.Reduction.SUM_BY_NONZERO_WEIGHTS) as import('@tensorflow/tfjs').Scalar;
+            if (p.l2 > 0) for (const k of kernels) loss = loss.add(k.square().sum().mul(p.l2)) as import('@tensorflow/tfjs').Scalar;
+            return loss;
+          });
+        }
+      });
+    }
+  } finally {
+    X.dispose();
+    Y.dispose();
+    W.dispose();
+    optimizer.dispose();
+  }
+  return { model, width };
+}
+
+/** Raw probabilities of a trained network (tfjs, batched, tensors disposed). */
+export function predictNetwork(tf: Tf, net: TrainedNetwork, x: Float32Array, n: number): Float64Array {
+  const out = new Float64Array(n);
+  const chunk = 65536;
+  for (let start = 0; start < n; start += chunk) {
+    const size = Math.min(chunk, n - start);
+    const values = tf.tidy(() => {
+      const xb = tf.tensor2d(x.subarray(start * net.width, (start + size) * net.width), [size, net.width]);
+      return (net.model.predict(xb) as import('@tensorflow/tfjs').Tensor).dataSync();
+    });
+    out.set(values, start);
+  }
+  return out;
+}
+
+/** Save a tfjs model through a custom IO handler into `model.json` content and `weights.bin` bytes (no pickles). */
+export async function networkArtifacts(tf: Tf, net: TrainedNetwork): Promise<ModelArtifacts> {
+  let captured: ModelArtifacts | undefined;
+  await net.model.save(
+    tf.io.withSaveHandler(async (a) => {
+      const data = a.weightData;
+      const buffers = data === undefined ? [] : Array.isArray(data) ? data : [data];
+      const total = buffers.reduce((s, b) => s + b.byteLength, 0);
+      const weights = new Uint8Array(total);
+      let off = 0;
+      for (const b of buffers) {
+        weights.set(new Uint8Array(b), off);
+        off += b.byteLength;
+      }
+      const modelJson: LayersModelJson = {
+        format: 'layers-model',
+        generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+        convertedBy: null,
+        modelTopology: a.modelTopology as Record<string, unknown>,
+        weightsManifest: [{ paths: ['weights.bin'], weights: (a.weightSpecs ?? []) as WeightSpec[] }],
+      };
+      captured = { modelJson, weights };
+      return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON', weightDataBytes: total } };
+    }),
+  );
+  if (!captured) throw new Error('tfjs save handler was not called');
+  return captured;
+}

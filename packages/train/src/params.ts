@@ -1,0 +1,77 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+const Scalar = Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Array(Type.Number())]);
+
+/** A random-search dimension: a choice, or a (log-)uniform range, or an integer range. */
+export const SpaceDimSchema = Type.Union([
+  Type.Object({ choice: Type.Array(Scalar, { minItems: 1 }) }, { additionalProperties: false }),
+  Type.Object({ uniform: Type.Tuple([Type.Number(), Type.Number()]) }, { additionalProperties: false }),
+  Type.Object({ log_uniform: Type.Tuple([Type.Number({ exclusiveMinimum: 0 }), Type.Number({ exclusiveMinimum: 0 })]) }, { additionalProperties: false }),
+  Type.Object({ int: Type.Tuple([Type.Integer(), Type.Integer()]) }, { additionalProperties: false }),
+]);
+export type SpaceDim = Static<typeof SpaceDimSchema>;
+
+/** Hyper-parameters of the tfjs families (any of them may be fixed, gridded or searched). */
+export const HyperParamsSchema = Type.Object(
+  {
+    learning_rate: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    epochs: Type.Optional(Type.Integer({ minimum: 1 })),
+    batch_size: Type.Optional(Type.Integer({ minimum: 1 })),
+    l2: Type.Optional(Type.Number({ minimum: 0 })),
+    hidden: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }))),
+    class_weight: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('balanced'), Type.Number({ exclusiveMinimum: 0 })])),
+  },
+  { additionalProperties: false },
+);
+export type HyperParams = Static<typeof HyperParamsSchema>;
+
+/** Search space of one family: fixed values, a grid (every combination) and seeded random draws. */
+export const FamilySpaceSchema = Type.Object(
+  {
+    fixed: HyperParamsSchema,
+    grid: Type.Record(Type.String(), Type.Array(Scalar, { minItems: 1 })),
+    random: Type.Object({ trials: Type.Integer({ minimum: 0 }), space: Type.Record(Type.String(), SpaceDimSchema) }),
+  },
+  { additionalProperties: false },
+);
+export type FamilySpace = Static<typeof FamilySpaceSchema>;
+
+/** Selection metrics (all "higher is better"). */
+export const SELECTION_METRICS = ['pr_auc', 'roc_auc', 'neg_log_loss', 'neg_brier'] as const;
+export type SelectionMetric = (typeof SELECTION_METRICS)[number];
+
+/** `packages/train/params.json`. */
+export const TrainParamsSchema = Type.Object(
+  {
+    seed: Type.Integer(),
+    selection_metric: Type.Union(SELECTION_METRICS.map((m) => Type.Literal(m))),
+    preprocessing: Type.Object({
+      min_category_count: Type.Integer({ minimum: 1 }),
+      max_categories: Type.Integer({ minimum: 1 }),
+      numeric_bins: Type.Optional(Type.Integer({ minimum: 0, description: 'Quantile bins per numeric feature, one-hot beside the scaled value (0 = none).' })),
+    }),
+    sample_round: Type.Object({
+      fraction: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Share of train groups (customers) in the algorithm-selection sample.' }),
+      max_rows: Type.Integer({ minimum: 1 }),
+      finalists: Type.Integer({ minimum: 1, description: 'Configurations carried to the full round (the best of each family always is).' }),
+    }),
+    full_round: Type.Object({ max_rows: Type.Integer({ minimum: 1, description: 'Cap on train rows (a seeded group sample above it).' }) }),
+    families: Type.Object({ logistic: Type.Optional(FamilySpaceSchema), mlp: Type.Optional(FamilySpaceSchema) }, { additionalProperties: false }),
+    rule: Type.Object({
+      all: Type.Array(
+        Type.Object({
+          feature: Type.String(),
+          op: Type.Union(['<', '<=', '>', '>=', '==', '!='].map((o) => Type.Literal(o))),
+          value: Type.Union([Type.Number(), Type.Boolean(), Type.String()]),
+        }),
+        { minItems: 1 },
+      ),
+    }),
+    calibration: Type.Object({
+      methods: Type.Array(Type.Union([Type.Literal('platt'), Type.Literal('isotonic')]), { minItems: 1 }),
+      select_by: Type.Union([Type.Literal('brier'), Type.Literal('ece')]),
+    }),
+  },
+  { $id: 'TrainParams', additionalProperties: false },
+);
+export type TrainParams = Static<typeof TrainParamsSchema>;

@@ -1,0 +1,98 @@
+import path from 'node:path';
+import { dataLayout, listVersions, readAliases, readCard, readJson, rollback, runCli, setAlias, modelDir, ALIAS_NAMES, type CliContext } from '@bolsillo/core';
+import type { AliasName, ModelCard } from '@bolsillo/schema';
+
+const fmt = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : String(v));
+
+/** One line per version: what a person scans to pick a model. */
+export function formatList(cards: readonly ModelCard[], aliases: Record<string, string | null>): string {
+  const tag = (v: string) =>
+    ALIAS_NAMES.filter((a) => aliases[a] === v)
+      .map((a) => `[${a}]`)
+      .join('');
+  const header = ['version', 'family', 'role', 'cv', 'master', 'backend', 'created', 'aliases'];
+  const rows = cards.map((c) => [
+    c.version,
+    c.family,
+    c.role ?? '',
+    c.metrics.cv_pr_auc !== undefined ? `pr_auc ${fmt(c.metrics.cv_pr_auc)} ± ${fmt(c.metrics.cv_pr_auc_std ?? 0)}` : '',
+    c.master_hash.slice(0, 12),
+    c.backend,
+    c.created_at,
+    tag(c.version),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((r) => r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+/** Everything needed to trust one version: data hash, params, CV and calibration metrics, backend, when. */
+export function formatShow(card: ModelCard, aliases: Record<string, string | null>, decision: unknown): string {
+  const on = ALIAS_NAMES.filter((a) => aliases[a] === card.version);
+  const cv = card.cv as { selection_metric?: string; folds?: number; rows?: number; rounds?: unknown };
+  const cal = card.calibration as { method?: string; comparison?: { method: string; brier: number; ece: number }[] };
+  return [
+    `version        ${card.version}${on.length ? `  (${on.join(', ')})` : ''}`,
+    `family         ${card.family}${card.role ? ` (${card.role})` : ''}`,
+    `created        ${card.created_at}`,
+    `master hash    ${card.master_hash}`,
+    `code version   ${card.code_version}`,
+    `backend        ${card.backend}`,
+    `train seconds  ${card.training_seconds.toFixed(1)}`,
+    `features (${card.features.length})  ${card.features.join(', ')}`,
+    `params         ${JSON.stringify(card.params)}`,
+    `cv             ${cv.selection_metric ?? ''} over ${cv.folds ?? '?'} grouped folds, ${cv.rows ?? '?'} rows; rounds ${JSON.stringify(cv.rounds ?? {})}`,
+    `calibration    ${cal.method ?? '?'}${cal.comparison ? ` (${cal.comparison.map((c) => `${c.method}: brier ${fmt(c.brier)}, ece ${fmt(c.ece)}`).join('; ')})` : ''}`,
+    `threshold      ${fmt(card.threshold)}${decision ? ` (decision.json: ${JSON.stringify(decision)})` : ''}`,
+    `baselines      ${card.baselines ? JSON.stringify(card.baselines) : '-'}`,
+    `parent         ${card.parent ?? '-'}`,
+    'metrics',
+    ...Object.entries(card.metrics).map(([k, v]) => `  ${k.padEnd(28)} ${fmt(v)}`),
+  ].join('\n');
+}
+
+async function main(ctx: CliContext) {
+  const registry = dataLayout(ctx.dataDir).registry;
+  const [command, ...args] = ctx.positionals;
+  const reason = ctx.values.reason ? String(ctx.values.reason) : '';
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  switch (command) {
+    case 'list': {
+      const cards = listVersions(registry);
+      out(cards.length ? formatList(cards, readAliases(registry)) : `no versions in ${registry}`);
+      return { rowsIn: cards.length, rowsOut: cards.length };
+    }
+    case 'show': {
+      const aliases = readAliases(registry);
+      const version = args[0] && (ALIAS_NAMES as readonly string[]).includes(args[0]) ? aliases[args[0] as AliasName] : args[0];
+      if (!version) throw new Error('usage: registry show <version|alias>');
+      const card = readCard(registry, version);
+      out(formatShow(card, aliases, readJson(path.join(modelDir(registry, version), 'decision.json'), null)));
+      return { rowsIn: 1, rowsOut: 1 };
+    }
+    case 'alias': {
+      const [name, version] = args;
+      if (!name || !version) throw new Error('usage: registry alias <champion|challenger|previous> <version|none> --reason "…"');
+      const a = setAlias(registry, name as AliasName, version === 'none' ? null : version, reason);
+      out(JSON.stringify(a));
+      return { rowsIn: 1, rowsOut: 1 };
+    }
+    case 'rollback': {
+      const a = rollback(registry, reason);
+      out(JSON.stringify(a));
+      return { rowsIn: 1, rowsOut: 1 };
+    }
+    default:
+      throw new Error(`unknown command "${command ?? ''}": use list, show <version>, alias <name> <version> --reason, rollback --reason`);
+  }
+}
+
+if (require.main === module) {
+  void runCli({
+    name: 'registry',
+    description:
+      'Model registry: `list` (versions with CV metric, data hash, backend, aliases), `show <version|alias>` (the card: data hash, params, metrics, calibration, backend, when), `alias <name> <version|none> --reason …`, `rollback --reason …`.',
+    options: { reason: { type: 'string', description: 'Why (required for alias and rollback; written to registry/audit.jsonl)' } },
+    recordRun: false,
+    run: main,
+  });
+}
