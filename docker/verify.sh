@@ -102,5 +102,6 @@ node -e '
   const a = JSON.parse(process.argv[1]);
   const p = a.predictions ? a.predictions[0] : a;
   if (!(p.probability >= 0 && p.probability <= 1) || typeof p.is_revenge_spending !== "boolean") process.exit(1);
-' "$answer" || { echo "verify: /predict answer lacks probability/label"; exit 1; }
+  if (p.is_revenge_spending !== true) { console.error("the documented example should be revenge spending on the shipped sample"); process.exit(1); }
+' "$answer" || { echo "verify: /predict answer lacks a probability and the expected label"; exit 1; }
 echo "verify: OK (Dockerfile replayed, API answers /health, /ready, /docs and /predict)"

@@ -6,18 +6,23 @@ const FROM_TRANSACTION = [
   'date', 'amount', 'merchant_group', 'merchant_city', 'merchant_country',
 ] as const;
 
-/** The example shown in Swagger UI; "Try it out → Execute" sends it as is. */
+/**
+ * The example shown in Swagger UI; "Try it out → Execute" sends it as is. It is a customer of the
+ * committed generated sample (`data/raw/sample.csv`) whose card was maxed out on the sample's last
+ * day, buying clothes the next day: the online store supplies their history, and the model should
+ * call it revenge spending. (On other data the id is unknown and the row is scored as a first one.)
+ */
 export const PREDICTION_EXAMPLE = {
-  customer_id: '4,53E+11',
-  account_cohort: '201405',
-  city: 'CAMPO LIMPO PAULISTA',
+  customer_id: '9,50E+11',
+  account_cohort: '201504',
+  city: 'SAO PAULO',
   state: 'SP',
-  age: 37,
+  age: 36,
   sex: 'F',
-  credit_limit: 4700,
-  available_limit: 610,
-  date: '2019-12-04',
-  amount: 459.9,
+  credit_limit: 450,
+  available_limit: 40,
+  date: '2020-05-08',
+  amount: 189.9,
   merchant_group: 'VESTUARIO',
   merchant_city: 'SAO PAULO',
   merchant_country: 'BR',
