@@ -153,13 +153,14 @@ describe('API routes', () => {
     const key = customerKey('test-secret', { id: PREDICTION_EXAMPLE.customer_id, ...PREDICTION_EXAMPLE });
     const { customer_id: _c, ...fields } = PREDICTION_EXAMPLE;
     let state = emptyCustomerState();
-    for (const day of ['2019-11-20', '2019-11-25', '2019-12-01']) {
+    // Three transactions in the 30 days before the example's date, the last one 3 days before it.
+    for (const day of ['2020-04-24', '2020-04-29', '2020-05-05']) {
       const txn: FeatureInput = { ...fields, customer_key: key, date: day, amount: 100 };
       state = updateCustomerState(state, txn);
     }
     writeJsonAtomic(path.join(dataLayout(s.dataDir).onlineStore, 'customers.json'), {
       params: s.serving.features.params,
-      as_of: '2019-12-01',
+      as_of: '2020-05-05',
       customers: { [key]: state },
     });
     s.serving.features.refresh(true);
@@ -175,7 +176,7 @@ describe('API routes', () => {
     expect(a.customer_key).toBeNull();
     expect(a.features.hist_count_30d).toBe(0);
     // Dated before the stored history: not point-in-time, so scored without it.
-    const past = await request(s.app).post('/predict').send({ ...PREDICTION_EXAMPLE, date: '2019-11-22' }).expect(200);
+    const past = await request(s.app).post('/predict').send({ ...PREDICTION_EXAMPLE, date: '2020-04-26' }).expect(200);
     await s.serving.predictionLog.flush();
     const p = logEntries(s.dataDir).find((e) => e.request_id === past.body.request_id)!;
     expect(p.customer_key).toBe(key);
