@@ -9,6 +9,9 @@ export interface ResolvedParams {
   readonly l2: number;
   readonly hidden: readonly number[];
   readonly class_weight: 'none' | 'balanced' | number;
+  readonly group_weight: 'none' | 'balanced';
+  /** Cap on optimiser steps (epochs are cut to fit; 0 = no cap), so large inputs cost a bounded time. */
+  readonly max_steps: number;
 }
 
 /** Fill defaults; `logistic` ignores `hidden`. */
@@ -20,6 +23,8 @@ export function resolveParams(family: 'logistic' | 'mlp', p: HyperParams): Resol
     l2: p.l2 ?? 0,
     hidden: family === 'mlp' ? (p.hidden ?? [16]) : [],
     class_weight: p.class_weight ?? 'none',
+    group_weight: p.group_weight ?? 'none',
+    max_steps: p.max_steps ?? 0,
   };
 }
 
@@ -84,52 +89,85 @@ export function trainNetwork(
   y: Float32Array,
   width: number,
   seed: number,
+  rowWeights?: Float32Array,
 ): TrainedNetwork {
   const n = y.length;
   const model = buildNetwork(tf, family, p, width, seed);
   const { pos, neg } = classWeights(y, p.class_weight);
   const optimizer = tf.train.adam(p.learning_rate);
   const rand = seededRandom(seed + 7);
-  const X = tf.tensor2d(x, [n, width]);
-  const Y = tf.tensor2d(y, [n, 1]);
-  const W = tf.tensor2d(Float32Array.from(y, (v) => (v ? pos : neg)), [n, 1]);
-  const kernels = model.trainableWeights.filter((w) => w.name.includes('kernel')).map((w) => w.read());
+  // Row weights: class weight times the optional per-row (group) weight, normalised to mean 1 so the
+  // learning rate means the same whatever the weighting.
+  const w = Float32Array.from(y, (v, i) => (v ? pos : neg) * (rowWeights ? rowWeights[i]! : 1));
+  let wSum = 0;
+  for (let i = 0; i < n; i++) wSum += w[i]!;
+  if (wSum > 0) for (let i = 0; i < n; i++) w[i] = (w[i]! * n) / wSum;
+  const kernels = model.trainableWeights.filter((v) => v.name.includes('kernel')).map((v) => v.read());
   const batch = Math.min(p.batch_size, n);
-  const logitLayers = model.layers.slice(0, -1);
-  try {
-    const perm = new Int32Array(n);
-    for (let epoch = 0; epoch < p.epochs; epoch++) {
-      for (let i = 0; i < n; i++) perm[i] = i;
-      for (let i = n - 1; i > 0; i--) {
-        const j = Math.floor(rand() * (i + 1));
-        const t = perm[i]!;
-        perm[i] = perm[j]!;
-        perm[j] = t;
+  const batches = Math.ceil(n / batch);
+  const epochs = p.max_steps > 0 ? Math.max(1, Math.min(p.epochs, Math.floor(p.max_steps / batches))) : p.epochs;
+  // The dense stack's variables, used directly: Layer.apply adds several ms of bookkeeping per step.
+  const dense = model.layers.slice(0, -1).map((layer) => {
+    const [kernel, bias] = layer.trainableWeights.map((v) => v.read());
+    return { kernel: kernel!, bias: bias!, relu: layer.name.startsWith('hidden_') };
+  });
+  type T = import('@tensorflow/tfjs').Tensor;
+  // Weighted, numerically stable binary cross-entropy on the logits, written with elementary ops:
+  // tfjs's sigmoidCrossEntropy with weights costs several times more per step on wasm.
+  const step = (xb: T, yb: T, wb: T, wTotal: number) =>
+    optimizer.minimize(() => {
+      let z = xb;
+      for (const d of dense) {
+        z = tf.matMul(z, d.kernel).add(d.bias);
+        if (d.relu) z = tf.relu(z);
       }
+      const ce = tf.relu(z).sub(z.mul(yb)).add(tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
+      let loss = ce.mul(wb).sum().div(wTotal) as import('@tensorflow/tfjs').Scalar;
+      if (p.l2 > 0) for (const k of kernels) loss = loss.add(k.square().sum().mul(p.l2)) as import('@tensorflow/tfjs').Scalar;
+      return loss;
+    });
+  try {
+    if (batches === 1) {
+      // Full batch: no shuffling, the tensors are built once.
       tf.tidy(() => {
-        const idx = tf.tensor1d(perm, 'int32');
-        const xs = tf.gather(X, idx);
-        const ys = tf.gather(Y, idx);
-        const ws = tf.gather(W, idx);
+        const X = tf.tensor2d(x, [n, width]);
+        const Y = tf.tensor2d(y, [n, 1]);
+        const W = tf.tensor2d(w, [n, 1]);
+        for (let epoch = 0; epoch < epochs; epoch++) tf.tidy(() => void step(X, Y, W, n));
+      });
+    } else {
+      // Mini-batches: a seeded shuffle (tfjs `fit` would use Math.random) done in JS, batches
+      // uploaded as fresh tensors (cheaper than gather + slice on the backends).
+      const perm = new Int32Array(n);
+      const xs = new Float32Array(n * width);
+      const ys = new Float32Array(n);
+      const ws = new Float32Array(n);
+      for (let epoch = 0; epoch < epochs; epoch++) {
+        for (let i = 0; i < n; i++) perm[i] = i;
+        for (let i = n - 1; i > 0; i--) {
+          const j = Math.floor(rand() * (i + 1));
+          const t = perm[i]!;
+          perm[i] = perm[j]!;
+          perm[j] = t;
+        }
+        for (let i = 0; i < n; i++) {
+          const r = perm[i]!;
+          xs.set(x.subarray(r * width, (r + 1) * width), i * width);
+          ys[i] = y[r]!;
+          ws[i] = w[r]!;
+        }
         for (let start = 0; start < n; start += batch) {
           const size = Math.min(batch, n - start);
-          const xb = xs.slice([start, 0], [size, width]);
-          const yb = ys.slice([start, 0], [size, 1]);
-          const wb = ws.slice([start, 0], [size, 1]);
-          optimizer.minimize(() => {
-            let z = xb as import('@tensorflow/tfjs').Tensor;
-            for (const layer of logitLayers) z = layer.apply(z) as import('@tensorflow/tfjs').Tensor;
-            let loss = tf.losses.sigmoidCrossEntropy(yb, z, wb, 0, tf.Reduction.SUM_BY_NONZERO_WEIGHTS) as import('@tensorflow/tfjs').Scalar;
-            if (p.l2 > 0) for (const k of kernels) loss = loss.add(k.square().sum().mul(p.l2)) as import('@tensorflow/tfjs').Scalar;
-            return loss;
+          tf.tidy(() => {
+            const xb = tf.tensor2d(xs.subarray(start * width, (start + size) * width), [size, width]);
+            const yb = tf.tensor2d(ys.subarray(start, start + size), [size, 1]);
+            const wb = tf.tensor2d(ws.subarray(start, start + size), [size, 1]);
+            step(xb, yb, wb, size);
           });
         }
-      });
+      }
     }
   } finally {
-    X.dispose();
-    Y.dispose();
-    W.dispose();
     optimizer.dispose();
   }
   return { model, width };

@@ -19,6 +19,8 @@ export const HyperParamsSchema = Type.Object(
     batch_size: Type.Optional(Type.Integer({ minimum: 1 })),
     l2: Type.Optional(Type.Number({ minimum: 0 })),
     hidden: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }))),
+    max_steps: Type.Optional(Type.Integer({ minimum: 0, description: 'Cap on optimiser steps; epochs are cut to fit (0 = none).' })),
+    group_weight: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('balanced')], { description: 'balanced: every customer carries the same total weight, so one heavy customer cannot dominate the fit.' })),
     class_weight: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('balanced'), Type.Number({ exclusiveMinimum: 0 })])),
   },
   { additionalProperties: false },
@@ -45,6 +47,11 @@ export const TrainParamsSchema = Type.Object(
   {
     seed: Type.Integer(),
     selection_metric: Type.Union(SELECTION_METRICS.map((m) => Type.Literal(m))),
+    selection_aggregate: Type.Optional(
+      Type.Union([Type.Literal('fold_mean'), Type.Literal('pooled')], {
+        description: 'How fold predictions become one score: the mean of per-fold scores, or the score of the pooled out-of-fold predictions (steadier when folds are few or lopsided). Default fold_mean.',
+      }),
+    ),
     preprocessing: Type.Object({
       min_category_count: Type.Integer({ minimum: 1 }),
       max_categories: Type.Integer({ minimum: 1 }),
@@ -55,7 +62,7 @@ export const TrainParamsSchema = Type.Object(
       max_rows: Type.Integer({ minimum: 1 }),
       finalists: Type.Integer({ minimum: 1, description: 'Configurations carried to the full round (the best of each family always is).' }),
     }),
-    full_round: Type.Object({ max_rows: Type.Integer({ minimum: 1, description: 'Cap on train rows (a seeded group sample above it).' }) }),
+    full_round: Type.Object({ max_rows: Type.Integer({ minimum: 1, description: 'Cap on train rows read from the master table (whole customers, seeded, stratified by fold above it).' }) }),
     families: Type.Object({ logistic: Type.Optional(FamilySpaceSchema), mlp: Type.Optional(FamilySpaceSchema) }, { additionalProperties: false }),
     rule: Type.Object({
       all: Type.Array(
@@ -70,6 +77,7 @@ export const TrainParamsSchema = Type.Object(
     calibration: Type.Object({
       methods: Type.Array(Type.Union([Type.Literal('platt'), Type.Literal('isotonic')]), { minItems: 1 }),
       select_by: Type.Union([Type.Literal('brier'), Type.Literal('ece')]),
+      max_rows: Type.Optional(Type.Integer({ minimum: 1, description: 'Cap on calibration rows (whole customers, seeded); default 50,000.' })),
     }),
   },
   { $id: 'TrainParams', additionalProperties: false },

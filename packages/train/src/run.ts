@@ -8,13 +8,12 @@ import {
   newVersionId,
   readAliases,
   readJson,
-  readParquetFile,
-  rowsFromTable,
   setAlias,
   writeModelVersion,
 } from '@bolsillo/core';
 import type { ModelCard } from '@bolsillo/schema';
 import { TrainParamsSchema, type TrainParams } from './params';
+import { readTrainingRows, type SampleRecord } from './master-reader';
 import { trainAndSelect, type FittedModel, type Trial, type TrainResult } from './train';
 
 /** Options of {@link runTrain}. */
@@ -41,6 +40,8 @@ export interface RunTrainSummary {
   readonly master_hash: string;
   readonly backend: string;
   readonly train_rows: number;
+  /** What was sampled from the master table (rows and customers kept of those available). */
+  readonly sampling: SampleRecord;
   readonly cv: { readonly metric: string; readonly mean: number; readonly std: number };
   readonly baseline_cv: Record<string, number>;
   readonly seconds: number;
@@ -106,10 +107,19 @@ export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummar
   const selection = readJson<{ features?: string[] }>(path.join(dir, 'selection.json'));
   const features = selection.features ?? [];
   if (features.length === 0) throw new Error(`${path.join(dir, 'selection.json')}: no features selected`);
-  const rows = rowsFromTable(readParquetFile(masterFile, { columns: [...new Set([...features, ...params.rule.all.map((r) => r.feature), 'is_revenge_spending', 'group', 'split', 'fold'])] }));
-  log(`master ${hash}: ${rows.length} rows, ${features.length} features`);
-  const trainRows = rows.filter((r) => r.split === 'train');
-  const calRows = rows.filter((r) => r.split === 'calibration');
+  const columns = [...new Set([...features, ...params.rule.all.map((r) => r.feature), 'is_revenge_spending', 'group', 'split', 'fold'])];
+  // Only the needed columns, and row objects only for the (capped) train and calibration rows.
+  const read = await readTrainingRows(masterFile, columns, {
+    maxTrainRows: params.full_round.max_rows,
+    maxCalibrationRows: params.calibration.max_rows ?? 50_000,
+    seed: params.seed + 1,
+  });
+  const trainRows = read.train;
+  const calRows = read.calibration;
+  const sampled: SampleRecord = read.sample;
+  log(
+    `master ${hash}: ${features.length} features; train ${trainRows.length} of ${sampled.train_rows_available} rows (${sampled.train_groups} of ${sampled.train_groups_available} customers), calibration ${calRows.length} of ${sampled.calibration_rows_available}`,
+  );
   const label = (r: Record<string, unknown>) => (r.is_revenge_spending ? 1 : 0);
 
   const { tf, backend } = await loadTf({ log, prefer: options.backend });
@@ -153,8 +163,10 @@ export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummar
       score_std: m.trial.score_std,
       oof: m.trial.oof,
       rounds: {
-        sample: { rows: result.sample_rows, candidates: result.sample_trials.length },
-        full: { rows: result.train_rows, finalists: result.full_trials.map((t) => t.candidate) },
+        sample: { rows: result.sample_rows, candidates: result.sample_trials.length, max_rows: params.sample_round.max_rows, fraction: params.sample_round.fraction },
+        full: { rows: result.train_rows, finalists: result.full_trials.map((t) => t.candidate), max_rows: params.full_round.max_rows },
+        sampling: sampled,
+        selection_aggregate: params.selection_aggregate ?? 'fold_mean',
       },
     },
     metrics: finite({
@@ -197,6 +209,7 @@ export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummar
     master_hash: hash,
     backend,
     train_rows: trainRows.length,
+    sampling: sampled,
     cv: { metric: params.selection_metric, mean: result.best.trial.score_mean, std: result.best.trial.score_std },
     baseline_cv: Object.fromEntries(result.baseline_trials.map((t) => [t.family, t.score_mean])),
     seconds,

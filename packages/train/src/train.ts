@@ -163,10 +163,18 @@ function splitFold(data: TrainData, k: number): { train: number[]; val: number[]
   return { train, val };
 }
 
-function fitNetworkModel(deps: TrainDeps, c: Candidate, features: readonly string[], rows: readonly Row[], y: Float32Array, params: TrainParams) {
-  const prep = fitPreprocessing(rows, features, params.preprocessing);
+/** Per-row weights giving every group (customer) the same total weight (mean 1). */
+export function groupBalancedWeights(groups: readonly string[]): Float32Array {
+  const counts = new Map<string, number>();
+  for (const g of groups) counts.set(g, (counts.get(g) ?? 0) + 1);
+  return Float32Array.from(groups, (g) => groups.length / (counts.size * counts.get(g)!));
+}
+
+function fitNetworkModel(deps: TrainDeps, c: Candidate, features: readonly string[], data: TrainData, params: TrainParams) {
+  const prep = fitPreprocessing(data.rows, features, params.preprocessing);
   const encoder = createEncoder(prep);
-  const net = trainNetwork(deps.tf, c.family, resolveParams(c.family, c.params), encoder.encode(rows), y, encoder.width, params.seed);
+  const weights = c.params.group_weight === 'balanced' ? groupBalancedWeights(data.groups) : undefined;
+  const net = trainNetwork(deps.tf, c.family, resolveParams(c.family, c.params), encoder.encode(data.rows), data.y, encoder.width, params.seed, weights);
   return { prep, encoder, net };
 }
 
@@ -179,14 +187,14 @@ export function cvCandidate(deps: TrainDeps, data: TrainData, features: readonly
     const { train, val } = splitFold(data, k);
     const tr = subset(data, train);
     const va = subset(data, val);
-    const { encoder, net } = fitNetworkModel(deps, c, features, tr.rows, tr.y, params);
+    const { encoder, net } = fitNetworkModel(deps, c, features, tr, params);
     const p = predictNetwork(deps.tf, net, encoder.encode(va.rows), va.rows.length);
     net.model.dispose();
     folds.push(foldMetrics(va.y, p));
     val.forEach((i, j) => (oof[i] = p[j]!));
   }
   const params_ = resolveParams(c.family, c.params) as unknown as Record<string, unknown>;
-  return trial(round, c.id, c.family, c.search, params_, data, oof, folds, params.selection_metric, (deps.now() - t0) / 1000);
+  return trial(round, c.id, c.family, c.search, params_, data, oof, folds, params, (deps.now() - t0) / 1000);
 }
 
 function trial(
@@ -194,13 +202,14 @@ function trial(
   candidate: string,
   family: Trial['family'],
   search: Trial['search'],
-  params: Record<string, unknown>,
+  hyper: Record<string, unknown>,
   data: TrainData,
   oof: Float64Array,
   folds: FoldMetrics[],
-  metric: SelectionMetric,
+  params: TrainParams,
   seconds: number,
 ): Trial {
+  const metric = params.selection_metric;
   // Rows outside every fold (fold -1) have no out-of-fold prediction.
   const inFold = Array.from(data.folds, (f, i) => (f >= 0 ? i : -1)).filter((i) => i >= 0);
   const { mean, std } = summarise(folds);
@@ -210,7 +219,9 @@ function trial(
     inFold.map((i) => data.y[i]!),
     inFold.map((i) => oof[i]!),
   );
-  return { round, candidate, family, search, params, rows: data.y.length, fold_metrics: folds, mean, std, score_mean: sm.mean.pr_auc, score_std: sm.std.pr_auc, oof: pooled, seconds };
+  // score_mean is what selection ranks by: the fold mean, or (selection_aggregate 'pooled') the pooled out-of-fold score.
+  const score = params.selection_aggregate === 'pooled' ? selectionScore(pooled, metric) : sm.mean.pr_auc;
+  return { round, candidate, family, search, params: hyper, rows: data.y.length, fold_metrics: folds, mean, std, score_mean: score, score_std: sm.std.pr_auc, oof: pooled, seconds };
 }
 
 function baselineScores(family: 'prior' | 'rule', rule: readonly RuleCondition[], trainY: ArrayLike<number>, rows: readonly Row[]): Float64Array {
@@ -232,7 +243,7 @@ function cvBaseline(deps: TrainDeps, data: TrainData, family: 'prior' | 'rule', 
     val.forEach((i, j) => (oof[i] = p[j]!));
   }
   const p = family === 'rule' ? { all: params.rule.all } : {};
-  return trial('baseline', family, family, 'fixed', p, data, oof, folds, params.selection_metric, (deps.now() - t0) / 1000);
+  return trial('baseline', family, family, 'fixed', p, data, oof, folds, params, (deps.now() - t0) / 1000);
 }
 
 function calibrated(
@@ -305,9 +316,14 @@ export async function trainAndSelect(
   const fullIdx = train.y.length > params.full_round.max_rows ? sampleGroups(train.groups, 1, params.full_round.max_rows, params.seed + 1) : null;
   const full = fullIdx ? subset(train, fullIdx) : train;
   log(`round 2 (finalists on all training rows): ${[...finalistIds].join(', ')} on ${full.y.length} rows`);
+  // When the round-1 sample already holds every training row, round 2 would repeat the same fits:
+  // its trials are round 1's for the finalists (same data, same seed, same result), not refitted.
+  const sameRows = sample.y.length === full.y.length;
   const fullTrials = candidates
     .filter((c) => finalistIds.has(c.id))
     .map((c) => {
+      const reused = sameRows ? sampleTrials.find((t) => t.candidate === c.id) : undefined;
+      if (reused) return { ...reused, round: 'full' as const };
       const t = cvCandidate(deps, full, features, c, params, 'full');
       log(`  ${c.id} ${params.selection_metric} ${t.score_mean.toFixed(4)} ± ${t.score_std.toFixed(4)} (${t.seconds.toFixed(1)}s)`);
       return t;
@@ -318,7 +334,7 @@ export async function trainAndSelect(
   const winner = [...fullTrials].sort(rank)[0]!;
   const candidate = candidates.find((c) => c.id === winner.candidate)!;
   log(`chosen: ${candidate.id} (${candidate.family}); refitting on ${full.y.length} rows and calibrating on ${calibration.rows.length}`);
-  const { prep, encoder, net } = fitNetworkModel(deps, candidate, features, full.rows, full.y, params);
+  const { prep, encoder, net } = fitNetworkModel(deps, candidate, features, full, params);
   const raw = predictNetwork(deps.tf, net, encoder.encode(calibration.rows), calibration.rows.length);
   const artifacts = await networkArtifacts(deps.tf, net);
   net.model.dispose();
