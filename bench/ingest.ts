@@ -75,6 +75,7 @@ async function main(): Promise<void> {
     process.stdout.write(`seconds=${((performance.now() - t0) / 1000).toFixed(3)} peak_rss_mb=${(process.resourceUsage().maxRSS / 1024).toFixed(0)}\n`);
     return;
   }
+  const loadStart = os.loadavg()[0]!.toFixed(1);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ingest-'));
   const raw = path.join(work, 'raw');
   fs.mkdirSync(raw);
@@ -109,24 +110,34 @@ async function main(): Promise<void> {
 
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   const load = os.loadavg()[0]!.toFixed(1);
+  const ingestRate = run.rows_out / run.wall_seconds;
+  const duckRate = rows / duck.seconds;
   const md = [
-    '## Ingest',
+    `### ${fmt(rows)} rows`,
     '',
     `Measured by \`npx tsx bench/ingest.ts --rows ${rows}\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ` +
-      `Node ${process.version}, load average ${load} at the end (the machine was shared with other jobs, so absolute numbers are pessimistic).`,
+      `Node ${process.version}, load average ${loadStart} at the start and ${load} at the end (1-minute; the machine was shared with other jobs, so absolute numbers are pessimistic).`,
     `Input: ${fmt(rows)} generated rows (seed 7), ${(bytes / 1e6).toFixed(1)} MB of MiBolsillo CSV (DuckDB reads a UTF-8 copy: it rejects the 0x82 byte).`,
     '',
     '| step | wall s | rows/s | peak RSS MB | output |',
     '|---|---:|---:|---:|---|',
     `| generate (\`generateChunks\`) | ${gen.seconds.toFixed(1)} | ${fmt(rows / gen.seconds)} | ${fmt(gen.peakRssMb)} | CSV |`,
-    `| ingest CLI (parse, validate, HMAC, ${run.summary.partitions_total} partitions) | ${run.wall_seconds.toFixed(1)} | ${fmt(run.rows_out / run.wall_seconds)} | ${fmt(run.peak_rss_mb)} | ${(lakeBytes / 1e6).toFixed(1)} MB Parquet (CPU ${run.cpu_seconds.toFixed(1)} s) |`,
+    `| ingest CLI (parse, validate, HMAC, ${run.summary.partitions_total} partitions) | ${run.wall_seconds.toFixed(1)} | ${fmt(ingestRate)} | ${fmt(run.peak_rss_mb)} | ${(lakeBytes / 1e6).toFixed(1)} MB Parquet (CPU ${run.cpu_seconds.toFixed(1)} s) |`,
     `| ingest process incl. tsx start | ${ing.seconds.toFixed(1)} | ${fmt(rows / ing.seconds)} | | |`,
-    `| DuckDB CSV → partitioned Parquet (reference) | ${duck.seconds.toFixed(1)} | ${fmt(rows / duck.seconds)} | ${fmt(duck.peakRssMb)} | ${(duckBytes / 1e6).toFixed(1)} MB Parquet |`,
+    `| DuckDB CSV → partitioned Parquet (reference) | ${duck.seconds.toFixed(1)} | ${fmt(duckRate)} | ${fmt(duck.peakRssMb)} | ${(duckBytes / 1e6).toFixed(1)} MB Parquet |`,
     '',
-    `Ingest reaches ${((100 * (run.rows_out / run.wall_seconds)) / (rows / duck.seconds)).toFixed(0)}% of DuckDB's rows/s.`,
+    `Ingest reaches ${((100 * ingestRate) / duckRate).toFixed(0)}% of DuckDB's rows/s (${(ingestRate / duckRate).toFixed(2)}×).`,
     '',
   ].join('\n');
-  fs.writeFileSync(values.out!, md);
+  // One section per input size: a run replaces its own size's section and keeps the others.
+  const previous = fs.existsSync(values.out!) ? fs.readFileSync(values.out!, 'utf8') : '';
+  const sections = new Map<string, string>();
+  for (const part of previous.split(/^(?=### )/m).filter((p) => p.startsWith('### '))) sections.set(part.split('\n', 1)[0]!, part.trimEnd() + '\n\n');
+  sections.set(`### ${fmt(rows)} rows`, md);
+  const head = previous.includes('\n### ') || previous.startsWith('### ') ? previous.split(/^### /m)[0]! : '## Ingest\n\n';
+  const ordered = [...sections.entries()].sort(([a], [b]) => Number(a.replace(/\D/g, '')) - Number(b.replace(/\D/g, ''))).map(([, v]) => v);
+  const doc = head + ordered.join('');
+  fs.writeFileSync(values.out!, doc);
   process.stdout.write(md);
   fs.rmSync(work, { recursive: true, force: true });
 }

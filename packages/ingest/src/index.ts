@@ -18,6 +18,10 @@ export {
 } from './dialect';
 export type { SourceEncoding, ReasonCode, DomainRules, ParsedRow, Rejection } from './dialect';
 export { parseFile, kAnonymity } from './parse-file';
+export { parseFileColumnar } from './parse-fast';
+export type { ColumnarParsedFile, ColumnarBucket, ColumnarSpillSink, IdentityEntry, MerchantEntry } from './parse-fast';
+export { FIELD_VALIDATORS, classifyBlock, decodeRange, parseIdentity, parseMerchant } from './dialect';
+export type { RawIdentity } from './dialect';
 export type { ParsedFile, ParseParams, QuarantineEntry, DateBucket, QuasiIdentifiers } from './parse-file';
 export { planIngest, affectedDates, mergePartition, EMPTY_MANIFEST, LAKE_SCHEMA } from './lake';
 export type { IngestManifest, ManifestFile, IngestPlan } from './lake';

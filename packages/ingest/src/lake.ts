@@ -1,5 +1,5 @@
 import { arrowSchemaFor, TransactionSchema, TRANSACTION_COLUMNS, type Transaction } from '@bolsillo/schema';
-import type { DateBucket, ParsedFile } from './parse-file';
+import type { ColumnarBucket, ColumnarParsedFile } from './parse-fast';
 
 /** What the manifest remembers about one source file. */
 export interface ManifestFile {
@@ -51,7 +51,7 @@ export function planIngest(current: Readonly<Record<string, string>>, manifest: 
 }
 
 /** Partitions a plan rewrites: every date the dropped files touched and every date the parsed files touch. */
-export function affectedDates(plan: IngestPlan, manifest: IngestManifest, parsed: readonly ParsedFile[]): string[] {
+export function affectedDates(plan: IngestPlan, manifest: IngestManifest, parsed: readonly { readonly dateCounts: ReadonlyMap<string, number> }[]): string[] {
   const dates = new Set<string>();
   for (const f of plan.drop) for (const d of Object.keys(manifest.files[f]?.partitions ?? {})) dates.add(d);
   for (const p of parsed) for (const d of p.dateCounts.keys()) dates.add(d);
@@ -67,7 +67,7 @@ export function mergePartition(
   date: string,
   existing: readonly Transaction[],
   dropFiles: ReadonlySet<string>,
-  parsed: readonly ParsedFile[],
+  parsed: readonly ColumnarParsedFile[],
   spilled: readonly Transaction[] = [],
 ): Record<string, unknown[]> {
   const cols: Record<string, unknown[]> = Object.fromEntries(TRANSACTION_COLUMNS.map((c) => [c, []]));
@@ -78,7 +78,7 @@ export function mergePartition(
   for (const row of spilled) push(row);
   for (const p of parsed) {
     const b = p.buckets.get(date);
-    if (b) appendBucket(cols, b, p.file, date);
+    if (b) appendBucket(cols, b, p, date);
   }
   const files = cols.source_file as string[];
   const lines = cols.source_line as number[];
@@ -96,23 +96,51 @@ export function mergePartition(
 }
 
 /** The full Transaction columns of one date bucket (used to spill it). */
-export function bucketColumns(b: DateBucket, file: string, date: string): Record<string, unknown[]> {
+export function bucketColumns(b: ColumnarBucket, parsed: ColumnarParsedFile, date: string): Record<string, unknown[]> {
   const cols: Record<string, unknown[]> = Object.fromEntries(TRANSACTION_COLUMNS.map((c) => [c, []]));
-  appendBucket(cols, b, file, date);
+  appendBucket(cols, b, parsed, date);
   return cols;
 }
 
 // Column-wise append: no per-row objects on the hot path.
-function appendBucket(cols: Record<string, unknown[]>, b: DateBucket, file: string, date: string): void {
-  const n = b.source_line.length;
+function appendBucket(cols: Record<string, unknown[]>, b: ColumnarBucket, parsed: ColumnarParsedFile, date: string): void {
+  const n = b.length;
+  const file = parsed.file;
   for (const c of TRANSACTION_COLUMNS) {
     const out = cols[c]!;
-    if (c === 'txn_id') for (let i = 0; i < n; i++) out.push(`${file}#${b.source_line[i]!}`);
-    else if (c === 'date') for (let i = 0; i < n; i++) out.push(date);
-    else if (c === 'source_file') for (let i = 0; i < n; i++) out.push(file);
-    else {
-      const src = b[c as keyof DateBucket] as readonly unknown[];
-      for (let i = 0; i < n; i++) out.push(src[i]);
+    switch (c) {
+      case 'txn_id':
+        for (let i = 0; i < n; i++) out.push(`${file}#${b.source_line[i]!}`);
+        break;
+      case 'date':
+        for (let i = 0; i < n; i++) out.push(date);
+        break;
+      case 'source_file':
+        for (let i = 0; i < n; i++) out.push(file);
+        break;
+      case 'customer_key':
+      case 'account_cohort':
+      case 'city':
+      case 'state':
+      case 'age':
+      case 'sex':
+        for (let i = 0; i < n; i++) out.push(parsed.identities[b.identity[i]!]![c]);
+        break;
+      case 'merchant_group':
+      case 'merchant_city':
+      case 'merchant_country':
+        for (let i = 0; i < n; i++) out.push(parsed.merchants[b.merchant[i]!]![c]);
+        break;
+      case 'amount':
+        for (let i = 0; i < n; i++) out.push(Number.isNaN(b.amount[i]!) ? null : b.amount[i]!);
+        break;
+      case 'credit_limit':
+      case 'available_limit':
+      case 'source_line':
+        for (let i = 0; i < n; i++) out.push(b[c][i]!);
+        break;
+      default:
+        throw new Error(`appendBucket: no source for column "${String(c)}"`);
     }
   }
 }

@@ -14,17 +14,19 @@ import {
   sha256File,
   canonicalJson,
   partitionDir,
-  tableToCompatibleParquet,
   writeFileAtomic,
   writeJsonAtomic,
   type StageResult,
 } from '@bolsillo/core';
 import type { Transaction } from '@bolsillo/schema';
 import { EMPTY_MANIFEST, LAKE_SCHEMA, affectedDates, bucketColumns, mergePartition, planIngest, type IngestManifest, type ManifestFile } from './lake';
-import { tableFromIPC, tableToIPC } from 'apache-arrow';
+import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { buildTable } from './arrow-build';
 import { ConcurrentAtomicWriter } from './durable-write';
-import { kAnonymity, parseFile, type ParsedFile, type QuasiIdentifiers } from './parse-file';
+import { kAnonymity, type QuasiIdentifiers } from './parse-file';
+import { parseFileColumnar, type ColumnarParsedFile } from './parse-fast';
+import { columnarTable } from './columnar-table';
+import { ParquetPool } from './parquet-pool';
 
 /** The ingest stage's params (`packages/ingest/params.json`). */
 export const IngestParamsSchema = Type.Object(
@@ -33,6 +35,9 @@ export const IngestParamsSchema = Type.Object(
     max_age: Type.Integer({ maximum: 130, description: 'Oldest plausible card holder.' }),
     chunk_bytes: Type.Integer({ minimum: 4096, description: 'Read size: bounds the working memory of the parser.' }),
     spill_rows: Type.Integer({ minimum: 1, description: 'Valid rows held in memory before they are spilled to temporary Arrow files (bounds memory).' }),
+    parquet_workers: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 1, description: 'Worker threads encoding Parquet beside the main thread (0: main thread only; same bytes either way).' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -85,13 +90,13 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
   const spilled = new Map<string, string[]>();
   let spillSeq = 0;
   try {
-    const parsed: ParsedFile[] = [];
+    const parsed: ColumnarParsedFile[] = [];
     for (const f of plan.parse) {
       const file = path.join(options.rawDir, f);
       const size = fs.statSync(file).size;
       const progress = createProgress(`ingest ${f}`, { total: size, unit: 'bytes', write: log });
       let last = 0;
-      const p = await parseFile(
+      const p = await parseFileColumnar(
         f,
         fs.createReadStream(file, { highWaterMark: params.chunk_bytes }),
         { secret, minAge: params.min_age, maxAge: params.max_age },
@@ -101,11 +106,11 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
         },
         {
           maxRows: params.spill_rows,
-          write: (buckets) => {
-            for (const [date, b] of buckets) {
+          write: (partial) => {
+            for (const [date, b] of partial.buckets) {
               const target = path.join(spillDir, `${date}-${spillSeq++}.arrow`);
               fs.mkdirSync(spillDir, { recursive: true });
-              fs.writeFileSync(target, tableToIPC(buildTable(LAKE_SCHEMA, bucketColumns(b, f, date), utf8Cache), 'file'));
+              fs.writeFileSync(target, tableToIPC(buildTable(LAKE_SCHEMA, bucketColumns(b, partial, date), utf8Cache), 'file'));
               spilled.set(date, [...(spilled.get(date) ?? []), target]);
             }
           },
@@ -121,22 +126,52 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
     const partitions: Record<string, { rows: number; sha256: string }> = options.backfill ? {} : { ...manifest.partitions };
     const writeProgress = createProgress('ingest write', { total: dates.length, unit: 'partitions', write: log });
     const writer = new ConcurrentAtomicWriter();
-    for (const date of dates) {
-      const dir = partitionDir(layout.lake, date);
-      const file = path.join(dir, 'part-0.parquet');
-      const existing = !options.backfill && fs.existsSync(file) ? rowsFromTable<Transaction>(readParquetFile(file)) : [];
-      const fromSpill = (spilled.get(date) ?? []).flatMap((s) => rowsFromTable<Transaction>(tableFromIPC(fs.readFileSync(s))));
-      const cols = mergePartition(date, existing, dropFiles, parsed, fromSpill);
-      const rows = cols.source_line!.length;
-      if (rows === 0) {
-        fs.rmSync(dir, { recursive: true, force: true });
-        delete partitions[date];
-      } else {
-        const bytes = tableToCompatibleParquet(buildTable(LAKE_SCHEMA, cols, utf8Cache));
-        await writer.write(file, bytes);
-        partitions[date] = { rows, sha256: sha256(bytes) };
+    const pool = new ParquetPool(params.parquet_workers);
+    const jobs: Promise<void>[] = [];
+    try {
+      for (const date of dates) {
+        const dir = partitionDir(layout.lake, date);
+        const file = path.join(dir, 'part-0.parquet');
+        const hasExisting = !options.backfill && fs.existsSync(file);
+        let table: Table;
+        if (!hasExisting && !spilled.has(date)) {
+          // The common case (a backfill, or a new day's file): typed columns straight to Arrow. Files are
+          // parsed in name order and rows appended in line order, so the parts are already sorted.
+          table = columnarTable(
+            LAKE_SCHEMA,
+            date,
+            parsed.flatMap((p) => {
+              const bucket = p.buckets.get(date);
+              return bucket ? [{ parsed: p, bucket }] : [];
+            }),
+          );
+        } else {
+          const existing = hasExisting ? rowsFromTable<Transaction>(readParquetFile(file)) : [];
+          const fromSpill = (spilled.get(date) ?? []).flatMap((s) => rowsFromTable<Transaction>(tableFromIPC(fs.readFileSync(s))));
+          table = buildTable(LAKE_SCHEMA, mergePartition(date, existing, dropFiles, parsed, fromSpill), utf8Cache);
+        }
+        const rows = table.numRows;
+        if (rows === 0) {
+          fs.rmSync(dir, { recursive: true, force: true });
+          delete partitions[date];
+          writeProgress.tick(1);
+          continue;
+        }
+        // Encoding runs on the worker when it is free, else here: while the worker encodes one partition,
+        // this thread builds and encodes the next.
+        const encoded = pool.encode(table);
+        const job = encoded.bytes.then(async (bytes) => {
+          partitions[date] = { rows, sha256: sha256(bytes) };
+          await writer.write(file, bytes);
+          writeProgress.tick(1);
+        });
+        job.catch(() => undefined); // observed below, by Promise.all
+        jobs.push(job);
+        if (!encoded.offloaded) await job;
       }
-      writeProgress.tick(1);
+      await Promise.all(jobs);
+    } finally {
+      await pool.close();
     }
     await writer.flush();
     writeProgress.done();
@@ -211,7 +246,7 @@ export interface IngestSummary {
   readonly content_hash: string;
 }
 
-function summarise(parsed: readonly ParsedFile[], dropped: readonly string[], manifest: IngestManifest): IngestSummary {
+function summarise(parsed: readonly ColumnarParsedFile[], dropped: readonly string[], manifest: IngestManifest): IngestSummary {
   const reasons: Record<string, number> = {};
   const groups: Record<string, number> = {};
   const customers = new Map<string, QuasiIdentifiers>();
@@ -226,7 +261,7 @@ function summarise(parsed: readonly ParsedFile[], dropped: readonly string[], ma
       if (dateMax === null || d > dateMax) dateMax = d;
     }
   }
-  const sum = (f: (p: ParsedFile) => number) => parsed.reduce((s, p) => s + f(p), 0);
+  const sum = (f: (p: ColumnarParsedFile) => number) => parsed.reduce((s, p) => s + f(p), 0);
   return {
     files_parsed: parsed.map((p) => p.file),
     files_dropped: [...dropped],

@@ -1,0 +1,478 @@
+import { customerKey } from '@bolsillo/core';
+import { TransactionSchema, type Transaction } from '@bolsillo/schema';
+import {
+  FIELD_VALIDATORS,
+  IngestError,
+  checkHeader,
+  classifyBlock,
+  decodeRange,
+  maskRawLine,
+  parseIdentity,
+  parseLine,
+  parseMerchant,
+  parseSourceDate,
+  validateTransaction,
+  type ReasonCode,
+  type SourceEncoding,
+} from './dialect';
+import type { ParseParams, QuarantineEntry, QuasiIdentifiers } from './parse-file';
+
+/** A distinct customer identity seen in a file: its pseudonym and the fields derived from it. */
+export interface IdentityEntry {
+  readonly customer_key: string;
+  readonly account_cohort: string;
+  readonly city: string;
+  readonly state: string;
+  readonly age: number;
+  readonly sex: 'F' | 'M';
+}
+
+/** A distinct (merchant group, merchant city, merchant country) triple seen in a file. */
+export interface MerchantEntry {
+  readonly merchant_group: string;
+  readonly merchant_city: string | null;
+  readonly merchant_country: string | null;
+}
+
+/**
+ * Valid rows of one date in typed columns: 28 bytes a row, no per-row objects or strings. Identity and
+ * merchant columns are indices into the file's {@link ColumnarParsedFile.identities} and `merchants`.
+ */
+export interface ColumnarBucket {
+  length: number;
+  identity: Int32Array;
+  merchant: Int32Array;
+  credit_limit: Int32Array;
+  available_limit: Int32Array;
+  /** NaN stands for null (a valid amount is never NaN). */
+  amount: Float64Array;
+  source_line: Int32Array;
+}
+
+/** Everything learnt from one source file, valid rows held column-wise. */
+export interface ColumnarParsedFile {
+  readonly file: string;
+  encoding: SourceEncoding;
+  bytes: number;
+  rowsIn: number;
+  rowsOut: number;
+  duplicates: number;
+  nullAmounts: number;
+  emptyMerchantCity: number;
+  emptyMerchantCountry: number;
+  readonly reasons: Record<string, number>;
+  readonly quarantine: QuarantineEntry[];
+  readonly buckets: Map<string, ColumnarBucket>;
+  /** Valid rows per date, spilled ones included. */
+  readonly dateCounts: Map<string, number>;
+  readonly customers: Map<string, QuasiIdentifiers>;
+  readonly merchantGroups: Record<string, number>;
+  readonly identities: IdentityEntry[];
+  readonly merchants: MerchantEntry[];
+}
+
+/** Where buffered rows go when more than `maxRows` are held (bounded memory); buckets are cleared after. */
+export interface ColumnarSpillSink {
+  readonly maxRows: number;
+  write(parsed: ColumnarParsedFile): void;
+}
+
+const MAX_LINE_BYTES = 1 << 20;
+const SEMI = 0x3b;
+const NL = 0x0a;
+const FIELDS = 13;
+const INT32_MAX = 2 ** 31 - 1;
+const V = FIELD_VALIDATORS;
+
+function emptyBucket(capacity = 256): ColumnarBucket {
+  return {
+    length: 0,
+    identity: new Int32Array(capacity),
+    merchant: new Int32Array(capacity),
+    credit_limit: new Int32Array(capacity),
+    available_limit: new Int32Array(capacity),
+    amount: new Float64Array(capacity),
+    source_line: new Int32Array(capacity),
+  };
+}
+
+function grow(b: ColumnarBucket): void {
+  const n = b.identity.length * 2;
+  const g = <T extends Int32Array | Float64Array>(a: T): T => {
+    const c = new (a.constructor as new (n: number) => T)(n);
+    c.set(a);
+    return c;
+  };
+  b.identity = g(b.identity);
+  b.merchant = g(b.merchant);
+  b.credit_limit = g(b.credit_limit);
+  b.available_limit = g(b.available_limit);
+  b.amount = g(b.amount);
+  b.source_line = g(b.source_line);
+}
+
+const isSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0d;
+
+/**
+ * A non-negative integer field ("^\d+$" after trimming) of at most int32 range, parsed from ASCII bytes;
+ * -1 when the bytes are anything else (the row then takes the string path, which decides exactly).
+ */
+function parseIntField(buf: Uint8Array, s: number, e: number): number {
+  while (s < e && isSpace(buf[s]!)) s++;
+  while (e > s && isSpace(buf[e - 1]!)) e--;
+  if (e === s || e - s > 10) return -1;
+  let v = 0;
+  for (let i = s; i < e; i++) {
+    const d = buf[i]! - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v > INT32_MAX ? -1 : v;
+}
+
+/**
+ * A Brazilian amount from ASCII bytes, exactly as `parseBrazilianAmount`: the digits form an integer below
+ * 2^53 divided by a power of ten, which IEEE division rounds correctly, i.e. to the same double as the
+ * decimal text. Returns null for the missing marker, undefined when the fast path cannot decide (negative,
+ * malformed, too many digits): the string path then handles the row.
+ */
+function parseAmountField(buf: Uint8Array, s: number, e: number): number | null | undefined {
+  while (s < e && isSpace(buf[s]!)) s++;
+  while (e > s && isSpace(buf[e - 1]!)) e--;
+  if (e === s || (e - s === 1 && buf[s] === 0x2d)) return null;
+  let i = s;
+  let value = 0;
+  let digits = 0;
+  // Integer part: plain digits, or 1-3 digits followed by groups of ".ddd".
+  let run = 0;
+  let grouped = false;
+  while (i < e) {
+    const b = buf[i]!;
+    if (b >= 48 && b <= 57) {
+      value = value * 10 + (b - 48);
+      digits++;
+      run++;
+      i++;
+    } else if (b === 0x2e) {
+      if (grouped ? run !== 3 : run < 1 || run > 3) return undefined;
+      grouped = true;
+      run = 0;
+      i++;
+    } else break;
+  }
+  if (run === 0 || (grouped && run !== 3)) return undefined;
+  let scale = 1;
+  if (i < e) {
+    if (buf[i] !== 0x2c || i + 1 === e) return undefined;
+    i++;
+    while (i < e) {
+      const d = buf[i]! - 48;
+      if (d < 0 || d > 9) return undefined;
+      value = value * 10 + d;
+      digits++;
+      scale *= 10;
+      i++;
+    }
+  }
+  if (digits > 15) return undefined;
+  return scale === 1 ? value : value / scale;
+}
+
+// 53-bit string hash (cyrb53), the same as parse-file's over the decoded line: exact-duplicate detection.
+function hashString(s: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/**
+ * Parse one source file from a stream of byte chunks into typed columns, with exactly the results of
+ * `parseFile` (the string-based reference: same rows, values, rejections, counts). Works on the bytes:
+ * fields are located by offset; the identity fields, the date and the merchant fields are decoded,
+ * checked and pseudonymised once per distinct raw text (cached); limits and amounts are parsed from the
+ * digits. Any row the byte path cannot decide goes through the reference `parseLine` and the whole-row
+ * ajv validator. Throws {@link IngestError} as `parseFile` does.
+ */
+export async function parseFileColumnar(
+  file: string,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  params: ParseParams,
+  onProgress?: (bytes: number, rows: number) => void,
+  spill?: ColumnarSpillSink,
+): Promise<ColumnarParsedFile> {
+  const out: ColumnarParsedFile = {
+    file,
+    encoding: 'ascii',
+    bytes: 0,
+    rowsIn: 0,
+    rowsOut: 0,
+    duplicates: 0,
+    nullAmounts: 0,
+    emptyMerchantCity: 0,
+    emptyMerchantCountry: 0,
+    reasons: {},
+    quarantine: [],
+    buckets: new Map(),
+    dateCounts: new Map(),
+    customers: new Map(),
+    merchantGroups: {},
+    identities: [],
+    merchants: [],
+  };
+  // txn_id and source_file are the same for every row of a file but their type: checked once per file
+  // unless the schema constrains them further (then per row, on the string path).
+  const txnIdFast = anyString(TransactionSchema.properties.txn_id) && V.txn_id(`${file}#1`) && V.source_file(file);
+
+  let hashes = new Float64Array(1 << 16);
+  let hashCount = 0;
+  let buffered = 0;
+  let mode: SourceEncoding = 'ascii';
+  let lineNo = 0;
+  let headerSeen = false;
+  let carry: Uint8Array = new Uint8Array(0);
+
+  // Dictionaries: canonical value → entry index, and raw bytes (as latin1 text) → entry index or -1.
+  const identityIndex = new Map<string, number>();
+  const keyByIdentity = new Map<string, string>();
+  const identityUsed: boolean[] = [];
+  const merchantIndex = new Map<string, number>();
+  const rawIdentity = new Map<string, number>();
+  const rawMerchant = new Map<string, number>();
+  const rawDate = new Map<string, string | null>();
+  const groupCounts = new Map<string, number>();
+  let dateText = '';
+  let bucket: ColumnarBucket | null = null;
+
+  const reject = (line: string, n: number, reason: ReasonCode, detail: string) => {
+    out.reasons[reason] = (out.reasons[reason] ?? 0) + 1;
+    out.quarantine.push({ source_file: file, source_line: n, reason, detail, raw_line: maskRawLine(line) });
+  };
+
+  const identityOf = (t: Omit<IdentityEntry, 'customer_key'>, rawId: string): number => {
+    const identity = `${rawId}\u001f${t.account_cohort}\u001f${t.city}\u001f${t.state}\u001f${t.age}\u001f${t.sex}`;
+    let idx = identityIndex.get(identity);
+    if (idx === undefined) {
+      let key = keyByIdentity.get(identity);
+      if (key === undefined) {
+        key = customerKey(params.secret, { id: rawId, account_cohort: t.account_cohort, city: t.city, state: t.state, age: t.age, sex: t.sex });
+        keyByIdentity.set(identity, key);
+      }
+      idx = out.identities.length;
+      out.identities.push({ customer_key: key, account_cohort: t.account_cohort, city: t.city, state: t.state, age: t.age, sex: t.sex });
+      identityUsed.push(false);
+      identityIndex.set(identity, idx);
+    }
+    return idx;
+  };
+  const merchantOf = (group: string, mcity: string | null, mcountry: string | null): number => {
+    const k = `${group}\u001f${mcity ?? '\u0000'}\u001f${mcountry ?? '\u0000'}`;
+    let idx = merchantIndex.get(k);
+    if (idx === undefined) {
+      idx = out.merchants.length;
+      out.merchants.push({ merchant_group: group, merchant_city: mcity, merchant_country: mcountry });
+      merchantIndex.set(k, idx);
+    }
+    return idx;
+  };
+
+  const accept = (date: string, identity: number, merchant: number, credit: number, avail: number, amount: number | null, line: number) => {
+    if (date !== dateText || bucket === null) {
+      dateText = date;
+      bucket = out.buckets.get(date) ?? null;
+      if (!bucket) {
+        bucket = emptyBucket();
+        out.buckets.set(date, bucket);
+      }
+    }
+    const b: ColumnarBucket = bucket;
+    if (b.length === b.identity.length) grow(b);
+    const i = b.length++;
+    b.identity[i] = identity;
+    b.merchant[i] = merchant;
+    b.credit_limit[i] = credit;
+    b.available_limit[i] = avail;
+    b.amount[i] = amount === null ? Number.NaN : amount;
+    b.source_line[i] = line;
+    if (!identityUsed[identity]) {
+      identityUsed[identity] = true;
+      const e = out.identities[identity]!;
+      if (!out.customers.has(e.customer_key)) out.customers.set(e.customer_key, { age: e.age, sex: e.sex, city: e.city, state: e.state });
+    }
+    out.dateCounts.set(date, (out.dateCounts.get(date) ?? 0) + 1);
+    out.rowsOut += 1;
+    if (amount === null) out.nullAmounts += 1;
+    const m = out.merchants[merchant]!;
+    if (m.merchant_city === null) out.emptyMerchantCity += 1;
+    if (m.merchant_country === null) out.emptyMerchantCountry += 1;
+    groupCounts.set(m.merchant_group, (groupCounts.get(m.merchant_group) ?? 0) + 1);
+    buffered += 1;
+    if (spill && buffered >= spill.maxRows) {
+      spill.write(out);
+      out.buckets.clear();
+      bucket = null;
+      buffered = 0;
+    }
+  };
+
+  // The reference path: the decoded line through parseLine and the whole-row ajv validator.
+  const slowLine = (line: string, n: number) => {
+    const parsed = parseLine(line, file, n, params);
+    if ('reason' in parsed) return reject(line, n, parsed.reason, parsed.detail);
+    const t = parsed.txn;
+    const identity = identityOf(t, parsed.rawId);
+    const txn: Transaction = { ...t, customer_key: out.identities[identity]!.customer_key };
+    const invalid = validateTransaction(txn);
+    if (invalid) return reject(line, n, invalid.reason, invalid.detail);
+    accept(t.date, identity, merchantOf(t.merchant_group, t.merchant_city, t.merchant_country), t.credit_limit, t.available_limit, t.amount, n);
+  };
+
+  const fieldStart = new Int32Array(FIELDS + 1);
+
+  // A block of whole lines: each ends with '\n', except a file's last line when it has no line break.
+  const handleBlock = (bytes: Uint8Array) => {
+    mode = classifyBlock(bytes, mode, { file, firstLine: lineNo + 1 });
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    const singleByte = mode === 'mibolsillo-single-byte';
+    let s = 0;
+    const end = buf.length;
+    while (s < end) {
+      let nl = buf.indexOf(NL, s);
+      if (nl < 0) nl = end;
+      handleLine(buf, s, nl, singleByte);
+      s = nl + 1;
+    }
+  };
+
+  const handleLine = (buf: Buffer, s: number, nl: number, singleByte: boolean) => {
+    lineNo += 1;
+    const e = nl > s && buf[nl - 1] === 0x0d ? nl - 1 : nl;
+    if (!headerSeen) {
+      headerSeen = true;
+      checkHeader(decodeRange(buf, s, e, mode), file);
+      return;
+    }
+    if (e === s) return;
+    out.rowsIn += 1;
+    // One pass over the bytes: field offsets, the duplicate hash, and whether any byte is non-ASCII.
+    let h1 = 0xdeadbeef;
+    let h2 = 0x41c6ce57;
+    let nf = 1;
+    let high = false;
+    fieldStart[0] = s;
+    for (let i = s; i < e; i++) {
+      let ch = buf[i]!;
+      if (ch === SEMI) {
+        if (nf < FIELDS) fieldStart[nf] = i + 1;
+        nf++;
+      } else if (ch >= 0x80) {
+        high = true;
+        if (singleByte) ch = 0xc7; // 'Ç', the only high byte of the single-byte page
+      }
+      h1 = Math.imul(h1 ^ ch, 2654435761);
+      h2 = Math.imul(h2 ^ ch, 1597334677);
+    }
+    let hash: number;
+    if (high && !singleByte) hash = hashString(buf.toString('utf8', s, e));
+    else {
+      h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+      h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+      hash = 4294967296 * (2097151 & h2) + (h1 >>> 0);
+    }
+    if (hashCount === hashes.length) {
+      const grown = new Float64Array(hashes.length * 2);
+      grown.set(hashes);
+      hashes = grown;
+    }
+    hashes[hashCount++] = hash;
+    if (nf !== FIELDS) return slowLine(decodeRange(buf, s, e, mode), lineNo);
+    fieldStart[FIELDS] = e + 1;
+    const fEnd = (k: number) => fieldStart[k + 1]! - 1;
+
+    // Identity fields 0..5 (contiguous): decoded, checked, validated and pseudonymised once per raw text.
+    const idKey = buf.toString('latin1', s, fEnd(5));
+    let identity = rawIdentity.get(idKey);
+    if (identity === undefined) {
+      const who = parseIdentity(decodeRange(buf, s, fEnd(5), mode).split(';'), params);
+      identity = -1;
+      if (!('reason' in who)) {
+        const idx = identityOf({ account_cohort: who.cohort, city: who.city, state: who.state, age: who.age, sex: who.sex }, who.rawId);
+        const t = out.identities[idx]!;
+        const valid = V.customer_key(t.customer_key) && V.account_cohort(t.account_cohort) && V.city(t.city) && V.state(t.state) && V.age(t.age) && V.sex(t.sex);
+        if (valid) identity = idx;
+      }
+      rawIdentity.set(idKey, identity);
+    }
+    if (identity < 0) return slowLine(decodeRange(buf, s, e, mode), lineNo);
+    const credit = parseIntField(buf, fieldStart[6]!, fEnd(6));
+    const avail = parseIntField(buf, fieldStart[7]!, fEnd(7));
+    if (credit < 0 || avail < 0 || !V.credit_limit(credit) || !V.available_limit(avail)) return slowLine(decodeRange(buf, s, e, mode), lineNo);
+    const dKey = buf.toString('latin1', fieldStart[8]!, fEnd(8));
+    let date = rawDate.get(dKey);
+    if (date === undefined) {
+      date = parseSourceDate(decodeRange(buf, fieldStart[8]!, fEnd(8), mode).trim());
+      if (date !== null && !V.date(date)) date = null;
+      rawDate.set(dKey, date);
+    }
+    if (date === null) return slowLine(decodeRange(buf, s, e, mode), lineNo);
+    const amount = parseAmountField(buf, fieldStart[9]!, fEnd(9));
+    if (amount === undefined || !V.amount(amount)) return slowLine(decodeRange(buf, s, e, mode), lineNo);
+    const mKey = buf.toString('latin1', fieldStart[10]!, e);
+    let merchant = rawMerchant.get(mKey);
+    if (merchant === undefined) {
+      const m = parseMerchant(['', '', '', '', '', '', '', '', '', '', ...decodeRange(buf, fieldStart[10]!, e, mode).split(';')]);
+      merchant = -1;
+      if (!('reason' in m) && V.merchant_group(m.group) && V.merchant_city(m.mcity) && V.merchant_country(m.mcountry)) merchant = merchantOf(m.group, m.mcity, m.mcountry);
+      rawMerchant.set(mKey, merchant);
+    }
+    if (merchant < 0 || !txnIdFast || !V.source_line(lineNo)) return slowLine(decodeRange(buf, s, e, mode), lineNo);
+    accept(date, identity, merchant, credit, avail, amount, lineNo);
+  };
+
+  for await (const chunk of chunks) {
+    out.bytes += chunk.length;
+    const last = chunk.lastIndexOf(NL);
+    if (last < 0) {
+      carry = concat(carry, chunk);
+      if (carry.length > MAX_LINE_BYTES) throw new IngestError(`${file}: line ${lineNo + 1} is longer than ${MAX_LINE_BYTES} bytes (not a CSV line)`);
+      continue;
+    }
+    handleBlock(concat(carry, chunk.subarray(0, last + 1)));
+    carry = chunk.slice(last + 1);
+    onProgress?.(out.bytes, out.rowsIn);
+  }
+  if (carry.length > 0) {
+    // A last line without a line break: parse it like any other (a truncated one fails validation).
+    handleBlock(carry);
+  }
+  out.encoding = mode;
+  const sorted = hashes.subarray(0, hashCount).sort();
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) out.duplicates += 1;
+  for (const [g, n] of groupCounts) out.merchantGroups[g] = n;
+  if (!headerSeen) throw new IngestError(`${file}: empty file (no header line)`);
+  if (out.rowsOut === 0) {
+    const reasons = Object.entries(out.reasons).map(([r, n]) => `${r}: ${n}`).join(', ');
+    throw new IngestError(`${file}: no valid rows (${out.rowsIn} data rows${reasons ? `; quarantined ${reasons}` : ''})`);
+  }
+  return out;
+}
+
+// A property schema that any string satisfies (annotations only): its check cannot depend on the row.
+function anyString(schema: unknown): boolean {
+  const s = schema as Record<string, unknown>;
+  return s.type === 'string' && Object.keys(s).every((k) => ['type', 'description', 'title', 'examples'].includes(k));
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const c = new Uint8Array(a.length + b.length);
+  c.set(a, 0);
+  c.set(b, a.length);
+  return c;
+}
