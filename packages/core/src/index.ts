@@ -85,3 +85,6 @@ export type { DenseLayer, Activation } from './model/network';
 export { loadTf } from './tf-backend';
 export type { Tf, TfHandle } from './tf-backend';
 export { compatibleWriterProperties, tableToCompatibleParquet } from './parquet-compat';
+export { forEachParquetBatch, readParquetColumnNames, writeParquetBatches } from './parquet-stream';
+export type { ParquetBatchOptions, WriteParquetBatchesOptions } from './parquet-stream';
+export { computeFeaturesInto, FeatureColumns, FEATURE_INDEX } from './feature-kernel';

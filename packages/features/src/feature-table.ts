@@ -1,5 +1,8 @@
 import { Bool, Float64, Int32, RecordBatch, Struct, Table, Utf8, makeData, type Data, type Field, type Schema } from 'apache-arrow';
-import { FEATURE_KEY_COLUMNS, FeatureRowSchema, arrowSchemaFor, type FeatureRow, type FeatureValues } from '@bolsillo/schema';
+import { FEATURE_INDEX, type FeatureColumns } from '@bolsillo/core';
+import { FEATURE_KEY_COLUMNS, FeatureRowSchema, arrowSchemaFor, type FeatureName, type FeatureRow, type FeatureValues } from '@bolsillo/schema';
+import type { ColumnarFeatureBatch } from './pipeline';
+import type { Utf8Column, TxnColumns } from './txn-columns';
 
 const SCHEMA: Schema = arrowSchemaFor(FeatureRowSchema);
 
@@ -88,5 +91,80 @@ export function featureTable(keys: readonly Keys[], values: readonly FeatureValu
   if (values.length !== keys.length) throw new Error(`featureTable: ${keys.length} keys but ${values.length} value rows`);
   const children = SCHEMA.fields.map((f) => column(f, KEYS.has(f.name) ? keys : values));
   const struct = makeData({ type: new Struct(SCHEMA.fields), length: keys.length, nullCount: 0, children });
+  return new Table(SCHEMA, [new RecordBatch(SCHEMA, struct)]);
+}
+
+function gatherUtf8(src: Utf8Column, order: Int32Array): { valueOffsets: Int32Array; data: Uint8Array } {
+  const n = order.length;
+  const valueOffsets = new Int32Array(n + 1);
+  let total = 0;
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    total += src.offsets[i + 1]! - src.offsets[i]!;
+    valueOffsets[k + 1] = total;
+  }
+  const data = new Uint8Array(total);
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    data.set(src.bytes.subarray(src.offsets[i]!, src.offsets[i + 1]!), valueOffsets[k]!);
+  }
+  return { valueOffsets, data };
+}
+
+function validity(valid: Uint8Array, n: number): { nullCount: number; nullBitmap: Uint8Array | undefined } {
+  const bits = bitmap(n);
+  let nullCount = 0;
+  for (let i = 0; i < n; i++) {
+    if (valid[i]) bits[i >> 3]! |= 1 << (i & 7);
+    else nullCount += 1;
+  }
+  return { nullCount, nullBitmap: nullCount > 0 ? bits : undefined };
+}
+
+function featureColumnData(field: Field, f: number, features: FeatureColumns, n: number): Data {
+  const type = field.type;
+  const { nullCount, nullBitmap } = validity(features.valid[f]!, n);
+  const base = { type, length: n, nullCount, nullBitmap };
+  if (type instanceof Float64) return makeData({ ...base, data: features.values[f]!.subarray(0, n) } as never);
+  if (type instanceof Int32) return makeData({ ...base, data: Int32Array.from(features.values[f]!.subarray(0, n)) } as never);
+  if (type instanceof Bool) {
+    const values = bitmap(n);
+    const v = features.values[f]!;
+    for (let i = 0; i < n; i++) if (v[i] === 1) values[i >> 3]! |= 1 << (i & 7);
+    return makeData({ ...base, data: values } as never);
+  }
+  if (type instanceof Utf8) {
+    const text = features.text[f]!;
+    const parts: Buffer[] = new Array(n);
+    const valueOffsets = new Int32Array(n + 1);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const b = features.valid[f]![i] ? utf8(text[i]!) : EMPTY;
+      parts[i] = b;
+      total += b.length;
+      valueOffsets[i + 1] = total;
+    }
+    return makeData({ ...base, valueOffsets, data: new Uint8Array(Buffer.concat(parts, total)) } as never);
+  }
+  throw new Error(`featureTable: unsupported column type ${String(type)} for ${field.name}`);
+}
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A computed columnar batch as an Arrow table with exactly the feature-row schema: key columns are
+ * the input's UTF-8 bytes copied in history order, feature columns are the kernel's sink arrays
+ * (numbers zero-copy). Same table as {@link featureTable} on the equivalent rows.
+ */
+export function featureTableFromColumns(cols: TxnColumns, batch: ColumnarFeatureBatch): Table {
+  const n = batch.order.length;
+  const keys: Record<string, Utf8Column> = { txn_id: cols.txn_id, customer_key: cols.customer_key_bytes, date: cols.date_bytes };
+  const children = SCHEMA.fields.map((field) => {
+    const key = keys[field.name];
+    if (key) return makeData({ type: field.type as Utf8, length: n, nullCount: 0, ...gatherUtf8(key, batch.order) });
+    const f = FEATURE_INDEX[field.name as FeatureName];
+    if (f === undefined) throw new Error(`featureTable: no feature named ${field.name}`);
+    return featureColumnData(field, f, batch.features, n);
+  });
+  const struct = makeData({ type: new Struct(SCHEMA.fields), length: n, nullCount: 0, children });
   return new Table(SCHEMA, [new RecordBatch(SCHEMA, struct)]);
 }

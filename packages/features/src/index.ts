@@ -11,9 +11,21 @@ export { readFeatures } from './read-features';
 export type { ReadFeaturesQuery } from './read-features';
 export { runFeatures, configHash, featureManifestPath, featureArrowSchema } from './run';
 export type { RunFeaturesOptions, RunFeaturesResult } from './run';
-export { computeFeatureRows, computeFeatureBatch, foldStates, sortTransactions, compareTransactions, planIncremental } from './pipeline';
-export type { CustomerStates, FeatureBatch, FeatureStoreManifest, IncrementalPlan } from './pipeline';
-export { featureTable } from './feature-table';
+export {
+  computeFeatureRows,
+  computeFeatureBatch,
+  computeColumnarBatch,
+  foldStates,
+  foldColumnarStates,
+  historyOrder,
+  sortTransactions,
+  compareTransactions,
+  planIncremental,
+} from './pipeline';
+export type { CustomerStates, FeatureBatch, ColumnarFeatureBatch, FeatureStoreManifest, IncrementalPlan } from './pipeline';
+export { featureTable, featureTableFromColumns } from './feature-table';
+export { txnColumnsFromTable, txnColumnsFromRows } from './txn-columns';
+export type { TxnColumns, InternedColumn, Utf8Column } from './txn-columns';
 export { FeaturesParamsSchema } from './params';
 export type { FeaturesParams } from './params';
 export { renderFeatureDocs } from './docs';

@@ -1,5 +1,14 @@
-import { computeFeatures, emptyCustomerState, foldCustomerState, type CustomerState, type FeatureParams } from '@bolsillo/core';
+import {
+  FeatureColumns,
+  computeFeaturesInto,
+  emptyCustomerState,
+  foldCustomerState,
+  type CustomerState,
+  type FeatureInput,
+  type FeatureParams,
+} from '@bolsillo/core';
 import type { FeatureRow, FeatureValues, Transaction } from '@bolsillo/schema';
+import { txnColumnsFromRows, utf8At, type TxnColumns } from './txn-columns';
 
 /**
  * The order in which a customer's history accumulates: date, then source file and line (the
@@ -26,6 +35,135 @@ export interface FeatureBatch {
   readonly values: readonly FeatureValues[];
 }
 
+/** A computed columnar batch: `order[k]` is the input row at history position k; `features` row k is its values. */
+export interface ColumnarFeatureBatch {
+  readonly order: Int32Array;
+  readonly features: FeatureColumns;
+}
+
+function rank(dict: readonly string[]): Int32Array {
+  const sorted = dict.map((_, i) => i).sort((a, b) => (dict[a]! < dict[b]! ? -1 : dict[a]! > dict[b]! ? 1 : 0));
+  const r = new Int32Array(dict.length);
+  sorted.forEach((id, k) => (r[id] = k));
+  return r;
+}
+
+/**
+ * The history order of a columnar batch ({@link compareTransactions} on columns): a permutation of
+ * row indices. Lake partitions usually arrive in order already, which is checked in one pass.
+ */
+export function historyOrder(cols: TxnColumns): Int32Array {
+  const n = cols.length;
+  const dateRank = rank(cols.date.dict);
+  const fileRank = rank(cols.source_file.dict);
+  const d = cols.date.ids;
+  const f = cols.source_file.ids;
+  const line = cols.source_line;
+  const cmp = (a: number, b: number): number => {
+    const da = dateRank[d[a]!]! - dateRank[d[b]!]!;
+    if (da !== 0) return da;
+    const fa = fileRank[f[a]!]! - fileRank[f[b]!]!;
+    if (fa !== 0) return fa;
+    if (line[a] !== line[b]) return line[a]! - line[b]!;
+    const ia = utf8At(cols.txn_id, a);
+    const ib = utf8At(cols.txn_id, b);
+    return ia < ib ? -1 : ia > ib ? 1 : 0;
+  };
+  const order = new Int32Array(n);
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    order[i] = i;
+    if (sorted && i > 0 && cmp(i - 1, i) > 0) sorted = false;
+  }
+  if (!sorted) order.sort(cmp);
+  return order;
+}
+
+// Bound once: under CommonJS transpilation every call of an imported function is a getter chain.
+const computeInto = computeFeaturesInto;
+const fold = foldCustomerState;
+
+/** One reusable transaction record the columns are copied into, row after row (no allocation per row). */
+function scratchInput(): FeatureInput {
+  return {
+    customer_key: '',
+    account_cohort: '',
+    city: '',
+    state: '',
+    age: 0,
+    sex: 'F',
+    credit_limit: 0,
+    available_limit: 0,
+    date: '',
+    amount: null,
+    merchant_group: '',
+    merchant_city: null,
+    merchant_country: null,
+  };
+}
+
+function loadInput(t: FeatureInput, c: TxnColumns, i: number): FeatureInput {
+  t.customer_key = c.customer_key.dict[c.customer_key.ids[i]!]!;
+  t.account_cohort = c.account_cohort.dict[c.account_cohort.ids[i]!]!;
+  t.city = c.city.dict[c.city.ids[i]!]!;
+  t.state = c.state.dict[c.state.ids[i]!]!;
+  t.age = c.age[i]!;
+  t.sex = c.sex.dict[c.sex.ids[i]!]! as FeatureInput['sex'];
+  t.credit_limit = c.credit_limit[i]!;
+  t.available_limit = c.available_limit[i]!;
+  t.date = c.date.dict[c.date.ids[i]!]!;
+  t.amount = c.amount_valid[i] ? c.amount[i]! : null;
+  t.merchant_group = c.merchant_group.dict[c.merchant_group.ids[i]!]!;
+  const city = c.merchant_city.ids[i]!;
+  t.merchant_city = city < 0 ? null : c.merchant_city.dict[city]!;
+  const country = c.merchant_country.ids[i]!;
+  t.merchant_country = country < 0 ? null : c.merchant_country.dict[country]!;
+  return t;
+}
+
+/** Each distinct customer of the batch → its state in `states` (created empty when new). */
+function statesByCustomer(cols: TxnColumns, states: CustomerStates): CustomerState[] {
+  return cols.customer_key.dict.map((key) => {
+    let state = states.get(key);
+    if (!state) {
+      state = emptyCustomerState();
+      states.set(key, state);
+    }
+    return state;
+  });
+}
+
+/**
+ * Feature values of a columnar batch, in history order, written into one {@link FeatureColumns}
+ * by the kernel's {@link computeFeaturesInto}; `states` is advanced in place exactly as
+ * {@link computeFeatureBatch} does (which is this function on row objects).
+ */
+export function computeColumnarBatch(cols: TxnColumns, states: CustomerStates, params: FeatureParams): ColumnarFeatureBatch {
+  const order = historyOrder(cols);
+  const byCustomer = statesByCustomer(cols, states);
+  const features = new FeatureColumns(cols.length);
+  const input = scratchInput();
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    const state = byCustomer[cols.customer_key.ids[i]!]!;
+    loadInput(input, cols, i);
+    computeInto(input, state, params, features, k);
+    fold(state, input);
+  }
+  return { order, features };
+}
+
+/** Advance customer states over a columnar batch without computing features (replaying history). */
+export function foldColumnarStates(cols: TxnColumns, states: CustomerStates): void {
+  const order = historyOrder(cols);
+  const byCustomer = statesByCustomer(cols, states);
+  const input = scratchInput();
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    fold(byCustomer[cols.customer_key.ids[i]!]!, loadInput(input, cols, i));
+  }
+}
+
 /**
  * Feature values of a batch of transactions, in history order. `states` holds each customer's state
  * just before the batch and is advanced in place (it is the fold's accumulator), so consecutive
@@ -33,18 +171,9 @@ export interface FeatureBatch {
  * Input order does not matter within the batch: it is sorted first.
  */
 export function computeFeatureBatch(txns: readonly Transaction[], states: CustomerStates, params: FeatureParams): FeatureBatch {
-  const sorted = sortTransactions(txns);
-  const values: FeatureValues[] = new Array(sorted.length);
-  for (let i = 0; i < sorted.length; i++) {
-    const t = sorted[i]!;
-    let state = states.get(t.customer_key);
-    if (!state) {
-      state = emptyCustomerState();
-      states.set(t.customer_key, state);
-    }
-    values[i] = computeFeatures(t, state, params);
-    foldCustomerState(state, t);
-  }
+  const { order, features } = computeColumnarBatch(txnColumnsFromRows(txns), states, params);
+  const sorted = Array.from(order, (i) => txns[i]!);
+  const values = sorted.map((_, k) => features.row(k));
   return { txns: sorted, values };
 }
 
@@ -56,14 +185,7 @@ export function computeFeatureRows(txns: readonly Transaction[], states: Custome
 
 /** Advance customer states over a batch without computing features (rebuilding history before a recompute). */
 export function foldStates(txns: readonly Transaction[], states: CustomerStates): void {
-  for (const t of sortTransactions(txns)) {
-    let state = states.get(t.customer_key);
-    if (!state) {
-      state = emptyCustomerState();
-      states.set(t.customer_key, state);
-    }
-    foldCustomerState(state, t);
-  }
+  foldColumnarStates(txnColumnsFromRows(txns), states);
 }
 
 /** What the offline store recorded about its inputs after a run (`feature-store/manifest.json`). */

@@ -11,21 +11,20 @@ import {
   partitionDir,
   readJson,
   readOnlineStore,
-  readParquetFile,
-  rowsFromTable,
   sha256,
   writeFileAtomic,
   writeJsonAtomic,
-  writeParquetFile,
   type CustomerState,
   type DatePartition,
   type FeatureParams,
   type OnlineStore,
 } from '@bolsillo/core';
-import { FEATURE_DECLARATIONS, FeatureRowSchema, arrowSchemaFor, type Transaction } from '@bolsillo/schema';
+import { FEATURE_DECLARATIONS, FeatureRowSchema, arrowSchemaFor } from '@bolsillo/schema';
 import type { Table } from 'apache-arrow';
-import { featureTable } from './feature-table';
-import { computeFeatureBatch, foldStates, planIncremental, type CustomerStates, type FeatureStoreManifest } from './pipeline';
+import { featureTableFromColumns } from './feature-table';
+import { ParquetWorker } from './parquet-worker';
+import { txnColumnsFromTable, type TxnColumns } from './txn-columns';
+import { computeColumnarBatch, foldColumnarStates, planIncremental, type CustomerStates, type FeatureStoreManifest } from './pipeline';
 
 /** Options of {@link runFeatures}. */
 export interface RunFeaturesOptions {
@@ -57,9 +56,9 @@ export function configHash(params: FeatureParams): string {
   return sha256(canonicalJson({ params, declarations: FEATURE_DECLARATIONS }));
 }
 
-function readPartitionRows(p: DatePartition): Transaction[] {
-  return p.files.flatMap((f) => rowsFromTable<Transaction>(readParquetFile(f)));
-}
+/** Partitions decoded ahead of the one being computed, and encoded partitions allowed in flight. */
+const READ_AHEAD = 3;
+const WRITE_BEHIND = 3;
 
 function partitionHash(p: DatePartition): string {
   return sha256(p.files.map((f) => `${path.basename(f)}:${sha256(fs.readFileSync(f))}`).join('\n'));
@@ -107,30 +106,60 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
   const from = plan.from;
   const resumable = from !== null && online !== null && previous !== null && plan.removed.length === 0 && online.as_of < from && canonicalJson(online.params) === canonicalJson(params);
   let rowsIn = 0;
-  if (resumable) {
-    for (const [key, s] of Object.entries(online.customers)) states.set(key, cloneCustomerState(s));
-    log(`resumed ${states.size} customer states from the online store as of ${online.as_of}`);
-  } else {
-    for (const p of lake) {
-      if (from !== null && p.date >= from) break;
-      const rows = readPartitionRows(p);
-      rowsIn += rows.length;
-      foldStates(rows, states);
-    }
-  }
-
+  const replay = resumable ? [] : lake.filter((p) => from === null || p.date < from);
   const todo = from === null ? [] : lake.filter((p) => p.date >= from);
-  const progress = createProgress('write', { total: todo.length, unit: 'partitions', write: log });
   let rowsOut = 0;
-  for (const p of todo) {
-    const txns = readPartitionRows(p);
-    rowsIn += txns.length;
-    const batch = computeFeatureBatch(txns, states, params);
-    writeParquetFile(path.join(partitionDir(layout.featureStore, p.date), 'part-0.parquet'), featureTable(batch.txns, batch.values));
-    rowsOut += batch.txns.length;
-    progress.tick(1, `${rowsOut} rows`);
+  // Parquet decoding runs ahead on the worker thread (a few partitions), encoding and writing run
+  // behind; the main thread only turns Arrow columns into features. Bounded queues keep memory flat.
+  const io = new ParquetWorker();
+  try {
+    const reads = [...replay, ...todo].flatMap((p) => p.files);
+    const prefetched: Promise<Table>[] = [];
+    let nextRead = 0;
+    const readNext = (): Promise<Table> => {
+      while (prefetched.length < READ_AHEAD && nextRead < reads.length) {
+        const pending = io.read(reads[nextRead++]!);
+        pending.catch(() => undefined); // surfaced when awaited
+        prefetched.push(pending);
+      }
+      return prefetched.shift()!;
+    };
+    // A partition with several files is one batch (history order is sorted across its files).
+    const readPartition = async (p: DatePartition): Promise<TxnColumns> => {
+      const tables: Table[] = [];
+      for (let i = 0; i < p.files.length; i++) tables.push(await readNext());
+      return txnColumnsFromTable(tables.length === 1 ? tables[0]! : tables[0]!.concat(...tables.slice(1)));
+    };
+
+    if (resumable) {
+      for (const [key, s] of Object.entries(online.customers)) states.set(key, cloneCustomerState(s));
+      log(`resumed ${states.size} customer states from the online store as of ${online.as_of}`);
+    } else {
+      for (const p of replay) {
+        const cols = await readPartition(p);
+        rowsIn += cols.length;
+        foldColumnarStates(cols, states);
+      }
+    }
+
+    const progress = createProgress('write', { total: todo.length, unit: 'partitions', write: log });
+    const writes: Promise<void>[] = [];
+    for (const p of todo) {
+      const cols = await readPartition(p);
+      rowsIn += cols.length;
+      const batch = computeColumnarBatch(cols, states, params);
+      const written = io.write(path.join(partitionDir(layout.featureStore, p.date), 'part-0.parquet'), featureTableFromColumns(cols, batch));
+      written.catch(() => undefined); // surfaced when awaited below
+      writes.push(written);
+      if (writes.length >= WRITE_BEHIND) await writes.shift();
+      rowsOut += cols.length;
+      progress.tick(1, `${rowsOut} rows`);
+    }
+    await Promise.all(writes);
+    if (todo.length > 0) progress.done(`${rowsOut} rows`);
+  } finally {
+    await io.close();
   }
-  if (todo.length > 0) progress.done(`${rowsOut} rows`);
 
   const asOf = lake[lake.length - 1]!.date;
   const customers: Record<string, CustomerState> = {};

@@ -4,6 +4,7 @@
  */
 export {
   computeFeatures,
+  computeFeaturesInto,
   updateCustomerState,
   foldCustomerState,
   cloneCustomerState,
@@ -15,3 +16,4 @@ export type { FeatureParams, FeatureInput, CustomerState, RecentTransaction } fr
 export { readOnlineStore, ONLINE_STORE_FILE } from './online-store';
 export type { OnlineStore } from './online-store';
 export { epochDay, isoFromEpochDay, easterSunday, brazilianHolidays, isBrazilianHoliday } from './calendar';
+export { FeatureColumns, FEATURE_INDEX } from './feature-columns';

@@ -1,5 +1,9 @@
 import type { FeatureValues, Transaction } from '@bolsillo/schema';
 import { daysInMonth, epochDay, isBrazilianHoliday } from './calendar';
+import { FEATURE_INDEX, FeatureColumns } from './feature-columns';
+
+// Bound once: under CommonJS transpilation every use of an imported binding is a property read.
+const F = FEATURE_INDEX;
 
 /** Parameters of the feature kernel (the features stage's `params.json`, also stored in the online store). */
 export interface FeatureParams {
@@ -122,7 +126,8 @@ function essentialSet(params: FeatureParams): ReadonlySet<string> {
 /**
  * Compute every declared feature of one transaction from the transaction itself and the
  * customer's state (= the customer's transactions strictly before this one). Pure: the same
- * function serves the offline pipeline and the online API, so training and serving cannot disagree.
+ * function serves the offline pipeline and the online API, so training and serving cannot disagree
+ * (it is {@link computeFeaturesInto} on a one-row {@link FeatureColumns}).
  *
  * Point-in-time definitions (D = the transaction's date, in whole days):
  * - "earlier" means before this transaction in the order (date, source_file, source_line); rows of
@@ -142,7 +147,20 @@ function essentialSet(params: FeatureParams): ReadonlySet<string> {
  * computeFeatures(second, s, DEFAULT_FEATURE_PARAMS).hist_count_7d; // 1 if first is within 7 days
  */
 export function computeFeatures(txn: FeatureInput, state: CustomerState, params: FeatureParams): FeatureValues {
-  const { day, year, month, dom, dow, monthEnd, holiday } = dayInfo(txn.date);
+  const one = oneRow ?? (oneRow = new FeatureColumns(1));
+  computeFeaturesInto(txn, state, params, one, 0);
+  return one.row(0);
+}
+let oneRow: FeatureColumns | undefined;
+
+/**
+ * {@link computeFeatures} written into row `row` of a columnar sink instead of a new object: the
+ * offline pipeline's path (no object per row, columns go straight into Arrow vectors). This is the
+ * only place where feature values are computed.
+ */
+export function computeFeaturesInto(txn: FeatureInput, state: CustomerState, params: FeatureParams, out: FeatureColumns, row: number): void {
+  const info = dayInfo(txn.date);
+  const day = info.day;
   const essential = essentialSet(params);
   const amount = txn.amount;
 
@@ -152,12 +170,14 @@ export function computeFeatures(txn: FeatureInput, state: CustomerState, params:
   let sum30 = 0;
   let nonEssential30 = 0;
   const recent = state.recent;
+  // Oldest first, as the sums have always been accumulated (floating-point order matters for
+  // identical outputs). Amortised cost is small: `recent` only holds the last 30 days.
   for (let i = 0; i < recent.length; i++) {
     const entry = recent[i]!;
     const d = entry[0];
-    const a = entry[1];
     // `d > day` only happens online for a request dated before the customer's latest transaction.
     if (d > day || d <= day - HISTORY_WINDOW_DAYS) continue;
+    const a = entry[1];
     count30 += 1;
     sum30 += a;
     if (!essential.has(entry[2])) nonEssential30 += a;
@@ -167,38 +187,62 @@ export function computeFeatures(txn: FeatureInput, state: CustomerState, params:
     }
   }
   const mean = state.amount_count > 0 ? state.amount_sum / state.amount_count : null;
-  const cohortMonths = Number(txn.account_cohort.slice(0, 4)) * 12 + Number(txn.account_cohort.slice(4, 6));
+  const cohortMonths = cohortMonthsOf(txn.account_cohort);
+  const dow = info.dow;
+  const dom = info.dom;
+  put(out, row, F.amount, amount);
+  put(out, row, F.log_amount, amount === null ? null : Math.log1p(amount));
+  put(out, row, F.amount_missing, amount === null ? 1 : 0);
+  put(out, row, F.day_of_week, dow);
+  put(out, row, F.day_of_month, dom);
+  put(out, row, F.month, info.month);
+  put(out, row, F.is_weekend, dow === 0 || dow === 6 ? 1 : 0);
+  put(out, row, F.is_month_start, dom <= 3 ? 1 : 0);
+  put(out, row, F.is_month_end, info.monthEnd ? 1 : 0);
+  put(out, row, F.is_holiday, info.holiday ? 1 : 0);
+  out.text[F.merchant_group]![row] = txn.merchant_group;
+  put(out, row, F.is_essential, essential.has(txn.merchant_group) ? 1 : 0);
+  put(
+    out,
+    row,
+    F.merchant_abroad,
+    txn.merchant_country !== null && txn.merchant_country.trim() !== '' && normalisePlace(txn.merchant_country) !== normalisePlace(params.homeCountry) ? 1 : 0,
+  );
+  put(out, row, F.merchant_city_differs, txn.merchant_city !== null && txn.merchant_city.trim() !== '' && normalisePlace(txn.merchant_city) !== normalisePlace(txn.city) ? 1 : 0);
+  put(out, row, F.account_age_months, info.year * 12 + info.month - cohortMonths);
+  put(out, row, F.age, txn.age);
+  out.text[F.sex]![row] = txn.sex;
+  out.text[F.state]![row] = txn.state;
+  put(out, row, F.credit_limit, txn.credit_limit);
+  put(out, row, F.available_ratio, availableRatio(txn));
+  put(out, row, F.hist_count_7d, count7);
+  put(out, row, F.hist_sum_7d, sum7);
+  put(out, row, F.hist_count_30d, count30);
+  put(out, row, F.hist_sum_30d, sum30);
+  put(out, row, F.hist_nonessential_share_30d, sum30 > 0 ? nonEssential30 / sum30 : null);
+  put(out, row, F.days_since_prev, state.last_date === null ? null : day - dayInfo(state.last_date).day);
+  put(out, row, F.amount_to_running_mean, amount === null || mean === null || mean === 0 ? null : amount / mean);
+  put(out, row, F.prev_available_ratio, state.last_available_ratio);
+}
 
-  return {
-    amount,
-    log_amount: amount === null ? null : Math.log1p(amount),
-    amount_missing: amount === null,
-    day_of_week: dow,
-    day_of_month: dom,
-    month,
-    is_weekend: dow === 0 || dow === 6,
-    is_month_start: dom <= 3,
-    is_month_end: monthEnd,
-    is_holiday: holiday,
-    merchant_group: txn.merchant_group,
-    is_essential: essential.has(txn.merchant_group),
-    merchant_abroad: txn.merchant_country !== null && txn.merchant_country.trim() !== '' && normalisePlace(txn.merchant_country) !== normalisePlace(params.homeCountry),
-    merchant_city_differs: txn.merchant_city !== null && txn.merchant_city.trim() !== '' && normalisePlace(txn.merchant_city) !== normalisePlace(txn.city),
-    account_age_months: year * 12 + month - cohortMonths,
-    age: txn.age,
-    sex: txn.sex,
-    state: txn.state,
-    credit_limit: txn.credit_limit,
-    available_ratio: availableRatio(txn),
-    hist_count_7d: count7,
-    hist_sum_7d: sum7,
-    hist_count_30d: count30,
-    hist_sum_30d: sum30,
-    hist_nonessential_share_30d: sum30 > 0 ? nonEssential30 / sum30 : null,
-    days_since_prev: state.last_date === null ? null : day - dayInfo(state.last_date).day,
-    amount_to_running_mean: amount === null || mean === null || mean === 0 ? null : amount / mean,
-    prev_available_ratio: state.last_available_ratio,
-  };
+function put(out: FeatureColumns, row: number, f: number, x: number | null): void {
+  if (x === null) out.valid[f]![row] = 0;
+  else {
+    out.values[f]![row] = x;
+    out.valid[f]![row] = 1;
+  }
+}
+
+const cohortCache = new Map<string, number>();
+/** `YYYYMM` → months since year 0 (memoised: a few hundred cohorts). */
+function cohortMonthsOf(cohort: string): number {
+  let m = cohortCache.get(cohort);
+  if (m === undefined) {
+    m = Number(cohort.slice(0, 4)) * 12 + Number(cohort.slice(4, 6));
+    if (cohortCache.size > 10_000) cohortCache.clear();
+    cohortCache.set(cohort, m);
+  }
+  return m;
 }
 
 function availableRatio(txn: FeatureInput): number | null {
@@ -213,23 +257,24 @@ function availableRatio(txn: FeatureInput): number | null {
 export function foldCustomerState(state: CustomerState, txn: FeatureInput): CustomerState {
   const day = dayInfo(txn.date).day;
   const amount = txn.amount;
-  state.recent.push([day, amount ?? 0, txn.merchant_group]);
+  const recent = state.recent;
+  recent.push([day, amount ?? 0, txn.merchant_group]);
   // Keep the ring sorted by day even if an online caller folds a late-arriving transaction.
-  for (let i = state.recent.length - 1; i > 0 && state.recent[i - 1]![0] > day; i--) {
-    const tmp = state.recent[i - 1]!;
-    state.recent[i - 1] = state.recent[i]!;
-    state.recent[i] = tmp;
+  for (let i = recent.length - 1; i > 0 && recent[i - 1]![0] > day; i--) {
+    const tmp = recent[i - 1]!;
+    recent[i - 1] = recent[i]!;
+    recent[i] = tmp;
   }
-  const latest = state.last_date === null || txn.date >= state.last_date ? day : dayInfo(state.last_date).day;
-  let drop = 0;
-  while (drop < state.recent.length && state.recent[drop]![0] <= latest - HISTORY_WINDOW_DAYS) drop += 1;
-  if (drop > 0) state.recent.splice(0, drop);
+  const isLatest = state.last_date === null || txn.date >= state.last_date;
+  const latest = isLatest ? day : dayInfo(state.last_date!).day;
+  // shift() instead of splice(): no array of removed entries is allocated (this runs once per row).
+  while (recent.length > 0 && recent[0]![0] <= latest - HISTORY_WINDOW_DAYS) recent.shift();
   state.count += 1;
   if (amount !== null) {
     state.amount_count += 1;
     state.amount_sum += amount;
   }
-  if (state.last_date === null || txn.date >= state.last_date) {
+  if (isLatest) {
     state.last_date = txn.date;
     state.last_available_ratio = availableRatio(txn);
   }
