@@ -1,5 +1,5 @@
 import { FEATURE_DECLARATIONS, FEATURE_NAMES, TARGET, type FeatureDeclaration, type Profile } from '@bolsillo/schema';
-import { takeRows, type Frame } from './frame';
+import { reorderInPlace, type Frame } from './frame';
 import { checkLeakage, type LeakageReport } from './leakage';
 import { assembleMaster, canonicalOrder, contentHash } from './master';
 import type { BuildParams } from './params';
@@ -58,6 +58,7 @@ export class BuildError extends Error {
  * The build stage as one pure function: quality suite → target → canonical order → splits and
  * folds → feature selection (train only) → leakage check → profile → master table and its hash.
  * Throws a {@link BuildError} when an `error` expectation fails or the leakage check fails.
+ * The input frame is consumed (its columns are reordered in place to save memory).
  */
 export function buildMaster(input: Frame, params: BuildParams, ctx: BuildContext): BuildOutput {
   const quality = runSuite(input, defaultSuite(params.quality, ctx.asOf));
@@ -65,10 +66,14 @@ export function buildMaster(input: Frame, params: BuildParams, ctx: BuildContext
 
   const t = computeTarget(input, params.target);
   const order = canonicalOrder(input, (i) => t.values[i]! >= 0);
-  const features = takeRows(input, order);
+  const rowsIn = input.length;
+  // The input is consumed: reordered column by column, so the build never holds two copies.
+  const features = reorderInPlace(input, order);
   const y = Int8Array.from(order, (i) => t.values[i]!);
-  const group = features.columns.customer_key!.map(String);
-  const date = features.columns.date!.map(String);
+  const keyCol = features.columns.customer_key!;
+  const dateCol = features.columns.date!;
+  const group = Array.from({ length: features.length }, (_, i) => String(keyCol.get(i)));
+  const date = Array.from({ length: features.length }, (_, i) => String(dateCol.get(i)));
   const { split, fold, summary } = assignSplits(group, date, y, params.split);
 
   const unknown = params.model_features.filter((f) => !FEATURE_NAMES.includes(f as never));
@@ -94,7 +99,7 @@ export function buildMaster(input: Frame, params: BuildParams, ctx: BuildContext
       name: TARGET,
       threshold: params.target.threshold,
       essential_groups: params.target.essential_groups,
-      rows_in: input.length,
+      rows_in: rowsIn,
       rows_out: master.length,
       positives: t.positives,
       negatives: t.negatives,

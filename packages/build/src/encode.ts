@@ -1,12 +1,13 @@
 import type { FeatureDtype } from '@bolsillo/schema';
-import type { Cell } from './frame';
+import { cellReader, type CellSource } from './frame';
 
 /** Numbers as they are, booleans as 0/1, anything else (null, text) as NaN. */
-export function toNumeric(values: readonly Cell[], rows?: ArrayLike<number>): Float64Array {
+export function toNumeric(values: CellSource, rows?: ArrayLike<number>): Float64Array {
   const n = rows ? rows.length : values.length;
   const out = new Float64Array(n);
+  const at = cellReader(values);
   for (let k = 0; k < n; k++) {
-    const v = values[rows ? rows[k]! : k];
+    const v = at(rows ? rows[k]! : k);
     out[k] = typeof v === 'number' ? v : typeof v === 'boolean' ? (v ? 1 : 0) : NaN;
   }
   return out;
@@ -17,19 +18,20 @@ export function toNumeric(values: readonly Cell[], rows?: ArrayLike<number>): Fl
  * the target rate of their category among the given rows (in-sample, so an upper bound of what
  * the feature alone can do — the point for a leakage check).
  */
-export function scoreColumn(values: readonly Cell[], dtype: FeatureDtype, y: Int8Array, rows: ArrayLike<number>): Float64Array {
+export function scoreColumn(values: CellSource, dtype: FeatureDtype, y: Int8Array, rows: ArrayLike<number>): Float64Array {
   if (dtype !== 'category') return toNumeric(values, rows);
+  const at = cellReader(values);
   const pos = new Map<string, number>();
   const tot = new Map<string, number>();
   for (let k = 0; k < rows.length; k++) {
-    const v = values[rows[k]!];
+    const v = at(rows[k]!);
     const key = v === null ? '\u0000null' : String(v);
     tot.set(key, (tot.get(key) ?? 0) + 1);
     pos.set(key, (pos.get(key) ?? 0) + (y[rows[k]!] === 1 ? 1 : 0));
   }
   const out = new Float64Array(rows.length);
   for (let k = 0; k < rows.length; k++) {
-    const v = values[rows[k]!];
+    const v = at(rows[k]!);
     const key = v === null ? '\u0000null' : String(v);
     out[k] = pos.get(key)! / tot.get(key)!;
   }
@@ -70,12 +72,13 @@ export function pearson(a: Float64Array, b: Float64Array): number {
  * Discrete codes for mutual information: numbers in equal-frequency bins, categories and booleans
  * by value; missing values get their own code (missingness can carry signal).
  */
-export function discretise(values: readonly Cell[], dtype: FeatureDtype, rows: ArrayLike<number>, bins: number): Int32Array {
+export function discretise(values: CellSource, dtype: FeatureDtype, rows: ArrayLike<number>, bins: number): Int32Array {
   const out = new Int32Array(rows.length);
   if (dtype === 'category' || dtype === 'boolean') {
+    const at = cellReader(values);
     const codes = new Map<string, number>();
     for (let k = 0; k < rows.length; k++) {
-      const v = values[rows[k]!];
+      const v = at(rows[k]!);
       const key = v === null ? '\u0000null' : String(v);
       let c = codes.get(key);
       if (c === undefined) codes.set(key, (c = codes.size));

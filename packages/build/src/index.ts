@@ -9,7 +9,7 @@ export { STAGE } from './stage';
 export { buildMaster, BuildError } from './build';
 export type { BuildContext, BuildOutput, TargetSummary } from './build';
 /** I/O adapter behind the CLI: reads `feature-store/`, writes `master/<hash>/` and `master/latest.json`. */
-export { runBuild, codeVersion, DEFAULT_PARAMS_FILE } from './run';
+export { runBuild, codeVersion, masterChunks, DEFAULT_PARAMS_FILE } from './run';
 export type { RunBuildOptions } from './run';
 export { BuildParamsSchema } from './params';
 export type { BuildParams } from './params';
@@ -25,6 +25,7 @@ export type { Selection, SelectionDecision } from './selection';
 export { assignSplits, assignGroups } from './splits';
 export type { SplitAssignment, SplitSummary } from './splits';
 export { assembleMaster, canonicalOrder, contentHash, MASTER_COLUMNS } from './master';
-export { frameFromTable, frameFromRows, concatFrames, takeRows } from './frame';
-export type { Frame, Cell } from './frame';
+export { frameFromTable, frameFromRows, concatFrames, takeRows, reorderInPlace, columnFromCells, cellsOf, cellReader, FrameBuilder, NumberColumn, BooleanColumn, StringColumn } from './frame';
+export type { Frame, Cell, Column, CellSource } from './frame';
+export { hashRows } from './row-hash';
 export { renderReport } from './report';

@@ -1,6 +1,6 @@
 import { FEATURE_NAMES, FEATURE_KEY_COLUMNS, type Split } from '@bolsillo/schema';
 import { generateFeatureRows } from './fixtures.test-util';
-import { frameFromRows, type Cell, type Frame } from './frame';
+import { cellsOf, columnFromCells, frameFromRows, type Cell, type Column, type Frame } from './frame';
 import { checkLeakage } from './leakage';
 import { selectFeatures } from './selection';
 import { computeTarget } from './target';
@@ -12,7 +12,7 @@ function setup(): { frame: Frame; y: Int8Array; split: Split[] } {
   const frame = frameFromRows(generateFeatureRows({ customers: 30, perCustomer: 30 }) as unknown as Record<string, Cell>[], names);
   const y = computeTarget(frame, target).values;
   // Customers 0-19 train, the rest test: group-pure by construction.
-  const split = frame.columns.customer_key!.map((k) => (Number(String(k).slice(5)) < 20 ? 'train' : 'test')) as Split[];
+  const split = cellsOf(frame.columns.customer_key!).map((k) => (Number(String(k).slice(5)) < 20 ? 'train' : 'test')) as Split[];
   return { frame, y, split };
 }
 
@@ -42,7 +42,7 @@ describe('checkLeakage', () => {
   it('detects entities in two splits and identical rows across splits', () => {
     const leaky = [...split];
     leaky[0] = leaky[0] === 'train' ? 'test' : 'train'; // one row of a customer moves
-    const rows = { ...frame.columns, amount: frame.columns.amount!.map((v, i) => (i < 2 ? 1 : v)) } as Record<string, Cell[]>;
+    const rows: Record<string, Column> = { ...frame.columns, amount: columnFromCells(cellsOf(frame.columns.amount!).map((v, i) => (i < 2 ? 1 : v))) };
     const copy: Frame = { length: frame.length, columns: rows };
     const r = checkLeakage(copy, y, leaky, FEATURE_NAMES, ['amount'], { max_single_feature_auc: 0.95, allow }, 'group');
     expect(r.entity_overlap.groups).toBe(1);
@@ -58,9 +58,9 @@ describe('selectFeatures', () => {
   const train = split.flatMap((s, i) => (s === 'train' ? [i] : []));
 
   it('drops constant, near-constant, duplicate and correlated features and ranks the rest by MI', () => {
-    const columns = { ...frame.columns } as Record<string, Cell[]>;
-    columns.day_of_month = columns.day_of_week!.slice(); // exact duplicate of day_of_week
-    columns.merchant_abroad = columns.merchant_abroad!.map((_, i) => i === 5); // one true: near-constant
+    const columns: Record<string, Column> = { ...frame.columns };
+    columns.day_of_month = columnFromCells(cellsOf(columns.day_of_week!)); // exact duplicate of day_of_week
+    columns.merchant_abroad = columnFromCells(cellsOf(columns.merchant_abroad!).map((_: Cell, i: number) => i === 5)); // one true: near-constant
     const f: Frame = { length: frame.length, columns };
     const candidates = ['prev_available_ratio', 'day_of_week', 'day_of_month', 'is_holiday', 'merchant_abroad', 'hist_count_7d', 'hist_sum_7d', 'amount'];
     const sel = selectFeatures(f, y, train, candidates, { near_constant_share: 0.99, max_abs_correlation: 0.98, mi_bins: 10 });

@@ -2,6 +2,7 @@ import { rocAuc } from '@bolsillo/core';
 import { featureDeclaration, type Split } from '@bolsillo/schema';
 import { scoreColumn } from './encode';
 import { column, type Frame } from './frame';
+import { hashRows } from './row-hash';
 import type { BuildParams } from './params';
 import { TARGET_SOURCES } from './target';
 
@@ -86,7 +87,7 @@ export function checkLeakage(
   const groups = column(frame, 'customer_key');
   const splitsOf = new Map<string, Set<Split>>();
   for (let i = 0; i < frame.length; i++) {
-    const g = String(groups[i]);
+    const g = String(groups.get(i));
     let s = splitsOf.get(g);
     if (!s) splitsOf.set(g, (s = new Set()));
     s.add(split[i]!);
@@ -95,20 +96,26 @@ export function checkLeakage(
   const overlapBlocks = strategy === 'group' && shared.length > 0;
 
   // Identical rows: the model features' values; the same values under two splits make test scores optimistic.
+  // Rows are grouped by a 64-bit fingerprint of their values (sorted; first occurrence first), so
+  // no map of row strings is held; a row counts when its split differs from the first occurrence's.
   const cols = modelFeatures.map((f) => column(frame, f));
-  const firstSplit = new Map<string, Split>();
+  const { order, hi, lo } = hashRows(cols, frame.length);
   let identical = 0;
-  const examples: string[] = [];
-  const txn = column(frame, 'txn_id');
-  for (let i = 0; i < frame.length; i++) {
-    const key = JSON.stringify(cols.map((c) => c[i]));
-    const s = firstSplit.get(key);
-    if (s === undefined) firstSplit.set(key, split[i]!);
-    else if (s !== split[i]) {
+  const flagged: number[] = [];
+  let first = 0;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    if (k === 0 || hi[i] !== hi[order[k - 1]!] || lo[i] !== lo[order[k - 1]!]) first = i;
+    else if (split[first] !== split[i]) {
       identical++;
-      if (examples.length < 5) examples.push(String(txn[i]));
+      flagged.push(i);
     }
   }
+  const txn = column(frame, 'txn_id');
+  const examples = flagged
+    .sort((a, b) => a - b)
+    .slice(0, 5)
+    .map((i) => String(txn.get(i)));
 
   const failures = [
     ...report.filter((f) => f.blocking).map((f) => `${f.feature}: ${f.flags.map((x) => x.detail).join('; ')} (in the model feature list and not allowed in params)`),

@@ -1,5 +1,5 @@
 import type { CategoricalProfile, NumericProfile, Profile } from '@bolsillo/schema';
-import type { Cell } from './frame';
+import { cellReader, type CellSource } from './frame';
 
 const QUANTILES = { p01: 0.01, p05: 0.05, p25: 0.25, p50: 0.5, p75: 0.75, p95: 0.95, p99: 0.99 } as const;
 
@@ -44,10 +44,15 @@ export function binIndex(edges: readonly number[], v: number): number {
 }
 
 /** Profile of a numeric column (numbers; booleans should go to {@link profileCategorical}). */
-export function profileNumeric(values: readonly Cell[], bins: number): NumericProfile {
-  const nums: number[] = [];
-  for (const v of values) if (typeof v === 'number' && Number.isFinite(v)) nums.push(v);
-  const sorted = Float64Array.from(nums).sort();
+export function profileNumeric(values: CellSource, bins: number): NumericProfile {
+  const at = cellReader(values);
+  const buf = new Float64Array(values.length);
+  let m = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = at(i);
+    if (typeof v === 'number' && Number.isFinite(v)) buf[m++] = v;
+  }
+  const sorted = buf.subarray(0, m).sort();
   const count = values.length;
   const missing = count - sorted.length;
   let sum = 0;
@@ -74,10 +79,12 @@ export function profileNumeric(values: readonly Cell[], bins: number): NumericPr
 }
 
 /** Profile of a categorical or boolean column: frequency of every value (booleans as "true"/"false"). */
-export function profileCategorical(values: readonly Cell[]): CategoricalProfile {
+export function profileCategorical(values: CellSource): CategoricalProfile {
   const freq: Record<string, number> = {};
   let missing = 0;
-  for (const v of values) {
+  const at = cellReader(values);
+  for (let i = 0; i < values.length; i++) {
+    const v = at(i);
     if (v === null) missing++;
     else {
       const k = String(v);
@@ -93,7 +100,7 @@ export function profileCategorical(values: readonly Cell[]): CategoricalProfile 
  * traffic against (`profile.json`).
  */
 export function profileColumns(
-  columns: Readonly<Record<string, readonly Cell[]>>,
+  columns: Readonly<Record<string, CellSource>>,
   kinds: Readonly<Record<string, 'numeric' | 'categorical'>>,
   bins: number,
   createdFrom: string,

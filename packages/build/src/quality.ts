@@ -1,5 +1,6 @@
 import { FEATURE_DECLARATIONS, type FeatureDeclaration } from '@bolsillo/schema';
-import { column, type Cell, type Frame } from './frame';
+import { column, StringColumn, type Cell, type Frame } from './frame';
+import { hashRows } from './row-hash';
 import type { BuildParams } from './params';
 
 /** How bad a failed expectation is: `error` stops the build, `warn` is reported and the build goes on. */
@@ -80,12 +81,28 @@ export function runSuite(frame: Frame, suite: readonly Expectation[]): QualityRe
       if (c.e.kind === 'unique') {
         c.seen = new Set();
         c.dupes = 0;
+        if (col instanceof StringColumn) {
+          // Each distinct value has one dictionary code: duplicates = non-null rows − distinct codes used.
+          const used = new Uint8Array(col.dict.length);
+          let nonNull = 0;
+          let distinct = 0;
+          for (let i = 0; i < n; i++) {
+            const code = col.codes[i]!;
+            if (code < 0) continue;
+            nonNull++;
+            if (!used[code]) {
+              used[code] = 1;
+              distinct++;
+            }
+          }
+          c.dupes = nonNull - distinct;
+        }
       }
       if (c.e.kind === 'fresh') c.max = null;
       if (c.e.kind === 'between') c.min = c.maxNum = null;
     }
     for (let i = 0; i < n; i++) {
-      const v = col[i]!;
+      const v = col.get(i);
       for (let k = 0; k < list.length; k++) {
         const c = list[k]!;
         const e = c.e;
@@ -106,6 +123,8 @@ export function runSuite(frame: Frame, suite: readonly Expectation[]): QualityRe
             if (!sets[k]!.has(v)) c.bad++;
             break;
           case 'unique':
+            // Dictionary columns count distinct codes after the pass (no set of every value).
+            if (col instanceof StringColumn) break;
             if (c.seen!.has(v)) c.dupes!++;
             else c.seen!.add(v);
             break;
@@ -143,14 +162,11 @@ export function runSuite(frame: Frame, suite: readonly Expectation[]): QualityRe
         return { id, expectation: e, success: ok, observed: { newest: c.max ?? null, as_of: e.as_of, age_days: age } };
       }
       case 'duplicate_share_below': {
-        const cols = e.columns.map((name) => column(frame, name));
-        const seen = new Set<string>();
+        // Rows are compared by a 64-bit hash of their cells (sorted, then adjacent runs counted):
+        // 16 bytes a row instead of a set of row strings. A false match needs a 64-bit collision.
+        const { order, hi, lo } = hashRows(e.columns.map((name) => column(frame, name)), n);
         let dupes = 0;
-        for (let i = 0; i < n; i++) {
-          const key = JSON.stringify(cols.map((col) => col[i]));
-          if (seen.has(key)) dupes++;
-          else seen.add(key);
-        }
+        for (let k = 1; k < n; k++) if (hi[order[k]!] === hi[order[k - 1]!] && lo[order[k]!] === lo[order[k - 1]!]) dupes++;
         const share = n > 0 ? dupes / n : 0;
         return { id, expectation: e, success: share <= e.max, observed: { duplicate_rows: dupes, duplicate_share: share } };
       }

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,13 +15,52 @@ const ROOT = path.resolve(__dirname, '../../..');
 const UPSTREAM = ['packages/ingest/src/cli.ts', 'packages/features/src/cli.ts'].map((f) => path.join(ROOT, f));
 const itReal = fs.existsSync(REAL) ? it : it.skip; // real data lives outside the repo; skipped only where ../shared is absent
 
+/** Everything the upstream output depends on: the real file and the sources and params of ingest, features, core and schema. */
+function upstreamKey(): string {
+  const h = crypto.createHash('sha256');
+  h.update(fs.readFileSync(REAL));
+  const walk = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) return e.name === 'node_modules' ? [] : walk(p);
+      return /\.(ts|json)$/.test(e.name) && !e.name.endsWith('.spec.ts') ? [p] : [];
+    });
+  for (const dir of ['packages/ingest', 'packages/features', 'packages/core/src', 'packages/schema/src']) {
+    for (const file of walk(path.join(ROOT, dir)).sort()) h.update(`${path.relative(ROOT, file)}\n`).update(fs.readFileSync(file));
+  }
+  return h.digest('hex').slice(0, 24);
+}
+
+/**
+ * The feature store of the real file, made by the upstream CLIs once per upstream version and kept
+ * under os.tmpdir() (never in the repository): re-runs of this file skip ingest and features while
+ * the build itself always runs from scratch.
+ */
+function realFeatureStore(): string {
+  const cache = path.join(os.tmpdir(), 'bolsillo-build-real-upstream', upstreamKey());
+  if (fs.existsSync(path.join(cache, 'feature-store'))) return path.join(cache, 'feature-store');
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'build-real-upstream-'));
+  const env = { ...process.env, RAW_DIR: path.dirname(REAL), DATA_DIR: work };
+  for (const cli of UPSTREAM) execFileSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), cli], { cwd: ROOT, env, stdio: 'pipe' });
+  fs.mkdirSync(cache, { recursive: true });
+  try {
+    fs.renameSync(path.join(work, 'feature-store'), path.join(cache, 'feature-store'));
+  } catch (error) {
+    // Another worker filled the cache first: use theirs.
+    if (!fs.existsSync(path.join(cache, 'feature-store'))) throw error;
+  }
+  fs.rmSync(work, { recursive: true, force: true });
+  // Older upstream versions are never read again: keep only the current one.
+  for (const old of fs.readdirSync(path.dirname(cache))) if (old !== path.basename(cache)) fs.rmSync(path.join(path.dirname(cache), old), { recursive: true, force: true });
+  return path.join(cache, 'feature-store');
+}
+
 describe('build on the real file', () => {
   itReal(
     'pins 479 positives (465 under the rounded rule), passes quality and leakage honestly, keeps customers in one split, hashes stably',
     async () => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'build-real-'));
-      const env = { ...process.env, RAW_DIR: path.dirname(REAL), DATA_DIR: dataDir };
-      for (const cli of UPSTREAM) execFileSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), cli], { cwd: ROOT, env, stdio: 'pipe' });
+      fs.cpSync(realFeatureStore(), path.join(dataDir, 'feature-store'), { recursive: true });
 
       const a = await runBuild({ dataDir });
       const manifest = readJson<{ target: { positives: number; rows_out: number; positives_rounded_rule: number; excluded: { total: number } } }>(path.join(a.dir, 'manifest.json'));
@@ -56,6 +96,7 @@ describe('build on the real file', () => {
 
       const b = await runBuild({ dataDir });
       expect(b.hash).toBe(a.hash);
+      fs.rmSync(dataDir, { recursive: true, force: true });
     },
     240_000,
   );

@@ -5,21 +5,46 @@ import {
   dataLayout,
   listPartitions,
   loadParams,
-  readParquetFile,
+  parquetToTable,
   sha256,
-  sha256File,
   tableFromColumns,
   writeDirAtomic,
   writeFileAtomic,
   writeJsonAtomic,
-  writeParquetFile,
+  writeParquetBatches,
   type StageResult,
 } from '@bolsillo/core';
 import { MasterRowSchema, arrowSchemaFor, validatorFor, describeErrors, ProfileSchema } from '@bolsillo/schema';
 import { buildMaster, BuildError } from './build';
-import { concatFrames, frameFromTable, type Frame } from './frame';
+import { FrameBuilder, type Frame } from './frame';
+import type { Table } from 'apache-arrow';
+import crypto from 'node:crypto';
 import { BuildParamsSchema, type BuildParams } from './params';
 import { renderReport } from './report';
+
+/** Rows per Arrow chunk (and Parquet row group) of master.parquet: bounds the writer's memory. */
+const MASTER_CHUNK_ROWS = 131_072;
+
+/** The master frame as Arrow tables of at most `rows` rows, with exactly the master schema. */
+export function* masterChunks(master: Frame, rows: number): Generator<Table> {
+  const schema = arrowSchemaFor(MasterRowSchema);
+  const cols = schema.fields.map((f) => {
+    const c = master.columns[f.name];
+    if (!c) throw new Error(`master: column "${f.name}" missing`);
+    return c;
+  });
+  for (let from = 0; from < master.length || (from === 0 && master.length === 0); from += rows) {
+    const to = Math.min(master.length, from + rows);
+    const chunk: Record<string, unknown[]> = {};
+    schema.fields.forEach((f, c) => {
+      const out: unknown[] = new Array(to - from);
+      for (let i = from; i < to; i++) out[i - from] = cols[c]!.get(i);
+      chunk[f.name] = out;
+    });
+    yield tableFromColumns(schema, chunk);
+    if (master.length === 0) break;
+  }
+}
 
 /** Default params file of the stage. */
 export const DEFAULT_PARAMS_FILE = path.resolve(__dirname, '..', 'params.json');
@@ -51,16 +76,19 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
   const params: BuildParams = loadParams(paramsFile, BuildParamsSchema);
   const partitions = listPartitions(layout.featureStore);
   if (partitions.length === 0) throw new Error(`no feature-store partitions under ${layout.featureStore} (run the features stage first)`);
-  const frames: Frame[] = [];
+  // One pass per file: the bytes are hashed and decoded from the same read, and each partition is
+  // converted to typed columns at once, so only one partition is ever held as Arrow data.
+  const builder = new FrameBuilder();
   const inputs: { date: string; file: string; sha256: string; rows: number }[] = [];
   for (const p of partitions) {
     for (const file of p.files) {
-      const table = readParquetFile(file);
-      frames.push(frameFromTable(table));
-      inputs.push({ date: p.date, file: path.relative(layout.root, file), sha256: await sha256File(file), rows: table.numRows });
+      const bytes = fs.readFileSync(file);
+      const table = parquetToTable(bytes);
+      builder.append(table);
+      inputs.push({ date: p.date, file: path.relative(layout.root, file), sha256: crypto.createHash('sha256').update(bytes).digest('hex'), rows: table.numRows });
     }
   }
-  const input = concatFrames(frames);
+  const input: Frame = builder.finish();
   log(`read ${input.length} feature rows from ${partitions.length} partitions`);
   const asOf = options.asOf ?? params.quality.freshness.as_of ?? new Date().toISOString().slice(0, 10);
   let out;
@@ -92,8 +120,8 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
     files: ['master.parquet', 'manifest.json', 'splits.json', 'quality.json', 'profile.json', 'leakage.json', 'selection.json', 'report.md'],
   };
   const dir = path.join(layout.master, hash);
-  await writeDirAtomic(dir, (tmp) => {
-    writeParquetFile(path.join(tmp, 'master.parquet'), tableFromColumns(arrowSchemaFor(MasterRowSchema), out.master.columns));
+  await writeDirAtomic(dir, async (tmp) => {
+    await writeParquetBatches(path.join(tmp, 'master.parquet'), masterChunks(out.master, MASTER_CHUNK_ROWS));
     writeJsonAtomic(path.join(tmp, 'manifest.json'), manifest);
     writeJsonAtomic(path.join(tmp, 'splits.json'), out.splits);
     writeJsonAtomic(path.join(tmp, 'quality.json'), out.quality);
@@ -108,7 +136,7 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
       `${out.target.excluded.total} excluded, ${out.selection.features.length} model features, quality warnings ${out.quality.failed_warnings.length}`,
   );
   return {
-    rowsIn: input.length,
+    rowsIn: out.target.rows_in,
     rowsOut: out.master.length,
     hash,
     dir,

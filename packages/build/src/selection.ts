@@ -1,6 +1,7 @@
 import { featureDeclaration } from '@bolsillo/schema';
 import { discretise, mutualInformation, pearson, toNumeric } from './encode';
-import { column, type Cell, type Frame } from './frame';
+import { cellReader, column, type Cell, type CellSource, type Frame } from './frame';
+import { hashRows } from './row-hash';
 import type { BuildParams } from './params';
 
 /** One recorded selection decision. */
@@ -22,16 +23,39 @@ export interface Selection {
   readonly decisions: SelectionDecision[];
 }
 
-function topShare(values: readonly Cell[], rows: readonly number[]): { distinct: number; share: number; value: Cell } {
+function topShare(values: CellSource, rows: readonly number[]): { distinct: number; share: number; value: Cell } {
   const counts = new Map<string, number>();
+  const at = cellReader(values);
   for (const i of rows) {
-    const k = JSON.stringify(values[i]);
+    const k = JSON.stringify(at(i));
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
   let best = '';
   let bestN = 0;
   for (const [k, c] of counts) if (c > bestN) [best, bestN] = [k, c];
   return { distinct: counts.size, share: rows.length ? bestN / rows.length : 1, value: rows.length ? (JSON.parse(best) as Cell) : null };
+}
+
+/** Fingerprint of a column's values on `rows`, in order (a hash of one column over the listed rows). */
+function fingerprint(values: CellSource, rows: readonly number[]): string {
+  const at = cellReader(values);
+  const col = { kind: 'number' as const, length: rows.length, get: (k: number) => at(rows[k]!), take: () => col };
+  // hashRows fingerprints each row; fold those in order into one value.
+  const { hi, lo } = hashRows([col], rows.length, false);
+  let a = 0x811c9dc5;
+  let b = 0x1234567;
+  for (let k = 0; k < rows.length; k++) {
+    a = Math.imul(a ^ hi[k]!, 0x01000193) >>> 0;
+    b = Math.imul(b ^ lo[k]!, 0x01000193) >>> 0;
+  }
+  return `${a.toString(16)}:${b.toString(16)}:${rows.length}`;
+}
+
+function sameOnRows(a: CellSource, b: CellSource, rows: readonly number[]): boolean {
+  const x = cellReader(a);
+  const y = cellReader(b);
+  for (const i of rows) if (x(i) !== y(i)) return false;
+  return true;
 }
 
 /**
@@ -50,7 +74,7 @@ export function selectFeatures(frame: Frame, y: Int8Array, trainRows: readonly n
   const dropped = new Map<string, string>();
   const kept: string[] = [];
   const numeric = new Map<string, Float64Array>();
-  const fingerprints = new Map<string, string>();
+  const fingerprints = new Map<string, string[]>();
   for (const name of candidates) {
     const decl = featureDeclaration(name)!;
     const values = column(frame, name);
@@ -63,13 +87,14 @@ export function selectFeatures(frame: Frame, y: Int8Array, trainRows: readonly n
       dropped.set(name, `near-constant on train: ${JSON.stringify(top.value)} in ${(100 * top.share).toFixed(2)}% of rows (≥ ${(100 * params.near_constant_share).toFixed(2)}%)`);
       continue;
     }
-    const fp = JSON.stringify(trainRows.map((i) => values[i]));
-    const twin = fingerprints.get(fp);
+    // A 64-bit fingerprint of the train values finds twin candidates; an exact comparison confirms.
+    const fp = fingerprint(values, trainRows);
+    const twin = (fingerprints.get(fp) ?? []).find((other) => sameOnRows(column(frame, other), values, trainRows));
     if (twin) {
       dropped.set(name, `duplicate of ${twin} (identical values on train)`);
       continue;
     }
-    fingerprints.set(fp, name);
+    fingerprints.set(fp, [...(fingerprints.get(fp) ?? []), name]);
     kept.push(name);
     if (decl.dtype !== 'category') numeric.set(name, toNumeric(values, trainRows));
   }

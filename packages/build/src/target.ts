@@ -43,8 +43,8 @@ export function computeTarget(frame: Frame, params: BuildParams['target']): Targ
   let rounded = 0;
   const pctThreshold = params.threshold * 100;
   for (let i = 0; i < frame.length; i++) {
-    const l = limit[i];
-    const r = ratio[i];
+    const l = limit.get(i);
+    const r = ratio.get(i);
     if (typeof l !== 'number' || !(l > 0)) {
       noLimit++;
       values[i] = -1;
@@ -55,7 +55,7 @@ export function computeTarget(frame: Frame, params: BuildParams['target']): Targ
       values[i] = -1;
       continue;
     }
-    const g = group[i];
+    const g = group.get(i);
     const nonEssential = !(typeof g === 'string' && essential.has(g.trim().toUpperCase()));
     const y = r < params.threshold && nonEssential;
     values[i] = y ? 1 : 0;

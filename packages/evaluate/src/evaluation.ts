@@ -6,8 +6,8 @@ import { reliabilityBins } from '@bolsillo/core';
 import { liftByDecile, prCurve, rocCurve, scoreHistogram, type Decile } from './curves';
 import { decideGate, type SplitMetrics, type Verdict } from './gate';
 import type { LearningPoint } from './learning-curve';
-import { evaluateScores, pairedDifference, type Estimate, type MetricSet } from './metrics';
-import { METRIC_NAMES, type EvaluateParams, type MetricName } from './params';
+import { evaluateScores, pairedDifference, type BootstrapOptions, type Estimate, type MetricSet } from './metrics';
+import { DEFAULT_BOOTSTRAP_MAX_ROWS, METRIC_NAMES, type EvaluateParams, type MetricName } from './params';
 import { PALETTE, barChart, confusionSvg, lineChart } from './svg';
 import { chooseThreshold, type Decision } from './threshold';
 
@@ -59,6 +59,11 @@ export interface Evaluation {
   readonly plots: Record<string, string>;
 }
 
+/** Bootstrap options from the params (the row cap defaults to {@link DEFAULT_BOOTSTRAP_MAX_ROWS}). */
+export function bootstrapOptions(params: EvaluateParams): Omit<BootstrapOptions, 'seed'> {
+  return { iterations: params.bootstrap.iterations, confidence: params.bootstrap.confidence, bins: params.reliability_bins, maxRows: params.bootstrap.max_rows ?? DEFAULT_BOOTSTRAP_MAX_ROWS };
+}
+
 function toPointMetrics(r: ContenderResult): SplitMetrics {
   return Object.fromEntries(EVAL_SPLITS.map((s) => [s, Object.fromEntries(METRIC_NAMES.map((m) => [m, r.splits[s].metrics[m].value]))]));
 }
@@ -78,7 +83,7 @@ export function evaluateCandidate(version: string, labels: SplitLabels, contende
       EVAL_SPLITS.map((s, k) => [
         s,
         // Same seed per split for every contender: identical resamples, so intervals are paired.
-        evaluateScores(labels[s], c.scores[s], threshold, { ...params.bootstrap, seed: params.seed + 1000 * k, bins: params.reliability_bins }),
+        evaluateScores(labels[s], c.scores[s], threshold, { ...bootstrapOptions(params), seed: params.seed + 1000 * k }),
       ]),
     ) as Record<EvalSplit, MetricSet>;
     return { id: c.id, label: c.label, role: c.role, version: c.version, description: c.description, threshold, splits };
@@ -91,9 +96,8 @@ export function evaluateCandidate(version: string, labels: SplitLabels, contende
       : {
           ...r,
           delta: pairedDifference(labels[gateSplit], { scores: candidate.scores[gateSplit], threshold: candThreshold }, { scores: contenders[i]!.scores[gateSplit], threshold: r.threshold }, {
-            ...params.bootstrap,
+            ...bootstrapOptions(params),
             seed: params.seed + 7,
-            bins: params.reliability_bins,
           }),
         },
   );

@@ -29,6 +29,8 @@ export interface MetricSet {
   readonly n: number;
   readonly positives: number;
   readonly threshold: number;
+  /** Rows the bootstrap resampled (n, or the cap when the split is larger); intervals are rescaled to n. */
+  readonly bootstrap_rows?: number;
   readonly metrics: Record<MetricName, Estimate>;
   readonly confusion: Record<keyof ConfusionCounts, Estimate>;
 }
@@ -63,6 +65,8 @@ function percentile(sorted: number[], q: number): number {
 /**
  * The resample index lists of a seeded bootstrap: the same seed and row count give the same
  * resamples, so models scored on the same rows are compared on identical resamples (paired).
+ * Kept for callers that want explicit indices; the metric functions below draw the same
+ * sequence straight into per-row counts, which needs no per-resample allocation.
  */
 export function bootstrapIndices(n: number, iterations: number, seed: number): Uint32Array[] {
   const rand = seededRandom(seed);
@@ -75,45 +79,222 @@ export function bootstrapIndices(n: number, iterations: number, seed: number): U
   return out;
 }
 
+/** Options of the bootstrap: resamples, confidence, seed, reliability bins and an optional row cap. */
+export interface BootstrapOptions {
+  readonly iterations: number;
+  readonly confidence: number;
+  readonly seed: number;
+  readonly bins: number;
+  /**
+   * Bootstrap at most this many rows: above it, the intervals come from a seeded subsample of
+   * `maxRows` rows (m-out-of-n bootstrap) and are rescaled to the full size by √(m/n) around the
+   * full-data point estimate; counts are scaled by n/m. Point estimates always use every row.
+   */
+  readonly maxRows?: number;
+}
+
+/** Indices sorted by score, descending (one sort per call; every resample reuses it). */
+function orderDesc(p: ArrayLike<number>, rows: Uint32Array): Uint32Array {
+  return Uint32Array.from(rows).sort((a, b) => p[b]! - p[a]!);
+}
+
+/** Seeded subsample without replacement of `m` of `n` row indices (all rows when m ≥ n), in index order. */
+export function bootstrapRows(n: number, maxRows: number | undefined, seed: number): Uint32Array {
+  const all = new Uint32Array(n);
+  for (let i = 0; i < n; i++) all[i] = i;
+  if (maxRows === undefined || maxRows >= n) return all;
+  const rand = seededRandom(seed ^ 0x5bd1e995);
+  // Partial Fisher–Yates: the first m slots are a uniform sample.
+  for (let i = 0; i < maxRows; i++) {
+    const j = i + Math.floor(rand() * (n - i));
+    const t = all[i]!;
+    all[i] = all[j]!;
+    all[j] = t;
+  }
+  return all.slice(0, maxRows).sort();
+}
+
+/**
+ * Every metric of one resample given as per-row counts `w` (aligned with `order`'s row ids):
+ * the same definitions as the core functions on the expanded resample (ties grouped, zero-weight
+ * rows absent), in one pass over the pre-sorted rows instead of a sort per resample.
+ */
+/** Per-row terms that do not change between resamples (computed once per call, in score order). */
+interface RowTerms {
+  readonly t: Uint8Array;
+  readonly ll: Float64Array;
+  readonly br: Float64Array;
+  readonly bin: Int32Array;
+  readonly flagged: Uint8Array;
+  /** Scores in score order (sequential memory access in the resample loops). */
+  readonly q: Float64Array;
+}
+
+function rowTerms(order: Uint32Array, y: ArrayLike<number>, p: ArrayLike<number>, threshold: number, bins: number): RowTerms {
+  const m = order.length;
+  const t = new Uint8Array(m);
+  const ll = new Float64Array(m);
+  const br = new Float64Array(m);
+  const bin = new Int32Array(m);
+  const flagged = new Uint8Array(m);
+  const qs = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    const i = order[k]!;
+    const yi = y[i] ? 1 : 0;
+    const q = p[i]!;
+    qs[k] = q;
+    const qc = Math.min(Math.max(q, 1e-12), 1 - 1e-12);
+    t[k] = yi;
+    ll[k] = yi ? -Math.log(qc) : -Math.log(1 - qc);
+    br[k] = (q - yi) ** 2;
+    bin[k] = Math.min(bins - 1, Math.max(0, Math.floor(q * bins)));
+    flagged[k] = q >= threshold ? 1 : 0;
+  }
+  return { t, ll, br, bin, flagged, q: qs };
+}
+
+function weightedMetrics(order: Uint32Array, y: ArrayLike<number>, p: ArrayLike<number>, w: Uint32Array, threshold: number, bins: number, terms: RowTerms = rowTerms(order, y, p, threshold, bins)): { metrics: Record<MetricName, number>; confusion: ConfusionCounts } {
+  let P = 0;
+  let N = 0;
+  let tp = 0;
+  let fp = 0;
+  let ll = 0;
+  let br = 0;
+  const bc = new Float64Array(bins);
+  const bp = new Float64Array(bins);
+  const by = new Float64Array(bins);
+  for (let k = 0; k < order.length; k++) {
+    const c = w[k]!;
+    if (c === 0) continue;
+    const t = terms.t[k]!;
+    const q = terms.q[k]!;
+    if (t) P += c;
+    else N += c;
+    if (terms.flagged[k]) {
+      if (t) tp += c;
+      else fp += c;
+    }
+    ll += c * terms.ll[k]!;
+    br += c * terms.br[k]!;
+    const b = terms.bin[k]!;
+    bc[b]! += c;
+    bp[b]! += c * q;
+    by[b]! += c * t;
+  }
+  const n = P + N;
+  // Ranking metrics: walk tied-score groups from the top.
+  let auc = 0;
+  let ap = 0;
+  let posAbove = 0;
+  let cTp = 0;
+  let cFp = 0;
+  let prevRecall = 0;
+  let k = 0;
+  while (k < order.length) {
+    const s = terms.q[k]!;
+    let gPos = 0;
+    let gNeg = 0;
+    while (k < order.length && terms.q[k] === s) {
+      const c = w[k]!;
+      if (terms.t[k]) gPos += c;
+      else gNeg += c;
+      k++;
+    }
+    if (gPos + gNeg === 0) continue;
+    auc += gNeg * (posAbove + gPos / 2);
+    posAbove += gPos;
+    cTp += gPos;
+    cFp += gNeg;
+    if (P > 0) {
+      const recall = cTp / P;
+      ap += (recall - prevRecall) * (cTp / (cTp + cFp));
+      prevRecall = recall;
+    }
+  }
+  let ece = 0;
+  for (let b = 0; b < bins; b++) if (bc[b]! > 0) ece += (bc[b]! / n) * Math.abs(bp[b]! / bc[b]! - by[b]! / bc[b]!);
+  const fn = P - tp;
+  const tn = N - fp;
+  const precision = tp + fp ? tp / (tp + fp) : 0;
+  const recall = tp + fn ? tp / (tp + fn) : 0;
+  return {
+    metrics: {
+      roc_auc: P > 0 && N > 0 ? auc / (P * N) : NaN,
+      pr_auc: P > 0 ? ap : NaN,
+      log_loss: ll / n,
+      brier: br / n,
+      ece: n ? ece : NaN,
+      precision,
+      recall,
+      f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0,
+      accuracy: n ? (tp + tn) / n : NaN,
+    },
+    confusion: { tp, fp, fn, tn },
+  };
+}
+
+/** Draw one resample of `m` rows as per-row counts (same random sequence as {@link bootstrapIndices}). */
+function drawCounts(rand: () => number, w: Uint32Array, pos: Uint32Array): void {
+  const m = w.length;
+  w.fill(0);
+  for (let i = 0; i < m; i++) w[pos[Math.floor(rand() * m)]!]!++;
+}
+
+/** Percentile interval of resampled values, rescaled from m to n rows around the point value when subsampled. */
+function interval(value: number, s: number[], alpha: number, m: number, n: number): { lo: number; hi: number } {
+  s.sort((a, b) => a - b);
+  const lo = percentile(s, alpha);
+  const hi = percentile(s, 1 - alpha);
+  if (m >= n) return { lo, hi };
+  const f = Math.sqrt(m / n);
+  return { lo: value + f * (lo - value), hi: value + f * (hi - value) };
+}
+
+/** Position of each sampled row in the score order, so counts can be kept in order position. */
+function positions(rows: Uint32Array, order: Uint32Array): Uint32Array {
+  const at = new Map<number, number>();
+  for (let k = 0; k < order.length; k++) at.set(order[k]!, k);
+  return Uint32Array.from(rows, (r) => at.get(r)!);
+}
+
 /**
  * All metrics with seeded bootstrap percentile intervals. Resamples where a metric is undefined
- * (one class only) are skipped for that metric rather than poisoning the interval.
+ * (one class only) are skipped for that metric rather than poisoning the interval. Each call sorts
+ * the scores once; a resample costs one pass over the (possibly capped, see
+ * {@link BootstrapOptions.maxRows}) rows.
  *
  * @example evaluateScores(labels, probs, 0.31, { iterations: 300, confidence: 0.95, seed: 7, bins: 10 })
  */
-export function evaluateScores(
-  y: ArrayLike<number>,
-  p: ArrayLike<number>,
-  threshold: number,
-  options: { iterations: number; confidence: number; seed: number; bins: number },
-): MetricSet {
+export function evaluateScores(y: ArrayLike<number>, p: ArrayLike<number>, threshold: number, options: BootstrapOptions): MetricSet {
   if (y.length !== p.length) throw new Error(`evaluate: ${y.length} labels but ${p.length} scores`);
   const point = pointMetrics(y, p, threshold, options.bins);
   const names = Object.keys(point.metrics) as MetricName[];
   const cnames = Object.keys(point.confusion) as (keyof ConfusionCounts)[];
   const samples: Record<string, number[]> = Object.fromEntries([...names, ...cnames].map((k) => [k, []]));
-  const yb = new Float64Array(y.length);
-  const pb = new Float64Array(y.length);
-  for (const idx of bootstrapIndices(y.length, options.iterations, options.seed)) {
-    for (let i = 0; i < idx.length; i++) {
-      yb[i] = y[idx[i]!]!;
-      pb[i] = p[idx[i]!]!;
-    }
-    const m = pointMetrics(yb, pb, threshold, options.bins);
-    for (const k of names) if (Number.isFinite(m.metrics[k])) samples[k]!.push(m.metrics[k]);
-    for (const k of cnames) samples[k]!.push(m.confusion[k]);
+  const n = y.length;
+  const rows = bootstrapRows(n, options.maxRows, options.seed);
+  const m = rows.length;
+  const order = orderDesc(p, rows);
+  const pos = positions(rows, order);
+  const w = new Uint32Array(m);
+  const rand = seededRandom(options.seed);
+  const scale = m > 0 ? n / m : 1;
+  const terms = rowTerms(order, y, p, threshold, options.bins);
+  for (let b = 0; b < options.iterations && m > 0; b++) {
+    drawCounts(rand, w, pos);
+    const r = weightedMetrics(order, y, p, w, threshold, options.bins, terms);
+    for (const k of names) if (Number.isFinite(r.metrics[k])) samples[k]!.push(r.metrics[k]);
+    for (const k of cnames) samples[k]!.push(r.confusion[k] * scale);
   }
   const alpha = (1 - options.confidence) / 2;
-  const estimate = (value: number, s: number[]): Estimate => {
-    s.sort((a, b) => a - b);
-    return { value, lo: percentile(s, alpha), hi: percentile(s, 1 - alpha) };
-  };
+  const estimate = (value: number, s: number[]): Estimate => ({ value, ...interval(value, s, alpha, m, n) });
   let positives = 0;
-  for (let i = 0; i < y.length; i++) positives += y[i] ? 1 : 0;
+  for (let i = 0; i < n; i++) positives += y[i] ? 1 : 0;
   return {
-    n: y.length,
+    n,
     positives,
     threshold,
+    bootstrap_rows: m,
     metrics: Object.fromEntries(names.map((k) => [k, estimate(point.metrics[k], samples[k]!)])) as Record<MetricName, Estimate>,
     confusion: Object.fromEntries(cnames.map((k) => [k, estimate(point.confusion[k], samples[k]!)])) as Record<keyof ConfusionCounts, Estimate>,
   };
@@ -128,33 +309,40 @@ export function pairedDifference(
   y: ArrayLike<number>,
   a: { scores: ArrayLike<number>; threshold: number },
   b: { scores: ArrayLike<number>; threshold: number },
-  options: { iterations: number; confidence: number; seed: number; bins: number },
+  options: BootstrapOptions,
 ): Record<MetricName, Estimate> {
   const pa = pointMetrics(y, a.scores, a.threshold, options.bins).metrics;
   const pb = pointMetrics(y, b.scores, b.threshold, options.bins).metrics;
   const names = Object.keys(pa) as MetricName[];
   const samples: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
-  const yb = new Float64Array(y.length);
-  const ab = new Float64Array(y.length);
-  const bb = new Float64Array(y.length);
-  for (const idx of bootstrapIndices(y.length, options.iterations, options.seed)) {
-    for (let i = 0; i < idx.length; i++) {
-      yb[i] = y[idx[i]!]!;
-      ab[i] = a.scores[idx[i]!]!;
-      bb[i] = b.scores[idx[i]!]!;
+  const n = y.length;
+  const rows = bootstrapRows(n, options.maxRows, options.seed);
+  const m = rows.length;
+  const orderA = orderDesc(a.scores, rows);
+  const orderB = orderDesc(b.scores, rows);
+  const posA = positions(rows, orderA);
+  const posB = positions(rows, orderB);
+  const wa = new Uint32Array(m);
+  const wb = new Uint32Array(m);
+  const rand = seededRandom(options.seed);
+  const termsA = rowTerms(orderA, y, a.scores, a.threshold, options.bins);
+  const termsB = rowTerms(orderB, y, b.scores, b.threshold, options.bins);
+  for (let it = 0; it < options.iterations && m > 0; it++) {
+    wa.fill(0);
+    wb.fill(0);
+    for (let i = 0; i < m; i++) {
+      // One draw, counted in both models' score orders: the same resample for both.
+      const r = Math.floor(rand() * m);
+      wa[posA[r]!]!++;
+      wb[posB[r]!]!++;
     }
-    const ma = pointMetrics(yb, ab, a.threshold, options.bins).metrics;
-    const mb = pointMetrics(yb, bb, b.threshold, options.bins).metrics;
+    const ma = weightedMetrics(orderA, y, a.scores, wa, a.threshold, options.bins, termsA).metrics;
+    const mb = weightedMetrics(orderB, y, b.scores, wb, b.threshold, options.bins, termsB).metrics;
     for (const k of names) {
       const d = ma[k] - mb[k];
       if (Number.isFinite(d)) samples[k]!.push(d);
     }
   }
   const alpha = (1 - options.confidence) / 2;
-  return Object.fromEntries(
-    names.map((k) => {
-      const s = samples[k]!.sort((x, z) => x - z);
-      return [k, { value: pa[k] - pb[k], lo: percentile(s, alpha), hi: percentile(s, 1 - alpha) }];
-    }),
-  ) as Record<MetricName, Estimate>;
+  return Object.fromEntries(names.map((k) => [k, { value: pa[k] - pb[k], ...interval(pa[k] - pb[k], samples[k]!, alpha, m, n) }])) as Record<MetricName, Estimate>;
 }

@@ -81,6 +81,12 @@ export const EvaluateParamsSchema = Type.Object(
       {
         iterations: Type.Integer({ minimum: 0, description: 'Bootstrap resamples per metric; 0 disables the intervals.' }),
         confidence: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }),
+        max_rows: Type.Optional(
+          Type.Integer({
+            minimum: 100,
+            description: 'Resample at most this many rows per split (seeded subsample, intervals rescaled by sqrt(m/n)); bounds the cost at millions of rows. Default 100000.',
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -116,6 +122,9 @@ export const EvaluateParamsSchema = Type.Object(
         fractions: Type.Array(Type.Number({ exclusiveMinimum: 0, maximum: 1 }), { minItems: 1 }),
         epochs: Type.Integer({ minimum: 1 }),
         l2: Type.Number({ minimum: 0 }),
+        max_rows: Type.Optional(
+          Type.Integer({ minimum: 10, description: 'Refit on a seeded sample of at most this many train rows (and score as many validation rows). Default 20000.' }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -125,10 +134,15 @@ export const EvaluateParamsSchema = Type.Object(
 );
 export type EvaluateParams = Static<typeof EvaluateParamsSchema>;
 
+/** Default cap of the bootstrap rows per split ({@link EvaluateParamsSchema} `bootstrap.max_rows`). */
+export const DEFAULT_BOOTSTRAP_MAX_ROWS = 100_000;
+/** Default cap of the learning-curve sample (`learning_curve.max_rows`). */
+export const DEFAULT_LEARNING_CURVE_MAX_ROWS = 20_000;
+
 /** Defaults matching the committed params.json; tests start from these. */
 export const DEFAULT_EVALUATE_PARAMS: EvaluateParams = {
   seed: 7,
-  bootstrap: { iterations: 300, confidence: 0.95 },
+  bootstrap: { iterations: 300, confidence: 0.95, max_rows: DEFAULT_BOOTSTRAP_MAX_ROWS },
   threshold: { objective: 'f1', value_matrix: { tp: 50, fp: -5, fn: -20, tn: 0 }, split: 'calibration' },
   gate: {
     split: 'test',
@@ -137,6 +151,6 @@ export const DEFAULT_EVALUATE_PARAMS: EvaluateParams = {
     vs_baselines: [{ baseline: 'prior', metric: 'pr_auc', mode: 'absolute', min_change: 0 }],
   },
   rule_baseline: { feature: 'prev_available_ratio', below: 0.2, essential_feature: 'is_essential' },
-  learning_curve: { fractions: [0.1, 0.2, 0.35, 0.5, 0.75, 1], epochs: 60, l2: 0.001 },
+  learning_curve: { fractions: [0.1, 0.2, 0.35, 0.5, 0.75, 1], epochs: 60, l2: 0.001, max_rows: DEFAULT_LEARNING_CURVE_MAX_ROWS },
   reliability_bins: 10,
 };

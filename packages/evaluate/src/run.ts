@@ -8,6 +8,8 @@ import path from 'node:path';
 import {
   appendAudit,
   dataLayout,
+  forEachParquetBatch,
+  readParquetColumnNames,
   listVersions,
   loadModel,
   loadParams,
@@ -16,20 +18,20 @@ import {
   readAliases,
   readCard,
   readJson,
-  readParquetFile,
   rollback,
+  seededRandom,
   rowsFromTable,
   writeDirAtomic,
   writeFileAtomic,
   writeJsonAtomic,
   type LoadedModel,
 } from '@bolsillo/core';
-import { TARGET, type Aliases, type ModelCard } from '@bolsillo/schema';
-import { priorBaseline, ruleBaseline, type Scorer } from './baselines';
-import { evaluateCandidate, type Contender, type EvalSplit, type Evaluation } from './evaluation';
+import { FEATURE_NAMES, TARGET, type Aliases, type ModelCard } from '@bolsillo/schema';
+import { BaselineFit, ruleHit } from './baselines';
+import { evaluateCandidate, type Contender, type Evaluation } from './evaluation';
 import type { Verdict } from './gate';
 import { learningCurve, learningCurveFromCard } from './learning-curve';
-import { EvaluateParamsSchema, type EvaluateParams, type MetricName } from './params';
+import { DEFAULT_LEARNING_CURVE_MAX_ROWS, EvaluateParamsSchema, type EvaluateParams, type MetricName } from './params';
 import { renderIndex, renderReport, type IndexEntry } from './report';
 
 type Row = Record<string, unknown>;
@@ -76,7 +78,7 @@ export function pickCandidate(cards: readonly ModelCard[], requested?: string): 
   return pick;
 }
 
-function readMaster(dataDir: string, hash: string): Row[] {
+function masterFile(dataDir: string, hash: string): string {
   const layout = dataLayout(dataDir);
   let file = path.join(layout.master, hash, 'master.parquet');
   if (!fs.existsSync(file)) {
@@ -85,17 +87,64 @@ function readMaster(dataDir: string, hash: string): Row[] {
     file = path.join(layout.master, latest.hash, 'master.parquet');
   }
   if (!fs.existsSync(file)) throw new Error(`evaluate: ${file} not found (run build first)`);
-  return rowsFromTable<Row>(readParquetFile(file));
+  return file;
 }
 
-const labelsOf = (rows: readonly Row[]) => Float64Array.from(rows, (r) => (r[TARGET] ? 1 : 0));
-
-function scorerFromModel(model: LoadedModel): Scorer {
-  return { name: model.card.family, description: `registered ${model.card.family} model ${model.card.version}`, score: (rows) => model.predict(rows) };
+/** A growable Float64 column (scores and labels of one split, appended batch by batch). */
+class Growable {
+  private buf = new Float64Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.buf.length) {
+      const next = new Float64Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.length++] = v;
+  }
+  pushAll(vs: ArrayLike<number>): void {
+    for (let i = 0; i < vs.length; i++) this.push(vs[i]!);
+  }
+  values(): Float64Array {
+    return this.buf.slice(0, this.length);
+  }
 }
+
+/** Seeded reservoir sample (Algorithm R): a uniform sample of at most `cap` items of a stream of unknown length. */
+export class Reservoir<T> {
+  readonly items: T[] = [];
+  seen = 0;
+  private readonly rand: () => number;
+  constructor(
+    readonly cap: number,
+    seed: number,
+  ) {
+    this.rand = seededRandom(seed);
+  }
+  offer(item: T): void {
+    this.seen++;
+    if (this.items.length < this.cap) this.items.push(item);
+    else {
+      const j = Math.floor(this.rand() * this.seen);
+      if (j < this.cap) this.items[j] = item;
+    }
+  }
+}
+
+/** Splits whose rows are scored: the threshold split (calibration, or test) and the evaluation splits. */
+const SCORED = ['calibration', 'test', 'holdout'] as const;
+type Scored = (typeof SCORED)[number];
+
+/** Rows per batch of the master stream: bounds the row objects alive at once. */
+const BATCH_ROWS = 32_768;
 
 /**
  * Evaluate one version end to end and run the gate.
+ *
+ * The master table is streamed batch by batch with only the feature, target and split columns:
+ * evaluation rows are scored per batch (no whole-table row objects), the fallback baselines are
+ * fitted on train rows as they pass, and the learning curve refits on seeded reservoir samples of
+ * at most `learning_curve.max_rows` rows (recorded in `metrics.json` under `samples`).
  *
  * @example await runEvaluate({ dataDir: '/tmp/dev-evaluate' })
  */
@@ -109,55 +158,108 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
   const version = card.version;
   log(`candidate ${version} (${card.family}, master ${card.master_hash})`);
 
-  const rows = readMaster(opts.dataDir, card.master_hash);
-  const bySplit = (s: string) => rows.filter((r) => r.split === s);
-  const train = bySplit('train');
-  const calibration = bySplit('calibration');
-  const split: Record<EvalSplit, Row[]> = { test: bySplit('test'), holdout: bySplit('holdout') };
-  const thresholdSplit = params.threshold.split === 'calibration' && calibration.length > 0 ? 'calibration' : 'test';
-  const thresholdRows = thresholdSplit === 'calibration' ? calibration : split.test;
-  if (split.test.length === 0) throw new Error('evaluate: the master table has no test rows');
-  log(`master rows ${rows.length}: train ${train.length}, calibration ${calibration.length}, test ${split.test.length}, holdout ${split.holdout.length}`);
-
-  const contender = (id: string, label: string, role: Contender['role'], v: string | null, s: Scorer, fixedThreshold?: number): Contender => ({
-    id,
-    label,
-    role,
-    version: v,
-    description: s.description,
-    scores: { threshold: s.score(thresholdRows), test: s.score(split.test), holdout: s.score(split.holdout) },
-    ...(fixedThreshold !== undefined ? { fixedThreshold } : {}),
-  });
-
+  // Every model that scores rows: candidate, champion, registered baselines trained on the same master.
+  const models: { id: string; label: string; role: Contender['role']; version: string | null; description: string; model: LoadedModel; fixedThreshold?: number }[] = [];
   const model = await loadModel(registry, version);
-  const contenders: Contender[] = [contender('candidate', `${card.family} ${version}`, 'candidate', version, scorerFromModel(model))];
-
+  models.push({ id: 'candidate', label: `${card.family} ${version}`, role: 'candidate', version, description: `registered ${card.family} model ${version}`, model });
   const aliases = readAliases(registry);
-  let championModel: LoadedModel | null = null;
   if (aliases.champion && aliases.champion !== version && cards.some((c) => c.version === aliases.champion)) {
-    championModel = await loadModel(registry, aliases.champion);
-    contenders.push(contender('champion', `${championModel.card.family} ${aliases.champion}`, 'champion', aliases.champion, scorerFromModel(championModel), championModel.threshold));
+    const champ = await loadModel(registry, aliases.champion);
+    models.push({ id: 'champion', label: `${champ.card.family} ${aliases.champion}`, role: 'champion', version: aliases.champion, description: `registered ${champ.card.family} model ${aliases.champion}`, model: champ, fixedThreshold: champ.threshold });
   }
-
+  const computed: ('prior' | 'rule')[] = [];
   for (const family of ['prior', 'rule'] as const) {
     // A registered baseline counts only when trained on the same master table: otherwise its prevalence/rule came from other data.
     const reg = [...cards].reverse().find((c) => c.family === family && c.version !== version && c.master_hash === card.master_hash);
     if (reg) {
-      contenders.push(contender(family, `${family} baseline`, 'baseline', reg.version, scorerFromModel(await loadModel(registry, reg.version))));
-    } else {
-      const s = family === 'prior' ? priorBaseline(train, TARGET) : ruleBaseline(train, TARGET, params.rule_baseline);
-      contenders.push(contender(family, `${family} baseline (computed)`, 'baseline', null, s));
-    }
+      const m = await loadModel(registry, reg.version);
+      models.push({ id: family, label: `${family} baseline`, role: 'baseline', version: reg.version, description: `registered ${m.card.family} model ${reg.version}`, model: m });
+    } else computed.push(family);
   }
 
-  const validation = calibration.length ? calibration : split.test;
-  const learning =
-    learningCurveFromCard(card.cv) ??
-    learningCurve(train, validation, card.features, TARGET, { ...params.learning_curve, seed: params.seed });
-  log(`learning curve: ${learning.length} points`);
+  const file = masterFile(opts.dataDir, card.master_hash);
+  const lcCap = params.learning_curve.max_rows ?? DEFAULT_LEARNING_CURVE_MAX_ROWS;
+  const fit = new BaselineFit(TARGET, params.rule_baseline);
+  const trainSample = new Reservoir<Row>(lcCap, params.seed + 101);
+  const valSample: Record<'calibration' | 'test', Reservoir<Row>> = { calibration: new Reservoir<Row>(lcCap, params.seed + 102), test: new Reservoir<Row>(lcCap, params.seed + 103) };
+  const labels = Object.fromEntries(SCORED.map((s) => [s, new Growable()])) as Record<Scored, Growable>;
+  const hits = Object.fromEntries(SCORED.map((s) => [s, new Growable()])) as Record<Scored, Growable>;
+  const scores = Object.fromEntries(models.map((m) => [m.id, Object.fromEntries(SCORED.map((s) => [s, new Growable()])) as Record<Scored, Growable>]));
+  let total = 0;
+  let trainRows = 0;
+  const wanted = new Set<string>([...FEATURE_NAMES, TARGET, 'split']);
+  // Project to the columns any model can use; ids, keys and folds are never needed here.
+  const columns = (await readParquetColumnNames(file)).filter((n) => wanted.has(n));
+  await forEachParquetBatch(file, { columns, batchSize: BATCH_ROWS }, (table) => {
+    const rows = rowsFromTable<Row>(table);
+    total += rows.length;
+    const bySplit: Record<Scored, Row[]> = { calibration: [], test: [], holdout: [] };
+    for (const r of rows) {
+      const s = r.split as string;
+      if (s === 'train') {
+        trainRows++;
+        fit.observe(r);
+        trainSample.offer(r);
+      } else if (s === 'calibration' || s === 'test' || s === 'holdout') {
+        bySplit[s].push(r);
+        if (s !== 'holdout') valSample[s].offer(r);
+      }
+    }
+    for (const s of SCORED) {
+      const part = bySplit[s];
+      if (!part.length) continue;
+      for (const r of part) {
+        labels[s].push(r[TARGET] ? 1 : 0);
+        hits[s].push(ruleHit(r, params.rule_baseline) ? 1 : 0);
+      }
+      for (const m of models) scores[m.id]![s].pushAll(m.model.predict(part));
+    }
+  });
+  const count = (s: Scored) => labels[s].length;
+  const thresholdSplit: Scored = params.threshold.split === 'calibration' && count('calibration') > 0 ? 'calibration' : 'test';
+  if (count('test') === 0) throw new Error('evaluate: the master table has no test rows');
+  log(`master rows ${total}: train ${trainRows}, calibration ${count('calibration')}, test ${count('test')}, holdout ${count('holdout')}`);
 
-  const labels = { threshold: labelsOf(thresholdRows), thresholdSplit, test: labelsOf(split.test), holdout: labelsOf(split.holdout) };
-  const ev = evaluateCandidate(version, labels, contenders, learning, params);
+  const contenders: Contender[] = models.map((m) => ({
+    id: m.id,
+    label: m.label,
+    role: m.role,
+    version: m.version,
+    description: m.description,
+    scores: { threshold: scores[m.id]![thresholdSplit].values(), test: scores[m.id]!.test.values(), holdout: scores[m.id]!.holdout.values() },
+    ...(m.fixedThreshold !== undefined ? { fixedThreshold: m.fixedThreshold } : {}),
+  }));
+  // Keep the contender order of the report: candidate, champion, prior, rule.
+  for (const family of computed) {
+    const scorer = family === 'prior' ? fit.prior() : fit.ruleScorer();
+    const { pHit, pMiss } = fit.ruleRates();
+    const rate = fit.priorRate();
+    const scoreOf = (s: Scored) => (family === 'prior' ? new Float64Array(count(s)).fill(rate) : hits[s].values().map((h) => (h ? pHit : pMiss)));
+    contenders.push({
+      id: family,
+      label: `${family} baseline (computed)`,
+      role: 'baseline',
+      version: null,
+      description: scorer.description,
+      scores: { threshold: scoreOf(thresholdSplit), test: scoreOf('test'), holdout: scoreOf('holdout') },
+    });
+  }
+  const order = ['candidate', 'champion', 'prior', 'rule'];
+  contenders.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+
+  const validation = valSample.calibration.seen ? valSample.calibration : valSample.test;
+  const fromCard = learningCurveFromCard(card.cv);
+  const learning = fromCard ?? learningCurve(trainSample.items, validation.items, card.features, TARGET, { ...params.learning_curve, seed: params.seed });
+  const samples = {
+    learning_curve: fromCard
+      ? { source: 'card' as const }
+      : { source: 'refit' as const, seed: params.seed, train_rows: trainSample.items.length, train_total: trainRows, validation_rows: validation.items.length, validation_total: validation.seen, cap: lcCap },
+    bootstrap: { max_rows: params.bootstrap.max_rows ?? null },
+  };
+  log(`learning curve: ${learning.length} points${fromCard ? ' (from the card)' : ` on ${trainSample.items.length} of ${trainRows} train rows`}`);
+
+  const splitLabels = { threshold: labels[thresholdSplit].values(), thresholdSplit, test: labels.test.values(), holdout: labels.holdout.values() };
+  const ev = evaluateCandidate(version, splitLabels, contenders, learning, params);
   log(`threshold ${ev.decision.threshold.toFixed(4)} (${ev.decision.objective} on ${thresholdSplit}); gate: ${ev.verdict.decision}`);
 
   writeJsonAtomic(path.join(modelDir(registry, version), 'decision.json'), ev.decision);
@@ -185,13 +287,13 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
   const generatedAt = new Date().toISOString();
   await writeDirAtomic(reportDir, (tmp) => {
     for (const [name, svg] of Object.entries(final.plots)) writeFileAtomic(path.join(tmp, name), svg);
-    writeJsonAtomic(path.join(tmp, 'metrics.json'), metricsFile(final, generatedAt));
+    writeJsonAtomic(path.join(tmp, 'metrics.json'), { ...metricsFile(final, generatedAt), samples });
     writeJsonAtomic(path.join(tmp, 'verdict.json'), { ...verdict, decided_at: generatedAt });
     writeFileAtomic(path.join(tmp, 'report.html'), renderReport(final, card, after, { confidence: params.bootstrap.confidence, generatedAt }));
   });
   writeIndex(opts.dataDir);
   if (promoteError) throw new Error(`evaluate: gate passed but promotion failed: ${promoteError}`);
-  return { version, rowsIn: rows.length, rowsOut: split.test.length + split.holdout.length, verdict, aliases: after, reportDir };
+  return { version, rowsIn: total, rowsOut: count('test') + count('holdout'), verdict, aliases: after, reportDir };
 }
 
 function metricsFile(ev: Evaluation, generatedAt: string): Record<string, unknown> {

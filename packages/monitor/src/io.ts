@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { readJson, readJsonl, readParquetFile, rowsFromTable, listPartitions } from '@bolsillo/core';
+import { forEachParquetBatch, listPartitions, parquetToTable, readJson, readJsonl, readParquetColumnNames, rowsFromTable, seededRandom } from '@bolsillo/core';
+import { FEATURE_NAMES } from '@bolsillo/schema';
 import type { PredictionLogEntry, Profile } from '@bolsillo/schema';
 
 /** A feedback line as the API writes it. */
@@ -40,36 +41,77 @@ export function readReference(masterRoot: string): Reference | null {
   return { hash: latest.hash, dir, profile };
 }
 
-/** What the monitor needs of the master table: its last date, and some test-split rows to score. */
-export function readMasterSample(refDir: string, testRows: number): { lastDate: string | null; testRows: Record<string, unknown>[] } {
+/**
+ * What the monitor needs of the master table: its last date, and the first `testRows` test-split
+ * rows to score. Streamed in two projected passes (date and split over every row, then feature
+ * columns only until enough test rows are in), so memory does not grow with the master table.
+ */
+export async function readMasterSample(refDir: string, testRows: number): Promise<{ lastDate: string | null; testRows: Record<string, unknown>[] }> {
   const file = path.join(refDir, 'master.parquet');
   if (!fs.existsSync(file)) return { lastDate: null, testRows: [] };
-  const table = readParquetFile(file);
-  // Column-wise: row objects for the whole master table would cost more than the rest of the run.
-  const dates = table.getChild('date');
-  const splits = table.getChild('split');
   let lastDate: string | null = null;
-  const picked: number[] = [];
-  for (let i = 0; i < table.numRows; i++) {
-    const d = dates?.get(i) as string | null | undefined;
-    if (d && (!lastDate || d > lastDate)) lastDate = d;
-    if (picked.length < testRows && splits?.get(i) === 'test') picked.push(i);
+  let tests = 0;
+  await forEachParquetBatch(file, { columns: ['date', 'split'] }, (table) => {
+    const dates = table.getChild('date');
+    const splits = table.getChild('split');
+    for (let i = 0; i < table.numRows; i++) {
+      const d = dates?.get(i) as string | null | undefined;
+      if (d && (!lastDate || d > lastDate)) lastDate = d;
+      if (splits?.get(i) === 'test') tests++;
+    }
+  });
+  const rows: Record<string, unknown>[] = [];
+  if (testRows > 0 && tests > 0) {
+    const present = new Set(await readParquetColumnNames(file));
+    const columns = [...FEATURE_NAMES, 'txn_id', 'customer_key', 'date', 'split', 'is_revenge_spending'].filter((c) => present.has(c));
+    await forEachParquetBatch(file, { columns, batchSize: 16_384 }, (table) => {
+      const splits = table.getChild('split');
+      const names = table.schema.fields.map((f) => f.name);
+      const vectors = names.map((n) => table.getChild(n)!);
+      for (let i = 0; i < table.numRows && rows.length < testRows; i++) {
+        if (splits?.get(i) === 'test') rows.push(Object.fromEntries(names.map((n, j) => [n, normalise(vectors[j]!.get(i))])));
+      }
+      return rows.length < testRows;
+    });
   }
-  const names = table.schema.fields.map((f) => f.name);
-  const vectors = names.map((n) => table.getChild(n)!);
-  const rows = picked.map((i) => Object.fromEntries(names.map((n, j) => [n, normalise(vectors[j]!.get(i))])));
   return { lastDate, testRows: rows };
 }
 
-/** Feature-store rows of the given partitions, with their dates. */
-export function readFeatureRows(featureStore: string, range: { from?: string; to?: string }): { rows: Record<string, unknown>[]; dates: string[] } {
-  const rows: Record<string, unknown>[] = [];
+/** Feature-store rows of the window: all of them up to `maxRows`, else a seeded uniform sample. */
+export interface WindowRows {
+  readonly rows: Record<string, unknown>[];
+  readonly dates: string[];
+  /** Rows in the window's partitions. */
+  readonly total: number;
+  /** Rows kept (equal to `total` unless sampled). */
+  readonly sampled: number;
+}
+
+/**
+ * Feature-store rows of the given partitions, with their dates. Above `maxRows` rows, a seeded
+ * reservoir sample (uniform over the whole window, kept in partition order) bounds memory; the
+ * caller records the sample size next to the drift it computes.
+ */
+export function readFeatureRows(featureStore: string, range: { from?: string; to?: string }, maxRows = Infinity, seed = 17): WindowRows {
+  const kept: { at: number; row: Record<string, unknown> }[] = [];
   const dates: string[] = [];
+  const rand = seededRandom(seed);
+  let seen = 0;
   for (const part of listPartitions(featureStore, range)) {
     dates.push(part.date);
-    for (const file of part.files) rows.push(...rowsFromTable(readParquetFile(file)));
+    for (const file of part.files) {
+      for (const row of rowsFromTable(parquetToTable(fs.readFileSync(file)))) {
+        if (kept.length < maxRows) kept.push({ at: seen, row });
+        else {
+          const j = Math.floor(rand() * (seen + 1));
+          if (j < maxRows) kept[j] = { at: seen, row };
+        }
+        seen++;
+      }
+    }
   }
-  return { rows, dates };
+  if (seen > maxRows) kept.sort((a, b) => a.at - b.at);
+  return { rows: kept.map((k) => k.row), dates, total: seen, sampled: kept.length };
 }
 
 /** Column arrays from row objects, for the named columns. */

@@ -18,6 +18,10 @@ export const MonitorParamsSchema = Type.Object(
     window: Type.Object(
       {
         fallback_days: Type.Integer({ minimum: 1, description: 'With no partition newer than the master table, monitor this many latest partitions.' }),
+        max_rows: Type.Optional(
+          Type.Integer({ minimum: 100, description: 'Read at most this many window rows: a seeded uniform sample above it (recorded as window.sampled_rows). Default 200000.' }),
+        ),
+        seed: Type.Optional(Type.Integer({ description: 'Seed of the window sample. Default 17.' })),
       },
       { additionalProperties: false },
     ),

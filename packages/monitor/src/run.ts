@@ -22,6 +22,9 @@ import { driftParamsOf, MonitorParamsSchema, type MonitorParams } from './params
 import { computeModelMetrics, computeValue, daysBetween, type LabelledOutcome, type ValueMatrix, type ValuePoint, type VersionMetrics } from './performance';
 import { emptyState, evaluatePolicy, PolicySchema, type AlarmStatus, type MonitorState, type PlannedAction, type Policy } from './policy';
 
+/** Default cap of the window rows read (`window.max_rows`). */
+export const DEFAULT_WINDOW_MAX_ROWS = 200_000;
+
 /** The command a person runs to retrain: build, train and evaluate again, bypassing the Nx cache. */
 export const RETRAIN_COMMAND: readonly string[] = ['npx', 'nx', 'run-many', '-t', 'pipeline', '--projects=build,train,evaluate', '--skip-nx-cache'];
 
@@ -61,7 +64,15 @@ export interface ActionRecord {
 export interface DriftReport {
   readonly generated_at: string;
   readonly reference: { readonly hash: string; readonly rows: number; readonly last_date: string | null } | null;
-  readonly window: { readonly kind: 'new-partitions' | 'range' | 'latest-partitions' | 'none'; readonly from: string | null; readonly to: string | null; readonly partitions: number; readonly rows: number };
+  readonly window: {
+    readonly kind: 'new-partitions' | 'range' | 'latest-partitions' | 'none';
+    readonly from: string | null;
+    readonly to: string | null;
+    readonly partitions: number;
+    readonly rows: number;
+    /** Rows drift and metrics were computed on: `rows`, or the seeded sample size above `window.max_rows`. */
+    readonly sampled_rows?: number;
+  };
   readonly result: DriftResult | null;
   readonly score: ScoreDrift | null;
 }
@@ -108,7 +119,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   const { params, policy, log } = opts;
   const ts = opts.now.toISOString();
   const reference = readReference(layout.master);
-  const master = reference ? readMasterSample(reference.dir, params.metrics.score_reference_rows) : { lastDate: null, testRows: [] };
+  const master = reference ? await readMasterSample(reference.dir, params.metrics.score_reference_rows) : { lastDate: null, testRows: [] };
   const lastDate = master.lastDate;
 
   // The window: explicit range, else what arrived after the master table, else the latest partitions.
@@ -131,8 +142,8 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
       range = {};
     }
   }
-  const window = kind === 'none' ? { rows: [], dates: [] } : readFeatureRows(layout.featureStore, range);
-  log(`window ${kind}: ${window.dates.length} partitions, ${window.rows.length} rows${reference ? ` vs master ${reference.hash.slice(0, 12)}` : ' (no reference profile)'}`);
+  const window = kind === 'none' ? { rows: [], dates: [], total: 0, sampled: 0 } : readFeatureRows(layout.featureStore, range, params.window.max_rows ?? DEFAULT_WINDOW_MAX_ROWS, params.window.seed ?? 17);
+  log(`window ${kind}: ${window.dates.length} partitions, ${window.total} rows${window.sampled < window.total ? ` (seeded sample of ${window.sampled})` : ''}${reference ? ` vs master ${reference.hash.slice(0, 12)}` : ' (no reference profile)'}`);
   const featureNames = FEATURE_NAMES.filter((n) => reference?.profile.columns[n]);
   const driftResult = reference && window.rows.length ? computeDrift(reference.profile, columnsOf(window.rows, featureNames), driftParamsOf(params), window.rows.map((r) => String(r.customer_key))) : null;
 
@@ -227,7 +238,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     drift: {
       generated_at: ts,
       reference: reference ? { hash: reference.hash, rows: reference.profile.rows, last_date: lastDate } : null,
-      window: { kind, from: window.dates[0] ?? null, to: window.dates[window.dates.length - 1] ?? null, partitions: window.dates.length, rows: window.rows.length },
+      window: { kind, from: window.dates[0] ?? null, to: window.dates[window.dates.length - 1] ?? null, partitions: window.dates.length, rows: window.total, sampled_rows: window.sampled },
       result: driftResult,
       score,
     },

@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
+import { Compression, ParquetFile, Table as WasmTable, WriterPropertiesBuilder, transformParquetStream } from 'parquet-wasm';
+
+/** Options of {@link forEachParquetBatch}. */
+export interface ParquetBatchOptions {
+  /** Columns to decode (projection); default all. Unlike the synchronous reader, the stream honours it. */
+  readonly columns?: readonly string[];
+  /** Rows per batch; default 65 536. */
+  readonly batchSize?: number;
+}
+
+/**
+ * Stream a Parquet file as Arrow tables of at most `batchSize` rows, decoding only `columns`.
+ * Memory stays bounded by one batch (plus what `onBatch` keeps), whatever the file size, which is
+ * what the stages need past a few hundred thousand rows. `onBatch` returning `false` stops early.
+ * Returns the number of rows read.
+ *
+ * @example await forEachParquetBatch(file, { columns: ['split'] }, (t) => { n += t.numRows; })
+ */
+export async function forEachParquetBatch(file: string, options: ParquetBatchOptions, onBatch: (table: Table, offset: number) => void | boolean | Promise<void | boolean>): Promise<number> {
+  const blob = await fs.openAsBlob(file);
+  const pq = await ParquetFile.fromFile(blob);
+  try {
+    const stream = await pq.stream({ batchSize: options.batchSize ?? 65_536, ...(options.columns ? { columns: [...options.columns] } : {}) });
+    let offset = 0;
+    for await (const batch of stream as unknown as AsyncIterable<{ intoIPCStream(): Uint8Array }>) {
+      const table = tableFromIPC(batch.intoIPCStream());
+      const more = await onBatch(table, offset);
+      offset += table.numRows;
+      if (more === false) break;
+    }
+    return offset;
+  } finally {
+    pq.free();
+  }
+}
+
+/** Column names of a Parquet file, read from its footer only (no data pages are decoded). */
+export async function readParquetColumnNames(file: string): Promise<string[]> {
+  const pq = await ParquetFile.fromFile(await fs.openAsBlob(file));
+  try {
+    return tableFromIPC(pq.schema().intoIPCStream()).schema.fields.map((f) => f.name);
+  } finally {
+    pq.free();
+  }
+}
+
+/** Options of {@link writeParquetBatches}. */
+export interface WriteParquetBatchesOptions {
+  /** Rows per Parquet row group; default 131 072 (readers can then stream the file in bounded memory). */
+  readonly rowGroupRows?: number;
+}
+
+/**
+ * Write Arrow tables (same schema, in order) as one Parquet file (Snappy), encoding them as they
+ * come: memory is bounded by one table plus one row group, not the whole file. The file appears
+ * atomically (temporary name, then rename).
+ *
+ * @example await writeParquetBatches(file, chunks(master, 65_536))
+ */
+export async function writeParquetBatches(file: string, tables: Iterable<Table>, options: WriteParquetBatchesOptions = {}): Promise<number> {
+  const props = new WriterPropertiesBuilder()
+    .setCompression(Compression.SNAPPY)
+    .setMaxRowGroupSize(options.rowGroupRows ?? 131_072)
+    .build();
+  const it = tables[Symbol.iterator]();
+  let rows = 0;
+  const input = new ReadableStream({
+    pull(controller) {
+      const next = it.next();
+      if (next.done) {
+        controller.close();
+        return;
+      }
+      rows += next.value.numRows;
+      const wasm = WasmTable.fromIPCStream(tableToIPC(next.value, 'stream'));
+      for (const batch of wasm.recordBatches()) controller.enqueue(batch);
+    },
+  });
+  const output = await transformParquetStream(input, props);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    for await (const chunk of output as unknown as AsyncIterable<Uint8Array>) fs.writeSync(fd, chunk);
+    fs.fsyncSync(fd);
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, file);
+  return rows;
+}
