@@ -63,11 +63,7 @@ export type ChampionRule = Static<typeof ChampionRuleSchema>;
 export const BaselineRuleSchema = Type.Object(
   {
     baseline: Type.Union([Type.Literal('prior'), Type.Literal('rule')]),
-    metric: MetricNameSchema,
-    mode: Type.Union([Type.Literal('absolute'), Type.Literal('relative')]),
-    min_change: Type.Number(),
-    direction: Type.Optional(Type.Union([Type.Literal('higher'), Type.Literal('lower')])),
-    split: Type.Optional(SplitNameSchema),
+    ...ChampionRuleSchema.properties,
   },
   { additionalProperties: false },
 );
