@@ -32,4 +32,9 @@ const projects = roots
     testMatch: ['<rootDir>/src/**/*.spec.ts'],
   }));
 
-module.exports = { projects, testTimeout: 120000 };
+module.exports = {
+  projects,
+  testTimeout: 120000,
+  globalSetup: '<rootDir>/tools/jest-global-setup.js',
+  globalTeardown: '<rootDir>/tools/jest-global-teardown.js',
+};

@@ -33,13 +33,15 @@ function upstreamKey(): string {
 
 /**
  * The feature store of the real file, made by the upstream CLIs once per upstream version and kept
- * under os.tmpdir() (never in the repository): re-runs of this file skip ingest and features while
- * the build itself always runs from scratch.
+ * under the machine's temp folder (never in the repository; BOLSILLO_TEST_CACHE_DIR, set by the Jest
+ * global setup, is the temp folder that outlives one test run): re-runs of this file skip ingest and
+ * features while the build itself always runs from scratch.
  */
 function realFeatureStore(): string {
-  const cache = path.join(os.tmpdir(), 'bolsillo-build-real-upstream', upstreamKey());
+  const cacheRoot = process.env.BOLSILLO_TEST_CACHE_DIR ?? os.tmpdir();
+  const cache = path.join(cacheRoot, 'bolsillo-build-real-upstream', upstreamKey());
   if (fs.existsSync(path.join(cache, 'feature-store'))) return path.join(cache, 'feature-store');
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'build-real-upstream-'));
+  const work = fs.mkdtempSync(path.join(cacheRoot, 'build-real-upstream-'));
   const env = { ...process.env, RAW_DIR: path.dirname(REAL), DATA_DIR: work };
   for (const cli of UPSTREAM) execFileSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), cli], { cwd: ROOT, env, stdio: 'pipe' });
   fs.mkdirSync(cache, { recursive: true });
