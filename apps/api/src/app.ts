@@ -1,19 +1,12 @@
 import crypto from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
-import {
-  BatchPredictionRequestSchema,
-  FeedbackSchema,
-  PredictionRequestSchema,
-  describeErrors,
-  validatorFor,
-  type Aliases,
-  type ModelCard,
-  type PredictionRequest,
-} from '@bolsillo/schema';
-import { InvalidRequestError, NotReadyError, type Serving } from '@bolsillo/serve';
+import { FeedbackSchema, describeErrors, validatorFor, type Aliases, type ModelCard } from '@bolsillo/schema';
+import type { Serving } from '@bolsillo/serve';
 import { PromoteRequestSchema, RollbackRequestSchema } from './admin-schemas';
 import { openApiDocument } from './openapi';
+import { createFastPredict, invalid, predictAnswer } from './predict-route';
 import { HttpProblem, problemHandler, sendProblem } from './problem';
 
 /** The registry operations the API needs (core's registry functions in production). */
@@ -38,19 +31,9 @@ export interface AppDeps {
   readonly version?: string;
 }
 
-const validSingle = validatorFor(PredictionRequestSchema);
-const validBatch = validatorFor(BatchPredictionRequestSchema);
 const validFeedback = validatorFor(FeedbackSchema);
 const validPromote = validatorFor(PromoteRequestSchema);
 const validRollback = validatorFor(RollbackRequestSchema);
-
-/** At most this many field errors are listed; a 1,000-row batch of empty objects would otherwise list 13,000. */
-const MAX_LISTED_ERRORS = 200;
-
-function invalid(title: string, errors: string[]): HttpProblem {
-  const listed = errors.length > MAX_LISTED_ERRORS ? [...errors.slice(0, MAX_LISTED_ERRORS), `... and ${errors.length - MAX_LISTED_ERRORS} more`] : errors;
-  return new HttpProblem(400, title, `${errors.length} invalid field(s)`, listed);
-}
 
 /** Route label for metrics: the matched route, never the raw URL (bounded cardinality). */
 function routeOf(req: Request, res: Response): string {
@@ -97,32 +80,13 @@ export function createApp(deps: AppDeps): express.Express {
 
   const json = express.json({ limit: deps.bodyLimit ?? '1mb', strict: true });
 
+  // Everything the fast path declines (chunked, compressed, large, other content types) lands here.
   app.post('/predict', requireJson, json, (req, res) => {
     res.locals.route = '/predict';
-    const body: unknown = req.body;
-    const isBatch = Array.isArray(body);
-    const valid = isBatch ? validBatch(body) : validSingle(body);
-    if (!valid) {
-      throw invalid('Invalid prediction request', describeErrors(isBatch ? validBatch.errors : validSingle.errors));
-    }
-    let result;
-    try {
-      result = serving.service.predict(isBatch ? (body as PredictionRequest[]) : [body as PredictionRequest], isBatch);
-    } catch (error) {
-      if (error instanceof NotReadyError) throw new HttpProblem(503, 'Not ready', error.message);
-      if (error instanceof InvalidRequestError) {
-        if (error.status === 400) throw invalid('Invalid prediction request', error.errors);
-        throw new HttpProblem(422, 'Unprocessable prediction request', `${error.errors.length} row(s) cannot be scored`, error.errors.slice(0, MAX_LISTED_ERRORS));
-      }
-      throw error;
-    }
-    res.setHeader('x-model-version', result.versions.join(','));
-    if (isBatch) {
-      res.json({ predictions: result.predictions });
-    } else {
-      res.setHeader('x-request-id', result.predictions[0]!.request_id);
-      res.json(result.predictions[0]);
-    }
+    const a = predictAnswer(serving, req.body);
+    res.setHeader('x-model-version', a.modelVersion);
+    if (a.requestId !== null) res.setHeader('x-request-id', a.requestId);
+    res.type('application/json').send(a.body);
   });
 
   app.post('/feedback', requireJson, json, (req, res) => {
@@ -245,5 +209,15 @@ export function createApp(deps: AppDeps): express.Express {
     next(new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`));
   });
   app.use(problemHandler(log));
+
+  // The common request skips express entirely (see createFastPredict); overriding `handle` rather
+  // than wrapping the app in main.ts keeps the fast path under every test that drives the app.
+  const fast = createFastPredict({ serving, bodyLimit: deps.bodyLimit ?? '1mb', log });
+  const expressHandle = (app as unknown as { handle: ExpressHandle }).handle.bind(app);
+  (app as unknown as { handle: ExpressHandle }).handle = (req, res, next) => {
+    if (!fast(req, res)) expressHandle(req, res, next);
+  };
   return app;
 }
+
+type ExpressHandle = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => void;

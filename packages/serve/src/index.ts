@@ -19,7 +19,7 @@ export type { RowScore, RoutingConfig } from './scoring';
 export { JsonlLog } from './jsonl-log';
 export type { JsonlLogOptions } from './jsonl-log';
 export { createMetrics, Counter, Gauge, Histogram, LATENCY_BUCKETS } from './metrics';
-export type { ServeMetrics } from './metrics';
+export type { ServeMetrics, MetricsOptions } from './metrics';
 export { scorePartitions, scoreFeatureRows, BatchPredictionRowSchema } from './batch';
 export type { BatchPredictionRow, BatchSummary } from './batch';
 export { registerDemoModel, registerDemoChampion, registerDemoChallenger } from './demo-model';

@@ -38,6 +38,7 @@ export interface ServingOptions {
   /** Pseudonymisation secret (the same as ingest's). */
   readonly secret: string;
   readonly routing?: RoutingConfig;
+  /** How often the registry aliases and the online store file are checked for changes (ms; 0 = never). */
   readonly pollMs?: number;
   readonly logFlushMs?: number;
   readonly log?: (message: string) => void;
@@ -52,7 +53,7 @@ export function smokeRowFor(features: OnlineFeatures): Record<string, unknown> {
 export function createServing(options: ServingOptions): Serving {
   const layout = dataLayout(options.dataDir);
   const log = options.log ?? ((m: string) => process.stderr.write(`[serve] ${m}\n`));
-  const metrics = createMetrics();
+  const metrics = createMetrics({ eventLoopDelay: true });
   const features = new OnlineFeatures(path.join(layout.onlineStore, ONLINE_STORE_FILE), options.secret, log);
   const host = new ModelHost({ registryDir: layout.registry, load: options.load, smokeRow: smokeRowFor(features), metrics, log, pollMs: options.pollMs });
   const onDrop = (n: number) => metrics.logDropped.inc({}, n);
@@ -76,9 +77,14 @@ export function createServing(options: ServingOptions): Serving {
     service,
     predictionLog,
     feedbackLog,
-    start: () => host.start(),
+    start: async () => {
+      await host.start();
+      features.watch(options.pollMs ?? 1000);
+    },
     close: async () => {
       host.close();
+      features.stop();
+      metrics.close();
       await Promise.all([predictionLog.close(), feedbackLog.close()]);
     },
   };
