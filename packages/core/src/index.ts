@@ -88,3 +88,5 @@ export { compatibleWriterProperties, tableToCompatibleParquet } from './parquet-
 export { forEachParquetBatch, readParquetColumnNames, writeParquetBatches } from './parquet-stream';
 export type { ParquetBatchOptions, WriteParquetBatchesOptions } from './parquet-stream';
 export { computeFeaturesInto, FeatureColumns, FEATURE_INDEX } from './feature-kernel';
+export { computeBatchInto, CustomerHistory } from './feature-kernel';
+export type { KernelColumns, KernelStrings } from './feature-kernel';

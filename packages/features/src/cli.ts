@@ -14,9 +14,11 @@ void runCli({
     full: { type: 'boolean', description: 'Ignore the manifest and recompute every partition.', default: false },
   },
   run: async (ctx) => {
-    const params = loadParams(path.resolve(String(ctx.values.params)), FeaturesParamsSchema);
-    const r = await runFeatures({ dataDir: ctx.dataDir, params, full: ctx.values.full === true, log: ctx.log });
+    // The kernel params feed the config hash and the online store; the Parquet codec is storage only.
+    const { parquet, ...params } = loadParams(path.resolve(String(ctx.values.params)), FeaturesParamsSchema);
+    const compression = parquet?.compression ?? 'snappy';
+    const r = await runFeatures({ dataDir: ctx.dataDir, params, compression, full: ctx.values.full === true, log: ctx.log });
     ctx.log(`${r.partitionsWritten}/${r.partitionsIn} partitions written, ${r.partitionsRemoved} removed, ${r.customers} customers (${r.reason})`);
-    return { rowsIn: r.rowsIn, rowsOut: r.rowsOut, summary: { ...r } };
+    return { rowsIn: r.rowsIn, rowsOut: r.rowsOut, summary: { ...r, compression } };
   },
 });

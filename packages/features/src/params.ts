@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { PARQUET_COMPRESSIONS } from './parquet-worker';
 
-/** Schema of `packages/features/params.json`: the feature kernel's parameters. */
+/** Schema of `packages/features/params.json`: the feature kernel's parameters plus the store's Parquet codec. */
 export const FeaturesParamsSchema = Type.Object(
   {
     essentialGroups: Type.Array(Type.String({ minLength: 1 }), {
@@ -9,6 +10,23 @@ export const FeaturesParamsSchema = Type.Object(
       description: 'Merchant groups counted as essential spending (normalised names, e.g. SERVIÇO).',
     }),
     homeCountry: Type.String({ minLength: 2, description: 'Home country code; other known merchant countries count as abroad.' }),
+    parquet: Type.Optional(
+      Type.Object(
+        {
+          compression: Type.Union(
+            PARQUET_COMPRESSIONS.map((c) => Type.Literal(c)),
+            {
+              description:
+                'Codec of the feature-store partitions (only codecs parquetjs-lite, DuckDB and apache-arrow/parquet-wasm all read). ' +
+                '"snappy" (default): about half the bytes of "uncompressed"; "uncompressed": the fastest writes ' +
+                '(parquet-wasm Snappy costs ~5 µs of CPU per feature row); "gzip": smallest, slowest. Not part of the config ' +
+                'hash (the content is identical): run with --full to rewrite an existing store in another codec.',
+            },
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { $id: 'FeaturesParams', additionalProperties: false },
 );

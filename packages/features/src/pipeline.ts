@@ -1,12 +1,4 @@
-import {
-  FeatureColumns,
-  computeFeaturesInto,
-  emptyCustomerState,
-  foldCustomerState,
-  type CustomerState,
-  type FeatureInput,
-  type FeatureParams,
-} from '@bolsillo/core';
+import { CustomerHistory, DEFAULT_FEATURE_PARAMS, FeatureColumns, computeBatchInto, type FeatureParams } from '@bolsillo/core';
 import type { FeatureRow, FeatureValues, Transaction } from '@bolsillo/schema';
 import { txnColumnsFromRows, utf8At, type TxnColumns } from './txn-columns';
 
@@ -26,8 +18,11 @@ export function sortTransactions(txns: readonly Transaction[]): Transaction[] {
   return [...txns].sort(compareTransactions);
 }
 
-/** Per-customer states, keyed by customer_key: the accumulator of the offline fold. */
-export type CustomerStates = Map<string, CustomerState>;
+/**
+ * Per-customer histories, keyed by customer_key: the accumulator of the offline fold (packed
+ * {@link CustomerHistory}; `toState()` gives the online store's JSON form).
+ */
+export type CustomerStates = Map<string, CustomerHistory>;
 
 /** A computed batch: the transactions in history order and their feature values, index for index. */
 export interface FeatureBatch {
@@ -70,98 +65,58 @@ export function historyOrder(cols: TxnColumns): Int32Array {
     return ia < ib ? -1 : ia > ib ? 1 : 0;
   };
   const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  // The usual case (a lake partition is written in history order) is checked inline, without a comparator call per row.
   let sorted = true;
-  for (let i = 0; i < n; i++) {
-    order[i] = i;
-    if (sorted && i > 0 && cmp(i - 1, i) > 0) sorted = false;
+  for (let i = 1; i < n && sorted; i++) {
+    const da = dateRank[d[i - 1]!]! - dateRank[d[i]!]!;
+    if (da < 0) continue;
+    if (da > 0) sorted = false;
+    else {
+      const fa = fileRank[f[i - 1]!]! - fileRank[f[i]!]!;
+      if (fa < 0) continue;
+      if (fa > 0 || line[i - 1]! > line[i]!) sorted = false;
+      else if (line[i - 1] === line[i]) sorted = cmp(i - 1, i) <= 0;
+    }
   }
   if (!sorted) order.sort(cmp);
   return order;
 }
 
 // Bound once: under CommonJS transpilation every call of an imported function is a getter chain.
-const computeInto = computeFeaturesInto;
-const fold = foldCustomerState;
+const computeBatch = computeBatchInto;
 
-/** One reusable transaction record the columns are copied into, row after row (no allocation per row). */
-function scratchInput(): FeatureInput {
-  return {
-    customer_key: '',
-    account_cohort: '',
-    city: '',
-    state: '',
-    age: 0,
-    sex: 'F',
-    credit_limit: 0,
-    available_limit: 0,
-    date: '',
-    amount: null,
-    merchant_group: '',
-    merchant_city: null,
-    merchant_country: null,
-  };
-}
-
-function loadInput(t: FeatureInput, c: TxnColumns, i: number): FeatureInput {
-  t.customer_key = c.customer_key.dict[c.customer_key.ids[i]!]!;
-  t.account_cohort = c.account_cohort.dict[c.account_cohort.ids[i]!]!;
-  t.city = c.city.dict[c.city.ids[i]!]!;
-  t.state = c.state.dict[c.state.ids[i]!]!;
-  t.age = c.age[i]!;
-  t.sex = c.sex.dict[c.sex.ids[i]!]! as FeatureInput['sex'];
-  t.credit_limit = c.credit_limit[i]!;
-  t.available_limit = c.available_limit[i]!;
-  t.date = c.date.dict[c.date.ids[i]!]!;
-  t.amount = c.amount_valid[i] ? c.amount[i]! : null;
-  t.merchant_group = c.merchant_group.dict[c.merchant_group.ids[i]!]!;
-  const city = c.merchant_city.ids[i]!;
-  t.merchant_city = city < 0 ? null : c.merchant_city.dict[city]!;
-  const country = c.merchant_country.ids[i]!;
-  t.merchant_country = country < 0 ? null : c.merchant_country.dict[country]!;
-  return t;
-}
-
-/** Each distinct customer of the batch → its state in `states` (created empty when new). */
-function statesByCustomer(cols: TxnColumns, states: CustomerStates): CustomerState[] {
+/** Each distinct customer of the batch → its history in `states` (created empty when new). */
+function historiesByCustomer(cols: TxnColumns, states: CustomerStates): CustomerHistory[] {
   return cols.customer_key.dict.map((key) => {
-    let state = states.get(key);
-    if (!state) {
-      state = emptyCustomerState();
-      states.set(key, state);
+    let history = states.get(key);
+    if (!history) {
+      history = new CustomerHistory();
+      states.set(key, history);
     }
-    return state;
+    return history;
   });
 }
 
 /**
  * Feature values of a columnar batch, in history order, written into one {@link FeatureColumns}
- * by the kernel's {@link computeFeaturesInto}; `states` is advanced in place exactly as
+ * by the kernel's {@link computeBatchInto}; `states` is advanced in place exactly as
  * {@link computeFeatureBatch} does (which is this function on row objects).
  */
 export function computeColumnarBatch(cols: TxnColumns, states: CustomerStates, params: FeatureParams): ColumnarFeatureBatch {
   const order = historyOrder(cols);
-  const byCustomer = statesByCustomer(cols, states);
   const features = new FeatureColumns(cols.length);
-  const input = scratchInput();
-  for (let k = 0; k < order.length; k++) {
-    const i = order[k]!;
-    const state = byCustomer[cols.customer_key.ids[i]!]!;
-    loadInput(input, cols, i);
-    computeInto(input, state, params, features, k);
-    fold(state, input);
-  }
+  computeBatch(cols, order, cols.customer_key.ids, historiesByCustomer(cols, states), params, features);
   return { order, features };
 }
 
-/** Advance customer states over a columnar batch without computing features (replaying history). */
-export function foldColumnarStates(cols: TxnColumns, states: CustomerStates): void {
-  const order = historyOrder(cols);
-  const byCustomer = statesByCustomer(cols, states);
-  const input = scratchInput();
-  for (let k = 0; k < order.length; k++) {
-    const i = order[k]!;
-    fold(byCustomer[cols.customer_key.ids[i]!]!, loadInput(input, cols, i));
-  }
+/**
+ * Advance customer states over a columnar batch without computing features (replaying history).
+ * `params` only pre-resolves the essential flags of the kept window (the kernel re-resolves them
+ * if a later batch uses other params).
+ */
+export function foldColumnarStates(cols: TxnColumns, states: CustomerStates, params: FeatureParams = DEFAULT_FEATURE_PARAMS): void {
+  computeBatch(cols, historyOrder(cols), cols.customer_key.ids, historiesByCustomer(cols, states), params, null);
 }
 
 /**
@@ -184,8 +139,8 @@ export function computeFeatureRows(txns: readonly Transaction[], states: Custome
 }
 
 /** Advance customer states over a batch without computing features (rebuilding history before a recompute). */
-export function foldStates(txns: readonly Transaction[], states: CustomerStates): void {
-  foldColumnarStates(txnColumnsFromRows(txns), states);
+export function foldStates(txns: readonly Transaction[], states: CustomerStates, params: FeatureParams = DEFAULT_FEATURE_PARAMS): void {
+  foldColumnarStates(txnColumnsFromRows(txns), states, params);
 }
 
 /** What the offline store recorded about its inputs after a run (`feature-store/manifest.json`). */

@@ -4,7 +4,7 @@ import {
   ONLINE_STORE_FILE,
   canonicalJson,
   cleanTemporaries,
-  cloneCustomerState,
+  CustomerHistory,
   createProgress,
   dataLayout,
   listPartitions,
@@ -22,7 +22,7 @@ import {
 import { FEATURE_DECLARATIONS, FeatureRowSchema, arrowSchemaFor } from '@bolsillo/schema';
 import type { Table } from 'apache-arrow';
 import { featureTableFromColumns } from './feature-table';
-import { ParquetWorker } from './parquet-worker';
+import { ParquetPool, type ParquetCompression } from './parquet-worker';
 import { txnColumnsFromTable, type TxnColumns } from './txn-columns';
 import { computeColumnarBatch, foldColumnarStates, planIncremental, type CustomerStates, type FeatureStoreManifest } from './pipeline';
 
@@ -32,6 +32,8 @@ export interface RunFeaturesOptions {
   readonly params: FeatureParams;
   /** Ignore the manifest and recompute every partition. */
   readonly full?: boolean;
+  /** Codec of the written partitions (default `snappy`); not part of the config hash, the content is the same. */
+  readonly compression?: ParquetCompression;
   readonly log?: (message: string) => void;
   /** Clock for the manifest's `updated_at` (injected so tests can pin it). */
   readonly now?: () => Date;
@@ -59,6 +61,8 @@ export function configHash(params: FeatureParams): string {
 /** Partitions decoded ahead of the one being computed, and encoded partitions allowed in flight. */
 const READ_AHEAD = 3;
 const WRITE_BEHIND = 3;
+/** Parquet threads: with the main thread's kernel, two keep both cores of the target machine busy. */
+const PARQUET_THREADS = 2;
 
 function partitionHash(p: DatePartition): string {
   return sha256(p.files.map((f) => `${path.basename(f)}:${sha256(fs.readFileSync(f))}`).join('\n'));
@@ -109,9 +113,9 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
   const replay = resumable ? [] : lake.filter((p) => from === null || p.date < from);
   const todo = from === null ? [] : lake.filter((p) => p.date >= from);
   let rowsOut = 0;
-  // Parquet decoding runs ahead on the worker thread (a few partitions), encoding and writing run
+  // Parquet decoding runs ahead on the worker threads (a few partitions), encoding and writing run
   // behind; the main thread only turns Arrow columns into features. Bounded queues keep memory flat.
-  const io = new ParquetWorker();
+  const io = new ParquetPool(PARQUET_THREADS, options.compression ?? 'snappy');
   try {
     const reads = [...replay, ...todo].flatMap((p) => p.files);
     const prefetched: Promise<Table>[] = [];
@@ -132,13 +136,13 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
     };
 
     if (resumable) {
-      for (const [key, s] of Object.entries(online.customers)) states.set(key, cloneCustomerState(s));
+      for (const [key, s] of Object.entries(online.customers)) states.set(key, CustomerHistory.fromState(s));
       log(`resumed ${states.size} customer states from the online store as of ${online.as_of}`);
     } else {
       for (const p of replay) {
         const cols = await readPartition(p);
         rowsIn += cols.length;
-        foldColumnarStates(cols, states);
+        foldColumnarStates(cols, states, params);
       }
     }
 
@@ -163,7 +167,7 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
 
   const asOf = lake[lake.length - 1]!.date;
   const customers: Record<string, CustomerState> = {};
-  for (const key of [...states.keys()].sort()) customers[key] = states.get(key)!;
+  for (const key of [...states.keys()].sort()) customers[key] = states.get(key)!.toState();
   const store: OnlineStore = { params, as_of: asOf, customers };
   // Compact JSON: the API loads this at start-up and it grows with the number of customers.
   writeFileAtomic(onlineFile, `${JSON.stringify(store)}\n`);

@@ -57,8 +57,11 @@ class Interner {
   private readonly byHash = new Map<number, number | number[]>();
 
   id(bytes: Uint8Array, start: number, end: number): number {
+    // Length plus the first 24 bytes spread values well (keys are hex digests, the rest short
+    // names); equal hashes are always confirmed by a byte comparison.
     let h = 0x811c9dc5 ^ (end - start);
-    for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+    const stop = Math.min(end, start + 24);
+    for (let i = start; i < stop; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
     h &= 0x3fffffff; // a small integer key keeps the Map on its fast path
     const hit = this.byHash.get(h);
     if (hit !== undefined) {
@@ -106,11 +109,34 @@ function internColumn(table: Table, name: string, n: number): InternedColumn {
   for (const d of chunksOf(table, name)) {
     const offsets = d.valueOffsets;
     const bytes = d.values as Uint8Array;
+    const allValid = d.nullCount === 0 || !d.nullBitmap || d.nullBitmap.length === 0;
+    // Runs of one value (date and source file are constant in a partition) skip the hash: a byte
+    // comparison with the previous row's value is enough.
+    let prevStart = -1;
+    let prevEnd = -1;
+    let prevId = -1;
     for (let i = 0; i < d.length; i++, row++) {
-      ids[row] = isValid(d, i) ? interner.id(bytes, offsets[d.offset + i]!, offsets[d.offset + i + 1]!) : -1;
+      if (!allValid && !isValid(d, i)) {
+        ids[row] = -1;
+        continue;
+      }
+      const start = offsets[d.offset + i]!;
+      const end = offsets[d.offset + i + 1]!;
+      if (prevId >= 0 && end - start === prevEnd - prevStart && sameBytes(bytes, start, prevStart, end - start)) {
+        ids[row] = prevId;
+        continue;
+      }
+      prevId = ids[row] = interner.id(bytes, start, end);
+      prevStart = start;
+      prevEnd = end;
     }
   }
   return { ids, dict: interner.dict };
+}
+
+function sameBytes(bytes: Uint8Array, a: number, b: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (bytes[a + k] !== bytes[b + k]) return false;
+  return true;
 }
 
 function utf8Column(table: Table, name: string, n: number): Utf8Column {

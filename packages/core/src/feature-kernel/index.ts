@@ -5,6 +5,8 @@
 export {
   computeFeatures,
   computeFeaturesInto,
+  computeBatchInto,
+  CustomerHistory,
   updateCustomerState,
   foldCustomerState,
   cloneCustomerState,
@@ -12,7 +14,7 @@ export {
   DEFAULT_FEATURE_PARAMS,
   HISTORY_WINDOW_DAYS,
 } from './kernel';
-export type { FeatureParams, FeatureInput, CustomerState, RecentTransaction } from './kernel';
+export type { FeatureParams, FeatureInput, CustomerState, RecentTransaction, KernelColumns, KernelStrings } from './kernel';
 export { readOnlineStore, ONLINE_STORE_FILE } from './online-store';
 export type { OnlineStore } from './online-store';
 export { epochDay, isoFromEpochDay, easterSunday, brazilianHolidays, isBrazilianHoliday } from './calendar';

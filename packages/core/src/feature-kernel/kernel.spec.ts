@@ -1,4 +1,17 @@
-import { computeFeatures, DEFAULT_FEATURE_PARAMS, emptyCustomerState, updateCustomerState, type FeatureInput, type CustomerState } from './kernel';
+import { seededRandom } from '../metrics';
+import { epochDay, isoFromEpochDay } from './calendar';
+import { FeatureColumns } from './feature-columns';
+import {
+  computeBatchInto,
+  computeFeatures,
+  CustomerHistory,
+  DEFAULT_FEATURE_PARAMS,
+  emptyCustomerState,
+  updateCustomerState,
+  type CustomerState,
+  type FeatureInput,
+  type KernelColumns,
+} from './kernel';
 
 const base: FeatureInput = {
   customer_key: 'a'.repeat(64),
@@ -84,5 +97,82 @@ describe('updateCustomerState', () => {
     // 2019-01-01 is 40 days before 2019-02-10: no later transaction can see it in a 30-day window.
     expect(s.recent.map((r) => r[1])).toEqual([20, 30]);
     expect(s).toMatchObject({ count: 3, amount_count: 3, amount_sum: 60, last_date: '2019-02-10', last_available_ratio: 0.25 });
+  });
+});
+
+describe('packed customer history (CustomerHistory, computeBatchInto)', () => {
+  // A long, dense history: many rows per day and long gaps make the ring grow, slide and empty.
+  const rnd = seededRandom(7);
+  const groups = ['SERVIÇO', 'VESTUARIO', 'SUPERMERCADOS', 'LOJA DE DEPART'];
+  const history: FeatureInput[] = [];
+  let day = epochDay('2019-01-01');
+  for (let k = 0; k < 600; k++) {
+    day += rnd() < 0.7 ? 0 : rnd() < 0.9 ? 1 + Math.floor(rnd() * 5) : 40;
+    history.push(txn({ date: isoFromEpochDay(day), amount: rnd() < 0.1 ? null : Math.round(rnd() * 50000) / 100, merchant_group: groups[Math.floor(rnd() * groups.length)]!, available_limit: Math.floor(rnd() * 1000) }));
+  }
+
+  /** Brute force over the whole earlier history, summed oldest first like the kernel. */
+  function reference(k: number, params: { essentialGroups: readonly string[] }) {
+    const d = epochDay(history[k]!.date);
+    const inWin = (t: FeatureInput, w: number) => epochDay(t.date) > d - w;
+    const earlier = history.slice(0, k);
+    const sum = (xs: FeatureInput[]) => xs.reduce((s, t) => s + (t.amount ?? 0), 0);
+    const w30 = earlier.filter((t) => inWin(t, 30));
+    const w7 = earlier.filter((t) => inWin(t, 7));
+    const sum30 = sum(w30);
+    const non = sum(w30.filter((t) => !params.essentialGroups.includes(t.merchant_group)));
+    const known = earlier.filter((t) => t.amount !== null);
+    const mean = known.length > 0 ? sum(known) / known.length : null;
+    const a = history[k]!.amount;
+    return {
+      hist_count_7d: w7.length,
+      hist_sum_7d: sum(w7),
+      hist_count_30d: w30.length,
+      hist_sum_30d: sum30,
+      hist_nonessential_share_30d: sum30 > 0 ? non / sum30 : null,
+      days_since_prev: k === 0 ? null : d - epochDay(history[k - 1]!.date),
+      amount_to_running_mean: a === null || mean === null || mean === 0 ? null : a / mean,
+      prev_available_ratio: k === 0 ? null : history[k - 1]!.available_limit / history[k - 1]!.credit_limit,
+    };
+  }
+
+  it('matches a brute-force history on the online path (JSON state folded row by row)', () => {
+    let s = emptyCustomerState();
+    history.forEach((t, k) => {
+      expect(computeFeatures(t, s, DEFAULT_FEATURE_PARAMS)).toMatchObject(reference(k, DEFAULT_FEATURE_PARAMS));
+      s = updateCustomerState(s, t);
+    });
+    expect(s.count).toBe(history.length);
+  });
+
+  it('round-trips a JSON state exactly and re-resolves essential flags when the params change', () => {
+    let s = emptyCustomerState();
+    for (const t of history.slice(0, 300)) s = updateCustomerState(s, t);
+    expect(CustomerHistory.fromState(s).toState()).toEqual(s);
+    // Fold the rest offline-style under the default list, then compute under another list.
+    const h = CustomerHistory.fromState(s);
+    const one = (t: FeatureInput): KernelColumns => {
+      const str = (v: string | null) => (v === null ? { ids: Int32Array.of(-1), dict: [] } : { ids: Int32Array.of(0), dict: [v] });
+      return {
+        length: 1, account_cohort: str(t.account_cohort), city: str(t.city), state: str(t.state), sex: str(t.sex), date: str(t.date),
+        merchant_group: str(t.merchant_group), merchant_city: str(t.merchant_city), merchant_country: str(t.merchant_country),
+        age: Int32Array.of(t.age), credit_limit: Int32Array.of(t.credit_limit), available_limit: Int32Array.of(t.available_limit),
+        amount: Float64Array.of(t.amount ?? 0), amount_valid: Uint8Array.of(t.amount === null ? 0 : 1),
+      };
+    };
+    const zero = Int32Array.of(0);
+    for (const t of history.slice(300, 400)) computeBatchInto(one(t), zero, zero, [h], DEFAULT_FEATURE_PARAMS, null);
+    const other = { essentialGroups: ['VESTUARIO'], homeCountry: 'BR' };
+    const out = new FeatureColumns(1);
+    computeBatchInto(one(history[400]!), zero, zero, [h], other, out);
+    expect(out.row(0)).toMatchObject(reference(400, other));
+  });
+
+  it('keeps the window sorted when a late transaction is folded', () => {
+    let s = emptyCustomerState();
+    s = updateCustomerState(s, txn({ date: '2019-05-10', amount: 1 }));
+    s = updateCustomerState(s, txn({ date: '2019-05-01', amount: 2, available_limit: 100 }));
+    expect(s.recent.map((r) => r[1])).toEqual([2, 1]);
+    expect(s).toMatchObject({ last_date: '2019-05-10', last_available_ratio: 0.5, count: 2 });
   });
 });

@@ -123,11 +123,386 @@ function essentialSet(params: FeatureParams): ReadonlySet<string> {
   return set;
 }
 
+/** An interned string column as the batch kernel reads it: `ids[i]` indexes `dict`, −1 = null. */
+export interface KernelStrings {
+  readonly ids: Int32Array;
+  readonly dict: readonly string[];
+}
+
+/**
+ * A batch of transactions as columns: what {@link computeBatchInto} reads. The features stage's
+ * lake columns have exactly this shape; {@link computeFeatures} builds a one-row batch from a
+ * {@link FeatureInput}, so the online and offline paths run the same loop.
+ */
+export interface KernelColumns {
+  readonly length: number;
+  readonly account_cohort: KernelStrings;
+  readonly city: KernelStrings;
+  readonly state: KernelStrings;
+  readonly sex: KernelStrings;
+  readonly date: KernelStrings;
+  readonly merchant_group: KernelStrings;
+  readonly merchant_city: KernelStrings;
+  readonly merchant_country: KernelStrings;
+  readonly age: Int32Array | Float64Array;
+  readonly credit_limit: Int32Array | Float64Array;
+  readonly available_limit: Int32Array | Float64Array;
+  readonly amount: Float64Array;
+  /** 1 where `amount` is known. */
+  readonly amount_valid: Uint8Array;
+}
+
+/**
+ * A customer's history in packed form: the working representation of a {@link CustomerState}
+ * (same content: {@link CustomerHistory.fromState} and {@link CustomerHistory.toState} convert
+ * exactly). The 30-day window is a ring of typed arrays, oldest first, so folding a transaction
+ * allocates nothing and the window sums are a loop over numbers. Each entry also carries a
+ * "non-essential" flag resolved against the essential list the history is bound to
+ * (re-resolved from the kept group names if the kernel is called with another list), so the
+ * per-row loop does no string lookups.
+ */
+export class CustomerHistory {
+  /** Window entries live at [start, end) of these arrays, sorted by day. */
+  private days = new Int32Array(8);
+  private amounts = new Float64Array(8);
+  private nonEssential = new Uint8Array(8);
+  private groups: string[] = new Array<string>(8);
+  private start = 0;
+  private end = 0;
+  /** The essential set the flags were resolved against (null: not resolved). */
+  private essential: ReadonlySet<string> | null = null;
+  count = 0;
+  amountCount = 0;
+  amountSum = 0;
+  lastDate: string | null = null;
+  /** Epoch day of `lastDate` (NaN before the first transaction). */
+  lastDay = NaN;
+  /** available/credit limit of the latest transaction; NaN for null (a number field: no boxing per row). */
+  lastRatio = NaN;
+
+  /** available_limit / credit_limit of the latest earlier transaction (null when none or the limit was 0). */
+  get lastAvailableRatio(): number | null {
+    return Number.isNaN(this.lastRatio) ? null : this.lastRatio;
+  }
+
+  /** The packed form of a JSON state (the online store's representation). */
+  static fromState(state: CustomerState): CustomerHistory {
+    const h = new CustomerHistory();
+    for (const [day, amount, group] of state.recent) h.push(day, amount, group, 0);
+    h.count = state.count;
+    h.amountCount = state.amount_count;
+    h.amountSum = state.amount_sum;
+    h.lastDate = state.last_date;
+    h.lastDay = state.last_date === null ? NaN : dayInfo(state.last_date).day;
+    h.lastRatio = state.last_available_ratio ?? NaN;
+    return h;
+  }
+
+  /** The JSON state with exactly this content (key order as {@link emptyCustomerState}). */
+  toState(): CustomerState {
+    const recent: RecentTransaction[] = [];
+    for (let j = this.start; j < this.end; j++) recent.push([this.days[j]!, this.amounts[j]!, this.groups[j]!]);
+    return {
+      recent,
+      count: this.count,
+      amount_count: this.amountCount,
+      amount_sum: this.amountSum,
+      last_date: this.lastDate,
+      last_available_ratio: this.lastAvailableRatio,
+    };
+  }
+
+  /** Resolve the non-essential flags against `essential` (only when it differs from the bound one). */
+  bind(essential: ReadonlySet<string> | null): void {
+    if (this.essential === essential) return;
+    this.essential = essential;
+    for (let j = this.start; j < this.end; j++) this.nonEssential[j] = essential !== null && !essential.has(this.groups[j]!) ? 1 : 0;
+  }
+
+  private push(day: number, amount: number, group: string, nonEssential: number): void {
+    if (this.end === this.days.length) {
+      const n = this.end - this.start;
+      if (this.start > 0 && n <= this.days.length >> 1) {
+        // Enough room once the evicted front is dropped: slide down instead of growing.
+        this.days.copyWithin(0, this.start, this.end);
+        this.amounts.copyWithin(0, this.start, this.end);
+        this.nonEssential.copyWithin(0, this.start, this.end);
+        for (let j = 0; j < n; j++) this.groups[j] = this.groups[this.start + j]!;
+      } else {
+        const cap = this.days.length * 2;
+        const days = new Int32Array(cap);
+        const amounts = new Float64Array(cap);
+        const flags = new Uint8Array(cap);
+        days.set(this.days.subarray(this.start, this.end));
+        amounts.set(this.amounts.subarray(this.start, this.end));
+        flags.set(this.nonEssential.subarray(this.start, this.end));
+        const groups = new Array<string>(cap);
+        for (let j = 0; j < n; j++) groups[j] = this.groups[this.start + j]!;
+        this.days = days;
+        this.amounts = amounts;
+        this.nonEssential = flags;
+        this.groups = groups;
+      }
+      this.start = 0;
+      this.end = n;
+    }
+    let j = this.end++;
+    // Keep the ring sorted by day even if an online caller folds a late-arriving transaction.
+    while (j > this.start && this.days[j - 1]! > day) {
+      this.days[j] = this.days[j - 1]!;
+      this.amounts[j] = this.amounts[j - 1]!;
+      this.nonEssential[j] = this.nonEssential[j - 1]!;
+      this.groups[j] = this.groups[j - 1]!;
+      j--;
+    }
+    this.days[j] = day;
+    this.amounts[j] = amount;
+    this.nonEssential[j] = nonEssential;
+    this.groups[j] = group;
+  }
+
+  /**
+   * Fold one transaction (already resolved to numbers; `amount` counts only when `amountKnown` is 1,
+   * a NaN `availableRatio` stands for null) into the history.
+   */
+  fold(day: number, date: string, amount: number, amountKnown: number, group: string, nonEssential: number, availableRatio: number): void {
+    this.push(day, amountKnown === 1 ? amount : 0, group, nonEssential);
+    const isLatest = this.lastDate === null || day >= this.lastDay;
+    const latest = isLatest ? day : this.lastDay;
+    // Only entries that a later transaction can still see in a 30-day window are kept.
+    while (this.start < this.end && this.days[this.start]! <= latest - HISTORY_WINDOW_DAYS) this.start++;
+    this.count += 1;
+    if (amountKnown === 1) {
+      this.amountCount += 1;
+      this.amountSum += amount;
+    }
+    if (isLatest) {
+      this.lastDate = date;
+      this.lastDay = day;
+      this.lastRatio = availableRatio;
+    }
+  }
+
+  /**
+   * The 7- and 30-day window aggregates as of epoch day `day`, into `w`: entries are summed oldest
+   * first (the floating-point order the features have always used).
+   */
+  window(day: number, w: WindowSums): void {
+    let count7 = 0;
+    let sum7 = 0;
+    let count30 = 0;
+    let sum30 = 0;
+    let nonEssential30 = 0;
+    const days = this.days;
+    const amounts = this.amounts;
+    const flags = this.nonEssential;
+    const lo30 = day - HISTORY_WINDOW_DAYS;
+    const lo7 = day - 7;
+    for (let j = this.start; j < this.end; j++) {
+      const d = days[j]!;
+      // `d > day` only happens online for a request dated before the customer's latest transaction.
+      if (d > day || d <= lo30) continue;
+      const a = amounts[j]!;
+      count30 += 1;
+      sum30 += a;
+      if (flags[j] === 1) nonEssential30 += a;
+      if (d > lo7) {
+        count7 += 1;
+        sum7 += a;
+      }
+    }
+    w.count7 = count7;
+    w.sum7 = sum7;
+    w.count30 = count30;
+    w.sum30 = sum30;
+    w.nonEssential30 = nonEssential30;
+  }
+}
+
+interface WindowSums {
+  count7: number;
+  sum7: number;
+  count30: number;
+  sum30: number;
+  nonEssential30: number;
+}
+
+/** Normalised places of a column's dictionary as small integers: equal ids ⇔ equal normalised places; −1 = null or blank. */
+function placeIds(col: KernelStrings, ids: Map<string, number>): Int32Array {
+  const out = new Int32Array(col.dict.length);
+  for (let k = 0; k < col.dict.length; k++) {
+    const v = col.dict[k]!;
+    if (v.trim() === '') {
+      out[k] = -1;
+      continue;
+    }
+    const norm = normalisePlace(v);
+    let id = ids.get(norm);
+    if (id === undefined) ids.set(norm, (id = ids.size));
+    out[k] = id;
+  }
+  return out;
+}
+
+/**
+ * Compute (when `out` is given) and fold the transactions of a batch in the order `order`
+ * (`order[k]` = the row at history position k; its features go to row `outRow + k` of `out`).
+ * `histories[c]` is the history of the customer whose id in the batch is `c`
+ * (`customers[i]` for row i) and is advanced in place, row after row, so a customer's later rows
+ * see its earlier ones. This is the only place where feature values are computed: string-derived
+ * facts (calendar, essential flag, abroad, place comparison, cohort) are resolved once per
+ * distinct value of the batch, the per-row work is arithmetic on numbers.
+ * `params` may be null only when `out` is null (folding without computing).
+ */
+export function computeBatchInto(
+  cols: KernelColumns,
+  order: Int32Array,
+  customers: Int32Array,
+  histories: readonly CustomerHistory[],
+  params: FeatureParams | null,
+  out: FeatureColumns | null,
+  outRow = 0,
+): void {
+  if (out !== null && params === null) throw new Error('computeBatchInto: params are required to compute features');
+  const essential = params === null ? null : essentialSet(params);
+  // Per distinct value of the batch, not per row.
+  const dates = cols.date.dict.map(dayInfo);
+  const groupNonEssential = Uint8Array.from(cols.merchant_group.dict, (g) => (essential !== null && !essential.has(g) ? 1 : 0));
+  const dateIds = cols.date.ids;
+  const groupIds = cols.merchant_group.ids;
+  const groupDict = cols.merchant_group.dict;
+  const dateDict = cols.date.dict;
+  const amount = cols.amount;
+  const amountValid = cols.amount_valid;
+  const credit = cols.credit_limit;
+  const available = cols.available_limit;
+  let sink: BatchSink | null = null;
+  if (out !== null && params !== null) sink = new BatchSink(cols, params, out);
+  const w: WindowSums = { count7: 0, sum7: 0, count30: 0, sum30: 0, nonEssential30: 0 };
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    const h = histories[customers[i]!]!;
+    h.bind(essential);
+    const info = dates[dateIds[i]!]!;
+    const known = amountValid[i]!;
+    const a = known === 1 ? amount[i]! : 0;
+    const ratio = credit[i]! > 0 ? available[i]! / credit[i]! : NaN;
+    if (sink !== null) {
+      h.window(info.day, w);
+      sink.write(outRow + k, i, info, a, known, ratio, h, w);
+    }
+    const g = groupIds[i]!;
+    h.fold(info.day, dateDict[dateIds[i]!]!, a, known, groupDict[g]!, groupNonEssential[g]!, ratio);
+  }
+}
+
+/** Writes one row of features: the per-batch lookup tables plus the hoisted output arrays. */
+class BatchSink {
+  private readonly cohortMonths: Float64Array;
+  private readonly essential: Uint8Array;
+  private readonly abroad: Uint8Array;
+  private readonly cityPlace: Int32Array;
+  private readonly merchantCityPlace: Int32Array;
+  private readonly values: Float64Array[];
+  private readonly valid: Uint8Array[];
+  private readonly text: string[][];
+
+  constructor(
+    private readonly cols: KernelColumns,
+    params: FeatureParams,
+    out: FeatureColumns,
+  ) {
+    const essential = essentialSet(params);
+    this.cohortMonths = Float64Array.from(cols.account_cohort.dict, cohortMonthsOf);
+    this.essential = Uint8Array.from(cols.merchant_group.dict, (g) => (essential.has(g) ? 1 : 0));
+    const home = normalisePlace(params.homeCountry);
+    this.abroad = Uint8Array.from(cols.merchant_country.dict, (c) => (c.trim() !== '' && normalisePlace(c) !== home ? 1 : 0));
+    const places = new Map<string, number>();
+    this.cityPlace = placeIds(cols.city, places);
+    this.merchantCityPlace = placeIds(cols.merchant_city, places);
+    this.values = out.values;
+    this.valid = out.valid;
+    this.text = out.text;
+  }
+
+  /** Value `x` at (row, feature f); NaN stands for null (no feature value is ever NaN: all are finite or null). */
+  private put(row: number, f: number, x: number): void {
+    if (x !== x) this.valid[f]![row] = 0;
+    else {
+      this.values[f]![row] = x;
+      this.valid[f]![row] = 1;
+    }
+  }
+
+  write(row: number, i: number, info: DayInfo, a: number, known: number, ratio: number, h: CustomerHistory, w: WindowSums): void {
+    const c = this.cols;
+    const dow = info.dow;
+    const dom = info.dom;
+    const group = c.merchant_group.ids[i]!;
+    const country = c.merchant_country.ids[i]!;
+    const merchantCity = c.merchant_city.ids[i]!;
+    const merchantPlace = merchantCity < 0 ? -1 : this.merchantCityPlace[merchantCity]!;
+    const mean = h.amountCount > 0 ? h.amountSum / h.amountCount : NaN;
+    this.put(row, F.amount, known === 1 ? a : NaN);
+    this.put(row, F.log_amount, known === 1 ? Math.log1p(a) : NaN);
+    this.put(row, F.amount_missing, known === 1 ? 0 : 1);
+    this.put(row, F.day_of_week, dow);
+    this.put(row, F.day_of_month, dom);
+    this.put(row, F.month, info.month);
+    this.put(row, F.is_weekend, dow === 0 || dow === 6 ? 1 : 0);
+    this.put(row, F.is_month_start, dom <= 3 ? 1 : 0);
+    this.put(row, F.is_month_end, info.monthEnd ? 1 : 0);
+    this.put(row, F.is_holiday, info.holiday ? 1 : 0);
+    this.text[F.merchant_group]![row] = c.merchant_group.dict[group]!;
+    this.put(row, F.is_essential, this.essential[group]!);
+    this.put(row, F.merchant_abroad, country < 0 ? 0 : this.abroad[country]!);
+    this.put(row, F.merchant_city_differs, merchantPlace >= 0 && merchantPlace !== this.cityPlace[c.city.ids[i]!]! ? 1 : 0);
+    this.put(row, F.account_age_months, info.year * 12 + info.month - this.cohortMonths[c.account_cohort.ids[i]!]!);
+    this.put(row, F.age, c.age[i]!);
+    this.text[F.sex]![row] = c.sex.dict[c.sex.ids[i]!]!;
+    this.text[F.state]![row] = c.state.dict[c.state.ids[i]!]!;
+    this.put(row, F.credit_limit, c.credit_limit[i]!);
+    this.put(row, F.available_ratio, ratio);
+    this.put(row, F.hist_count_7d, w.count7);
+    this.put(row, F.hist_sum_7d, w.sum7);
+    this.put(row, F.hist_count_30d, w.count30);
+    this.put(row, F.hist_sum_30d, w.sum30);
+    this.put(row, F.hist_nonessential_share_30d, w.sum30 > 0 ? w.nonEssential30 / w.sum30 : NaN);
+    this.put(row, F.days_since_prev, h.lastDate === null ? NaN : info.day - h.lastDay);
+    this.put(row, F.amount_to_running_mean, known !== 1 || mean !== mean || mean === 0 ? NaN : a / mean);
+    this.put(row, F.prev_available_ratio, h.lastRatio);
+  }
+}
+
+const ONE = Int32Array.of(0);
+const NULL_STRINGS: KernelStrings = { ids: Int32Array.of(-1), dict: [] };
+const one = (v: string | null): KernelStrings => (v === null ? NULL_STRINGS : { ids: ONE, dict: [v] });
+
+/** A transaction as a one-row batch (the online path into {@link computeBatchInto}). */
+function oneRowColumns(txn: FeatureInput): KernelColumns {
+  return {
+    length: 1,
+    account_cohort: one(txn.account_cohort),
+    city: one(txn.city),
+    state: one(txn.state),
+    sex: one(txn.sex),
+    date: one(txn.date),
+    merchant_group: one(txn.merchant_group),
+    merchant_city: one(txn.merchant_city),
+    merchant_country: one(txn.merchant_country),
+    age: Float64Array.of(txn.age),
+    credit_limit: Float64Array.of(txn.credit_limit),
+    available_limit: Float64Array.of(txn.available_limit),
+    amount: Float64Array.of(txn.amount ?? 0),
+    amount_valid: Uint8Array.of(txn.amount === null ? 0 : 1),
+  };
+}
+
 /**
  * Compute every declared feature of one transaction from the transaction itself and the
  * customer's state (= the customer's transactions strictly before this one). Pure: the same
  * function serves the offline pipeline and the online API, so training and serving cannot disagree
- * (it is {@link computeFeaturesInto} on a one-row {@link FeatureColumns}).
+ * (it is {@link computeBatchInto} on a one-row batch).
  *
  * Point-in-time definitions (D = the transaction's date, in whole days):
  * - "earlier" means before this transaction in the order (date, source_file, source_line); rows of
@@ -147,90 +522,18 @@ function essentialSet(params: FeatureParams): ReadonlySet<string> {
  * computeFeatures(second, s, DEFAULT_FEATURE_PARAMS).hist_count_7d; // 1 if first is within 7 days
  */
 export function computeFeatures(txn: FeatureInput, state: CustomerState, params: FeatureParams): FeatureValues {
-  const one = oneRow ?? (oneRow = new FeatureColumns(1));
-  computeFeaturesInto(txn, state, params, one, 0);
-  return one.row(0);
+  const out = oneRow ?? (oneRow = new FeatureColumns(1));
+  computeFeaturesInto(txn, state, params, out, 0);
+  return out.row(0);
 }
 let oneRow: FeatureColumns | undefined;
 
 /**
- * {@link computeFeatures} written into row `row` of a columnar sink instead of a new object: the
- * offline pipeline's path (no object per row, columns go straight into Arrow vectors). This is the
- * only place where feature values are computed.
+ * {@link computeFeatures} written into row `row` of a columnar sink instead of a new object
+ * (the state is not modified).
  */
 export function computeFeaturesInto(txn: FeatureInput, state: CustomerState, params: FeatureParams, out: FeatureColumns, row: number): void {
-  const info = dayInfo(txn.date);
-  const day = info.day;
-  const essential = essentialSet(params);
-  const amount = txn.amount;
-
-  let count7 = 0;
-  let sum7 = 0;
-  let count30 = 0;
-  let sum30 = 0;
-  let nonEssential30 = 0;
-  const recent = state.recent;
-  // Oldest first, as the sums have always been accumulated (floating-point order matters for
-  // identical outputs). Amortised cost is small: `recent` only holds the last 30 days.
-  for (let i = 0; i < recent.length; i++) {
-    const entry = recent[i]!;
-    const d = entry[0];
-    // `d > day` only happens online for a request dated before the customer's latest transaction.
-    if (d > day || d <= day - HISTORY_WINDOW_DAYS) continue;
-    const a = entry[1];
-    count30 += 1;
-    sum30 += a;
-    if (!essential.has(entry[2])) nonEssential30 += a;
-    if (d > day - 7) {
-      count7 += 1;
-      sum7 += a;
-    }
-  }
-  const mean = state.amount_count > 0 ? state.amount_sum / state.amount_count : null;
-  const cohortMonths = cohortMonthsOf(txn.account_cohort);
-  const dow = info.dow;
-  const dom = info.dom;
-  put(out, row, F.amount, amount);
-  put(out, row, F.log_amount, amount === null ? null : Math.log1p(amount));
-  put(out, row, F.amount_missing, amount === null ? 1 : 0);
-  put(out, row, F.day_of_week, dow);
-  put(out, row, F.day_of_month, dom);
-  put(out, row, F.month, info.month);
-  put(out, row, F.is_weekend, dow === 0 || dow === 6 ? 1 : 0);
-  put(out, row, F.is_month_start, dom <= 3 ? 1 : 0);
-  put(out, row, F.is_month_end, info.monthEnd ? 1 : 0);
-  put(out, row, F.is_holiday, info.holiday ? 1 : 0);
-  out.text[F.merchant_group]![row] = txn.merchant_group;
-  put(out, row, F.is_essential, essential.has(txn.merchant_group) ? 1 : 0);
-  put(
-    out,
-    row,
-    F.merchant_abroad,
-    txn.merchant_country !== null && txn.merchant_country.trim() !== '' && normalisePlace(txn.merchant_country) !== normalisePlace(params.homeCountry) ? 1 : 0,
-  );
-  put(out, row, F.merchant_city_differs, txn.merchant_city !== null && txn.merchant_city.trim() !== '' && normalisePlace(txn.merchant_city) !== normalisePlace(txn.city) ? 1 : 0);
-  put(out, row, F.account_age_months, info.year * 12 + info.month - cohortMonths);
-  put(out, row, F.age, txn.age);
-  out.text[F.sex]![row] = txn.sex;
-  out.text[F.state]![row] = txn.state;
-  put(out, row, F.credit_limit, txn.credit_limit);
-  put(out, row, F.available_ratio, availableRatio(txn));
-  put(out, row, F.hist_count_7d, count7);
-  put(out, row, F.hist_sum_7d, sum7);
-  put(out, row, F.hist_count_30d, count30);
-  put(out, row, F.hist_sum_30d, sum30);
-  put(out, row, F.hist_nonessential_share_30d, sum30 > 0 ? nonEssential30 / sum30 : null);
-  put(out, row, F.days_since_prev, state.last_date === null ? null : day - dayInfo(state.last_date).day);
-  put(out, row, F.amount_to_running_mean, amount === null || mean === null || mean === 0 ? null : amount / mean);
-  put(out, row, F.prev_available_ratio, state.last_available_ratio);
-}
-
-function put(out: FeatureColumns, row: number, f: number, x: number | null): void {
-  if (x === null) out.valid[f]![row] = 0;
-  else {
-    out.values[f]![row] = x;
-    out.valid[f]![row] = 1;
-  }
+  computeBatchInto(oneRowColumns(txn), ONE, ONE, [CustomerHistory.fromState(state)], params, out, row);
 }
 
 const cohortCache = new Map<string, number>();
@@ -245,40 +548,16 @@ function cohortMonthsOf(cohort: string): number {
   return m;
 }
 
-function availableRatio(txn: FeatureInput): number | null {
-  return txn.credit_limit > 0 ? txn.available_limit / txn.credit_limit : null;
-}
 
 /**
- * Fold a transaction into a state in place (the offline pipeline's fast path; the online path uses
- * {@link updateCustomerState}, which copies first — both run exactly this code).
+ * Fold a transaction into a state in place and return it (the online path; {@link updateCustomerState}
+ * copies first). Runs {@link computeBatchInto} without computing, on the packed form of the state.
  * Transactions must be folded in (date, source_file, source_line) order.
  */
 export function foldCustomerState(state: CustomerState, txn: FeatureInput): CustomerState {
-  const day = dayInfo(txn.date).day;
-  const amount = txn.amount;
-  const recent = state.recent;
-  recent.push([day, amount ?? 0, txn.merchant_group]);
-  // Keep the ring sorted by day even if an online caller folds a late-arriving transaction.
-  for (let i = recent.length - 1; i > 0 && recent[i - 1]![0] > day; i--) {
-    const tmp = recent[i - 1]!;
-    recent[i - 1] = recent[i]!;
-    recent[i] = tmp;
-  }
-  const isLatest = state.last_date === null || txn.date >= state.last_date;
-  const latest = isLatest ? day : dayInfo(state.last_date!).day;
-  // shift() instead of splice(): no array of removed entries is allocated (this runs once per row).
-  while (recent.length > 0 && recent[0]![0] <= latest - HISTORY_WINDOW_DAYS) recent.shift();
-  state.count += 1;
-  if (amount !== null) {
-    state.amount_count += 1;
-    state.amount_sum += amount;
-  }
-  if (isLatest) {
-    state.last_date = txn.date;
-    state.last_available_ratio = availableRatio(txn);
-  }
-  return state;
+  const h = CustomerHistory.fromState(state);
+  computeBatchInto(oneRowColumns(txn), ONE, ONE, [h], null, null);
+  return Object.assign(state, h.toState());
 }
 
 /** A deep copy of a state (states are plain JSON values). */
