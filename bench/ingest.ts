@@ -3,7 +3,10 @@
  * from the run record runCli writes), and DuckDB's CSV → date-partitioned Parquet on the same file as
  * the reference. Each measured step runs in its own process so peak RSS is its own.
  *
- *   npx tsx bench/ingest.ts --rows 1000000 [--out docs/bench-ingest.md]
+ *   npx tsx bench/ingest.ts [--rows 1000000,10000000] [--out docs/bench-ingest.md]
+ *
+ * `--rows` takes a comma-separated list of sizes, run one after the other (default: 1M and 10M); each size
+ * replaces its own section of the Markdown file, and the notes after the `<!-- notes -->` line are kept.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +19,7 @@ const TSX = require.resolve('tsx/cli', { paths: [ROOT] });
 
 interface Step {
   seconds: number;
+  cpuSeconds: number;
   peakRssMb: number;
 }
 
@@ -54,27 +58,39 @@ function child(args: string[], env: NodeJS.ProcessEnv = {}): Step {
   const m = /peak_rss_mb=(\d+(\.\d+)?)/.exec(r.stdout.toString());
   const own = /seconds=(\d+(\.\d+)?)/.exec(r.stdout.toString());
   if (own) seconds = Number(own[1]); // the step's own time, without process start
-  return { seconds, peakRssMb: m ? Number(m[1]) : Number.NaN };
+  const cpu = /cpu_seconds=(\d+(\.\d+)?)/.exec(r.stdout.toString());
+  return { seconds, cpuSeconds: cpu ? Number(cpu[1]) : Number.NaN, peakRssMb: m ? Number(m[1]) : Number.NaN };
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      rows: { type: 'string', default: '1000000' },
+      rows: { type: 'string', default: '1000000,10000000' },
       out: { type: 'string', default: path.join(ROOT, 'docs', 'bench-ingest.md') },
       step: { type: 'string' },
       file: { type: 'string' },
       dir: { type: 'string' },
     },
   });
-  const rows = Number(values.rows);
   if (values.step) {
+    const rows = Number(values.rows);
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     if (values.step === 'generate') await generateStep(rows, values.file!);
     else if (values.step === 'duckdb') await duckdbStep(values.file!, values.dir!);
-    process.stdout.write(`seconds=${((performance.now() - t0) / 1000).toFixed(3)} peak_rss_mb=${(process.resourceUsage().maxRSS / 1024).toFixed(0)}\n`);
+    const cpu = process.cpuUsage(c0);
+    process.stdout.write(
+      `seconds=${((performance.now() - t0) / 1000).toFixed(3)} cpu_seconds=${((cpu.user + cpu.system) / 1e6).toFixed(3)} peak_rss_mb=${(process.resourceUsage().maxRSS / 1024).toFixed(0)}\n`,
+    );
     return;
   }
+  for (const rows of values.rows!.split(',').map((r) => Number(r.trim()))) {
+    if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows: "${values.rows}" is not a list of row counts`);
+    await benchSize(rows, values.out!);
+  }
+}
+
+async function benchSize(rows: number, out: string): Promise<void> {
   const loadStart = os.loadavg()[0]!.toFixed(1);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ingest-'));
   const raw = path.join(work, 'raw');
@@ -124,20 +140,22 @@ async function main(): Promise<void> {
     `| generate (\`generateChunks\`) | ${gen.seconds.toFixed(1)} | ${fmt(rows / gen.seconds)} | ${fmt(gen.peakRssMb)} | CSV |`,
     `| ingest CLI (parse, validate, HMAC, ${run.summary.partitions_total} partitions) | ${run.wall_seconds.toFixed(1)} | ${fmt(ingestRate)} | ${fmt(run.peak_rss_mb)} | ${(lakeBytes / 1e6).toFixed(1)} MB Parquet (CPU ${run.cpu_seconds.toFixed(1)} s) |`,
     `| ingest process incl. tsx start | ${ing.seconds.toFixed(1)} | ${fmt(rows / ing.seconds)} | | |`,
-    `| DuckDB CSV → partitioned Parquet (reference) | ${duck.seconds.toFixed(1)} | ${fmt(duckRate)} | ${fmt(duck.peakRssMb)} | ${(duckBytes / 1e6).toFixed(1)} MB Parquet |`,
+    `| DuckDB CSV → partitioned Parquet (reference) | ${duck.seconds.toFixed(1)} | ${fmt(duckRate)} | ${fmt(duck.peakRssMb)} | ${(duckBytes / 1e6).toFixed(1)} MB Parquet (CPU ${duck.cpuSeconds.toFixed(1)} s) |`,
     '',
-    `Ingest reaches ${((100 * ingestRate) / duckRate).toFixed(0)}% of DuckDB's rows/s (${(ingestRate / duckRate).toFixed(2)}×).`,
+    `Ingest reaches ${((100 * ingestRate) / duckRate).toFixed(0)}% of DuckDB's rows/s (${(ingestRate / duckRate).toFixed(2)}×); ` +
+      `CPU seconds per row, ingest / DuckDB: ${(run.cpu_seconds / run.rows_out / (duck.cpuSeconds / rows)).toFixed(2)}.`,
     '',
   ].join('\n');
-  // One section per input size: a run replaces its own size's section and keeps the others.
-  const previous = fs.existsSync(values.out!) ? fs.readFileSync(values.out!, 'utf8') : '';
+  // One section per input size: a run replaces its own size's section and keeps the others, and the notes.
+  const MARK = '<!-- notes -->';
+  const [previous = '', notes = ''] = (fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '').split(`${MARK}\n`);
   const sections = new Map<string, string>();
   for (const part of previous.split(/^(?=### )/m).filter((p) => p.startsWith('### '))) sections.set(part.split('\n', 1)[0]!, part.trimEnd() + '\n\n');
   sections.set(`### ${fmt(rows)} rows`, md);
   const head = previous.includes('\n### ') || previous.startsWith('### ') ? previous.split(/^### /m)[0]! : '## Ingest\n\n';
   const ordered = [...sections.entries()].sort(([a], [b]) => Number(a.replace(/\D/g, '')) - Number(b.replace(/\D/g, ''))).map(([, v]) => v);
-  const doc = head + ordered.join('');
-  fs.writeFileSync(values.out!, doc);
+  const doc = head + ordered.join('') + (notes ? `${MARK}\n${notes}` : '');
+  fs.writeFileSync(out, doc);
   process.stdout.write(md);
   fs.rmSync(work, { recursive: true, force: true });
 }

@@ -8,21 +8,55 @@ export interface PartitionPart {
 }
 
 const encoder = new TextEncoder();
-// UTF-8 bytes of every dictionary entry's fields, computed once per parsed file.
-const entryBytes = new WeakMap<object, Map<string, (Uint8Array | null)[]>>();
 
-function bytesOf<E extends object>(owner: ColumnarParsedFile, entries: readonly E[], field: keyof E & string): (Uint8Array | null)[] {
+/** The UTF-8 bytes of one field over a dictionary's entries, back to back: entry j is `data[offsets[j], offsets[j+1])`. */
+interface DictBytes {
+  readonly data: Uint8Array;
+  readonly offsets: Int32Array;
+  /** 1 where the entry's value is null. */
+  readonly isNull: Uint8Array;
+  readonly nulls: number;
+}
+
+// Computed once per parsed file and field (and again only if the dictionary grew).
+const entryBytes = new WeakMap<object, Map<string, DictBytes>>();
+
+function bytesOf<E extends object>(owner: ColumnarParsedFile, entries: readonly E[], field: keyof E & string): DictBytes {
   let byField = entryBytes.get(owner);
   if (!byField) entryBytes.set(owner, (byField = new Map()));
   let out = byField.get(field);
-  if (!out || out.length !== entries.length) {
-    out = entries.map((e) => {
+  if (!out || out.isNull.length !== entries.length) {
+    const encoded = entries.map((e) => {
       const v = e[field];
       return v === null ? null : encoder.encode(String(v));
     });
+    out = dictOf(encoded);
     byField.set(field, out);
   }
   return out;
+}
+
+const entryAges = new WeakMap<object, Int32Array>();
+function agesOf(owner: ColumnarParsedFile): Int32Array {
+  let ages = entryAges.get(owner);
+  if (!ages || ages.length !== owner.identities.length) entryAges.set(owner, (ages = Int32Array.from(owner.identities, (e) => e.age)));
+  return ages;
+}
+
+function dictOf(encoded: readonly (Uint8Array | null)[]): DictBytes {
+  const offsets = new Int32Array(encoded.length + 1);
+  const isNull = new Uint8Array(encoded.length);
+  let nulls = 0;
+  for (const [j, b] of encoded.entries()) {
+    if (b === null) {
+      isNull[j] = 1;
+      nulls += 1;
+    }
+    offsets[j + 1] = offsets[j]! + (b?.length ?? 0);
+  }
+  const data = new Uint8Array(offsets[encoded.length]!);
+  for (const [j, b] of encoded.entries()) if (b) data.set(b, offsets[j]!);
+  return { data, offsets, isNull, nulls };
 }
 
 function bitmapOf(length: number, isNull: (i: number) => boolean): { bitmap: Uint8Array | undefined; nulls: number } {
@@ -34,34 +68,54 @@ function bitmapOf(length: number, isNull: (i: number) => boolean): { bitmap: Uin
   return { bitmap, nulls };
 }
 
-// A Utf8 column whose row i (over the parts in order) is values(part)[index(part)[i]].
-function dictUtf8(parts: readonly PartitionPart[], length: number, values: (p: PartitionPart) => (Uint8Array | null)[], index: (b: ColumnarBucket) => Int32Array): Data<Utf8> {
-  const rowBytes: (Uint8Array | null)[] = new Array(length);
+/**
+ * A Utf8 column whose row i (over the parts in order) is entry index(part)[i] of dict(part): offsets,
+ * validity and value bytes written straight from the dictionary's packed bytes (two passes, no per-row
+ * objects). Null entries add no bytes and a clear validity bit; no nulls, no bitmap (as apache-arrow does).
+ */
+function dictUtf8(parts: readonly PartitionPart[], length: number, dict: (p: PartitionPart) => DictBytes, index: (b: ColumnarBucket) => Int32Array): Data<Utf8> {
+  const offsets = new Int32Array(length + 1);
+  let nulls = 0;
+  let total = 0;
   let r = 0;
   for (const p of parts) {
-    const v = values(p);
+    const d = dict(p);
     const idx = index(p.bucket);
-    for (let i = 0; i < p.bucket.length; i++) rowBytes[r++] = v[idx[i]!]!;
+    const o = d.offsets;
+    const n = p.bucket.length;
+    if (d.nulls > 0) for (let i = 0; i < n; i++) nulls += d.isNull[idx[i]!]!;
+    for (let i = 0; i < n; i++) {
+      const j = idx[i]!;
+      total += o[j + 1]! - o[j]!;
+      offsets[++r] = total;
+    }
   }
-  return utf8(rowBytes);
-}
-
-function utf8(rowBytes: readonly (Uint8Array | null)[]): Data<Utf8> {
-  const length = rowBytes.length;
-  const { bitmap, nulls } = bitmapOf(length, (i) => rowBytes[i] === null);
-  const offsets = new Int32Array(length + 1);
-  let total = 0;
-  for (let i = 0; i < length; i++) {
-    total += rowBytes[i]?.length ?? 0;
-    offsets[i + 1] = total;
+  let bitmap: Uint8Array | undefined;
+  if (nulls > 0) {
+    bitmap = new Uint8Array((length + 7) >> 3);
+    r = 0;
+    for (const p of parts) {
+      const d = dict(p);
+      const idx = index(p.bucket);
+      for (let i = 0; i < p.bucket.length; i++, r++) if (d.isNull[idx[i]!] === 0) bitmap[r >> 3]! |= 1 << (r & 7);
+    }
   }
   const data = new Uint8Array(total);
-  // A plain loop: the values are short, and TypedArray.set costs more per call than it saves.
-  for (let i = 0; i < length; i++) {
-    const b = rowBytes[i];
-    if (!b) continue;
-    const at = offsets[i]!;
-    for (let k = 0; k < b.length; k++) data[at + k] = b[k]!;
+  r = 0;
+  for (const p of parts) {
+    const d = dict(p);
+    const idx = index(p.bucket);
+    const o = d.offsets;
+    const src = d.data;
+    for (let i = 0; i < p.bucket.length; i++) {
+      const j = idx[i]!;
+      // Short values byte by byte (TypedArray.set costs more per call than it saves), long ones (keys) by set.
+      let at = offsets[r++]!;
+      const a = o[j]!;
+      const e = o[j + 1]!;
+      if (e - a > 24) data.set(src.subarray(a, e), at);
+      else for (let k = a; k < e; k++) data[at++] = src[k]!;
+    }
   }
   return makeData({ type: new Utf8(), length, nullCount: nulls, nullBitmap: bitmap, valueOffsets: offsets, data });
 }
@@ -128,14 +182,11 @@ export function columnarTable(schema: Schema, date: string, parts: readonly Part
   const length = parts.reduce((s, p) => s + p.bucket.length, 0);
   const ident = (field: keyof IdentityEntry & string) => (p: PartitionPart) => bytesOf(p.parsed, p.parsed.identities, field);
   const merch = (field: keyof MerchantEntry & string) => (p: PartitionPart) => bytesOf(p.parsed, p.parsed.merchants, field);
+  // A column with one value per part (date, source file): a one-entry dictionary, every row index 0.
   const constant = (value: (p: PartitionPart) => string): Data<Utf8> => {
-    const rows: Uint8Array[] = new Array(length);
-    let r = 0;
-    for (const p of parts) {
-      const b = encoder.encode(value(p));
-      for (let i = 0; i < p.bucket.length; i++) rows[r++] = b;
-    }
-    return utf8(rows);
+    const zeros = new Int32Array(parts.reduce((m, p) => Math.max(m, p.bucket.length), 0));
+    const dicts = new Map(parts.map((p) => [p, dictOf([encoder.encode(value(p))])]));
+    return dictUtf8(parts, length, (p) => dicts.get(p)!, () => zeros);
   };
   const children = schema.fields.map((field): Data => {
     switch (field.name) {
@@ -158,7 +209,11 @@ export function columnarTable(schema: Schema, date: string, parts: readonly Part
       case 'age': {
         const out = new Int32Array(length);
         let r = 0;
-        for (const p of parts) for (let i = 0; i < p.bucket.length; i++) out[r++] = p.parsed.identities[p.bucket.identity[i]!]!.age;
+        for (const p of parts) {
+          const ages = agesOf(p.parsed);
+          const idx = p.bucket.identity;
+          for (let i = 0; i < p.bucket.length; i++) out[r++] = ages[idx[i]!]!;
+        }
         return makeData({ type: new Int32(), length, nullCount: 0, data: out });
       }
       case 'credit_limit':

@@ -10,6 +10,8 @@ export type SourceEncoding = 'ascii' | 'utf-8' | 'mibolsillo-single-byte';
  * (neither cp1252 nor latin1 mean that). Any other byte ≥ 0x80 in a non-UTF-8 file is undecodable.
  */
 const SINGLE_BYTE: Readonly<Record<number, string>> = { 0x82: 'Ç' };
+/** 1 at index `b - 0x80` when the high byte `b` has a meaning in the single-byte page. */
+export const SINGLE_BYTE_OK = Uint8Array.from({ length: 0x80 }, (_, i) => (SINGLE_BYTE[i + 0x80] === undefined ? 0 : 1));
 const SINGLE_BYTE_ENTRIES = Object.entries(SINGLE_BYTE).map(([b, mapped]) => [String.fromCharCode(Number(b)), mapped] as const);
 
 /** Why a row was quarantined. */
@@ -73,6 +75,16 @@ export function classifyBlock(bytes: Uint8Array, mode: SourceEncoding, where: { 
     if (b < 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) throw undecodable(bytes, i, where, `control byte 0x${b.toString(16).padStart(2, '0')}`);
   }
   if (high < 0) return mode;
+  if (mode === 'mibolsillo-single-byte') {
+    // The common case of a single-byte file: one pass checks both rules below; a failure re-runs them
+    // in their order, so the error names the same byte.
+    let ok = true;
+    for (let i = high; i < bytes.length && ok; i++) {
+      const b = bytes[i]!;
+      ok = b >= 0x80 ? SINGLE_BYTE_OK[b - 0x80] === 1 : b >= 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+    }
+    if (ok) return mode;
+  }
   for (let i = high; i < bytes.length; i++) {
     const b = bytes[i]!;
     if (b < 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) throw undecodable(bytes, i, where, `control byte 0x${b.toString(16).padStart(2, '0')}`);

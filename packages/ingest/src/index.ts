@@ -20,6 +20,11 @@ export type { SourceEncoding, ReasonCode, DomainRules, ParsedRow, Rejection } fr
 export { parseFile, kAnonymity } from './parse-file';
 export { parseFileColumnar } from './parse-fast';
 export type { ColumnarParsedFile, ColumnarBucket, ColumnarSpillSink, IdentityEntry, MerchantEntry } from './parse-fast';
+export { parseRangeColumnar, finishParse } from './parse-fast';
+export type { RangeResult, RangeOptions } from './parse-fast';
+export { parseFileParallel, splitRanges, mergeRanges } from './parse-ranges';
+export type { ByteRange, ParallelOptions } from './parse-ranges';
+export { startIngestWorkers } from './ingest-workers';
 export { FIELD_VALIDATORS, classifyBlock, decodeRange, parseIdentity, parseMerchant } from './dialect';
 export type { RawIdentity } from './dialect';
 export type { ParsedFile, ParseParams, QuarantineEntry, DateBucket, QuasiIdentifiers } from './parse-file';

@@ -1,8 +1,8 @@
 import os from 'node:os';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { tableToCompatibleParquet } from '@bolsillo/core';
 import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
+import { isAlive, startIngestWorkers } from './ingest-workers';
 
 /**
  * Parquet encoding on a second core. Encoding (parquet-wasm) is about half of the write phase; a worker
@@ -14,27 +14,36 @@ export class ParquetPool {
   private worker: Worker | null = null;
   private busy: Promise<Uint8Array> | null = null;
   private seq = 0;
+  private owned = false;
+  private onMessage: (m: { kind?: string; id: number; bytes?: Uint8Array; error?: string }) => void = () => undefined;
+  private onError: (e: Error) => void = () => undefined;
+  private onExit: () => void = () => undefined;
   private readonly pending = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
 
-  constructor(workers = Math.min(1, os.availableParallelism() - 1)) {
-    if (workers < 1) return;
-    const entry = path.join(__dirname, `parquet-worker${path.extname(__filename)}`);
-    // Under tsx or jest the worker loads TypeScript through tsx's CommonJS hook; compiled, plain require.
-    const code = entry.endsWith('.ts') ? `require('tsx/cjs/api').register(); require(${JSON.stringify(entry)});` : `require(${JSON.stringify(entry)});`;
-    this.worker = new Worker(code, { eval: true });
-    this.worker.unref();
-    this.worker.on('message', (m: { id: number; bytes?: Uint8Array; error?: string }) => {
+  /** `worker`: an ingest worker to share (see startIngestWorkers; the caller stops it), else one of its own. */
+  constructor(workers = Math.min(1, os.availableParallelism() - 1), worker?: Worker) {
+    if (workers < 1 || (worker && !isAlive(worker))) return;
+    this.owned = worker === undefined;
+    const w = worker ?? startIngestWorkers(1)[0]!;
+    const fail = (e: Error) => {
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+      this.worker = null;
+    };
+    this.onMessage = (m: { kind?: string; id: number; bytes?: Uint8Array; error?: string }) => {
+      if (m.kind !== undefined) return; // another job kind on a shared worker
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
       if (m.bytes) p.resolve(m.bytes);
       else p.reject(new Error(`parquet worker: ${m.error}`));
-    });
-    this.worker.on('error', (e) => {
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
-      this.worker = null;
-    });
+    };
+    this.onError = fail;
+    this.onExit = () => fail(new Error('parquet worker exited'));
+    w.on('message', this.onMessage);
+    w.on('error', this.onError);
+    w.on('exit', this.onExit);
+    this.worker = w;
   }
 
   /** Encode `table`: on the worker when it is free (`offloaded`), else right here (the caller's core). */
@@ -60,7 +69,11 @@ export class ParquetPool {
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = null;
-    if (w) await w.terminate();
+    if (!w) return;
+    w.off('message', this.onMessage);
+    w.off('error', this.onError);
+    w.off('exit', this.onExit);
+    if (this.owned) await w.terminate();
   }
 }
 

@@ -3,6 +3,7 @@ import { TransactionSchema, type Transaction } from '@bolsillo/schema';
 import {
   FIELD_VALIDATORS,
   IngestError,
+  SINGLE_BYTE_OK,
   checkHeader,
   classifyBlock,
   decodeRange,
@@ -207,6 +208,44 @@ export async function parseFileColumnar(
   onProgress?: (bytes: number, rows: number) => void,
   spill?: ColumnarSpillSink,
 ): Promise<ColumnarParsedFile> {
+  const r = await parseRangeColumnar(file, chunks, params, { header: true, onProgress, spill });
+  return finishParse(r.parsed, [r.hashes], r.headerSeen);
+}
+
+/**
+ * What parsing one byte range of a file (whole lines) gives: the rows and counts with line numbers
+ * relative to the range (its first line is 1), the range's duplicate hashes sorted, and how many lines it
+ * held. Ranges are merged by {@link mergeRanges}; a whole file is the single range with the header.
+ */
+export interface RangeResult {
+  readonly parsed: ColumnarParsedFile;
+  /** The 53-bit hash of every data line of the range, sorted (exact duplicates are equal hashes). */
+  readonly hashes: Float64Array;
+  /** Lines of the range, empty ones included (the next range's first line number is this plus one). */
+  readonly lines: number;
+  readonly headerSeen: boolean;
+}
+
+/** Options of {@link parseRangeColumnar}. */
+export interface RangeOptions {
+  /** Whether the range starts with the file's header line (the first range). */
+  readonly header: boolean;
+  readonly onProgress?: (bytes: number, rows: number) => void;
+  readonly spill?: ColumnarSpillSink;
+}
+
+/**
+ * Parse whole lines of one file (all of it, or a byte range split on line boundaries) into typed columns;
+ * see {@link parseFileColumnar}. Duplicate counting across ranges and the whole-file checks (no header, no
+ * valid rows) are left to {@link finishParse}.
+ */
+export async function parseRangeColumnar(
+  file: string,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  params: ParseParams,
+  options: RangeOptions,
+): Promise<RangeResult> {
+  const { onProgress, spill } = options;
   const out: ColumnarParsedFile = {
     file,
     encoding: 'ascii',
@@ -235,7 +274,7 @@ export async function parseFileColumnar(
   let buffered = 0;
   let mode: SourceEncoding = 'ascii';
   let lineNo = 0;
-  let headerSeen = false;
+  let headerSeen = !options.header;
   let carry: Uint8Array = new Uint8Array(0);
 
   // Dictionaries: canonical value → entry index, and raw bytes (as latin1 text) → entry index or -1.
@@ -246,7 +285,12 @@ export async function parseFileColumnar(
   const rawIdentity = new Map<string, number>();
   const rawMerchant = new Map<string, number>();
   const rawDate = new Map<string, string | null>();
-  const groupCounts = new Map<string, number>();
+  // Per-row counters without a Map update per row: rows per merchant entry (summed into groups at the
+  // end, groups in the order of their first valid row) and a count cell per date, cached with its bucket.
+  const merchantRows: number[] = [];
+  const groupOrder = new Map<string, number>();
+  const dateCells = new Map<string, { n: number }>();
+  let dateCell: { n: number } = { n: 0 };
   let dateText = '';
   let bucket: ColumnarBucket | null = null;
 
@@ -277,6 +321,7 @@ export async function parseFileColumnar(
     if (idx === undefined) {
       idx = out.merchants.length;
       out.merchants.push({ merchant_group: group, merchant_city: mcity, merchant_country: mcountry });
+      merchantRows.push(0);
       merchantIndex.set(k, idx);
     }
     return idx;
@@ -285,6 +330,9 @@ export async function parseFileColumnar(
   const accept = (date: string, identity: number, merchant: number, credit: number, avail: number, amount: number | null, line: number) => {
     if (date !== dateText || bucket === null) {
       dateText = date;
+      let cell = dateCells.get(date);
+      if (!cell) dateCells.set(date, (cell = { n: 0 }));
+      dateCell = cell;
       bucket = out.buckets.get(date) ?? null;
       if (!bucket) {
         bucket = emptyBucket();
@@ -305,13 +353,13 @@ export async function parseFileColumnar(
       const e = out.identities[identity]!;
       if (!out.customers.has(e.customer_key)) out.customers.set(e.customer_key, { age: e.age, sex: e.sex, city: e.city, state: e.state });
     }
-    out.dateCounts.set(date, (out.dateCounts.get(date) ?? 0) + 1);
+    dateCell.n += 1;
     out.rowsOut += 1;
     if (amount === null) out.nullAmounts += 1;
     const m = out.merchants[merchant]!;
     if (m.merchant_city === null) out.emptyMerchantCity += 1;
     if (m.merchant_country === null) out.emptyMerchantCountry += 1;
-    groupCounts.set(m.merchant_group, (groupCounts.get(m.merchant_group) ?? 0) + 1);
+    if (merchantRows[merchant]++ === 0 && !groupOrder.has(m.merchant_group)) groupOrder.set(m.merchant_group, 0);
     buffered += 1;
     if (spill && buffered >= spill.maxRows) {
       spill.write(out);
@@ -334,10 +382,19 @@ export async function parseFileColumnar(
   };
 
   const fieldStart = new Int32Array(FIELDS + 1);
+  // Declared once, not per line: a closure made per row costs an allocation (and, under tsx, a __name call).
+  const fEnd = (k: number) => fieldStart[k + 1]! - 1;
 
   // A block of whole lines: each ends with '\n', except a file's last line when it has no line break.
+  // Once a file is known to be single-byte, its blocks are checked in the line loop (which reads every
+  // byte anyway) instead of a pass of their own; a byte the check refuses sends the block through
+  // classifyBlock, which raises the very error it would have raised up front.
+  let block: Uint8Array = new Uint8Array(0);
+  let blockFirstLine = 1;
   const handleBlock = (bytes: Uint8Array) => {
-    mode = classifyBlock(bytes, mode, { file, firstLine: lineNo + 1 });
+    block = bytes;
+    blockFirstLine = lineNo + 1;
+    if (mode !== 'mibolsillo-single-byte') mode = classifyBlock(bytes, mode, { file, firstLine: blockFirstLine });
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
     const singleByte = mode === 'mibolsillo-single-byte';
     let s = 0;
@@ -365,6 +422,7 @@ export async function parseFileColumnar(
     let h2 = 0x41c6ce57;
     let nf = 1;
     let high = false;
+    let refused = false;
     fieldStart[0] = s;
     for (let i = s; i < e; i++) {
       let ch = buf[i]!;
@@ -373,11 +431,15 @@ export async function parseFileColumnar(
         nf++;
       } else if (ch >= 0x80) {
         high = true;
-        if (singleByte) ch = 0xc7; // 'Ç', the only high byte of the single-byte page
-      }
+        if (singleByte) {
+          if (SINGLE_BYTE_OK[ch - 0x80] !== 1) refused = true;
+          ch = 0xc7; // 'Ç', the only high byte of the single-byte page
+        }
+      } else if (ch < 0x20 && ch !== 0x09 && ch !== 0x0d) refused = true;
       h1 = Math.imul(h1 ^ ch, 2654435761);
       h2 = Math.imul(h2 ^ ch, 1597334677);
     }
+    if (refused) classifyBlock(block, mode, { file, firstLine: blockFirstLine }); // throws IngestError
     let hash: number;
     if (high && !singleByte) hash = hashString(buf.toString('utf8', s, e));
     else {
@@ -393,7 +455,6 @@ export async function parseFileColumnar(
     hashes[hashCount++] = hash;
     if (nf !== FIELDS) return slowLine(decodeRange(buf, s, e, mode), lineNo);
     fieldStart[FIELDS] = e + 1;
-    const fEnd = (k: number) => fieldStart[k + 1]! - 1;
 
     // Identity fields 0..5 (contiguous): decoded, checked, validated and pseudonymised once per raw text.
     const idKey = buf.toString('latin1', s, fEnd(5));
@@ -452,15 +513,52 @@ export async function parseFileColumnar(
     handleBlock(carry);
   }
   out.encoding = mode;
-  const sorted = hashes.subarray(0, hashCount).sort();
-  for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) out.duplicates += 1;
-  for (const [g, n] of groupCounts) out.merchantGroups[g] = n;
-  if (!headerSeen) throw new IngestError(`${file}: empty file (no header line)`);
+  for (const [d, cell] of dateCells) out.dateCounts.set(d, cell.n);
+  for (const [m, n] of merchantRows.entries()) {
+    const g = out.merchants[m]!.merchant_group;
+    if (n > 0) groupOrder.set(g, groupOrder.get(g)! + n);
+  }
+  for (const [g, n] of groupOrder) out.merchantGroups[g] = n;
+  return { parsed: out, hashes: hashes.subarray(0, hashCount).sort(), lines: lineNo, headerSeen: options.header && headerSeen };
+}
+
+/**
+ * The whole-file part of parsing: exact duplicates over all ranges (each range's hashes sorted; a k-way
+ * merge counts the values seen before, as one sort of all hashes would), then the file-level failures.
+ */
+export function finishParse(out: ColumnarParsedFile, sortedHashes: readonly Float64Array[], headerSeen: boolean): ColumnarParsedFile {
+  out.duplicates = countDuplicates(sortedHashes);
+  if (!headerSeen) throw new IngestError(`${out.file}: empty file (no header line)`);
   if (out.rowsOut === 0) {
     const reasons = Object.entries(out.reasons).map(([r, n]) => `${r}: ${n}`).join(', ');
-    throw new IngestError(`${file}: no valid rows (${out.rowsIn} data rows${reasons ? `; quarantined ${reasons}` : ''})`);
+    throw new IngestError(`${out.file}: no valid rows (${out.rowsIn} data rows${reasons ? `; quarantined ${reasons}` : ''})`);
   }
   return out;
+}
+
+// Values equal to an earlier value, over several sorted lists (= total minus distinct values).
+function countDuplicates(lists: readonly Float64Array[]): number {
+  const live = lists.filter((l) => l.length > 0);
+  if (live.length === 1) {
+    const l = live[0]!;
+    let d = 0;
+    for (let i = 1; i < l.length; i++) if (l[i] === l[i - 1]) d += 1;
+    return d;
+  }
+  const at = live.map(() => 0);
+  let total = 0;
+  let distinct = 0;
+  let previous = Number.NaN;
+  for (;;) {
+    let best = -1;
+    for (let k = 0; k < live.length; k++) if (at[k]! < live[k]!.length && (best < 0 || live[k]![at[k]!]! < live[best]![at[best]!]!)) best = k;
+    if (best < 0) break;
+    const v = live[best]![at[best]!++]!;
+    total += 1;
+    if (v !== previous) distinct += 1;
+    previous = v;
+  }
+  return total - distinct;
 }
 
 // A property schema that any string satisfies (annotations only): its check cannot depend on the row.

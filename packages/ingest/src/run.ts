@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import {
@@ -25,6 +26,8 @@ import { buildTable } from './arrow-build';
 import { ConcurrentAtomicWriter } from './durable-write';
 import { kAnonymity, type QuasiIdentifiers } from './parse-file';
 import { parseFileColumnar, type ColumnarParsedFile } from './parse-fast';
+import { parseFileParallel } from './parse-ranges';
+import { startIngestWorkers } from './ingest-workers';
 import { columnarTable } from './columnar-table';
 import { ParquetPool } from './parquet-pool';
 
@@ -35,6 +38,13 @@ export const IngestParamsSchema = Type.Object(
     max_age: Type.Integer({ maximum: 130, description: 'Oldest plausible card holder.' }),
     chunk_bytes: Type.Integer({ minimum: 4096, description: 'Read size: bounds the working memory of the parser.' }),
     spill_rows: Type.Integer({ minimum: 1, description: 'Valid rows held in memory before they are spilled to temporary Arrow files (bounds memory).' }),
+    parse_workers: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 64,
+        description: 'Worker threads parsing byte ranges of a large file beside the main thread (default: one per extra core; 0: one pass on the main thread; same output either way).',
+      }),
+    ),
     parquet_workers: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 1, description: 'Worker threads encoding Parquet beside the main thread (0: main thread only; same bytes either way).' }),
     ),
@@ -89,6 +99,10 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
   const spillDir = path.join(path.dirname(layout.lake), `.spill.tmp-${process.pid}`);
   const spilled = new Map<string, string[]>();
   let spillSeq = 0;
+  // Worker threads, started once for both phases: range parsing of large files, then Parquet encoding.
+  const parseWorkers = params.parse_workers ?? Math.max(0, os.availableParallelism() - 1);
+  const parquetWorkers = params.parquet_workers ?? Math.min(1, os.availableParallelism() - 1);
+  const workers = startIngestWorkers(Math.max(parseWorkers, parquetWorkers));
   try {
     const parsed: ColumnarParsedFile[] = [];
     for (const f of plan.parse) {
@@ -96,14 +110,36 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
       const size = fs.statSync(file).size;
       const progress = createProgress(`ingest ${f}`, { total: size, unit: 'bytes', write: log });
       let last = 0;
+      const parseParams = { secret, minAge: params.min_age, maxAge: params.max_age };
+      const onProgress = (bytes: number, rows: number) => {
+        progress.tick(bytes - last, `${rows} rows`);
+        last = bytes;
+      };
+      // Large files: byte ranges parsed on every core; anything the ranges cannot settle exactly (an error,
+      // mixed encodings, rows beyond spill_rows) is left to the one-pass parse below, which decides.
+      const threads = 1 + Math.min(parseWorkers, workers.length);
+      const ranges = Math.min(4 * threads, Math.floor(size / (4 * params.chunk_bytes)));
+      const fast =
+        threads > 1 && ranges >= 2
+          ? await parseFileParallel(file, f, parseParams, {
+              workers: workers.slice(0, threads - 1),
+              ranges,
+              chunkBytes: params.chunk_bytes,
+              maxRows: params.spill_rows - 1,
+              onProgress,
+            })
+          : null;
+      if (fast) {
+        progress.done(`${fast.rowsIn} rows (${ranges} ranges, ${threads} threads)`);
+        parsed.push(fast);
+        continue;
+      }
+      last = 0;
       const p = await parseFileColumnar(
         f,
         fs.createReadStream(file, { highWaterMark: params.chunk_bytes }),
-        { secret, minAge: params.min_age, maxAge: params.max_age },
-        (bytes, rows) => {
-          progress.tick(bytes - last, `${rows} rows`);
-          last = bytes;
-        },
+        parseParams,
+        onProgress,
         {
           maxRows: params.spill_rows,
           write: (partial) => {
@@ -126,7 +162,7 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
     const partitions: Record<string, { rows: number; sha256: string }> = options.backfill ? {} : { ...manifest.partitions };
     const writeProgress = createProgress('ingest write', { total: dates.length, unit: 'partitions', write: log });
     const writer = new ConcurrentAtomicWriter();
-    const pool = new ParquetPool(params.parquet_workers);
+    const pool = new ParquetPool(parquetWorkers, workers[0]);
     const jobs: Promise<void>[] = [];
     try {
       for (const date of dates) {
@@ -221,6 +257,7 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
     return { rowsIn: summary.rows_in, rowsOut: summary.rows_out, summary: summary as unknown as Record<string, unknown> };
   } finally {
     fs.rmSync(spillDir, { recursive: true, force: true });
+    await Promise.all(workers.map((w) => w.terminate()));
   }
 }
 
