@@ -16,6 +16,14 @@ export const PreprocessingColumnSchema = Type.Union([
     bin_edges: Type.Optional(
       Type.Array(Type.Number(), { description: 'Increasing training-quantile edges: one-hot bin columns (x < e0, e0 ≤ x < e1, …, x ≥ last) after the scaled value, all 0 when missing. Lets linear models learn thresholds.' }),
     ),
+    scaled: Type.Optional(
+      Type.Boolean({ description: 'false: the standardised value column is left out and the bins alone encode the feature (a step function, no forced linear trend). Absent = true.' }),
+    ),
+    bin_encoding: Type.Optional(
+      Type.Union([Type.Literal('one_hot'), Type.Literal('thermometer')], {
+        description: "How bin_edges become columns. one_hot (default when absent): one column per bin. thermometer: one column per edge, 1 when x ≥ edge (cumulative), so a step at one threshold is a single weight. All 0 when missing.",
+      }),
+    ),
   }),
   Type.Object({ name: Type.String(), kind: Type.Literal('boolean') }),
   Type.Object({

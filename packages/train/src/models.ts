@@ -7,6 +7,8 @@ export interface ResolvedParams {
   readonly epochs: number;
   readonly batch_size: number;
   readonly l2: number;
+  /** L1 penalty on the kernels (lasso): drives the weights of uninformative inputs towards zero. */
+  readonly l1: number;
   readonly hidden: readonly number[];
   readonly class_weight: 'none' | 'balanced' | number;
   readonly group_weight: 'none' | 'balanced';
@@ -21,6 +23,7 @@ export function resolveParams(family: 'logistic' | 'mlp', p: HyperParams): Resol
     epochs: p.epochs ?? 30,
     batch_size: p.batch_size ?? 1024,
     l2: p.l2 ?? 0,
+    l1: p.l1 ?? 0,
     hidden: family === 'mlp' ? (p.hidden ?? [16]) : [],
     class_weight: p.class_weight ?? 'none',
     group_weight: p.group_weight ?? 'none',
@@ -124,6 +127,7 @@ export function trainNetwork(
       const ce = tf.relu(z).sub(z.mul(yb)).add(tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
       let loss = ce.mul(wb).sum().div(wTotal) as import('@tensorflow/tfjs').Scalar;
       if (p.l2 > 0) for (const k of kernels) loss = loss.add(k.square().sum().mul(p.l2)) as import('@tensorflow/tfjs').Scalar;
+      if (p.l1 > 0) for (const k of kernels) loss = loss.add(k.abs().sum().mul(p.l1)) as import('@tensorflow/tfjs').Scalar;
       return loss;
     });
   try {

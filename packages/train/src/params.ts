@@ -18,6 +18,7 @@ export const HyperParamsSchema = Type.Object(
     epochs: Type.Optional(Type.Integer({ minimum: 1 })),
     batch_size: Type.Optional(Type.Integer({ minimum: 1 })),
     l2: Type.Optional(Type.Number({ minimum: 0 })),
+    l1: Type.Optional(Type.Number({ minimum: 0, description: 'L1 (lasso) penalty on the kernels: shrinks uninformative inputs to about zero.' })),
     hidden: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }))),
     max_steps: Type.Optional(Type.Integer({ minimum: 0, description: 'Cap on optimiser steps; epochs are cut to fit (0 = none).' })),
     group_weight: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('balanced')], { description: 'balanced: every customer carries the same total weight, so one heavy customer cannot dominate the fit.' })),
@@ -56,6 +57,12 @@ export const TrainParamsSchema = Type.Object(
       min_category_count: Type.Integer({ minimum: 1 }),
       max_categories: Type.Integer({ minimum: 1 }),
       numeric_bins: Type.Optional(Type.Integer({ minimum: 0, description: 'Quantile bins per numeric feature, one-hot beside the scaled value (0 = none).' })),
+      scaled: Type.Optional(Type.Boolean({ description: 'Keep the standardised value beside the bins (default true); false = bins alone, a step function without a forced linear trend. Features without bins keep it.' })),
+      bin_encoding: Type.Optional(
+        Type.Union([Type.Literal('one_hot'), Type.Literal('thermometer')], {
+          description: 'one_hot (default): one column per bin. thermometer: one cumulative column per edge (x ≥ edge), so with L1 a model keeps a few thresholds.',
+        }),
+      ),
     }),
     sample_round: Type.Object({
       fraction: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Share of train groups (customers) in the algorithm-selection sample.' }),

@@ -8,6 +8,10 @@ export interface PreprocessOptions {
   readonly max_categories: number;
   /** Quantile bins per numeric feature (one-hot beside the scaled value); 0 or absent = none. */
   readonly numeric_bins?: number;
+  /** How the bins become columns: one-hot (default) or thermometer (cumulative `x ≥ edge` columns). */
+  readonly bin_encoding?: 'one_hot' | 'thermometer';
+  /** Keep the standardised value beside the bins (default true); false = the bins alone (a step function). */
+  readonly scaled?: boolean;
 }
 
 type Row = Readonly<Record<string, unknown>>;
@@ -64,7 +68,7 @@ export function fitPreprocessing(rows: readonly Row[], features: readonly string
       bin_edges = [...edges].filter((e) => e > values[0]!).sort((a, b) => a - b);
       if (bin_edges.length === 0) bin_edges = undefined;
     }
-    return { name, kind: 'numeric', mean, std: std > 1e-12 ? std : 1, missing_indicator: missing > 0 || decl?.nullable === true, ...(bin_edges ? { bin_edges } : {}) };
+    return { name, kind: 'numeric', mean, std: std > 1e-12 ? std : 1, missing_indicator: missing > 0 || decl?.nullable === true, ...(bin_edges ? { bin_edges, ...(options.bin_encoding === 'thermometer' ? { bin_encoding: 'thermometer' as const } : {}), ...(options.scaled === false ? { scaled: false } : {}) } : {}) };
   });
   const encoded_names = columns.flatMap((c) => encodedNames(c));
   return { columns, width: encoded_names.length, encoded_names };

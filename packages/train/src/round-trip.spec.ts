@@ -5,7 +5,7 @@ import { baselineArtifacts, createEncoder, loadModel, loadTf, newVersionId, rule
 import type { ModelCard } from '@bolsillo/schema';
 import { syntheticMasterRows, SYNTHETIC_FEATURES } from './fixture.test-util';
 import { networkArtifacts, predictNetwork, resolveParams, trainNetwork } from './models';
-import { fitPreprocessing } from './preprocess-fit';
+import { fitPreprocessing, type PreprocessOptions } from './preprocess-fit';
 import type { HyperParams } from './params';
 
 const rows = syntheticMasterRows(40, 15, 3);
@@ -32,24 +32,29 @@ function card(version: string, family: ModelCard['family'], preprocessing: Recor
 
 describe('save → load round trip (registry files, no tfjs at load time)', () => {
   let dir: string;
+  let counter = 0;
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'train-roundtrip-'));
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it.each<['logistic' | 'mlp', HyperParams]>([
-    ['logistic', { epochs: 5, learning_rate: 0.1 }],
-    ['mlp', { epochs: 5, learning_rate: 0.05, hidden: [8, 4] }],
-  ])('%s: the runtime reproduces tfjs predictions', async (family, hp) => {
+  it.each<['logistic' | 'mlp', HyperParams, PreprocessOptions]>([
+    ['logistic', { epochs: 5, learning_rate: 0.1 }, { min_category_count: 2, max_categories: 10, numeric_bins: 4 }],
+    ['mlp', { epochs: 5, learning_rate: 0.05, hidden: [8, 4] }, { min_category_count: 2, max_categories: 10, numeric_bins: 4 }],
+    // The default params' encoding: thermometer bins in place of the scaled value, trained with L1.
+    ['logistic', { epochs: 5, learning_rate: 0.1, l1: 0.01 }, { min_category_count: 2, max_categories: 10, numeric_bins: 6, bin_encoding: 'thermometer', scaled: false }],
+    ['mlp', { epochs: 5, learning_rate: 0.05, hidden: [8], l1: 0.01 }, { min_category_count: 2, max_categories: 10, numeric_bins: 6, bin_encoding: 'thermometer', scaled: false }],
+  ])('%s: the runtime reproduces tfjs predictions (%j, %j)', async (family, hp, options) => {
     const { tf } = await loadTf();
-    const prep = fitPreprocessing(rows, SYNTHETIC_FEATURES, { min_category_count: 2, max_categories: 10, numeric_bins: 4 });
+    const prep = fitPreprocessing(rows, SYNTHETIC_FEATURES, options);
+    if (options.scaled === false) expect(prep.columns.some((c) => c.kind === 'numeric' && c.bin_encoding === 'thermometer' && c.scaled === false)).toBe(true);
     const encoder = createEncoder(prep);
     const x = encoder.encode(rows);
     const net = trainNetwork(tf, family, resolveParams(family, hp), x, y, encoder.width, 7);
     const expected = predictNetwork(tf, net, x, rows.length);
     const artifacts = await networkArtifacts(tf, net);
     net.model.dispose();
-    const version = newVersionId(new Date(family === 'logistic' ? '2024-01-01T00:00:00Z' : '2024-01-02T00:00:00Z'));
+    const version = newVersionId(new Date(Date.UTC(2024, 0, 1) + (counter++) * 86_400_000));
     await writeModelVersion(dir, card(version, family, prep, [...SYNTHETIC_FEATURES]), artifacts);
 
     const loaded = await loadModel(dir, version);

@@ -31,6 +31,15 @@ describe('preprocessing encoder', () => {
       0.1, 0, 1, 0, 0, 0.2, 0, 0, 1, 0, 0.9, 0, 0, 0, 1, 0, 1, 0, 0, 0,
     ].map((v) => Math.fround(v)));
   });
+  it('thermometer bins without the scaled value: one cumulative column per edge passed (none when missing)', () => {
+    const e = createEncoder({
+      columns: [{ name: 'r', kind: 'numeric', mean: 0, std: 1, missing_indicator: true, bin_edges: [0.2, 0.5], bin_encoding: 'thermometer', scaled: false }],
+      width: 3,
+      encoded_names: ['r__missing', 'r#bin0>=0.2', 'r#bin1>=0.5'],
+    });
+    expect(e.names).toEqual(['r__missing', 'r#bin0>=0.2', 'r#bin1>=0.5']);
+    expect(Array.from(e.encode([{ r: 0.1 }, { r: 0.2 }, { r: 0.9 }, { r: null }]))).toEqual([0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 0, 0]);
+  });
   it('refuses state whose width does not match its columns', () => {
     expect(() => createEncoder({ ...prep, width: 5 })).toThrow(/width/);
   });

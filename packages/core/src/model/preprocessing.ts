@@ -2,7 +2,7 @@ import type { Preprocessing, PreprocessingColumn } from '@bolsillo/schema';
 
 /** Suffix of a numeric feature's missing-value indicator column. */
 export const MISSING_SUFFIX = '__missing';
-/** Infix of a numeric feature's bin columns (`name#bin2<0.2`). */
+/** Infix of a numeric feature's bin columns (`name#bin2<0.2` one-hot, `name#bin2>=0.2` thermometer). */
 export const BIN_INFIX = '#bin';
 /** Name of a category feature's out-of-vocabulary column. */
 export const OOV_TOKEN = '__oov__';
@@ -27,8 +27,13 @@ function toBool(v: unknown): number {
 /** Encoded input names of one preprocessing column, in order. */
 export function encodedNames(column: PreprocessingColumn): string[] {
   if (column.kind === 'numeric') {
-    const bins = column.bin_edges ? [...column.bin_edges, Infinity].map((e, i) => `${column.name}${BIN_INFIX}${i}<${e}`) : [];
-    return [column.name, ...(column.missing_indicator ? [`${column.name}${MISSING_SUFFIX}`] : []), ...bins];
+    const edges = column.bin_edges;
+    const bins = !edges
+      ? []
+      : column.bin_encoding === 'thermometer'
+        ? edges.map((e, i) => `${column.name}${BIN_INFIX}${i}>=${e}`)
+        : [...edges, Infinity].map((e, i) => `${column.name}${BIN_INFIX}${i}<${e}`);
+    return [...(column.scaled === false ? [] : [column.name]), ...(column.missing_indicator ? [`${column.name}${MISSING_SUFFIX}`] : []), ...bins];
   }
   if (column.kind === 'boolean') return [column.name];
   return [...column.vocabulary.map((v) => `${column.name}=${v}`), `${column.name}=${OOV_TOKEN}`];
@@ -77,13 +82,20 @@ export function createEncoder(prep: Preprocessing): Encoder {
             const x = isMissing(v) ? NaN : toNumber(v);
             const missing = !Number.isFinite(x);
             // Missing values take the training mean, i.e. 0 after standardising; the indicator keeps the information.
-            out[at] = missing ? 0 : (x - col.mean) / col.std;
-            if (col.missing_indicator) out[at + 1] = missing ? 1 : 0;
+            let next = at;
+            if (col.scaled !== false) out[next++] = missing ? 0 : (x - col.mean) / col.std;
+            if (col.missing_indicator) out[next++] = missing ? 1 : 0;
             const edges = col.bin_edges;
             if (edges && !missing) {
+              const first = next;
               let b = 0;
-              while (b < edges.length && x >= edges[b]!) b++;
-              out[at + (col.missing_indicator ? 2 : 1) + b] = 1;
+              if (col.bin_encoding === 'thermometer') {
+                // Cumulative: one column per edge passed, so a threshold is one weight (and L1 keeps few of them).
+                while (b < edges.length && x >= edges[b]!) out[first + b++] = 1;
+              } else {
+                while (b < edges.length && x >= edges[b]!) b++;
+                out[first + b] = 1;
+              }
             }
           } else if (col.kind === 'boolean') {
             out[at] = toBool(v);
