@@ -1,18 +1,21 @@
-import { FEATURE_DECLARATIONS, FEATURE_NAMES, TARGET, type FeatureDeclaration, type Profile } from '@bolsillo/schema';
-import { reorderInPlace, type Frame } from './frame';
+import { seededRandom } from '@bolsillo/core';
+import { FEATURE_DECLARATIONS, FEATURE_NAMES, SPLITS, TARGET, type FeatureDeclaration, type Profile } from '@bolsillo/schema';
+import { column, reorderInPlace, StringColumn, type Column, type Frame } from './frame';
 import { checkLeakage, type LeakageReport } from './leakage';
 import { assembleMaster, canonicalOrder, contentHash } from './master';
 import type { BuildParams } from './params';
 import { profileColumns } from './profile';
 import { defaultSuite, qualityFailureMessage, runSuite, type QualityReport } from './quality';
 import { selectFeatures, type Selection } from './selection';
-import { assignSplits, type SplitSummary } from './splits';
+import { assignSplitsCoded, encodeStrings, type Coded, type SplitSummary } from './splits';
 import { computeTarget } from './target';
 
 /** What {@link buildMaster} needs besides the data and params: the freshness reference date. */
 export interface BuildContext {
   /** Date the newest partition's freshness is measured against (`YYYY-MM-DD`). */
   readonly asOf: string;
+  /** Called as each step starts (progress and memory logging; the logic never depends on it). */
+  readonly onStep?: (step: string) => void;
 }
 
 /** Target bookkeeping written to the manifest and report. */
@@ -42,6 +45,35 @@ export interface BuildOutput {
   readonly profile: Profile;
 }
 
+/** Train rows selection and the leakage AUCs use at most, when params do not say. */
+export const DEFAULT_SELECTION_MAX_ROWS = 1_000_000;
+
+/** A column as dictionary codes: string columns share theirs, anything else is interned as text. */
+function coded(col: Column): Coded {
+  if (col instanceof StringColumn && col.codes.every((c) => c >= 0)) return { codes: col.codes, dict: col.dict };
+  return encodeStrings(Array.from({ length: col.length }, (_, i) => String(col.get(i))));
+}
+
+/**
+ * Ascending indices of the rows whose split code is `code`: all of them when there are at most
+ * `max`, else a seeded uniform sample of exactly `max` (reservoir sampling in row order).
+ */
+export function sampleRows(split: Uint8Array, code: number, total: number, max: number, seed: number): Uint32Array {
+  const out = new Uint32Array(Math.min(total, max));
+  const rand = total > max ? seededRandom(seed) : null;
+  let seen = 0;
+  for (let i = 0; i < split.length; i++) {
+    if (split[i] !== code) continue;
+    if (seen < out.length) out[seen] = i;
+    else {
+      const j = Math.floor(rand!() * (seen + 1));
+      if (j < out.length) out[j] = i;
+    }
+    seen++;
+  }
+  return out.sort();
+}
+
 /** Thrown when the build must stop; `quality`/`leakage` carry the report that explains why. */
 export class BuildError extends Error {
   constructor(
@@ -61,29 +93,40 @@ export class BuildError extends Error {
  * The input frame is consumed (its columns are reordered in place to save memory).
  */
 export function buildMaster(input: Frame, params: BuildParams, ctx: BuildContext): BuildOutput {
+  const step = ctx.onStep ?? (() => undefined);
+  step('quality');
   const quality = runSuite(input, defaultSuite(params.quality, ctx.asOf));
   if (!quality.success) throw new BuildError(qualityFailureMessage(quality), quality);
 
+  step('target and canonical order');
   const t = computeTarget(input, params.target);
   const order = canonicalOrder(input, (i) => t.values[i]! >= 0);
   const rowsIn = input.length;
   // The input is consumed: reordered column by column, so the build never holds two copies.
   const features = reorderInPlace(input, order);
   const y = Int8Array.from(order, (i) => t.values[i]!);
-  const keyCol = features.columns.customer_key!;
-  const dateCol = features.columns.date!;
-  const group = Array.from({ length: features.length }, (_, i) => String(keyCol.get(i)));
-  const date = Array.from({ length: features.length }, (_, i) => String(dateCol.get(i)));
-  const { split, fold, summary } = assignSplits(group, date, y, params.split);
+  step('splits');
+  const { split, fold, summary } = assignSplitsCoded(coded(column(features, 'customer_key')), coded(column(features, 'date')), y, params.split);
 
   const unknown = params.model_features.filter((f) => !FEATURE_NAMES.includes(f as never));
   if (unknown.length) throw new BuildError(`params model_features names undeclared feature(s): ${unknown.join(', ')}`);
-  const trainRows: number[] = [];
-  for (let i = 0; i < split.length; i++) if (split[i] === 'train') trainRows.push(i);
-  const selection = selectFeatures(features, y, trainRows, params.model_features, params.selection);
-  const leakage = checkLeakage(features, y, split, FEATURE_NAMES, selection.features, params.leakage, params.split.strategy);
+  // Selection and the leakage AUCs see at most `max_rows` train rows (a seeded uniform sample).
+  const maxRows = params.selection.max_rows ?? DEFAULT_SELECTION_MAX_ROWS;
+  const sampleSeed = params.split.seed + 2;
+  const TRAIN = SPLITS.indexOf('train');
+  let trainTotal = 0;
+  for (let i = 0; i < split.length; i++) if (split[i] === TRAIN) trainTotal++;
+  const trainRows = sampleRows(split, TRAIN, trainTotal, maxRows, sampleSeed);
+  step('selection');
+  const selection = selectFeatures(features, y, trainRows, params.model_features, params.selection, { trainRows: trainTotal, seed: sampleSeed });
+  step('leakage');
+  const leakage = checkLeakage(features, y, split, FEATURE_NAMES, selection.features, params.leakage, params.split.strategy, {
+    rows: trainRows,
+    seed: sampleSeed,
+  });
   if (!leakage.passed) throw new BuildError(`leakage check failed: ${leakage.failures.join('; ')}`, quality, leakage);
 
+  step('content hash');
   const master = assembleMaster(features, y, split, fold);
   const hash = contentHash(master);
   const decls = FEATURE_DECLARATIONS as readonly FeatureDeclaration[];
@@ -91,6 +134,7 @@ export function buildMaster(input: Frame, params: BuildParams, ctx: BuildContext
     decls.map((d) => [d.name, d.dtype === 'number' || d.dtype === 'integer' ? 'numeric' : 'categorical']),
   );
   kinds[TARGET] = 'categorical';
+  step('profile');
   const profile = profileColumns(master.columns, kinds, params.profile.bins, hash);
   return {
     master,

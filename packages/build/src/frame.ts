@@ -1,4 +1,4 @@
-import { DataType, type Table } from 'apache-arrow';
+import { DataType, type Table, type Vector } from 'apache-arrow';
 
 /** One cell of a column: what Parquet columns of the feature store hold. */
 export type Cell = number | string | boolean | null;
@@ -17,11 +17,14 @@ export interface Column {
   take(index: ArrayLike<number>): Column;
 }
 
-/** Numbers; `valid[i] === 0` marks a missing value (null). */
+/**
+ * Numbers; `valid[i] === 0` marks a missing value (null). Integer columns (Arrow Int8–Int32)
+ * hold their values in an Int32Array (4 bytes a row instead of 8; exact either way).
+ */
 export class NumberColumn implements Column {
   readonly kind = 'number' as const;
   constructor(
-    readonly values: Float64Array,
+    readonly values: Float64Array | Int32Array,
     readonly valid: Uint8Array | null,
   ) {}
   get length(): number {
@@ -31,7 +34,7 @@ export class NumberColumn implements Column {
     return this.valid && this.valid[i] === 0 ? null : this.values[i]!;
   }
   take(index: ArrayLike<number>): NumberColumn {
-    const v = new Float64Array(index.length);
+    const v = this.values instanceof Int32Array ? new Int32Array(index.length) : new Float64Array(index.length);
     const ok = this.valid ? new Uint8Array(index.length) : null;
     for (let k = 0; k < index.length; k++) {
       v[k] = this.values[index[k]!]!;
@@ -81,6 +84,47 @@ export class StringColumn implements Column {
 }
 
 /**
+ * Strings kept as their UTF-8 bytes (one buffer, Int32 offsets, as Arrow stores them): for
+ * near-unique columns such as transaction ids, where a dictionary would hold one JS string per row
+ * plus an index map (~90 bytes a row on the V8 heap, against ~20 off-heap here). `get` decodes.
+ */
+export class Utf8Column implements Column {
+  readonly kind = 'string' as const;
+  private readonly buf: Buffer;
+  constructor(
+    /** Length + 1 offsets into `bytes`. */
+    readonly offsets: Int32Array,
+    readonly bytes: Uint8Array,
+    /** `valid[i] === 0` marks a missing value; null when none is missing. */
+    readonly valid: Uint8Array | null,
+  ) {
+    this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  get length(): number {
+    return this.offsets.length - 1;
+  }
+  get(i: number): string | null {
+    if (this.valid && this.valid[i] === 0) return null;
+    return this.buf.toString('utf8', this.offsets[i]!, this.offsets[i + 1]!);
+  }
+  take(index: ArrayLike<number>): Utf8Column {
+    const offsets = new Int32Array(index.length + 1);
+    for (let k = 0; k < index.length; k++) {
+      const i = index[k]!;
+      offsets[k + 1] = offsets[k]! + (this.offsets[i + 1]! - this.offsets[i]!);
+    }
+    const bytes = new Uint8Array(offsets[index.length]!);
+    const ok = this.valid ? new Uint8Array(index.length) : null;
+    for (let k = 0; k < index.length; k++) {
+      const i = index[k]!;
+      bytes.set(this.bytes.subarray(this.offsets[i]!, this.offsets[i + 1]!), offsets[k]!);
+      if (ok) ok[k] = this.valid![i]!;
+    }
+    return new Utf8Column(offsets, bytes, ok);
+  }
+}
+
+/**
  * A columnar dataset: one typed column per name, all of the same length. The build logic works
  * column by column (quality, profile, selection), so columns beat row objects for speed and memory.
  */
@@ -119,12 +163,21 @@ export function columnFromCells(cells: readonly Cell[]): Column {
 
 /** Appends strings, interning each distinct value once. */
 class StringBuilder {
-  private codes: Int32Array = new Int32Array(1024);
+  private codes: Int32Array;
+  private readonly full: Int32Array[] = [];
   private n = 0;
+  constructor(capacity = 0) {
+    this.codes = new Int32Array(Math.max(capacity, 1024));
+  }
   private readonly dict: string[] = [];
   private readonly index = new Map<string, number>();
   push(v: string | null): void {
-    if (this.n === this.codes.length) this.codes = growI32(this.codes, this.n * 2);
+    if (this.n === this.codes.length) {
+      // Full blocks are kept as they are and joined once in finish: no growing copies.
+      this.full.push(this.codes);
+      this.codes = new Int32Array(65_536);
+      this.n = 0;
+    }
     if (v === null) {
       this.codes[this.n++] = -1;
       return;
@@ -138,39 +191,76 @@ class StringBuilder {
     this.codes[this.n++] = c;
   }
   finish(): StringColumn {
-    return new StringColumn(this.codes.slice(0, this.n), this.dict);
+    const blocks = [...this.full, this.codes.subarray(0, this.n)];
+    return new StringColumn(
+      join(blocks, (k) => new Int32Array(k), blocks.reduce((k, b) => k + b.length, 0)),
+      this.dict,
+    );
   }
 }
 
-function growI32(a: Int32Array, size: number): Int32Array {
-  const b = new Int32Array(size);
-  b.set(a);
-  return b;
-}
-function growF64(a: Float64Array, size: number): Float64Array {
-  const b = new Float64Array(size);
-  b.set(a);
-  return b;
-}
-function growU8(a: Uint8Array, size: number): Uint8Array {
-  const b = new Uint8Array(size);
-  b.set(a);
-  return b;
+type Builder =
+  | { kind: 'number'; int: boolean; chunks: { values: Float64Array | Int32Array; valid: Uint8Array | null; len: number }[] }
+  | { kind: 'boolean'; chunks: { values: Uint8Array; len: number }[] }
+  | { kind: 'string'; b: StringBuilder }
+  | { kind: 'utf8'; chunks: { offsets: Int32Array; bytes: Uint8Array; valid: Uint8Array | null }[] };
+
+/** Options of {@link FrameBuilder}. */
+export interface FrameBuilderOptions {
+  /**
+   * Text columns stored as raw UTF-8 ({@link Utf8Column}) instead of a dictionary: near-unique
+   * ones such as ids, where interning every value costs far more than it saves.
+   */
+  readonly rawStrings?: readonly string[];
+  /**
+   * Rows expected in total (e.g. from the Parquet footers): columns are allocated once at this size
+   * and filled in place, so reading never holds a second copy. Appending more still works.
+   */
+  readonly capacity?: number;
 }
 
-type Builder =
-  | { kind: 'number'; values: Float64Array; valid: Uint8Array; nulls: number }
-  | { kind: 'boolean'; values: Uint8Array }
-  | { kind: 'string'; b: StringBuilder };
+/** One array of `n` values from typed chunks: the chunk itself when it is the only one and full. */
+function join<T extends Float64Array | Uint8Array | Int32Array>(chunks: readonly T[], make: (n: number) => T, n: number): T {
+  if (chunks.length === 1 && chunks[0]!.length === n && chunks[0]!.byteLength === chunks[0]!.buffer.byteLength) return chunks[0]!;
+  return concat(chunks, make, n);
+}
+
+/** Concatenate typed chunks into one array of `n` values. */
+function concat<T extends Float64Array | Uint8Array | Int32Array>(chunks: readonly T[], make: (n: number) => T, n: number): T {
+  const out = make(n);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
 
 /**
  * Builds a {@link Frame} from Arrow tables appended one after another (partitions in date order),
- * converting each to typed columns right away so only one partition is ever held as Arrow data.
+ * converting each to typed chunks right away so only one partition is ever held as Arrow data.
+ * `finish` joins the chunks one column at a time, so the peak is the frame plus one column
+ * (no growing arrays with spare capacity, no second copy of the frame).
  */
 export class FrameBuilder {
   private builders: Map<string, Builder> | null = null;
   private n = 0;
-  private cap = 0;
+  private readonly raw: Set<string>;
+  private readonly capacity: number;
+
+  constructor(options: FrameBuilderOptions = {}) {
+    this.raw = new Set(options.rawStrings ?? []);
+    this.capacity = options.capacity ?? 0;
+  }
+
+  /** Room for `rows` more rows in a column: the last chunk when it has space, else a new one. */
+  private room<C extends { len: number }>(chunks: C[], rows: number, size: (c: C) => number, make: (n: number) => C): C {
+    const last = chunks[chunks.length - 1];
+    if (last && size(last) - last.len >= rows) return last;
+    const c = make(Math.max(rows, this.capacity - this.n));
+    chunks.push(c);
+    return c;
+  }
 
   get length(): number {
     return this.n;
@@ -181,58 +271,136 @@ export class FrameBuilder {
       this.builders = new Map();
       for (const f of table.schema.fields) {
         const t = f.type;
-        const kind: Builder['kind'] = DataType.isUtf8(t) || DataType.isLargeUtf8(t) || DataType.isDictionary(t) ? 'string' : DataType.isBool(t) ? 'boolean' : 'number';
-        this.builders.set(
-          f.name,
-          kind === 'string' ? { kind, b: new StringBuilder() } : kind === 'boolean' ? { kind, values: new Uint8Array(0) } : { kind, values: new Float64Array(0), valid: new Uint8Array(0), nulls: 0 },
-        );
+        const text = DataType.isUtf8(t) || DataType.isLargeUtf8(t) || DataType.isDictionary(t);
+        const b: Builder =
+          text && this.raw.has(f.name)
+            ? { kind: 'utf8', chunks: [] }
+            : text
+              ? { kind: 'string', b: new StringBuilder(this.capacity) }
+              : DataType.isBool(t)
+                ? { kind: 'boolean', chunks: [] }
+                : { kind: 'number', int: DataType.isInt(t) && t.bitWidth <= 32 && (t.isSigned || t.bitWidth < 32), chunks: [] };
+        this.builders.set(f.name, b);
       }
     }
     const rows = table.numRows;
-    const need = this.n + rows;
-    if (need > this.cap) {
-      this.cap = Math.max(need, Math.ceil(this.cap * 1.5), 1024);
-      for (const b of this.builders.values()) {
-        if (b.kind === 'number') {
-          b.values = growF64(b.values, this.cap);
-          b.valid = growU8(b.valid, this.cap);
-        } else if (b.kind === 'boolean') b.values = growU8(b.values, this.cap);
-      }
-    }
     for (const [name, b] of this.builders) {
       const vector = table.getChild(name);
       if (!vector) throw new Error(`FrameBuilder: a partition has no column "${name}"`);
       const hasNulls = vector.nullCount > 0;
       if (b.kind === 'string') {
         for (let i = 0; i < rows; i++) b.b.push(hasNulls && !vector.isValid(i) ? null : (vector.get(i) as string));
+      } else if (b.kind === 'utf8') {
+        b.chunks.push(utf8Chunk(vector, rows, hasNulls));
       } else {
         const raw = vector.toArray() as ArrayLike<unknown>;
-        for (let i = 0; i < rows; i++) {
-          const ok = !hasNulls || vector.isValid(i);
-          const v = raw[i];
-          if (b.kind === 'boolean') b.values[this.n + i] = ok ? (v ? 1 : 0) : 2;
-          else {
-            b.values[this.n + i] = ok ? Number(v) : NaN;
-            b.valid[this.n + i] = ok ? 1 : 0;
-            if (!ok) b.nulls++;
+        if (b.kind === 'boolean') {
+          const c = this.room(b.chunks, rows, (x) => x.values.length, (k) => ({ values: new Uint8Array(k), len: 0 }));
+          for (let i = 0; i < rows; i++) c.values[c.len + i] = !hasNulls || vector.isValid(i) ? (raw[i] ? 1 : 0) : 2;
+          c.len += rows;
+        } else {
+          const int = b.int;
+          const c = this.room(
+            b.chunks,
+            rows,
+            (x) => x.values.length,
+            (k) => ({ values: int ? new Int32Array(k) : new Float64Array(k), valid: null as Uint8Array | null, len: 0 }),
+          );
+          if (hasNulls && !c.valid) c.valid = new Uint8Array(c.values.length).fill(1);
+          for (let i = 0; i < rows; i++) {
+            const ok = !hasNulls || vector.isValid(i);
+            c.values[c.len + i] = ok ? Number(raw[i]) : int ? 0 : NaN;
+            if (hasNulls) c.valid![c.len + i] = ok ? 1 : 0;
           }
+          c.len += rows;
         }
       }
     }
-    this.n = need;
+    this.n += rows;
   }
 
   /** The frame (the builder must not be used afterwards). */
   finish(): Frame {
     const columns: Record<string, Column> = {};
+    const n = this.n;
     for (const [name, b] of this.builders ?? []) {
       if (b.kind === 'string') columns[name] = b.b.finish();
-      else if (b.kind === 'boolean') columns[name] = new BooleanColumn(b.values.slice(0, this.n));
-      else columns[name] = new NumberColumn(b.values.slice(0, this.n), b.nulls ? b.valid.slice(0, this.n) : null);
+      else if (b.kind === 'boolean') columns[name] = new BooleanColumn(join(b.chunks.map((c) => c.values.subarray(0, c.len)), (k) => new Uint8Array(k), n));
+      else if (b.kind === 'number') {
+        const parts = b.chunks.map((c) => c.values.subarray(0, c.len));
+        const values = b.int ? join(parts as Int32Array[], (k) => new Int32Array(k), n) : join(parts as Float64Array[], (k) => new Float64Array(k), n);
+        const valid = b.chunks.some((c) => c.valid)
+          ? join(
+              b.chunks.map((c) => (c.valid ?? new Uint8Array(c.len).fill(1)).subarray(0, c.len)),
+              (k) => new Uint8Array(k),
+              n,
+            )
+          : null;
+        columns[name] = new NumberColumn(values, valid);
+      } else {
+        const offsets = new Int32Array(n + 1);
+        let total = 0;
+        for (const c of b.chunks) total += c.bytes.length;
+        if (total > 0x7fffffff) throw new Error(`FrameBuilder: column "${name}" holds more than 2 GiB of text`);
+        const bytes = new Uint8Array(total);
+        const valid = b.chunks.some((c) => c.valid) ? new Uint8Array(n).fill(1) : null;
+        let row = 0;
+        let at = 0;
+        for (const c of b.chunks) {
+          const rows = c.offsets.length - 1;
+          for (let k = 1; k <= rows; k++) offsets[row + k] = at + c.offsets[k]!;
+          bytes.set(c.bytes, at);
+          if (valid && c.valid) valid.set(c.valid, row);
+          row += rows;
+          at += c.bytes.length;
+        }
+        columns[name] = new Utf8Column(offsets, bytes, valid);
+      }
+      // Drop this column's chunks before joining the next one: the peak stays one column above the frame.
+      this.builders!.set(name, { kind: 'boolean', chunks: [] });
     }
     this.builders = null;
-    return { length: this.n, columns };
+    return { length: n, columns };
   }
+}
+
+/** One partition's text column as UTF-8 bytes and offsets (Arrow's own buffers when it is plain Utf8). */
+function utf8Chunk(vector: Vector, rows: number, hasNulls: boolean): { offsets: Int32Array; bytes: Uint8Array; valid: Uint8Array | null } {
+  const valid = hasNulls ? new Uint8Array(rows) : null;
+  const offsets = new Int32Array(rows + 1);
+  const parts: Uint8Array[] = [];
+  let row = 0;
+  let at = 0;
+  for (const d of vector.data) {
+    if (DataType.isUtf8(d.type)) {
+      const vo = d.valueOffsets as Int32Array;
+      const start = vo[d.offset]!;
+      const end = vo[d.offset + d.length]!;
+      parts.push((d.values as Uint8Array).subarray(start, end));
+      for (let k = 0; k < d.length; k++) {
+        offsets[row + k + 1] = at + (vo[d.offset + k + 1]! - start);
+        if (valid) valid[row + k] = d.getValid(k) ? 1 : 0;
+      }
+      at += end - start;
+    } else {
+      for (let k = 0; k < d.length; k++) {
+        const ok = d.getValid(k);
+        const bytes = ok ? Buffer.from(String(vector.get(row + k)), 'utf8') : new Uint8Array(0);
+        parts.push(bytes);
+        at += bytes.length;
+        offsets[row + k + 1] = at;
+        if (valid) valid[row + k] = ok ? 1 : 0;
+      }
+    }
+    row += d.length;
+  }
+  const bytes = new Uint8Array(at);
+  let p = 0;
+  for (const part of parts) {
+    bytes.set(part, p);
+    p += part.length;
+  }
+  return { offsets, bytes, valid };
 }
 
 /** Typed columns of one Arrow table. */

@@ -6,7 +6,7 @@
  */
 export { STAGE } from './stage';
 /** Pure orchestration of the whole stage; throws {@link BuildError} when quality or leakage fails. */
-export { buildMaster, BuildError } from './build';
+export { buildMaster, BuildError, sampleRows, DEFAULT_SELECTION_MAX_ROWS } from './build';
 export type { BuildContext, BuildOutput, TargetSummary } from './build';
 /** I/O adapter behind the CLI: reads `feature-store/`, writes `master/<hash>/` and `master/latest.json`. */
 export { runBuild, codeVersion, masterChunks, DEFAULT_PARAMS_FILE } from './run';
@@ -22,10 +22,12 @@ export { checkLeakage } from './leakage';
 export type { LeakageReport, FeatureLeakage, LeakageCheck } from './leakage';
 export { selectFeatures } from './selection';
 export type { Selection, SelectionDecision } from './selection';
-export { assignSplits, assignGroups } from './splits';
-export type { SplitAssignment, SplitSummary } from './splits';
+export { assignSplits, assignSplitsCoded, assignGroups, encodeStrings } from './splits';
+export type { SplitAssignment, SplitSummary, CodedSplitAssignment, Coded } from './splits';
 export { assembleMaster, canonicalOrder, contentHash, MASTER_COLUMNS } from './master';
-export { frameFromTable, frameFromRows, concatFrames, takeRows, reorderInPlace, columnFromCells, cellsOf, cellReader, FrameBuilder, NumberColumn, BooleanColumn, StringColumn } from './frame';
+export { frameFromTable, frameFromRows, concatFrames, takeRows, reorderInPlace, columnFromCells, cellsOf, cellReader, FrameBuilder, NumberColumn, BooleanColumn, StringColumn, Utf8Column } from './frame';
+export type { FrameBuilderOptions } from './frame';
 export type { Frame, Cell, Column, CellSource } from './frame';
 export { hashRows } from './row-hash';
 export { renderReport } from './report';
+export { tableFromTypedColumns, directlyConvertible } from './arrow-chunks';

@@ -47,6 +47,13 @@ export const BuildParamsSchema = Type.Object(
         near_constant_share: Type.Number({ minimum: 0.5, maximum: 1 }),
         max_abs_correlation: Type.Number({ minimum: 0, maximum: 1 }),
         mi_bins: Type.Integer({ minimum: 2, maximum: 100 }),
+        max_rows: Type.Optional(
+          Type.Integer({
+            minimum: 1000,
+            description:
+              'Selection and the single-feature leakage AUCs use at most this many train rows: a seeded uniform sample (seed = split.seed + 2) when train is larger, every train row otherwise. Bounds their memory at any table size; default 1000000.',
+          }),
+        ),
       },
       { additionalProperties: false },
     ),

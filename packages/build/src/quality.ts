@@ -1,5 +1,5 @@
 import { FEATURE_DECLARATIONS, type FeatureDeclaration } from '@bolsillo/schema';
-import { column, StringColumn, type Cell, type Frame } from './frame';
+import { BooleanColumn, column, NumberColumn, StringColumn, type Cell, type Column, type Frame } from './frame';
 import { hashRows } from './row-hash';
 import type { BuildParams } from './params';
 
@@ -96,6 +96,10 @@ export function runSuite(frame: Frame, suite: readonly Expectation[]): QualityRe
             }
           }
           c.dupes = nonNull - distinct;
+        } else if (!(col instanceof NumberColumn) && !(col instanceof BooleanColumn)) {
+          // Raw text (ids): rows sorted by a 64-bit fingerprint, equal neighbours compared exactly.
+          // No set of every value (which would hold a JS string per row).
+          c.dupes = duplicateValues(col, n);
         }
       }
       if (c.e.kind === 'fresh') c.max = null;
@@ -123,8 +127,8 @@ export function runSuite(frame: Frame, suite: readonly Expectation[]): QualityRe
             if (!sets[k]!.has(v)) c.bad++;
             break;
           case 'unique':
-            // Dictionary columns count distinct codes after the pass (no set of every value).
-            if (col instanceof StringColumn) break;
+            // Text columns are counted before the pass (no set of every value).
+            if (!(col instanceof NumberColumn) && !(col instanceof BooleanColumn)) break;
             if (c.seen!.has(v)) c.dupes!++;
             else c.seen!.add(v);
             break;
@@ -175,6 +179,25 @@ export function runSuite(frame: Frame, suite: readonly Expectation[]): QualityRe
   const failed = (s: Severity) => results.filter((r) => !r.success && r.expectation.severity === s).map((r) => r.id);
   const failedErrors = failed('error');
   return { rows: n, success: failedErrors.length === 0, evaluated: results.length, failed_errors: failedErrors, failed_warnings: failed('warn'), results };
+}
+
+/** Non-null rows whose value appeared on an earlier row (what a set of seen values would count). */
+function duplicateValues(col: Column, n: number): number {
+  const { order, hi, lo } = hashRows([col], n);
+  let dupes = 0;
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    const v = col.get(i);
+    if (v === null) continue;
+    // Walk back over the run of equal fingerprints for an exactly equal earlier value.
+    for (let j = k - 1; j >= 0 && hi[order[j]!] === hi[i] && lo[order[j]!] === lo[i]; j--) {
+      if (col.get(order[j]!) === v) {
+        dupes++;
+        break;
+      }
+    }
+  }
+  return dupes;
 }
 
 /** The message that stops the build: every failed `error` expectation with what was observed. */

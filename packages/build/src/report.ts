@@ -46,7 +46,9 @@ export function renderReport(out: BuildOutput, hash: string): string {
     `## Leakage — ${out.leakage.passed ? 'passed' : 'FAILED'}`,
     '',
     `Entities in more than one split: ${out.leakage.entity_overlap.groups} (${out.leakage.entity_overlap.note}). ` +
-      `Identical model-feature rows across splits: ${out.leakage.identical_rows_across_splits.rows}.`,
+      `Identical model-feature rows across splits: ${out.leakage.identical_rows_across_splits.rows}. ` +
+      `Single-feature AUCs on ${out.leakage.auc_rows.rows} of ${out.leakage.auc_rows.train_rows} train rows` +
+      (out.leakage.auc_rows.seed !== null ? ` (seeded sample, seed ${out.leakage.auc_rows.seed}).` : '.'),
     '',
     '| feature | train AUC | flags | in model | allowed because |',
     '|---|---:|---|---|---|',
@@ -54,7 +56,9 @@ export function renderReport(out: BuildOutput, hash: string): string {
       .filter((f) => f.flags.length || f.in_model)
       .map((f) => `| ${f.feature} | ${fmt(f.train_auc)} | ${f.flags.map((x) => `${x.check}: ${x.detail}`).join('<br>') || '—'} | ${f.in_model ? 'yes' : 'no'} | ${f.allowed_reason ?? '—'} |`),
     '',
-    `## Feature selection — ${out.selection.features.length} features (fitted on ${out.selection.rows} train rows)`,
+    `## Feature selection — ${out.selection.features.length} features (fitted on ${out.selection.rows} train rows${
+      out.selection.sample_seed != null ? `: a seeded uniform sample of ${out.selection.train_rows} (seed ${out.selection.sample_seed}, params selection.max_rows)` : ''
+    })`,
     '',
     '| feature | decision | MI (bits) | reason |',
     '|---|---|---:|---|',

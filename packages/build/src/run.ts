@@ -6,6 +6,7 @@ import {
   listPartitions,
   loadParams,
   parquetToTable,
+  readParquetRowCount,
   sha256,
   tableFromColumns,
   writeDirAtomic,
@@ -15,6 +16,7 @@ import {
   type StageResult,
 } from '@bolsillo/core';
 import { MasterRowSchema, arrowSchemaFor, validatorFor, describeErrors, ProfileSchema } from '@bolsillo/schema';
+import { directlyConvertible, tableFromTypedColumns } from './arrow-chunks';
 import { buildMaster, BuildError } from './build';
 import { FrameBuilder, type Frame } from './frame';
 import type { Table } from 'apache-arrow';
@@ -33,8 +35,15 @@ export function* masterChunks(master: Frame, rows: number): Generator<Table> {
     if (!c) throw new Error(`master: column "${f.name}" missing`);
     return c;
   });
+  // Typed columns become Arrow data directly; anything else (small test frames) goes cell by cell.
+  const direct = schema.fields.every((f, c) => directlyConvertible(f, cols[c]!));
   for (let from = 0; from < master.length || (from === 0 && master.length === 0); from += rows) {
     const to = Math.min(master.length, from + rows);
+    if (direct) {
+      yield tableFromTypedColumns(schema, cols, from, to);
+      if (master.length === 0) break;
+      continue;
+    }
     const chunk: Record<string, unknown[]> = {};
     schema.fields.forEach((f, c) => {
       const out: unknown[] = new Array(to - from);
@@ -44,6 +53,13 @@ export function* masterChunks(master: Frame, rows: number): Generator<Table> {
     yield tableFromColumns(schema, chunk);
     if (master.length === 0) break;
   }
+}
+
+/** Resident set and its parts, for the progress log (the build's memory is what issue 10 is about). */
+function memory(): string {
+  const m = process.memoryUsage();
+  const mb = (x: number) => `${Math.round(x / 1e6)}`;
+  return `rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)} MB, array buffers ${mb(m.arrayBuffers)} MB`;
 }
 
 /** Default params file of the stage. */
@@ -78,7 +94,11 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
   if (partitions.length === 0) throw new Error(`no feature-store partitions under ${layout.featureStore} (run the features stage first)`);
   // One pass per file: the bytes are hashed and decoded from the same read, and each partition is
   // converted to typed columns at once, so only one partition is ever held as Arrow data.
-  const builder = new FrameBuilder();
+  // Columns are sized once from the Parquet footers, then filled in place (no growing copies).
+  // Transaction ids are unique: kept as raw UTF-8, not interned (no JS string per row).
+  let capacity = 0;
+  for (const p of partitions) for (const file of p.files) capacity += await readParquetRowCount(file);
+  const builder = new FrameBuilder({ rawStrings: ['txn_id'], capacity });
   const inputs: { date: string; file: string; sha256: string; rows: number }[] = [];
   for (const p of partitions) {
     for (const file of p.files) {
@@ -89,11 +109,11 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
     }
   }
   const input: Frame = builder.finish();
-  log(`read ${input.length} feature rows from ${partitions.length} partitions`);
+  log(`read ${input.length} feature rows from ${partitions.length} partitions (${memory()})`);
   const asOf = options.asOf ?? params.quality.freshness.as_of ?? new Date().toISOString().slice(0, 10);
   let out;
   try {
-    out = buildMaster(input, params, { asOf });
+    out = buildMaster(input, params, { asOf, onStep: (step) => log(`${step} (${memory()})`) });
   } catch (error) {
     if (error instanceof BuildError && (error.quality || error.leakage)) {
       // Keep the evidence of a failed build where a person will look for it.
@@ -130,6 +150,7 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
     writeJsonAtomic(path.join(tmp, 'selection.json'), out.selection);
     writeFileAtomic(path.join(tmp, 'report.md'), renderReport(out, hash));
   });
+  log(`wrote master.parquet and reports (${memory()})`);
   writeJsonAtomic(path.join(layout.master, 'latest.json'), { hash });
   log(
     `master ${hash}: ${out.master.length} rows, ${out.target.positives} positives (${(100 * out.target.prevalence).toFixed(2)}%), ` +

@@ -19,25 +19,31 @@ export interface SelectionDecision {
 export interface Selection {
   readonly features: string[];
   readonly fitted_on: 'train';
+  /** Train rows selection was fitted on (all of train, or the seeded sample below). */
   readonly rows: number;
+  /** Train rows in total, and the seed of the uniform sample when `rows` < `train_rows` (else null). */
+  readonly train_rows?: number;
+  readonly sample_seed?: number | null;
   readonly decisions: SelectionDecision[];
 }
 
-function topShare(values: CellSource, rows: readonly number[]): { distinct: number; share: number; value: Cell } {
-  const counts = new Map<string, number>();
+function topShare(values: CellSource, rows: ArrayLike<number>): { distinct: number; share: number; value: Cell } {
+  // Keyed by the cell itself; non-finite numbers count as null, exactly as their JSON text would.
+  const counts = new Map<Cell, number>();
   const at = cellReader(values);
-  for (const i of rows) {
-    const k = JSON.stringify(at(i));
-    counts.set(k, (counts.get(k) ?? 0) + 1);
+  for (let k = 0; k < rows.length; k++) {
+    const v = at(rows[k]!);
+    const key = typeof v === 'number' && !Number.isFinite(v) ? null : v;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  let best = '';
+  let best: Cell = null;
   let bestN = 0;
   for (const [k, c] of counts) if (c > bestN) [best, bestN] = [k, c];
-  return { distinct: counts.size, share: rows.length ? bestN / rows.length : 1, value: rows.length ? (JSON.parse(best) as Cell) : null };
+  return { distinct: counts.size, share: rows.length ? bestN / rows.length : 1, value: rows.length ? best : null };
 }
 
 /** Fingerprint of a column's values on `rows`, in order (a hash of one column over the listed rows). */
-function fingerprint(values: CellSource, rows: readonly number[]): string {
+function fingerprint(values: CellSource, rows: ArrayLike<number>): string {
   const at = cellReader(values);
   const col = { kind: 'number' as const, length: rows.length, get: (k: number) => at(rows[k]!), take: () => col };
   // hashRows fingerprints each row; fold those in order into one value.
@@ -51,10 +57,10 @@ function fingerprint(values: CellSource, rows: readonly number[]): string {
   return `${a.toString(16)}:${b.toString(16)}:${rows.length}`;
 }
 
-function sameOnRows(a: CellSource, b: CellSource, rows: readonly number[]): boolean {
+function sameOnRows(a: CellSource, b: CellSource, rows: ArrayLike<number>): boolean {
   const x = cellReader(a);
   const y = cellReader(b);
-  for (const i of rows) if (x(i) !== y(i)) return false;
+  for (let k = 0; k < rows.length; k++) if (x(rows[k]!) !== y(rows[k]!)) return false;
   return true;
 }
 
@@ -63,8 +69,17 @@ function sameOnRows(a: CellSource, b: CellSource, rows: readonly number[]): bool
  * duplicates of an earlier feature, and one of each highly correlated pair (the less informative
  * one); rank the rest by mutual information with the target. Candidates are processed in the
  * params order, so "duplicate of X" always names a feature that was kept.
+ * `trainRows` may be a seeded sample of train (`sample` says how many train rows there were and the
+ * seed), which bounds the memory of the per-feature copies at any table size.
  */
-export function selectFeatures(frame: Frame, y: Int8Array, trainRows: readonly number[], candidates: readonly string[], params: BuildParams['selection']): Selection {
+export function selectFeatures(
+  frame: Frame,
+  y: Int8Array,
+  trainRows: ArrayLike<number>,
+  candidates: readonly string[],
+  params: BuildParams['selection'],
+  sample?: { readonly trainRows: number; readonly seed: number },
+): Selection {
   const mi = new Map<string, number>();
   for (const name of candidates) {
     const decl = featureDeclaration(name);
@@ -119,6 +134,8 @@ export function selectFeatures(frame: Frame, y: Int8Array, trainRows: readonly n
     features: final,
     fitted_on: 'train',
     rows: trainRows.length,
+    train_rows: sample?.trainRows ?? trainRows.length,
+    sample_seed: sample && sample.trainRows > trainRows.length ? sample.seed : null,
     decisions: candidates.map((name) => ({
       feature: name,
       action: dropped.has(name) ? 'drop' : 'keep',

@@ -72,17 +72,51 @@ export function assignGroups(
   return out;
 }
 
-function groupStats(group: readonly string[], y: Int8Array, rows: ArrayLike<number>) {
-  const stats = new Map<string, { key: string; rows: number; pos: number }>();
-  for (let k = 0; k < rows.length; k++) {
-    const i = rows[k]!;
-    const key = group[i]!;
-    let s = stats.get(key);
-    if (!s) stats.set(key, (s = { key, rows: 0, pos: 0 }));
-    s.rows++;
-    s.pos += y[i] === 1 ? 1 : 0;
+/** Values as dictionary codes: `dict[codes[i]]` (what the build holds; no string per row). */
+export interface Coded {
+  readonly codes: Int32Array;
+  readonly dict: readonly string[];
+}
+
+/** Intern plain strings into {@link Coded} form (first appearance order). */
+export function encodeStrings(values: readonly string[]): Coded {
+  const index = new Map<string, number>();
+  const dict: string[] = [];
+  const codes = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    let c = index.get(v);
+    if (c === undefined) {
+      c = dict.length;
+      dict.push(v);
+      index.set(v, c);
+    }
+    codes[i] = c;
   }
-  return [...stats.values()];
+  return { codes, dict };
+}
+
+/** Per-group row and positive counts over the rows where `take(i)` holds (all rows when absent). */
+function groupStats(group: Coded, y: Int8Array, take?: (i: number) => boolean) {
+  const rows = new Float64Array(group.dict.length);
+  const pos = new Float64Array(group.dict.length);
+  const n = group.codes.length;
+  for (let i = 0; i < n; i++) {
+    if (take && !take(i)) continue;
+    const c = group.codes[i]!;
+    rows[c]++;
+    if (y[i] === 1) pos[c]++;
+  }
+  const out: { key: string; rows: number; pos: number }[] = [];
+  for (let c = 0; c < rows.length; c++) if (rows[c]! > 0) out.push({ key: group.dict[c]!, rows: rows[c]!, pos: pos[c]! });
+  return out;
+}
+
+/** Split and fold of every row as compact codes: `split[i]` indexes {@link SPLITS}. */
+export interface CodedSplitAssignment {
+  readonly split: Uint8Array;
+  readonly fold: Int32Array;
+  readonly summary: SplitSummary;
 }
 
 /**
@@ -100,19 +134,36 @@ export function assignSplits(
   y: Int8Array,
   params: BuildParams['split'],
 ): SplitAssignment {
-  const n = group.length;
+  const coded = assignSplitsCoded(encodeStrings(group), encodeStrings(date), y, params);
+  return { split: Array.from(coded.split, (c) => SPLITS[c]!), fold: coded.fold, summary: coded.summary };
+}
+
+/**
+ * {@link assignSplits} over dictionary-coded groups and dates, returning split codes: a few bytes a
+ * row instead of JS arrays of strings, which is what keeps ten million rows within memory.
+ * Same assignment as {@link assignSplits} for the same values.
+ */
+export function assignSplitsCoded(group: Coded, date: Coded, y: Int8Array, params: BuildParams['split']): CodedSplitAssignment {
+  const n = group.codes.length;
   const sizes = params.sizes;
   const trainShare = 1 - sizes.calibration - sizes.test - sizes.holdout;
   if (trainShare <= 0) throw new Error(`split sizes leave no train share (calibration ${sizes.calibration} + test ${sizes.test} + holdout ${sizes.holdout} ≥ 1)`);
   const requested: Record<Split, number> = { train: trainShare, calibration: sizes.calibration, test: sizes.test, holdout: sizes.holdout };
   const shares = SPLITS.map((s) => requested[s]);
-  const split: Split[] = new Array(n);
-  const all = Array.from({ length: n }, (_, i) => i);
+  const split = new Uint8Array(n);
+  const dateRank = rankCodes(date.dict);
   if (params.strategy === 'group') {
-    const assigned = assignGroups(groupStats(group, y, all), shares, params.seed);
-    for (let i = 0; i < n; i++) split[i] = SPLITS[assigned.get(group[i]!)!]!;
+    const assigned = assignGroups(groupStats(group, y), shares, params.seed);
+    const byCode = Int32Array.from(group.dict, (k) => assigned.get(k) ?? 0);
+    for (let i = 0; i < n; i++) split[i] = byCode[group.codes[i]!]!;
   } else {
-    const order = [...all].sort((a, b) => (date[a]! < date[b]! ? -1 : date[a]! > date[b]! ? 1 : a - b));
+    // Rows by date rank, ties by index: a stable counting sort (the same order as sorting the strings).
+    const ranks = dateRank.length;
+    const start = new Uint32Array(ranks + 1);
+    for (let i = 0; i < n; i++) start[dateRank[date.codes[i]!]! + 1]++;
+    for (let r = 0; r < ranks; r++) start[r + 1] += start[r]!;
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[start[dateRank[date.codes[i]!]!]!++] = i;
     const bounds: number[] = [];
     let acc = 0;
     for (const s of shares) bounds.push((acc += s) * n);
@@ -120,55 +171,103 @@ export function assignSplits(
     for (let k = 0; k < n; k++) {
       const i = order[k]!;
       // Move to the next bucket only at a date change, so one day never straddles two splits.
-      while (bucket < shares.length - 1 && k >= bounds[bucket]! && (k === 0 || date[order[k - 1]!] !== date[i])) bucket++;
-      split[i] = SPLITS[bucket]!;
+      while (bucket < shares.length - 1 && k >= bounds[bucket]! && (k === 0 || dateRank[date.codes[order[k - 1]!]!] !== dateRank[date.codes[i]!])) bucket++;
+      split[i] = bucket;
     }
   }
+  const TRAIN = SPLITS.indexOf('train');
   const fold = new Int32Array(n).fill(-1);
-  const trainRows = all.filter((i) => split[i] === 'train');
-  const foldOf = assignGroups(groupStats(group, y, trainRows), new Array(params.folds).fill(1), params.seed + 1);
-  for (const i of trainRows) fold[i] = foldOf.get(group[i]!)!;
-  return { split, fold, summary: summarise(params, requested, group, date, y, split, fold) };
+  const foldOf = assignGroups(
+    groupStats(group, y, (i) => split[i] === TRAIN),
+    new Array(params.folds).fill(1),
+    params.seed + 1,
+  );
+  const foldByCode = Int32Array.from(group.dict, (k) => foldOf.get(k) ?? -1);
+  for (let i = 0; i < n; i++) if (split[i] === TRAIN) fold[i] = foldByCode[group.codes[i]!]!;
+  return { split, fold, summary: summarise(params, requested, group, date, dateRank, y, split, fold) };
+}
+
+/** Rank of each dictionary entry in string order (equal strings share a rank). */
+function rankCodes(dict: readonly string[]): Int32Array {
+  const sorted = dict.map((v, code) => ({ v, code })).sort((a, b) => (a.v < b.v ? -1 : a.v > b.v ? 1 : 0));
+  const rank = new Int32Array(dict.length);
+  let r = -1;
+  sorted.forEach((e, k) => {
+    if (k === 0 || e.v !== sorted[k - 1]!.v) r++;
+    rank[e.code] = r;
+  });
+  return rank;
 }
 
 function summarise(
   params: BuildParams['split'],
   requested: Record<Split, number>,
-  group: readonly string[],
-  date: readonly string[],
+  group: Coded,
+  date: Coded,
+  dateRank: Int32Array,
   y: Int8Array,
-  split: readonly Split[],
+  split: Uint8Array,
   fold: Int32Array,
 ): SplitSummary {
-  const n = group.length;
-  const per = Object.fromEntries(SPLITS.map((s) => [s, { rows: 0, pos: 0, groups: new Set<string>(), dmin: null as string | null, dmax: null as string | null }]));
-  const folds = Array.from({ length: params.folds }, () => ({ rows: 0, pos: 0, groups: new Set<string>() }));
+  const n = group.codes.length;
+  const G = group.dict.length;
+  // Per split and per fold: rows, positives, a seen-mark per group code and the date-rank range.
+  const per = SPLITS.map(() => ({ rows: 0, pos: 0, seen: new Uint8Array(G), groups: 0, rmin: -1, rmax: -1 }));
+  const folds = Array.from({ length: params.folds }, () => ({ rows: 0, pos: 0, seen: new Uint8Array(G), groups: 0 }));
   for (let i = 0; i < n; i++) {
     const p = per[split[i]!]!;
+    const g = group.codes[i]!;
+    const r = dateRank[date.codes[i]!]!;
     p.rows++;
     p.pos += y[i] === 1 ? 1 : 0;
-    p.groups.add(group[i]!);
-    if (p.dmin === null || date[i]! < p.dmin) p.dmin = date[i]!;
-    if (p.dmax === null || date[i]! > p.dmax) p.dmax = date[i]!;
+    if (!p.seen[g]) {
+      p.seen[g] = 1;
+      p.groups++;
+    }
+    if (p.rmin < 0 || r < p.rmin) p.rmin = r;
+    if (p.rmax < 0 || r > p.rmax) p.rmax = r;
     if (fold[i]! >= 0) {
       const f = folds[fold[i]!]!;
       f.rows++;
       f.pos += y[i] === 1 ? 1 : 0;
-      f.groups.add(group[i]!);
+      if (!f.seen[g]) {
+        f.seen[g] = 1;
+        f.groups++;
+      }
     }
   }
+  const dateOfRank: string[] = [];
+  date.dict.forEach((v, code) => (dateOfRank[dateRank[code]!] = v));
   const rate = (pos: number, rows: number) => (rows > 0 ? pos / rows : 0);
+  const groupsOf = (seen: Uint8Array) => {
+    // Distinct keys (a dictionary may in principle repeat a value), sorted.
+    const keys = new Set<string>();
+    for (let c = 0; c < G; c++) if (seen[c]) keys.add(group.dict[c]!);
+    return [...keys].sort();
+  };
+  const groupLists = per.map((p) => groupsOf(p.seen));
   return {
     strategy: params.strategy,
     seed: params.seed,
     requested,
     splits: Object.fromEntries(
-      SPLITS.map((s) => {
-        const p = per[s]!;
-        return [s, { rows: p.rows, share: rate(p.rows, n), positives: p.pos, prevalence: rate(p.pos, p.rows), groups: p.groups.size, date_min: p.dmin, date_max: p.dmax }];
+      SPLITS.map((s, k) => {
+        const p = per[k]!;
+        return [
+          s,
+          {
+            rows: p.rows,
+            share: rate(p.rows, n),
+            positives: p.pos,
+            prevalence: rate(p.pos, p.rows),
+            groups: groupLists[k]!.length,
+            date_min: p.rmin < 0 ? null : dateOfRank[p.rmin]!,
+            date_max: p.rmax < 0 ? null : dateOfRank[p.rmax]!,
+          },
+        ];
       }),
     ) as SplitSummary['splits'],
-    folds: folds.map((f, i) => ({ fold: i, rows: f.rows, positives: f.pos, prevalence: rate(f.pos, f.rows), groups: f.groups.size })),
-    groups: Object.fromEntries(SPLITS.map((s) => [s, [...per[s]!.groups].sort()])) as Record<Split, string[]>,
+    folds: folds.map((f, i) => ({ fold: i, rows: f.rows, positives: f.pos, prevalence: rate(f.pos, f.rows), groups: groupsOf(f.seen).length })),
+    groups: Object.fromEntries(SPLITS.map((s, k) => [s, groupLists[k]!])) as Record<Split, string[]>,
   };
 }

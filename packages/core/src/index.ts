@@ -90,3 +90,4 @@ export type { ParquetBatchOptions, WriteParquetBatchesOptions } from './parquet-
 export { computeFeaturesInto, FeatureColumns, FEATURE_INDEX } from './feature-kernel';
 export { computeBatchInto, CustomerHistory } from './feature-kernel';
 export type { KernelColumns, KernelStrings } from './feature-kernel';
+export { readParquetRowCount } from './parquet-row-count';

@@ -55,7 +55,7 @@ export interface WriteParquetBatchesOptions {
 
 /**
  * Write Arrow tables (same schema, in order) as one Parquet file (Snappy), encoding them as they
- * come: memory is bounded by one table plus one row group, not the whole file. The file appears
+ * come: memory is bounded by one table plus one row group at any file size, not the whole file. The file appears
  * atomically (temporary name, then rename).
  *
  * @example await writeParquetBatches(file, chunks(master, 65_536))
@@ -76,7 +76,14 @@ export async function writeParquetBatches(file: string, tables: Iterable<Table>,
       }
       rows += next.value.numRows;
       const wasm = WasmTable.fromIPCStream(tableToIPC(next.value, 'stream'));
-      for (const batch of wasm.recordBatches()) controller.enqueue(batch);
+      try {
+        for (const batch of wasm.recordBatches()) controller.enqueue(batch);
+      } finally {
+        // The queued batches hold their own references to the data. Left to the garbage collector, this
+        // copy in WebAssembly memory (which V8 cannot see) grew RSS by about one input table per chunk:
+        // ~3 GB for a 10-million-row master table.
+        wasm.free();
+      }
     },
   });
   const output = await transformParquetStream(input, props);

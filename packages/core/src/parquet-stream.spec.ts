@@ -1,0 +1,42 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Field, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
+import { readParquetFile, rowsFromTable, tableFromColumns } from './parquet';
+import { writeParquetBatches } from './parquet-stream';
+import { readParquetRowCount } from './parquet-row-count';
+
+describe('writeParquetBatches', () => {
+  const schema = new Schema([new Field('id', new Utf8(), false), new Field('n', new Int32(), false), new Field('x', new Float64(), true)]);
+  function* chunks(count: number, rows: number) {
+    for (let c = 0; c < count; c++) {
+      const ids = Array.from({ length: rows }, (_, i) => `t${c}-${i}`);
+      yield tableFromColumns(schema, { id: ids, n: ids.map((_, i) => c * rows + i), x: ids.map((_, i) => (i % 7 === 0 ? null : i / 3)) });
+    }
+  }
+
+  it('writes every chunk in order, in row groups, and the same content whatever the row-group size', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pq-write-stream-'));
+    const a = path.join(dir, 'a.parquet');
+    const b = path.join(dir, 'b.parquet');
+    expect(await writeParquetBatches(a, chunks(5, 1000), { rowGroupRows: 1000 })).toBe(5000);
+    await writeParquetBatches(b, chunks(5, 1000), { rowGroupRows: 2500 });
+    const rows = rowsFromTable<{ id: string; n: number; x: number | null }>(readParquetFile(a));
+    expect(rowsFromTable(readParquetFile(b))).toEqual(rows);
+    expect(rows).toHaveLength(5000);
+    expect(rows.map((r) => r.n)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+    expect(rows[1001]).toEqual({ id: 't1-1', n: 1001, x: 1 / 3 });
+    expect(rows[7]!.x).toBeNull();
+    expect(fs.readdirSync(dir).sort()).toEqual(['a.parquet', 'b.parquet']);
+  });
+});
+
+describe('readParquetRowCount', () => {
+  it('reads the row count from the footer', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pq-rows-'));
+    const file = path.join(dir, 'x.parquet');
+    const schema = new Schema([new Field('n', new Int32(), false)]);
+    await writeParquetBatches(file, [tableFromColumns(schema, { n: [1, 2, 3] }), tableFromColumns(schema, { n: [4, 5] })], { rowGroupRows: 2 });
+    expect(await readParquetRowCount(file)).toBe(5);
+  });
+});
