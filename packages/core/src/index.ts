@@ -47,6 +47,7 @@ export {
   DEFAULT_FEATURE_PARAMS,
   HISTORY_WINDOW_DAYS,
   readOnlineStore,
+  parseOnlineStore,
   ONLINE_STORE_FILE,
   epochDay,
   isoFromEpochDay,

@@ -85,6 +85,29 @@ const FIELDS = 13;
 const INT32_MAX = 2 ** 31 - 1;
 const V = FIELD_VALIDATORS;
 
+/** A parse result with nothing in it yet: what a range parse starts from and range results merge into. */
+export function emptyParsedFile(file: string, encoding: SourceEncoding): ColumnarParsedFile {
+  return {
+    file,
+    encoding,
+    bytes: 0,
+    rowsIn: 0,
+    rowsOut: 0,
+    duplicates: 0,
+    nullAmounts: 0,
+    emptyMerchantCity: 0,
+    emptyMerchantCountry: 0,
+    reasons: {},
+    quarantine: [],
+    buckets: new Map(),
+    dateCounts: new Map(),
+    customers: new Map(),
+    merchantGroups: {},
+    identities: [],
+    merchants: [],
+  };
+}
+
 function emptyBucket(capacity = 256): ColumnarBucket {
   return {
     length: 0,
@@ -246,25 +269,7 @@ export async function parseRangeColumnar(
   options: RangeOptions,
 ): Promise<RangeResult> {
   const { onProgress, spill } = options;
-  const out: ColumnarParsedFile = {
-    file,
-    encoding: 'ascii',
-    bytes: 0,
-    rowsIn: 0,
-    rowsOut: 0,
-    duplicates: 0,
-    nullAmounts: 0,
-    emptyMerchantCity: 0,
-    emptyMerchantCountry: 0,
-    reasons: {},
-    quarantine: [],
-    buckets: new Map(),
-    dateCounts: new Map(),
-    customers: new Map(),
-    merchantGroups: {},
-    identities: [],
-    merchants: [],
-  };
+  const out = emptyParsedFile(file, 'ascii');
   // txn_id and source_file are the same for every row of a file but their type: checked once per file
   // unless the schema constrains them further (then per row, on the string path).
   const txnIdFast = anyString(TransactionSchema.properties.txn_id) && V.txn_id(`${file}#1`) && V.source_file(file);

@@ -3,7 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import type { SourceEncoding } from './dialect';
 import { isAlive } from './ingest-workers';
 import type { ParseParams } from './parse-file';
-import { finishParse, parseRangeColumnar, type ColumnarBucket, type ColumnarParsedFile, type IdentityEntry, type MerchantEntry, type RangeResult } from './parse-fast';
+import { emptyParsedFile, finishParse, parseRangeColumnar, type ColumnarBucket, type ColumnarParsedFile, type IdentityEntry, type MerchantEntry, type RangeResult } from './parse-fast';
 
 /** A byte range `[start, end)` of a file made of whole lines. */
 export interface ByteRange {
@@ -51,25 +51,7 @@ export function splitRanges(fd: number, size: number, count: number): ByteRange[
 export function mergeRanges(file: string, ranges: readonly RangeResult[]): ColumnarParsedFile | null {
   const modes = new Set(ranges.map((r) => r.parsed.encoding).filter((m) => m !== 'ascii'));
   if (modes.size > 1) return null;
-  const out: ColumnarParsedFile = {
-    file,
-    encoding: ([...modes][0] ?? 'ascii') as SourceEncoding,
-    bytes: 0,
-    rowsIn: 0,
-    rowsOut: 0,
-    duplicates: 0,
-    nullAmounts: 0,
-    emptyMerchantCity: 0,
-    emptyMerchantCountry: 0,
-    reasons: {},
-    quarantine: [],
-    buckets: new Map(),
-    dateCounts: new Map(),
-    customers: new Map(),
-    merchantGroups: {},
-    identities: [],
-    merchants: [],
-  };
+  const out = emptyParsedFile(file, ([...modes][0] ?? 'ascii') as SourceEncoding);
   const identityIndex = new Map<string, number>();
   const merchantIndex = new Map<string, number>();
   const identityKey = (e: IdentityEntry) => `${e.customer_key}\u001f${e.account_cohort}\u001f${e.city}\u001f${e.state}\u001f${e.age}\u001f${e.sex}`;

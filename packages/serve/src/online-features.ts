@@ -4,6 +4,7 @@ import {
   customerKey,
   emptyCustomerState,
   readOnlineStore,
+  parseOnlineStore,
   DEFAULT_FEATURE_PARAMS,
   type CustomerState,
   type FeatureInput,
@@ -168,19 +169,4 @@ export class OnlineFeatures {
     const state = key !== null ? this.store?.customers[key] : undefined;
     return featuresForRequest(request, key, state, this.params);
   }
-}
-
-/** {@link readOnlineStore}'s checks over text already read. */
-function parseOnlineStore(file: string, text: string): OnlineStore {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
-  }
-  const v = value as Partial<OnlineStore> | null;
-  if (!v || typeof v !== 'object' || typeof v.as_of !== 'string' || !v.params || !Array.isArray(v.params.essentialGroups) || typeof v.customers !== 'object' || v.customers === null) {
-    throw new Error(`${file}: not an online feature store (needs params, as_of, customers)`);
-  }
-  return v as OnlineStore;
 }

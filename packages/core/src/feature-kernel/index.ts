@@ -15,7 +15,7 @@ export {
   HISTORY_WINDOW_DAYS,
 } from './kernel';
 export type { FeatureParams, FeatureInput, CustomerState, RecentTransaction, KernelColumns, KernelStrings } from './kernel';
-export { readOnlineStore, ONLINE_STORE_FILE } from './online-store';
+export { readOnlineStore, parseOnlineStore, ONLINE_STORE_FILE } from './online-store';
 export type { OnlineStore } from './online-store';
 export { epochDay, isoFromEpochDay, easterSunday, brazilianHolidays, isBrazilianHoliday } from './calendar';
 export { FeatureColumns, FEATURE_INDEX } from './feature-columns';

@@ -22,9 +22,14 @@ export const ONLINE_STORE_FILE = 'customers.json';
  */
 export function readOnlineStore(file: string): OnlineStore | null {
   if (!fs.existsSync(file)) return null;
+  return parseOnlineStore(file, fs.readFileSync(file, 'utf8'));
+}
+
+/** {@link readOnlineStore}'s checks over text already read (`file` names it in errors). */
+export function parseOnlineStore(file: string, text: string): OnlineStore {
   let value: unknown;
   try {
-    value = JSON.parse(fs.readFileSync(file, 'utf8'));
+    value = JSON.parse(text);
   } catch (error) {
     throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
   }
