@@ -98,16 +98,18 @@ What changed in this round (1M lake, CPU s of the whole process per 1M rows, sam
   The write path already sends one batch (\`tableToIPC\` ~17 ms per 28k rows; 28 batches would be ~80 ms).
 - \`parquet.compression\` (params.json): \`snappy\` stays the default (half the bytes, 122 vs 231 MiB per 1M rows);
   \`uncompressed\` skips the Snappy encode: at 1M rows (2.8k-row partitions) the saving is within the noise
-  (−1.4 s and −0.1 s per 1M rows in two runs), on the 10M lake's 28k-row partitions the encode measured 263 → 73 ms
-  per partition (~7 µs per row), so the 10M run is where it matters; \`gzip\` is the smallest and slowest. LZ4/ZSTD
-  are faster but parquetjs-lite cannot read them. The codec is not in the config hash (same content).
+  (−1.4 s and −0.1 s per 1M rows in two runs), and at 10M too (123.4 vs 121.4 CPU s, same wall time, on a quiet
+  machine): an isolated micro-benchmark of one 28k-row partition (encode 263 → 73 ms) overstated it. \`gzip\` is the
+  smallest and slowest. LZ4/ZSTD are faster but parquetjs-lite cannot read them. The codec is not in the config
+  hash (same content).
 
 Remaining (--cpu-prof of a full 1M run; sampled time under load, so shares, not CPU s): main thread kernel ~5.5 s, interning ~2.6 s, output table
 ~1.9 s, GC ~1.9 s; Parquet threads mostly parquet-wasm (decode of the Snappy lake + encode), plus
 fsync/rename wall time that now overlaps with the other thread. On 2 cores the wall time is bounded by
 total CPU / 2, so 200k rows/s needs ≤ 10 µs of CPU per row in total; we are at ~17–19 µs at 1M (partitions of
-2.8k rows, where fixed per-partition costs weigh more than at 10M). Next: the lake's Snappy decode in
-wasm (ingest's codec) and the interning/kernel on the main thread.
+2.8k rows, where fixed per-partition costs weigh more than at 10M) and 12.3 µs at 10M, where the run keeps
+1.56 cores busy (123 CPU s in 79 s): the main thread (interning, kernel, output table, ~7.9 µs a row) is
+now the critical path. Next: move interning into the Parquet threads, and shard the kernel by customer.
 `;
 
 function line(label: string, run: StageRun, rowsProcessed: number): string {
@@ -166,7 +168,7 @@ const text = [
     ? `Existing lake \`${existingLake}\` (generated MiBolsillo-dialect rows, ingested earlier; symlinked read-only), then the features`
     : `Generated rows in the MiBolsillo dialect (core generator, seed ${values.seed}), ingested to the lake, then the features`,
   `CLI (\`tsx packages/features/src/cli.ts\`) in its own process. ${full.rows_in.toLocaleString('en')} rows, ${listPartitions(layout.lake).length} date partitions, ${customers} customers.`,
-  `Machine: ${os.cpus().length} cores, shared with other jobs (1-minute load average ${loadStart.toFixed(1)} at start, ${loadAfterFull.toFixed(1)} after the full run, ${loadEnd.toFixed(1)} at the end), Node ${process.version}.`,
+  `Machine: ${os.cpus().length} cores${Math.max(loadStart, loadEnd) > os.cpus().length ? ', shared with other jobs' : ''} (1-minute load average ${loadStart.toFixed(1)} at start, ${loadAfterFull.toFixed(1)} after the full run, ${loadEnd.toFixed(1)} at the end), Node ${process.version}.`,
   'Times and peak RSS from `monitoring/runs.jsonl` (recorded by runCli). Command: `npx tsx bench/features.ts ' +
     (existingLake ? `--lake ${existingLake}` : `--rows ${rows}`) +
     (values['no-incremental'] ? ' --no-incremental' : '') +
@@ -183,7 +185,7 @@ const text = [
     `(every partition read back with parquet-wasm + apache-arrow, compared as IPC bytes): ${sameContent ? 'yes' : '**NO**'}.`,
   '',
   'Rows/s counts the rows the run read; the no-op rerun only hashes the lake partitions. CPU s is the whole',
-  "process (all threads). With a load average far above the 2 cores, wall time mostly measures the other jobs' share.",
+  `process (all threads).${Math.max(loadStart, loadEnd) > os.cpus().length ? " With a load average above the core count, wall time mostly measures the other jobs' share." : ''}`,
   '',
   NOTES,
 ].join('\n');

@@ -79,10 +79,15 @@ for (const rows of String(values.rows).split(',').map(Number)) {
 const header = [
   '## Whole pipeline',
   '',
+  'Every stage on the same generated data, 1M then 10M rows: the scale goals of issue 10 (every stage under 4 GB at 10M).',
   `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, by \`npx tsx bench/pipeline.ts --rows ${values.rows}\`.`,
   'Each stage runs as its own process, as `nx run-many -t pipeline` runs it; seconds include process start-up.',
   '',
 ].join('\n');
 fs.mkdirSync(path.join(root, 'docs'), { recursive: true });
-fs.writeFileSync(path.join(root, 'docs', 'bench-pipeline.md'), `${header}${sections.join('\n')}`);
+// Hand-written notes after the marker line survive a re-run.
+const out = path.join(root, 'docs', 'bench-pipeline.md');
+const MARK = '<!-- notes -->';
+const notes = fs.existsSync(out) ? (fs.readFileSync(out, 'utf8').split(`${MARK}\n`)[1] ?? '') : '';
+fs.writeFileSync(out, `${header}${sections.join('\n')}${notes ? `\n${MARK}\n${notes}` : ''}`);
 console.error('[bench] wrote docs/bench-pipeline.md');
