@@ -1,4 +1,4 @@
-import { Counter, Histogram, createMetrics } from './metrics';
+import { Counter, EVENT_LOOP_SAMPLING_MS, Histogram, createMetrics } from './metrics';
 
 describe('Prometheus metrics', () => {
   it('renders cumulative histogram buckets, sum and count', () => {
@@ -30,6 +30,28 @@ describe('Prometheus metrics', () => {
     for (const name of ['bolsillo_http_requests_total', 'bolsillo_http_request_duration_seconds', 'bolsillo_predictions_total', 'bolsillo_model_load_events_total', 'bolsillo_model_info']) {
       expect(text).toContain(`# HELP ${name} `);
       expect(text).toContain(`# TYPE ${name} `);
+    }
+  });
+
+  it('reports event-loop delay beyond the sampling period: about zero when idle, the stall when blocked', async () => {
+    const m = createMetrics({ eventLoopDelay: true });
+    const quantile = (text: string, q: string) => Number(new RegExp(`^bolsillo_event_loop_delay_seconds\\{quantile="${q}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    try {
+      m.render(); // start a fresh window
+      await new Promise((r) => setTimeout(r, 120));
+      const idle = m.render();
+      // perf_hooks records whole timer intervals (≥ the 5 ms period even when idle); the metric must not.
+      expect(quantile(idle, '0.5')).toBeGreaterThanOrEqual(0);
+      expect(quantile(idle, '0.5')).toBeLessThan(EVENT_LOOP_SAMPLING_MS / 2 / 1000);
+      await new Promise((r) => setTimeout(r, 20));
+      const until = performance.now() + 60;
+      while (performance.now() < until) {
+        // block the loop for 60 ms
+      }
+      await new Promise((r) => setTimeout(r, 20));
+      expect(quantile(m.render(), '1')).toBeGreaterThanOrEqual(0.05);
+    } finally {
+      m.close();
     }
   });
 });

@@ -126,17 +126,27 @@ export interface MetricsOptions {
   readonly eventLoopDelay?: boolean;
 }
 
-/** Event-loop delay quantiles over the window since the previous render (perf_hooks histogram, 5 ms timer). */
+/** Sampling period of the event-loop delay monitor (ms). */
+export const EVENT_LOOP_SAMPLING_MS = 5;
+
+/**
+ * Event-loop delay quantiles over the window since the previous render. perf_hooks' histogram records
+ * the whole interval between two ticks of its timer, so an idle loop reads about the sampling period
+ * (5 ms); the period is subtracted here, so the metric is the delay itself (0 on an idle loop).
+ */
 class EventLoopDelay {
-  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 5 });
+  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_SAMPLING_MS });
   constructor() {
     this.histogram.enable();
   }
   render(): string {
     const h = this.histogram;
     const name = 'bolsillo_event_loop_delay_seconds';
-    const s = (ns: number) => (h.count > 0 && Number.isFinite(ns) ? ns / 1e9 : 0);
-    const lines = [`# HELP ${name} Event-loop delay since the previous scrape (5 ms sampling timer): quantiles and max.`, `# TYPE ${name} gauge`];
+    const s = (ns: number) => (h.count > 0 && Number.isFinite(ns) ? Math.max(0, ns / 1e6 - EVENT_LOOP_SAMPLING_MS) / 1e3 : 0);
+    const lines = [
+      `# HELP ${name} Event-loop delay since the previous scrape (beyond the ${EVENT_LOOP_SAMPLING_MS} ms sampling timer's period): quantiles and max.`,
+      `# TYPE ${name} gauge`,
+    ];
     for (const q of [0.5, 0.99, 0.999]) lines.push(`${name}{quantile="${q}"} ${s(h.percentile(q * 100))}`);
     lines.push(`${name}{quantile="1"} ${s(h.max)}`);
     h.reset();
