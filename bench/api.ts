@@ -4,8 +4,8 @@
  * 1. Throughput and p50/p99 latency of `POST /predict` (one transaction, 50 connections) against a
  *    bare express endpoint, both in child processes, measured in the same run.
  * 2. p50/p99 latency of `POST /predict` at a fixed offered load of 500 req/s: an open-loop generator
- *    here sends one request every 2 ms on keep-alive connections and times each from its scheduled
- *    send time (autocannon's `overallRate` sends each connection's per-second quota back to back at
+ *    (bench/paced-load.ts, its own process) sends one request every 2 ms on keep-alive connections and
+ *    times each from its scheduled send time (autocannon's `overallRate` sends each connection's per-second quota back to back at
  *    the start of every second, so it measures bursts; it is still run for comparison). The server's
  *    event-loop delay over the run comes from its `/metrics`.
  * 3. Batch scoring rows/s through the shared scoring path (`scorePartitions`, Parquet in and out).
@@ -16,12 +16,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_FEATURE_PARAMS, dataLayout, loadModel, partitionDir, readAliases, seededRandom, tableFromRows, writeParquetFile } from '@bolsillo/core';
 import { FeatureRowSchema, PREDICTION_EXAMPLE, arrowSchemaFor } from '@bolsillo/schema';
 import { featuresForRequest, registerDemoChampion, scorePartitions, scoreRows } from '@bolsillo/serve';
+import type { PacedResult } from './paced-load';
 
 // autocannon ships no types; this is the part of its result the bench reads.
 interface CannonResult {
@@ -98,81 +98,33 @@ async function cannon(url: string, extra: Record<string, unknown> = {}): Promise
   });
 }
 
-/** Result of {@link paced}: latencies in ms from each request's scheduled send time. */
-interface PacedResult {
-  p50: number;
-  p99: number;
-  max: number;
-  /** p99 from the actual send, and how late the client sent (both to show the client kept up). */
-  p99FromSend: number;
-  lateP99: number;
-  achieved: number;
-  total: number;
-  errors: number;
-}
-
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
 /**
- * Open-loop load at a fixed rate: request i is due at start + i / rate whatever the earlier ones are
- * doing (new keep-alive connections open when all are busy), and its latency counts from that due
- * time, so a stalled server cannot slow the load down and hide its own stall (no coordinated omission).
+ * Open-loop load at a fixed rate (bench/paced-load.ts) in its own process on the bench's CPU: request i
+ * is due at start + i / rate whatever the earlier ones are doing, and its latency counts from that due
+ * time (no coordinated omission).
  */
-async function paced(url: string, rate: number, seconds: number, body: string): Promise<PacedResult> {
-  const u = new URL(url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-  const total = Math.round(rate * seconds);
-  const interval = 1000 / rate;
-  const fromDue: number[] = [];
-  const fromSend: number[] = [];
-  const late: number[] = [];
-  let errors = 0;
-  let pending = 0;
-  let sentCount = 0;
-  const start = performance.now() + 20;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      pending -= 1;
-      if (sentCount === total && pending === 0) resolve();
-    };
-    const send = (due: number) => {
-      pending += 1;
-      const sent = performance.now();
-      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          const t = performance.now();
-          fromDue.push(t - due);
-          fromSend.push(t - sent);
-          late.push(sent - due);
-          if (res.statusCode !== 200) errors += 1;
-          done();
-        });
-      });
-      req.on('error', () => {
-        errors += 1;
-        done();
-      });
-      req.end(body);
-    };
-    const tick = () => {
-      const now = performance.now();
-      while (sentCount < total && start + sentCount * interval <= now) {
-        const due = start + sentCount * interval;
-        sentCount += 1;
-        send(due);
-      }
-      if (sentCount < total) setTimeout(tick, Math.max(0, start + sentCount * interval - performance.now()));
-    };
-    setTimeout(tick, 20);
-  });
-  const elapsed = (performance.now() - start) / 1000;
-  agent.destroy();
-  fromDue.sort((a, b) => a - b);
-  fromSend.sort((a, b) => a - b);
-  late.sort((a, b) => a - b);
-  return { p50: quantile(fromDue, 0.5), p99: quantile(fromDue, 0.99), max: fromDue[fromDue.length - 1] ?? Number.NaN, p99FromSend: quantile(fromSend, 0.99), lateP99: quantile(late, 0.99), achieved: total / elapsed, total, errors };
+function paced(url: string, rate: number, seconds: number, body: string): PacedResult {
+  const bodyFile = path.join(os.tmpdir(), `bolsillo-bench-body-${process.pid}.json`);
+  fs.writeFileSync(bodyFile, body);
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/paced-load.ts', url, String(rate), String(seconds), bodyFile], { cwd: ROOT, encoding: 'utf8' });
+  fs.rmSync(bodyFile, { force: true });
+  if (run.status !== 0) throw new Error(`paced load failed: ${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop()!) as PacedResult;
+}
+
+/** Cumulative count of `/predict` requests the server itself timed at or under each latency bucket (s). */
+async function serverLatency(base: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^bolsillo_http_request_duration_seconds_bucket\{route="\/predict",le="([^"]+)"\} (\d+)$/gm)) out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
+/** Share of the requests between two scrapes the server answered within `le` seconds. */
+function shareWithin(before: Map<string, number>, after: Map<string, number>, le: string): number {
+  const total = (after.get('+Inf') ?? 0) - (before.get('+Inf') ?? 0);
+  return total > 0 ? ((after.get(le) ?? 0) - (before.get(le) ?? 0)) / total : Number.NaN;
 }
 
 /** The server's event-loop delay since its previous `/metrics` scrape (ms): p99 and max. */
@@ -207,7 +159,7 @@ async function main(): Promise<void> {
   await cannon('http://127.0.0.1:8101/predict', { duration: 2 }); // warm-up
   const bareRes = await measured(bare, 'http://127.0.0.1:8101/predict');
   // The fixed-load runs on the bare endpoint too: what the load generator and the machine add.
-  const bareSteady = await paced('http://127.0.0.1:8101/predict', 500, DURATION, JSON.stringify(PREDICTION_EXAMPLE));
+  const bareSteady = paced('http://127.0.0.1:8101/predict', 500, DURATION, JSON.stringify(PREDICTION_EXAMPLE));
   const bareFixed = await cannon('http://127.0.0.1:8101/predict', { connections: 10, overallRate: 500 });
   await stop(bare);
   console.log(`bare express: ${Math.round(bareRes.requests.average)} req/s, p50 ${bareRes.latency.p50} ms, p99 ${bareRes.latency.p99} ms, ${Math.round(bareRes.cpuUs)} cpu-µs/req; steady 500 req/s p99 ${ms(bareSteady.p99)} ms; autocannon overallRate 500 p99 ${bareFixed.latency.p99} ms`);
@@ -222,9 +174,12 @@ async function main(): Promise<void> {
 
   // 2. Fixed offered load: open loop, then autocannon's overallRate for comparison with earlier runs.
   const c0 = cpuSeconds(api.pid);
-  const steady = await paced('http://127.0.0.1:8102/predict', 500, DURATION, JSON.stringify(PREDICTION_EXAMPLE));
+  const lat0 = await serverLatency('http://127.0.0.1:8102');
+  const steady = paced('http://127.0.0.1:8102/predict', 500, DURATION, JSON.stringify(PREDICTION_EXAMPLE));
   const steadyCpuUs = ((cpuSeconds(api.pid) - c0) * 1e6) / Math.max(1, steady.total);
   const steadyLoop = await loopDelay('http://127.0.0.1:8102');
+  const lat1 = await serverLatency('http://127.0.0.1:8102');
+  const serverShare = (le: string) => `${(shareWithin(lat0, lat1, le) * 100).toFixed(le === '0.005' ? 2 : 1)} %`;
   console.log(`api /predict at a steady 500 req/s: p50 ${ms(steady.p50)} ms, p99 ${ms(steady.p99)} ms, max ${ms(steady.max)} ms, ${Math.round(steadyCpuUs)} cpu-µs/req; event-loop delay p99 ${ms(steadyLoop.p99)} ms, max ${ms(steadyLoop.max)} ms`);
   const fixed = await measured(api, 'http://127.0.0.1:8102/predict', { connections: 10, overallRate: 500 });
   const fixedLoop = await loopDelay('http://127.0.0.1:8102');
@@ -262,8 +217,8 @@ ${busy ? `\n**The machine was busy with other jobs during this run (load average
 | bolsillo API (validation, pseudonymisation, online features, model, log, metrics, request id) ${fmt(apiRes)}
 
 - API throughput = **${(ratio * 100).toFixed(0)} %** of the bare endpoint (goal: at least 50 %); by server CPU time per request the API costs **${(apiRes.cpuUs / bareRes.cpuUs).toFixed(2)}×** the bare endpoint (capacity ratio ${((bareRes.cpuUs / apiRes.cpuUs) * 100).toFixed(0)} %).
-- Server event-loop delay during the 50-connection run (its \`/metrics\`, 5 ms sampling timer): p99 ${ms(apiLoop.p99)} ms, max ${ms(apiLoop.max)} ms.
-- At a fixed offered load of 500 req/s (open loop: one request every 2 ms on keep-alive connections, latency from each request's scheduled send time, ${steady.total.toLocaleString('en')} requests): p50 **${ms(steady.p50)} ms**, p99 **${ms(steady.p99)} ms** (goal: p99 under 5 ms), max ${ms(steady.max)} ms; ${Math.round(steady.achieved)} req/s achieved, ${Math.round(steadyCpuUs)} server CPU µs/req, ${steady.errors} errors. Server event-loop delay over the run: p99 **${ms(steadyLoop.p99)} ms**, max **${ms(steadyLoop.max)} ms**. (Client check: p99 from the actual send ${ms(steady.p99FromSend)} ms; the client sent late by ${ms(steady.lateP99)} ms at p99.) The bare endpoint under the same load: p50 ${ms(bareSteady.p50)} ms, p99 ${ms(bareSteady.p99)} ms, max ${ms(bareSteady.max)} ms.
+- Server event-loop delay during the 50-connection run (its \`/metrics\`, beyond the 5 ms sampling period): p99 ${ms(apiLoop.p99)} ms, max ${ms(apiLoop.max)} ms.
+- At a fixed offered load of 500 req/s (open loop, \`bench/paced-load.ts\` in its own process: one request every 2 ms over raw keep-alive TCP connections, a new one opened whenever all are busy (${steady.connections} in all), latency from each request's scheduled send time, ${steady.total.toLocaleString('en')} requests): p50 **${ms(steady.p50)} ms**, p99 **${ms(steady.p99)} ms** (goal: p99 under 5 ms), max ${ms(steady.max)} ms; ${Math.round(steady.achieved)} req/s achieved, ${Math.round(steadyCpuUs)} server CPU µs/req, ${steady.errors} errors. The server's own timing of these requests (its latency histogram, from the request's headers to the end of the answer): ${serverShare('0.001')} within 1 ms, ${serverShare('0.0025')} within 2.5 ms, ${serverShare('0.005')} within 5 ms. Server event-loop delay over the run (beyond its 5 ms sampling period): p99 **${ms(steadyLoop.p99)} ms**, max **${ms(steadyLoop.max)} ms**. (Generator check: p99 from the actual send ${ms(steady.p99FromSend)} ms; the generator sent late by ${ms(steady.lateP99)} ms at p99.) The bare endpoint under the same load: p50 ${ms(bareSteady.p50)} ms, p99 ${ms(bareSteady.p99)} ms, max ${ms(bareSteady.max)} ms.
 - The same load as autocannon \`overallRate: 500\` (10 connections), as measured before: p50 ${fixed.latency.p50} ms, p99 ${fixed.latency.p99} ms, ${Math.round(fixed.requests.average)} req/s, ${Math.round(fixed.cpuUs)} server CPU µs/req, ${fixed.non2xx + fixed.errors + fixed.timeouts} errors; server event-loop delay p99 ${ms(fixedLoop.p99)} ms, max ${ms(fixedLoop.max)} ms; the bare endpoint under the same autocannon load: p50 ${bareFixed.latency.p50} ms, p99 ${bareFixed.latency.p99} ms. autocannon 8 paces a rate by letting each connection send its per-second quota back to back at the start of every second, then idle, and its coordinated-omission correction assumes a 1 ms interval between requests (it adds a synthetic sample for every millisecond a response took beyond 1 ms); it measures 500-request bursts, not a steady 500 req/s.
 - Batch scoring (\`scorePartitions\`, ${BATCH_ROWS.toLocaleString('en')} feature rows in 10 date partitions): **${Math.round(BATCH_ROWS / scoreSeconds).toLocaleString('en')} rows/s** scoring only, **${Math.round(batch.rowsPerSecond).toLocaleString('en')} rows/s** including Parquet read and write.
 
