@@ -75,7 +75,7 @@ export {
 } from './registry/registry';
 export type { AuditEntry } from './registry/registry';
 export { loadModel, modelFromArtifacts } from './model/load-model';
-export type { LoadedModel } from './model/load-model';
+export type { LoadedModel, ModelScores } from './model/load-model';
 export { baselineArtifacts, ruleScore } from './model/artifacts';
 export type { ModelArtifacts, ModelJson, LayersModelJson, BaselineModelJson, RuleCondition, WeightSpec } from './model/artifacts';
 export { createEncoder, encodedNames, MISSING_SUFFIX, OOV_TOKEN, BIN_INFIX } from './model/preprocessing';

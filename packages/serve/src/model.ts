@@ -12,6 +12,11 @@ export interface ScoringModel {
   predict(rows: Record<string, unknown>[]): Float64Array;
   /** Per-feature contributions to the logit, or null when the family has none. */
   contributions(row: Record<string, unknown>): Record<string, number> | null;
+  /**
+   * Both of the above from one encoding of the rows (core's runtime has it); the probabilities must
+   * equal {@link predict}'s and the contributions {@link contributions}'.
+   */
+  score?(rows: Record<string, unknown>[], withContributions: boolean): { probabilities: Float64Array; contributions: (Record<string, number> | null)[] | null };
 }
 
 /** Loads one registry version (core's `loadModel` in production). */

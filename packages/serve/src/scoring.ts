@@ -15,11 +15,20 @@ export interface RowScore {
  */
 export function scoreRows(model: ScoringModel, rows: Record<string, unknown>[], withContributions = true): RowScore[] {
   if (rows.length === 0) return [];
-  const p = model.predict(rows);
+  let p: Float64Array;
+  let explained: (Record<string, number> | null)[] | null = null;
+  if (model.score) {
+    const s = model.score(rows, withContributions);
+    p = s.probabilities;
+    explained = s.contributions;
+  } else {
+    p = model.predict(rows);
+  }
   const out: RowScore[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i += 1) {
     const probability = p[i]!;
-    out[i] = { probability, label: probability >= model.threshold, contributions: withContributions ? model.contributions(rows[i]!) : null };
+    const contributions = !withContributions ? null : explained !== null ? explained[i]! : model.contributions(rows[i]!);
+    out[i] = { probability, label: probability >= model.threshold, contributions };
   }
   return out;
 }

@@ -84,6 +84,11 @@ describe('save → load round trip (registry files, no tfjs at load time)', () =
     } else {
       expect(loaded.contributions(rows[0]!)).toBeNull();
     }
+    // The serving path's one-encoding score gives exactly predict's probabilities and contributions' terms.
+    const scored = loaded.score(rows, true);
+    expect(Array.from(scored.probabilities)).toEqual(Array.from(got));
+    expect(scored.contributions).toEqual(rows.map((r) => loaded.contributions(r)));
+    expect(loaded.score(rows, false).contributions).toBeNull();
   });
 
   it('prior and rule baselines load through the same call and score as in training', async () => {

@@ -19,6 +19,18 @@ export interface LoadedModel {
   predictRaw(rows: readonly Readonly<Record<string, unknown>>[]): Float64Array;
   /** Per-feature contributions to the logit (logistic models only; null otherwise). */
   contributions(row: Readonly<Record<string, unknown>>): Record<string, number> | null;
+  /**
+   * {@link predict} and, when asked, each row's {@link contributions}, from one encoding of the rows
+   * (the serving path asks for both; encoding a row twice cost as much as the network).
+   */
+  score(rows: readonly Readonly<Record<string, unknown>>[], withContributions: boolean): ModelScores;
+}
+
+/** What {@link LoadedModel.score} returns: calibrated probabilities and, if asked, contributions per row. */
+export interface ModelScores {
+  readonly probabilities: Float64Array;
+  /** Per row: contributions (null for families without them); null when not asked for. */
+  readonly contributions: (Record<string, number> | null)[] | null;
 }
 
 function checked<T>(what: string, schema: Parameters<typeof validatorFor>[0], value: unknown): T {
@@ -36,6 +48,7 @@ export function modelFromArtifacts(card: ModelCard, modelJson: ModelJson, weight
   const finish = (raw: Float64Array): Float64Array => raw.map((p) => calibrate(calibration, p));
   let predictRaw: (rows: readonly Readonly<Record<string, unknown>>[]) => Float64Array;
   let contributions: LoadedModel['contributions'] = () => null;
+  let score: LoadedModel['score'] | null = null;
   if (modelJson.format === 'bolsillo-baseline') {
     if (modelJson.family === 'prior') {
       const p = modelJson.probability;
@@ -53,21 +66,30 @@ export function modelFromArtifacts(card: ModelCard, modelJson: ModelJson, weight
     predictRaw = (rows) => Float64Array.from(forwardDense(layers, encoder.encode(rows), rows.length));
     if (card.family === 'logistic' && layers.length === 1) {
       const { kernel } = layers[0]!;
-      contributions = (row) => {
-        const x = encoder.encode([row]);
-        return Object.fromEntries(
-          encoder.spans.map((s) => {
-            let c = 0;
-            for (let i = s.start; i < s.start + s.length; i++) c += x[i]! * kernel[i]!;
-            return [s.feature, c];
-          }),
-        );
+      const spans = encoder.spans;
+      // Contributions of the row starting at `base` of an encoded block.
+      const explain = (x: Float32Array, base: number): Record<string, number> => {
+        const out: Record<string, number> = {};
+        for (const s of spans) {
+          let c = 0;
+          for (let i = s.start; i < s.start + s.length; i++) c += x[base + i]! * kernel[i]!;
+          out[s.feature] = c;
+        }
+        return out;
+      };
+      contributions = (row) => explain(encoder.encode([row]), 0);
+      score = (rows, withContributions) => {
+        const x = encoder.encode(rows);
+        const probabilities = finish(Float64Array.from(forwardDense(layers, x, rows.length)));
+        return { probabilities, contributions: withContributions ? rows.map((_, r) => explain(x, r * encoder.width)) : null };
       };
     }
   } else {
     throw new Error(`model ${card.version}: unknown model.json format ${String((modelJson as { format?: unknown }).format)}`);
   }
-  return { card, threshold, predictRaw, predict: (rows) => finish(predictRaw(rows)), contributions };
+  const predict = (rows: readonly Readonly<Record<string, unknown>>[]) => finish(predictRaw(rows));
+  const scoreAny: LoadedModel['score'] = score ?? ((rows, withContributions) => ({ probabilities: predict(rows), contributions: withContributions ? rows.map(contributions) : null }));
+  return { card, threshold, predictRaw, predict, contributions, score: scoreAny };
 }
 
 // The card keeps the comparison that chose the calibration beside it; the runtime needs only the method's own fields.
