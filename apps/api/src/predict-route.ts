@@ -86,9 +86,12 @@ export function createFastPredict(deps: FastPredictDeps): (req: IncomingMessage,
   const requests = serving.metrics.requests;
   const latency = serving.metrics.latency;
 
+  // Frozen label sets: the metrics registry keys them once (see labelKey in packages/serve).
+  const routeLabels = Object.freeze({ route: '/predict' });
+  const okLabels = Object.freeze({ route: '/predict', method: 'POST', status: '200' });
   function finish(t0: number, status: number): void {
-    requests.inc({ route: '/predict', method: 'POST', status: String(status) });
-    latency.observe({ route: '/predict' }, (performance.now() - t0) / 1000);
+    requests.inc(status === 200 ? okLabels : { route: '/predict', method: 'POST', status: String(status) });
+    latency.observe(routeLabels, (performance.now() - t0) / 1000);
   }
 
   function answer(res: ServerResponse, t0: number, raw: string): void {

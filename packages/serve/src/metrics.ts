@@ -8,8 +8,21 @@ type Labels = Readonly<Record<string, string>>;
 
 const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 
-/** The series key of a label set: sorted `name="value"` pairs (a plain loop: it runs three times per request). */
+/** Keys of frozen label sets (the hot path passes the same frozen objects again and again). */
+const frozenKeys = new WeakMap<Labels, string>();
+
+/**
+ * The series key of a label set: sorted `name="value"` pairs (a plain loop: it runs three times per
+ * request). A frozen label set cannot change, so its key is computed once.
+ */
 function labelKey(labels: Labels): string {
+  if (!Object.isFrozen(labels)) return buildLabelKey(labels);
+  let key = frozenKeys.get(labels);
+  if (key === undefined) frozenKeys.set(labels, (key = buildLabelKey(labels)));
+  return key;
+}
+
+function buildLabelKey(labels: Labels): string {
   const keys = Object.keys(labels);
   if (keys.length > 1) keys.sort();
   let key = '';

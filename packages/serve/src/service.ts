@@ -7,6 +7,32 @@ import type { Variant } from './model';
 import type { OnlineFeatureRow } from './online-features';
 import { chooseVariant, scoreRows, type RoutingConfig } from './scoring';
 
+const VARIANTS: readonly Variant[] = ['champion', 'challenger'];
+
+/** The positions of `variant` in `variants` (`count` of them). */
+function indicesOf(variants: readonly Variant[], variant: Variant, count: number): Int32Array {
+  const idx = new Int32Array(count);
+  let k = 0;
+  for (let i = 0; i < variants.length; i += 1) if (variants[i] === variant) idx[k++] = i;
+  return idx;
+}
+
+/**
+ * The label set of a prediction counter series, one frozen object per (label, version, variant):
+ * the counter keys a label set it has seen before by identity instead of rebuilding its key.
+ */
+const labelSets = new Map<string, Readonly<Record<string, string>>>();
+function predictionLabels(label: boolean, version: string, variant: string): Readonly<Record<string, string>> {
+  const k = `${label ? 1 : 0}${variant}\u001f${version}`;
+  let labels = labelSets.get(k);
+  if (labels === undefined) {
+    if (labelSets.size > 1_000) labelSets.clear();
+    labels = Object.freeze({ label: String(label), model_version: version, variant });
+    labelSets.set(k, labels);
+  }
+  return labels;
+}
+
 /** Raised when no champion is loaded yet (the API answers 503). */
 export class NotReadyError extends Error {
   constructor() {
@@ -82,40 +108,60 @@ export class PredictionService {
     const challenger = this.deps.host.slot('challenger');
     const slots: Record<Variant, ServingSlot | null> = { champion, challenger };
 
-    const rows = requests.map((r) => this.deps.features.featuresFor(r));
-    const ids = requests.map(() => crypto.randomUUID());
-    const variants = rows.map((r) => chooseVariant(r.customerKey, this.deps.routing, challenger !== null));
+    const n = requests.length;
+    const rows = new Array<OnlineFeatureRow>(n);
+    const ids = new Array<string>(n);
+    const variants = new Array<Variant>(n);
+    let challengers = 0;
+    for (let i = 0; i < n; i += 1) {
+      const row = this.deps.features.featuresFor(requests[i]!);
+      rows[i] = row;
+      ids[i] = crypto.randomUUID();
+      const v = chooseVariant(row.customerKey, this.deps.routing, challenger !== null);
+      variants[i] = v;
+      if (v === 'challenger') challengers += 1;
+    }
 
-    const predictions: PredictionResponse[] = new Array(requests.length);
+    const predictions: PredictionResponse[] = new Array(n);
     const versions: string[] = [];
-    for (const variant of ['champion', 'challenger'] as const) {
+    for (const variant of VARIANTS) {
       const slot = slots[variant];
-      const idx = variants.flatMap((v, i) => (v === variant ? [i] : []));
-      if (!slot || idx.length === 0) continue;
+      const count = variant === 'challenger' ? challengers : n - challengers;
+      if (!slot || count === 0) continue;
       versions.push(slot.version);
-      const scores = scoreRows(slot.model, idx.map((i) => rows[i]!.features as unknown as Record<string, unknown>));
-      const broken = idx.filter((_, k) => !Number.isFinite(scores[k]!.probability));
-      if (broken.length > 0) throw new InvalidRequestError(422, broken.map((i) => `${batch ? `/${i}` : '/'} cannot be scored: the model gave no finite probability for these values`));
-      idx.forEach((i, k) => {
+      // The rows this variant answers (all of them in the common case of one variant).
+      const idx = count === n ? null : indicesOf(variants, variant, count);
+      const features = new Array<Record<string, unknown>>(count);
+      for (let k = 0; k < count; k += 1) features[k] = rows[idx === null ? k : idx[k]!]!.features as unknown as Record<string, unknown>;
+      const scores = scoreRows(slot.model, features);
+      const broken: string[] = [];
+      for (let k = 0; k < count; k += 1) {
+        if (!Number.isFinite(scores[k]!.probability)) broken.push(`${batch ? `/${idx === null ? k : idx[k]!}` : '/'} cannot be scored: the model gave no finite probability for these values`);
+      }
+      if (broken.length > 0) throw new InvalidRequestError(422, broken);
+      for (let k = 0; k < count; k += 1) {
+        const i = idx === null ? k : idx[k]!;
         const s = scores[k]!;
-        predictions[i] = {
+        const p: PredictionResponse = {
           request_id: ids[i]!,
           probability: s.probability,
           is_revenge_spending: s.label,
           threshold: slot.model.threshold,
           model_version: slot.version,
           variant,
-          ...(s.contributions ? { contributions: s.contributions } : {}),
         };
-        this.deps.metrics.predictions.inc({ label: String(s.label), model_version: slot.version, variant });
-      });
+        if (s.contributions) p.contributions = s.contributions;
+        predictions[i] = p;
+        this.deps.metrics.predictions.inc(predictionLabels(s.label, slot.version, variant));
+      }
     }
 
     const latencyMs = performance.now() - t0;
-    const cpuUs = (latencyMs * 1000) / requests.length;
+    const cpuUs = (latencyMs * 1000) / n;
     const ts = new Date().toISOString();
     const day = ts.slice(0, 10);
-    predictions.forEach((p, i) => {
+    for (let i = 0; i < n; i += 1) {
+      const p = predictions[i]!;
       this.deps.logPrediction(day, {
         request_id: p.request_id,
         ts,
@@ -129,7 +175,7 @@ export class PredictionService {
         latency_ms: latencyMs,
         cpu_us: cpuUs,
       });
-    });
+    }
 
     if (this.deps.routing.shadow && challenger) {
       // The challenger's opinion is recorded after the answer is computed, off the request path.
