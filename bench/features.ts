@@ -76,45 +76,69 @@ function ensureLake(): void {
 /** Fixed notes on where the stage's CPU goes (measured by hand; the table above is what this run measured). */
 const NOTES = `### Where the CPU goes
 
-Main thread: lake columns → interned codes (\`txnColumnsFromTable\`), history order, the kernel
-(\`computeBatchInto\`: features + fold), the output Arrow table (one record batch of typed arrays), its IPC
-stream. Two Parquet threads (\`ParquetPool\` in \`parquet-worker.ts\`) take decodes and encodes round-robin:
-parquet-wasm decode of the lake, encode + fsync + rename of the output; results are awaited in call order,
-with at most 3 partitions decoded ahead and 3 writes in flight (memory stays flat).
+Main thread: only the kernel now: history order (a one-pass check: lake partitions arrive sorted), each
+customer's history, \`computeBatchInto\` (features + fold). Two Parquet threads (\`ParquetPool\`, plain-JS source in
+\`parquet-worker-source.ts\`) take whole partitions round-robin:
+- read: parquet-wasm decode of the lake partition, then the kernel's columns built from the Arrow buffers on
+  that thread: string columns interned into per-partition dictionaries + Int32 codes straight from the UTF-8
+  bytes (open-addressing table, byte comparison on every hit; one JS string per distinct value, none per row),
+  number columns copied, key columns kept as raw UTF-8. All typed arrays are transferred, not copied.
+  customer_key ids are the thread's own for its whole life, so only customers new to the thread travel and the
+  main thread maps each customer to its history once per thread (not once per partition).
+- write: the kernel's sink (one typed array per feature; the three category features as codes into the
+  batch's small dictionary) and the key columns go to a thread, which builds the feature-row Arrow table
+  (UTF-8 of categories copied from the dictionary's bytes, key columns gathered in history order, or one block
+  copy when the order is the identity), encodes it and writes it atomically. The sink's arrays come back and
+  are reused for a later partition; the partition's other columns are dropped on that thread.
 
-What changed in this round (1M lake, CPU s of the whole process per 1M rows, same shared machine, load 10–14):
+At most 3 partitions are decoded ahead and 3 writes in flight (memory stays flat).
 
-| Step | CPU s (snappy) | CPU s (uncompressed) | Wall s (snappy) |
-| --- | ---: | ---: | ---: |
-| before: one Parquet thread, parquet-wasm default writer properties | 22.6 | – | 160.7 |
-| two Parquet threads; core's compatible writer properties (V1 pages, no dictionary) | 19.8 | 20.0 | 92.0 |
-| + lake decoded as one record batch per row group instead of 1024-row batches (two runs) | 18.8, 17.9 | 17.4, 18.0 | 45.0, 61.3 |
+What changed in this round (same-run comparisons on the shared machine, 1-minute load 4–6; CPU s by thread
+read from \`/proc/<pid>/task/*/stat\`; the old code was run from a copy of the previous sources):
 
-- The store was not readable by parquetjs-lite before (parquet-wasm's default dictionary pages); it now is
-  (\`compat.spec.ts\` reads every partition with parquetjs-lite and DuckDB, for each offered codec, and checks
-  DuckDB's \`parquet_metadata\` reports that codec). Content is unchanged: the 1M store of the old code and the
-  new one read back as identical tables.
-- apache-arrow's \`tableFromIPC\` on a 28k-row lake partition costs ~57 ms as 28 batches and ~0.4 ms as one.
-  The write path already sends one batch (\`tableToIPC\` ~17 ms per 28k rows; 28 batches would be ~80 ms).
-- \`parquet.compression\` (params.json): \`snappy\` stays the default (half the bytes, 122 vs 231 MiB per 1M rows);
-  \`uncompressed\` skips the Snappy encode: at 1M rows (2.8k-row partitions) the saving is within the noise
-  (−1.4 s and −0.1 s per 1M rows in two runs), and at 10M too (123.4 vs 121.4 CPU s, same wall time, on a quiet
-  machine): an isolated micro-benchmark of one 28k-row partition (encode 263 → 73 ms) overstated it. \`gzip\` is the
-  smallest and slowest. LZ4/ZSTD are faster but parquetjs-lite cannot read them. The codec is not in the config
-  hash (same content).
+| 10M rows, full recompute (snappy) | Process CPU s | Main thread | Parquet threads | Other threads (V8 GC, compilers) | Wall s | Peak RSS MB |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+| before (interning, output table and its IPC on the main thread) | 122.7 | 65.7 | 15.5 + 15.4 | 26.0 | 117.8 | 799 |
+| after | 95.4 | 29.9 | 23.6 + 23.3 | 18.2 | 90.1 | 750 |
 
-Remaining (--cpu-prof of a full 1M run; sampled time under load, so shares, not CPU s): main thread kernel ~5.5 s, interning ~2.6 s, output table
-~1.9 s, GC ~1.9 s; Parquet threads mostly parquet-wasm (decode of the Snappy lake + encode), plus
-fsync/rename wall time that now overlaps with the other thread. On 2 cores the wall time is bounded by
-total CPU / 2, so 200k rows/s needs ≤ 10 µs of CPU per row in total; we are at ~17–19 µs at 1M (partitions of
-2.8k rows, where fixed per-partition costs weigh more than at 10M) and 12.3 µs at 10M, where the run keeps
-1.56 cores busy (123 CPU s in 79 s): the main thread (interning, kernel, output table, ~7.9 µs a row) is
-now the critical path. Next: move interning into the Parquet threads, and shard the kernel by customer.
+Steps, in the order they were made (each checked byte for byte against the store of the previous code, below):
+1. Interning and the output table moved to the Parquet threads (\`readColumns\` / \`writeFeatures\`); the main
+   thread no longer builds an Arrow table or an IPC stream. At 10M: main 65.7 → ~39 CPU s.
+2. customer_key interned once per thread (stable ids) instead of once per partition; the main thread's
+   \`states.get(key)\` per customer per partition (hashing fresh 64-character strings) went with it.
+3. Faster interner in the threads (open addressing in an Int32Array, slot = hash, id, start, end).
+4. Kernel (\`packages/core/src/feature-kernel/kernel.ts\`): no double argument on a per-row call any more (the
+   amount and ratio travel in a Float64Array, the sink writes one scratch row and flushes it in a loop, the ring
+   push is inlined in the fold); the validity bytes of a batch are preset to 1 so only nulls write one; the group
+   and date strings a history keeps are long-lived instances, so old histories do not point at each partition's
+   fresh strings (main-thread scavenges at 10M: 125 taking 6.1 s of pauses → 103 taking 2.7 s, measured with --trace-gc).
+5. Garbage: the sink's arrays are recycled (transferred back after the write) and the rest of a partition's
+   columns are dropped on the Parquet thread, so the main thread allocates little external memory.
+6. Output build in the threads: identity order gathered as one block copy, validity bitmaps skipped for
+   features without nulls, Int32 columns converted natively.
+
+Identity: the 1M store (403 partitions) and its online store, and the real file's, have the same sha256 as
+with the previous code, file by file; \`parquet-worker.spec.ts\` checks that the threads' columns equal
+\`txnColumnsFromTable\`'s and that \`writeFeatures\` writes the same Parquet bytes as the main-thread table path.
+
+Remaining: on 2 cores the wall time is bounded by total CPU / 2, so 200k rows/s needs ≤ 10 µs of CPU per row
+in total with both cores busy; the run is now at ~9.5 µs/row at 10M (main 3.0, Parquet threads 2.35 each, V8's
+own threads 1.8), so the goal is at the edge and depends on a quiet machine. What is left, by size: parquet-wasm
+decode + encode (about half of the Parquet threads), V8's garbage collector (each Parquet thread does roughly one
+full collection per partition, driven by the external memory of the decoded and encoded buffers; the main
+thread's collections walk every customer history), the kernel itself (~3 µs/row: the 30-day window is summed
+per row, oldest first, to keep the floating-point results identical), interning (~1 µs/row, most of it the
+64-byte customer_key). At 1M rows (2.5k-row partitions) the per-partition fixed costs of the threads (messages,
+Arrow table build, fsync) make the new code no faster than the old one in CPU s (15–18 CPU s per 1M rows both).
+Next: buffer pooling in the Parquet threads (fewer full collections), and sharding the kernel by customer only
+if the main thread becomes the critical path again.
 `;
 
 function line(label: string, run: StageRun, rowsProcessed: number): string {
-  const s = run.summary as { partitionsWritten?: number } | undefined;
-  return `| ${label} | ${rowsProcessed.toLocaleString('en')} | ${s?.partitionsWritten ?? '?'} | ${run.wall_seconds.toFixed(1)} | ${run.cpu_seconds.toFixed(1)} | ${Math.round(rowsProcessed / run.wall_seconds).toLocaleString('en')} | ${Math.round(rowsProcessed / run.cpu_seconds).toLocaleString('en')} | ${Math.round(run.peak_rss_mb)} |`;
+  const s = run.summary as { partitionsWritten?: number; threadCpuSeconds?: { main: number; parquet: number[] } } | undefined;
+  const t = s?.threadCpuSeconds;
+  const threads = t ? `${t.main.toFixed(1)} / ${t.parquet.map((x) => x.toFixed(1)).join(' + ')}` : '–';
+  return `| ${label} | ${rowsProcessed.toLocaleString('en')} | ${s?.partitionsWritten ?? '?'} | ${run.wall_seconds.toFixed(1)} | ${run.cpu_seconds.toFixed(1)} | ${threads} | ${Math.round(rowsProcessed / run.wall_seconds).toLocaleString('en')} | ${Math.round(rowsProcessed / run.cpu_seconds).toLocaleString('en')} | ${Math.round(run.peak_rss_mb)} |`;
 }
 
 ensureLake();
@@ -174,8 +198,8 @@ const text = [
     (values['no-incremental'] ? ' --no-incremental' : '') +
     '`.',
   '',
-  '| Run | Rows processed | Partitions written | Wall s | CPU s | Rows/s (wall) | Rows/s (CPU) | Peak RSS MB |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| Run | Rows processed | Partitions written | Wall s | CPU s | CPU s main / Parquet threads | Rows/s (wall) | Rows/s (CPU) | Peak RSS MB |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   line('full recompute (snappy, the default)', full, full.rows_in),
   line('full recompute, `parquet.compression: "uncompressed"`', fullU, fullU.rows_in),
   line('no-op rerun (inputs unchanged)', noop, full.rows_in),
@@ -185,7 +209,8 @@ const text = [
     `(every partition read back with parquet-wasm + apache-arrow, compared as IPC bytes): ${sameContent ? 'yes' : '**NO**'}.`,
   '',
   'Rows/s counts the rows the run read; the no-op rerun only hashes the lake partitions. CPU s is the whole',
-  `process (all threads).${Math.max(loadStart, loadEnd) > os.cpus().length ? " With a load average above the core count, wall time mostly measures the other jobs' share." : ''}`,
+  'process (all threads, including V8\'s own: garbage collection and compilers); "main / Parquet threads" is the CPU time of',
+  `the main thread (start-up, kernel) and of each Parquet thread, read from /proc/thread-self/stat by the run.${Math.max(loadStart, loadEnd) > os.cpus().length ? " With a load average above the core count, wall time mostly measures the other jobs' share." : ''}`,
   '',
   NOTES,
 ].join('\n');

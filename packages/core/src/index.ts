@@ -92,3 +92,4 @@ export { computeFeaturesInto, FeatureColumns, FEATURE_INDEX } from './feature-ke
 export { computeBatchInto, CustomerHistory } from './feature-kernel';
 export type { KernelColumns, KernelStrings } from './feature-kernel';
 export { readParquetRowCount } from './parquet-row-count';
+export type { FeatureColumnsOptions, FeatureColumnsArrays } from './feature-kernel';

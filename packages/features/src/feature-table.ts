@@ -135,11 +135,13 @@ function featureColumnData(field: Field, f: number, features: FeatureColumns, n:
   }
   if (type instanceof Utf8) {
     const text = features.text[f]!;
+    const codes = features.codes[f]!;
+    const dict = features.dicts[f]!;
     const parts: Buffer[] = new Array(n);
     const valueOffsets = new Int32Array(n + 1);
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const b = features.valid[f]![i] ? utf8(text[i]!) : EMPTY;
+      const b = features.valid[f]![i] ? utf8(features.categoryCodes ? dict[codes[i]!]! : text[i]!) : EMPTY;
       parts[i] = b;
       total += b.length;
       valueOffsets[i + 1] = total;

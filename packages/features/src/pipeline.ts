@@ -1,4 +1,4 @@
-import { CustomerHistory, DEFAULT_FEATURE_PARAMS, FeatureColumns, computeBatchInto, type FeatureParams } from '@bolsillo/core';
+import { CustomerHistory, DEFAULT_FEATURE_PARAMS, FeatureColumns, computeBatchInto, type FeatureColumnsOptions, type FeatureParams } from '@bolsillo/core';
 import type { FeatureRow, FeatureValues, Transaction } from '@bolsillo/schema';
 import { txnColumnsFromRows, utf8At, type TxnColumns } from './txn-columns';
 
@@ -86,26 +86,42 @@ export function historyOrder(cols: TxnColumns): Int32Array {
 // Bound once: under CommonJS transpilation every call of an imported function is a getter chain.
 const computeBatch = computeBatchInto;
 
-/** Each distinct customer of the batch → its history in `states` (created empty when new). */
+/**
+ * Histories already resolved for a customer dictionary: a Parquet thread keeps one growing
+ * dictionary for its whole life, so only the entries added since the last batch are looked up.
+ */
+const resolved = new WeakMap<readonly string[], { states: CustomerStates; histories: CustomerHistory[] }>();
+
+/** Each customer of the batch's dictionary → its history in `states` (created empty when new). */
 function historiesByCustomer(cols: TxnColumns, states: CustomerStates): CustomerHistory[] {
-  return cols.customer_key.dict.map((key) => {
+  const dict = cols.customer_key.dict;
+  let cache = resolved.get(dict);
+  if (cache === undefined || cache.states !== states || cache.histories.length > dict.length) {
+    cache = { states, histories: [] };
+    resolved.set(dict, cache);
+  }
+  const histories = cache.histories;
+  for (let c = histories.length; c < dict.length; c++) {
+    const key = dict[c]!;
     let history = states.get(key);
     if (!history) {
       history = new CustomerHistory();
       states.set(key, history);
     }
-    return history;
-  });
+    histories.push(history);
+  }
+  return histories;
 }
 
 /**
  * Feature values of a columnar batch, in history order, written into one {@link FeatureColumns}
  * by the kernel's {@link computeBatchInto}; `states` is advanced in place exactly as
- * {@link computeFeatureBatch} does (which is this function on row objects).
+ * {@link computeFeatureBatch} does (which is this function on row objects). `sink` chooses how
+ * category features are stored (codes for a batch sent to a Parquet thread).
  */
-export function computeColumnarBatch(cols: TxnColumns, states: CustomerStates, params: FeatureParams): ColumnarFeatureBatch {
+export function computeColumnarBatch(cols: TxnColumns, states: CustomerStates, params: FeatureParams, sink: FeatureColumnsOptions = {}): ColumnarFeatureBatch {
   const order = historyOrder(cols);
-  const features = new FeatureColumns(cols.length);
+  const features = new FeatureColumns(cols.length, sink);
   computeBatch(cols, order, cols.customer_key.ids, historiesByCustomer(cols, states), params, features);
   return { order, features };
 }

@@ -5,6 +5,7 @@ import {
   canonicalJson,
   cleanTemporaries,
   CustomerHistory,
+  FeatureColumns,
   createProgress,
   dataLayout,
   listPartitions,
@@ -21,9 +22,8 @@ import {
 } from '@bolsillo/core';
 import { FEATURE_DECLARATIONS, FeatureRowSchema, arrowSchemaFor } from '@bolsillo/schema';
 import type { Table } from 'apache-arrow';
-import { featureTableFromColumns } from './feature-table';
-import { ParquetPool, type ParquetCompression } from './parquet-worker';
-import { txnColumnsFromTable, type TxnColumns } from './txn-columns';
+import { ParquetPool, threadCpuSeconds, type ParquetCompression } from './parquet-worker';
+import type { TxnColumns } from './txn-columns';
 import { computeColumnarBatch, foldColumnarStates, planIncremental, type CustomerStates, type FeatureStoreManifest } from './pipeline';
 
 /** Options of {@link runFeatures}. */
@@ -49,6 +49,11 @@ export interface RunFeaturesResult {
   readonly customers: number;
   readonly from: string | null;
   readonly reason: string;
+  /**
+   * CPU seconds by thread (Linux only, else absent): the main thread (kernel) and each Parquet
+   * thread (decode + interning, table build + encode + write), for benchmarks.
+   */
+  readonly threadCpuSeconds?: { readonly main: number; readonly parquet: readonly number[] };
 }
 
 const FEATURE_ARROW_SCHEMA = arrowSchemaFor(FeatureRowSchema);
@@ -113,34 +118,31 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
   const replay = resumable ? [] : lake.filter((p) => from === null || p.date < from);
   const todo = from === null ? [] : lake.filter((p) => p.date >= from);
   let rowsOut = 0;
+  let threads: RunFeaturesResult['threadCpuSeconds'];
   // Parquet decoding runs ahead on the worker threads (a few partitions), encoding and writing run
   // behind; the main thread only turns Arrow columns into features. Bounded queues keep memory flat.
   const io = new ParquetPool(PARQUET_THREADS, options.compression ?? 'snappy');
   try {
-    const reads = [...replay, ...todo].flatMap((p) => p.files);
-    const prefetched: Promise<Table>[] = [];
+    // A partition with several files is one batch (history order is sorted across its files): one
+    // thread decodes them all and interns their strings, the main thread only runs the kernel.
+    const reads = [...replay, ...todo];
+    const prefetched: Promise<TxnColumns>[] = [];
     let nextRead = 0;
-    const readNext = (): Promise<Table> => {
+    const readPartition = (): Promise<TxnColumns> => {
       while (prefetched.length < READ_AHEAD && nextRead < reads.length) {
-        const pending = io.read(reads[nextRead++]!);
+        const pending = io.readColumns(reads[nextRead++]!.files);
         pending.catch(() => undefined); // surfaced when awaited
         prefetched.push(pending);
       }
       return prefetched.shift()!;
-    };
-    // A partition with several files is one batch (history order is sorted across its files).
-    const readPartition = async (p: DatePartition): Promise<TxnColumns> => {
-      const tables: Table[] = [];
-      for (let i = 0; i < p.files.length; i++) tables.push(await readNext());
-      return txnColumnsFromTable(tables.length === 1 ? tables[0]! : tables[0]!.concat(...tables.slice(1)));
     };
 
     if (resumable) {
       for (const [key, s] of Object.entries(online.customers)) states.set(key, CustomerHistory.fromState(s));
       log(`resumed ${states.size} customer states from the online store as of ${online.as_of}`);
     } else {
-      for (const p of replay) {
-        const cols = await readPartition(p);
+      for (let k = 0; k < replay.length; k++) {
+        const cols = await readPartition();
         rowsIn += cols.length;
         foldColumnarStates(cols, states, params);
       }
@@ -149,10 +151,13 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
     const progress = createProgress('write', { total: todo.length, unit: 'partitions', write: log });
     const writes: Promise<void>[] = [];
     for (const p of todo) {
-      const cols = await readPartition(p);
+      const cols = await readPartition();
       rowsIn += cols.length;
-      const batch = computeColumnarBatch(cols, states, params);
-      const written = io.write(path.join(partitionDir(layout.featureStore, p.date), 'part-0.parquet'), featureTableFromColumns(cols, batch));
+      // The sink's arrays come back from the thread that wrote an earlier partition; new ones get
+      // some slack so that later, slightly larger partitions fit too.
+      const recycled = io.spareSink(cols.length) ?? new FeatureColumns(Math.ceil(cols.length * 1.25), { categoryCodes: true });
+      const batch = computeColumnarBatch(cols, states, params, { categoryCodes: true, recycled });
+      const written = io.writeFeatures(path.join(partitionDir(layout.featureStore, p.date), 'part-0.parquet'), cols, batch);
       written.catch(() => undefined); // surfaced when awaited below
       writes.push(written);
       if (writes.length >= WRITE_BEHIND) await writes.shift();
@@ -161,6 +166,13 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
     }
     await Promise.all(writes);
     if (todo.length > 0) progress.done(`${rowsOut} rows`);
+    // Where the time went, thread by thread (the process's CPU time is the sum over all of them).
+    const workers = await io.cpuSeconds();
+    const main = threadCpuSeconds();
+    if (main !== null && workers.every((w) => w !== null)) {
+      threads = { main, parquet: workers as number[] };
+      log(`CPU s by thread: main ${main.toFixed(1)}, parquet threads ${threads.parquet.map((w) => w.toFixed(1)).join(' + ')}`);
+    }
   } finally {
     await io.close();
   }
@@ -182,6 +194,7 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
     customers: states.size,
     from,
     reason: plan.reason,
+    ...(threads ? { threadCpuSeconds: threads } : {}),
   };
 }
 

@@ -19,3 +19,4 @@ export { readOnlineStore, parseOnlineStore, ONLINE_STORE_FILE } from './online-s
 export type { OnlineStore } from './online-store';
 export { epochDay, isoFromEpochDay, easterSunday, brazilianHolidays, isBrazilianHoliday } from './calendar';
 export { FeatureColumns, FEATURE_INDEX } from './feature-columns';
+export type { FeatureColumnsOptions, FeatureColumnsArrays } from './feature-columns';

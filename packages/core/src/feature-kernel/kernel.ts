@@ -1,9 +1,14 @@
-import type { FeatureValues, Transaction } from '@bolsillo/schema';
+import { FEATURE_DECLARATIONS, type FeatureValues, type Transaction } from '@bolsillo/schema';
 import { daysInMonth, epochDay, isBrazilianHoliday } from './calendar';
 import { FEATURE_INDEX, FeatureColumns } from './feature-columns';
 
 // Bound once: under CommonJS transpilation every use of an imported binding is a property read.
 const F = FEATURE_INDEX;
+const FEATURE_COUNT = FEATURE_DECLARATIONS.length;
+/** Indices of the features the sink stores as numbers (all but categories). */
+const NUMERIC = Int32Array.from(
+  FEATURE_DECLARATIONS.flatMap((d, f) => (d.dtype === 'category' ? [] : [f])),
+);
 
 /** Parameters of the feature kernel (the features stage's `params.json`, also stored in the online store). */
 export interface FeatureParams {
@@ -113,6 +118,17 @@ function dayInfo(iso: string): DayInfo {
   return info;
 }
 
+const lastingStrings = new Map<string, string>();
+/** The first-seen instance of a string value (merchant groups and dates: few distinct values; bounded). */
+function lasting(value: string): string {
+  let out = lastingStrings.get(value);
+  if (out === undefined) {
+    if (lastingStrings.size > 100_000) lastingStrings.clear();
+    lastingStrings.set(value, (out = value));
+  }
+  return out;
+}
+
 const essentialCache = new WeakMap<readonly string[], ReadonlySet<string>>();
 function essentialSet(params: FeatureParams): ReadonlySet<string> {
   let set = essentialCache.get(params.essentialGroups);
@@ -151,6 +167,15 @@ export interface KernelColumns {
   /** 1 where `amount` is known. */
   readonly amount_valid: Uint8Array;
 }
+
+/**
+ * The current row's doubles (amount, available ratio), handed to the sink and the history through
+ * a typed array: a call with a double argument that V8 does not inline boxes it into a new heap
+ * number, which per row and per feature was most of the offline run's garbage.
+ */
+const ROW = new Float64Array(2);
+const ROW_AMOUNT = 0;
+const ROW_RATIO = 1;
 
 /**
  * A customer's history in packed form: the working representation of a {@link CustomerState}
@@ -266,7 +291,25 @@ export class CustomerHistory {
    * a NaN `availableRatio` stands for null) into the history.
    */
   fold(day: number, date: string, amount: number, amountKnown: number, group: string, nonEssential: number, availableRatio: number): void {
-    this.push(day, amountKnown === 1 ? amount : 0, group, nonEssential);
+    ROW[ROW_AMOUNT] = amount;
+    ROW[ROW_RATIO] = availableRatio;
+    this.foldRow(day, date, amountKnown, group, nonEssential);
+  }
+
+  /** {@link CustomerHistory.fold} with the amount and ratio in {@link ROW} (no double argument: see there). */
+  foldRow(day: number, date: string, amountKnown: number, group: string, nonEssential: number): void {
+    const amount = ROW[ROW_AMOUNT]!;
+    const availableRatio = ROW[ROW_RATIO]!;
+    const kept = amountKnown === 1 ? amount : 0;
+    const e = this.end;
+    if (e < this.days.length && (e === this.start || this.days[e - 1]! <= day)) {
+      // The usual case, inline: room at the end and the ring stays sorted.
+      this.days[e] = day;
+      this.amounts[e] = kept;
+      this.nonEssential[e] = nonEssential;
+      this.groups[e] = group;
+      this.end = e + 1;
+    } else this.push(day, kept, group, nonEssential);
     const isLatest = this.lastDate === null || day >= this.lastDay;
     const latest = isLatest ? day : this.lastDay;
     // Only entries that a later transaction can still see in a 30-day window are kept.
@@ -370,14 +413,21 @@ export function computeBatchInto(
   const groupNonEssential = Uint8Array.from(cols.merchant_group.dict, (g) => (essential !== null && !essential.has(g) ? 1 : 0));
   const dateIds = cols.date.ids;
   const groupIds = cols.merchant_group.ids;
-  const groupDict = cols.merchant_group.dict;
-  const dateDict = cols.date.dict;
+  // The strings a history keeps (group of each window entry, latest date) are the long-lived
+  // instances: storing a batch's fresh strings into old histories makes every later young-generation
+  // collection revisit them (one remembered slot per row).
+  const groupDict = cols.merchant_group.dict.map(lasting);
+  const dateDict = cols.date.dict.map(lasting);
   const amount = cols.amount;
   const amountValid = cols.amount_valid;
   const credit = cols.credit_limit;
   const available = cols.available_limit;
   let sink: BatchSink | null = null;
-  if (out !== null && params !== null) sink = new BatchSink(cols, params, out);
+  if (out !== null && params !== null) {
+    sink = new BatchSink(cols, params, out);
+    // Rows start valid: the sink then only writes a validity byte for nulls (most values are known).
+    for (const v of out.valid) v.fill(1, outRow, outRow + order.length);
+  }
   const w: WindowSums = { count7: 0, sum7: 0, count30: 0, sum30: 0, nonEssential30: 0 };
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
@@ -386,13 +436,14 @@ export function computeBatchInto(
     const info = dates[dateIds[i]!]!;
     const known = amountValid[i]!;
     const a = known === 1 ? amount[i]! : 0;
-    const ratio = credit[i]! > 0 ? available[i]! / credit[i]! : NaN;
+    ROW[ROW_AMOUNT] = a;
+    ROW[ROW_RATIO] = credit[i]! > 0 ? available[i]! / credit[i]! : NaN;
     if (sink !== null) {
       h.window(info.day, w);
-      sink.write(outRow + k, i, info, a, known, ratio, h, w);
+      sink.write(outRow + k, i, info, known, h, w);
     }
     const g = groupIds[i]!;
-    h.fold(info.day, dateDict[dateIds[i]!]!, a, known, groupDict[g]!, groupNonEssential[g]!, ratio);
+    h.foldRow(info.day, dateDict[dateIds[i]!]!, known, groupDict[g]!, groupNonEssential[g]!);
   }
 }
 
@@ -406,6 +457,10 @@ class BatchSink {
   private readonly values: Float64Array[];
   private readonly valid: Uint8Array[];
   private readonly text: string[][];
+  private readonly codes: Int32Array[];
+  private readonly categoryCodes: boolean;
+  /** One row of numeric features by feature index (a typed array: stores of doubles never box). */
+  private readonly x = new Float64Array(FEATURE_COUNT);
 
   constructor(
     private readonly cols: KernelColumns,
@@ -423,19 +478,43 @@ class BatchSink {
     this.values = out.values;
     this.valid = out.valid;
     this.text = out.text;
-  }
-
-  /** Value `x` at (row, feature f); NaN stands for null (no feature value is ever NaN: all are finite or null). */
-  private put(row: number, f: number, x: number): void {
-    if (x !== x) this.valid[f]![row] = 0;
-    else {
-      this.values[f]![row] = x;
-      this.valid[f]![row] = 1;
+    this.codes = out.codes;
+    this.categoryCodes = out.categoryCodes;
+    if (out.categoryCodes) {
+      out.dicts[F.merchant_group] = cols.merchant_group.dict;
+      out.dicts[F.sex] = cols.sex.dict;
+      out.dicts[F.state] = cols.state.dict;
     }
   }
 
-  write(row: number, i: number, info: DayInfo, a: number, known: number, ratio: number, h: CustomerHistory, w: WindowSums): void {
+  /**
+   * The row's numeric features (from the scratch row `x`, indexed by feature) into the columns;
+   * NaN stands for null (no feature value is ever NaN: all are finite or null). The row's validity
+   * bytes were set to 1 before the batch, so only nulls write one.
+   */
+  private flush(row: number): void {
+    const x = this.x;
+    for (let j = 0; j < NUMERIC.length; j++) {
+      const f = NUMERIC[j]!;
+      const v = x[f]!;
+      if (v !== v) this.valid[f]![row] = 0;
+      else this.values[f]![row] = v;
+    }
+  }
+
+  /** Category value `id` of `dict` at (row, feature f): a code in codes mode, else the string (−1 = null). */
+  private category(row: number, f: number, id: number, dict: readonly string[]): void {
+    if (id < 0) this.valid[f]![row] = 0;
+    else if (this.categoryCodes) this.codes[f]![row] = id;
+    else this.text[f]![row] = dict[id]!;
+  }
+
+  /** One row's features (amount and available ratio in {@link ROW}). */
+  write(row: number, i: number, info: DayInfo, known: number, h: CustomerHistory, w: WindowSums): void {
     const c = this.cols;
+    const x = this.x;
+    const a = ROW[ROW_AMOUNT]!;
+    const ratio = ROW[ROW_RATIO]!;
     const dow = info.dow;
     const dom = info.dom;
     const group = c.merchant_group.ids[i]!;
@@ -443,34 +522,35 @@ class BatchSink {
     const merchantCity = c.merchant_city.ids[i]!;
     const merchantPlace = merchantCity < 0 ? -1 : this.merchantCityPlace[merchantCity]!;
     const mean = h.amountCount > 0 ? h.amountSum / h.amountCount : NaN;
-    this.put(row, F.amount, known === 1 ? a : NaN);
-    this.put(row, F.log_amount, known === 1 ? Math.log1p(a) : NaN);
-    this.put(row, F.amount_missing, known === 1 ? 0 : 1);
-    this.put(row, F.day_of_week, dow);
-    this.put(row, F.day_of_month, dom);
-    this.put(row, F.month, info.month);
-    this.put(row, F.is_weekend, dow === 0 || dow === 6 ? 1 : 0);
-    this.put(row, F.is_month_start, dom <= 3 ? 1 : 0);
-    this.put(row, F.is_month_end, info.monthEnd ? 1 : 0);
-    this.put(row, F.is_holiday, info.holiday ? 1 : 0);
-    this.text[F.merchant_group]![row] = c.merchant_group.dict[group]!;
-    this.put(row, F.is_essential, this.essential[group]!);
-    this.put(row, F.merchant_abroad, country < 0 ? 0 : this.abroad[country]!);
-    this.put(row, F.merchant_city_differs, merchantPlace >= 0 && merchantPlace !== this.cityPlace[c.city.ids[i]!]! ? 1 : 0);
-    this.put(row, F.account_age_months, info.year * 12 + info.month - this.cohortMonths[c.account_cohort.ids[i]!]!);
-    this.put(row, F.age, c.age[i]!);
-    this.text[F.sex]![row] = c.sex.dict[c.sex.ids[i]!]!;
-    this.text[F.state]![row] = c.state.dict[c.state.ids[i]!]!;
-    this.put(row, F.credit_limit, c.credit_limit[i]!);
-    this.put(row, F.available_ratio, ratio);
-    this.put(row, F.hist_count_7d, w.count7);
-    this.put(row, F.hist_sum_7d, w.sum7);
-    this.put(row, F.hist_count_30d, w.count30);
-    this.put(row, F.hist_sum_30d, w.sum30);
-    this.put(row, F.hist_nonessential_share_30d, w.sum30 > 0 ? w.nonEssential30 / w.sum30 : NaN);
-    this.put(row, F.days_since_prev, h.lastDate === null ? NaN : info.day - h.lastDay);
-    this.put(row, F.amount_to_running_mean, known !== 1 || mean !== mean || mean === 0 ? NaN : a / mean);
-    this.put(row, F.prev_available_ratio, h.lastRatio);
+    x[F.amount] = known === 1 ? a : NaN;
+    x[F.log_amount] = known === 1 ? Math.log1p(a) : NaN;
+    x[F.amount_missing] = known === 1 ? 0 : 1;
+    x[F.day_of_week] = dow;
+    x[F.day_of_month] = dom;
+    x[F.month] = info.month;
+    x[F.is_weekend] = dow === 0 || dow === 6 ? 1 : 0;
+    x[F.is_month_start] = dom <= 3 ? 1 : 0;
+    x[F.is_month_end] = info.monthEnd ? 1 : 0;
+    x[F.is_holiday] = info.holiday ? 1 : 0;
+    this.category(row, F.merchant_group, group, c.merchant_group.dict);
+    x[F.is_essential] = this.essential[group]!;
+    x[F.merchant_abroad] = country < 0 ? 0 : this.abroad[country]!;
+    x[F.merchant_city_differs] = merchantPlace >= 0 && merchantPlace !== this.cityPlace[c.city.ids[i]!]! ? 1 : 0;
+    x[F.account_age_months] = info.year * 12 + info.month - this.cohortMonths[c.account_cohort.ids[i]!]!;
+    x[F.age] = c.age[i]!;
+    this.category(row, F.sex, c.sex.ids[i]!, c.sex.dict);
+    this.category(row, F.state, c.state.ids[i]!, c.state.dict);
+    x[F.credit_limit] = c.credit_limit[i]!;
+    x[F.available_ratio] = ratio;
+    x[F.hist_count_7d] = w.count7;
+    x[F.hist_sum_7d] = w.sum7;
+    x[F.hist_count_30d] = w.count30;
+    x[F.hist_sum_30d] = w.sum30;
+    x[F.hist_nonessential_share_30d] = w.sum30 > 0 ? w.nonEssential30 / w.sum30 : NaN;
+    x[F.days_since_prev] = h.lastDate === null ? NaN : info.day - h.lastDay;
+    x[F.amount_to_running_mean] = known !== 1 || mean !== mean || mean === 0 ? NaN : a / mean;
+    x[F.prev_available_ratio] = h.lastRatio;
+    this.flush(row);
   }
 }
 
