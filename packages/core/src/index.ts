@@ -93,3 +93,4 @@ export { computeBatchInto, CustomerHistory } from './feature-kernel';
 export type { KernelColumns, KernelStrings } from './feature-kernel';
 export { readParquetRowCount } from './parquet-row-count';
 export type { FeatureColumnsOptions, FeatureColumnsArrays } from './feature-kernel';
+export { ipcToCompatibleParquet } from './parquet-ipc';

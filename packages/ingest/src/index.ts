@@ -20,9 +20,9 @@ export type { SourceEncoding, ReasonCode, DomainRules, ParsedRow, Rejection } fr
 export { parseFile, kAnonymity } from './parse-file';
 export { parseFileColumnar } from './parse-fast';
 export type { ColumnarParsedFile, ColumnarBucket, ColumnarSpillSink, IdentityEntry, MerchantEntry } from './parse-fast';
-export { parseRangeColumnar, finishParse } from './parse-fast';
+export { parseRangeColumnar, finishParse, readChunks } from './parse-fast';
 export type { RangeResult, RangeOptions } from './parse-fast';
-export { parseFileParallel, splitRanges, mergeRanges } from './parse-ranges';
+export { parseFileParallel, splitRanges, mergeRanges, RangeMerger } from './parse-ranges';
 export type { ByteRange, ParallelOptions } from './parse-ranges';
 export { startIngestWorkers } from './ingest-workers';
 export { FIELD_VALIDATORS, classifyBlock, decodeRange, parseIdentity, parseMerchant } from './dialect';

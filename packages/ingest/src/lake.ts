@@ -77,8 +77,7 @@ export function mergePartition(
   for (const row of existing) if (!dropFiles.has(row.source_file)) push(row);
   for (const row of spilled) push(row);
   for (const p of parsed) {
-    const b = p.buckets.get(date);
-    if (b) appendBucket(cols, b, p, date);
+    for (const b of p.buckets.get(date) ?? []) appendBucket(cols, b, p, date);
   }
   const files = cols.source_file as string[];
   const lines = cols.source_line as number[];

@@ -1,14 +1,15 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { tableToCompatibleParquet } from '@bolsillo/core';
-import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
+import { ipcToCompatibleParquet, tableToCompatibleParquet } from '@bolsillo/core';
+import { tableToIPC, type Table } from 'apache-arrow';
 import { isAlive, startIngestWorkers } from './ingest-workers';
 
 /**
- * Parquet encoding on a second core. Encoding (parquet-wasm) is about half of the write phase; a worker
- * thread encodes one partition while the main thread builds the next table and encodes another, so both
- * cores work. The worker runs the very same core `tableToCompatibleParquet` on the same Arrow data, so the
- * bytes are identical to encoding in the main thread (tested). Results come back in submission order.
+ * Parquet encoding on a second core. Encoding (parquet-wasm) costs more than building the partition's
+ * table; a worker thread encodes one partition while the main thread builds the next one (and encodes
+ * small ones itself when the worker is busy), so both cores work. The worker encodes the very Arrow IPC
+ * stream core `tableToCompatibleParquet` makes of the table, so the bytes are identical to encoding in the
+ * main thread (tested). Results come back in submission order.
  */
 export class ParquetPool {
   private worker: Worker | null = null;
@@ -46,22 +47,51 @@ export class ParquetPool {
     this.worker = w;
   }
 
-  /** Encode `table`: on the worker when it is free (`offloaded`), else right here (the caller's core). */
-  encode(table: Table): { bytes: Promise<Uint8Array>; offloaded: boolean } {
-    if (this.worker && this.busy === null) {
-      const id = this.seq++;
-      const ipc = tableToIPC(table, 'stream');
-      const job = new Promise<Uint8Array>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-      this.worker.postMessage({ id, ipc }, [ipc.buffer as ArrayBuffer]);
-      this.busy = job.finally(() => {
-        this.busy = null;
+  /**
+   * Encode `table`. On the worker when it is free (`offloaded`); when it is busy, a small table is encoded
+   * right here (the caller's core), a large one waits for the worker. `accepted` resolves once the table
+   * is handed over (or encoded here): the caller builds the next table meanwhile, then waits for it, so at
+   * most one table waits beside the one being encoded.
+   *
+   * Why large tables never encode here: parquet-wasm's memory grows to the largest table an instance has
+   * encoded and never shrinks (about 100 MB for a 25,000-row partition), so encoding them on one thread
+   * instead of two keeps one such instance, not two. Small tables (a 1M-row file's partitions) add little
+   * to it, and encoding them here keeps both cores busy.
+   */
+  encode(table: Table): { bytes: Promise<Uint8Array>; offloaded: boolean; accepted: Promise<void> } {
+    if (this.worker && (this.busy === null || table.numRows > LOCAL_MAX_ROWS)) {
+      const handOver = this.busy === null ? Promise.resolve() : this.busy.then(noop, noop);
+      let post: () => void = noop;
+      const accepted = handOver.then(() => post());
+      const bytes = new Promise<Uint8Array>((resolve, reject) => {
+        post = () => {
+          const w = this.worker;
+          if (!w) {
+            // The worker failed while this table waited: encode it here.
+            try {
+              resolve(tableToCompatibleParquet(table));
+            } catch (error) {
+              reject(error as Error);
+            }
+            return;
+          }
+          const id = this.seq++;
+          const ipc = tableToIPC(table, 'stream');
+          this.pending.set(id, { resolve, reject });
+          w.postMessage({ id, ipc }, [ipc.buffer as ArrayBuffer]);
+        };
       });
-      return { bytes: this.busy, offloaded: true };
+      const busy = bytes.finally(() => {
+        if (this.busy === busy) this.busy = null;
+      });
+      busy.catch(noop); // observed by the caller through `bytes`
+      this.busy = busy;
+      return { bytes, offloaded: true, accepted };
     }
     try {
-      return { bytes: Promise.resolve(tableToCompatibleParquet(table)), offloaded: false };
+      return { bytes: Promise.resolve(tableToCompatibleParquet(table)), offloaded: false, accepted: Promise.resolve() };
     } catch (error) {
-      return { bytes: Promise.reject(error as Error), offloaded: false };
+      return { bytes: Promise.reject(error as Error), offloaded: false, accepted: Promise.resolve() };
     }
   }
 
@@ -77,7 +107,14 @@ export class ParquetPool {
   }
 }
 
-/** What the worker does with one job (exported for the worker entry). */
+// Largest table (rows) this thread encodes itself while the worker is busy; see ParquetPool.encode.
+const LOCAL_MAX_ROWS = 8192;
+const noop = () => undefined;
+
+/**
+ * What the worker does with one job (exported for the worker entry): the stream straight into the encoder
+ * (the very stream `tableToCompatibleParquet` would make of the table, so the same bytes).
+ */
 export function encodeIpc(ipc: Uint8Array): Uint8Array {
-  return tableToCompatibleParquet(tableFromIPC(ipc));
+  return ipcToCompatibleParquet(ipc);
 }

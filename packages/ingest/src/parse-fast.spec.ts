@@ -3,7 +3,7 @@ import path from 'node:path';
 import { generate } from '@bolsillo/core';
 import { bucketColumns } from './lake';
 import { parseFile, type ParsedFile } from './parse-file';
-import { parseFileColumnar, type ColumnarParsedFile } from './parse-fast';
+import { parseFileColumnar, readChunks, type ColumnarParsedFile } from './parse-fast';
 import { readManifest, tmpDir, writeGenerated, TEST_SECRET } from './ingest.test-util';
 import { DEFAULT_PARAMS_FILE, runIngest } from './run';
 
@@ -27,7 +27,7 @@ function referenceRows(p: ParsedFile): unknown[][] {
 }
 function columnarRows(p: ColumnarParsedFile): unknown[][] {
   const rows: unknown[][] = [];
-  for (const [date, b] of p.buckets) {
+  for (const [date, b] of [...p.buckets].flatMap(([d, parts]) => parts.map((part) => [d, part] as const))) {
     const c = bucketColumns(b, p, date);
     for (let i = 0; i < b.length; i++) {
       rows.push([c.date![i], c.source_line![i], c.customer_key![i], c.account_cohort![i], c.city![i], c.state![i], c.age![i], c.sex![i], c.credit_limit![i], c.available_limit![i], c.amount![i], c.merchant_group![i], c.merchant_city![i], c.merchant_country![i]]);
@@ -98,6 +98,17 @@ describe('parseFileColumnar (byte-level parser) against the string reference par
     const fast = await expectSameAsReference(utf8, 113);
     expect(fast.encoding).toBe('utf-8');
     expect(Object.keys(fast.reasons).length).toBeGreaterThanOrEqual(8);
+    // From a file through one reused read buffer (readChunks): lines cut across chunks, a chunk inside a line.
+    for (const bytes of [singleByte, utf8]) {
+      const file = path.join(tmpDir('read-chunks'), 'f.csv');
+      fs.writeFileSync(file, bytes);
+      for (const chunk of [64, 997]) {
+        const fromFile = await parseFileColumnar('f.csv', readChunks(file, chunk), PARAMS);
+        const whole = await parseFileColumnar('f.csv', [bytes], PARAMS);
+        expect(columnarRows(fromFile)).toEqual(columnarRows(whole));
+        expect([fromFile.rowsIn, fromFile.quarantine, fromFile.duplicates]).toEqual([whole.rowsIn, whole.quarantine, whole.duplicates]);
+      }
+    }
   });
 
   itReal('gives the same result on the real file and its UTF-8 copy', async () => {
@@ -112,6 +123,8 @@ describe('Parquet encoding on a worker thread', () => {
     const raw = tmpDir('pool-raw');
     writeGenerated(raw, 'a.csv', { rows: 3000, seed: 5, start: '2020-01-01', end: '2020-01-20' });
     writeGenerated(raw, 'b.csv', { rows: 1000, seed: 6, start: '2020-01-15', end: '2020-01-25' });
+    // Two large partitions: tables above the size the main thread encodes itself wait for the worker.
+    writeGenerated(raw, 'c.csv', { rows: 20000, seed: 7, start: '2020-01-26', end: '2020-01-27' });
     const base = JSON.parse(fs.readFileSync(DEFAULT_PARAMS_FILE, 'utf8')) as Record<string, unknown>;
     const manifests = [];
     for (const workers of [0, 1]) {
@@ -121,7 +134,8 @@ describe('Parquet encoding on a worker thread', () => {
       await runIngest({ rawDir: raw, dataDir: data, paramsFile: params, env: { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET }, log: () => undefined });
       manifests.push(readManifest(data));
     }
-    expect(Object.keys(manifests[0]!.partitions)).toHaveLength(25);
+    expect(Object.keys(manifests[0]!.partitions)).toHaveLength(27);
+    expect(Math.max(...Object.values(manifests[0]!.partitions).map((p) => p.rows))).toBeGreaterThan(8192);
     expect(manifests[1]).toEqual(manifests[0]);
   });
 });

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { customerKey } from '@bolsillo/core';
 import { TransactionSchema, type Transaction } from '@bolsillo/schema';
 import {
@@ -63,7 +64,11 @@ export interface ColumnarParsedFile {
   emptyMerchantCountry: number;
   readonly reasons: Record<string, number>;
   readonly quarantine: QuarantineEntry[];
-  readonly buckets: Map<string, ColumnarBucket>;
+  /**
+   * Valid rows per date in line order, in one or more parts: one part per date from a one-pass parse,
+   * one per range that held the date from a parse in byte ranges (the ranges' own buffers, not copied).
+   */
+  readonly buckets: Map<string, ColumnarBucket[]>;
   /** Valid rows per date, spilled ones included. */
   readonly dateCounts: Map<string, number>;
   readonly customers: Map<string, QuasiIdentifiers>;
@@ -84,6 +89,16 @@ const NL = 0x0a;
 const FIELDS = 13;
 const INT32_MAX = 2 ** 31 - 1;
 const V = FIELD_VALIDATORS;
+
+// Pseudonyms already computed on this thread (raw identity text → customer_key) for one secret: a file
+// parsed in many byte ranges pays the HMAC once per distinct identity and thread, not once per range.
+// Bounded: cleared when full (a cache miss only costs the HMAC again).
+const PSEUDONYM_CACHE_MAX = 1 << 19;
+let pseudonyms: { secret: string; keys: Map<string, string> } | null = null;
+function pseudonymCache(secret: string): Map<string, string> {
+  if (pseudonyms?.secret !== secret) pseudonyms = { secret, keys: new Map() };
+  return pseudonyms.keys;
+}
 
 /** A parse result with nothing in it yet: what a range parse starts from and range results merge into. */
 export function emptyParsedFile(file: string, encoding: SourceEncoding): ColumnarParsedFile {
@@ -108,31 +123,128 @@ export function emptyParsedFile(file: string, encoding: SourceEncoding): Columna
   };
 }
 
-function emptyBucket(capacity = 256): ColumnarBucket {
+/**
+ * Valid rows in line order, staged before they are sorted into date buckets: growable columns reused by
+ * every parse on a thread (see takeStaging), so a parse allocates no per-date growth buffers. Rows are
+ * moved into exact-size buckets by {@link flushStaging}.
+ */
+interface Staging {
+  length: number;
+  date: Int32Array;
+  identity: Int32Array;
+  merchant: Int32Array;
+  credit_limit: Int32Array;
+  available_limit: Int32Array;
+  amount: Float64Array;
+  source_line: Int32Array;
+  hashes: Float64Array;
+}
+
+// Rows staged before a flush: bounds the staging columns (36 bytes a row) of a one-pass parse of a large file.
+const STAGING_MAX_ROWS = 1 << 20;
+// Groups of consecutive dates a flush splits its rows into (see flushStaging).
+const FLUSH_GROUPS = 8;
+let spareStaging: Staging | null = null;
+
+// The thread's staging columns if no other parse holds them (parses on one thread may interleave), else new ones.
+function takeStaging(): Staging {
+  const st = spareStaging ?? newStaging(1 << 12);
+  spareStaging = null;
+  st.length = 0;
+  return st;
+}
+
+function newStaging(capacity: number): Staging {
   return {
     length: 0,
+    date: new Int32Array(capacity),
     identity: new Int32Array(capacity),
     merchant: new Int32Array(capacity),
     credit_limit: new Int32Array(capacity),
     available_limit: new Int32Array(capacity),
     amount: new Float64Array(capacity),
     source_line: new Int32Array(capacity),
+    hashes: new Float64Array(capacity),
   };
 }
 
-function grow(b: ColumnarBucket): void {
-  const n = b.identity.length * 2;
+function growRows(st: Staging): void {
+  const n = st.identity.length * 2;
   const g = <T extends Int32Array | Float64Array>(a: T): T => {
     const c = new (a.constructor as new (n: number) => T)(n);
     c.set(a);
     return c;
   };
-  b.identity = g(b.identity);
-  b.merchant = g(b.merchant);
-  b.credit_limit = g(b.credit_limit);
-  b.available_limit = g(b.available_limit);
-  b.amount = g(b.amount);
-  b.source_line = g(b.source_line);
+  st.date = g(st.date);
+  st.identity = g(st.identity);
+  st.merchant = g(st.merchant);
+  st.credit_limit = g(st.credit_limit);
+  st.available_limit = g(st.available_limit);
+  st.amount = g(st.amount);
+  st.source_line = g(st.source_line);
+}
+
+/**
+ * Move the staged rows into date buckets, appended as a new part of each date (dates new to `out` in the
+ * order of their first row, `dates` being in that order; rows in line order). The rows go into a few
+ * exact-size buffers, each date's bucket a view of its slice: no slack and few long-lived allocations,
+ * so little heap fragmentation. The buffers are per group of consecutive dates (in date order, the order
+ * the write phase goes in), so the write phase frees them group by group instead of all at the end.
+ */
+function flushStaging(st: Staging, dates: readonly string[], out: ColumnarParsedFile): void {
+  const n = st.length;
+  st.length = 0;
+  if (n === 0) return;
+  const counts = new Int32Array(dates.length);
+  for (let i = 0; i < n; i++) counts[st.date[i]!]! += 1;
+  const order = [...dates.keys()].sort((a, b) => (dates[a]! < dates[b]! ? -1 : dates[a]! > dates[b]! ? 1 : 0));
+  const groupOf = new Int32Array(dates.length);
+  const start = new Int32Array(dates.length);
+  const sizes = new Int32Array(FLUSH_GROUPS);
+  for (const [rank, d] of order.entries()) {
+    const g = Math.floor((rank * FLUSH_GROUPS) / dates.length);
+    groupOf[d] = g;
+    start[d] = sizes[g]!;
+    sizes[g]! += counts[d]!;
+  }
+  const groups = Array.from(sizes, (size) => ({
+    identity: new Int32Array(size),
+    merchant: new Int32Array(size),
+    credit: new Int32Array(size),
+    avail: new Int32Array(size),
+    amount: new Float64Array(size),
+    line: new Int32Array(size),
+  }));
+  const at = start.slice();
+  for (let i = 0; i < n; i++) {
+    const d = st.date[i]!;
+    const c = groups[groupOf[d]!]!;
+    const j = at[d]!++;
+    c.identity[j] = st.identity[i]!;
+    c.merchant[j] = st.merchant[i]!;
+    c.credit[j] = st.credit_limit[i]!;
+    c.avail[j] = st.available_limit[i]!;
+    c.amount[j] = st.amount[i]!;
+    c.line[j] = st.source_line[i]!;
+  }
+  for (let d = 0; d < dates.length; d++) {
+    if (counts[d] === 0) continue;
+    const c = groups[groupOf[d]!]!;
+    const a = start[d]!;
+    const e = a + counts[d]!;
+    const part: ColumnarBucket = {
+      length: e - a,
+      identity: c.identity.subarray(a, e),
+      merchant: c.merchant.subarray(a, e),
+      credit_limit: c.credit.subarray(a, e),
+      available_limit: c.avail.subarray(a, e),
+      amount: c.amount.subarray(a, e),
+      source_line: c.line.subarray(a, e),
+    };
+    const parts = out.buckets.get(dates[d]!);
+    if (parts) parts.push(part);
+    else out.buckets.set(dates[d]!, [part]);
+  }
 }
 
 const isSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0d;
@@ -274,7 +386,7 @@ export async function parseRangeColumnar(
   // unless the schema constrains them further (then per row, on the string path).
   const txnIdFast = anyString(TransactionSchema.properties.txn_id) && V.txn_id(`${file}#1`) && V.source_file(file);
 
-  let hashes = new Float64Array(1 << 16);
+  const st = takeStaging();
   let hashCount = 0;
   let buffered = 0;
   let mode: SourceEncoding = 'ascii';
@@ -284,7 +396,7 @@ export async function parseRangeColumnar(
 
   // Dictionaries: canonical value → entry index, and raw bytes (as latin1 text) → entry index or -1.
   const identityIndex = new Map<string, number>();
-  const keyByIdentity = new Map<string, string>();
+  const keyByIdentity = pseudonymCache(params.secret);
   const identityUsed: boolean[] = [];
   const merchantIndex = new Map<string, number>();
   const rawIdentity = new Map<string, number>();
@@ -294,10 +406,11 @@ export async function parseRangeColumnar(
   // end, groups in the order of their first valid row) and a count cell per date, cached with its bucket.
   const merchantRows: number[] = [];
   const groupOrder = new Map<string, number>();
-  const dateCells = new Map<string, { n: number }>();
-  let dateCell: { n: number } = { n: 0 };
+  // Dates in the order of their first valid row; a staged row holds its date's index.
+  const dates: string[] = [];
+  const dateCells = new Map<string, { n: number; index: number }>();
+  let dateCell = { n: 0, index: -1 };
   let dateText = '';
-  let bucket: ColumnarBucket | null = null;
 
   const reject = (line: string, n: number, reason: ReasonCode, detail: string) => {
     out.reasons[reason] = (out.reasons[reason] ?? 0) + 1;
@@ -311,6 +424,7 @@ export async function parseRangeColumnar(
       let key = keyByIdentity.get(identity);
       if (key === undefined) {
         key = customerKey(params.secret, { id: rawId, account_cohort: t.account_cohort, city: t.city, state: t.state, age: t.age, sex: t.sex });
+        if (keyByIdentity.size >= PSEUDONYM_CACHE_MAX) keyByIdentity.clear();
         keyByIdentity.set(identity, key);
       }
       idx = out.identities.length;
@@ -333,26 +447,24 @@ export async function parseRangeColumnar(
   };
 
   const accept = (date: string, identity: number, merchant: number, credit: number, avail: number, amount: number | null, line: number) => {
-    if (date !== dateText || bucket === null) {
+    if (date !== dateText || dateCell.index < 0) {
       dateText = date;
       let cell = dateCells.get(date);
-      if (!cell) dateCells.set(date, (cell = { n: 0 }));
-      dateCell = cell;
-      bucket = out.buckets.get(date) ?? null;
-      if (!bucket) {
-        bucket = emptyBucket();
-        out.buckets.set(date, bucket);
+      if (!cell) {
+        dateCells.set(date, (cell = { n: 0, index: dates.length }));
+        dates.push(date);
       }
+      dateCell = cell;
     }
-    const b: ColumnarBucket = bucket;
-    if (b.length === b.identity.length) grow(b);
-    const i = b.length++;
-    b.identity[i] = identity;
-    b.merchant[i] = merchant;
-    b.credit_limit[i] = credit;
-    b.available_limit[i] = avail;
-    b.amount[i] = amount === null ? Number.NaN : amount;
-    b.source_line[i] = line;
+    if (st.length === st.identity.length) growRows(st);
+    const i = st.length++;
+    st.date[i] = dateCell.index;
+    st.identity[i] = identity;
+    st.merchant[i] = merchant;
+    st.credit_limit[i] = credit;
+    st.available_limit[i] = avail;
+    st.amount[i] = amount === null ? Number.NaN : amount;
+    st.source_line[i] = line;
     if (!identityUsed[identity]) {
       identityUsed[identity] = true;
       const e = out.identities[identity]!;
@@ -367,11 +479,11 @@ export async function parseRangeColumnar(
     if (merchantRows[merchant]++ === 0 && !groupOrder.has(m.merchant_group)) groupOrder.set(m.merchant_group, 0);
     buffered += 1;
     if (spill && buffered >= spill.maxRows) {
+      flushStaging(st, dates, out);
       spill.write(out);
       out.buckets.clear();
-      bucket = null;
       buffered = 0;
-    }
+    } else if (st.length >= STAGING_MAX_ROWS) flushStaging(st, dates, out);
   };
 
   // The reference path: the decoded line through parseLine and the whole-row ajv validator.
@@ -452,12 +564,12 @@ export async function parseRangeColumnar(
       h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
       hash = 4294967296 * (2097151 & h2) + (h1 >>> 0);
     }
-    if (hashCount === hashes.length) {
-      const grown = new Float64Array(hashes.length * 2);
-      grown.set(hashes);
-      hashes = grown;
+    if (hashCount === st.hashes.length) {
+      const grown = new Float64Array(st.hashes.length * 2);
+      grown.set(st.hashes);
+      st.hashes = grown;
     }
-    hashes[hashCount++] = hash;
+    st.hashes[hashCount++] = hash;
     if (nf !== FIELDS) return slowLine(decodeRange(buf, s, e, mode), lineNo);
     fieldStart[FIELDS] = e + 1;
 
@@ -501,6 +613,9 @@ export async function parseRangeColumnar(
     accept(date, identity, merchant, credit, avail, amount, lineNo);
   };
 
+  // A chunk is used only until the next one is asked for (readChunks hands out one reused buffer): the
+  // line a chunk ends inside is copied (carry), and the carried line is completed as a block of its own,
+  // so no chunk-sized copy is made per chunk.
   for await (const chunk of chunks) {
     out.bytes += chunk.length;
     const last = chunk.lastIndexOf(NL);
@@ -509,7 +624,12 @@ export async function parseRangeColumnar(
       if (carry.length > MAX_LINE_BYTES) throw new IngestError(`${file}: line ${lineNo + 1} is longer than ${MAX_LINE_BYTES} bytes (not a CSV line)`);
       continue;
     }
-    handleBlock(concat(carry, chunk.subarray(0, last + 1)));
+    let from = 0;
+    if (carry.length > 0) {
+      from = chunk.indexOf(NL) + 1;
+      handleBlock(concat(carry, chunk.subarray(0, from)));
+    }
+    if (from <= last) handleBlock(chunk.subarray(from, last + 1));
     carry = chunk.slice(last + 1);
     onProgress?.(out.bytes, out.rowsIn);
   }
@@ -518,13 +638,18 @@ export async function parseRangeColumnar(
     handleBlock(carry);
   }
   out.encoding = mode;
+  flushStaging(st, dates, out);
+  const hashes = st.hashes.slice(0, hashCount).sort();
+  // Kept for the thread's next parse, but not a one-pass parse's file-sized hash column.
+  if (st.hashes.length > STAGING_MAX_ROWS) st.hashes = new Float64Array(1 << 12);
+  spareStaging = st;
   for (const [d, cell] of dateCells) out.dateCounts.set(d, cell.n);
   for (const [m, n] of merchantRows.entries()) {
     const g = out.merchants[m]!.merchant_group;
     if (n > 0) groupOrder.set(g, groupOrder.get(g)! + n);
   }
   for (const [g, n] of groupOrder) out.merchantGroups[g] = n;
-  return { parsed: out, hashes: hashes.subarray(0, hashCount).sort(), lines: lineNo, headerSeen: options.header && headerSeen };
+  return { parsed: out, hashes, lines: lineNo, headerSeen: options.header && headerSeen };
 }
 
 /**
@@ -541,7 +666,9 @@ export function finishParse(out: ColumnarParsedFile, sortedHashes: readonly Floa
   return out;
 }
 
-// Values equal to an earlier value, over several sorted lists (= total minus distinct values).
+// Values equal to an earlier value, over several sorted lists (= total minus distinct values): a k-way
+// merge through a binary min-heap of the lists' heads, O(n log k) (a linear scan of the heads costs O(n k),
+// seconds for a large file cut into dozens of ranges).
 function countDuplicates(lists: readonly Float64Array[]): number {
   const live = lists.filter((l) => l.length > 0);
   if (live.length === 1) {
@@ -550,18 +677,53 @@ function countDuplicates(lists: readonly Float64Array[]): number {
     for (let i = 1; i < l.length; i++) if (l[i] === l[i - 1]) d += 1;
     return d;
   }
-  const at = live.map(() => 0);
+  // The heap holds each live list's head value (hv) and the list's index (hl); hv[0] is the smallest head.
+  let size = live.length;
+  const hv = new Float64Array(size);
+  const hl = new Int32Array(size);
+  const at = new Int32Array(size); // position of each list's head
+  const siftDown = (v: number, l: number) => {
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= size) break;
+      if (c + 1 < size && hv[c + 1]! < hv[c]!) c += 1;
+      if (hv[c]! >= v) break;
+      hv[i] = hv[c]!;
+      hl[i] = hl[c]!;
+      i = c;
+    }
+    hv[i] = v;
+    hl[i] = l;
+  };
+  // Heapify by insertion (k is small).
+  for (let k = 0; k < size; k++) {
+    let i = k;
+    const v = live[k]![0]!;
+    while (i > 0 && hv[(i - 1) >> 1]! > v) {
+      hv[i] = hv[(i - 1) >> 1]!;
+      hl[i] = hl[(i - 1) >> 1]!;
+      i = (i - 1) >> 1;
+    }
+    hv[i] = v;
+    hl[i] = k;
+  }
   let total = 0;
   let distinct = 0;
   let previous = Number.NaN;
-  for (;;) {
-    let best = -1;
-    for (let k = 0; k < live.length; k++) if (at[k]! < live[k]!.length && (best < 0 || live[k]![at[k]!]! < live[best]![at[best]!]!)) best = k;
-    if (best < 0) break;
-    const v = live[best]![at[best]!++]!;
+  while (size > 0) {
+    const k = hl[0]!;
+    const v = hv[0]!;
     total += 1;
     if (v !== previous) distinct += 1;
     previous = v;
+    const list = live[k]!;
+    const next = ++at[k]!;
+    if (next < list.length) siftDown(list[next]!, k);
+    else {
+      size -= 1;
+      if (size > 0) siftDown(hv[size]!, hl[size]!);
+    }
   }
   return total - distinct;
 }
@@ -572,8 +734,30 @@ function anyString(schema: unknown): boolean {
   return s.type === 'string' && Object.keys(s).every((k) => ['type', 'description', 'title', 'examples'].includes(k));
 }
 
+/**
+ * The bytes `[start, end)` of a file in chunks of `chunkBytes`, all read into one reused buffer: a chunk is
+ * valid until the next one is asked for (what {@link parseRangeColumnar} needs). Unlike a read stream, a
+ * parse of a large file then allocates no buffer per chunk (less garbage, less heap fragmentation).
+ */
+export async function* readChunks(filePath: string, chunkBytes: number, start = 0, end = Number.POSITIVE_INFINITY): AsyncGenerator<Uint8Array> {
+  const handle = await fs.promises.open(filePath, 'r');
+  try {
+    const stop = Math.min(end, (await handle.stat()).size);
+    // A plain Uint8Array (not a Buffer, whose slice() is a view): the parser copies what it keeps with slice().
+    const buf = new Uint8Array(Math.max(1, Math.min(chunkBytes, stop - start)));
+    for (let at = start; at < stop; ) {
+      const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, stop - at), at);
+      if (bytesRead <= 0) break;
+      at += bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
+  if (a.length === 0) return b.slice();
   const c = new Uint8Array(a.length + b.length);
   c.set(a, 0);
   c.set(b, a.length);

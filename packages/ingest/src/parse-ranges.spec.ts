@@ -14,7 +14,7 @@ const PARAMS = { secret: TEST_SECRET, minAge: 16, maxAge: 110 };
 // Everything a parse result says, rows included (txn_id derived per row), in its own order.
 function contents(p: ColumnarParsedFile) {
   const rows: unknown[][] = [];
-  for (const [date, b] of p.buckets) {
+  for (const [date, b] of [...p.buckets].flatMap(([d, parts]) => parts.map((part) => [d, part] as const))) {
     const c = bucketColumns(b, p, date);
     for (let i = 0; i < b.length; i++) rows.push(Object.keys(c).map((k) => c[k]![i]));
   }

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
-import type { SourceEncoding } from './dialect';
 import { isAlive } from './ingest-workers';
 import type { ParseParams } from './parse-file';
-import { emptyParsedFile, finishParse, parseRangeColumnar, type ColumnarBucket, type ColumnarParsedFile, type IdentityEntry, type MerchantEntry, type RangeResult } from './parse-fast';
+import { emptyParsedFile, finishParse, parseRangeColumnar, readChunks, type ColumnarParsedFile, type RangeResult } from './parse-fast';
 
 /** A byte range `[start, end)` of a file made of whole lines. */
 export interface ByteRange {
@@ -40,30 +39,40 @@ export function splitRanges(fd: number, size: number, count: number): ByteRange[
 }
 
 /**
- * Merge the results of consecutive ranges of one file into exactly what parsing the file in one pass
- * gives: line numbers shifted by the lines before each range; identity and merchant dictionaries merged
- * (an entry is identified by its content, which is all the output depends on) and bucket indices remapped;
- * counts added; maps and objects filled in range order, so their first-seen order is the one-pass order;
- * buckets of a date concatenated in range order (rows stay in line order). Range buckets are released date
- * by date, so merging needs little more memory than the ranges hold. Returns null when the ranges disagree
- * on the encoding (UTF-8 in one, the single-byte page in another: the one-pass parse fails such a file).
+ * Merges the results of consecutive ranges of one file, fed in range order as they are parsed, into exactly
+ * what parsing the file in one pass gives: line numbers shifted by the lines before each range; identity
+ * and merchant dictionaries merged (an entry is identified by its content, which is all the output depends
+ * on); counts added; maps and objects filled in range order, so their first-seen order is the one-pass
+ * order; a date's rows are the parts of the ranges that held it, in range order (rows stay in line order).
+ * A range's columns are remapped in place and become the output's parts: merging copies no rows, and a
+ * range's dictionaries are released as soon as it is merged, so the merge holds little beyond the rows.
  */
-export function mergeRanges(file: string, ranges: readonly RangeResult[]): ColumnarParsedFile | null {
-  const modes = new Set(ranges.map((r) => r.parsed.encoding).filter((m) => m !== 'ascii'));
-  if (modes.size > 1) return null;
-  const out = emptyParsedFile(file, ([...modes][0] ?? 'ascii') as SourceEncoding);
-  const identityIndex = new Map<string, number>();
-  const merchantIndex = new Map<string, number>();
-  const identityKey = (e: IdentityEntry) => `${e.customer_key}\u001f${e.account_cohort}\u001f${e.city}\u001f${e.state}\u001f${e.age}\u001f${e.sex}`;
-  const merchantKey = (e: MerchantEntry) => `${e.merchant_group}\u001f${e.merchant_city ?? '\u0000'}\u001f${e.merchant_country ?? '\u0000'}`;
-  const remapIdentity: Int32Array[] = [];
-  const remapMerchant: Int32Array[] = [];
-  const base: number[] = [];
-  let lines = 0;
-  for (const r of ranges) {
+export class RangeMerger {
+  private readonly out: ColumnarParsedFile;
+  private readonly identityIndex = new Map<string, number>();
+  private readonly merchantIndex = new Map<string, number>();
+  private readonly hashes: Float64Array[] = [];
+  private lines = 0;
+  private ranges = 0;
+  private headerSeen = false;
+  private mixed = false;
+
+  constructor(file: string) {
+    this.out = emptyParsedFile(file, 'ascii');
+  }
+
+  /** Merge the next range's result (ranges in file order); its buckets become the output's parts. */
+  add(r: RangeResult): void {
     const p = r.parsed;
-    base.push(lines);
-    lines += r.lines;
+    const out = this.out;
+    if (this.ranges++ === 0) this.headerSeen = r.headerSeen;
+    if (p.encoding !== 'ascii') {
+      if (out.encoding === 'ascii') out.encoding = p.encoding;
+      else if (out.encoding !== p.encoding) this.mixed = true;
+    }
+    const shift = this.lines;
+    this.lines += r.lines;
+    this.hashes.push(r.hashes);
     out.bytes += p.bytes;
     out.rowsIn += p.rowsIn;
     out.rowsOut += p.rowsOut;
@@ -71,77 +80,64 @@ export function mergeRanges(file: string, ranges: readonly RangeResult[]): Colum
     out.emptyMerchantCity += p.emptyMerchantCity;
     out.emptyMerchantCountry += p.emptyMerchantCountry;
     for (const [k, n] of Object.entries(p.reasons)) out.reasons[k] = (out.reasons[k] ?? 0) + n;
-    const shift = base[base.length - 1]!;
     for (const q of p.quarantine) out.quarantine.push(shift === 0 ? q : { ...q, source_line: q.source_line + shift });
     for (const [d, n] of p.dateCounts) out.dateCounts.set(d, (out.dateCounts.get(d) ?? 0) + n);
     for (const [k, q] of p.customers) if (!out.customers.has(k)) out.customers.set(k, q);
     for (const [g, n] of Object.entries(p.merchantGroups)) out.merchantGroups[g] = (out.merchantGroups[g] ?? 0) + n;
-    remapIdentity.push(
-      Int32Array.from(p.identities, (e) => {
-        const k = identityKey(e);
-        let i = identityIndex.get(k);
-        if (i === undefined) {
-          i = out.identities.length;
-          out.identities.push(e);
-          identityIndex.set(k, i);
-        }
-        return i;
-      }),
-    );
-    remapMerchant.push(
-      Int32Array.from(p.merchants, (e) => {
-        const k = merchantKey(e);
-        let i = merchantIndex.get(k);
-        if (i === undefined) {
-          i = out.merchants.length;
-          out.merchants.push(e);
-          merchantIndex.set(k, i);
-        }
-        return i;
-      }),
-    );
-  }
-  for (const [first, r] of ranges.entries()) {
-    for (const date of [...r.parsed.buckets.keys()]) {
-      if (out.buckets.has(date)) continue;
-      let length = 0;
-      for (let k = first; k < ranges.length; k++) length += ranges[k]!.parsed.buckets.get(date)?.length ?? 0;
-      const merged: ColumnarBucket = {
-        length,
-        identity: new Int32Array(length),
-        merchant: new Int32Array(length),
-        credit_limit: new Int32Array(length),
-        available_limit: new Int32Array(length),
-        amount: new Float64Array(length),
-        source_line: new Int32Array(length),
-      };
-      let at = 0;
-      for (let k = first; k < ranges.length; k++) {
-        const b = ranges[k]!.parsed.buckets.get(date);
-        if (!b) continue;
+    const ids = remap(p.identities, out.identities, this.identityIndex, (e) => `${e.customer_key}\u001f${e.account_cohort}\u001f${e.city}\u001f${e.state}\u001f${e.age}\u001f${e.sex}`);
+    const ms = remap(p.merchants, out.merchants, this.merchantIndex, (e) => `${e.merchant_group}\u001f${e.merchant_city ?? '\u0000'}\u001f${e.merchant_country ?? '\u0000'}`);
+    for (const [date, parts] of p.buckets) {
+      for (const b of parts) {
         const n = b.length;
-        const ids = remapIdentity[k]!;
-        const ms = remapMerchant[k]!;
-        const shift = base[k]!;
+        const identity = b.identity;
+        const merchant = b.merchant;
+        const line = b.source_line;
         for (let i = 0; i < n; i++) {
-          merged.identity[at + i] = ids[b.identity[i]!]!;
-          merged.merchant[at + i] = ms[b.merchant[i]!]!;
-          merged.source_line[at + i] = b.source_line[i]! + shift;
+          identity[i] = ids[identity[i]!]!;
+          merchant[i] = ms[merchant[i]!]!;
         }
-        merged.credit_limit.set(b.credit_limit.subarray(0, n), at);
-        merged.available_limit.set(b.available_limit.subarray(0, n), at);
-        merged.amount.set(b.amount.subarray(0, n), at);
-        at += n;
-        ranges[k]!.parsed.buckets.delete(date);
+        if (shift !== 0) for (let i = 0; i < n; i++) line[i]! += shift;
       }
-      out.buckets.set(date, merged);
+      const into = out.buckets.get(date);
+      if (into) into.push(...parts);
+      else out.buckets.set(date, [...parts]);
     }
+    p.buckets.clear();
   }
-  return finishParse(
-    out,
-    ranges.map((r) => r.hashes),
-    ranges[0]?.headerSeen ?? false,
-  );
+
+  /**
+   * The merged file (duplicates counted over all ranges, file-level checks as the one-pass parse), or null
+   * when the ranges disagree on the encoding (UTF-8 in one, the single-byte page in another: the one-pass
+   * parse fails such a file).
+   */
+  finish(): ColumnarParsedFile | null {
+    if (this.mixed) return null;
+    return finishParse(this.out, this.hashes, this.headerSeen);
+  }
+}
+
+// Index of each of a range's dictionary entries in the merged dictionary (entries new to it appended).
+function remap<E>(entries: readonly E[], into: E[], index: Map<string, number>, key: (e: E) => string): Int32Array {
+  return Int32Array.from(entries, (e) => {
+    const k = key(e);
+    let i = index.get(k);
+    if (i === undefined) {
+      i = into.length;
+      into.push(e);
+      index.set(k, i);
+    }
+    return i;
+  });
+}
+
+/**
+ * Merge the results of all the consecutive ranges of one file (see {@link RangeMerger}; the ranges'
+ * buckets are taken over). Returns null when the ranges disagree on the encoding.
+ */
+export function mergeRanges(file: string, ranges: readonly RangeResult[]): ColumnarParsedFile | null {
+  const merger = new RangeMerger(file);
+  for (const r of ranges) merger.add(r);
+  return merger.finish();
 }
 
 /** Options of {@link parseFileParallel}. */
@@ -158,8 +154,8 @@ export interface ParallelOptions {
 
 /**
  * Parse one file on several threads: the file is cut into ranges of whole lines ({@link splitRanges}),
- * the main thread and `workers` worker threads take ranges in turn, and {@link mergeRanges} joins the
- * results, which equal the one-pass {@link parseFileColumnar} result (tested). Returns null when the
+ * the main thread and `workers` worker threads take ranges in turn, and a {@link RangeMerger} joins the
+ * results in order as they come, which equal the one-pass {@link parseFileColumnar} result (tested). Returns null when the
  * one-pass parse must decide instead: any range failed (the one-pass parse then raises the exact error
  * with its line numbers), the ranges disagree on the encoding, or the rows outgrow `maxRows`.
  */
@@ -172,7 +168,11 @@ export async function parseFileParallel(filePath: string, file: string, params: 
   } finally {
     fs.closeSync(fd);
   }
-  const results: RangeResult[] = new Array(ranges.length);
+  // Each range is merged as soon as it and all its predecessors are parsed, so only ranges parsed ahead
+  // of a slower predecessor wait unmerged (with their dictionaries), not the whole file.
+  const waiting: (RangeResult | undefined)[] = new Array(ranges.length);
+  const merger = new RangeMerger(file);
+  let merged = 0;
   const pool = new RangeWorkers(options.workers.slice(0, ranges.length - 1));
   let next = 0;
   let failed = false;
@@ -180,7 +180,11 @@ export async function parseFileParallel(filePath: string, file: string, params: 
   let rowsDone = 0;
   let held = 0;
   const done = (i: number, r: RangeResult) => {
-    results[i] = r;
+    waiting[i] = r;
+    for (let w = waiting[merged]; w !== undefined && !failed; w = waiting[merged]) {
+      waiting[merged++] = undefined;
+      merger.add(w);
+    }
     bytesDone += r.parsed.bytes;
     rowsDone += r.parsed.rowsIn;
     held += r.parsed.rowsOut;
@@ -200,16 +204,16 @@ export async function parseFileParallel(filePath: string, file: string, params: 
   try {
     await Promise.all([
       run((range, header) =>
-        parseRangeColumnar(file, fs.createReadStream(filePath, { start: range.start, end: range.end - 1, highWaterMark: options.chunkBytes }), params, { header }),
+        parseRangeColumnar(file, readChunks(filePath, options.chunkBytes, range.start, range.end), params, { header }),
       ),
       ...pool.workers.map((w) => run((range, header) => pool.parse(w, { filePath, file, params, range, header, chunkBytes: options.chunkBytes }))),
     ]);
   } finally {
     pool.close();
   }
-  if (failed) return null;
+  if (failed || merged !== ranges.length) return null;
   try {
-    return mergeRanges(file, results);
+    return merger.finish();
   } catch {
     return null;
   }
@@ -227,26 +231,14 @@ export interface RangeJob {
 
 /** What the worker does with one job (exported for the worker entry): the range result, trimmed for transfer. */
 export async function parseRangeJob(job: RangeJob): Promise<{ result: RangeResult; transfer: ArrayBuffer[] }> {
-  const stream = fs.createReadStream(job.filePath, { start: job.range.start, end: job.range.end - 1, highWaterMark: job.chunkBytes });
-  const r = await parseRangeColumnar(job.file, stream, job.params, { header: job.header });
-  const transfer: ArrayBuffer[] = [];
-  // Exact-length copies: the growth slack stays behind, and each buffer moves to the main thread without a copy.
-  const own = <T extends Int32Array | Float64Array>(a: T, n: number): T => {
-    const c = a.slice(0, n) as T;
-    transfer.push(c.buffer as ArrayBuffer);
-    return c;
-  };
-  for (const b of r.parsed.buckets.values()) {
-    const n = b.length;
-    b.identity = own(b.identity, n);
-    b.merchant = own(b.merchant, n);
-    b.credit_limit = own(b.credit_limit, n);
-    b.available_limit = own(b.available_limit, n);
-    b.amount = own(b.amount, n);
-    b.source_line = own(b.source_line, n);
+  const r = await parseRangeColumnar(job.file, readChunks(job.filePath, job.chunkBytes, job.range.start, job.range.end), job.params, { header: job.header });
+  // The range's columns (a few exact-size buffers that the date buckets are views of, see flushStaging)
+  // and hashes move to the main thread without a copy.
+  const transfer = new Set<ArrayBuffer>([r.hashes.buffer as ArrayBuffer]);
+  for (const parts of r.parsed.buckets.values()) {
+    for (const b of parts) for (const a of [b.identity, b.merchant, b.credit_limit, b.available_limit, b.amount, b.source_line]) transfer.add(a.buffer as ArrayBuffer);
   }
-  const hashes = own(r.hashes, r.hashes.length);
-  return { result: { ...r, hashes }, transfer };
+  return { result: r, transfer: [...transfer] };
 }
 
 // Range jobs on shared ingest workers (startIngestWorkers), one job at a time each; the owner stops them.

@@ -25,7 +25,7 @@ import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { buildTable } from './arrow-build';
 import { ConcurrentAtomicWriter } from './durable-write';
 import { kAnonymity, type QuasiIdentifiers } from './parse-file';
-import { parseFileColumnar, type ColumnarParsedFile } from './parse-fast';
+import { parseFileColumnar, readChunks, type ColumnarParsedFile } from './parse-fast';
 import { parseFileParallel } from './parse-ranges';
 import { startIngestWorkers } from './ingest-workers';
 import { columnarTable } from './columnar-table';
@@ -53,6 +53,9 @@ export const IngestParamsSchema = Type.Object(
 );
 /** Ingest params. */
 export type IngestParams = Static<typeof IngestParamsSchema>;
+
+// Target size of a byte range of a large file parsed on several threads.
+const RANGE_BYTES = 32 << 20;
 
 /** The default params file beside the package. */
 export const DEFAULT_PARAMS_FILE = path.resolve(__dirname, '..', 'params.json');
@@ -118,7 +121,9 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
       // Large files: byte ranges parsed on every core; anything the ranges cannot settle exactly (an error,
       // mixed encodings, rows beyond spill_rows) is left to the one-pass parse below, which decides.
       const threads = 1 + Math.min(parseWorkers, workers.length);
-      const ranges = Math.min(4 * threads, Math.floor(size / (4 * params.chunk_bytes)));
+      // Ranges of about RANGE_BYTES (at least four per thread, for balance): a range's rows wait with their
+      // growth slack until it is parsed and merged, so smaller ranges bound the parse's transient memory.
+      const ranges = Math.min(Math.max(4 * threads, Math.ceil(size / RANGE_BYTES)), Math.floor(size / (4 * params.chunk_bytes)));
       const fast =
         threads > 1 && ranges >= 2
           ? await parseFileParallel(file, f, parseParams, {
@@ -137,17 +142,19 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
       last = 0;
       const p = await parseFileColumnar(
         f,
-        fs.createReadStream(file, { highWaterMark: params.chunk_bytes }),
+        readChunks(file, params.chunk_bytes),
         parseParams,
         onProgress,
         {
           maxRows: params.spill_rows,
           write: (partial) => {
-            for (const [date, b] of partial.buckets) {
-              const target = path.join(spillDir, `${date}-${spillSeq++}.arrow`);
-              fs.mkdirSync(spillDir, { recursive: true });
-              fs.writeFileSync(target, tableToIPC(buildTable(LAKE_SCHEMA, bucketColumns(b, partial, date), utf8Cache), 'file'));
-              spilled.set(date, [...(spilled.get(date) ?? []), target]);
+            for (const [date, parts] of partial.buckets) {
+              for (const b of parts) {
+                const target = path.join(spillDir, `${date}-${spillSeq++}.arrow`);
+                fs.mkdirSync(spillDir, { recursive: true });
+                fs.writeFileSync(target, tableToIPC(buildTable(LAKE_SCHEMA, bucketColumns(b, partial, date), utf8Cache), 'file'));
+                spilled.set(date, [...(spilled.get(date) ?? []), target]);
+              }
             }
           },
         },
@@ -176,16 +183,16 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
           table = columnarTable(
             LAKE_SCHEMA,
             date,
-            parsed.flatMap((p) => {
-              const bucket = p.buckets.get(date);
-              return bucket ? [{ parsed: p, bucket }] : [];
-            }),
+            parsed.flatMap((p) => (p.buckets.get(date) ?? []).map((bucket) => ({ parsed: p, bucket }))),
           );
         } else {
           const existing = hasExisting ? rowsFromTable<Transaction>(readParquetFile(file)) : [];
           const fromSpill = (spilled.get(date) ?? []).flatMap((s) => rowsFromTable<Transaction>(tableFromIPC(fs.readFileSync(s))));
           table = buildTable(LAKE_SCHEMA, mergePartition(date, existing, dropFiles, parsed, fromSpill), utf8Cache);
         }
+        // The date's typed columns are in the table now: release them, so the write phase frees the parse's
+        // memory partition by partition instead of holding every row until the end.
+        for (const p of parsed) p.buckets.delete(date);
         const rows = table.numRows;
         if (rows === 0) {
           fs.rmSync(dir, { recursive: true, force: true });
@@ -193,8 +200,8 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
           writeProgress.tick(1);
           continue;
         }
-        // Encoding runs on the worker when it is free, else here: while the worker encodes one partition,
-        // this thread builds and encodes the next.
+        // Encoding runs on the worker (small tables here when it is busy): while the worker encodes one
+        // partition, this thread builds the next.
         const encoded = pool.encode(table);
         const job = encoded.bytes.then(async (bytes) => {
           partitions[date] = { rows, sha256: sha256(bytes) };
@@ -204,6 +211,7 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
         job.catch(() => undefined); // observed below, by Promise.all
         jobs.push(job);
         if (!encoded.offloaded) await job;
+        else await encoded.accepted;
       }
       await Promise.all(jobs);
     } finally {
