@@ -88,12 +88,13 @@ customer's history, \`computeBatchInto\` (features + fold). Two Parquet threads 
 - write: the kernel's sink (one typed array per feature; the three category features as codes into the
   batch's small dictionary) and the key columns go to a thread, which builds the feature-row Arrow table
   (UTF-8 of categories copied from the dictionary's bytes, key columns gathered in history order, or one block
-  copy when the order is the identity), encodes it and writes it atomically. The sink's arrays come back and
-  are reused for a later partition; the partition's other columns are dropped on that thread.
+  views when the order is the identity), encodes it and writes it atomically. The sink's arrays come back and
+  are reused for a later partition; the partition's other columns join that thread's buffer pool, from which
+  the next decoded partitions' columns are cut (the lake file is also read into one reused buffer per thread).
 
 At most 3 partitions are decoded ahead and 3 writes in flight (memory stays flat).
 
-What changed in this round (same-run comparisons on the shared machine, 1-minute load 4–6; CPU s by thread
+Round 1 (same-run comparisons on the shared machine, 1-minute load 4–6; CPU s by thread
 read from \`/proc/<pid>/task/*/stat\`; the old code was run from a copy of the previous sources):
 
 | 10M rows, full recompute (snappy) | Process CPU s | Main thread | Parquet threads | Other threads (V8 GC, compilers) | Wall s | Peak RSS MB |
@@ -117,21 +118,44 @@ Steps, in the order they were made (each checked byte for byte against the store
 6. Output build in the threads: identity order gathered as one block copy, validity bitmaps skipped for
    features without nulls, Int32 columns converted natively.
 
+Round 2 (buffer reuse in the Parquet threads): the input columns of a partition (interned ids, numbers, key
+bytes, order) used to be fresh zeroed ArrayBuffers on every partition, plus a fresh buffer for each lake file
+read and two copies of the key columns per write. Now the lake file is read into one grow-only buffer per thread,
+the key columns are written from views, and the arrays that come back with \`writeFeatures\` are pooled (at most
+64 MB per thread) and reused by the next \`readColumns\`. Same outputs (10M store and online store hashed: equal).
+Same session, back to back, 10M rows, full recompute, CPU s:
+
+| 10M rows (snappy) | Process CPU s | Main thread | Parquet threads | Other threads (V8 GC, compilers) |
+| --- | ---: | ---: | ---: | ---: |
+| before (round 1 code), two runs | 90.9 / 97.4 | 28.7 / 32.4 | 21.8 + 22.0 / 23.7 + 23.8 | 19.5 / 18.6 |
+| after, three runs | 81.7 / 83.2 / 84.1 | 26.9 / 28.4 / 28.2 | 20.0 + 21.0 / 21.2 + 20.8 / 21.0 + 21.2 | 14.7 / 13.8 / 14.8 |
+
+(The last before/after pair ran back to back on a quieter machine: 52.6 → 44.9 s wall, 190k → 223k rows/s;
+peak RSS of a run ~840 MB, from ~780: the pools.) The saving is mostly in V8's own
+threads: \`perf\` on the helper threads at 10M shows concurrent marking (major GC) as the largest item, then
+memmove, then sweeping; the optimizing compiler is ~3% of all samples.
+
 Identity: the 1M store (403 partitions) and its online store, and the real file's, have the same sha256 as
 with the previous code, file by file; \`parquet-worker.spec.ts\` checks that the threads' columns equal
 \`txnColumnsFromTable\`'s and that \`writeFeatures\` writes the same Parquet bytes as the main-thread table path.
 
 Remaining: on 2 cores the wall time is bounded by total CPU / 2, so 200k rows/s needs ≤ 10 µs of CPU per row
-in total with both cores busy; the run is now at ~9.5 µs/row at 10M (main 3.0, Parquet threads 2.35 each, V8's
-own threads 1.8), so the goal is at the edge and depends on a quiet machine. What is left, by size: parquet-wasm
-decode + encode (about half of the Parquet threads), V8's garbage collector (each Parquet thread does roughly one
-full collection per partition, driven by the external memory of the decoded and encoded buffers; the main
-thread's collections walk every customer history), the kernel itself (~3 µs/row: the 30-day window is summed
-per row, oldest first, to keep the floating-point results identical), interning (~1 µs/row, most of it the
-64-byte customer_key). At 1M rows (2.5k-row partitions) the per-partition fixed costs of the threads (messages,
+in total with both cores busy; the run is now at ~8.3 µs/row at 10M (main ~2.8, Parquet threads ~2.1 each, V8's
+own threads ~1.4). What is left, by size: parquet-wasm decode + encode, measured alone on 30 partitions of the
+10M store in one process: decode 1.35 µs/row, encode 2.5 µs/row with snappy or 1.9 with no compression (store
+twice the size), i.e. ~3.9 of the Parquet threads' ~4.2 µs per row they handle, fixed by the library as long as
+the bytes must stay the same; the kernel (~2.8 µs/row: the 30-day window is summed per row, oldest first, to
+keep the floating-point results identical); V8's garbage collector: V8 counts ArrayBuffer memory allocated
+since the last full collection towards the old-generation limit, so every buffer that arrives on a thread
+(decoded IPC, parquet-wasm's output copied out, and on the main thread the transferred columns and recycled sinks,
+~13 MB per 25k-row partition) brings the next full collection closer, and the main thread's full collections mark
+its whole heap, customer histories included (52k customers at 10M, each with small off-heap typed arrays).
+At 1M rows (2.5k-row partitions) the per-partition fixed costs of the threads (messages,
 Arrow table build, fsync) make the new code no faster than the old one in CPU s (15–18 CPU s per 1M rows both).
-Next: buffer pooling in the Parquet threads (fewer full collections), and sharding the kernel by customer only
-if the main thread becomes the critical path again.
+Next: exchange partitions through SharedArrayBuffer slots sent to the threads once (no per-partition transfer,
+so nothing new is counted on the main thread), keep each customer history in a few large shared typed arrays
+instead of small per-customer ones (less marking and sweeping), and shard the kernel by customer only if the
+main thread becomes the critical path again.
 `;
 
 function line(label: string, run: StageRun, rowsProcessed: number): string {

@@ -6,7 +6,9 @@
  *   the columns the kernel reads, built straight from the Arrow buffers: string columns interned
  *   into per-partition dictionaries + Int32 codes from their UTF-8 bytes (one JS string per distinct
  *   value, none per row), typed number columns, and the raw UTF-8 of the key columns. Everything is
- *   transferred to the main thread, not copied. customer_key ids are the thread's own for its whole
+ *   transferred to the main thread, not copied, and comes back with `writeFeatures` into the writing
+ *   thread's buffer pool (reused for the next partitions: no fresh zeroed buffers per partition).
+ *   The lake file is read into one reused buffer per thread. customer_key ids are the thread's own for its whole
  *   life (`{ ids, added }`: only customers new to the thread travel; {@link ParquetWorker} keeps
  *   the full dictionary on the main thread). Same result as `txnColumnsFromTable` (txn-columns.ts;
  *   `parquet-worker.spec.ts` checks they agree).
@@ -59,11 +61,57 @@ function writeParquetAtomic(file, ipc) {
 }
 // One record batch per row group (parquet-wasm's default is 1024 rows): apache-arrow's
 // tableFromIPC then costs ~0.4 ms per 28k-row partition instead of ~57 ms.
+// The file is read into one grow-only buffer per thread (parquet-wasm copies its input into wasm
+// memory): a fresh buffer per partition would add to the external memory that drives this
+// thread's full collections.
+let readBuffer = Buffer.alloc(0);
+function readWhole(file) {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (readBuffer.length < size) readBuffer = Buffer.allocUnsafe(Math.max(size, readBuffer.length * 2));
+    let at = 0;
+    while (at < size) {
+      const got = fs.readSync(fd, readBuffer, at, size - at, at);
+      if (got === 0) throw new Error('unexpected end of ' + file);
+      at += got;
+    }
+    return readBuffer.subarray(0, size);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 function decode(file) {
-  return pw.readParquet(fs.readFileSync(file), { batchSize: 1 << 24 }).intoIPCStream();
+  return pw.readParquet(readWhole(file), { batchSize: 1 << 24 }).intoIPCStream();
 }
 
 // ---- lake partition -> kernel columns (mirrors txn-columns.ts)
+// The input columns of a partition travel to the main thread and back (to whichever thread writes
+// the partition, as \`spent\`): their buffers are kept here and reused for the next partitions
+// instead of allocating ~5 MB of fresh, zeroed memory per 25k-row partition (fewer page faults and
+// less external memory, which counts towards this thread's full collections). Callers write every
+// element of what they take.
+const spareBuffers = [];
+const MAX_SPARE_BYTES = 64 << 20;
+function take(Type, length) {
+  const bytes = length * Type.BYTES_PER_ELEMENT;
+  let best = -1;
+  for (let k = 0; k < spareBuffers.length; k++) {
+    const b = spareBuffers[k];
+    if (b.byteLength >= bytes && (best < 0 || b.byteLength < spareBuffers[best].byteLength)) best = k;
+  }
+  if (best < 0) return new Type(new ArrayBuffer(Math.ceil(bytes * 1.25) + 64), 0, length);
+  return new Type(spareBuffers.splice(best, 1)[0], 0, length);
+}
+function giveBack(arrays) {
+  let held = spareBuffers.reduce((t, b) => t + b.byteLength, 0);
+  for (const a of arrays) {
+    if (!a || !a.buffer || a.buffer.byteLength === 0 || held + a.buffer.byteLength > MAX_SPARE_BYTES) continue;
+    if (spareBuffers.includes(a.buffer)) continue;
+    spareBuffers.push(a.buffer);
+    held += a.buffer.byteLength;
+  }
+}
 function chunksOf(table, name) {
   const v = table.getChild(name);
   if (!v) throw new Error('lake partition has no column "' + name + '"');
@@ -174,7 +222,7 @@ function internInto(table, name, ids, interner) {
 // Per partition for every column but customer_key: the kernel derives its per-value tables
 // (calendar, places, flags) from each batch's dictionary, which stays small.
 function internColumn(table, name, n) {
-  const ids = new Int32Array(n);
+  const ids = take(Int32Array, n);
   const interner = new Interner();
   internInto(table, name, ids, interner);
   return { ids, dict: interner.dict };
@@ -184,17 +232,18 @@ function internColumn(table, name, n) {
 // and only the customers this thread has not seen before are sent.
 const customers = new Interner();
 function internCustomers(table, n) {
-  const ids = new Int32Array(n);
+  const ids = take(Int32Array, n);
   const before = customers.dict.length;
   internInto(table, 'customer_key', ids, customers);
   return { ids, added: customers.dict.slice(before) };
 }
 function utf8Column(table, name, n) {
   const chunks = chunksOf(table, name);
-  const offsets = new Int32Array(n + 1);
+  const offsets = take(Int32Array, n + 1);
+  offsets[0] = 0;
   let total = 0;
   for (const d of chunks) total += d.valueOffsets[d.offset + d.length] - d.valueOffsets[d.offset];
-  const bytes = new Uint8Array(total);
+  const bytes = take(Uint8Array, total);
   let row = 0, at = 0;
   for (const d of chunks) {
     const o = d.valueOffsets;
@@ -206,7 +255,7 @@ function utf8Column(table, name, n) {
   return { offsets, bytes };
 }
 function numberColumn(table, name, n, Type, valid) {
-  const out = new Type(n);
+  const out = take(Type, n);
   let row = 0;
   for (const d of chunksOf(table, name)) {
     out.set(d.values.subarray(d.offset, d.offset + d.length), row);
@@ -227,7 +276,7 @@ function txnColumns(files) {
   for (const name of INTERNED) cols[name] = internColumn(table, name, n);
   cols.customer_key = internCustomers(table, n);
   for (const name of ['age', 'credit_limit', 'available_limit', 'source_line']) cols[name] = numberColumn(table, name, n, Int32Array);
-  cols.amount_valid = new Uint8Array(n);
+  cols.amount_valid = take(Uint8Array, n);
   cols.amount = numberColumn(table, 'amount', n, Float64Array, cols.amount_valid);
   const transfer = [cols.txn_id, cols.customer_key_bytes, cols.date_bytes].flatMap((u) => [u.offsets.buffer, u.bytes.buffer]);
   for (const name of [...INTERNED, 'customer_key']) transfer.push(cols[name].ids.buffer);
@@ -245,9 +294,10 @@ function isIdentity(order) {
 function gatherUtf8(src, order, identity) {
   const n = order.length;
   if (identity) {
+    // Views, not copies: the arrays were transferred here and are only read (tableToIPC copies them).
     const from = src.offsets[0];
-    const valueOffsets = from === 0 ? src.offsets.slice(0, n + 1) : src.offsets.slice(0, n + 1).map((o) => o - from);
-    return { valueOffsets, data: src.bytes.slice(from, src.offsets[n]) };
+    const valueOffsets = from === 0 ? src.offsets.subarray(0, n + 1) : src.offsets.slice(0, n + 1).map((o) => o - from);
+    return { valueOffsets, data: src.bytes.subarray(from, src.offsets[n]) };
   }
   const valueOffsets = new Int32Array(n + 1);
   let total = 0;
@@ -319,6 +369,7 @@ parentPort.on('message', (m) => {
       parentPort.postMessage({ id: m.id, cols }, transfer);
     } else if (m.op === 'writeFeatures') {
       writeFeatures(m);
+      giveBack([...m.spent, m.order, ...Object.values(m.keys).flatMap((u) => [u.offsets, u.bytes])]);
       // The sink's arrays go back to the main thread to be written again (no reallocation there).
       const recycled = { values: m.values, valid: m.valid, codes: m.codes };
       parentPort.postMessage({ id: m.id, recycled }, [...m.values, ...m.valid, ...m.codes].map((a) => a.buffer));

@@ -157,9 +157,9 @@ export class ParquetWorker {
       ...utf8Buffers(cols.date_bytes),
       ...[...f.values, ...f.valid, ...f.codes].map((a) => a.buffer as ArrayBuffer),
     ];
-    // The rest of the partition's columns go along only to be dropped there: memory that leaves
-    // this thread no longer counts towards its garbage collections (whose marking walks every
-    // customer history).
+    // The rest of the partition's columns go along too: memory that leaves this thread no longer
+    // counts towards its garbage collections (whose marking walks every customer history), and
+    // the thread reuses their buffers for the partitions it decodes next.
     const spent = [...INTERNED_COLUMNS.map((k) => cols[k].ids), ...NUMBER_COLUMNS.map((k) => cols[k])];
     transfer.push(...spent.map((a) => a.buffer as ArrayBuffer));
     return this.call({ op: 'writeFeatures', file, order: batch.order, keys, values: f.values, valid: f.valid, codes: f.codes, dicts: f.dicts, spent }, transfer).then((r) => r.recycled!);
