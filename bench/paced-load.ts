@@ -6,7 +6,9 @@
  *
  * Request i is due at start + i / rate whatever the earlier ones are doing, and its latency counts
  * from that due time, so a stalled server cannot slow the load down and hide its own stall (no
- * coordinated omission). Requests go over raw keep-alive TCP connections (a new one opens when all
+ * coordinated omission). The generator sleeps on a timer until just before a request is due and then
+ * spins the event loop (it has a core of its own in the bench), so requests leave on time rather than
+ * up to a timer tick late. Requests go over raw keep-alive TCP connections (a new one opens when all
  * are busy) as one pre-built HTTP/1.1 request; responses are framed by Content-Length. node:http's
  * client costs the generator several times the CPU of this, and its own event-loop stalls then show
  * up as server latency. Prints one JSON line: latencies from the due time and from the actual send,
@@ -155,7 +157,12 @@ export function paced(url: string, rate: number, seconds: number, body: string):
         sentCount += 1;
         send(k, start + k * interval);
       }
-      if (sentCount < total) setTimeout(tick, Math.max(0, start + sentCount * interval - performance.now()));
+      if (sentCount >= total) return;
+      // Timers fire in whole milliseconds, late by up to one: sleep until 2 ms before the next due
+      // time, then keep turning the event loop (setImmediate still polls the sockets) until it is due.
+      const wait = start + sentCount * interval - performance.now();
+      if (wait > 2) setTimeout(tick, wait - 2);
+      else setImmediate(tick);
     };
     // Warm the pool with a few connections so the first requests do not pay the TCP handshake.
     for (let i = 0; i < 4; i++) idle.push(connection());
