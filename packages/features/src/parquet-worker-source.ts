@@ -81,8 +81,12 @@ function readWhole(file) {
     fs.closeSync(fd);
   }
 }
-function decode(file) {
-  return pw.readParquet(readWhole(file), { batchSize: 1 << 24 }).intoIPCStream();
+// \`hashes\`, when given, receives the file's sha256 (hex): a full recompute hashes the lake here,
+// on the bytes already read, instead of reading every file once more on the main thread first.
+function decode(file, hashes) {
+  const bytes = readWhole(file);
+  if (hashes) hashes.push(crypto.createHash('sha256').update(bytes).digest('hex'));
+  return pw.readParquet(bytes, { batchSize: 1 << 24 }).intoIPCStream();
 }
 
 // ---- lake partition -> kernel columns (mirrors txn-columns.ts)
@@ -265,8 +269,8 @@ function numberColumn(table, name, n, Type, valid) {
   return out;
 }
 const INTERNED = ['date', 'account_cohort', 'city', 'state', 'sex', 'merchant_group', 'merchant_city', 'merchant_country', 'source_file'];
-function txnColumns(files) {
-  const tables = files.map((f) => arrow.tableFromIPC(decode(f)));
+function txnColumns(files, hashes) {
+  const tables = files.map((f) => arrow.tableFromIPC(decode(f, hashes)));
   const table = tables.length === 1 ? tables[0] : tables[0].concat(...tables.slice(1));
   const n = table.numRows;
   const cols = { length: n };
@@ -365,8 +369,9 @@ function writeFeatures(m) {
 parentPort.on('message', (m) => {
   try {
     if (m.op === 'readColumns') {
-      const { cols, transfer } = txnColumns(m.files);
-      parentPort.postMessage({ id: m.id, cols }, transfer);
+      const fileSha256 = m.hash ? [] : null;
+      const { cols, transfer } = txnColumns(m.files, fileSha256);
+      parentPort.postMessage({ id: m.id, cols, fileSha256 }, transfer);
     } else if (m.op === 'writeFeatures') {
       writeFeatures(m);
       giveBack([...m.spent, m.order, ...Object.values(m.keys).flatMap((u) => [u.offsets, u.bytes])]);

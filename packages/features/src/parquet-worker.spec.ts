@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_FEATURE_PARAMS, parquetToTable, tableFromRows, writeParquetFile } from '@bolsillo/core';
+import { DEFAULT_FEATURE_PARAMS, parquetToTable, sha256, tableFromRows, writeParquetFile } from '@bolsillo/core';
 import { TransactionSchema, arrowSchemaFor, type Transaction } from '@bolsillo/schema';
 import { featureTableFromColumns } from './feature-table';
 import { syntheticTransactions, tempDataDir } from './fixtures.test-util';
@@ -54,6 +54,13 @@ describe('ParquetWorker columns', () => {
     // The thread's customer dictionary only grows: ids given before keep their meaning.
     expect(second.customer_key.dict.slice(0, seen)).toEqual(first.customer_key.dict.slice(0, seen));
     expect(new Set(second.customer_key.dict).size).toBe(second.customer_key.dict.length);
+  });
+
+  it('hashes the files it reads when asked (what a full recompute records in the manifest)', async () => {
+    const hashed = await worker.readColumnsHashed(files.slice(0, 2), true);
+    expect(hashed.fileSha256).toEqual(files.slice(0, 2).map((f) => sha256(fs.readFileSync(f))));
+    expect(decoded(hashed.cols)).toEqual(decoded(txnColumnsFromTable(tableOf(files.slice(0, 2)))));
+    expect((await worker.readColumnsHashed(files.slice(2), false)).fileSha256).toBeNull();
   });
 
   it('writes the same Parquet bytes from typed columns as from the main-thread feature table', async () => {

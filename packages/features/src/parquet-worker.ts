@@ -20,6 +20,7 @@ interface Reply {
   readonly id: number;
   readonly ipc?: Uint8Array;
   readonly cols?: TxnColumns;
+  readonly fileSha256?: string[] | null;
   readonly recycled?: FeatureColumnsArrays;
   readonly cpuSeconds?: number | null;
   readonly error?: string;
@@ -134,10 +135,19 @@ export class ParquetWorker {
    * (strings interned per partition from their UTF-8 bytes); the arrays are transferred back.
    */
   async readColumns(files: readonly string[]): Promise<TxnColumns> {
-    const cols = (await this.call({ op: 'readColumns', files })).cols as unknown as TxnColumns & { customer_key: { ids: Int32Array; added?: string[] } };
+    return (await this.readColumnsHashed(files, false)).cols;
+  }
+
+  /**
+   * {@link readColumns}, and with `hash` the sha256 (hex) of each file's bytes, computed on the thread
+   * from the bytes it read anyway (null without `hash`).
+   */
+  async readColumnsHashed(files: readonly string[], hash: boolean): Promise<{ cols: TxnColumns; fileSha256: string[] | null }> {
+    const r = await this.call({ op: 'readColumns', files, hash });
+    const cols = r.cols as unknown as TxnColumns & { customer_key: { ids: Int32Array; added?: string[] } };
     // The thread's customer ids are stable: its dictionary grows here, one array for the thread's life.
     for (const key of cols.customer_key.added!) this.customers.push(key);
-    return { ...cols, customer_key: { ids: cols.customer_key.ids, dict: this.customers } };
+    return { cols: { ...cols, customer_key: { ids: cols.customer_key.ids, dict: this.customers } }, fileSha256: r.fileSha256 ?? null };
   }
 
   /**
@@ -204,6 +214,11 @@ export class ParquetPool {
   /** Decode a lake partition into the kernel's columns on one of the threads. */
   readColumns(files: readonly string[]): Promise<TxnColumns> {
     return this.workers[this.reads++ % this.workers.length]!.readColumns(files);
+  }
+
+  /** {@link readColumns} plus, with `hash`, each file's sha256 ({@link ParquetWorker.readColumnsHashed}). */
+  readColumnsHashed(files: readonly string[], hash: boolean): Promise<{ cols: TxnColumns; fileSha256: string[] | null }> {
+    return this.workers[this.reads++ % this.workers.length]!.readColumnsHashed(files, hash);
   }
 
   /**

@@ -69,8 +69,8 @@ const WRITE_BEHIND = 3;
 /** Parquet threads: with the main thread's kernel, two keep both cores of the target machine busy. */
 const PARQUET_THREADS = 2;
 
-function partitionHash(p: DatePartition): string {
-  return sha256(p.files.map((f) => `${path.basename(f)}:${sha256(fs.readFileSync(f))}`).join('\n'));
+function partitionHash(p: DatePartition, fileSha256: readonly string[] = p.files.map((f) => sha256(fs.readFileSync(f)))): string {
+  return sha256(p.files.map((f, i) => `${path.basename(f)}:${fileSha256[i]}`).join('\n'));
 }
 
 /** Manifest path of the offline store. */
@@ -91,13 +91,18 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
   cleanTemporaries(path.dirname(layout.featureStore));
   const lake = listPartitions(layout.lake);
   if (lake.length === 0) throw new Error(`no lake partitions under ${layout.lake} (run ingest first)`);
-  const inputs = Object.fromEntries(lake.map((p) => [p.date, partitionHash(p)]));
   const manifestFile = featureManifestPath(options.dataDir);
   const previous = options.full || !fs.existsSync(manifestFile) ? null : readJson<FeatureStoreManifest>(manifestFile);
+  const hash = configHash(params);
+  // Without a previous run (or with other params) every partition is recomputed whatever its hash:
+  // the Parquet threads then hash the lake files from the bytes they read for the run, in parallel
+  // with it, instead of the main thread reading all of them once more before the run starts. The
+  // plan only looks at the dates then; the hashes are filled in as the partitions are read.
+  const hashWhileReading = previous === null || previous.config_hash !== hash;
+  const inputs: Record<string, string> = Object.fromEntries(lake.map((p) => [p.date, hashWhileReading ? '' : partitionHash(p)]));
   const onlineFile = path.join(layout.onlineStore, ONLINE_STORE_FILE);
   const online = options.full ? null : readOnlineStore(onlineFile);
   const existing = new Set(listPartitions(layout.featureStore).filter((p) => p.files.length > 0).map((p) => p.date));
-  const hash = configHash(params);
   let plan = planIncremental(previous, inputs, hash, existing);
   if (plan.from === null && (plan.removed.length > 0 || !online)) {
     // The online store must reflect the current lake even when no feature partition changes.
@@ -130,7 +135,11 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
     let nextRead = 0;
     const readPartition = (): Promise<TxnColumns> => {
       while (prefetched.length < READ_AHEAD && nextRead < reads.length) {
-        const pending = io.readColumns(reads[nextRead++]!.files);
+        const p = reads[nextRead++]!;
+        const pending = io.readColumnsHashed(p.files, hashWhileReading).then(({ cols, fileSha256 }) => {
+          if (fileSha256 !== null) inputs[p.date] = partitionHash(p, fileSha256);
+          return cols;
+        });
         pending.catch(() => undefined); // surfaced when awaited
         prefetched.push(pending);
       }
@@ -183,6 +192,8 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
   const store: OnlineStore = { params, as_of: asOf, customers };
   // Compact JSON: the API loads this at start-up and it grows with the number of customers.
   writeFileAtomic(onlineFile, `${JSON.stringify(store)}\n`);
+  const unhashed = Object.keys(inputs).filter((d) => inputs[d] === '');
+  if (unhashed.length > 0) throw new Error(`features: lake partitions left unhashed (${unhashed.join(', ')}); the manifest is not written`);
   const manifest: FeatureStoreManifest = { version: 1, config_hash: hash, inputs, as_of: asOf, updated_at: (options.now ?? (() => new Date()))().toISOString() };
   writeJsonAtomic(manifestFile, manifest);
   return {
