@@ -135,12 +135,20 @@ peak RSS of a run ~840 MB, from ~780: the pools.) The saving is mostly in V8's o
 threads: \`perf\` on the helper threads at 10M shows concurrent marking (major GC) as the largest item, then
 memmove, then sweeping; the optimizing compiler is ~3% of all samples.
 
+Round 3 (lead, quiet machine): a full recompute no longer reads and hashes all 776 MB of the lake on the main
+thread before the run starts (about 2 s of serial time at 10M, with both Parquet threads idle); the threads hash
+each file from the bytes they read for the run, and the manifest gets the same hashes (the no-op rerun above finds
+the inputs unchanged). An incremental run still hashes first, since its plan depends on the hashes. Together with
+rounds 1 and 2 the 10M full recompute above went from 126k rows/s (previous quiet-machine run, 79 s) to 205k
+rows/s (48.8 s); the margin over 200k is thin (the uncompressed run, same code, measured 198k), so single runs
+can land on either side.
+
 Identity: the 1M store (403 partitions) and its online store, and the real file's, have the same sha256 as
 with the previous code, file by file; \`parquet-worker.spec.ts\` checks that the threads' columns equal
 \`txnColumnsFromTable\`'s and that \`writeFeatures\` writes the same Parquet bytes as the main-thread table path.
 
 Remaining: on 2 cores the wall time is bounded by total CPU / 2, so 200k rows/s needs ≤ 10 µs of CPU per row
-in total with both cores busy; the run is now at ~8.3 µs/row at 10M (main ~2.8, Parquet threads ~2.1 each, V8's
+in total with both cores busy; the run is now at ~8.3 µs/row at 10M in round 2's runs (9.3 in the quiet run above, whose process CPU includes start-up and the online store) (main ~2.8, Parquet threads ~2.1 each, V8's
 own threads ~1.4). What is left, by size: parquet-wasm decode + encode, measured alone on 30 partitions of the
 10M store in one process: decode 1.35 µs/row, encode 2.5 µs/row with snappy or 1.9 with no compression (store
 twice the size), i.e. ~3.9 of the Parquet threads' ~4.2 µs per row they handle, fixed by the library as long as
