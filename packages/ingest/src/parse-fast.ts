@@ -128,15 +128,8 @@ export function emptyParsedFile(file: string, encoding: SourceEncoding): Columna
  * every parse on a thread (see takeStaging), so a parse allocates no per-date growth buffers. Rows are
  * moved into exact-size buckets by {@link flushStaging}.
  */
-interface Staging {
-  length: number;
+interface Staging extends ColumnarBucket {
   date: Int32Array;
-  identity: Int32Array;
-  merchant: Int32Array;
-  credit_limit: Int32Array;
-  available_limit: Int32Array;
-  amount: Float64Array;
-  source_line: Int32Array;
   hashes: Float64Array;
 }
 
