@@ -73,6 +73,15 @@ function partitionHash(p: DatePartition, fileSha256: readonly string[] = p.files
   return sha256(p.files.map((f, i) => `${path.basename(f)}:${fileSha256[i]}`).join('\n'));
 }
 
+/** The online store file's text: every customer's state after its latest transaction, keys sorted. */
+function onlineStoreText(states: CustomerStates, params: FeatureParams, asOf: string): string {
+  const customers: Record<string, CustomerState> = {};
+  for (const key of [...states.keys()].sort()) customers[key] = states.get(key)!.toState();
+  const store: OnlineStore = { params, as_of: asOf, customers };
+  // Compact JSON: the API loads this at start-up and it grows with the number of customers.
+  return `${JSON.stringify(store)}\n`;
+}
+
 /** Manifest path of the offline store. */
 export function featureManifestPath(dataDir: string): string {
   return path.join(path.dirname(dataLayout(dataDir).featureStore), 'manifest.json');
@@ -124,6 +133,7 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
   const todo = from === null ? [] : lake.filter((p) => p.date >= from);
   let rowsOut = 0;
   let threads: RunFeaturesResult['threadCpuSeconds'];
+  let onlineText = '';
   // Parquet decoding runs ahead on the worker threads (a few partitions), encoding and writing run
   // behind; the main thread only turns Arrow columns into features. Bounded queues keep memory flat.
   const io = new ParquetPool(PARQUET_THREADS, options.compression ?? 'snappy');
@@ -173,6 +183,9 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
       rowsOut += cols.length;
       progress.tick(1, `${rowsOut} rows`);
     }
+    // The histories are final once the last batch is computed: serialise the online store while the
+    // threads still encode and write the last partitions (the file is written only after they succeed).
+    onlineText = onlineStoreText(states, params, lake[lake.length - 1]!.date);
     await Promise.all(writes);
     if (todo.length > 0) progress.done(`${rowsOut} rows`);
     // Where the time went, thread by thread (the process's CPU time is the sum over all of them).
@@ -187,11 +200,7 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
   }
 
   const asOf = lake[lake.length - 1]!.date;
-  const customers: Record<string, CustomerState> = {};
-  for (const key of [...states.keys()].sort()) customers[key] = states.get(key)!.toState();
-  const store: OnlineStore = { params, as_of: asOf, customers };
-  // Compact JSON: the API loads this at start-up and it grows with the number of customers.
-  writeFileAtomic(onlineFile, `${JSON.stringify(store)}\n`);
+  writeFileAtomic(onlineFile, onlineText);
   const unhashed = Object.keys(inputs).filter((d) => inputs[d] === '');
   if (unhashed.length > 0) throw new Error(`features: lake partitions left unhashed (${unhashed.join(', ')}); the manifest is not written`);
   const manifest: FeatureStoreManifest = { version: 1, config_hash: hash, inputs, as_of: asOf, updated_at: (options.now ?? (() => new Date()))().toISOString() };
