@@ -139,9 +139,10 @@ Round 3 (lead, quiet machine): a full recompute no longer reads and hashes all 7
 thread before the run starts (about 2 s of serial time at 10M, with both Parquet threads idle); the threads hash
 each file from the bytes they read for the run, and the manifest gets the same hashes (the no-op rerun above finds
 the inputs unchanged). An incremental run still hashes first, since its plan depends on the hashes. Together with
-rounds 1 and 2 the 10M full recompute above went from 126k rows/s (previous quiet-machine run, 79 s) to 205k
-rows/s (48.8 s); the margin over 200k is thin (the uncompressed run, same code, measured 198k), so single runs
-can land on either side.
+rounds 1 and 2 the 10M full recompute went from 126k rows/s (previous quiet-machine run, 79 s) to 205k and 202k
+rows/s in two quiet runs of this bench (48.8 and 49.5 s, snappy). The margin over 200k is thin: the uncompressed
+runs of the same code measured 198k and 219k, and the whole-pipeline bench's 10M features stage, timed as a
+process including start-up, 197k; single runs swing by about ±5%.
 
 Identity: the 1M store (403 partitions) and its online store, and the real file's, have the same sha256 as
 with the previous code, file by file; \`parquet-worker.spec.ts\` checks that the threads' columns equal
