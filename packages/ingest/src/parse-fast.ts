@@ -17,7 +17,7 @@ import {
   type ReasonCode,
   type SourceEncoding,
 } from './dialect';
-import type { ParseParams, QuarantineEntry, QuasiIdentifiers } from './parse-file';
+import { emptyParseSummary, type ParseParams, type ParseSummary } from './parse-file';
 
 /** A distinct customer identity seen in a file: its pseudonym and the fields derived from it. */
 export interface IdentityEntry {
@@ -52,27 +52,12 @@ export interface ColumnarBucket {
 }
 
 /** Everything learnt from one source file, valid rows held column-wise. */
-export interface ColumnarParsedFile {
-  readonly file: string;
-  encoding: SourceEncoding;
-  bytes: number;
-  rowsIn: number;
-  rowsOut: number;
-  duplicates: number;
-  nullAmounts: number;
-  emptyMerchantCity: number;
-  emptyMerchantCountry: number;
-  readonly reasons: Record<string, number>;
-  readonly quarantine: QuarantineEntry[];
+export interface ColumnarParsedFile extends ParseSummary {
   /**
    * Valid rows per date in line order, in one or more parts: one part per date from a one-pass parse,
    * one per range that held the date from a parse in byte ranges (the ranges' own buffers, not copied).
    */
   readonly buckets: Map<string, ColumnarBucket[]>;
-  /** Valid rows per date, spilled ones included. */
-  readonly dateCounts: Map<string, number>;
-  readonly customers: Map<string, QuasiIdentifiers>;
-  readonly merchantGroups: Record<string, number>;
   readonly identities: IdentityEntry[];
   readonly merchants: MerchantEntry[];
 }
@@ -102,25 +87,7 @@ function pseudonymCache(secret: string): Map<string, string> {
 
 /** A parse result with nothing in it yet: what a range parse starts from and range results merge into. */
 export function emptyParsedFile(file: string, encoding: SourceEncoding): ColumnarParsedFile {
-  return {
-    file,
-    encoding,
-    bytes: 0,
-    rowsIn: 0,
-    rowsOut: 0,
-    duplicates: 0,
-    nullAmounts: 0,
-    emptyMerchantCity: 0,
-    emptyMerchantCountry: 0,
-    reasons: {},
-    quarantine: [],
-    buckets: new Map(),
-    dateCounts: new Map(),
-    customers: new Map(),
-    merchantGroups: {},
-    identities: [],
-    merchants: [],
-  };
+  return { ...emptyParseSummary(file), encoding, buckets: new Map(), identities: [], merchants: [] };
 }
 
 /**

@@ -47,6 +47,29 @@ export interface QuasiIdentifiers {
 }
 
 /** Everything learnt from one source file. */
+/** What every parse of a file reports besides its buffered rows (shared by the one-pass and the columnar parse). */
+export type ParseSummary = Omit<ParsedFile, 'buckets'>;
+
+/** A {@link ParseSummary} with nothing counted yet (encoding `ascii` until a non-ASCII byte is seen). */
+export function emptyParseSummary(file: string): ParseSummary {
+  return {
+    file,
+    encoding: 'ascii',
+    bytes: 0,
+    rowsIn: 0,
+    rowsOut: 0,
+    duplicates: 0,
+    nullAmounts: 0,
+    emptyMerchantCity: 0,
+    emptyMerchantCountry: 0,
+    reasons: {},
+    quarantine: [],
+    dateCounts: new Map(),
+    customers: new Map(),
+    merchantGroups: {},
+  };
+}
+
 export interface ParsedFile {
   readonly file: string;
   encoding: SourceEncoding;
@@ -128,23 +151,7 @@ export async function parseFile(
   onProgress?: (bytes: number, rows: number) => void,
   spill?: SpillSink,
 ): Promise<ParsedFile> {
-  const out: ParsedFile = {
-    file,
-    encoding: 'ascii',
-    bytes: 0,
-    rowsIn: 0,
-    rowsOut: 0,
-    duplicates: 0,
-    nullAmounts: 0,
-    emptyMerchantCity: 0,
-    emptyMerchantCountry: 0,
-    reasons: {},
-    quarantine: [],
-    buckets: new Map(),
-    dateCounts: new Map(),
-    customers: new Map(),
-    merchantGroups: {},
-  };
+  const out: ParsedFile = { ...emptyParseSummary(file), buckets: new Map() };
   // Line hashes in a flat array, sorted and compared once at the end: 8 bytes per row, unlike a Set.
   let hashes = new Float64Array(1 << 16);
   let hashCount = 0;
