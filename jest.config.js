@@ -23,18 +23,23 @@ const projects = roots
       : [],
   )
   .filter((dir) => fs.existsSync(path.join(__dirname, dir, 'src')))
-  .map((dir) => ({
+  .map((dir) => ({ dir, testMatch: ['<rootDir>/src/**/*.spec.ts'] }))
+  // The shared test helpers (tools/testing) are tested too.
+  .concat([{ dir: 'tools', testMatch: ['<rootDir>/testing/**/*.spec.ts'] }])
+  .map(({ dir, testMatch }) => ({
     displayName: dir,
     rootDir: path.join(__dirname, dir),
     testEnvironment: 'node',
     transform: { '^.+\\.ts$': swc },
     moduleNameMapper,
-    testMatch: ['<rootDir>/src/**/*.spec.ts'],
+    testMatch,
   }));
 
 module.exports = {
   projects,
   testTimeout: 120000,
+  // The skip reporter prints, after the summary, every skipped test with its reason (no browser, no real data).
+  reporters: ['default', '<rootDir>/tools/jest-skip-reporter.js'],
   globalSetup: '<rootDir>/tools/jest-global-setup.js',
   globalTeardown: '<rootDir>/tools/jest-global-teardown.js',
 };

@@ -1,12 +1,9 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
 import { testServer } from './test-server.test-util';
+import { browserPath, itBrowser } from '@bolsillo/testing';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// A browser is needed to click through Swagger UI; skipped only where none is installed.
-const itBrowser = fs.existsSync(CHROMIUM) ? it : it.skip;
 
 describe('Swagger UI', () => {
   itBrowser('"Try it out" then "Execute" on POST /predict shows a prediction for the example', async () => {
@@ -15,7 +12,7 @@ describe('Swagger UI', () => {
       const srv = s.app.listen(0, '127.0.0.1', () => resolve(srv));
     });
     const { port } = server.address() as AddressInfo;
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const browser = await chromium.launch({ executablePath: browserPath(), args: ['--no-sandbox'] });
     try {
       const page = await browser.newPage();
       await page.goto(`http://127.0.0.1:${port}/docs/`);

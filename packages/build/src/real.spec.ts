@@ -7,18 +7,17 @@ import { readJson, readParquetFile } from '@bolsillo/core';
 import type { QualityReport } from './quality';
 import type { LeakageReport } from './leakage';
 import { runBuild } from './run';
+import { itRealData, realDataPath } from '@bolsillo/testing';
 
-const REAL = path.resolve(__dirname, '../../../../shared/data/real/MiBolsillo.csv');
 const REFERENCE = path.resolve(__dirname, '../../../../shared/data/reference/minimo_mlops_master_table.csv');
 const ROOT = path.resolve(__dirname, '../../..');
 // Upstream stages may not be imported by a stage (module boundaries), so their CLIs run as child processes.
 const UPSTREAM = ['packages/ingest/src/cli.ts', 'packages/features/src/cli.ts'].map((f) => path.join(ROOT, f));
-const itReal = fs.existsSync(REAL) ? it : it.skip; // real data lives outside the repo; skipped only where ../shared is absent
 
 /** Everything the upstream output depends on: the real file and the sources and params of ingest, features, core and schema. */
 function upstreamKey(): string {
   const h = crypto.createHash('sha256');
-  h.update(fs.readFileSync(REAL));
+  h.update(fs.readFileSync(realDataPath()));
   const walk = (dir: string): string[] =>
     fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
       const p = path.join(dir, e.name);
@@ -42,7 +41,7 @@ function realFeatureStore(): string {
   const cache = path.join(cacheRoot, 'bolsillo-build-real-upstream', upstreamKey());
   if (fs.existsSync(path.join(cache, 'feature-store'))) return path.join(cache, 'feature-store');
   const work = fs.mkdtempSync(path.join(cacheRoot, 'build-real-upstream-'));
-  const env = { ...process.env, RAW_DIR: path.dirname(REAL), DATA_DIR: work };
+  const env = { ...process.env, RAW_DIR: path.dirname(realDataPath()), DATA_DIR: work };
   for (const cli of UPSTREAM) execFileSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), cli], { cwd: ROOT, env, stdio: 'pipe' });
   fs.mkdirSync(cache, { recursive: true });
   try {
@@ -58,7 +57,7 @@ function realFeatureStore(): string {
 }
 
 describe('build on the real file', () => {
-  itReal(
+  itRealData(
     'pins 479 positives (465 under the rounded rule), passes quality and leakage honestly, keeps customers in one split, hashes stably',
     async () => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'build-real-'));

@@ -9,9 +9,8 @@ import { runEvaluate } from './run';
 import { PALETTE } from './svg';
 import { analyseScreenshot } from './screenshot.test-util';
 import { makeMasterRows, registerBaselines, registerLogistic, tempDataDir, writeMaster } from './fixtures.test-util';
+import { browserPath, describeBrowser } from '@bolsillo/testing';
 
-// Debian's chromium; CI installs it (apt-get install -y chromium).
-const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 const params: EvaluateParams = { ...DEFAULT_EVALUATE_PARAMS, bootstrap: { iterations: 50, confidence: 0.95 }, learning_curve: { fractions: [0.2, 0.5, 1], epochs: 20, l2: 0.001 } };
@@ -20,25 +19,6 @@ let browser: Browser;
 let dir: string;
 let champion: string;
 let candidate: string;
-
-beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)`);
-  dir = tempDataDir('evaluate-report-');
-  const rows = makeMasterRows(1500, 3);
-  writeMaster(dir, rows);
-  const train = rows.filter((r) => r.split === 'train');
-  await registerBaselines(dir, train.filter((r) => r.is_revenge_spending).length / train.length);
-  champion = await registerLogistic(dir, -2, -1);
-  await runEvaluate({ dataDir: dir, params });
-  candidate = await registerLogistic(dir, -6, -4);
-  await runEvaluate({ dataDir: dir, params });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
 
 /** Open a file page and collect everything that would show up as a console/page/network error. */
 async function open(file: string): Promise<{ page: Page; errors: string[] }> {
@@ -53,7 +33,25 @@ async function open(file: string): Promise<{ page: Page; errors: string[] }> {
   return { page, errors };
 }
 
-describe('HTML report in headless Chromium', () => {
+describeBrowser('HTML report in headless Chromium', () => {
+  beforeAll(async () => {
+    dir = tempDataDir('evaluate-report-');
+    const rows = makeMasterRows(1500, 3);
+    writeMaster(dir, rows);
+    const train = rows.filter((r) => r.split === 'train');
+    await registerBaselines(dir, train.filter((r) => r.is_revenge_spending).length / train.length);
+    champion = await registerLogistic(dir, -2, -1);
+    await runEvaluate({ dataDir: dir, params });
+    candidate = await registerLogistic(dir, -6, -4);
+    await runEvaluate({ dataDir: dir, params });
+    browser = await chromium.launch({ executablePath: browserPath(), args: ARGS });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('renders every plot with visible content and no console errors', async () => {
     const { page, errors } = await open(path.join(dataLayout(dir).reports, candidate, 'report.html'));
     const figures = page.locator('figure');

@@ -9,9 +9,8 @@ import { FEATURE_NAMES, type FeatureRow, type Transaction } from '@bolsillo/sche
 import { tempDataDir } from './fixtures.test-util';
 import { sortTransactions } from './pipeline';
 import { readFeatures } from './read-features';
+import { itRealData, realDataPath } from '@bolsillo/testing';
 
-const REAL = path.resolve(__dirname, '../../../../shared/data/real/MiBolsillo.csv');
-const itReal = fs.existsSync(REAL) ? it : it.skip; // real data lives outside the repo; skipped only where ../shared is absent
 const ROOT = path.resolve(__dirname, '../../..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
@@ -22,11 +21,11 @@ function stage(cli: string, dataDir: string, rawDir: string) {
 }
 
 describe('features on the real file', () => {
-  itReal('ingests, computes features, and the store opens in DuckDB and apache-arrow with the online path in parity', async () => {
+  itRealData('ingests, computes features, and the store opens in DuckDB and apache-arrow with the online path in parity', async () => {
     const dir = tempDataDir('real');
     const raw = path.join(dir, 'raw');
     fs.mkdirSync(raw);
-    fs.copyFileSync(REAL, path.join(raw, 'MiBolsillo.csv')); // into os.tmpdir(), never the repo
+    fs.copyFileSync(realDataPath(), path.join(raw, 'MiBolsillo.csv')); // into os.tmpdir(), never the repo
     const ingest = stage('packages/ingest/src/cli.ts', dir, raw);
     expect(ingest.stderr + ingest.stdout).toMatch(/done/);
     expect(ingest.status).toBe(0);

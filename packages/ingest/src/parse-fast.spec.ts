@@ -6,9 +6,8 @@ import { parseFile, type ParsedFile } from './parse-file';
 import { parseFileColumnar, readChunks, type ColumnarParsedFile } from './parse-fast';
 import { readManifest, tmpDir, writeGenerated, TEST_SECRET } from './ingest.test-util';
 import { DEFAULT_PARAMS_FILE, runIngest } from './run';
+import { itRealData, realDataPath } from '@bolsillo/testing';
 
-const REAL = path.resolve(__dirname, '../../../../shared/data/real/MiBolsillo.csv');
-const itReal = fs.existsSync(REAL) ? it : it.skip; // real data lives outside the repo; skipped only where ../shared is absent
 const PARAMS = { secret: TEST_SECRET, minAge: 16, maxAge: 110 };
 
 function* chunked(bytes: Uint8Array, size: number): Iterable<Uint8Array> {
@@ -111,8 +110,8 @@ describe('parseFileColumnar (byte-level parser) against the string reference par
     }
   });
 
-  itReal('gives the same result on the real file and its UTF-8 copy', async () => {
-    const bytes = fs.readFileSync(REAL);
+  itRealData('gives the same result on the real file and its UTF-8 copy', async () => {
+    const bytes = fs.readFileSync(realDataPath());
     await expectSameAsReference(bytes, 4096);
     await expectSameAsReference(Buffer.from(bytes.toString('latin1').replace(/\u0082/g, 'Ç'), 'utf8'), 4096);
   });

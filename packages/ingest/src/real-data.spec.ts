@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ingest, readLake, readManifest, tmpDir } from './ingest.test-util';
+import { itRealData, realDataPath } from '@bolsillo/testing';
 
-const REAL = path.resolve(__dirname, '../../../../shared/data/real/MiBolsillo.csv');
-const itReal = fs.existsSync(REAL) ? it : it.skip; // real data lives outside the repo; skipped only where ../shared is absent
 
 /** The must-show numbers, computed from what is in the lake (not from the summary alone). */
 function lakeFacts(dataDir: string) {
@@ -21,9 +20,9 @@ function lakeFacts(dataDir: string) {
 }
 
 describe('ingest on the real MiBolsillo file', () => {
-  itReal('gives the must-show numbers, and the same from a UTF-8 re-encoded copy', async () => {
+  itRealData('gives the must-show numbers, and the same from a UTF-8 re-encoded copy', async () => {
     const raw = tmpDir('real-raw');
-    fs.copyFileSync(REAL, path.join(raw, 'MiBolsillo.csv'));
+    fs.copyFileSync(realDataPath(), path.join(raw, 'MiBolsillo.csv'));
     const data = tmpDir('real-data');
     const result = await ingest(raw, data);
     const expected = { rows: 4955, customers: 29, servico: 1782, autoPecas: 14, nullAmounts: 13, first: '2019-04-01', last: '2020-05-07' };
@@ -44,7 +43,7 @@ describe('ingest on the real MiBolsillo file', () => {
 
     // The same data re-encoded as UTF-8 (Ç as two bytes), under the same file name.
     const utfRaw = tmpDir('real-utf8-raw');
-    const text = fs.readFileSync(REAL).toString('latin1').replace(/\x82/g, 'Ç');
+    const text = fs.readFileSync(realDataPath()).toString('latin1').replace(/\x82/g, 'Ç');
     fs.writeFileSync(path.join(utfRaw, 'MiBolsillo.csv'), Buffer.from(text, 'utf8'));
     const utfData = tmpDir('real-utf8-data');
     const utf = await ingest(utfRaw, utfData);

@@ -5,9 +5,8 @@ import { renderMonitoringPage } from './page';
 import { runMonitor } from './run';
 import { generatedFeatureRows, promoteVersion, registerRule, RULES, shippedConfig, tempDataDir, removeTempDataDirs, writeFeatureStore, writeReference } from './scenario.test-util';
 import { appendJsonl } from '@bolsillo/core';
+import { browserPath, itBrowser } from '@bolsillo/testing';
 
-const CHROMIUM = '/usr/bin/chromium';
-const itBrowser = fs.existsSync(CHROMIUM) ? it : it.skip; // the screenshot needs a system Chromium; skipped only where it is absent
 
 describe('monitoring page', () => {
   afterAll(removeTempDataDirs);
@@ -48,7 +47,7 @@ describe('monitoring page', () => {
 
   itBrowser('loads in headless Chromium without console errors (screenshot)', async () => {
     const browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: browserPath(),
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
     try {

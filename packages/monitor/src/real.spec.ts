@@ -5,15 +5,14 @@ import { computeDrift, profileFromColumns } from './drift';
 import { driftParamsOf } from './params';
 import { runMonitor } from './run';
 import { featureRowsFromCsv, shippedConfig, tempDataDir, removeTempDataDirs, writeFeatureStore, writeReference } from './scenario.test-util';
+import { itRealData, realDataPath } from '@bolsillo/testing';
 
-const REAL = path.resolve(__dirname, '../../../../shared/data/real/MiBolsillo.csv');
-const itReal = fs.existsSync(REAL) ? it : it.skip; // real data lives outside the repo; skipped only where ../shared is absent
 const CUT = '2020-02-29';
 
 describe('monitor on the real MiBolsillo file', () => {
   afterAll(removeTempDataDirs);
-  itReal('compares the last months with the earlier ones, sized to 29 clustered customers', async () => {
-    const rows = featureRowsFromCsv(fs.readFileSync(REAL));
+  itRealData('compares the last months with the earlier ones, sized to 29 clustered customers', async () => {
+    const rows = featureRowsFromCsv(fs.readFileSync(realDataPath()));
     expect(rows).toHaveLength(4955);
     const { params, policy } = shippedConfig();
     const reference = rows.filter((r) => r.date <= CUT);

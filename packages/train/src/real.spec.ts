@@ -4,19 +4,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { listVersions, loadModel, readAliases } from '@bolsillo/core';
 import { runTrain } from './run';
+import { itRealData, realDataPath } from '@bolsillo/testing';
 
-const REAL = path.resolve(__dirname, '../../../../shared/data/real/MiBolsillo.csv');
 const ROOT = path.resolve(__dirname, '../../..');
 // Upstream stages may not be imported by a stage (module boundaries), so their CLIs run as child processes.
 const UPSTREAM = ['ingest', 'features', 'build'].map((stage) => path.join(ROOT, 'packages', stage, 'src', 'cli.ts'));
-const itReal = fs.existsSync(REAL) ? it : it.skip; // real data lives outside the repo; skipped only where ../shared is absent
 
 describe('train on the real file with the default params', () => {
-  itReal(
+  itRealData(
     'the chosen model beats the prior and the rule baselines on grouped-CV PR-AUC, and is registered as challenger',
     async () => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'train-real-'));
-      const env = { ...process.env, RAW_DIR: path.dirname(REAL), DATA_DIR: dataDir };
+      const env = { ...process.env, RAW_DIR: path.dirname(realDataPath()), DATA_DIR: dataDir };
       for (const cli of UPSTREAM) execFileSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), cli], { cwd: ROOT, env, stdio: 'pipe' });
 
       const summary = await runTrain({ dataDir, log: () => undefined });
