@@ -77,6 +77,8 @@ export type { AuditEntry } from './registry/registry';
 export { loadModel, modelFromArtifacts } from './model/load-model';
 export type { LoadedModel, ModelScores } from './model/load-model';
 export { baselineArtifacts, ruleScore } from './model/artifacts';
+export { compileTreeEnsemble, treeLogits, treeContributions } from './model/trees';
+export type { TreeEnsembleJson, TreeJson, CompiledEnsemble } from './model/trees';
 export type { ModelArtifacts, ModelJson, LayersModelJson, BaselineModelJson, RuleCondition, WeightSpec } from './model/artifacts';
 export { createEncoder, encodedNames, MISSING_SUFFIX, OOV_TOKEN, BIN_INFIX } from './model/preprocessing';
 export type { Encoder } from './model/preprocessing';

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Nullable } from './common';
 
 /** Model families the registry knows. Baselines are registered too, so they can be compared and served. */
-export const MODEL_FAMILIES = ['logistic', 'mlp', 'prior', 'rule'] as const;
+export const MODEL_FAMILIES = ['logistic', 'mlp', 'gbdt', 'prior', 'rule'] as const;
 export type ModelFamily = (typeof MODEL_FAMILIES)[number];
 
 /** How one input feature becomes model columns. Fitted on the training split only. */

@@ -16,6 +16,8 @@ export { expandGrid, familyCandidates } from './search';
 export type { Candidate } from './search';
 export { resolveParams, classWeights, buildNetwork, trainNetwork, predictNetwork, networkArtifacts } from './models';
 export type { ResolvedParams, TrainedNetwork } from './models';
+export { resolveGbdtParams, fitBins, applyBins, trainGbdt, predictGbdt } from './gbdt';
+export type { GbdtParams, BinMapper, TrainedGbdt } from './gbdt';
 export { trainAndSelect, cvCandidate, sampleGroups, selectionScore } from './train';
 export type { Trial, FoldMetrics, TrainData, FittedModel, TrainResult, TrainDeps } from './train';
 export { runTrain, trialsCsv, DEFAULT_PARAMS_FILE } from './run';

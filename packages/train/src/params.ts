@@ -11,7 +11,7 @@ export const SpaceDimSchema = Type.Union([
 ]);
 export type SpaceDim = Static<typeof SpaceDimSchema>;
 
-/** Hyper-parameters of the tfjs families (any of them may be fixed, gridded or searched). */
+/** Hyper-parameters of the model families (any of them may be fixed, gridded or searched); each family reads its own. */
 export const HyperParamsSchema = Type.Object(
   {
     learning_rate: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
@@ -23,6 +23,18 @@ export const HyperParamsSchema = Type.Object(
     max_steps: Type.Optional(Type.Integer({ minimum: 0, description: 'Cap on optimiser steps; epochs are cut to fit (0 = none).' })),
     group_weight: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('balanced')], { description: 'balanced: every customer carries the same total weight, so one heavy customer cannot dominate the fit.' })),
     class_weight: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('balanced'), Type.Number({ exclusiveMinimum: 0 })])),
+    // Gradient-boosted trees (gbdt); learning_rate is the shrinkage, class_weight as above.
+    n_estimators: Type.Optional(Type.Integer({ minimum: 1, description: 'gbdt: most boosting rounds (trees); early stopping may keep fewer.' })),
+    max_depth: Type.Optional(Type.Integer({ minimum: 1, description: 'gbdt: deepest split level of a tree.' })),
+    max_leaves: Type.Optional(Type.Integer({ minimum: 2, description: 'gbdt: most leaves per tree (grown best split first).' })),
+    min_child_weight: Type.Optional(Type.Number({ minimum: 0, description: 'gbdt: least hessian sum in a child.' })),
+    reg_lambda: Type.Optional(Type.Number({ minimum: 0, description: 'gbdt: L2 penalty on leaf values.' })),
+    min_split_gain: Type.Optional(Type.Number({ minimum: 0, description: 'gbdt: least loss reduction for a split.' })),
+    subsample: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'gbdt: share of rows drawn (seeded) per tree.' })),
+    colsample: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'gbdt: share of encoded inputs drawn (seeded) per tree.' })),
+    max_bins: Type.Optional(Type.Integer({ minimum: 2, maximum: 256, description: 'gbdt: most histogram bins per input.' })),
+    early_stopping_rounds: Type.Optional(Type.Integer({ minimum: 0, description: 'gbdt: stop when the grouped validation fold\'s log loss has not improved for this many rounds (0 = off).' })),
+    validation_fraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'gbdt: share of training customers held out as the early-stopping fold.' })),
   },
   { additionalProperties: false },
 );
@@ -70,7 +82,7 @@ export const TrainParamsSchema = Type.Object(
       finalists: Type.Integer({ minimum: 1, description: 'Configurations carried to the full round (the best of each family always is).' }),
     }),
     full_round: Type.Object({ max_rows: Type.Integer({ minimum: 1, description: 'Cap on train rows read from the master table (whole customers, seeded, stratified by fold above it).' }) }),
-    families: Type.Object({ logistic: Type.Optional(FamilySpaceSchema), mlp: Type.Optional(FamilySpaceSchema) }, { additionalProperties: false }),
+    families: Type.Object({ logistic: Type.Optional(FamilySpaceSchema), mlp: Type.Optional(FamilySpaceSchema), gbdt: Type.Optional(FamilySpaceSchema) }, { additionalProperties: false }),
     rule: Type.Object({
       all: Type.Array(
         Type.Object({

@@ -3,6 +3,7 @@
  * "layers-model" artifacts format, so `tf.loadLayersModel` can read them too; baselines use a small
  * declarative format. Both are data only: nothing in a model file is executable.
  */
+import type { TreeEnsembleJson } from './trees';
 
 /** One weight tensor in `weights.bin` (little-endian float32, in manifest order). */
 export interface WeightSpec {
@@ -34,7 +35,7 @@ export type BaselineModelJson =
   | { readonly format: 'bolsillo-baseline'; readonly family: 'rule'; readonly all: readonly RuleCondition[] };
 
 /** Any `model.json` the runtime reads. */
-export type ModelJson = LayersModelJson | BaselineModelJson;
+export type ModelJson = LayersModelJson | BaselineModelJson | TreeEnsembleJson;
 
 /** The files of one model: `model.json` content and `weights.bin` bytes. */
 export interface ModelArtifacts {

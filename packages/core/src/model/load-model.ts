@@ -4,9 +4,10 @@ import { CalibrationSchema, PreprocessingSchema, describeErrors, validatorFor, t
 import { readJson } from '../atomic';
 import { modelDir, readCard } from '../registry/registry';
 import { ruleScore, type ModelJson } from './artifacts';
-import { calibrate } from './calibration';
+import { calibrate, sigmoid } from './calibration';
 import { createEncoder } from './preprocessing';
 import { forwardDense, readDenseNetwork } from './network';
+import { compileTreeEnsemble, treeContributions, treeLogits } from './trees';
 
 /** A model ready to score: everything from the registry folder, evaluated without tfjs. */
 export interface LoadedModel {
@@ -17,7 +18,7 @@ export interface LoadedModel {
   predict(rows: readonly Readonly<Record<string, unknown>>[]): Float64Array;
   /** Raw (uncalibrated) model probabilities, one per row. */
   predictRaw(rows: readonly Readonly<Record<string, unknown>>[]): Float64Array;
-  /** Per-feature contributions to the logit (logistic models only; null otherwise). */
+  /** Per-feature contributions to the logit (logistic and gbdt models; null otherwise). */
   contributions(row: Readonly<Record<string, unknown>>): Record<string, number> | null;
   /**
    * {@link predict} and, when asked, each row's {@link contributions}, from one encoding of the rows
@@ -84,6 +85,32 @@ export function modelFromArtifacts(card: ModelCard, modelJson: ModelJson, weight
         return { probabilities, contributions: withContributions ? rows.map((_, r) => explain(x, r * encoder.width)) : null };
       };
     }
+  } else if (modelJson.format === 'bolsillo-gbdt') {
+    const prep = checked<Preprocessing>(`model ${card.version}: card.preprocessing`, PreprocessingSchema, card.preprocessing);
+    const encoder = createEncoder(prep);
+    const trees = compileTreeEnsemble(modelJson);
+    if (trees.inputs !== encoder.width) throw new Error(`model ${card.version}: trees expect ${trees.inputs} inputs, preprocessing gives ${encoder.width}`);
+    predictRaw = (rows) => treeLogits(trees, encoder.encode(rows), rows.length).map(sigmoid);
+    const spans = encoder.spans;
+    const perInput = new Float64Array(encoder.width);
+    // Path contributions per encoded input, summed per feature (a one-hot category's columns are one feature).
+    const explain = (x: Float32Array, row: number): Record<string, number> => {
+      perInput.fill(0);
+      treeContributions(trees, x, row, perInput);
+      const out: Record<string, number> = {};
+      for (const s of spans) {
+        let c = 0;
+        for (let i = s.start; i < s.start + s.length; i++) c += perInput[i]!;
+        out[s.feature] = c;
+      }
+      return out;
+    };
+    contributions = (row) => explain(encoder.encode([row]), 0);
+    score = (rows, withContributions) => {
+      const x = encoder.encode(rows);
+      const probabilities = finish(treeLogits(trees, x, rows.length).map(sigmoid));
+      return { probabilities, contributions: withContributions ? rows.map((_, r) => explain(x, r)) : null };
+    };
   } else {
     throw new Error(`model ${card.version}: unknown model.json format ${String((modelJson as { format?: unknown }).format)}`);
   }
