@@ -7,7 +7,7 @@ import type { BuildParams } from './params';
 import { profileColumns } from './profile';
 import { defaultSuite, qualityFailureMessage, runSuite, type QualityReport } from './quality';
 import { selectFeatures, type Selection } from './selection';
-import { assignSplitsCoded, encodeStrings, type Coded, type SplitSummary } from './splits';
+import { assignSplitsCoded, dropUnassigned, encodeStrings, type Coded, type SplitSummary } from './splits';
 import { computeTarget } from './target';
 
 /** What {@link buildMaster} needs besides the data and params: the freshness reference date. */
@@ -103,10 +103,12 @@ export function buildMaster(input: Frame, params: BuildParams, ctx: BuildContext
   const order = canonicalOrder(input, (i) => t.values[i]! >= 0);
   const rowsIn = input.length;
   // The input is consumed: reordered column by column, so the build never holds two copies.
-  const features = reorderInPlace(input, order);
-  const y = Int8Array.from(order, (i) => t.values[i]!);
+  const featuresAll = reorderInPlace(input, order);
+  const yAll = Int8Array.from(order, (i) => t.values[i]!);
   step('splits');
-  const { split, fold, summary } = assignSplitsCoded(coded(column(features, 'customer_key')), coded(column(features, 'date')), y, params.split);
+  const assigned = assignSplitsCoded(coded(column(featuresAll, 'customer_key')), coded(column(featuresAll, 'date')), yAll, params.split);
+  // Rows in no split (time gaps, group_time's off-diagonal) leave the master table.
+  const { frame: features, y, split, fold, summary } = dropUnassigned(featuresAll, yAll, assigned, reorderInPlace);
 
   const unknown = params.model_features.filter((f) => !FEATURE_NAMES.includes(f as never));
   if (unknown.length) throw new BuildError(`params model_features names undeclared feature(s): ${unknown.join(', ')}`);
@@ -120,10 +122,7 @@ export function buildMaster(input: Frame, params: BuildParams, ctx: BuildContext
   step('selection');
   const selection = selectFeatures(features, y, trainRows, params.model_features, params.selection, { trainRows: trainTotal, seed: sampleSeed });
   step('leakage');
-  const leakage = checkLeakage(features, y, split, FEATURE_NAMES, selection.features, params.leakage, params.split.strategy, {
-    rows: trainRows,
-    seed: sampleSeed,
-  });
+  const leakage = checkLeakage(features, y, split, FEATURE_NAMES, selection.features, params.leakage, params.split.strategy, { sample: { rows: trainRows, seed: sampleSeed } });
   if (!leakage.passed) throw new BuildError(`leakage check failed: ${leakage.failures.join('; ')}`, quality, leakage);
 
   step('content hash');

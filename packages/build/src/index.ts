@@ -19,11 +19,13 @@ export { runSuite, defaultSuite, expectationId, qualityFailureMessage } from './
 export type { Expectation, ExpectationResult, QualityReport, Severity } from './quality';
 export { profileColumns, profileNumeric, profileCategorical, quantileEdges, binIndex } from './profile';
 export { checkLeakage } from './leakage';
-export type { LeakageReport, FeatureLeakage, LeakageCheck } from './leakage';
+export type { LeakageReport, FeatureLeakage, LeakageCheck, LeakageOptions } from './leakage';
 export { selectFeatures } from './selection';
 export type { Selection, SelectionDecision } from './selection';
-export { assignSplits, assignSplitsCoded, assignGroups, encodeStrings } from './splits';
-export type { SplitAssignment, SplitSummary, CodedSplitAssignment, Coded } from './splits';
+export { measureIdentityProxies, customerShare } from './identity';
+export type { IdentityReport, IdentityCandidate, IdentityRound, IdentityParams } from './identity';
+export { assignSplits, assignSplitsCoded, assignGroups, dropUnassigned, encodeStrings, UNASSIGNED } from './splits';
+export type { SplitAssignment, SplitSummary, SplitStrategy, CodedSplitAssignment, Coded } from './splits';
 export { assembleMaster, canonicalOrder, contentHash, MASTER_COLUMNS } from './master';
 export { frameFromTable, frameFromRows, concatFrames, takeRows, reorderInPlace, columnFromCells, cellsOf, cellReader, FrameBuilder, NumberColumn, BooleanColumn, StringColumn, Utf8Column } from './frame';
 export type { FrameBuilderOptions } from './frame';

@@ -1,4 +1,4 @@
-import { featureDeclaration, SPLITS, type Split } from '@bolsillo/schema';
+import { featureDeclaration, SPLITS, type FeatureDeclaration, type Split } from '@bolsillo/schema';
 import { scoreColumn } from './encode';
 import { column, StringColumn, type Frame } from './frame';
 import { hashRows } from './row-hash';
@@ -8,22 +8,38 @@ import { TARGET_SOURCES } from './target';
 /** Which leakage check raised a flag. */
 export type LeakageCheck = 'target_source' | 'single_feature_power' | 'not_known_before';
 
+/** Checks whose flag blocks a model feature whatever the allow-list says: the feature reads the future. */
+const NEVER_ALLOWED: ReadonlySet<LeakageCheck> = new Set(['not_known_before', 'target_source']);
+
 /** Leakage findings of one feature. */
 export interface FeatureLeakage {
   readonly feature: string;
   readonly flags: { check: LeakageCheck; detail: string }[];
+  /** Observations that are not leaks (e.g. the target's source columns read up to the snapshot day only). */
+  readonly notes: string[];
   /** Single-feature ROC AUC on train, folded to ≥ 0.5 (direction does not matter). */
   readonly train_auc: number | null;
   readonly in_model: boolean;
-  /** Reason from the params allow-list, when the feature is flagged but allowed. */
+  /** Reason from the params allow-list, when the feature is flagged but allowed (single-feature power only). */
   readonly allowed_reason: string | null;
-  /** Flagged, in the model feature list and not allowed: fails the build. */
+  /** Flagged, in the model feature list and not allowed (a future-data flag is never allowed): fails the build. */
   readonly blocking: boolean;
 }
 
 /** `leakage.json`. */
 export interface LeakageReport {
   readonly target_sources: readonly string[];
+  /**
+   * The forecast target's window relative to a snapshot on day d: days d+1 .. d+H. A feature is
+   * point-in-time when it reads nothing after day d (declared known at the snapshot).
+   */
+  readonly target_window: { from_day: 1; to_day: number; horizon_days: number } | null;
+  /**
+   * (f) Label windows against later splits: for every two splits that share a customer, the earlier
+   * one's last snapshot day + H must fall before the later one's first day (else its labels read the
+   * later split's days). Group splits share no customer, so nothing is compared.
+   */
+  readonly label_windows: { from: Split; to: Split; from_last: string; to_first: string; gap_days: number; shared_customers: number; overlaps: boolean }[];
   readonly max_single_feature_auc: number;
   readonly features: FeatureLeakage[];
   readonly flagged: string[];
@@ -38,6 +54,16 @@ export interface LeakageReport {
   readonly auc_rows: { rows: number; train_rows: number; seed: number | null };
   readonly passed: boolean;
   readonly failures: string[];
+}
+
+/** Options of {@link checkLeakage}. */
+export interface LeakageOptions {
+  /** (b) uses every train row unless this gives a subset of them (ascending row indices) and the seed that drew it. */
+  readonly sample?: { readonly rows: ArrayLike<number>; readonly seed: number };
+  /** The target's horizon H: enables the target window and (f), the label-window check. */
+  readonly horizonDays?: number;
+  /** Feature declarations (default: the schema's); tests use it to declare a feature that reads the future. */
+  readonly declaration?: (name: string) => Pick<FeatureDeclaration, 'dtype' | 'sources' | 'knownBeforeTransaction'> | undefined;
 }
 
 /**
@@ -82,12 +108,15 @@ export function rocAucSorted(y: Int8Array, scores: Float64Array): number {
 }
 
 /**
- * Leakage checks: (a) features computed from the target's source columns, (b) single-feature
+ * Leakage checks for a forecast whose target on day d reads days d+1..d+H: (a) features computed
+ * from the target's source columns that are not known at the snapshot (they could read the label
+ * window; read up to day d only, the same columns are legitimate and only noted), (b) single-feature
  * predictive power on train above the threshold, (c) entities present in two splits, (d) identical
- * rows across splits, (e) features not known before the transaction. A flagged feature in the model
- * feature list fails the check unless the params allow it with a reason; (c) fails it for group splits.
- * `split` is one split per row, as names or as indices into `SPLITS`. (b) uses every train row
- * unless `sample` gives a subset of them (ascending row indices) and the seed that drew it.
+ * rows across splits, (e) features not known at the snapshot, (f) label windows of a split reaching
+ * into a later split of the same customers (needs `horizonDays`).
+ * A flagged feature in the model feature list fails the check; the params allow-list can excuse
+ * (b) with a reason, never (a) or (e). (c) fails group and group_time splits, (f) fails any split.
+ * `split` is one split per row, as names or as indices into `SPLITS`.
  */
 export function checkLeakage(
   frame: Frame,
@@ -97,8 +126,10 @@ export function checkLeakage(
   modelFeatures: readonly string[],
   params: BuildParams['leakage'],
   strategy: BuildParams['split']['strategy'],
-  sample?: { readonly rows: ArrayLike<number>; readonly seed: number },
+  options: LeakageOptions = {},
 ): LeakageReport {
+  const { sample, horizonDays } = options;
+  const declarationOf = options.declaration ?? featureDeclaration;
   const codes = split instanceof Uint8Array ? split : Uint8Array.from(split, (s) => SPLITS.indexOf(s));
   const TRAIN = SPLITS.indexOf('train');
   let trainTotal = 0;
@@ -114,11 +145,16 @@ export function checkLeakage(
   const inModel = new Set(modelFeatures);
   const sources = new Set<string>(TARGET_SOURCES);
   const report: FeatureLeakage[] = features.map((name) => {
-    const decl = featureDeclaration(name);
+    const decl = declarationOf(name);
     if (!decl) throw new Error(`leakage: "${name}" is not a declared feature`);
     const flags: FeatureLeakage['flags'] = [];
+    const notes: string[] = [];
     const overlap = decl.sources.filter((s) => sources.has(s));
-    if (overlap.length) flags.push({ check: 'target_source', detail: `computed from target source column(s) ${overlap.join(', ')}` });
+    if (overlap.length && !decl.knownBeforeTransaction) {
+      flags.push({ check: 'target_source', detail: `computed from target source column(s) ${overlap.join(', ')} and not known at the snapshot: it may read the label window` });
+    } else if (overlap.length) {
+      notes.push(`reads target source column(s) ${overlap.join(', ')} up to the snapshot day only${horizonDays ? `; the target reads days d+1..d+${horizonDays}` : ''}`);
+    }
     const scores = scoreColumn(column(frame, name), decl.dtype, y, trainRows);
     let m = 0;
     const yKeep = new Int8Array(scores.length);
@@ -133,15 +169,17 @@ export function checkLeakage(
     if (auc !== null && auc > params.max_single_feature_auc) {
       flags.push({ check: 'single_feature_power', detail: `alone reaches AUC ${auc.toFixed(3)} on train (> ${params.max_single_feature_auc})` });
     }
-    if (!decl.knownBeforeTransaction) flags.push({ check: 'not_known_before', detail: 'declared as not known before the transaction' });
+    if (!decl.knownBeforeTransaction) flags.push({ check: 'not_known_before', detail: 'declared as not known at the snapshot (end of day d)' });
     const allowed = flags.length ? (params.allow[name] ?? null) : null;
+    const future = flags.some((f) => NEVER_ALLOWED.has(f.check));
     return {
       feature: name,
       flags,
+      notes,
       train_auc: auc,
       in_model: inModel.has(name),
-      allowed_reason: allowed,
-      blocking: flags.length > 0 && inModel.has(name) && allowed === null,
+      allowed_reason: future ? null : allowed,
+      blocking: flags.length > 0 && inModel.has(name) && (future || allowed === null),
     };
   });
 
@@ -166,7 +204,9 @@ export function checkLeakage(
   }
   const bits = (x: number) => (x & 1) + ((x >> 1) & 1) + ((x >> 2) & 1) + ((x >> 3) & 1);
   const shared = [...maskOf].filter(([, m]) => bits(m) > 1).map(([g]) => g).sort();
-  const overlapBlocks = strategy === 'group' && shared.length > 0;
+  const overlapBlocks = strategy !== 'time' && shared.length > 0;
+  const labelWindows = horizonDays === undefined ? [] : checkLabelWindows(frame, codes, maskOf, horizonDays);
+  const windowFailures = labelWindows.filter((w) => w.overlaps);
 
   // Identical rows: the model features' values; the same values under two splits make test scores optimistic.
   // Rows are grouped by a 64-bit fingerprint of their values (sorted; first occurrence first), so
@@ -195,9 +235,14 @@ export function checkLeakage(
   const failures = [
     ...report.filter((f) => f.blocking).map((f) => `${f.feature}: ${f.flags.map((x) => x.detail).join('; ')} (in the model feature list and not allowed in params)`),
     ...(overlapBlocks ? [`${shared.length} group(s) present in more than one split`] : []),
+    ...windowFailures.map(
+      (w) => `${w.from} labels read ${w.to} days: ${w.from} ends ${w.from_last}, ${w.to} starts ${w.to_first} (${w.gap_days} days later, ≤ horizon ${horizonDays}) with ${w.shared_customers} customer(s) in both`,
+    ),
   ];
   return {
     target_sources: [...TARGET_SOURCES],
+    target_window: horizonDays === undefined ? null : { from_day: 1, to_day: horizonDays, horizon_days: horizonDays },
+    label_windows: labelWindows,
     max_single_feature_auc: params.max_single_feature_auc,
     features: report,
     flagged: report.filter((f) => f.flags.length).map((f) => f.feature),
@@ -205,11 +250,45 @@ export function checkLeakage(
       groups: shared.length,
       examples: shared.slice(0, 5),
       blocking: overlapBlocks,
-      note: strategy === 'group' ? 'group splits: any overlap fails the build' : 'time splits: customers recur across periods by design; reported only',
+      note: strategy === 'time' ? 'time splits: customers recur across periods by design; reported only' : `${strategy} splits: any overlap fails the build`,
     },
     identical_rows_across_splits: { rows: identical, examples },
     auc_rows: { rows: trainRows.length, train_rows: trainTotal, seed: sample && trainRows.length < trainTotal ? sample.seed : null },
     passed: failures.length === 0,
     failures,
   };
+}
+
+/**
+ * (f) For each ordered pair of splits sharing a customer, whether the earlier split's label windows
+ * (last day + H) reach the later split's first day. Pairs are ordered by their first dates.
+ */
+function checkLabelWindows(frame: Frame, codes: Uint8Array, maskOf: ReadonlyMap<string, number>, horizonDays: number): LeakageReport['label_windows'] {
+  const date = column(frame, 'date');
+  const first: (string | null)[] = SPLITS.map(() => null);
+  const last: (string | null)[] = SPLITS.map(() => null);
+  const dateAt = date instanceof StringColumn ? (i: number) => (date.codes[i]! < 0 ? null : date.dict[date.codes[i]!]!) : (i: number) => {
+    const v = date.get(i);
+    return v === null ? null : String(v);
+  };
+  for (let i = 0; i < frame.length; i++) {
+    const d = dateAt(i);
+    const c = codes[i]!;
+    if (d === null || c >= SPLITS.length) continue;
+    if (first[c] === null || d < first[c]!) first[c] = d;
+    if (last[c] === null || d > last[c]!) last[c] = d;
+  }
+  const day = (d: string) => Math.round(Date.parse(`${d.slice(0, 10)}T00:00:00Z`) / 86_400_000);
+  const out: LeakageReport['label_windows'] = [];
+  for (let a = 0; a < SPLITS.length; a++) {
+    for (let b = 0; b < SPLITS.length; b++) {
+      if (a === b || first[a] === null || first[b] === null || first[a]! > first[b]! || (first[a] === first[b] && a > b)) continue;
+      let sharedCustomers = 0;
+      for (const m of maskOf.values()) if (m & (1 << a) && m & (1 << b)) sharedCustomers++;
+      if (sharedCustomers === 0) continue;
+      const gap = day(first[b]!) - day(last[a]!);
+      out.push({ from: SPLITS[a]!, to: SPLITS[b]!, from_last: last[a]!, to_first: first[b]!, gap_days: gap, shared_customers: sharedCustomers, overlaps: gap <= horizonDays });
+    }
+  }
+  return out;
 }

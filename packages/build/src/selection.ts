@@ -1,6 +1,7 @@
 import { featureDeclaration } from '@bolsillo/schema';
 import { discretise, mutualInformation, pearson, toNumeric } from './encode';
 import { cellReader, column, type Cell, type CellSource, type Frame } from './frame';
+import { measureIdentityProxies, type IdentityReport } from './identity';
 import { hashRows } from './row-hash';
 import type { BuildParams } from './params';
 
@@ -25,7 +26,11 @@ export interface Selection {
   readonly train_rows?: number;
   readonly sample_seed?: number | null;
   readonly decisions: SelectionDecision[];
+  /** Identity proxies measured by grouped-CV drop-column importance; null when params have no `identity`. */
+  readonly identity?: IdentityReport | null;
 }
+
+const fmtSigned = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(4)}`;
 
 function topShare(values: CellSource, rows: ArrayLike<number>): { distinct: number; share: number; value: Cell } {
   // Keyed by the cell itself; non-finite numbers count as null, exactly as their JSON text would.
@@ -67,8 +72,9 @@ function sameOnRows(a: CellSource, b: CellSource, rows: ArrayLike<number>): bool
 /**
  * Feature selection on the training rows: drop constant and near-constant features, exact
  * duplicates of an earlier feature, and one of each highly correlated pair (the less informative
- * one); rank the rest by mutual information with the target. Candidates are processed in the
- * params order, so "duplicate of X" always names a feature that was kept.
+ * one); then identity proxies, measured (customer attributes that do not help grouped CV, see
+ * {@link measureIdentityProxies}); rank the rest by mutual information with the target.
+ * Candidates are processed in the params order, so "duplicate of X" always names a feature that was kept.
  * `trainRows` may be a seeded sample of train (`sample` says how many train rows there were and the
  * seed), which bounds the memory of the per-feature copies at any table size.
  */
@@ -81,6 +87,7 @@ export function selectFeatures(
   sample?: { readonly trainRows: number; readonly seed: number },
 ): Selection {
   const mi = new Map<string, number>();
+  const identityKept = new Map<string, string>();
   for (const name of candidates) {
     const decl = featureDeclaration(name);
     if (!decl) throw new Error(`selection: "${name}" is not a declared feature`);
@@ -128,6 +135,28 @@ export function selectFeatures(
     const [lose, win] = mi.get(a)! >= mi.get(b)! ? [b, a] : [a, b];
     dropped.set(lose, `highly correlated with ${win} (r = ${r.toFixed(3)}, |r| > ${params.max_abs_correlation}); ${win} has more mutual information`);
   }
+  // Identity proxies: customer attributes that do not help a model on customers it has not seen.
+  const identity = params.identity
+    ? measureIdentityProxies(
+        frame,
+        y,
+        trainRows,
+        kept.filter((k) => !dropped.has(k)),
+        params.identity,
+      )
+    : null;
+  for (const c of identity?.candidates ?? []) {
+    const share = `${c.measure === 'eta_squared' ? 'eta²' : 'lambda'} ${c.customer_share.toFixed(3)} by customer`;
+    const folds = `${c.folds_better_without}/${c.folds} folds better without it`;
+    if (c.action === 'drop') {
+      dropped.set(
+        c.feature,
+        `identity proxy (${share}): removing it changes grouped-CV PR-AUC by ${fmtSigned(-c.delta_pr_auc!)} (± ${c.delta_sd!.toFixed(4)} sd over folds, ${folds}; round ${c.round}): no loss beyond ${params.identity!.min_gain} + ${params.identity!.min_gain_z} standard errors`,
+      );
+    } else if (c.action === 'keep') {
+      identityKept.set(c.feature, `; identity-proxy candidate (${share}) kept: removing it costs ${c.delta_pr_auc!.toFixed(4)} grouped-CV PR-AUC (± ${c.delta_sd!.toFixed(4)}, ${folds})`);
+    }
+  }
   const final = kept.filter((k) => !dropped.has(k)).sort((a, b) => mi.get(b)! - mi.get(a)! || (a < b ? -1 : 1));
   const rank = new Map(final.map((f, i) => [f, i + 1]));
   return {
@@ -136,10 +165,11 @@ export function selectFeatures(
     rows: trainRows.length,
     train_rows: sample?.trainRows ?? trainRows.length,
     sample_seed: sample && sample.trainRows > trainRows.length ? sample.seed : null,
+    identity,
     decisions: candidates.map((name) => ({
       feature: name,
       action: dropped.has(name) ? 'drop' : 'keep',
-      reason: dropped.get(name) ?? `kept: mutual information ${mi.get(name)!.toFixed(4)} bits, rank ${rank.get(name)}`,
+      reason: dropped.get(name) ?? `kept: mutual information ${mi.get(name)!.toFixed(4)} bits, rank ${rank.get(name)}${identityKept.get(name) ?? ''}`,
       mutual_information: mi.get(name)!,
       rank: rank.get(name) ?? null,
     })),

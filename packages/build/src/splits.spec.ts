@@ -1,5 +1,24 @@
-import { assignSplits } from './splits';
+import { assignSplits, assignSplitsCoded, dropUnassigned, encodeStrings, UNASSIGNED } from './splits';
 import type { BuildParams } from './params';
+
+/** Day `k` (0-based) after 2020-01-01 as YYYY-MM-DD. */
+const dayAfter = (k: number) => new Date(Date.UTC(2020, 0, 1 + k)).toISOString().slice(0, 10);
+const dayNumber = (d: string) => Math.round(Date.parse(`${d}T00:00:00Z`) / 86_400_000);
+
+/** Customers with one snapshot a day over `days` days, each customer starting on its own day. */
+function daily(customers: number, days: number) {
+  const group: string[] = [];
+  const date: string[] = [];
+  const y: number[] = [];
+  for (let c = 0; c < customers; c++) {
+    for (let k = c % 10; k < days; k++) {
+      group.push(`c${c}`);
+      date.push(dayAfter(k));
+      y.push((c + k) % 9 === 0 ? 1 : 0);
+    }
+  }
+  return { group, date, y: Int8Array.from(y) };
+}
 
 function dataset(customers: number, perCustomer: number) {
   const group: string[] = [];
@@ -60,6 +79,59 @@ describe('assignSplits', () => {
       expect(foldOf.get(g) ?? fold[i]).toBe(fold[i]);
       foldOf.set(g, fold[i]!);
     });
+  });
+
+  it('time strategy leaves a gap of the horizon after each period, so no label window reads a later split', () => {
+    const d = daily(40, 200);
+    const { split, summary } = assignSplits(d.group, d.date, d.y, { ...params, strategy: 'time' }, 7);
+    const s = summary.splits;
+    const order = (['train', 'calibration', 'test', 'holdout'] as const).map((k) => s[k]);
+    for (let k = 1; k < order.length; k++) expect(dayNumber(order[k]!.date_min!) - dayNumber(order[k - 1]!.date_max!)).toBe(8);
+    // The gap days are in no split, counted; the rest approach the requested shares.
+    const none = split.filter((x) => x === null).length;
+    expect(none).toBeGreaterThan(0);
+    expect(summary.unassigned).toMatchObject({ rows: none, share: none / split.length });
+    expect(summary.gap_days).toBe(7);
+    for (const k of ['train', 'calibration', 'test', 'holdout'] as const) expect(Math.abs(s[k].share - summary.requested[k])).toBeLessThan(0.03);
+    // Without a gap every row has a split.
+    expect(assignSplits(d.group, d.date, d.y, { ...params, strategy: 'time' }).summary.unassigned.rows).toBe(0);
+  });
+
+  it('group_time tests on unseen customers at later dates, after the gap', () => {
+    const d = daily(80, 200);
+    const { split, fold, summary } = assignSplits(d.group, d.date, d.y, { ...params, strategy: 'group_time' }, 7);
+    const where = new Map<string, string>();
+    let trainLast = '';
+    let laterFirst = '9999';
+    d.group.forEach((g, i) => {
+      const sp = split[i];
+      if (sp === null) return;
+      expect(where.get(g) ?? sp).toBe(sp); // one split per customer
+      where.set(g, sp);
+      if (sp === 'train') trainLast = d.date[i]! > trainLast ? d.date[i]! : trainLast;
+      else laterFirst = d.date[i]! < laterFirst ? d.date[i]! : laterFirst;
+      expect(fold[i]! >= 0).toBe(sp === 'train');
+    });
+    expect(dayNumber(laterFirst) - dayNumber(trainLast)).toBe(8);
+    for (const k of ['train', 'calibration', 'test', 'holdout'] as const) expect(summary.splits[k].rows).toBeGreaterThan(0);
+    // Train customers' later rows and the others' earlier rows are in no split: about half the data.
+    expect(summary.unassigned.share).toBeGreaterThan(0.4);
+    expect(summary.unassigned.share).toBeLessThan(0.6);
+  });
+
+  it('dropUnassigned keeps exactly the rows with a split, in order', () => {
+    const d = daily(30, 120);
+    const assigned = assignSplitsCoded(encodeStrings(d.group), encodeStrings(d.date), d.y, { ...params, strategy: 'time' }, 7);
+    const rows = Array.from(d.y.keys());
+    const out = dropUnassigned(rows, d.y, assigned, (r, keep) => Array.from(keep, (i) => r[i]!));
+    const expected = rows.filter((i) => assigned.split[i] !== UNASSIGNED);
+    expect(out.frame).toEqual(expected);
+    expect(Array.from(out.split)).toEqual(expected.map((i) => assigned.split[i]));
+    expect(Array.from(out.fold)).toEqual(expected.map((i) => assigned.fold[i]));
+    expect(Array.from(out.y)).toEqual(expected.map((i) => d.y[i]));
+    // Nothing to drop: the inputs come back as they are.
+    const group = assignSplitsCoded(encodeStrings(d.group), encodeStrings(d.date), d.y, params);
+    expect(dropUnassigned(rows, d.y, group, () => []).frame).toBe(rows);
   });
 
   it('rejects sizes that leave nothing to train on', () => {

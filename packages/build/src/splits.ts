@@ -2,9 +2,16 @@ import { seededRandom } from '@bolsillo/core';
 import { SPLITS, type Split } from '@bolsillo/schema';
 import type { BuildParams } from './params';
 
+/** How rows are split: whole customers, periods of time, or both (see {@link assignSplitsCoded}). */
+export type SplitStrategy = 'group' | 'time' | 'group_time';
+
+/** Split code of a row that belongs to no split (a label-window gap, or off the group × time diagonal). */
+export const UNASSIGNED = 255;
+
 /** Split and CV fold of every row, plus per-split sizes and prevalence. */
 export interface SplitAssignment {
-  readonly split: Split[];
+  /** The row's split; null when the row is in no split ({@link UNASSIGNED}). */
+  readonly split: (Split | null)[];
   /** CV fold on train rows (0..k-1), -1 elsewhere. */
   readonly fold: Int32Array;
   readonly summary: SplitSummary;
@@ -12,8 +19,15 @@ export interface SplitAssignment {
 
 /** Sizes and prevalence per split and per fold (`splits.json`). */
 export interface SplitSummary {
-  readonly strategy: 'group' | 'time';
+  readonly strategy: SplitStrategy;
   readonly seed: number;
+  /**
+   * Days between the last date of a split and the first date of the next one in time (time and
+   * group_time): the target's horizon, so no label window of an earlier split reaches a later split's days.
+   */
+  readonly gap_days: number;
+  /** Rows in no split: in a gap, or (group_time) a train customer's later rows / another customer's earlier ones. */
+  readonly unassigned: { rows: number; positives: number; share: number };
   readonly requested: Record<Split, number>;
   readonly splits: Record<Split, { rows: number; share: number; positives: number; prevalence: number; groups: number; date_min: string | null; date_max: string | null }>;
   readonly folds: { fold: number; rows: number; positives: number; prevalence: number; groups: number }[];
@@ -123,19 +137,26 @@ export interface CodedSplitAssignment {
  * Split rows into train / calibration / test / holdout and CV folds on train.
  *
  * - `group`: whole customers go to one split, stratified by target as far as groups allow.
- * - `time`: rows ordered by date; the earliest dates train, then calibration, test, holdout
- *   (cuts fall between dates, never inside one). Customers then appear in several splits by design.
+ * - `time`: the earliest dates train, then calibration, test, holdout (cuts fall between dates,
+ *   never inside one), with `gapDays` days left out after each split: the label of a snapshot on
+ *   day d reads days d+1..d+H, so with a gap of H no label of an earlier split sees a later split's
+ *   days. Customers appear in several splits by design.
+ * - `group_time`: unseen customers AND later dates. Customers are assigned as in `group`, and
+ *   time is cut once (at the train share of rows, then the gap): train keeps the train customers'
+ *   earlier rows, the other splits their own customers' later rows; the rest is in no split.
  *
- * Folds on train are group-aware in both cases, so CV never scores a customer it trained on.
+ * Rows in no split get {@link UNASSIGNED} (see {@link dropUnassigned}). Folds on train are
+ * group-aware in every case, so CV never scores a customer it trained on.
  */
 export function assignSplits(
   group: readonly string[],
   date: readonly string[],
   y: Int8Array,
   params: BuildParams['split'],
+  gapDays = 0,
 ): SplitAssignment {
-  const coded = assignSplitsCoded(encodeStrings(group), encodeStrings(date), y, params);
-  return { split: Array.from(coded.split, (c) => SPLITS[c]!), fold: coded.fold, summary: coded.summary };
+  const coded = assignSplitsCoded(encodeStrings(group), encodeStrings(date), y, params, gapDays);
+  return { split: Array.from(coded.split, (c) => (c === UNASSIGNED ? null : SPLITS[c]!)), fold: coded.fold, summary: coded.summary };
 }
 
 /**
@@ -143,39 +164,45 @@ export function assignSplits(
  * row instead of JS arrays of strings, which is what keeps ten million rows within memory.
  * Same assignment as {@link assignSplits} for the same values.
  */
-export function assignSplitsCoded(group: Coded, date: Coded, y: Int8Array, params: BuildParams['split']): CodedSplitAssignment {
+export function assignSplitsCoded(group: Coded, date: Coded, y: Int8Array, params: BuildParams['split'], gapDays = 0): CodedSplitAssignment {
   const n = group.codes.length;
   const sizes = params.sizes;
   const trainShare = 1 - sizes.calibration - sizes.test - sizes.holdout;
   if (trainShare <= 0) throw new Error(`split sizes leave no train share (calibration ${sizes.calibration} + test ${sizes.test} + holdout ${sizes.holdout} ≥ 1)`);
+  if (!(gapDays >= 0)) throw new Error(`split gap must be a number of days ≥ 0 (got ${gapDays})`);
   const requested: Record<Split, number> = { train: trainShare, calibration: sizes.calibration, test: sizes.test, holdout: sizes.holdout };
   const shares = SPLITS.map((s) => requested[s]);
   const split = new Uint8Array(n);
   const dateRank = rankCodes(date.dict);
-  if (params.strategy === 'group') {
+  const TRAIN = SPLITS.indexOf('train');
+  const byCustomer = () => {
     const assigned = assignGroups(groupStats(group, y), shares, params.seed);
-    const byCode = Int32Array.from(group.dict, (k) => assigned.get(k) ?? 0);
+    return Int32Array.from(group.dict, (k) => assigned.get(k) ?? 0);
+  };
+  if (params.strategy === 'group') {
+    const byCode = byCustomer();
     for (let i = 0; i < n; i++) split[i] = byCode[group.codes[i]!]!;
   } else {
-    // Rows by date rank, ties by index: a stable counting sort (the same order as sorting the strings).
-    const ranks = dateRank.length;
-    const start = new Uint32Array(ranks + 1);
-    for (let i = 0; i < n; i++) start[dateRank[date.codes[i]!]! + 1]++;
-    for (let r = 0; r < ranks; r++) start[r + 1] += start[r]!;
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[start[dateRank[date.codes[i]!]!]!++] = i;
-    const bounds: number[] = [];
-    let acc = 0;
-    for (const s of shares) bounds.push((acc += s) * n);
-    let bucket = 0;
-    for (let k = 0; k < n; k++) {
-      const i = order[k]!;
-      // Move to the next bucket only at a date change, so one day never straddles two splits.
-      while (bucket < shares.length - 1 && k >= bounds[bucket]! && (k === 0 || dateRank[date.codes[order[k - 1]!]!] !== dateRank[date.codes[i]!])) bucket++;
-      split[i] = bucket;
+    const days = dayOfRank(date.dict, dateRank);
+    const rowsPerRank = new Float64Array(days.length);
+    for (let i = 0; i < n; i++) rowsPerRank[dateRank[date.codes[i]!]!]++;
+    if (params.strategy === 'time') {
+      const period = periodsByDate(rowsPerRank, days, shares, gapDays);
+      for (let i = 0; i < n; i++) {
+        const p = period[dateRank[date.codes[i]!]!]!;
+        split[i] = p < 0 ? UNASSIGNED : p;
+      }
+    } else {
+      // One cut in time: the train customers' earlier rows train, the others' later rows evaluate.
+      const period = periodsByDate(rowsPerRank, days, [trainShare, 1 - trainShare], gapDays);
+      const byCode = byCustomer();
+      for (let i = 0; i < n; i++) {
+        const p = period[dateRank[date.codes[i]!]!]!;
+        const b = byCode[group.codes[i]!]!;
+        split[i] = p >= 0 && (b === TRAIN) === (p === 0) ? b : UNASSIGNED;
+      }
     }
   }
-  const TRAIN = SPLITS.indexOf('train');
   const fold = new Int32Array(n).fill(-1);
   const foldOf = assignGroups(
     groupStats(group, y, (i) => split[i] === TRAIN),
@@ -184,7 +211,84 @@ export function assignSplitsCoded(group: Coded, date: Coded, y: Int8Array, param
   );
   const foldByCode = Int32Array.from(group.dict, (k) => foldOf.get(k) ?? -1);
   for (let i = 0; i < n; i++) if (split[i] === TRAIN) fold[i] = foldByCode[group.codes[i]!]!;
-  return { split, fold, summary: summarise(params, requested, group, date, dateRank, y, split, fold) };
+  return { split, fold, summary: summarise(params, requested, gapDays, group, date, dateRank, y, split, fold) };
+}
+
+/**
+ * Period of each date rank for consecutive row shares, cut only between dates, with the `gap`
+ * days after each period's last date in no period (-1). Periods with a zero share are skipped.
+ * Targets are shares of the rows left once gaps are out (a second pass with the first pass's gap count).
+ */
+function periodsByDate(rowsPerRank: Float64Array, days: Int32Array, shares: readonly number[], gap: number): Int16Array {
+  const total = rowsPerRank.reduce((a, b) => a + b, 0);
+  const sum = shares.reduce((a, b) => a + b, 0);
+  const pass = (effective: number) => {
+    const out = new Int16Array(days.length).fill(-1);
+    const cumulative: number[] = [];
+    let acc = 0;
+    for (const s of shares) cumulative.push((acc += s) * (effective / sum));
+    let bucket = 0;
+    while (bucket < shares.length - 1 && shares[bucket]! <= 0) bucket++;
+    let assigned = 0;
+    let excluded = 0;
+    let lastDay = -Infinity;
+    let gapUntil = -Infinity;
+    for (let r = 0; r < days.length; r++) {
+      if (days[r]! <= gapUntil) {
+        excluded += rowsPerRank[r]!;
+        continue;
+      }
+      if (bucket < shares.length - 1 && assigned > 0 && assigned >= cumulative[bucket]!) {
+        do bucket++;
+        while (bucket < shares.length - 1 && shares[bucket]! <= 0);
+        gapUntil = lastDay + gap;
+        if (days[r]! <= gapUntil) {
+          excluded += rowsPerRank[r]!;
+          continue;
+        }
+      }
+      out[r] = bucket;
+      assigned += rowsPerRank[r]!;
+      lastDay = days[r]!;
+    }
+    return { out, excluded };
+  };
+  const first = pass(total);
+  return first.excluded > 0 ? pass(total - first.excluded).out : first.out;
+}
+
+/** Calendar day number of each date rank (`YYYY-MM-DD` strings; days since 1970-01-01). */
+function dayOfRank(dict: readonly string[], rank: Int32Array): Int32Array {
+  const out = new Int32Array(dict.length === 0 ? 0 : Math.max(...rank) + 1);
+  dict.forEach((v, code) => {
+    const t = Date.parse(`${v.slice(0, 10)}T00:00:00Z`);
+    if (!Number.isFinite(t)) throw new Error(`splits: date "${v}" is not YYYY-MM-DD`);
+    out[rank[code]!] = Math.round(t / 86_400_000);
+  });
+  return out;
+}
+
+/**
+ * Keep only the rows an assignment put in a split: the frame is reordered in place (consumed),
+ * the target, split codes and folds are cut to match. Returns the inputs when every row is assigned.
+ */
+export function dropUnassigned<F extends { readonly length: number }>(
+  frame: F,
+  y: Int8Array,
+  assignment: CodedSplitAssignment,
+  reorder: (frame: F, index: Uint32Array) => F,
+): { frame: F; y: Int8Array; split: Uint8Array; fold: Int32Array; summary: SplitSummary } {
+  const { split, fold, summary } = assignment;
+  if (summary.unassigned.rows === 0) return { frame, y, split, fold, summary };
+  const keep = new Uint32Array(split.length - summary.unassigned.rows);
+  for (let i = 0, k = 0; i < split.length; i++) if (split[i] !== UNASSIGNED) keep[k++] = i;
+  return {
+    frame: reorder(frame, keep),
+    y: Int8Array.from(keep, (i) => y[i]!),
+    split: Uint8Array.from(keep, (i) => split[i]!),
+    fold: Int32Array.from(keep, (i) => fold[i]!),
+    summary,
+  };
 }
 
 /** Rank of each dictionary entry in string order (equal strings share a rank). */
@@ -202,6 +306,7 @@ function rankCodes(dict: readonly string[]): Int32Array {
 function summarise(
   params: BuildParams['split'],
   requested: Record<Split, number>,
+  gapDays: number,
   group: Coded,
   date: Coded,
   dateRank: Int32Array,
@@ -214,7 +319,14 @@ function summarise(
   // Per split and per fold: rows, positives, a seen-mark per group code and the date-rank range.
   const per = SPLITS.map(() => ({ rows: 0, pos: 0, seen: new Uint8Array(G), groups: 0, rmin: -1, rmax: -1 }));
   const folds = Array.from({ length: params.folds }, () => ({ rows: 0, pos: 0, seen: new Uint8Array(G), groups: 0 }));
+  let unassigned = 0;
+  let unassignedPos = 0;
   for (let i = 0; i < n; i++) {
+    if (split[i] === UNASSIGNED) {
+      unassigned++;
+      unassignedPos += y[i] === 1 ? 1 : 0;
+      continue;
+    }
     const p = per[split[i]!]!;
     const g = group.codes[i]!;
     const r = dateRank[date.codes[i]!]!;
@@ -246,9 +358,12 @@ function summarise(
     return [...keys].sort();
   };
   const groupLists = per.map((p) => groupsOf(p.seen));
+  const kept = n - unassigned;
   return {
     strategy: params.strategy,
     seed: params.seed,
+    gap_days: params.strategy === 'group' ? 0 : gapDays,
+    unassigned: { rows: unassigned, positives: unassignedPos, share: rate(unassigned, n) },
     requested,
     splits: Object.fromEntries(
       SPLITS.map((s, k) => {
@@ -257,7 +372,7 @@ function summarise(
           s,
           {
             rows: p.rows,
-            share: rate(p.rows, n),
+            share: rate(p.rows, kept),
             positives: p.pos,
             prevalence: rate(p.pos, p.rows),
             groups: groupLists[k]!.length,
