@@ -1,50 +1,137 @@
 #!/usr/bin/env node
 // Runs the whole pipeline through Nx (`nx run-many -t pipeline`, every stage in dependency order,
-// cached) and ends with a table: stage, rows in/out, seconds, cache hit or not.
+// cached) and ends with a table: stage, what went in and out (with its unit), seconds, cache hit or not.
 // Extra arguments go to Nx, e.g. `npm run pipeline -- --skip-nx-cache`.
+//
+// - One pipeline per data folder: a second run on the same DATA_DIR while one runs is refused (exit 1).
+// - After Nx reports success, every stage's output must be in DATA_DIR; when one is missing (a cache hit
+//   replayed for outputs that are not there), the data folder's identity is rotated and the pipeline runs
+//   once more without the cache; if the output is still missing the run fails.
+// - Exit code 0 when every stage succeeded, 1 otherwise (never Nx's own codes, e.g. 130).
 const { spawn } = require('node:child_process');
+const { acquireLock, dataDirFromEnv, missingOutputs, rotateIdentity, LOCK_ENV, STAGE_OUTPUTS } = require('./data-folder');
 
-const args = ['nx', 'run-many', '-t', 'pipeline', '--outputStyle=stream', ...process.argv.slice(2)];
-const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'inherit'], env: { NX_DAEMON: 'false', ...process.env } });
-const stages = new Map();
-let buffer = '';
-const started = Date.now();
+const STAGES = Object.keys(STAGE_OUTPUTS);
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g;
 
-function scan(line) {
-  // Nx prefixes streamed lines with "project:target:" or prints "> nx run project:target [cache note]".
+/** Parse Nx's and the stages' output lines into per-stage facts (pure; lines without colour codes). */
+function scanLine(stages, raw) {
+  const line = raw.replace(ANSI, '');
+  const get = (name) => {
+    if (!stages.has(name)) stages.set(name, { stage: name });
+    return stages.get(name);
+  };
+  // "> nx run ingest:pipeline" or "> nx run ingest:pipeline  [local cache]" / "[existing outputs match the cache, left as is]"
   const run = /nx run ([\w-]+):pipeline(.*)$/.exec(line);
   if (run) {
-    const s = stages.get(run[1]) ?? { stage: run[1] };
-    s.cache = /cache/.test(run[2]) ? 'hit' : s.cache ?? 'miss';
-    stages.set(run[1], s);
+    const s = get(run[1]);
+    s.cache = /cache/.test(run[2]) ? 'hit' : (s.cache ?? 'miss');
   }
-  const done = /\[([\w-]+)\] done: rows in (\d+), rows out (\d+), ([\d.]+)s/.exec(line);
+  // "[train] done: rows in 1572, models out 3, 20.85s" (older stages: "rows in N, rows out M")
+  const done = /\[([\w-]+)\] done: (.+?) in (\d+), (.+?) out (\d+), ([\d.]+)s/.exec(line);
   if (done) {
-    const s = stages.get(done[1]) ?? { stage: done[1], cache: 'miss' };
-    Object.assign(s, { rowsIn: Number(done[2]), rowsOut: Number(done[3]), seconds: Number(done[4]) });
-    stages.set(done[1], s);
+    Object.assign(get(done[1]), {
+      status: 'ok',
+      unitIn: done[2],
+      rowsIn: Number(done[3]),
+      unitOut: done[4],
+      rowsOut: Number(done[5]),
+      seconds: Number(done[6]),
+    });
   }
+  const error = /\[([\w-]+)\] error: (.*)$/.exec(line);
+  if (error && STAGES.includes(error[1])) Object.assign(get(error[1]), { status: 'failed', error: error[2] });
 }
 
-child.stdout.on('data', (chunk) => {
-  process.stdout.write(chunk);
-  buffer += chunk.toString();
-  const lines = buffer.split('\n');
-  buffer = lines.pop() ?? '';
-  lines.forEach(scan);
-});
-
-child.on('close', (code) => {
-  if (buffer) scan(buffer);
-  const rows = [...stages.values()];
-  const table = [
-    ['stage', 'rows in', 'rows out', 'seconds', 'cache'],
-    ...rows.map((s) => [s.stage, s.rowsIn ?? '-', s.rowsOut ?? '-', s.seconds !== undefined ? s.seconds.toFixed(2) : '-', s.cache ?? '-']),
-  ].map((r) => r.map(String));
+/** The closing table (pure): one row per pipeline stage, in run order. */
+function summaryTable(stages) {
+  const cell = (n, unit) => (n === undefined ? '-' : `${n} ${unit}`);
+  const rows = STAGES.map((name) => stages.get(name) ?? { stage: name }).map((s) => [
+    s.stage,
+    cell(s.rowsIn, s.unitIn),
+    cell(s.rowsOut, s.unitOut),
+    s.seconds !== undefined && s.cache !== 'hit' ? s.seconds.toFixed(2) : '-',
+    s.status === 'failed' ? 'FAILED' : (s.cache ?? 'not run'),
+  ]);
+  const table = [['stage', 'in', 'out', 'seconds', 'cache'], ...rows];
   const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
   const fmt = (r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  process.stdout.write(`\nPipeline summary (${((Date.now() - started) / 1000).toFixed(1)}s${code ? `, FAILED with exit code ${code}` : ''})\n`);
-  process.stdout.write(`${fmt(table[0])}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
-  for (const r of table.slice(1)) process.stdout.write(`${fmt(r)}\n`);
-  process.exit(code ?? 1);
-});
+  return [fmt(table[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...table.slice(1).map(fmt)].join('\n');
+}
+
+function runNx(extraArgs, env) {
+  return new Promise((resolve) => {
+    const args = ['nx', 'run-many', '-t', 'pipeline', '--outputStyle=stream-without-prefixes', ...extraArgs];
+    const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const stages = new Map();
+    const pump = (stream, out) => {
+      let buffer = '';
+      stream.on('data', (chunk) => {
+        out.write(chunk);
+        buffer += chunk.toString();
+        const lines = buffer.split('\n');
+        buffer = lines.pop() ?? '';
+        for (const l of lines) scanLine(stages, l);
+      });
+      stream.on('end', () => buffer && scanLine(stages, buffer));
+    };
+    pump(child.stdout, process.stdout);
+    pump(child.stderr, process.stderr);
+    const forward = (signal) => child.kill(signal);
+    process.on('SIGINT', forward).on('SIGTERM', forward);
+    child.on('close', (code, signal) => {
+      process.off('SIGINT', forward).off('SIGTERM', forward);
+      resolve({ code: code ?? (signal ? 1 : 0), signal, stages });
+    });
+  });
+}
+
+async function main() {
+  const started = Date.now();
+  const dataDir = dataDirFromEnv();
+  const lock = acquireLock(dataDir, 'pipeline');
+  if (lock.held) {
+    process.stderr.write(
+      `pipeline: refused: another pipeline (pid ${lock.held.pid}, ${lock.held.what}, since ${lock.held.started_at ?? '?'}) is running on ${dataDir}; ` +
+        'two runs on one data folder would interleave their writes. Run again when it has finished.\n',
+    );
+    return 1;
+  }
+  // Nx's performance report would advertise Nx Cloud; the stages' colours would break the table.
+  const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', FORCE_COLOR: '0', [LOCK_ENV]: String(process.pid) };
+  const release = () => lock.release();
+  process.on('exit', release);
+  let result = await runNx(process.argv.slice(2), env);
+  let problem = null;
+  if (result.code === 0) {
+    const missing = missingOutputs(dataDir);
+    if (missing.length > 0) {
+      process.stdout.write(
+        `\npipeline: Nx reported success but ${missing.map((s) => `${s} (${STAGE_OUTPUTS[s]})`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing from ${dataDir}: ` +
+          'cache hits replay no outputs outside the workspace. Running every stage again without the cache.\n\n',
+      );
+      rotateIdentity(dataDir);
+      result = await runNx([...process.argv.slice(2).filter((a) => a !== '--skip-nx-cache'), '--skip-nx-cache'], env);
+      const still = result.code === 0 ? missingOutputs(dataDir) : [];
+      if (still.length > 0) problem = `outputs still missing after a run without the cache: ${still.join(', ')}`;
+    }
+  }
+  const failed = result.code !== 0 || problem !== null;
+  const how = result.code !== 0 ? `FAILED (nx exited with ${result.signal ?? result.code})` : problem ? `FAILED: ${problem}` : 'ok';
+  process.stdout.write(`\nPipeline summary (${((Date.now() - started) / 1000).toFixed(1)}s, ${how}; data folder ${dataDir})\n`);
+  process.stdout.write(`${summaryTable(result.stages)}\n`);
+  for (const s of result.stages.values()) if (s.status === 'failed') process.stdout.write(`${s.stage} failed: ${s.error}\n`);
+  return failed ? 1 : 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (error) => {
+      process.stderr.write(`pipeline: ${error.message}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+module.exports = { scanLine, summaryTable, STAGES };

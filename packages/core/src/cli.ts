@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StageRun } from '@bolsillo/schema';
 import { appendJsonl } from './atomic';
+import { acquireDataLock } from './data-lock';
 import { dataLayout, dirsFromEnv } from './paths';
 
 /** A command-line option of a stage. */
@@ -9,12 +10,20 @@ export interface CliOption {
   readonly type: 'string' | 'boolean';
   readonly description: string;
   readonly default?: string | boolean;
+  /** The only values a string option accepts (anything else is refused, naming these). */
+  readonly choices?: readonly string[];
+  /** A check of a string option's value: an error message naming what is expected, or null when valid. */
+  readonly check?: (value: string) => string | null;
 }
 
 /** What a stage's run returns: counts for the one-line summary, and anything worth recording. */
 export interface StageResult {
   readonly rowsIn: number;
   readonly rowsOut: number;
+  /** What `rowsIn` counts (default `rows`). */
+  readonly unitIn?: string;
+  /** What `rowsOut` counts (default `rows`), e.g. `models` for train, `scored rows` for evaluate. */
+  readonly unitOut?: string;
   readonly summary?: Record<string, unknown>;
 }
 
@@ -37,12 +46,18 @@ export interface CliSpec {
   readonly options?: Readonly<Record<string, CliOption>>;
   /** Record wall/CPU time, peak memory and rows to `monitoring/runs.jsonl` (compute cost). Default true. */
   readonly recordRun?: boolean;
+  /**
+   * Whether this invocation only reads (e.g. a dry run): then nothing is written, not even the run record,
+   * and the data folder is not locked. Default: reads and writes.
+   */
+  readonly readOnly?: (values: CliContext['values']) => boolean;
   readonly run: (ctx: CliContext) => Promise<StageResult>;
 }
 
 function helpText(spec: CliSpec): string {
   const opts = Object.entries(spec.options ?? {}).map(
-    ([name, o]) => `  --${name}${o.type === 'string' ? ' <value>' : ''}\n      ${o.description}${o.default !== undefined ? ` (default: ${String(o.default)})` : ''}`,
+    ([name, o]) =>
+      `  --${name}${o.type === 'string' ? (o.choices ? ` <${o.choices.join('|')}>` : ' <value>') : ''}\n      ${o.description}${o.default !== undefined ? ` (default: ${String(o.default)})` : ''}`,
   );
   return [
     `Usage: ${spec.name} [options]`,
@@ -78,13 +93,21 @@ export async function runCli(spec: CliSpec, argv: readonly string[] = process.ar
     process.stdout.write(`${helpText(spec)}\n`);
     return;
   }
+  const invalid = invalidOptions(spec, parsed.values as CliContext['values']);
+  if (invalid.length > 0) {
+    process.stderr.write(`${spec.name}: ${invalid.join('; ')}\n`);
+    process.exitCode = 1;
+    return;
+  }
   const { dataDir, rawDir } = dirsFromEnv();
   const log = (message: string) => process.stderr.write(`[${spec.name}] ${message}\n`);
   const started = new Date();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  const readOnly = spec.readOnly?.(parsed.values as CliContext['values']) === true;
+  const writes = spec.recordRun !== false && !readOnly;
   const record = (status: StageRun['status'], rowsIn: number, rowsOut: number, summary?: Record<string, unknown>) => {
-    if (spec.recordRun === false) return;
+    if (!writes) return;
     const cpu = process.cpuUsage(cpu0);
     const run: StageRun = {
       stage: spec.name,
@@ -103,15 +126,47 @@ export async function runCli(spec: CliSpec, argv: readonly string[] = process.ar
       // Cost bookkeeping must never fail a stage.
     }
   };
+  let release: () => void = () => undefined;
+  try {
+    // One writer per data folder: a stage run joins the pipeline run holding the lock, or takes it.
+    if (writes) release = acquireDataLock(dataDir, spec.name);
+  } catch (error) {
+    process.stderr.write(`[${spec.name}] error: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
   try {
     const result = await spec.run({ values: parsed.values as CliContext['values'], positionals: parsed.positionals, dataDir, rawDir, log });
     const seconds = (performance.now() - t0) / 1000;
     record('ok', result.rowsIn, result.rowsOut, result.summary);
-    process.stdout.write(`[${spec.name}] done: rows in ${result.rowsIn}, rows out ${result.rowsOut}, ${seconds.toFixed(2)}s\n`);
+    process.stdout.write(`[${spec.name}] done: ${result.unitIn ?? 'rows'} in ${result.rowsIn}, ${result.unitOut ?? 'rows'} out ${result.rowsOut}, ${seconds.toFixed(2)}s\n`);
   } catch (error) {
     record('failed', 0, 0, { error: (error as Error).message });
     process.stderr.write(`[${spec.name}] error: ${(error as Error).message}\n`);
     if (process.env.BOLSILLO_DEBUG) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
     process.exitCode = 1;
+  } finally {
+    release();
   }
+}
+
+/** Messages for string options whose value is not one of its choices or fails its check (pure). */
+export function invalidOptions(spec: Pick<CliSpec, 'options'>, values: CliContext['values']): string[] {
+  const out: string[] = [];
+  for (const [name, o] of Object.entries(spec.options ?? {})) {
+    const v = values[name];
+    if (typeof v !== 'string') continue;
+    if (o.choices && !o.choices.includes(v)) out.push(`--${name} ${JSON.stringify(v)} is not valid; choose one of: ${o.choices.join(', ')}`);
+    const problem = o.check?.(v);
+    if (problem) out.push(`--${name} ${JSON.stringify(v)} is not valid: ${problem}`);
+  }
+  return out;
+}
+
+/** A {@link CliOption.check} for calendar dates written YYYY-MM-DD. */
+export function isoDateCheck(value: string): string | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return 'expected a date as YYYY-MM-DD, e.g. 2020-05-07';
+  const d = new Date(`${value}T00:00:00Z`);
+  return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value ? `${value} is not a calendar date (YYYY-MM-DD)` : null;
 }

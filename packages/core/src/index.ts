@@ -25,7 +25,9 @@ export type { CustomerIdentity } from './pseudonymise';
 export { loadParams } from './params';
 export { createProgress, formatCount } from './progress';
 export type { Progress } from './progress';
-export { runCli } from './cli';
+export { runCli, invalidOptions, isoDateCheck } from './cli';
+export { acquireDataLock, DATA_LOCK_FILE, DATA_LOCK_ENV } from './data-lock';
+export type { DataLockOwner } from './data-lock';
 export type { CliOption, CliSpec, CliContext, StageResult } from './cli';
 export {
   rocAuc,

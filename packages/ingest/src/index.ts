@@ -17,7 +17,8 @@ export {
   BRAZILIAN_STATES,
 } from './dialect';
 export type { SourceEncoding, ReasonCode, DomainRules, ParsedRow, Rejection } from './dialect';
-export { parseFile, kAnonymity } from './parse-file';
+export { parseFile, kAnonymity, kAnonymityReport, QUASI_IDENTIFIERS } from './parse-file';
+export type { KAnonymityReport, KAnonymitySet, QuasiIdentifier } from './parse-file';
 export { parseFileColumnar } from './parse-fast';
 export type { ColumnarParsedFile, ColumnarBucket, ColumnarSpillSink, IdentityEntry, MerchantEntry } from './parse-fast';
 export { parseRangeColumnar, finishParse, readChunks } from './parse-fast';
@@ -30,5 +31,5 @@ export type { RawIdentity } from './dialect';
 export type { ParsedFile, ParseParams, QuarantineEntry, DateBucket, QuasiIdentifiers } from './parse-file';
 export { planIngest, affectedDates, mergePartition, EMPTY_MANIFEST, LAKE_SCHEMA } from './lake';
 export type { IngestManifest, ManifestFile, IngestPlan } from './lake';
-export { runIngest, IngestParamsSchema, DEFAULT_PARAMS_FILE } from './run';
+export { runIngest, IngestParamsSchema, DEFAULT_PARAMS_FILE, DEFAULT_K_ANONYMITY, secretFingerprint } from './run';
 export type { IngestParams, RunIngestOptions, IngestSummary } from './run';

@@ -22,6 +22,10 @@ export interface IngestManifest {
   readonly partitions: Readonly<Record<string, { readonly rows: number; readonly sha256: string }>>;
   /** sha256 over the partition hashes: same inputs → same content hash. */
   readonly content_hash: string;
+  /** Fingerprint of the pseudonymisation secret the customer keys were made with (never the secret). */
+  readonly secret_fingerprint?: string;
+  /** Files quarantined whole, with their hash and reason (parsed again only when they change). */
+  readonly rejected?: Readonly<Record<string, { readonly sha256: string; readonly reason: string }>>;
 }
 
 /** An empty manifest (first run). */

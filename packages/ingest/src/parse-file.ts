@@ -280,6 +280,55 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return c;
 }
 
+/** The customer attributes k-anonymity is measured over. */
+export const QUASI_IDENTIFIERS = ['age', 'sex', 'city', 'state'] as const;
+/** One of {@link QUASI_IDENTIFIERS}. */
+export type QuasiIdentifier = (typeof QUASI_IDENTIFIERS)[number];
+
+/** k-anonymity of one quasi-identifier set. */
+export interface KAnonymitySet {
+  readonly quasi_identifiers: readonly QuasiIdentifier[];
+  /** Smallest number of customers sharing one combination of values. */
+  readonly k: number;
+  readonly groups: number;
+  readonly customers: number;
+  /** Groups smaller than the minimum, and the customers in them. */
+  readonly groups_below: number;
+  readonly customers_below: number;
+  readonly ok: boolean;
+}
+
+/** k-anonymity per quasi-identifier set against a minimum. */
+export interface KAnonymityReport {
+  readonly min_k: number;
+  readonly sets: readonly KAnonymitySet[];
+  /** Whether every set reaches the minimum. */
+  readonly ok: boolean;
+}
+
+/** k-anonymity of the customers for each quasi-identifier set, against `minK` (pure). */
+export function kAnonymityReport(customers: readonly QuasiIdentifiers[], sets: readonly (readonly QuasiIdentifier[])[], minK: number): KAnonymityReport {
+  const out = sets.map((qi): KAnonymitySet => {
+    const groups = new Map<string, number>();
+    for (const c of customers) {
+      const g = qi.map((q) => String(c[q])).join('|');
+      groups.set(g, (groups.get(g) ?? 0) + 1);
+    }
+    const small = [...groups.values()].filter((n) => n < minK);
+    const k = groups.size ? Math.min(...groups.values()) : 0;
+    return {
+      quasi_identifiers: [...qi],
+      k,
+      groups: groups.size,
+      customers: customers.length,
+      groups_below: small.length,
+      customers_below: small.reduce((s, n) => s + n, 0),
+      ok: customers.length === 0 || k >= minK,
+    };
+  });
+  return { min_k: minK, sets: out, ok: out.every((s) => s.ok) };
+}
+
 /** Smallest number of customers sharing the same quasi-identifiers (age, sex, city, state). */
 export function kAnonymity(customers: Iterable<QuasiIdentifiers>): { k: number; groups: number; customers: number } {
   const groups = new Map<string, number>();

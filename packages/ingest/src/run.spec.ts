@@ -92,13 +92,79 @@ describe('runIngest on generated drops', () => {
     ['empty file', Buffer.alloc(0), /bad\.csv: empty file/],
     ['header only', Buffer.from(`${RAW_COLUMNS.join(';')}\r\n`), /bad\.csv: no valid rows/],
     ['binary garbage', Buffer.concat([Buffer.from(`${RAW_COLUMNS.join(';')}\r\n`), Buffer.from([0x00, 0xff, 0xfe, 0x13, 0x0a, 0x9c])]), /bad\.csv: undecodable bytes at line 2/],
-  ])('fails the run, naming the file, on %s, and writes nothing', async (_label, bytes, message) => {
+  ])('on %s: quarantines the bad file with its reason and ingests the good one; with bad_file_policy "fail" stops and writes nothing', async (_label, bytes, message) => {
     const raw = tmpDir('raw');
     const data = tmpDir('data');
     writeGenerated(raw, 'good.csv', { rows: 30, seed: 5, start: '2020-03-01', end: '2020-03-02' });
     fs.writeFileSync(path.join(raw, 'bad.csv'), bytes);
-    await expect(ingest(raw, data)).rejects.toThrow(message);
-    expect(walk(data)).toEqual([]);
+    const failing = path.join(tmpDir('params'), 'params.json');
+    fs.writeFileSync(failing, JSON.stringify({ ...JSON.parse(fs.readFileSync(DEFAULT_PARAMS_FILE, 'utf8')), bad_file_policy: 'fail' }));
+    const strict = tmpDir('strict');
+    await expect(runIngest({ rawDir: raw, dataDir: strict, paramsFile: failing, env: { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET }, log: () => undefined })).rejects.toThrow(message);
+    expect(walk(strict)).toEqual([]);
+
+    const logs: string[] = [];
+    const result = await runIngest({ rawDir: raw, dataDir: data, env: { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET }, log: (m) => logs.push(m) });
+    expect(result.summary).toMatchObject({ files_parsed: ['good.csv'], files_rejected: [{ file: 'bad.csv', reason: expect.stringMatching(message) }] });
+    expect(readLake(data)).toHaveLength(result.rowsOut);
+    expect(new Set(readLake(data).map((r) => r.source_file))).toEqual(new Set(['good.csv']));
+    expect(logs.some((l) => /WARNING: bad\.csv quarantined/.test(l))).toBe(true);
+    const record = JSON.parse(fs.readFileSync(path.join(dataLayout(data).quarantine, 'bad.csv.rejected.json'), 'utf8')) as { reason: string };
+    expect(record.reason).toMatch(message);
+    expect(readManifest(data).rejected).toEqual({ 'bad.csv': { sha256: expect.any(String), reason: expect.stringMatching(message) } });
+    // Unchanged, it stays quarantined and named; fixed, it is ingested and leaves the quarantine.
+    const again = await ingest(raw, data);
+    expect(again.summary).toMatchObject({ files_unchanged: 2, files_rejected: [{ file: 'bad.csv' }] });
+    writeGenerated(raw, 'bad.csv', { rows: 20, seed: 9, start: '2020-03-03', end: '2020-03-03' });
+    const fixed = await ingest(raw, data);
+    expect(fixed.summary).toMatchObject({ files_parsed: ['bad.csv'], files_rejected: [] });
+    expect(fs.existsSync(path.join(dataLayout(data).quarantine, 'bad.csv.rejected.json'))).toBe(false);
+    expect(readManifest(data).rejected).toBeUndefined();
+  });
+
+  it('records a fingerprint of the secret and refuses an incremental run under another secret, naming --backfill', async () => {
+    const raw = tmpDir('raw');
+    const data = tmpDir('data');
+    writeGenerated(raw, 'day1.csv', { rows: 200, seed: 1, start: '2020-01-01', end: '2020-01-05' });
+    await ingest(raw, data);
+    const manifest = readManifest(data);
+    expect(manifest.secret_fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(JSON.stringify(manifest).includes(TEST_SECRET)).toBe(false);
+    const keys = new Set(readLake(data).map((r) => r.customer_key));
+    writeGenerated(raw, 'day2.csv', { rows: 200, seed: 1, start: '2020-01-06', end: '2020-01-09' });
+    // No secret (the development default) and another secret are both refused; the lake is untouched.
+    for (const env of [{}, { BOLSILLO_PSEUDONYM_SECRET: 'another-secret' }]) {
+      await expect(runIngest({ rawDir: raw, dataDir: data, env, log: () => undefined })).rejects.toThrow(/BOLSILLO_PSEUDONYM_SECRET differs .*--backfill/);
+    }
+    expect(readManifest(data)).toEqual(manifest);
+    // The same secret: the same customers keep their keys.
+    await ingest(raw, data);
+    expect(new Set(readLake(data).map((r) => r.customer_key))).toEqual(keys);
+    // Rotation by backfill: every key changes, none is shared between the two secrets.
+    await runIngest({ rawDir: raw, dataDir: data, backfill: true, env: { BOLSILLO_PSEUDONYM_SECRET: 'another-secret' }, log: () => undefined });
+    const rotated = new Set(readLake(data).map((r) => r.customer_key));
+    expect(rotated.size).toBe(keys.size);
+    expect([...rotated].some((k) => keys.has(k))).toBe(false);
+    expect(readManifest(data).secret_fingerprint).not.toBe(manifest.secret_fingerprint);
+  });
+
+  it('reports k-anonymity per quasi-identifier set against the configured minimum, with a warning below it', async () => {
+    const raw = tmpDir('raw');
+    const data = tmpDir('data');
+    writeGenerated(raw, 'k.csv', { rows: 300, seed: 12, start: '2020-01-01', end: '2020-01-05' });
+    const logs: string[] = [];
+    const result = await runIngest({ rawDir: raw, dataDir: data, env: { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET }, log: (m) => logs.push(m) });
+    const k = (result.summary as { k_anonymity: { min_k: number; ok: boolean; sets: { quasi_identifiers: string[]; k: number; ok: boolean; customers_below: number }[] } }).k_anonymity;
+    const params = JSON.parse(fs.readFileSync(DEFAULT_PARAMS_FILE, 'utf8')) as { k_anonymity: { min_k: number; quasi_identifier_sets: string[][] } };
+    expect(k.min_k).toBe(params.k_anonymity.min_k);
+    expect(k.sets.map((s) => s.quasi_identifiers)).toEqual(params.k_anonymity.quasi_identifier_sets);
+    // Every identity attribute together singles customers out in a small drop: below the minimum, and said so.
+    const full = k.sets[0]!;
+    expect(full.k).toBeLessThan(k.min_k);
+    expect(full.ok).toBe(false);
+    expect(full.customers_below).toBeGreaterThan(0);
+    expect(k.ok).toBe(false);
+    expect(logs.some((l) => l.startsWith('WARNING: k-anonymity') && l.includes('(age, sex, city, state)') && l.includes(`minimum ${k.min_k}`))).toBe(true);
   });
 
   it('quarantines a truncated last line and keeps the rest', async () => {

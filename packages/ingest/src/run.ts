@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import {
   readJson,
   readParquetFile,
   resolveSecret,
+  SECRET_ENV,
   rowsFromTable,
   sha256,
   sha256File,
@@ -24,7 +26,8 @@ import { EMPTY_MANIFEST, LAKE_SCHEMA, affectedDates, bucketColumns, mergePartiti
 import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { buildTable } from './arrow-build';
 import { ConcurrentAtomicWriter } from './durable-write';
-import { kAnonymity, type QuasiIdentifiers } from './parse-file';
+import { kAnonymityReport, QUASI_IDENTIFIERS, type KAnonymityReport, type QuasiIdentifiers } from './parse-file';
+import { IngestError } from './dialect';
 import { parseFileColumnar, readChunks, type ColumnarParsedFile } from './parse-fast';
 import { parseFileParallel } from './parse-ranges';
 import { startIngestWorkers } from './ingest-workers';
@@ -48,11 +51,35 @@ export const IngestParamsSchema = Type.Object(
     parquet_workers: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 1, description: 'Worker threads encoding Parquet beside the main thread (0: main thread only; same bytes either way).' }),
     ),
+    bad_file_policy: Type.Optional(
+      Type.Union([Type.Literal('warn'), Type.Literal('fail')], {
+        description:
+          'A file that cannot be ingested at all (wrong header, undecodable bytes, no valid row): `warn` quarantines it with its reason and ingests the others (default); `fail` stops the run and writes nothing.',
+      }),
+    ),
+    k_anonymity: Type.Optional(
+      Type.Object(
+        {
+          min_k: Type.Integer({ minimum: 1, description: 'Smallest acceptable group of customers sharing the same quasi-identifiers; below it the run warns.' }),
+          quasi_identifier_sets: Type.Array(Type.Array(Type.Union(QUASI_IDENTIFIERS.map((q) => Type.Literal(q))), { minItems: 1 }), {
+            minItems: 1,
+            description: 'Combinations of customer attributes an attacker may know; k is reported for each.',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
 /** Ingest params. */
 export type IngestParams = Static<typeof IngestParamsSchema>;
+
+/** k-anonymity settings used when the params file has none. */
+export const DEFAULT_K_ANONYMITY: NonNullable<IngestParams['k_anonymity']> = {
+  min_k: 5,
+  quasi_identifier_sets: [['age', 'sex', 'city', 'state'], ['age', 'sex', 'state'], ['sex', 'city', 'state']],
+};
 
 // Target size of a byte range of a large file parsed on several threads.
 const RANGE_BYTES = 32 << 20;
@@ -89,14 +116,32 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
 
   cleanTemporaries(path.dirname(layout.lake));
   const manifest = readJson<IngestManifest>(layout.ingestManifest, EMPTY_MANIFEST);
-  const plan = planIngest(hashes, manifest, options.backfill === true);
+  // A file rejected before and unchanged since stays rejected without being parsed again.
+  const rejectedBefore = Object.fromEntries(Object.entries(manifest.rejected ?? {}).filter(([f, r]) => !options.backfill && hashes[f] === r.sha256));
+  const candidates = Object.fromEntries(Object.entries(hashes).filter(([f]) => !(f in rejectedBefore)));
+  const plan = planIngest(candidates, manifest, options.backfill === true);
+  for (const [f, r] of Object.entries(rejectedBefore)) log(`WARNING: ${f} stays quarantined (unchanged since rejected): ${r.reason}`);
   if (plan.parse.length === 0 && plan.drop.length === 0) {
     log(`nothing to do: ${names.length} file(s) unchanged since the last run`);
-    return { rowsIn: 0, rowsOut: 0, summary: { files_unchanged: names.length, content_hash: manifest.content_hash } };
+    return {
+      rowsIn: 0,
+      rowsOut: 0,
+      summary: { files_unchanged: names.length, files_rejected: Object.entries(rejectedBefore).map(([file, r]) => ({ file, reason: r.reason })), content_hash: manifest.content_hash },
+    };
   }
   log(`plan: parse ${plan.parse.join(', ') || '-'}; drop ${plan.drop.join(', ') || '-'}; unchanged ${plan.unchanged.length}${options.backfill ? ' (backfill)' : ''}`);
 
   const secret = resolveSecret(options.env ?? process.env, log);
+  // Customer keys are HMACs under the secret: a lake built under one secret must not grow under another.
+  const fingerprint = secretFingerprint(secret);
+  if (!options.backfill && Object.keys(manifest.files).length > 0 && manifest.secret_fingerprint && manifest.secret_fingerprint !== fingerprint) {
+    throw new IngestError(
+      `${SECRET_ENV} differs from the secret the lake was built with (fingerprint ${fingerprint} vs ${manifest.secret_fingerprint}): ` +
+        'the new files would give their customers other keys and split them. Use the original secret, or rotate it with --backfill, which re-pseudonymises every file.',
+    );
+  }
+  const policy = params.bad_file_policy ?? 'warn';
+  const rejected: Record<string, { sha256: string; reason: string }> = { ...rejectedBefore };
   // Spilled rows live in a temporary folder (removed at the end, or by cleanTemporaries after a crash).
   const utf8Cache = new Map<string, Uint8Array>();
   const spillDir = path.join(path.dirname(layout.lake), `.spill.tmp-${process.pid}`);
@@ -109,6 +154,26 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
   try {
     const parsed: ColumnarParsedFile[] = [];
     for (const f of plan.parse) {
+      const fileSpills: [string, string][] = [];
+      try {
+        const p = await parseOne(f, fileSpills);
+        if (p) parsed.push(p);
+      } catch (error) {
+        if (!(error instanceof IngestError) || policy === 'fail') throw error;
+        // The whole file is unusable: quarantine it with its reason and carry on with the others.
+        for (const [date, target] of fileSpills) {
+          spilled.set(date, (spilled.get(date) ?? []).filter((s) => s !== target));
+          fs.rmSync(target, { force: true });
+        }
+        rejected[f] = { sha256: hashes[f]!, reason: error.message };
+        log(`WARNING: ${f} quarantined, not ingested: ${error.message}`);
+      }
+    }
+    if (parsed.length === 0 && Object.keys(manifest.partitions).length === 0 && Object.keys(rejected).length > 0) {
+      throw new IngestError(`no file could be ingested: ${Object.entries(rejected).map(([f, r]) => `${f}: ${r.reason}`).join('; ')}`);
+    }
+
+    async function parseOne(f: string, fileSpills: [string, string][]): Promise<ColumnarParsedFile | null> {
       const file = path.join(options.rawDir, f);
       const size = fs.statSync(file).size;
       const progress = createProgress(`ingest ${f}`, { total: size, unit: 'bytes', write: log });
@@ -136,8 +201,7 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
           : null;
       if (fast) {
         progress.done(`${fast.rowsIn} rows (${ranges} ranges, ${threads} threads)`);
-        parsed.push(fast);
-        continue;
+        return fast;
       }
       last = 0;
       const p = await parseFileColumnar(
@@ -154,13 +218,14 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
                 fs.mkdirSync(spillDir, { recursive: true });
                 fs.writeFileSync(target, tableToIPC(buildTable(LAKE_SCHEMA, bucketColumns(b, partial, date), utf8Cache), 'file'));
                 spilled.set(date, [...(spilled.get(date) ?? []), target]);
+                fileSpills.push([date, target]);
               }
             }
           },
         },
       );
       progress.done(`${p.rowsIn} rows`);
-      parsed.push(p);
+      return p;
     }
 
     // Partitions: merge, write atomically (temporary name + rename), remove the ones left empty.
@@ -228,7 +293,10 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
 
     // Quarantine: one JSON-lines file per source file, replaced atomically.
     const quarantineFile = (f: string) => path.join(layout.quarantine, `${f}.jsonl`);
+    const rejectedFile = (f: string) => path.join(layout.quarantine, `${f}.rejected.json`);
     for (const f of plan.drop) fs.rmSync(quarantineFile(f), { force: true });
+    for (const f of plan.parse) if (!(f in rejected)) fs.rmSync(rejectedFile(f), { force: true });
+    for (const [f, r] of Object.entries(rejected)) if (!(f in rejectedBefore)) writeJsonAtomic(rejectedFile(f), { file: f, ...r });
     for (const p of parsed) {
       if (p.quarantine.length > 0) writeFileAtomic(quarantineFile(p.file), p.quarantine.map((q) => JSON.stringify(q)).join('\n') + '\n');
     }
@@ -253,13 +321,22 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
       files: Object.fromEntries(Object.keys(files).sort().map((f) => [f, files[f]!])),
       partitions: sortedPartitions,
       content_hash: sha256(canonicalJson(sortedPartitions)),
+      secret_fingerprint: fingerprint,
+      ...(Object.keys(rejected).length > 0 ? { rejected: Object.fromEntries(Object.keys(rejected).sort().map((f) => [f, rejected[f]!])) } : {}),
     };
     writeJsonAtomic(layout.ingestManifest, next);
 
-    const summary = summarise(parsed, plan.drop, next);
+    const kParams = params.k_anonymity ?? DEFAULT_K_ANONYMITY;
+    const summary = summarise(parsed, plan.drop, next, kParams);
+    for (const s of summary.k_anonymity.sets.filter((x) => !x.ok)) {
+      log(
+        `WARNING: k-anonymity ${s.k} over (${s.quasi_identifiers.join(', ')}) is below the minimum ${summary.k_anonymity.min_k}: ` +
+          `${s.customers_below} of ${s.customers} customers are in ${s.groups_below} group(s) smaller than ${summary.k_anonymity.min_k}`,
+      );
+    }
     log(
       `rows in ${summary.rows_in}, out ${summary.rows_out}, quarantined ${summary.quarantined} ${JSON.stringify(summary.quarantine_reasons)}, ` +
-        `customers ${summary.customer_keys}, k-anonymity ${summary.k_anonymity.k}, duplicates ${summary.duplicates}, null amounts ${summary.null_amounts}, ` +
+        `customers ${summary.customer_keys}, k-anonymity ${summary.k_anonymity.sets.map((s) => `${s.k} (${s.quasi_identifiers.join('+')})`).join(', ')}, files rejected ${summary.files_rejected.length}, duplicates ${summary.duplicates}, null amounts ${summary.null_amounts}, ` +
         `dates ${summary.date_min}..${summary.date_max}, partitions written ${dates.length}`,
     );
     return { rowsIn: summary.rows_in, rowsOut: summary.rows_out, summary: summary as unknown as Record<string, unknown> };
@@ -283,7 +360,10 @@ export interface IngestSummary {
   readonly empty_merchant_city: number;
   readonly empty_merchant_country: number;
   readonly customer_keys: number;
-  readonly k_anonymity: { k: number; groups: number; customers: number };
+  /** k per quasi-identifier set over the customers of the files parsed in this run, against the configured minimum. */
+  readonly k_anonymity: KAnonymityReport;
+  /** Files quarantined whole (wrong header, undecodable, no valid row), with the reason. */
+  readonly files_rejected: { file: string; reason: string }[];
   readonly merchant_groups: Record<string, number>;
   readonly date_min: string | null;
   readonly date_max: string | null;
@@ -291,7 +371,7 @@ export interface IngestSummary {
   readonly content_hash: string;
 }
 
-function summarise(parsed: readonly ColumnarParsedFile[], dropped: readonly string[], manifest: IngestManifest): IngestSummary {
+function summarise(parsed: readonly ColumnarParsedFile[], dropped: readonly string[], manifest: IngestManifest, k: NonNullable<IngestParams['k_anonymity']>): IngestSummary {
   const reasons: Record<string, number> = {};
   const groups: Record<string, number> = {};
   const customers = new Map<string, QuasiIdentifiers>();
@@ -320,11 +400,17 @@ function summarise(parsed: readonly ColumnarParsedFile[], dropped: readonly stri
     empty_merchant_city: sum((p) => p.emptyMerchantCity),
     empty_merchant_country: sum((p) => p.emptyMerchantCountry),
     customer_keys: customers.size,
-    k_anonymity: kAnonymity(customers.values()),
+    k_anonymity: kAnonymityReport([...customers.values()], k.quasi_identifier_sets, k.min_k),
+    files_rejected: Object.entries(manifest.rejected ?? {}).map(([file, r]) => ({ file, reason: r.reason })),
     merchant_groups: Object.fromEntries(Object.entries(groups).sort(([, a], [, b]) => b - a)),
     date_min: dateMin,
     date_max: dateMax,
     partitions_total: Object.keys(manifest.partitions).length,
     content_hash: manifest.content_hash,
   };
+}
+
+/** A fingerprint of the pseudonymisation secret (an HMAC of a fixed label under it): tells secrets apart, reveals nothing. */
+export function secretFingerprint(secret: string): string {
+  return crypto.createHmac('sha256', secret).update('bolsillo secret fingerprint v1').digest('hex').slice(0, 16);
 }

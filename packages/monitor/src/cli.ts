@@ -9,6 +9,7 @@ void runCli({
   name: 'monitor',
   description:
     'Monitor the pipeline: data drift of the new feature-store partitions against the build profile, model metrics and value from labelled outcomes (feedback and computable targets), compute cost, and the alarm policy (retrain, roll back, promote). Writes DATA_DIR/monitoring/report/*.json, monitoring/state.json and appends actions to monitoring/actions.jsonl. Rollback and promote run through the registry; a retrain is only recorded as requested unless --allow-retrain is given, so the Nx pipeline never recurses into itself.',
+  readOnly: (values) => values['dry-run'] === true,
   options: {
     from: { type: 'string', description: 'First date of the monitoring window (YYYY-MM-DD); default: partitions newer than the master table.' },
     to: { type: 'string', description: 'Last date of the monitoring window (YYYY-MM-DD).' },
@@ -37,7 +38,9 @@ void runCli({
     );
     return {
       rowsIn: s.drift.window.rows,
+      unitIn: 'window rows',
       rowsOut: s.alarms.actions.length,
+      unitOut: 'actions',
       summary: { drifted: s.drift.result?.driftedCount ?? 0, firing, actions: s.alarms.actions.map((a) => `${a.action}:${a.status}`) },
     };
   },

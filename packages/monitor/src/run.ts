@@ -112,7 +112,8 @@ async function tryLoad(registry: string, version: string | null, log: (m: string
 /**
  * The monitor stage: drift of the window against the build's profile, model metrics and value from
  * labelled outcomes, compute cost, then the alarm policy and its actions. Writes
- * `monitoring/report/*.json`, `monitoring/state.json` and appends to `monitoring/actions.jsonl`.
+ * `monitoring/report/*.json`, `monitoring/state.json` and appends to `monitoring/actions.jsonl`;
+ * a dry run writes none of them.
  */
 export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> {
   const layout = dataLayout(opts.dataDir);
@@ -231,8 +232,11 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   );
   const actions: ActionRecord[] = evaluation.actions.map((a) => executeAction(a, { ...opts, registry: layout.registry, run: evaluation.state.runs, ts }));
   for (const a of actions) log(`action ${a.action} (${a.rule}): ${a.status}${a.detail ? ` — ${a.detail}` : ''}`);
-  if (!opts.dryRun) writeJsonAtomic(stateFile, evaluation.state);
-  appendJsonl(path.join(layout.monitoring, 'actions.jsonl'), actions);
+  // A dry run reports what it would do and writes nothing (no state, actions, report or history).
+  if (!opts.dryRun) {
+    writeJsonAtomic(stateFile, evaluation.state);
+    appendJsonl(path.join(layout.monitoring, 'actions.jsonl'), actions);
+  }
 
   const summary: MonitorSummary = {
     drift: {
@@ -247,6 +251,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     costs: { generated_at: ts, ...costs },
     alarms: { generated_at: ts, run: evaluation.state.runs, dry_run: opts.dryRun, alarms: evaluation.alarms, actions, aliases: { ...readAliases(layout.registry) } },
   };
+  if (opts.dryRun) return summary;
   const reportDir = path.join(layout.monitoring, 'report');
   writeJsonAtomic(path.join(reportDir, 'drift.json'), summary.drift);
   writeJsonAtomic(path.join(reportDir, 'model-metrics.json'), summary.metrics);

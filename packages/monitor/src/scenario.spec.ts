@@ -36,6 +36,15 @@ async function monitor(dataDir: string, extra: Partial<Pick<MonitorOptions, 'dry
 }
 
 const drifted = (s: MonitorSummary) => (s.drift.result?.features ?? []).filter((f) => f.drifted).map((f) => f.feature);
+/** Every file under a folder with its content, to show a run changed nothing. */
+function snapshot(dir: string): Record<string, string> {
+  return Object.fromEntries(
+    (fs.readdirSync(dir, { recursive: true }) as string[])
+      .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+      .sort()
+      .map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]),
+  );
+}
 const actionsOf = (dir: string) => readJsonl<ActionRecord>(path.join(dir, 'monitoring', 'actions.jsonl'));
 
 describe('monitor scenarios on generated data', () => {
@@ -71,8 +80,11 @@ describe('monitor scenarios on generated data', () => {
     expect(first.alarms.alarms.find((a) => a.rule === 'feature-drift')!.status).toBe('pending');
     expect(actionsOf(dir)).toEqual([]);
 
+    const before = snapshot(path.join(dir, 'monitoring'));
     const dry = await monitor(dir, { dryRun: true });
     expect(dry.alarms.actions.map((a) => a.status)).toEqual(['dry-run']);
+    // A dry run writes nothing: no state, no actions, no report, no drift history.
+    expect(snapshot(path.join(dir, 'monitoring'))).toEqual(before);
 
     const second = await monitor(dir);
     expect(second.alarms.alarms.find((a) => a.rule === 'feature-drift')!.status).toBe('firing');

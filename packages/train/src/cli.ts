@@ -8,7 +8,7 @@ void runCli({
   options: {
     params: { type: 'string', description: 'Params file', default: 'packages/train/params.json' },
     master: { type: 'string', description: 'Master-table hash (default: master/latest.json)' },
-    backend: { type: 'string', description: 'Force a tfjs backend: wasm or cpu (default: tfjs-node if installed, else wasm)' },
+    backend: { type: 'string', choices: ['wasm', 'cpu'], description: 'Force a tfjs backend (default: tfjs-node if installed, else wasm)' },
   },
   run: async (ctx) => {
     const s = await runTrain({
@@ -23,7 +23,9 @@ void runCli({
     );
     return {
       rowsIn: s.train_rows,
+      unitIn: 'training rows',
       rowsOut: 3,
+      unitOut: 'models',
       summary: { version: s.version, family: s.family, master_hash: s.master_hash, backend: s.backend, cv: s.cv, baseline_cv: s.baseline_cv, baselines: s.baselines },
     };
   },
