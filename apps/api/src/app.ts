@@ -81,9 +81,9 @@ export function createApp(deps: AppDeps): express.Express {
   const json = express.json({ limit: deps.bodyLimit ?? '1mb', strict: true });
 
   // Everything the fast path declines (chunked, compressed, large, other content types) lands here.
-  app.post('/predict', requireJson, json, (req, res) => {
+  app.post('/predict', requireJson, json, async (req, res) => {
     res.locals.route = '/predict';
-    const a = predictAnswer(serving, req.body);
+    const a = await predictAnswer(serving, req.body);
     res.setHeader('x-model-version', a.modelVersion);
     if (a.requestId !== null) res.setHeader('x-request-id', a.requestId);
     res.type('application/json').send(a.body);

@@ -2,7 +2,7 @@
  * The API process: `npx nx serve api` (PORT, default 8000). Wires serving over DATA_DIR, loads the
  * champion named by `registry/aliases.json`, follows alias changes, and listens.
  */
-import { dirsFromEnv, listVersions, loadModel, promote, resolveSecret, rollback } from '@bolsillo/core';
+import { ONLINE_STORE_ENV, dataLayout, dirsFromEnv, listVersions, loadModel, openOnlineStore, promote, resolveSecret, rollback } from '@bolsillo/core';
 import { renderMonitoringPage } from '@bolsillo/monitor';
 import { configFromEnv, createServing } from '@bolsillo/serve';
 import { createApp } from './app';
@@ -11,7 +11,9 @@ async function main(): Promise<void> {
   const log = (message: string) => process.stderr.write(`[api] ${message}\n`);
   const config = configFromEnv(process.env);
   const { dataDir } = dirsFromEnv();
+  const store = await openOnlineStore({ url: process.env[ONLINE_STORE_ENV], embeddedDir: dataLayout(dataDir).onlineEmbedded });
   const serving = createServing({
+    store,
     dataDir,
     load: loadModel,
     secret: resolveSecret(process.env, log),
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
     const port = typeof address === 'object' && address ? address.port : config.port;
     log(`listening on http://localhost:${port} (Swagger UI: http://localhost:${port}/docs)`);
     log(`data: ${serving.dataDir}; model: ${champion ? `${champion.version} (${champion.model.card.family})` : 'none'}; backend: plain Float32Array runtime (no tfjs on the serving path)`);
+    log(`online store: ${store.backend}${store.backend === 'redis' ? ` (${ONLINE_STORE_ENV})` : ` in ${dataLayout(dataDir).onlineEmbedded}`}`);
     log(`routing: challenger ${config.challengerPercent}%${config.shadow ? ', shadow mode' : ''}; admin routes ${config.adminKey ? 'enabled' : 'disabled (BOLSILLO_ADMIN_KEY unset)'}`);
   });
   server.keepAliveTimeout = 65_000;

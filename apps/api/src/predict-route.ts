@@ -26,17 +26,25 @@ export interface PredictAnswer {
 /**
  * `POST /predict` apart from HTTP: validate the parsed body with the shared schema, score it through
  * packages/serve and serialise the answer. Throws {@link HttpProblem} for every client error; both the
- * express route and the fast path call it, so they answer identically.
+ * express route and the fast path call it, so they answer identically. Synchronous with the embedded
+ * online store; a promise when the customers' states must be read first (Redis).
  */
-export function predictAnswer(serving: Serving, body: unknown): PredictAnswer {
+export function predictAnswer(serving: Serving, body: unknown): PredictAnswer | Promise<PredictAnswer> {
   const isBatch = Array.isArray(body);
   const valid = isBatch ? validBatch(body) : validSingle(body);
   if (!valid) {
     throw invalid('Invalid prediction request', describeErrors(isBatch ? validBatch.errors : validSingle.errors));
   }
+  const requests = isBatch ? (body as PredictionRequest[]) : [body as PredictionRequest];
+  const pending = serving.features.prefetch(requests);
+  if (pending === null) return scoreAnswer(serving, requests, isBatch);
+  return pending.then((states) => serving.features.withStates(states, () => scoreAnswer(serving, requests, isBatch)));
+}
+
+function scoreAnswer(serving: Serving, requests: PredictionRequest[], isBatch: boolean): PredictAnswer {
   let result;
   try {
-    result = serving.service.predict(isBatch ? (body as PredictionRequest[]) : [body as PredictionRequest], isBatch);
+    result = serving.service.predict(requests, isBatch);
   } catch (error) {
     if (error instanceof NotReadyError) throw new HttpProblem(503, 'Not ready', error.message);
     if (error instanceof InvalidRequestError) {
@@ -94,8 +102,34 @@ export function createFastPredict(deps: FastPredictDeps): (req: IncomingMessage,
     latency.observe(routeLabels, (performance.now() - t0) / 1000);
   }
 
+  function send(res: ServerResponse, t0: number, a: PredictAnswer): void {
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(a.body),
+      'x-model-version': a.modelVersion,
+    };
+    if (a.requestId !== null) headers['x-request-id'] = a.requestId;
+    res.writeHead(200, headers);
+    res.end(a.body);
+    finish(t0, 200);
+  }
+
+  function fail(res: ServerResponse, t0: number, error: unknown): void {
+    let problem: HttpProblem;
+    if (error instanceof HttpProblem) {
+      problem = error;
+    } else {
+      log(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      problem = new HttpProblem(500, 'Internal server error', 'The error was logged.');
+    }
+    const text = problemBody(problem.status, problem.title, problem.detail, problem.errors);
+    res.writeHead(problem.status, { 'content-type': 'application/problem+json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+    finish(t0, problem.status);
+  }
+
   function answer(res: ServerResponse, t0: number, raw: string): void {
-    let status = 200;
+    let a: PredictAnswer | Promise<PredictAnswer>;
     try {
       const first = raw.trimStart()[0];
       // body-parser's strict mode: only objects and arrays are JSON bodies here.
@@ -106,29 +140,13 @@ export function createFastPredict(deps: FastPredictDeps): (req: IncomingMessage,
       } catch (error) {
         throw malformed((error as Error).message);
       }
-      const a = predictAnswer(serving, body);
-      const headers: Record<string, string | number> = {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(a.body),
-        'x-model-version': a.modelVersion,
-      };
-      if (a.requestId !== null) headers['x-request-id'] = a.requestId;
-      res.writeHead(200, headers);
-      res.end(a.body);
+      a = predictAnswer(serving, body);
     } catch (error) {
-      let problem: HttpProblem;
-      if (error instanceof HttpProblem) {
-        problem = error;
-      } else {
-        log(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-        problem = new HttpProblem(500, 'Internal server error', 'The error was logged.');
-      }
-      status = problem.status;
-      const text = problemBody(problem.status, problem.title, problem.detail, problem.errors);
-      res.writeHead(status, { 'content-type': 'application/problem+json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
+      fail(res, t0, error);
+      return;
     }
-    finish(t0, status);
+    if (a instanceof Promise) a.then((v) => send(res, t0, v), (error: unknown) => fail(res, t0, error));
+    else send(res, t0, a);
   }
 
   return (req, res) => {

@@ -57,7 +57,7 @@ export {
   brazilianHolidays,
   isBrazilianHoliday,
 } from './feature-kernel';
-export type { FeatureParams, FeatureInput, CustomerState, RecentTransaction, OnlineStore } from './feature-kernel';
+export type { FeatureParams, FeatureInput, CustomerState, RecentTransaction, OnlineStoreSnapshot } from './feature-kernel';
 export { generate, generateChunks, formatBrazilianAmount, MIBOLSILLO_HEADER, MIBOLSILLO_ESSENTIAL_GROUPS } from './generator/generate';
 export type { GenerateOptions, GeneratorShift } from './generator/generate';
 export {
@@ -98,3 +98,9 @@ export type { KernelColumns, KernelStrings } from './feature-kernel';
 export { readParquetRowCount } from './parquet-row-count';
 export type { FeatureColumnsOptions, FeatureColumnsArrays } from './feature-kernel';
 export { ipcToCompatibleParquet } from './parquet-ipc';
+export { openOnlineStore, openEmbeddedOnlineStore } from './online-store/open';
+export type { OpenOnlineStoreOptions } from './online-store/open';
+export { ONLINE_STORE_ENV, snapshotVersion, emptySnapshot, foldPushed, stateLastDate, readSnapshotText } from './online-store/online-store';
+export type { OnlineStore, OnlineStoreInfo, OnlineStoreHealth, OnlineStoreBackend, PushedTransaction, ApplyOutcome } from './online-store/online-store';
+export { startRedisServer, startNatsServer, freePort } from './online-store/local-services';
+export type { LocalService } from './online-store/local-services';

@@ -13,6 +13,13 @@ export interface DataLayout {
   readonly featureStore: string;
   /** Online feature store: latest per-customer state. */
   readonly onlineStore: string;
+  /**
+   * The embedded online store (LMDB), outside the features stage's Nx outputs: pushes change it, and
+   * a cache restore must never overwrite it.
+   */
+  readonly onlineEmbedded: string;
+  /** Transactions accepted by HTTP push or the stream, for the next ingest (JSONL files). */
+  readonly landing: string;
   /** Master tables, one folder per content hash. */
   readonly master: string;
   /** Model registry: `models/<version>/` and `aliases.json`. */
@@ -35,6 +42,8 @@ export function dataLayout(root: string): DataLayout {
     ingestManifest: path.join(r, 'lake', 'manifest.json'),
     featureStore: path.join(r, 'feature-store', 'transactions'),
     onlineStore: path.join(r, 'feature-store', 'online'),
+    onlineEmbedded: path.join(r, 'online'),
+    landing: path.join(r, 'landing'),
     master: path.join(r, 'master'),
     registry: path.join(r, 'registry'),
     reports: path.join(r, 'reports'),

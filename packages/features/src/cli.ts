@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { loadParams, runCli } from '@bolsillo/core';
+import { ONLINE_STORE_ENV, ONLINE_STORE_FILE, dataLayout, loadParams, openOnlineStore, runCli } from '@bolsillo/core';
 import { FeaturesParamsSchema } from './params';
 import { runFeatures } from './run';
 
@@ -8,17 +8,36 @@ void runCli({
   description:
     'Compute point-in-time transaction and customer-history features from the lake (DATA_DIR/lake/transactions) into the ' +
     'offline feature store (DATA_DIR/feature-store/transactions/date=*/part-0.parquet) and the online store ' +
-    '(DATA_DIR/feature-store/online/customers.json). Incremental: only partitions whose inputs or history changed are rewritten.',
+    '(DATA_DIR/feature-store/online/customers.json), then materialises that snapshot into the online store ' +
+    `(${ONLINE_STORE_ENV}: unset for the embedded store in DATA_DIR/online, redis://host:port for Redis) and switches to it. ` +
+    'Incremental: only partitions whose inputs or history changed are rewritten.',
   options: {
     params: { type: 'string', description: 'Params file (JSON, FeaturesParamsSchema).', default: path.join('packages', 'features', 'params.json') },
     full: { type: 'boolean', description: 'Ignore the manifest and recompute every partition.', default: false },
+    'materialise-only': { type: 'boolean', description: 'Only materialise the existing snapshot file into the online store.', default: false },
   },
   run: async (ctx) => {
+    const layout = dataLayout(ctx.dataDir);
+    const materialise = async () => {
+      const store = await openOnlineStore({ url: process.env[ONLINE_STORE_ENV], embeddedDir: layout.onlineEmbedded });
+      try {
+        const version = await store.materialiseFile(path.join(layout.onlineStore, ONLINE_STORE_FILE));
+        ctx.log(version === null ? 'online store: no snapshot file to materialise' : `online store (${store.backend}): version ${version} is current`);
+        return version;
+      } finally {
+        await store.close();
+      }
+    };
+    if (ctx.values['materialise-only'] === true) {
+      const version = await materialise();
+      return { rowsIn: 0, rowsOut: 0, summary: { materialised: version } };
+    }
     // The kernel params feed the config hash and the online store; the Parquet codec is storage only.
     const { parquet, ...params } = loadParams(path.resolve(String(ctx.values.params)), FeaturesParamsSchema);
     const compression = parquet?.compression ?? 'snappy';
     const r = await runFeatures({ dataDir: ctx.dataDir, params, compression, full: ctx.values.full === true, log: ctx.log });
     ctx.log(`${r.partitionsWritten}/${r.partitionsIn} partitions written, ${r.partitionsRemoved} removed, ${r.customers} customers (${r.reason})`);
-    return { rowsIn: r.rowsIn, rowsOut: r.rowsOut, summary: { ...r, compression } };
+    const materialised = await materialise();
+    return { rowsIn: r.rowsIn, rowsOut: r.rowsOut, summary: { ...r, compression, materialised } };
   },
 });

@@ -18,7 +18,7 @@ import {
   type CustomerState,
   type DatePartition,
   type FeatureParams,
-  type OnlineStore,
+  type OnlineStoreSnapshot,
 } from '@bolsillo/core';
 import { FEATURE_DECLARATIONS, FeatureRowSchema, arrowSchemaFor } from '@bolsillo/schema';
 import type { Table } from 'apache-arrow';
@@ -77,7 +77,7 @@ function partitionHash(p: DatePartition, fileSha256: readonly string[] = p.files
 function onlineStoreText(states: CustomerStates, params: FeatureParams, asOf: string): string {
   const customers: Record<string, CustomerState> = {};
   for (const key of [...states.keys()].sort()) customers[key] = states.get(key)!.toState();
-  const store: OnlineStore = { params, as_of: asOf, customers };
+  const store: OnlineStoreSnapshot = { params, as_of: asOf, customers };
   // Compact JSON: the API loads this at start-up and it grows with the number of customers.
   return `${JSON.stringify(store)}\n`;
 }

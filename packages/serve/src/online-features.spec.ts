@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { customerKey, emptyCustomerState, updateCustomerState, writeJsonAtomic, DEFAULT_FEATURE_PARAMS, type FeatureInput } from '@bolsillo/core';
+import { customerKey, openEmbeddedOnlineStore, emptyCustomerState, updateCustomerState, writeJsonAtomic, DEFAULT_FEATURE_PARAMS, type FeatureInput } from '@bolsillo/core';
 import { PREDICTION_EXAMPLE } from '@bolsillo/schema';
 import { OnlineFeatures } from './online-features';
 
@@ -17,7 +17,7 @@ describe('OnlineFeatures', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('keys a customer exactly as core customerKey does, also from its cache, and none without an id', () => {
-    const features = new OnlineFeatures(path.join(dir, 'customers.json'), SECRET, () => undefined);
+    const features = new OnlineFeatures({ store: openEmbeddedOnlineStore(path.join(dir, 'online')), snapshotFile: path.join(dir, 'customers.json'), secret: SECRET, log: () => undefined });
     const expected = customerKey(SECRET, identity);
     expect(features.keyFor(PREDICTION_EXAMPLE)).toBe(expected);
     expect(features.keyFor({ ...PREDICTION_EXAMPLE })).toBe(expected);
@@ -29,7 +29,7 @@ describe('OnlineFeatures', () => {
   it('picks up a new store file asynchronously, and keeps the old one when the new file is broken', async () => {
     const file = path.join(dir, 'customers.json');
     const logs: string[] = [];
-    const features = new OnlineFeatures(file, SECRET, (m) => logs.push(m));
+    const features = new OnlineFeatures({ store: openEmbeddedOnlineStore(path.join(dir, 'online')), snapshotFile: file, secret: SECRET, log: (m) => logs.push(m) });
     expect(features.featuresFor(PREDICTION_EXAMPLE).known).toBe(false);
 
     const key = customerKey(SECRET, identity);

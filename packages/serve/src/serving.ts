@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { dataLayout, ONLINE_STORE_FILE } from '@bolsillo/core';
+import { dataLayout, openEmbeddedOnlineStore, ONLINE_STORE_FILE, type OnlineStore } from '@bolsillo/core';
 import { PREDICTION_EXAMPLE, type Feedback, type PredictionLogEntry } from '@bolsillo/schema';
 import { createMetrics, type ServeMetrics } from './metrics';
 import { ModelHost } from './model-host';
@@ -42,6 +42,8 @@ export interface ServingOptions {
   readonly pollMs?: number;
   readonly logFlushMs?: number;
   readonly log?: (message: string) => void;
+  /** The online store (opened by the caller, closed with the serving); the embedded store in DATA_DIR/online by default. */
+  readonly store?: OnlineStore;
 }
 
 /** The row every model must score before it may serve: the features of the Swagger example. */
@@ -54,7 +56,8 @@ export function createServing(options: ServingOptions): Serving {
   const layout = dataLayout(options.dataDir);
   const log = options.log ?? ((m: string) => process.stderr.write(`[serve] ${m}\n`));
   const metrics = createMetrics({ eventLoopDelay: true });
-  const features = new OnlineFeatures(path.join(layout.onlineStore, ONLINE_STORE_FILE), options.secret, log);
+  const store = options.store ?? openEmbeddedOnlineStore(layout.onlineEmbedded);
+  const features = new OnlineFeatures({ store, snapshotFile: path.join(layout.onlineStore, ONLINE_STORE_FILE), secret: options.secret, log });
   const host = new ModelHost({ registryDir: layout.registry, load: options.load, smokeRow: smokeRowFor(features), metrics, log, pollMs: options.pollMs });
   const onDrop = (n: number) => metrics.logDropped.inc({}, n);
   const startMs = Date.now();
@@ -86,6 +89,7 @@ export function createServing(options: ServingOptions): Serving {
       features.stop();
       metrics.close();
       await Promise.all([predictionLog.close(), feedbackLog.close()]);
+      await store.close();
     },
   };
 }

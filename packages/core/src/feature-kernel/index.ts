@@ -16,7 +16,7 @@ export {
 } from './kernel';
 export type { FeatureParams, FeatureInput, CustomerState, RecentTransaction, KernelColumns, KernelStrings } from './kernel';
 export { readOnlineStore, parseOnlineStore, ONLINE_STORE_FILE } from './online-store';
-export type { OnlineStore } from './online-store';
+export type { OnlineStoreSnapshot } from './online-store';
 export { epochDay, isoFromEpochDay, easterSunday, brazilianHolidays, isBrazilianHoliday } from './calendar';
 export { FeatureColumns, FEATURE_INDEX } from './feature-columns';
 export type { FeatureColumnsOptions, FeatureColumnsArrays } from './feature-columns';
