@@ -8,7 +8,6 @@ export { dataLayout, dirsFromEnv } from './paths';
 export type { DataLayout } from './paths';
 export { writeFileAtomic, writeJsonAtomic, writeDirAtomic, readJson, cleanTemporaries, appendJsonl, readJsonl } from './atomic';
 export {
-  tableToParquet,
   parquetToTable,
   writeParquetFile,
   readParquetFile,

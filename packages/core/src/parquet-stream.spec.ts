@@ -6,6 +6,13 @@ import { readParquetFile, rowsFromTable, tableFromColumns } from './parquet';
 import { writeParquetBatches } from './parquet-stream';
 import { readParquetRowCount } from './parquet-row-count';
 
+// parquetjs-lite has no type declarations; the reader API used here is tiny.
+const parquet = require('parquetjs-lite') as {
+  ParquetReader: {
+    openFile(file: string): Promise<{ metadata: { row_groups: unknown[] }; getCursor(): { next(): Promise<Record<string, unknown> | null> }; close(): Promise<void> }>;
+  };
+};
+
 describe('writeParquetBatches', () => {
   const schema = new Schema([new Field('id', new Utf8(), false), new Field('n', new Int32(), false), new Field('x', new Float64(), true)]);
   function* chunks(count: number, rows: number) {
@@ -28,6 +35,20 @@ describe('writeParquetBatches', () => {
     expect(rows[1001]).toEqual({ id: 't1-1', n: 1001, x: 1 / 3 });
     expect(rows[7]!.x).toBeNull();
     expect(fs.readdirSync(dir).sort()).toEqual(['a.parquet', 'b.parquet']);
+  });
+
+  it('writes files that parquetjs-lite reads, row group after row group', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pq-write-compat-'));
+    const file = path.join(dir, 'a.parquet');
+    await writeParquetBatches(file, chunks(3, 1000), { rowGroupRows: 1200 });
+    const expected = rowsFromTable<{ id: string; n: number; x: number | null }>(readParquetFile(file));
+    const reader = await parquet.ParquetReader.openFile(file);
+    expect(reader.metadata.row_groups).toHaveLength(3);
+    const got: Record<string, unknown>[] = [];
+    const cursor = reader.getCursor();
+    for (let row = await cursor.next(); row; row = await cursor.next()) got.push({ x: null, ...row });
+    await reader.close();
+    expect(got).toEqual(expected);
   });
 });
 

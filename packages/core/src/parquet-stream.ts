@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
-import { Compression, ParquetFile, Table as WasmTable, WriterPropertiesBuilder, transformParquetStream } from 'parquet-wasm';
+import { ParquetFile, Table as WasmTable, transformParquetStream } from 'parquet-wasm';
+import { compatibleWriterProperties } from './parquet-compat';
 
 /** Options of {@link forEachParquetBatch}. */
 export interface ParquetBatchOptions {
@@ -54,17 +55,14 @@ export interface WriteParquetBatchesOptions {
 }
 
 /**
- * Write Arrow tables (same schema, in order) as one Parquet file (Snappy), encoding them as they
- * come: memory is bounded by one table plus one row group at any file size, not the whole file. The file appears
+ * Write Arrow tables (same schema, in order) as one Parquet file with the compatible writer properties
+ * (V1 pages, no dictionary, Snappy: parquetjs-lite reads it like DuckDB does), encoding them as they come: memory is bounded by one table plus one row group at any file size, not the whole file. The file appears
  * atomically (temporary name, then rename).
  *
  * @example await writeParquetBatches(file, chunks(master, 65_536))
  */
 export async function writeParquetBatches(file: string, tables: Iterable<Table>, options: WriteParquetBatchesOptions = {}): Promise<number> {
-  const props = new WriterPropertiesBuilder()
-    .setCompression(Compression.SNAPPY)
-    .setMaxRowGroupSize(options.rowGroupRows ?? 131_072)
-    .build();
+  const props = compatibleWriterProperties({ maxRowGroupRows: options.rowGroupRows ?? 131_072 });
   const it = tables[Symbol.iterator]();
   let rows = 0;
   const input = new ReadableStream({

@@ -4,32 +4,16 @@ import {
   Schema,
   Table,
   tableFromIPC,
-  tableToIPC,
   vectorFromArray,
   type Vector,
 } from 'apache-arrow';
-import {
-  Compression,
-  Table as WasmTable,
-  WriterPropertiesBuilder,
-  readParquet,
-  writeParquet,
-} from 'parquet-wasm';
+import { readParquet } from 'parquet-wasm';
 import { writeFileAtomic } from './atomic';
+import { tableToCompatibleParquet } from './parquet-compat';
 
 /** Options for {@link readParquetFile}: column projection. */
 export interface ReadParquetOptions {
   readonly columns?: readonly string[];
-}
-
-function writerProperties() {
-  return new WriterPropertiesBuilder().setCompression(Compression.SNAPPY).build();
-}
-
-/** Encode an Arrow table as Parquet bytes (Snappy). */
-export function tableToParquet(table: Table): Uint8Array {
-  const wasm = WasmTable.fromIPCStream(tableToIPC(table, 'stream'));
-  return writeParquet(wasm, writerProperties());
 }
 
 /** Decode Parquet bytes into an Arrow table, optionally reading only some columns. */
@@ -42,9 +26,9 @@ export function parquetToTable(bytes: Uint8Array, options: ReadParquetOptions = 
   return options.columns ? table.select([...options.columns]) : table;
 }
 
-/** Write an Arrow table to a Parquet file atomically. */
+/** Write an Arrow table to a Parquet file atomically, with the compatible writer properties. */
 export function writeParquetFile(file: string, table: Table): void {
-  writeFileAtomic(file, tableToParquet(table));
+  writeFileAtomic(file, tableToCompatibleParquet(table));
 }
 
 /** Read a Parquet file into an Arrow table. */

@@ -1,4 +1,4 @@
-import { DEFAULT_FEATURE_PARAMS, rowsFromTable, tableFromRows, tableToParquet, parquetToTable } from '@bolsillo/core';
+import { DEFAULT_FEATURE_PARAMS, rowsFromTable, tableFromRows, tableToCompatibleParquet, parquetToTable } from '@bolsillo/core';
 import { FeatureRowSchema, arrowSchemaFor, type FeatureRow } from '@bolsillo/schema';
 import { syntheticTransactions } from './fixtures.test-util';
 import { featureTable } from './feature-table';
@@ -12,7 +12,7 @@ describe('featureTable', () => {
     const generic = tableFromRows(arrowSchemaFor(FeatureRowSchema), rows);
     expect(fast.schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`)).toEqual(generic.schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`));
     expect(rowsFromTable<FeatureRow>(fast)).toEqual(rows);
-    expect(rowsFromTable<FeatureRow>(parquetToTable(tableToParquet(fast)))).toEqual(rows);
+    expect(rowsFromTable<FeatureRow>(parquetToTable(tableToCompatibleParquet(fast)))).toEqual(rows);
   });
 
   it('handles an empty batch', () => {
