@@ -44,9 +44,10 @@ interface Bucket {
 
 /**
  * Assign whole groups to buckets so that bucket sizes approach their targets and every bucket's
- * prevalence approaches the overall one (stratified as far as groups allow). Largest groups go
- * first (they are the hardest to place); ties are broken by a seeded shuffle, so the result is
- * reproducible and the seed changes it.
+ * prevalence approaches the overall one (stratified as far as groups allow). Groups are placed
+ * greedily, roughly largest first (they are the hardest to place): the order is by size times a
+ * seeded factor in [0.5, 1.5), so the result is reproducible and the seed really changes which
+ * groups land where, even when no two groups have the same size (repeated splits need that).
  */
 export function assignGroups(
   groups: readonly { key: string; rows: number; pos: number }[],
@@ -59,7 +60,7 @@ export function assignGroups(
   const buckets: Bucket[] = shares.map((s) => ({ target: (totalRows * s) / sum, targetPos: (totalPos * s) / sum, rows: 0, pos: 0 }));
   const rand = seededRandom(seed);
   const order = [...groups].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((g) => ({ g, r: rand() }));
-  order.sort((a, b) => b.g.rows - a.g.rows || a.r - b.r);
+  order.sort((a, b) => b.g.rows * (0.5 + b.r) - a.g.rows * (0.5 + a.r) || a.r - b.r);
   const cost = (b: Bucket, rows: number, pos: number) => {
     // Squared relative misses on size and positives; empty-target buckets only take what nobody else can.
     const rowsMiss = b.target > 0 ? (rows - b.target) / b.target : rows;
