@@ -2,8 +2,8 @@ import crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
-import { FeedbackSchema, describeErrors, validatorFor, type Aliases, type ModelCard } from '@bolsillo/schema';
-import type { Serving } from '@bolsillo/serve';
+import { BatchTransactionPushSchema, FeedbackSchema, TransactionPushSchema, describeErrors, validatorFor, type TransactionPush, type Aliases, type ModelCard } from '@bolsillo/schema';
+import { InvalidRequestError, type Serving } from '@bolsillo/serve';
 import { PromoteRequestSchema, RollbackRequestSchema } from './admin-schemas';
 import { openApiDocument } from './openapi';
 import { createFastPredict, invalid, predictAnswer } from './predict-route';
@@ -32,6 +32,8 @@ export interface AppDeps {
 }
 
 const validFeedback = validatorFor(FeedbackSchema);
+const validPush = validatorFor(TransactionPushSchema);
+const validPushBatch = validatorFor(BatchTransactionPushSchema);
 const validPromote = validatorFor(PromoteRequestSchema);
 const validRollback = validatorFor(RollbackRequestSchema);
 
@@ -87,6 +89,21 @@ export function createApp(deps: AppDeps): express.Express {
     res.setHeader('x-model-version', a.modelVersion);
     if (a.requestId !== null) res.setHeader('x-request-id', a.requestId);
     res.type('application/json').send(a.body);
+  });
+
+  app.post('/transactions', requireJson, json, async (req, res) => {
+    res.locals.route = '/transactions';
+    const isBatch = Array.isArray(req.body);
+    const valid = isBatch ? validPushBatch(req.body) : validPush(req.body);
+    if (!valid) throw invalid('Invalid transaction', describeErrors(isBatch ? validPushBatch.errors : validPush.errors));
+    let results;
+    try {
+      results = await serving.push.push(isBatch ? (req.body as TransactionPush[]) : [req.body as TransactionPush], isBatch);
+    } catch (error) {
+      if (error instanceof InvalidRequestError) throw invalid('Invalid transaction', error.errors);
+      throw error;
+    }
+    res.json({ results });
   });
 
   app.post('/feedback', requireJson, json, (req, res) => {

@@ -7,6 +7,9 @@ import {
   PREDICTION_EXAMPLE,
   PredictionRequestSchema,
   PredictionResponseSchema,
+  TRANSACTION_PUSH_EXAMPLE,
+  TransactionPushResponseSchema,
+  TransactionPushSchema,
   openApiComponent,
 } from '@bolsillo/schema';
 import { ProblemSchema, PromoteRequestSchema, RollbackRequestSchema } from './admin-schemas';
@@ -72,6 +75,30 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
+      '/transactions': {
+        post: {
+          summary: 'Push transactions that happened into the online feature store',
+          description:
+            'Each transaction is pseudonymised like ingest does, appended durably to the landing folder that the next ingest reads, and folded into its customer\'s ' +
+            'online state with the same feature kernel as the batch path, so the next `/predict` for that customer sees it. Idempotent by `txn_id` ' +
+            '(a repeated push answers `duplicate` and changes nothing) and safe with several API processes on one store. A batch (array, at most 1,000) is applied in order.',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: { oneOf: [ref('TransactionPush'), { type: 'array', items: ref('TransactionPush'), minItems: 1, maxItems: 1000 }] },
+                examples: { single: { summary: 'One transaction', value: TRANSACTION_PUSH_EXAMPLE } },
+              },
+            },
+          },
+          responses: {
+            '200': json(ref('TransactionPushResponse'), 'One outcome per transaction, in order.'),
+            '400': problem('Invalid JSON, or fields that fail validation (each named in `errors`), or unknown fields.'),
+            '413': problem('Body larger than the limit.'),
+            '415': problem('Content type is not application/json.'),
+          },
+        },
+      },
       '/feedback': {
         post: {
           summary: 'Report the true label of an earlier prediction',
@@ -108,6 +135,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
         PredictionRequest: openApiComponent(PredictionRequestSchema),
         PredictionResponse: openApiComponent(PredictionResponseSchema),
         BatchPredictionResponse: openApiComponent(BatchPredictionResponseSchema),
+        TransactionPush: openApiComponent(TransactionPushSchema),
+        TransactionPushResponse: openApiComponent(TransactionPushResponseSchema),
         Feedback: openApiComponent(FeedbackSchema),
         Aliases: openApiComponent(AliasesSchema),
         ModelCard: openApiComponent(ModelCardSchema),

@@ -57,3 +57,5 @@ export type { ModelCard, ModelFamily } from './model-card';
 export { PreprocessingSchema, PreprocessingColumnSchema, CalibrationSchema } from './model-card';
 export type { Preprocessing, PreprocessingColumn, Calibration } from './model-card';
 export { validatorFor, describeErrors, arrowSchemaFor, openApiComponent } from './derive';
+export { TransactionPushSchema, BatchTransactionPushSchema, TransactionPushResponseSchema, PushOutcomeSchema, TRANSACTION_PUSH_EXAMPLE } from './push';
+export type { TransactionPush, TransactionPushResponse } from './push';

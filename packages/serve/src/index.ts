@@ -3,7 +3,7 @@
  * The serve stage: online features, safe model switching, champion/challenger routing, the
  * prediction log, Prometheus metrics and batch scoring. `apps/api` puts HTTP on top of it.
  */
-export { createServing, smokeRowFor } from './serving';
+export { createServing, smokeRowFor, defaultWriterId } from './serving';
 export type { Serving, ServingOptions, FeedbackLogEntry } from './serving';
 export { configFromEnv } from './config';
 export type { ServeConfig } from './config';
@@ -11,7 +11,11 @@ export { ModelHost, smokeTest } from './model-host';
 export type { ModelHostOptions, ServingSlot } from './model-host';
 export type { ScoringModel, ModelLoader, Variant } from './model';
 export { OnlineFeatures, featuresForRequest } from './online-features';
-export type { OnlineFeatureRow } from './online-features';
+export type { OnlineFeatureRow, OnlineFeaturesOptions } from './online-features';
+export { LandingWriter, readLanding } from './landing';
+export type { LandedTransaction } from './landing';
+export { PushService } from './push';
+export type { PushResult, PushServiceDeps } from './push';
 export { PredictionService, NotReadyError, InvalidRequestError, semanticErrors } from './service';
 export type { PredictionServiceDeps, PredictionResult } from './service';
 export { scoreRows, chooseVariant, stickyBucket } from './scoring';

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { dataLayout, openEmbeddedOnlineStore, ONLINE_STORE_FILE, type OnlineStore } from '@bolsillo/core';
 import { PREDICTION_EXAMPLE, type Feedback, type PredictionLogEntry } from '@bolsillo/schema';
@@ -6,6 +7,8 @@ import { ModelHost } from './model-host';
 import type { ModelLoader } from './model';
 import { OnlineFeatures, featuresForRequest } from './online-features';
 import { JsonlLog } from './jsonl-log';
+import { LandingWriter } from './landing';
+import { PushService } from './push';
 import { PredictionService } from './service';
 import type { RoutingConfig } from './scoring';
 
@@ -23,6 +26,9 @@ export interface Serving {
   readonly host: ModelHost;
   readonly features: OnlineFeatures;
   readonly service: PredictionService;
+  /** `POST /transactions`: fold pushed transactions into the online store, landing them first. */
+  readonly push: PushService;
+  readonly landing: LandingWriter;
   readonly predictionLog: JsonlLog<PredictionLogEntry>;
   readonly feedbackLog: JsonlLog<FeedbackLogEntry>;
   /** Load the models the aliases name and start following them. */
@@ -44,6 +50,13 @@ export interface ServingOptions {
   readonly log?: (message: string) => void;
   /** The online store (opened by the caller, closed with the serving); the embedded store in DATA_DIR/online by default. */
   readonly store?: OnlineStore;
+  /** This process's landing writer id (default `api-<host>-<pid>`). */
+  readonly landingWriter?: string;
+}
+
+/** The default landing writer id of an API process. */
+export function defaultWriterId(prefix: string): string {
+  return `${prefix}-${os.hostname().replace(/[^A-Za-z0-9._-]/g, '_')}-${process.pid}`;
 }
 
 /** The row every model must score before it may serve: the features of the Swagger example. */
@@ -58,6 +71,8 @@ export function createServing(options: ServingOptions): Serving {
   const metrics = createMetrics({ eventLoopDelay: true });
   const store = options.store ?? openEmbeddedOnlineStore(layout.onlineEmbedded);
   const features = new OnlineFeatures({ store, snapshotFile: path.join(layout.onlineStore, ONLINE_STORE_FILE), secret: options.secret, log });
+  const landing = LandingWriter.open(layout.landing, options.landingWriter ?? defaultWriterId('api'));
+  const push = new PushService({ store, landing, keyFor: (p) => features.keyFor(p)! });
   const host = new ModelHost({ registryDir: layout.registry, load: options.load, smokeRow: smokeRowFor(features), metrics, log, pollMs: options.pollMs });
   const onDrop = (n: number) => metrics.logDropped.inc({}, n);
   const startMs = Date.now();
@@ -78,6 +93,8 @@ export function createServing(options: ServingOptions): Serving {
     host,
     features,
     service,
+    push,
+    landing,
     predictionLog,
     feedbackLog,
     start: async () => {
@@ -88,7 +105,7 @@ export function createServing(options: ServingOptions): Serving {
       host.close();
       features.stop();
       metrics.close();
-      await Promise.all([predictionLog.close(), feedbackLog.close()]);
+      await Promise.all([predictionLog.close(), feedbackLog.close(), landing.flush()]);
       await store.close();
     },
   };

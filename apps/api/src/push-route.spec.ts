@@ -1,0 +1,62 @@
+import request from 'supertest';
+import { customerKey, dataLayout, emptyCustomerState, updateCustomerState } from '@bolsillo/core';
+import { PREDICTION_EXAMPLE, TRANSACTION_PUSH_EXAMPLE } from '@bolsillo/schema';
+import { readLanding } from '@bolsillo/serve';
+import { testServer, type TestServer } from './test-server.test-util';
+
+describe('POST /transactions', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await testServer();
+  });
+  afterAll(() => s.close());
+
+  const key = customerKey('test-secret', { id: PREDICTION_EXAMPLE.customer_id, ...PREDICTION_EXAMPLE });
+
+  it('folds the documented example into the customer state once, lands it once, and the next prediction sees it', async () => {
+    const before = s.serving.features.featuresFor({ ...PREDICTION_EXAMPLE, date: '2020-05-09' });
+    expect(before.known).toBe(false);
+    const first = await request(s.app).post('/transactions').send(TRANSACTION_PUSH_EXAMPLE).expect(200);
+    expect(first.body).toEqual({ results: [{ txn_id: TRANSACTION_PUSH_EXAMPLE.txn_id, status: 'applied' }] });
+    const again = await request(s.app).post('/transactions').send([TRANSACTION_PUSH_EXAMPLE]).expect(200);
+    expect(again.body.results[0].status).toBe('duplicate');
+
+    const { txn_id: _t, customer_id: _c, ...fields } = TRANSACTION_PUSH_EXAMPLE;
+    const expected = updateCustomerState(emptyCustomerState(), { ...fields, customer_key: key });
+    expect(JSON.stringify((await s.serving.features.store.getStates([key]))[0])).toBe(JSON.stringify(expected));
+    const after = s.serving.features.featuresFor({ ...PREDICTION_EXAMPLE, date: '2020-05-09' });
+    expect(after.known).toBe(true);
+    expect(after.features.days_since_prev).toBe(1);
+
+    const landed = readLanding(dataLayout(s.dataDir).landing);
+    expect(landed).toHaveLength(1);
+    expect(landed[0]).toMatchObject({ txn_id: TRANSACTION_PUSH_EXAMPLE.txn_id, customer_key: key, date: '2020-05-08', source_line: 1 });
+    expect(JSON.stringify(landed)).not.toContain(PREDICTION_EXAMPLE.customer_id);
+  });
+
+  it('applies a batch in order, answers late for a transaction older than the state, and rejects invalid bodies with problem+json', async () => {
+    const batch = [
+      { ...TRANSACTION_PUSH_EXAMPLE, txn_id: 'b-1', date: '2020-05-10' },
+      { ...TRANSACTION_PUSH_EXAMPLE, txn_id: 'b-2', date: '2020-05-11' },
+      { ...TRANSACTION_PUSH_EXAMPLE, txn_id: 'b-3', date: '2020-05-01' },
+    ];
+    const res = await request(s.app).post('/transactions').send(batch).expect(200);
+    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['applied', 'applied', 'late']);
+
+    const { customer_id: _c, ...anonymous } = TRANSACTION_PUSH_EXAMPLE;
+    const bad = await request(s.app).post('/transactions').send({ ...anonymous, age: 5 }).expect(400);
+    expect(bad.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(bad.body.errors.join(' ')).toMatch(/customer_id/);
+    expect(bad.body.errors.join(' ')).toMatch(/age/);
+    const date = await request(s.app).post('/transactions').send({ ...TRANSACTION_PUSH_EXAMPLE, txn_id: 'x', date: '2020-02-31' }).expect(400);
+    expect(date.body.errors.join(' ')).toMatch(/date/);
+    expect(readLanding(dataLayout(s.dataDir).landing).map((t) => t.txn_id)).toEqual([TRANSACTION_PUSH_EXAMPLE.txn_id, 'b-1', 'b-2', 'b-3']);
+  });
+
+  it('is in the OpenAPI document with an example that validates', async () => {
+    const doc = (await request(s.app).get('/openapi.json').expect(200)).body;
+    const op = doc.paths['/transactions'].post;
+    expect(op.requestBody.content['application/json'].examples.single.value).toEqual(TRANSACTION_PUSH_EXAMPLE);
+    expect(doc.components.schemas.TransactionPush.required).toContain('txn_id');
+  });
+});
