@@ -55,7 +55,8 @@ describe('POST /predict: the fast path and the express route answer alike', () =
       expectProblem(await post('{"age": 3', encoding), 'Malformed JSON');
       const bad = await post(JSON.stringify({ ...PREDICTION_EXAMPLE, age: 'old' }), encoding);
       expectProblem(bad, 'Invalid prediction request');
-      expect(bad.json.errors).toEqual(['/age must be integer']);
+      expect(bad.json.errors).toEqual(['/age must be an integer (got "old")']);
+      expect(bad.json.detail).toBe('1 invalid field');
     }
   });
 

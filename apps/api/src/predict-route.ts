@@ -9,10 +9,15 @@ const validBatch = validatorFor(BatchPredictionRequestSchema);
 /** At most this many field errors are listed; a 1,000-row batch of empty objects would otherwise list 13,000. */
 export const MAX_LISTED_ERRORS = 200;
 
-/** A 400 problem listing invalid fields (capped at {@link MAX_LISTED_ERRORS}). */
+/** "1 invalid field", "3 invalid fields". */
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
+/** A 400 problem listing invalid fields, one message per field (capped at {@link MAX_LISTED_ERRORS}). */
 export function invalid(title: string, errors: string[]): HttpProblem {
   const listed = errors.length > MAX_LISTED_ERRORS ? [...errors.slice(0, MAX_LISTED_ERRORS), `... and ${errors.length - MAX_LISTED_ERRORS} more`] : errors;
-  return new HttpProblem(400, title, `${errors.length} invalid field(s)`, listed);
+  return new HttpProblem(400, title, count(errors.length, 'invalid field'), listed);
 }
 
 /** The answer to `POST /predict`, ready to write: serialised once, by whichever HTTP path sends it. */
@@ -49,7 +54,7 @@ function scoreAnswer(serving: Serving, requests: PredictionRequest[], isBatch: b
     if (error instanceof NotReadyError) throw new HttpProblem(503, 'Not ready', error.message);
     if (error instanceof InvalidRequestError) {
       if (error.status === 400) throw invalid('Invalid prediction request', error.errors);
-      throw new HttpProblem(422, 'Unprocessable prediction request', `${error.errors.length} row(s) cannot be scored`, error.errors.slice(0, MAX_LISTED_ERRORS));
+      throw new HttpProblem(422, 'Unprocessable prediction request', `${count(error.errors.length, 'row')} cannot be scored`, error.errors.slice(0, MAX_LISTED_ERRORS));
     }
     throw error;
   }

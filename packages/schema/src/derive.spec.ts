@@ -1,5 +1,6 @@
 import { Bool, Float64, Int32, Utf8 } from 'apache-arrow';
 import {
+  BatchPredictionRequestSchema,
   FEATURE_DECLARATIONS,
   FeatureRowSchema,
   MasterRowSchema,
@@ -72,10 +73,25 @@ describe('schema derivations agree', () => {
     expect(validatorFor(TransactionSchema)).toBe(validate);
     expect(validate(validTxn)).toBe(true);
     expect(validate({ ...validTxn, age: 'x', amount: -1, extra: 1 })).toBe(false);
-    const messages = describeErrors(validate.errors).join('\n');
-    expect(messages).toContain('/age');
-    expect(messages).toContain('/amount');
-    expect(messages).toContain('extra');
+    expect(describeErrors(validate.errors)).toEqual(['/extra is not a known field', '/age must be an integer (got "x")', '/amount must be at least 0 (got -1)']);
+  });
+
+  it('says one thing per field, unions included, in the data\'s terms', () => {
+    const validate = validatorFor(TransactionSchema);
+    const { city: _city, ...noCity } = validTxn;
+    expect(validate({ ...noCity, sex: 'X', amount: 'abc', merchant_city: 5, state: '' })).toBe(false);
+    expect(describeErrors(validate.errors)).toEqual([
+      '/city is required',
+      '/state must look like "SP" (got "")',
+      '/sex must be one of "F" or "M" (got "X")',
+      '/amount must be a number or null (got "abc")',
+      '/merchant_city must be a string or null (got 5)',
+    ]);
+    const batch = validatorFor(BatchPredictionRequestSchema);
+    expect(batch([])).toBe(false);
+    expect(describeErrors(batch.errors)).toEqual(['/ must have at least 1 item']);
+    expect(batch([PREDICTION_EXAMPLE, 7])).toBe(false);
+    expect(describeErrors(batch.errors)).toEqual(['/1 must be an object (got 7)']);
   });
 
   it('accepts its own Swagger example and produces a plain OpenAPI component', () => {

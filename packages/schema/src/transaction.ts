@@ -12,7 +12,7 @@ export const TransactionSchema = Type.Object(
     customer_key: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'HMAC-SHA256 pseudonym of the customer identity tuple.' }),
     account_cohort: Type.String({ pattern: '^\\d{6}$', description: 'Account opening cohort, YYYYMM.', examples: ['201405'] }),
     city: Type.String({ minLength: 1, description: 'Customer home city, trimmed.' }),
-    state: Type.String({ pattern: '^[A-Z]{2}$', description: 'Customer home state code.' }),
+    state: Type.String({ pattern: '^[A-Z]{2}$', description: 'Customer home state code.', examples: ['SP'] }),
     age: Type.Integer({ minimum: 16, maximum: 110, description: 'Customer age in years.' }),
     sex: Type.Union([Type.Literal('F'), Type.Literal('M')], { description: 'Customer sex.' }),
     credit_limit: Type.Integer({ minimum: 0, description: 'Total credit limit (BRL).' }),
