@@ -77,10 +77,10 @@ export {
 export type { AuditEntry } from './registry/registry';
 export { loadModel, modelFromArtifacts } from './model/load-model';
 export type { LoadedModel, ModelScores } from './model/load-model';
-export { baselineArtifacts, ruleScore } from './model/artifacts';
+export { baselineArtifacts, ruleScore, featureScore, featureSignal, featureNumber } from './model/artifacts';
 export { compileTreeEnsemble, treeLogits, treeContributions } from './model/trees';
 export type { TreeEnsembleJson, TreeJson, CompiledEnsemble } from './model/trees';
-export type { ModelArtifacts, ModelJson, LayersModelJson, BaselineModelJson, RuleCondition, WeightSpec } from './model/artifacts';
+export type { ModelArtifacts, ModelJson, LayersModelJson, BaselineModelJson, FeatureScorerJson, RuleCondition, WeightSpec } from './model/artifacts';
 export { createEncoder, encodedNames, MISSING_SUFFIX, OOV_TOKEN, BIN_INFIX } from './model/preprocessing';
 export type { Encoder } from './model/preprocessing';
 export { calibrate, logit, sigmoid } from './model/calibration';

@@ -72,7 +72,7 @@ export function pickCandidate(cards: readonly ModelCard[], requested?: string): 
     if (!c) throw new Error(`evaluate: version ${requested} is not in the registry`);
     return c;
   }
-  const real = cards.filter((c) => !BASELINE_FAMILIES.has(c.family));
+  const real = cards.filter((c) => c.role !== 'baseline' && !BASELINE_FAMILIES.has(c.family));
   const pick = real[real.length - 1] ?? cards[cards.length - 1];
   if (!pick) throw new Error('evaluate: the registry holds no model versions (run train first)');
   return pick;

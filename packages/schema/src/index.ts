@@ -52,8 +52,8 @@ export type {
   PredictionLogEntry,
   StageRun,
 } from './artifacts';
-export { ModelCardSchema, MODEL_FAMILIES } from './model-card';
-export type { ModelCard, ModelFamily } from './model-card';
+export { ModelCardSchema, MODEL_FAMILIES, BASELINE_KINDS, PopulationSliceSchema, ModelLimitationsSchema } from './model-card';
+export type { ModelCard, ModelFamily, BaselineKind, PopulationSlice, ModelLimitations } from './model-card';
 export { PreprocessingSchema, PreprocessingColumnSchema, CalibrationSchema } from './model-card';
 export type { Preprocessing, PreprocessingColumn, Calibration } from './model-card';
 export { validatorFor, describeErrors, arrowSchemaFor, openApiComponent } from './derive';

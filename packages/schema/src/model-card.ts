@@ -1,9 +1,39 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable } from './common';
 
-/** Model families the registry knows. Baselines are registered too, so they can be compared and served. */
-export const MODEL_FAMILIES = ['logistic', 'mlp', 'gbdt', 'prior', 'rule'] as const;
+/**
+ * Model families the registry knows. Baselines are registered too, so they can be compared and
+ * served: `prior` (constant), `rule` (conditions → 0/1), `feature` (one feature, a direction and a
+ * logistic map to a probability).
+ */
+export const MODEL_FAMILIES = ['logistic', 'mlp', 'gbdt', 'prior', 'rule', 'feature'] as const;
 export type ModelFamily = (typeof MODEL_FAMILIES)[number];
+
+/** The baselines a practitioner tries first; train registers one model of each. */
+export const BASELINE_KINDS = ['prior', 'ratio_rule', 'ratio_graded', 'persistence', 'best_feature'] as const;
+export type BaselineKind = (typeof BASELINE_KINDS)[number];
+
+/** Rows, positives and the customers they come from, for one slice of the master table. */
+export const PopulationSliceSchema = Type.Object({
+  rows: Type.Integer(),
+  positives: Type.Integer(),
+  customers: Type.Integer(),
+  positive_customers: Type.Integer({ description: 'Customers with at least one positive row.' }),
+  date_from: Nullable(Type.String()),
+  date_to: Nullable(Type.String()),
+});
+export type PopulationSlice = Static<typeof PopulationSliceSchema>;
+
+/** Who a model was trained on and how far that carries: the card's population and limitations. */
+export const ModelLimitationsSchema = Type.Object({
+  train_customers: Type.Integer(),
+  train_positive_customers: Type.Integer(),
+  dominant_customer_positive_share: Type.Number({ description: "Share of the training positives held by the customer with the most positives." }),
+  calibration: PopulationSliceSchema,
+  thresholds: Type.Object({ min_customers: Type.Integer(), min_positive_customers: Type.Integer() }),
+  warnings: Type.Array(Type.String(), { description: 'Plain-language limits a user of the model must know (few customers, one dominant customer, thin calibration data).' }),
+});
+export type ModelLimitations = Static<typeof ModelLimitationsSchema>;
 
 /** How one input feature becomes model columns. Fitted on the training split only. */
 export const PreprocessingColumnSchema = Type.Union([
@@ -84,6 +114,17 @@ export const ModelCardSchema = Type.Object(
     role: Type.Optional(Type.Union([Type.Literal('candidate'), Type.Literal('baseline')], { description: 'Baselines are registered beside each trained model for comparison.' })),
     baselines: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Family → version of the baselines trained on the same data.' })),
     selection_metric: Type.Optional(Type.String({ description: 'CV metric the search maximised (e.g. pr_auc).' })),
+    baseline_kind: Type.Optional(Type.Union(BASELINE_KINDS.map((k) => Type.Literal(k)), { description: 'Which baseline this version is (role baseline only).' })),
+    intended_use: Type.Optional(Type.String()),
+    target: Type.Optional(Type.String({ description: 'Target column the model predicts.' })),
+    horizon_days: Type.Optional(Nullable(Type.Integer({ description: "Forecast horizon H in days, from the master manifest's target info." }))),
+    population: Type.Optional(Type.Object({ train: PopulationSliceSchema, calibration: PopulationSliceSchema, sampled: Type.Boolean({ description: 'Train rows were a sample of whole customers (full_round.max_rows).' }) })),
+    limitations: Type.Optional(ModelLimitationsSchema),
+    evaluation: Type.Optional(
+      Type.Object({
+        verdict_file: Type.String({ description: "Path under the data folder of the gate's verdict for this version: the one record of the baselines it was compared with and whether it beat them." }),
+      }),
+    ),
   },
   { $id: 'ModelCard' },
 );

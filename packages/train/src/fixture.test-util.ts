@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { arrowSchemaFor, FEATURE_NAMES, MasterRowSchema } from '@bolsillo/schema';
+import { arrowSchemaFor, FEATURE_NAMES, MasterRowSchema, TARGET } from '@bolsillo/schema';
 import { seededRandom, tableFromRows, writeJsonAtomic, writeParquetFile } from '@bolsillo/core';
 
 const GROUPS = ['SUPERMERCADOS', 'FARMACIAS', 'POSTO DE GAS', 'VESTUARIO', 'RESTAURANTE', 'ELETRONICOS', 'VIAGENS'];
@@ -61,7 +61,7 @@ export function syntheticMasterRows(customers: number, perCustomer: number, seed
         days_since_prev: t === 0 ? null : rand() * 10,
         amount_to_running_mean: t === 0 || amount === null ? null : rand() * 3,
         prev_available_ratio: prev,
-        is_revenge_spending: ratio < 0.2 && !essential,
+        [TARGET]: ratio < 0.2 && !essential,
         group,
         split,
         fold,
@@ -84,3 +84,14 @@ export function writeSyntheticMaster(dataDir: string, rows: Record<string, unkno
   writeJsonAtomic(path.join(dataDir, 'master', 'latest.json'), { hash });
   return dir;
 }
+
+/**
+ * Baselines for tests, on features the synthetic master has under both the transaction and the
+ * snapshot feature sets (the defaults name snapshot features).
+ */
+export const TEST_BASELINES = {
+  ratio_rule: { feature: 'hist_nonessential_share_30d', direction: 'higher' as const, threshold: 0.5 },
+  ratio_graded: { feature: 'hist_nonessential_share_30d', direction: 'higher' as const },
+  persistence: { feature: 'hist_count_7d', direction: 'higher' as const, threshold: 0 },
+  best_feature: { exclude: [] },
+};

@@ -51,6 +51,17 @@ export const FamilySpaceSchema = Type.Object(
 );
 export type FamilySpace = Static<typeof FamilySpaceSchema>;
 
+/** A single-feature baseline: feature, the direction in which risk grows, and a threshold for a binary rule (absent: graded). */
+export const FeatureBaselineSchema = Type.Object(
+  {
+    feature: Type.String(),
+    direction: Type.Union([Type.Literal('higher'), Type.Literal('lower')]),
+    threshold: Type.Optional(Type.Number({ description: 'Binary rule: risk when the feature is below (lower) / above (higher) this value.' })),
+  },
+  { additionalProperties: false },
+);
+export type FeatureBaseline = Static<typeof FeatureBaselineSchema>;
+
 /** Selection metrics (all "higher is better"). */
 export const SELECTION_METRICS = ['pr_auc', 'roc_auc', 'neg_log_loss', 'neg_brier'] as const;
 export type SelectionMetric = (typeof SELECTION_METRICS)[number];
@@ -83,21 +94,50 @@ export const TrainParamsSchema = Type.Object(
     }),
     full_round: Type.Object({ max_rows: Type.Integer({ minimum: 1, description: 'Cap on train rows read from the master table (whole customers, seeded, stratified by fold above it).' }) }),
     families: Type.Object({ logistic: Type.Optional(FamilySpaceSchema), mlp: Type.Optional(FamilySpaceSchema), gbdt: Type.Optional(FamilySpaceSchema) }, { additionalProperties: false }),
-    rule: Type.Object({
-      all: Type.Array(
-        Type.Object({
-          feature: Type.String(),
-          op: Type.Union(['<', '<=', '>', '>=', '==', '!='].map((o) => Type.Literal(o))),
-          value: Type.Union([Type.Number(), Type.Boolean(), Type.String()]),
-        }),
-        { minItems: 1 },
+    cv: Type.Optional(
+      Type.Object(
+        {
+          scheme: Type.Optional(
+            Type.Union([Type.Literal('auto'), Type.Literal('build'), Type.Literal('group_kfold'), Type.Literal('loco')], {
+              description: 'auto (default): leave one customer out below loco_below_customers train customers, repeated grouped k-fold above; build: the master table fold column.',
+            }),
+          ),
+          folds: Type.Optional(Type.Integer({ minimum: 2, description: 'k of grouped k-fold (default 5).' })),
+          repeats: Type.Optional(Type.Integer({ minimum: 1, description: 'Repeats of grouped k-fold, each with its own seeded customer shuffle (default 2).' })),
+          loco_below_customers: Type.Optional(Type.Integer({ minimum: 0, description: 'auto uses leave-one-customer-out below this many train customers (default 50).' })),
+        },
+        { additionalProperties: false },
       ),
-    }),
+    ),
+    baselines: Type.Object(
+      {
+        ratio_rule: Type.Optional(FeatureBaselineSchema),
+        ratio_graded: Type.Optional(FeatureBaselineSchema),
+        persistence: Type.Optional(FeatureBaselineSchema),
+        best_feature: Type.Optional(
+          Type.Union([
+            Type.Literal(false),
+            Type.Object({ exclude: Type.Optional(Type.Array(Type.String(), { description: 'Model features never tried.' })) }, { additionalProperties: false }),
+          ]),
+        ),
+      },
+      { additionalProperties: false, description: 'Baselines registered beside every trained model (the prior always is). A baseline whose feature is not in the master table is skipped and said so.' },
+    ),
     calibration: Type.Object({
       methods: Type.Array(Type.Union([Type.Literal('platt'), Type.Literal('isotonic')]), { minItems: 1 }),
       select_by: Type.Union([Type.Literal('brier'), Type.Literal('ece')]),
       max_rows: Type.Optional(Type.Integer({ minimum: 1, description: 'Cap on calibration rows (whole customers, seeded); default 50,000.' })),
     }),
+    card: Type.Optional(
+      Type.Object(
+        {
+          intended_use: Type.Optional(Type.String()),
+          min_customers: Type.Optional(Type.Integer({ minimum: 0, description: 'Fewer train customers than this: the card warns (default 30).' })),
+          min_positive_customers: Type.Optional(Type.Integer({ minimum: 0, description: 'Fewer train customers with a positive than this: the card warns (default 10).' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { $id: 'TrainParams', additionalProperties: false },
 );

@@ -25,14 +25,36 @@ export function formatList(cards: readonly ModelCard[], aliases: Record<string, 
   return [header, ...rows].map((r) => r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-/** Everything needed to trust one version: data hash, params, CV and calibration metrics, backend, when. */
-export function formatShow(card: ModelCard, aliases: Record<string, string | null>, decision: unknown): string {
+/** The parts of `reports/<version>/verdict.json` the card shows (written by evaluate; the one record of the baseline comparison). */
+interface VerdictSummary {
+  readonly decision?: string;
+  readonly strongest_baseline?: { readonly kind?: string; readonly version?: string | null; readonly beaten?: boolean; readonly delta?: { value: number; lo: number; hi: number }; readonly metric?: string } | null;
+  readonly served?: { readonly version?: string | null; readonly role?: string } | null;
+}
+
+function evaluationLines(card: ModelCard, verdict: VerdictSummary | null): string[] {
+  const file = card.evaluation?.verdict_file;
+  if (!file) return [];
+  if (!verdict) return [`evaluation     not evaluated yet (${file})`];
+  const s = verdict.strongest_baseline;
+  const beat = s ? `${s.beaten ? 'beats' : 'does not beat'} the strongest baseline ${s.kind ?? '?'}${s.delta ? ` (${s.metric ?? ''} delta ${fmt(s.delta.value)} [${fmt(s.delta.lo)}, ${fmt(s.delta.hi)}], customer bootstrap)` : ''}` : 'no baseline compared';
+  return [`evaluation     ${verdict.decision ?? '?'}; ${beat}; serving ${verdict.served?.version ?? '?'} (${verdict.served?.role ?? '?'}) — ${file}`];
+}
+
+/** Everything needed to trust one version: data hash, params, CV and calibration metrics, backend, when, population, limitations, verdict. */
+export function formatShow(card: ModelCard, aliases: Record<string, string | null>, decision: unknown, verdict: VerdictSummary | null = null): string {
   const on = ALIAS_NAMES.filter((a) => aliases[a] === card.version);
-  const cv = card.cv as { selection_metric?: string; folds?: number; rows?: number; rounds?: unknown };
+  const cv = card.cv as { selection_metric?: string; folds?: number; rows?: number; rounds?: unknown; customers?: number; positive_customers?: number; plan?: { description?: string } };
+  const pop = card.population;
+  const slice = (p: NonNullable<ModelCard['population']>['train']) => `${p.rows} rows, ${p.positives} positives, ${p.customers} customers (${p.positive_customers} with positives), ${p.date_from ?? '?'} .. ${p.date_to ?? '?'}`;
   const cal = card.calibration as { method?: string; comparison?: { method: string; brier: number; ece: number }[] };
   return [
     `version        ${card.version}${on.length ? `  (${on.join(', ')})` : ''}`,
-    `family         ${card.family}${card.role ? ` (${card.role})` : ''}`,
+    `family         ${card.family}${card.role ? ` (${card.role}${card.baseline_kind ? `: ${card.baseline_kind}` : ''})` : ''}`,
+    ...(card.intended_use ? [`intended use   ${card.intended_use}`] : []),
+    ...(card.target ? [`target         ${card.target}${card.horizon_days ? `, horizon ${card.horizon_days} days` : ''}`] : []),
+    ...(pop ? [`population     train: ${slice(pop.train)}${pop.sampled ? ' (sampled)' : ''}`, `               calibration: ${slice(pop.calibration)}`] : []),
+    ...(card.limitations?.warnings.length ? card.limitations.warnings.map((w, i) => `${i ? '               ' : 'limitations    '}${w}`) : []),
     `created        ${card.created_at}`,
     `master hash    ${card.master_hash}`,
     `code version   ${card.code_version}`,
@@ -40,11 +62,12 @@ export function formatShow(card: ModelCard, aliases: Record<string, string | nul
     `train seconds  ${card.training_seconds.toFixed(1)}`,
     `features (${card.features.length})  ${card.features.join(', ')}`,
     `params         ${JSON.stringify(card.params)}`,
-    `cv             ${cv.selection_metric ?? ''} over ${cv.folds ?? '?'} grouped folds, ${cv.rows ?? '?'} rows; rounds ${JSON.stringify(cv.rounds ?? {})}`,
+    `cv             ${cv.selection_metric ?? ''} over ${cv.plan?.description ?? `${cv.folds ?? '?'} grouped folds`}, ${cv.rows ?? '?'} rows${cv.customers !== undefined ? `, ${cv.customers} customers (${cv.positive_customers ?? '?'} with positives)` : ''}; rounds ${JSON.stringify(cv.rounds ?? {})}`,
     `calibration    ${cal.method ?? '?'}${cal.comparison ? ` (${cal.comparison.map((c) => `${c.method}: brier ${fmt(c.brier)}, ece ${fmt(c.ece)}`).join('; ')})` : ''}`,
     `threshold      ${fmt(card.threshold)}${decision ? ` (decision.json: ${JSON.stringify(decision)})` : ''}`,
     `baselines      ${card.baselines ? JSON.stringify(card.baselines) : '-'}`,
     `parent         ${card.parent ?? '-'}`,
+    ...evaluationLines(card, verdict),
     'metrics',
     ...Object.entries(card.metrics).map(([k, v]) => `  ${k.padEnd(28)} ${fmt(v)}`),
   ].join('\n');
@@ -66,7 +89,8 @@ async function main(ctx: CliContext) {
       const version = args[0] && (ALIAS_NAMES as readonly string[]).includes(args[0]) ? aliases[args[0] as AliasName] : args[0];
       if (!version) throw new Error('usage: registry show <version|alias>');
       const card = readCard(registry, version);
-      out(formatShow(card, aliases, readJson(path.join(modelDir(registry, version), 'decision.json'), null)));
+      const verdictFile = card.evaluation?.verdict_file ? path.join(ctx.dataDir, card.evaluation.verdict_file) : null;
+      out(formatShow(card, aliases, readJson(path.join(modelDir(registry, version), 'decision.json'), null), verdictFile ? readJson<VerdictSummary | null>(verdictFile, null) : null));
       return { rowsIn: 1, rowsOut: 1 };
     }
     case 'alias': {

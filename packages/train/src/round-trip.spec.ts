@@ -2,14 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { baselineArtifacts, createEncoder, loadModel, loadTf, newVersionId, ruleScore, writeModelVersion, type LayersModelJson } from '@bolsillo/core';
-import type { ModelCard } from '@bolsillo/schema';
+import { TARGET, type ModelCard } from '@bolsillo/schema';
 import { syntheticMasterRows, SYNTHETIC_FEATURES } from './fixture.test-util';
 import { networkArtifacts, predictNetwork, resolveParams, trainNetwork } from './models';
 import { fitPreprocessing, type PreprocessOptions } from './preprocess-fit';
 import type { HyperParams } from './params';
 
 const rows = syntheticMasterRows(40, 15, 3);
-const y = Float32Array.from(rows, (r) => (r.is_revenge_spending ? 1 : 0));
+const y = Float32Array.from(rows, (r) => (r[TARGET] ? 1 : 0));
 
 function card(version: string, family: ModelCard['family'], preprocessing: Record<string, unknown>, features: string[]): ModelCard {
   return {

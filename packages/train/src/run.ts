@@ -8,10 +8,11 @@ import {
   newVersionId,
   readAliases,
   readJson,
+  readParquetColumnNames,
   setAlias,
   writeModelVersion,
 } from '@bolsillo/core';
-import type { ModelCard } from '@bolsillo/schema';
+import { BASELINE_KINDS, TARGET, type ModelCard, type ModelLimitations, type PopulationSlice } from '@bolsillo/schema';
 import { TrainParamsSchema, type TrainParams } from './params';
 import { readTrainingRows, type SampleRecord } from './master-reader';
 import { trainAndSelect, type FittedModel, type Trial, type TrainResult } from './train';
@@ -44,6 +45,7 @@ export interface RunTrainSummary {
   readonly sampling: SampleRecord;
   readonly cv: { readonly metric: string; readonly mean: number; readonly std: number };
   readonly baseline_cv: Record<string, number>;
+  readonly limitations: ModelLimitations;
   readonly seconds: number;
   readonly result: TrainResult;
 }
@@ -62,9 +64,63 @@ function codeVersion(): string {
 
 const finite = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([, v]) => Number.isFinite(v)));
 
+/** Rows, positives, customers, positive customers and date range of a slice of master rows. */
+export function populationOf(rows: readonly Record<string, unknown>[], target: string, group: string): PopulationSlice {
+  const customers = new Set<string>();
+  const positive = new Set<string>();
+  let positives = 0;
+  let from: string | null = null;
+  let to: string | null = null;
+  for (const r of rows) {
+    const g = String(r[group]);
+    customers.add(g);
+    if (r[target]) {
+      positives++;
+      positive.add(g);
+    }
+    const d = r.date === null || r.date === undefined ? null : String(r.date);
+    if (d !== null) {
+      if (from === null || d < from) from = d;
+      if (to === null || d > to) to = d;
+    }
+  }
+  return { rows: rows.length, positives, customers: customers.size, positive_customers: positive.size, date_from: from, date_to: to };
+}
+
+/**
+ * The card's limitations: how many customers the model rests on, how much one customer dominates
+ * the positives, and how thin the calibration data is; warnings below the thresholds.
+ */
+export function limitationsOf(
+  train: readonly Record<string, unknown>[],
+  calibration: PopulationSlice,
+  target: string,
+  group: string,
+  thresholds: { min_customers: number; min_positive_customers: number },
+): ModelLimitations {
+  const pop = populationOf(train, target, group);
+  const byCustomer = new Map<string, number>();
+  for (const r of train) if (r[target]) byCustomer.set(String(r[group]), (byCustomer.get(String(r[group])) ?? 0) + 1);
+  const top = Math.max(0, ...byCustomer.values());
+  const share = pop.positives ? top / pop.positives : 0;
+  const warnings: string[] = [];
+  if (pop.customers < thresholds.min_customers) warnings.push(`trained on ${pop.customers} customers (fewer than ${thresholds.min_customers}): estimates rest on few people and may not carry over to others`);
+  if (pop.positive_customers < thresholds.min_positive_customers) warnings.push(`only ${pop.positive_customers} training customers have a positive (fewer than ${thresholds.min_positive_customers})`);
+  if (share >= 0.5) warnings.push(`one customer holds ${(100 * share).toFixed(1)}% of the training positives (${top} of ${pop.positives}): the model may have learnt that customer`);
+  if (calibration.positive_customers < thresholds.min_positive_customers) warnings.push(`calibration data: ${calibration.customers} customers, ${calibration.positive_customers} with a positive (${calibration.positives} positive rows): probabilities are calibrated on thin data`);
+  return {
+    train_customers: pop.customers,
+    train_positive_customers: pop.positive_customers,
+    dominant_customer_positive_share: share,
+    calibration,
+    thresholds,
+    warnings,
+  };
+}
+
 /** The trials table as CSV: one row per trial, params as JSON, fold scores and mean ± std. */
 export function trialsCsv(trials: readonly Trial[]): string {
-  const header = ['round', 'candidate', 'family', 'search', 'rows', 'params', 'pr_auc_mean', 'pr_auc_std', 'roc_auc_mean', 'log_loss_mean', 'brier_mean', 'score_mean', 'score_std', 'oof_pr_auc', 'fold_pr_auc', 'seconds'];
+  const header = ['round', 'candidate', 'family', 'search', 'rows', 'customers', 'positive_customers', 'params', 'pr_auc_mean', 'pr_auc_std', 'roc_auc_mean', 'log_loss_mean', 'brier_mean', 'score_mean', 'score_std', 'oof_pr_auc', 'fold_pr_auc', 'seconds'];
   const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
   const lines = trials.map((t) =>
     [
@@ -73,6 +129,8 @@ export function trialsCsv(trials: readonly Trial[]): string {
       t.family,
       t.search,
       t.rows,
+      t.customers,
+      t.positive_customers,
       q(JSON.stringify(t.params)),
       t.mean.pr_auc,
       t.std.pr_auc,
@@ -90,8 +148,8 @@ export function trialsCsv(trials: readonly Trial[]): string {
 }
 
 /**
- * Train on the latest master table and register the chosen model (as `challenger`) and the two
- * baselines. I/O only; the logic is {@link trainAndSelect}.
+ * Train on the latest master table and register the chosen model (as `challenger`) and every
+ * baseline. I/O only; the logic is {@link trainAndSelect}.
  */
 export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummary> {
   const log = options.log ?? ((m: string) => process.stderr.write(`[train] ${m}\n`));
@@ -107,7 +165,14 @@ export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummar
   const selection = readJson<{ features?: string[] }>(path.join(dir, 'selection.json'));
   const features = selection.features ?? [];
   if (features.length === 0) throw new Error(`${path.join(dir, 'selection.json')}: no features selected`);
-  const columns = [...new Set([...features, ...params.rule.all.map((r) => r.feature), 'is_revenge_spending', 'group', 'split', 'fold'])];
+  const manifest = readJson<{ target?: { horizon_days?: number; name?: string }; params?: { target?: { horizon_days?: number } } } | null>(path.join(dir, 'manifest.json'), null);
+  const horizon = manifest?.target?.horizon_days ?? manifest?.params?.target?.horizon_days ?? null;
+  const present = new Set(await readParquetColumnNames(masterFile));
+  // The customer column: the build's group column (the customer key), or the key itself.
+  const group = present.has('group') ? 'group' : 'customer_key';
+  const baselineFeatures = (['ratio_rule', 'ratio_graded', 'persistence'] as const).flatMap((k) => params.baselines[k]?.feature ?? []);
+  const columns = [...new Set([...features, ...baselineFeatures, TARGET, group, 'date', 'split', 'fold'])].filter((c) => present.has(c));
+  if (!present.has(TARGET)) throw new Error(`${masterFile}: no target column ${TARGET}`);
   // Only the needed columns, and row objects only for the (capped) train and calibration rows.
   const read = await readTrainingRows(masterFile, columns, {
     maxTrainRows: params.full_round.max_rows,
@@ -120,7 +185,7 @@ export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummar
   log(
     `master ${hash}: ${features.length} features; train ${trainRows.length} of ${sampled.train_rows_available} rows (${sampled.train_groups} of ${sampled.train_groups_available} customers), calibration ${calRows.length} of ${sampled.calibration_rows_available}`,
   );
-  const label = (r: Record<string, unknown>) => (r.is_revenge_spending ? 1 : 0);
+  const label = (r: Record<string, unknown>) => (r[TARGET] ? 1 : 0);
 
   const { tf, backend } = await loadTf({ log, prefer: options.backend });
   const result = await trainAndSelect(
@@ -129,13 +194,20 @@ export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummar
       rows: trainRows,
       y: Float32Array.from(trainRows, label),
       folds: Int32Array.from(trainRows, (r) => Number(r.fold)),
-      groups: trainRows.map((r) => String(r.group)),
+      groups: trainRows.map((r) => String(r[group])),
     },
     { rows: calRows, y: Float32Array.from(calRows, label) },
     features,
     params,
   );
   const seconds = (performance.now() - t0) / 1000;
+  const trainPop = populationOf(trainRows, TARGET, group);
+  const calPop = populationOf(calRows, TARGET, group);
+  const limitations = limitationsOf(trainRows, calPop, TARGET, group, {
+    min_customers: params.card?.min_customers ?? 30,
+    min_positive_customers: params.card?.min_positive_customers ?? 10,
+  });
+  for (const w of limitations.warnings) log(`warning: ${w}`);
 
   const registry = layout.registry;
   const parent = readAliases(registry).champion;
@@ -155,7 +227,12 @@ export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummar
     cv: {
       selection_metric: params.selection_metric,
       folds: result.folds,
+      plan: result.cv_plan,
       rows: m.trial.rows,
+      customers: m.trial.customers,
+      positive_customers: m.trial.positive_customers,
+      positives: m.trial.positives,
+      repeat_scores: m.trial.repeat_scores,
       mean: m.trial.mean,
       std: m.trial.std,
       fold_metrics: m.trial.fold_metrics,
@@ -185,23 +262,32 @@ export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummar
     parent,
     role,
     selection_metric: params.selection_metric,
+    ...(m.baseline_kind ? { baseline_kind: m.baseline_kind } : {}),
+    intended_use: params.card?.intended_use ?? `Forecast of ${TARGET}.`,
+    target: TARGET,
+    horizon_days: horizon,
+    population: { train: trainPop, calibration: calPop, sampled: sampled.train_rows < sampled.train_rows_available },
+    limitations,
+    evaluation: { verdict_file: `reports/${v}/verdict.json` },
     ...extra,
   });
 
   // Baselines get earlier ids than the chosen model, so "newest version" is the trained model.
-  const priorVersion = version(0);
-  const ruleVersion = version(1);
-  const bestVersion = version(2);
-  await writeModelVersion(registry, card(priorVersion, result.baselines.prior, 'baseline'), result.baselines.prior.artifacts);
-  await writeModelVersion(registry, card(ruleVersion, result.baselines.rule, 'baseline'), result.baselines.rule.artifacts);
-  const trials = [...result.sample_trials, ...result.full_trials, ...result.baseline_trials];
-  const baselines = { prior: priorVersion, rule: ruleVersion };
+  const kinds = BASELINE_KINDS.filter((k) => result.baselines[k]);
+  const baselines: Record<string, string> = {};
+  for (const [i, kind] of kinds.entries()) {
+    const v = version(i);
+    await writeModelVersion(registry, card(v, result.baselines[kind]!, 'baseline'), result.baselines[kind]!.artifacts);
+    baselines[kind] = v;
+  }
+  const bestVersion = version(kinds.length);
+  const trials = [...result.sample_trials, ...result.full_trials, ...result.baseline_trials, ...result.feature_trials];
   await writeModelVersion(registry, card(bestVersion, result.best, 'candidate', { baselines }), result.best.artifacts, {
     'trials.json': `${JSON.stringify(trials, null, 2)}\n`,
     'trials.csv': trialsCsv(trials),
   });
   setAlias(registry, 'challenger', bestVersion, `trained ${result.best.family} on master ${hash}; ${params.selection_metric} ${result.best.trial.score_mean.toFixed(4)}`);
-  log(`registered ${bestVersion} (${result.best.family}) as challenger; baselines prior ${priorVersion}, rule ${ruleVersion}`);
+  log(`registered ${bestVersion} (${result.best.family}) as challenger; baselines ${kinds.map((k) => `${k} ${baselines[k]}`).join(', ')}`);
   return {
     version: bestVersion,
     family: result.best.family,
@@ -211,7 +297,8 @@ export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummar
     train_rows: trainRows.length,
     sampling: sampled,
     cv: { metric: params.selection_metric, mean: result.best.trial.score_mean, std: result.best.trial.score_std },
-    baseline_cv: Object.fromEntries(result.baseline_trials.map((t) => [t.family, t.score_mean])),
+    baseline_cv: Object.fromEntries(result.baseline_trials.map((t) => [t.candidate, t.score_mean])),
+    limitations,
     seconds,
     result,
   };

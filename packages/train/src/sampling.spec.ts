@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadTf } from '@bolsillo/core';
-import { syntheticMasterRows, SYNTHETIC_FEATURES, writeSyntheticMaster } from './fixture.test-util';
+import { TARGET } from '@bolsillo/schema';
+import { syntheticMasterRows, SYNTHETIC_FEATURES, TEST_BASELINES, writeSyntheticMaster } from './fixture.test-util';
 import { readTrainingRows, sampleGroupsByFold } from './master-reader';
 import type { TrainParams } from './params';
 import { groupBalancedWeights, trainAndSelect, type TrainData } from './train';
@@ -29,10 +30,10 @@ describe('sampling the master table', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'train-read-'));
     try {
       const file = path.join(writeSyntheticMaster(dir, rows), 'master.parquet');
-      const all = await readTrainingRows(file, ['amount', 'split', 'fold', 'group', 'is_revenge_spending'], { maxTrainRows: 1e9, maxCalibrationRows: 1e9, seed: 1 });
+      const all = await readTrainingRows(file, ['amount', 'split', 'fold', 'group', TARGET], { maxTrainRows: 1e9, maxCalibrationRows: 1e9, seed: 1 });
       expect(all.train).toHaveLength(rows.filter((r) => r.split === 'train').length);
       expect(all.calibration).toHaveLength(rows.filter((r) => r.split === 'calibration').length);
-      expect(Object.keys(all.train[0]!).sort()).toEqual(['amount', 'fold', 'group', 'is_revenge_spending', 'split']);
+      expect(Object.keys(all.train[0]!).sort()).toEqual(['amount', 'fold', 'group', TARGET, 'split'].sort());
       const capped = await readTrainingRows(file, ['amount', 'split', 'fold', 'group'], { maxTrainRows: 200, maxCalibrationRows: 60, seed: 1 });
       expect(capped.train.length).toBeLessThanOrEqual(200);
       expect(capped.calibration.length).toBeLessThanOrEqual(60);
@@ -64,7 +65,8 @@ describe('pooled selection and group weights', () => {
       logistic: { fixed: { learning_rate: 0.1, epochs: 20, batch_size: 4096 }, grid: {}, random: { trials: 0, space: {} } },
       mlp: { fixed: { learning_rate: 0.05, epochs: 20, batch_size: 4096, hidden: [8], max_steps: 15 }, grid: { group_weight: ['none', 'balanced'] }, random: { trials: 0, space: {} } },
     },
-    rule: { all: [{ feature: 'prev_available_ratio', op: '<', value: 0.2 }, { feature: 'is_essential', op: '==', value: false }] },
+    baselines: TEST_BASELINES,
+    cv: { scheme: 'build' },
     calibration: { methods: ['platt', 'isotonic'], select_by: 'brier' },
   };
   // Customers of unequal size (every third keeps 5 of its rows), so group weights differ from 1.
@@ -74,8 +76,8 @@ describe('pooled selection and group weights', () => {
     return order % 3 !== 0 || all.slice(0, i).filter((x) => x.group === g).length < 5;
   });
   const cal = rows.filter((r) => r.split === 'calibration');
-  const train: TrainData = { rows: tr, y: Float32Array.from(tr, (r) => (r.is_revenge_spending ? 1 : 0)), folds: Int32Array.from(tr, (r) => Number(r.fold)), groups: tr.map((r) => String(r.group)) };
-  const calibration = { rows: cal, y: Float32Array.from(cal, (r) => (r.is_revenge_spending ? 1 : 0)) };
+  const train: TrainData = { rows: tr, y: Float32Array.from(tr, (r) => (r[TARGET] ? 1 : 0)), folds: Int32Array.from(tr, (r) => Number(r.fold)), groups: tr.map((r) => String(r.group)) };
+  const calibration = { rows: cal, y: Float32Array.from(cal, (r) => (r[TARGET] ? 1 : 0)) };
 
   it('same seed → same metrics; pooled score is the out-of-fold PR-AUC; a full-size sample is not refitted in round 2', async () => {
     const { tf } = await loadTf();

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { listVersions, loadModel, loadTf, readAliases, readJson } from '@bolsillo/core';
-import { syntheticMasterRows, SYNTHETIC_FEATURES, writeSyntheticMaster } from './fixture.test-util';
+import { TARGET } from '@bolsillo/schema';
+import { syntheticMasterRows, SYNTHETIC_FEATURES, TEST_BASELINES, writeSyntheticMaster } from './fixture.test-util';
 import { fitIsotonic, fitPlatt } from './calibration-fit';
 import type { TrainParams } from './params';
 import { runTrain } from './run';
@@ -21,7 +22,8 @@ const PARAMS: TrainParams = {
     logistic: { fixed: { learning_rate: 0.1, epochs: 8, batch_size: 256 }, grid: { class_weight: ['none', 'balanced'] }, random: { trials: 0, space: {} } },
     mlp: { fixed: { learning_rate: 0.05, epochs: 8, batch_size: 256, hidden: [8] }, grid: {}, random: { trials: 1, space: { l2: { log_uniform: [0.00001, 0.001] } } } },
   },
-  rule: { all: [{ feature: 'prev_available_ratio', op: '<', value: 0.2 }, { feature: 'is_essential', op: '==', value: false }] },
+  baselines: TEST_BASELINES,
+  cv: { scheme: 'group_kfold', folds: 3, repeats: 2 },
   calibration: { methods: ['platt', 'isotonic'], select_by: 'brier' },
 };
 
@@ -29,8 +31,8 @@ function data(rows: Record<string, unknown>[]): { train: TrainData; cal: { rows:
   const tr = rows.filter((r) => r.split === 'train');
   const cal = rows.filter((r) => r.split === 'calibration');
   return {
-    train: { rows: tr, y: Float32Array.from(tr, (r) => (r.is_revenge_spending ? 1 : 0)), folds: Int32Array.from(tr, (r) => Number(r.fold)), groups: tr.map((r) => String(r.group)) },
-    cal: { rows: cal, y: Float32Array.from(cal, (r) => (r.is_revenge_spending ? 1 : 0)) },
+    train: { rows: tr, y: Float32Array.from(tr, (r) => (r[TARGET] ? 1 : 0)), folds: Int32Array.from(tr, (r) => Number(r.fold)), groups: tr.map((r) => String(r.group)) },
+    cal: { rows: cal, y: Float32Array.from(cal, (r) => (r[TARGET] ? 1 : 0)) },
   };
 }
 
@@ -87,9 +89,19 @@ describe('trainAndSelect', () => {
     expect(a.full_trials.length).toBe(2);
     expect(a.sample_rows).toBeLessThan(a.train_rows);
     const prior = a.baseline_trials.find((t) => t.family === 'prior')!;
-    const rule = a.baseline_trials.find((t) => t.family === 'rule')!;
+    const rule = a.baseline_trials.find((t) => t.candidate === 'ratio_rule')!;
     expect(a.best.trial.score_mean).toBeGreaterThan(prior.score_mean);
     expect(a.best.trial.score_mean).toBeGreaterThan(rule.score_mean);
+    // Two repeats of grouped 3-fold: six folds, two pooled scores, all on whole customers.
+    expect(a.cv_plan).toMatchObject({ scheme: 'group_kfold', repeats: 2 });
+    expect(a.best.trial.fold_metrics).toHaveLength(6);
+    expect(a.best.trial.repeat_scores).toHaveLength(2);
+    expect(a.best.trial.customers).toBe(new Set(train.groups).size);
+    // best_feature: the single feature with the best grouped-CV score among every numeric model feature tried.
+    const best = a.baseline_trials.find((t) => t.candidate === 'best_feature')!;
+    expect(Math.max(...a.feature_trials.map((t) => t.score_mean))).toBe(best.score_mean);
+    expect(a.baselines.best_feature!.features).toEqual([best.params.feature]);
+    expect(a.feature_trials.map((t) => t.params.feature)).not.toContain('merchant_group');
     expect(['platt', 'isotonic']).toContain(a.best.calibration.method);
     expect(a.best.threshold).toBeGreaterThan(0);
   });
@@ -103,21 +115,33 @@ describe('runTrain (registry end to end on a master table written like the build
       const s = await runTrain({ dataDir: dir, params: PARAMS, log: () => undefined });
       const registry = path.join(dir, 'registry');
       const cards = listVersions(registry);
-      expect(cards.map((c) => c.family)).toEqual(['prior', 'rule', s.family]);
+      expect(cards.map((c) => c.baseline_kind ?? c.family)).toEqual(['prior', 'ratio_rule', 'ratio_graded', 'persistence', 'best_feature', s.family]);
+      expect(cards.slice(0, 5).every((c) => c.role === 'baseline')).toBe(true);
       expect(readAliases(registry).challenger).toBe(s.version);
-      const best = cards[2]!;
+      const best = cards[5]!;
       expect(best.master_hash).toBe('synthetic0001');
-      expect(best.baselines).toEqual({ prior: cards[0]!.version, rule: cards[1]!.version });
+      expect(best.baselines).toEqual(Object.fromEntries(cards.slice(0, 5).map((c) => [c.baseline_kind, c.version])));
+      // The card: population and limitations from the rows trained on, and where the verdict will be.
+      expect(best.population!.train.customers).toBe(best.limitations!.train_customers);
+      expect(best.population!.train.rows).toBe(s.train_rows);
+      expect(best.population!.train.date_from! <= best.population!.train.date_to!).toBe(true);
+      expect(best.limitations!.dominant_customer_positive_share).toBeGreaterThan(0);
+      expect(best.evaluation!.verdict_file).toBe(`reports/${s.version}/verdict.json`);
+      // Every baseline is servable: it loads and scores probabilities like any model.
+      for (const c of cards.slice(0, 5)) {
+        const p = (await loadModel(registry, c.version)).predict(syntheticMasterRows(3, 4, 5));
+        expect(p.every((v) => v > 0 && v < 1)).toBe(true);
+      }
       expect(best.metrics.cv_pr_auc).toBeGreaterThan(cards[0]!.metrics.cv_pr_auc!);
       const trials = readJson<{ round: string }[]>(path.join(registry, 'models', s.version, 'trials.json'));
-      expect(new Set(trials.map((t) => t.round))).toEqual(new Set(['sample', 'full', 'baseline']));
+      expect(new Set(trials.map((t) => t.round))).toEqual(new Set(['sample', 'full', 'baseline', 'feature']));
       expect(fs.readFileSync(path.join(registry, 'models', s.version, 'trials.csv'), 'utf8').split('\n')[0]).toContain('score_mean');
       // What a person needs to trust a model: data hash, params, metrics, backend, when.
       const shown = formatShow(best, readAliases(registry), null);
       for (const needle of [best.master_hash, best.backend, best.created_at, 'cv_pr_auc', 'calibration_brier', '"seed":11', '(challenger)']) expect(shown).toContain(needle);
       const listed = formatList(cards, readAliases(registry)).split('\n');
-      expect(listed).toHaveLength(4);
-      expect(listed[3]).toContain('[challenger]');
+      expect(listed).toHaveLength(7);
+      expect(listed[6]).toContain('[challenger]');
       const m = await loadModel(registry, s.version);
       const p = m.predict(syntheticMasterRows(5, 4, 99));
       expect(p.every((v) => v >= 0 && v <= 1)).toBe(true);

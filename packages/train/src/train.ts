@@ -5,16 +5,18 @@ import {
   calibrate,
   createEncoder,
   expectedCalibrationError,
+  featureScore,
   logLoss,
   rocAuc,
-  ruleScore,
   seededRandom,
+  type BaselineModelJson,
   type ModelArtifacts,
-  type RuleCondition,
   type Tf,
 } from '@bolsillo/core';
-import type { Calibration, Preprocessing } from '@bolsillo/schema';
+import type { BaselineKind, Calibration, ModelFamily, Preprocessing } from '@bolsillo/schema';
+import { fitFeatureScorer, isNumericFeature, type FeatureScorerSpec } from './baselines';
 import { bestF1Threshold, chooseCalibration, type CalibrationScore } from './calibration-fit';
+import { foldsOf, planCv, type CvPlan } from './cv';
 import { networkArtifacts, predictNetwork, resolveParams, trainNetwork } from './models';
 import type { SelectionMetric, TrainParams } from './params';
 import { fitPreprocessing } from './preprocess-fit';
@@ -30,11 +32,11 @@ export interface FoldMetrics {
   readonly brier: number;
 }
 
-/** One row of the results table: a configuration's grouped-CV result in one round. */
+/** One row of the results table: a configuration's grouped-CV result in one round (`feature`: a single-feature scorer tried for best_feature). */
 export interface Trial {
-  readonly round: 'sample' | 'full' | 'baseline';
+  readonly round: 'sample' | 'full' | 'baseline' | 'feature';
   readonly candidate: string;
-  readonly family: 'logistic' | 'mlp' | 'prior' | 'rule';
+  readonly family: ModelFamily;
   readonly search: 'grid' | 'random' | 'fixed';
   readonly params: Record<string, unknown>;
   readonly rows: number;
@@ -44,22 +46,31 @@ export interface Trial {
   /** Selection metric, mean and std over folds (higher is better). */
   readonly score_mean: number;
   readonly score_std: number;
-  /** Metrics of the pooled out-of-fold predictions (steadier than the fold mean when folds are few or lopsided). */
+  /** Metrics of the pooled out-of-fold predictions (steadier than the fold mean when folds are few or lopsided), averaged over repeats. */
   readonly oof: FoldMetrics;
+  /** Selection metric of each repeat's pooled out-of-fold predictions. */
+  readonly repeat_scores: number[];
+  /** Customers (and customers with a positive row) the trial's rows come from. */
+  readonly customers: number;
+  readonly positive_customers: number;
+  readonly positives: number;
   readonly seconds: number;
 }
 
-/** Training data: rows of the master table with labels, groups and folds. */
+/** Training data: rows of the master table with labels, groups (customers) and the build's folds; `cv` is the CV plan's fold per row for each repeat (planned from params when absent). */
 export interface TrainData {
   readonly rows: readonly Row[];
   readonly y: Float32Array;
   readonly folds: Int32Array;
   readonly groups: readonly string[];
+  readonly cv?: readonly Int32Array[];
 }
 
 /** A fitted model ready to register. */
 export interface FittedModel {
-  readonly family: 'logistic' | 'mlp' | 'prior' | 'rule';
+  readonly family: ModelFamily;
+  /** Which baseline (baselines only). */
+  readonly baseline_kind?: BaselineKind;
   readonly features: readonly string[];
   readonly params: Record<string, unknown>;
   readonly preprocessing: Preprocessing | { none: true };
@@ -78,12 +89,19 @@ export interface TrainResult {
   readonly sample_trials: Trial[];
   readonly full_trials: Trial[];
   readonly baseline_trials: Trial[];
+  /** Every single-feature scorer tried for best_feature. */
+  readonly feature_trials: Trial[];
   readonly best: FittedModel;
-  readonly baselines: { readonly prior: FittedModel; readonly rule: FittedModel };
+  /** The baselines fitted, in {@link BaselineKind} order. */
+  readonly baselines: Partial<Record<BaselineKind, FittedModel>>;
+  /** Baselines that could not be fitted (their feature is not in the master table), with why. */
+  readonly skipped_baselines: { readonly kind: BaselineKind; readonly reason: string }[];
   readonly sample_rows: number;
   readonly train_rows: number;
   readonly calibration_rows: number;
+  /** Folds per repeat (the first repeat's) and the plan of the full round. */
   readonly folds: number;
+  readonly cv_plan: { readonly scheme: CvPlan['scheme']; readonly repeats: number; readonly customers: number; readonly positive_customers: number; readonly description: string };
 }
 
 /** Dependencies that are not data: tfjs and a clock for trial seconds (both injected; the logic stays testable). */
@@ -121,7 +139,13 @@ function subset(data: TrainData, idx: readonly number[]): TrainData {
     y: Float32Array.from(idx, (i) => data.y[i]!),
     folds: Int32Array.from(idx, (i) => data.folds[i]!),
     groups: idx.map((i) => data.groups[i]!),
+    ...(data.cv ? { cv: data.cv.map((a) => Int32Array.from(idx, (i) => a[i]!)) } : {}),
   };
+}
+
+/** The CV repeats of a training set: its plan, or the build's folds as one repeat. */
+function repeatsOf(data: TrainData): readonly Int32Array[] {
+  return data.cv ?? [data.folds];
 }
 
 /**
@@ -152,15 +176,32 @@ export function sampleGroups(groups: readonly string[], fraction: number, maxRow
   return out.sort((a, b) => a - b);
 }
 
-function foldIds(data: TrainData): number[] {
-  return [...new Set(Array.from(data.folds))].filter((f) => f >= 0).sort((a, b) => a - b);
-}
-
-function splitFold(data: TrainData, k: number): { train: number[]; val: number[] } {
+function splitFold(assignment: Int32Array, k: number): { train: number[]; val: number[] } {
   const train: number[] = [];
   const val: number[] = [];
-  for (let i = 0; i < data.y.length; i++) (data.folds[i] === k ? val : train).push(i);
+  for (let i = 0; i < assignment.length; i++) (assignment[i] === k ? val : train).push(i);
   return { train, val };
+}
+
+/**
+ * Run a grouped CV: for every repeat and fold, `fitScore` fits on the other folds and scores the
+ * held-out rows. Returns the fold metrics of all repeats and each repeat's out-of-fold scores.
+ */
+function crossValidate(data: TrainData, fitScore: (train: TrainData, val: TrainData) => ArrayLike<number>): { folds: FoldMetrics[]; oof: Float64Array[] } {
+  const folds: FoldMetrics[] = [];
+  const oof: Float64Array[] = [];
+  for (const assignment of repeatsOf(data)) {
+    const o = new Float64Array(data.y.length).fill(NaN);
+    for (const k of foldsOf(assignment)) {
+      const { train, val } = splitFold(assignment, k);
+      const va = subset(data, val);
+      const p = fitScore(subset(data, train), va);
+      folds.push(foldMetrics(va.y, p));
+      val.forEach((i, j) => (o[i] = p[j]!));
+    }
+    oof.push(o);
+  }
+  return { folds, oof };
 }
 
 /** Per-row weights giving every group (customer) the same total weight (mean 1). */
@@ -178,21 +219,15 @@ function fitNetworkModel(deps: TrainDeps, c: Candidate, features: readonly strin
   return { prep, encoder, net };
 }
 
-/** Grouped k-fold CV of one tfjs candidate, using the build's folds. */
+/** Grouped CV of one tfjs candidate over the data's CV plan (every repeat, every fold). */
 export function cvCandidate(deps: TrainDeps, data: TrainData, features: readonly string[], c: Candidate, params: TrainParams, round: Trial['round']): Trial {
   const t0 = deps.now();
-  const folds: FoldMetrics[] = [];
-  const oof = new Float64Array(data.y.length);
-  for (const k of foldIds(data)) {
-    const { train, val } = splitFold(data, k);
-    const tr = subset(data, train);
-    const va = subset(data, val);
+  const { folds, oof } = crossValidate(data, (tr, va) => {
     const { encoder, net } = fitNetworkModel(deps, c, features, tr, params);
     const p = predictNetwork(deps.tf, net, encoder.encode(va.rows), va.rows.length);
     net.model.dispose();
-    folds.push(foldMetrics(va.y, p));
-    val.forEach((i, j) => (oof[i] = p[j]!));
-  }
+    return p;
+  });
   const params_ = resolveParams(c.family, c.params) as unknown as Record<string, unknown>;
   return trial(round, c.id, c.family, c.search, params_, data, oof, folds, params, (deps.now() - t0) / 1000);
 }
@@ -204,46 +239,96 @@ function trial(
   search: Trial['search'],
   hyper: Record<string, unknown>,
   data: TrainData,
-  oof: Float64Array,
+  oof: readonly Float64Array[],
   folds: FoldMetrics[],
   params: TrainParams,
   seconds: number,
 ): Trial {
   const metric = params.selection_metric;
-  // Rows outside every fold (fold -1) have no out-of-fold prediction.
-  const inFold = Array.from(data.folds, (f, i) => (f >= 0 ? i : -1)).filter((i) => i >= 0);
   const { mean, std } = summarise(folds);
   const scores = folds.map((f) => selectionScore(f, metric));
   const sm = summarise(scores.map((s) => ({ pr_auc: s, roc_auc: s, log_loss: s, brier: s })));
-  const pooled = foldMetrics(
-    inFold.map((i) => data.y[i]!),
-    inFold.map((i) => oof[i]!),
-  );
+  // Each repeat's pooled out-of-fold metrics (rows never held out have no prediction), then their mean.
+  const pooledByRepeat = oof.map((o) => {
+    const inFold = Array.from(o, (v, i) => (Number.isNaN(v) ? -1 : i)).filter((i) => i >= 0);
+    return foldMetrics(
+      inFold.map((i) => data.y[i]!),
+      inFold.map((i) => o[i]!),
+    );
+  });
+  const pooled = summarise(pooledByRepeat).mean;
+  const repeat_scores = pooledByRepeat.map((m) => selectionScore(m, metric));
   // score_mean is what selection ranks by: the fold mean, or (selection_aggregate 'pooled') the pooled out-of-fold score.
   const score = params.selection_aggregate === 'pooled' ? selectionScore(pooled, metric) : sm.mean.pr_auc;
-  return { round, candidate, family, search, params: hyper, rows: data.y.length, fold_metrics: folds, mean, std, score_mean: score, score_std: sm.std.pr_auc, oof: pooled, seconds };
+  const c = customerCounts(data.groups, data.y);
+  return { round, candidate, family, search, params: hyper, rows: data.y.length, fold_metrics: folds, mean, std, score_mean: score, score_std: sm.std.pr_auc, oof: pooled, repeat_scores, ...c, seconds };
 }
 
-function baselineScores(family: 'prior' | 'rule', rule: readonly RuleCondition[], trainY: ArrayLike<number>, rows: readonly Row[]): Float64Array {
-  if (family === 'rule') return Float64Array.from(rows, (r) => ruleScore(rule, r));
+/** Customers, customers with a positive row, and positive rows. */
+export function customerCounts(groups: readonly string[], y: ArrayLike<number>): { customers: number; positive_customers: number; positives: number } {
+  const pos = new Set<string>();
+  const all = new Set<string>();
+  let positives = 0;
+  groups.forEach((g, i) => {
+    all.add(g);
+    if (y[i]) {
+      pos.add(g);
+      positives++;
+    }
+  });
+  return { customers: all.size, positive_customers: pos.size, positives };
+}
+
+/** How one baseline is fitted: a spec (prior, or a single-feature scorer) turned into model.json by fitting rows. */
+type BaselineSpec = { readonly kind: 'prior' } | { readonly kind: 'feature'; readonly spec: FeatureScorerSpec };
+
+function prevalenceOf(y: ArrayLike<number>): number {
   let s = 0;
-  for (let i = 0; i < trainY.length; i++) s += trainY[i]!;
-  return new Float64Array(rows.length).fill(trainY.length ? s / trainY.length : 0);
+  for (let i = 0; i < y.length; i++) s += y[i] ? 1 : 0;
+  return y.length ? s / y.length : 0;
 }
 
-function cvBaseline(deps: TrainDeps, data: TrainData, family: 'prior' | 'rule', params: TrainParams): Trial {
+/** Fit a baseline on rows (the prior is the rows' prevalence; a scorer its logistic map). */
+function fitBaseline(b: BaselineSpec, rows: readonly Row[], y: ArrayLike<number>): BaselineModelJson {
+  if (b.kind === 'prior') return { format: 'bolsillo-baseline', family: 'prior', probability: prevalenceOf(y) };
+  return fitFeatureScorer(rows, y, b.spec);
+}
+
+function scoreBaseline(m: BaselineModelJson, rows: readonly Row[]): Float64Array {
+  if (m.family === 'prior') return new Float64Array(rows.length).fill(m.probability);
+  if (m.family === 'feature') return Float64Array.from(rows, (r) => featureScore(m, r));
+  throw new Error(`train: no scorer for baseline family ${m.family}`);
+}
+
+/** A baseline's fitted parameters for the card (model.json without its format tags). */
+function baselineParams(m: BaselineModelJson): Record<string, unknown> {
+  if (m.family === 'prior') return { probability: m.probability };
+  if (m.family === 'feature') return { feature: m.feature, direction: m.direction, threshold: m.threshold, center: m.center, scale: m.scale, a: m.a, b: m.b, missing_probability: m.missing_probability };
+  return { all: m.all };
+}
+
+function cvBaseline(deps: TrainDeps, data: TrainData, id: string, b: BaselineSpec, params: TrainParams, round: 'baseline' | 'feature'): Trial {
   const t0 = deps.now();
-  const folds: FoldMetrics[] = [];
-  const oof = new Float64Array(data.y.length);
-  for (const k of foldIds(data)) {
-    const { train, val } = splitFold(data, k);
-    const va = subset(data, val);
-    const p = baselineScores(family, params.rule.all as RuleCondition[], Float32Array.from(train, (i) => data.y[i]!), va.rows);
-    folds.push(foldMetrics(va.y, p));
-    val.forEach((i, j) => (oof[i] = p[j]!));
+  const { folds, oof } = crossValidate(data, (tr, va) => scoreBaseline(fitBaseline(b, tr.rows, tr.y), va.rows));
+  const hyper = b.kind === 'prior' ? {} : { ...b.spec };
+  return trial(round, id, b.kind === 'prior' ? 'prior' : 'feature', 'fixed', hyper, data, oof, folds, params, (deps.now() - t0) / 1000);
+}
+
+/** The baselines of the params whose features the data has, in {@link BaselineKind} order; best_feature is chosen separately. */
+function configuredBaselines(params: TrainParams, available: (feature: string) => boolean): { specs: { kind: BaselineKind; b: BaselineSpec }[]; skipped: { kind: BaselineKind; reason: string }[] } {
+  const cfg = params.baselines;
+  const specs: { kind: BaselineKind; b: BaselineSpec }[] = [{ kind: 'prior', b: { kind: 'prior' } }];
+  const skipped: { kind: BaselineKind; reason: string }[] = [];
+  for (const kind of ['ratio_rule', 'ratio_graded', 'persistence'] as const) {
+    const s = cfg[kind];
+    if (!s) continue;
+    if (!available(s.feature)) {
+      skipped.push({ kind, reason: `feature ${s.feature} is not in the master table` });
+      continue;
+    }
+    specs.push({ kind, b: { kind: 'feature', spec: { feature: s.feature, direction: s.direction, threshold: s.threshold ?? null } } });
   }
-  const p = family === 'rule' ? { all: params.rule.all } : {};
-  return trial('baseline', family, family, 'fixed', p, data, oof, folds, params, (deps.now() - t0) / 1000);
+  return { specs, skipped };
 }
 
 function calibrated(
@@ -277,8 +362,10 @@ const rank = (a: Trial, b: Trial) => b.score_mean - a.score_mean || a.candidate.
 
 /**
  * The train node: algorithm selection on a group sample, then the finalists on all training rows
- * (grouped CV with the build's folds), the winner refitted on all training rows and calibrated on
- * the calibration slice; the prior and rule baselines are cross-validated and calibrated the same way.
+ * (grouped CV: leave-one-customer-out or repeated grouped k-fold, see {@link planCv}), the winner
+ * refitted on all training rows and calibrated on the calibration slice. The baselines (prior,
+ * ratio rule, graded ratio, persistence, best single feature) are cross-validated on the same plan
+ * and fitted on all training rows.
  */
 export async function trainAndSelect(
   deps: TrainDeps,
@@ -288,8 +375,11 @@ export async function trainAndSelect(
   params: TrainParams,
 ): Promise<TrainResult> {
   const log = deps.log ?? (() => undefined);
-  if (foldIds(train).length < 2) throw new Error('train: the train split needs at least two CV folds (fold column from the build stage)');
   if (calibration.rows.length === 0) throw new Error('train: the calibration split is empty');
+  const plan = train.cv ? null : planCv(train.groups, train.y, train.folds, params.cv, params.seed);
+  if (plan) train = { ...train, cv: plan.repeats };
+  if (foldsOf(repeatsOf(train)[0]!).length < 2) throw new Error('train: the CV needs at least two folds (two customers, or the build fold column)');
+  if (plan) log(`cv: ${plan.description} over ${plan.customers} customers (${plan.positive_customers} with positives)`);
   const candidates: Candidate[] = [];
   const fam = params.families;
   if (fam.logistic) candidates.push(...familyCandidates('logistic', fam.logistic, params.seed));
@@ -328,8 +418,22 @@ export async function trainAndSelect(
       log(`  ${c.id} ${params.selection_metric} ${t.score_mean.toFixed(4)} ± ${t.score_std.toFixed(4)} (${t.seconds.toFixed(1)}s)`);
       return t;
     });
-  const baselineTrials = (['prior', 'rule'] as const).map((f) => cvBaseline(deps, full, f, params));
-  for (const t of baselineTrials) log(`  baseline ${t.family} ${params.selection_metric} ${t.score_mean.toFixed(4)} ± ${t.score_std.toFixed(4)}`);
+  // Baselines: the configured ones, then best_feature = the single model feature with the best grouped-CV score.
+  const has = (f: string) => full.rows.some((r) => f in r);
+  const { specs, skipped } = configuredBaselines(params, has);
+  for (const s of skipped) log(`  baseline ${s.kind} skipped: ${s.reason}`);
+  const baselineTrials = specs.map(({ kind, b }) => cvBaseline(deps, full, kind, b, params, 'baseline'));
+  const bf = params.baselines.best_feature;
+  const exclude = new Set(bf ? (bf.exclude ?? []) : []);
+  const featureTrials = params.baselines.best_feature === false ? [] : features
+    .filter((f) => !exclude.has(f) && isNumericFeature(full.rows, f))
+    .map((f) => cvBaseline(deps, full, `best_feature:${f}`, { kind: 'feature', spec: { feature: f, direction: 'auto', threshold: null } }, params, 'feature'));
+  const bestFeature = [...featureTrials].sort(rank)[0];
+  if (bestFeature) {
+    baselineTrials.push({ ...bestFeature, round: 'baseline', candidate: 'best_feature' });
+    specs.push({ kind: 'best_feature', b: { kind: 'feature', spec: { feature: String(bestFeature.params.feature), direction: 'auto', threshold: null } } });
+  } else if (params.baselines.best_feature !== false) skipped.push({ kind: 'best_feature', reason: 'no numeric model feature' });
+  for (const t of baselineTrials) log(`  baseline ${t.candidate} ${params.selection_metric} ${t.score_mean.toFixed(4)} ± ${t.score_std.toFixed(4)}${t.candidate === 'best_feature' ? ` (${String(t.params.feature)})` : ''}`);
 
   const winner = [...fullTrials].sort(rank)[0]!;
   const candidate = candidates.find((c) => c.id === winner.candidate)!;
@@ -340,33 +444,32 @@ export async function trainAndSelect(
   net.model.dispose();
   const cal = calibrated(calibration.y, raw, params, true);
 
-  const baseline = (family: 'prior' | 'rule'): FittedModel => {
-    const t = baselineTrials.find((b) => b.family === family)!;
-    const rule = params.rule.all as RuleCondition[];
-    const rawB = baselineScores(family, rule, full.y, calibration.rows);
-    // The prior is already calibrated (the training prevalence); the rule's 0/1 score is mapped to probabilities.
-    const c = calibrated(calibration.y, rawB, params, family === 'rule');
-    let prevalence = 0;
-    for (let i = 0; i < full.y.length; i++) prevalence += full.y[i]!;
-    prevalence /= Math.max(full.y.length, 1);
-    return {
-      family,
-      features: family === 'rule' ? [...new Set(rule.map((r) => r.feature))] : [],
-      params: family === 'rule' ? { all: rule } : { probability: prevalence },
+  // A baseline's probability map is fitted on all training rows (it has nothing else to fit, and the
+  // calibration slice may hold few customers); its threshold and calibration metrics come from the calibration slice.
+  const baselines: Partial<Record<BaselineKind, FittedModel>> = {};
+  for (const { kind, b } of specs) {
+    const model = fitBaseline(b, full.rows, full.y);
+    const c = calibrated(calibration.y, scoreBaseline(model, calibration.rows), params, false);
+    baselines[kind] = {
+      family: model.family,
+      baseline_kind: kind,
+      features: model.family === 'feature' ? [model.feature] : [],
+      params: baselineParams(model),
       preprocessing: { none: true },
-      artifacts: baselineArtifacts(family === 'rule' ? { format: 'bolsillo-baseline', family: 'rule', all: rule } : { format: 'bolsillo-baseline', family: 'prior', probability: prevalence }),
-      calibration: c.calibration,
+      artifacts: baselineArtifacts(model),
+      calibration: { method: 'none' },
       calibration_scores: c.scores,
       threshold: c.threshold,
       calibration_metrics: c.metrics,
-      trial: t,
+      trial: baselineTrials.find((t) => t.candidate === kind)!,
     };
-  };
+  }
 
   return {
     sample_trials: sampleTrials,
     full_trials: fullTrials,
     baseline_trials: baselineTrials,
+    feature_trials: featureTrials,
     best: {
       family: candidate.family,
       features,
@@ -379,10 +482,18 @@ export async function trainAndSelect(
       calibration_metrics: cal.metrics,
       trial: winner,
     },
-    baselines: { prior: baseline('prior'), rule: baseline('rule') },
+    baselines,
+    skipped_baselines: skipped,
     sample_rows: sample.y.length,
     train_rows: full.y.length,
     calibration_rows: calibration.rows.length,
-    folds: foldIds(train).length,
+    folds: foldsOf(repeatsOf(full)[0]!).length,
+    cv_plan: {
+      scheme: plan?.scheme ?? 'build',
+      repeats: repeatsOf(full).length,
+      customers: customerCounts(full.groups, full.y).customers,
+      positive_customers: customerCounts(full.groups, full.y).positive_customers,
+      description: plan?.description ?? 'given folds',
+    },
   };
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { CalibrationSchema, PreprocessingSchema, describeErrors, validatorFor, type Calibration, type ModelCard, type Preprocessing } from '@bolsillo/schema';
 import { readJson } from '../atomic';
 import { modelDir, readCard } from '../registry/registry';
-import { ruleScore, type ModelJson } from './artifacts';
+import { featureScore, ruleScore, type ModelJson } from './artifacts';
 import { calibrate, sigmoid } from './calibration';
 import { createEncoder } from './preprocessing';
 import { forwardDense, readDenseNetwork } from './network';
@@ -54,6 +54,9 @@ export function modelFromArtifacts(card: ModelCard, modelJson: ModelJson, weight
     if (modelJson.family === 'prior') {
       const p = modelJson.probability;
       predictRaw = (rows) => new Float64Array(rows.length).fill(p);
+    } else if (modelJson.family === 'feature') {
+      const m = modelJson;
+      predictRaw = (rows) => Float64Array.from(rows, (r) => featureScore(m, r));
     } else {
       const all = modelJson.all;
       predictRaw = (rows) => Float64Array.from(rows, (r) => ruleScore(all, r));

@@ -1,5 +1,5 @@
 import type { Preprocessing } from '@bolsillo/schema';
-import { ruleScore } from './artifacts';
+import { featureScore, ruleScore, type FeatureScorerJson } from './artifacts';
 import { calibrate } from './calibration';
 import { createEncoder } from './preprocessing';
 import { forwardDense, readDenseNetwork } from './network';
@@ -59,6 +59,27 @@ describe('calibration and rules', () => {
       { feature: 'e', op: '==' as const, value: false },
     ];
     expect([{ r: 0.1, e: false }, { r: 0.1, e: true }, { r: 0.3, e: false }, { r: null, e: false }].map((row) => ruleScore(rule, row))).toEqual([1, 0, 0, 0]);
+  });
+});
+
+describe('single-feature scorer', () => {
+  const graded: FeatureScorerJson = { format: 'bolsillo-baseline', family: 'feature', feature: 'r', direction: 'lower', threshold: null, center: -0.5, scale: 0.25, a: 2, b: -1, missing_probability: 0.05 };
+  it('ranks by the signed feature (lower ratio, higher risk) and scores a missing value with its own probability', () => {
+    const p = [0.05, 0.3, 0.9].map((r) => featureScore(graded, { r }));
+    expect(p[0]).toBeGreaterThan(p[1]!);
+    expect(p[1]).toBeGreaterThan(p[2]!);
+    // t = -0.3, z = 2 * (-0.3 + 0.5) / 0.25 - 1 = 0.6
+    expect(p[1]).toBeCloseTo(1 / (1 + Math.exp(-0.6)), 12);
+    expect(featureScore(graded, { r: null })).toBe(0.05);
+    expect(featureScore(graded, {})).toBe(0.05);
+  });
+  it('as a binary rule gives one probability beyond the threshold and one below', () => {
+    const rule: FeatureScorerJson = { ...graded, threshold: 0.2, center: 0, scale: 1, a: 3, b: -2 };
+    expect(featureScore(rule, { r: 0.19 })).toBeCloseTo(1 / (1 + Math.exp(-1)), 12);
+    expect(featureScore(rule, { r: 0.2 })).toBeCloseTo(1 / (1 + Math.exp(2)), 12);
+    const persistence: FeatureScorerJson = { ...rule, feature: 'n', direction: 'higher', threshold: 0 };
+    expect(featureScore(persistence, { n: 1 })).toBeGreaterThan(featureScore(persistence, { n: 0 }));
+    expect(featureScore(persistence, { n: true })).toBe(featureScore(persistence, { n: 1 }));
   });
 });
 
