@@ -4,10 +4,10 @@
  */
 import { reliabilityBins } from '@bolsillo/core';
 import { liftByDecile, prCurve, rocCurve, scoreHistogram, type Decile } from './curves';
-import { decideGate, type SplitMetrics, type Verdict } from './gate';
+import { decideGate, strongestBaseline, type GateReference, type SplitMetrics, type Verdict } from './gate';
 import type { LearningPoint } from './learning-curve';
-import { evaluateScores, pairedDifference, type BootstrapOptions, type Estimate, type MetricSet } from './metrics';
-import { DEFAULT_BOOTSTRAP_MAX_ROWS, METRIC_NAMES, type EvaluateParams, type MetricName } from './params';
+import { customerCounts, evaluateScores, pairedDifference, perCustomerMetrics, spreadOf, type BootstrapOptions, type Estimate, type MetricSet, type Spread } from './metrics';
+import { DEFAULT_BOOTSTRAP_MAX_ROWS, DEFAULT_EVIDENCE, METRIC_NAMES, type EvaluateParams, type MetricName } from './params';
 import { PALETTE, barChart, confusionSvg, lineChart } from './svg';
 import { chooseThreshold, type Decision } from './threshold';
 
@@ -23,14 +23,33 @@ export interface Contender {
   /** Registry version, or null for a baseline computed on the fly. */
   readonly version: string | null;
   readonly description: string;
+  /** Which baseline (`prior`, `ratio_rule`, …) for a baseline, or for a champion that is one. */
+  readonly kind?: string;
   /** Scores on the threshold-selection rows and on each evaluation split. */
   readonly scores: { readonly threshold: ArrayLike<number> } & Readonly<Record<EvalSplit, ArrayLike<number>>>;
   /** Fixed threshold (the champion serves with its own); otherwise chosen by the objective. */
   readonly fixedThreshold?: number;
 }
 
-/** Labels (0/1) of the threshold-selection rows and each evaluation split. */
-export type SplitLabels = { readonly threshold: ArrayLike<number>; readonly thresholdSplit: string } & Readonly<Record<EvalSplit, ArrayLike<number>>>;
+/**
+ * Labels (0/1) of the threshold-selection rows and each evaluation split, and the customer of
+ * every evaluation row (small integers): every interval resamples whole customers.
+ */
+export type SplitLabels = {
+  readonly threshold: ArrayLike<number>;
+  readonly thresholdSplit: string;
+  readonly groups: Readonly<Record<EvalSplit, ArrayLike<number>>>;
+} & Readonly<Record<EvalSplit, ArrayLike<number>>>;
+
+/** How results vary person by person on one split: each contender's per-customer metric spread, and the customers with positives. */
+export interface PerCustomer {
+  readonly split: EvalSplit;
+  readonly spreads: Record<string, { readonly pr_auc: Spread; readonly roc_auc: Spread }>;
+  /** Customers with a positive row, most positives first, anonymised as their rank; PR-AUC per contender id. */
+  readonly customers: { readonly rank: number; readonly rows: number; readonly positives: number; readonly pr_auc: Record<string, number> }[];
+  /** Share of all positives held by the customer with the most positives. */
+  readonly dominant_positive_share: number;
+}
 
 /** A contender's results. */
 export interface ContenderResult {
@@ -41,8 +60,9 @@ export interface ContenderResult {
   readonly description: string;
   readonly threshold: number;
   readonly splits: Record<EvalSplit, MetricSet>;
-  /** Candidate minus this contender on the gate split, paired bootstrap interval (absent for the candidate). */
+  /** Candidate minus this contender on the gate split, paired customer-level bootstrap interval (absent for the candidate). */
   readonly delta?: Record<MetricName, Estimate>;
+  readonly kind?: string;
 }
 
 /** Everything evaluate knows about one candidate version. */
@@ -54,6 +74,11 @@ export interface Evaluation {
   readonly gate_split: EvalSplit;
   readonly lift: Record<EvalSplit, Decile[]>;
   readonly learning_curve: LearningPoint[];
+  readonly per_customer: PerCustomer;
+  /** Rows, positives, customers and positive customers of every evaluation split. */
+  readonly evidence: Record<EvalSplit, { rows: number; positives: number; customers: number; positive_customers: number }>;
+  /** Evidence too thin to lean on (below `evidence` in the params). */
+  readonly warnings: string[];
   readonly verdict: Verdict;
   /** SVG documents by file name (`roc.svg`, ...). */
   readonly plots: Record<string, string>;
@@ -68,62 +93,108 @@ function toPointMetrics(r: ContenderResult): SplitMetrics {
   return Object.fromEntries(EVAL_SPLITS.map((s) => [s, Object.fromEntries(METRIC_NAMES.map((m) => [m, r.splits[s].metrics[m].value]))]));
 }
 
+/** Warnings for splits whose customers or positive customers fall below the evidence thresholds. */
+export function evidenceWarnings(evidence: Evaluation['evidence'], params: EvaluateParams): string[] {
+  const t = params.evidence ?? DEFAULT_EVIDENCE;
+  const out: string[] = [];
+  for (const s of EVAL_SPLITS) {
+    const e = evidence[s];
+    if (e.rows === 0) continue;
+    if (e.customers < t.min_customers || e.positive_customers < t.min_positive_customers)
+      out.push(`${s} split rests on ${e.customers} customers, ${e.positive_customers} with positives (thresholds ${t.min_customers} and ${t.min_positive_customers}): its numbers describe few people`);
+  }
+  return out;
+}
+
+function perCustomer(labels: SplitLabels, contenders: readonly Contender[], split: EvalSplit): PerCustomer {
+  const y = labels[split];
+  const g = labels.groups[split];
+  const per = Object.fromEntries(contenders.map((c) => [c.id, perCustomerMetrics(y, c.scores[split], g)]));
+  const spreads = Object.fromEntries(contenders.map((c) => [c.id, { pr_auc: spreadOf(per[c.id]!.map((m) => m.pr_auc)), roc_auc: spreadOf(per[c.id]!.map((m) => m.roc_auc)) }]));
+  const base = per[contenders[0]!.id] ?? [];
+  const order = base
+    .map((m, k) => ({ m, k }))
+    .filter(({ m }) => m.positives > 0)
+    .sort((a, b) => b.m.positives - a.m.positives || b.m.rows - a.m.rows || a.m.customer - b.m.customer);
+  let positives = 0;
+  for (let i = 0; i < y.length; i++) positives += y[i] ? 1 : 0;
+  return {
+    split,
+    spreads,
+    customers: order.map(({ m, k }, rank) => ({ rank: rank + 1, rows: m.rows, positives: m.positives, pr_auc: Object.fromEntries(contenders.map((c) => [c.id, per[c.id]![k]!.pr_auc])) })),
+    dominant_positive_share: positives ? (order[0]?.m.positives ?? 0) / positives : 0,
+  };
+}
+
 /**
- * Evaluate a candidate against its contenders and decide the gate.
+ * Evaluate a candidate against its contenders and decide the gate. Every interval is a
+ * customer-level (cluster) bootstrap: metrics, and the paired deltas of the candidate against
+ * each contender (and of the champion against the strongest baseline).
  *
- * @example evaluateCandidate('20260101T000000Z-abc123', labels, [candidate, prior, rule], learning, params)
+ * @example evaluateCandidate('20260101T000000Z-abc123', labels, [candidate, prior, ratio_rule], learning, params)
  */
 export function evaluateCandidate(version: string, labels: SplitLabels, contenders: readonly Contender[], learning: LearningPoint[], params: EvaluateParams): Evaluation {
   const candidate = contenders.find((c) => c.role === 'candidate');
   if (!candidate) throw new Error('evaluate: no candidate among the contenders');
   const { objective, value_matrix } = params.threshold;
+  const gateSplit = params.gate.split as EvalSplit;
+  const deltaOptions = { ...bootstrapOptions(params), seed: params.seed + 7, groups: labels.groups[gateSplit] };
   let results: ContenderResult[] = contenders.map((c) => {
     const threshold = c.fixedThreshold ?? chooseThreshold(labels.threshold, c.scores.threshold, objective, value_matrix).threshold;
     const splits = Object.fromEntries(
       EVAL_SPLITS.map((s, k) => [
         s,
         // Same seed per split for every contender: identical resamples, so intervals are paired.
-        evaluateScores(labels[s], c.scores[s], threshold, { ...bootstrapOptions(params), seed: params.seed + 1000 * k }),
+        evaluateScores(labels[s], c.scores[s], threshold, { ...bootstrapOptions(params), seed: params.seed + 1000 * k, groups: labels.groups[s] }),
       ]),
     ) as Record<EvalSplit, MetricSet>;
-    return { id: c.id, label: c.label, role: c.role, version: c.version, description: c.description, threshold, splits };
+    return { id: c.id, label: c.label, role: c.role, version: c.version, description: c.description, threshold, splits, ...(c.kind ? { kind: c.kind } : {}) };
   });
-  const gateSplit = params.gate.split as EvalSplit;
   const candThreshold = results.find((r) => r.role === 'candidate')!.threshold;
   results = results.map((r, i) =>
     r.role === 'candidate'
       ? r
-      : {
-          ...r,
-          delta: pairedDifference(labels[gateSplit], { scores: candidate.scores[gateSplit], threshold: candThreshold }, { scores: contenders[i]!.scores[gateSplit], threshold: r.threshold }, {
-            ...bootstrapOptions(params),
-            seed: params.seed + 7,
-          }),
-        },
+      : { ...r, delta: pairedDifference(labels[gateSplit], { scores: candidate.scores[gateSplit], threshold: candThreshold }, { scores: contenders[i]!.scores[gateSplit], threshold: r.threshold }, deltaOptions) },
   );
   const cand = results.find((r) => r.role === 'candidate')!;
   const chosen = chooseThreshold(labels.threshold, candidate.scores.threshold, objective, value_matrix);
   const decision: Decision = { threshold: chosen.threshold, objective, value_matrix, achieved: chosen.achieved, chosen_on: labels.thresholdSplit };
+
+  const evidence = Object.fromEntries(
+    EVAL_SPLITS.map((s) => {
+      const m = cand.splits[s];
+      return [s, { rows: m.n, positives: m.positives, ...customerCounts(labels[s], labels.groups[s]) }];
+    }),
+  ) as Evaluation['evidence'];
+  const warnings = evidenceWarnings(evidence, params);
+  const ref = (r: ContenderResult): GateReference => ({
+    id: r.id,
+    label: r.label,
+    version: r.version,
+    metrics: toPointMetrics(r),
+    ...(r.delta ? { delta: r.delta } : {}),
+    ...(r.kind ? { kind: r.kind } : {}),
+    customers: r.splits[gateSplit].customers,
+    positive_customers: r.splits[gateSplit].positive_customers,
+  });
+  const baselineRefs = results.filter((r) => r.role === 'baseline').map(ref);
   const champ = results.find((r) => r.role === 'champion');
-  const baselines = Object.fromEntries(results.filter((r) => r.role === 'baseline').map((r) => [r.id, toPointMetrics(r)]));
-  const gateVerdict = decideGate(version, toPointMetrics(cand), champ ? { version: champ.version!, metrics: toPointMetrics(champ) } : null, params.gate, baselines);
-  const verdict = { ...gateVerdict, reasons: [...gateVerdict.reasons, ...baselineNotes(cand, results, params.gate.split as EvalSplit)] };
+  let vsStrongest: Estimate | null = null;
+  const metric = params.gate.metric ?? 'pr_auc';
+  const strongest = strongestBaseline(baselineRefs, metric, gateSplit);
+  if (champ && strongest) {
+    const ci = contenders.findIndex((c) => c.id === champ.id);
+    const si = contenders.findIndex((c) => c.id === strongest.id);
+    const sr = results[si]!;
+    vsStrongest = pairedDifference(labels[gateSplit], { scores: contenders[ci]!.scores[gateSplit], threshold: champ.threshold }, { scores: contenders[si]!.scores[gateSplit], threshold: sr.threshold }, deltaOptions)[metric];
+  }
+  const verdict = decideGate(
+    { version, candidate: toPointMetrics(cand), champion: champ ? { ...ref(champ), version: champ.version!, vs_strongest: vsStrongest } : null, baselines: baselineRefs, warnings },
+    params.gate,
+  );
   const lift = Object.fromEntries(EVAL_SPLITS.map((s) => [s, liftByDecile(labels[s], candidate.scores[s])])) as Record<EvalSplit, Decile[]>;
   const plots = renderPlots(labels, contenders, cand, lift, learning, params);
-  return { version, decision, contenders: results, gate_split: gateSplit, lift, learning_curve: learning, verdict, plots };
-}
-
-/** Informational lines (not gate checks): where a baseline beats the candidate on a ranking metric. */
-function baselineNotes(cand: ContenderResult, results: readonly ContenderResult[], split: EvalSplit): string[] {
-  const notes: string[] = [];
-  for (const b of results.filter((r) => r.role === 'baseline')) {
-    for (const m of ['pr_auc', 'roc_auc', 'f1'] as const) {
-      const c = cand.splits[split].metrics[m];
-      const r = b.splits[split].metrics[m];
-      if (r.value > c.value) notes.push(`note: ${b.label} beats the candidate on ${m} (${split}): ${r.value.toFixed(4)} [${r.lo.toFixed(4)}, ${r.hi.toFixed(4)}] vs ${c.value.toFixed(4)} [${c.lo.toFixed(4)}, ${c.hi.toFixed(4)}]`);
-    }
-  }
-  return notes;
+  return { version, decision, contenders: results, gate_split: gateSplit, lift, learning_curve: learning, per_customer: perCustomer(labels, contenders, 'test'), evidence, warnings, verdict, plots };
 }
 
 function renderPlots(labels: SplitLabels, contenders: readonly Contender[], cand: ContenderResult, lift: Record<EvalSplit, Decile[]>, learning: LearningPoint[], params: EvaluateParams): Record<string, string> {

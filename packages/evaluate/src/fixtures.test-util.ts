@@ -15,7 +15,7 @@ import {
   writeModelVersion,
   writeParquetFile,
 } from '@bolsillo/core';
-import { FEATURE_DECLARATIONS, MasterRowSchema, arrowSchemaFor, type ModelCard } from '@bolsillo/schema';
+import { FEATURE_DECLARATIONS, MasterRowSchema, TARGET, arrowSchemaFor, type ModelCard } from '@bolsillo/schema';
 
 export const MASTER_HASH = 'testhash0001';
 
@@ -24,7 +24,10 @@ export function tempDataDir(prefix = 'evaluate-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** Master rows whose target depends on prev_available_ratio and is_essential, with label noise. */
+/**
+ * Master rows whose target depends on available_ratio and is_essential, with label noise; 40
+ * customers. (available_ratio stands for "the ratio known at the snapshot": a name both feature sets have.)
+ */
 export function makeMasterRows(n: number, seed: number): Record<string, unknown>[] {
   const rand = seededRandom(seed);
   const base: Record<string, unknown> = {};
@@ -43,10 +46,10 @@ export function makeMasterRows(n: number, seed: number): Record<string, unknown>
       customer_key: `c${i % 40}`,
       date: '2020-01-01',
       amount: 10 + 200 * rand(),
-      prev_available_ratio: ratio,
+      available_ratio: ratio,
       is_essential: essential,
       merchant_group: essential ? 'SUPERMERCADOS' : 'VAREJO',
-      is_revenge_spending: target,
+      [TARGET]: target,
       group: `c${i % 40}`,
       split,
       fold: split === 'train' ? i % 3 : -1,
@@ -93,19 +96,19 @@ function cardFor(family: ModelCard['family'], extra: Partial<ModelCard>): ModelC
 }
 
 /**
- * Register a logistic model p = sigmoid(b + wRatio·z(prev_available_ratio) + wEss·is_essential).
+ * Register a logistic model p = sigmoid(b + wRatio·z(available_ratio) + wEss·is_essential).
  * Negative wRatio and wEss fit the generated target; positive ones invert it.
  */
 export async function registerLogistic(dataDir: string, wRatio: number, wEss: number, bias = -1.5): Promise<string> {
   const card = cardFor('logistic', {
-    features: ['prev_available_ratio', 'is_essential'],
+    features: ['available_ratio', 'is_essential'],
     preprocessing: {
       columns: [
-        { name: 'prev_available_ratio', kind: 'numeric', mean: 0.5, std: 0.29, missing_indicator: false },
+        { name: 'available_ratio', kind: 'numeric', mean: 0.5, std: 0.29, missing_indicator: false },
         { name: 'is_essential', kind: 'boolean' },
       ],
       width: 2,
-      encoded_names: ['prev_available_ratio', 'is_essential'],
+      encoded_names: ['available_ratio', 'is_essential'],
     },
   });
   const weights = new Float32Array([wRatio, wEss, bias]);
@@ -130,23 +133,32 @@ export async function registerLogistic(dataDir: string, wRatio: number, wEss: nu
   return card.version;
 }
 
-/** Register the prior and rule baselines the way train does (declarative model.json, no weights). */
-export async function registerBaselines(dataDir: string, prevalence: number): Promise<{ prior: string; rule: string }> {
+const logit = (p: number) => Math.log(p / (1 - p));
+
+/**
+ * Register the baselines the way train does (declarative model.json, role baseline, one per kind):
+ * the prior, the ratio rule (available_ratio < 0.3, the fixture's cut), the graded ratio, and a
+ * useless "persistence" on amount. Rates come from the train rows.
+ */
+export async function registerBaselines(dataDir: string, rows: readonly Record<string, unknown>[]): Promise<Record<'prior' | 'ratio_rule' | 'ratio_graded' | 'persistence', string>> {
   const registry = dataLayout(dataDir).registry;
-  const prior = cardFor('prior', {});
-  await writeModelVersion(registry, prior, baselineArtifacts({ format: 'bolsillo-baseline', family: 'prior', probability: prevalence }));
-  const rule = cardFor('rule', { features: ['prev_available_ratio', 'is_essential'] });
-  await writeModelVersion(
-    registry,
-    rule,
-    baselineArtifacts({
-      format: 'bolsillo-baseline',
-      family: 'rule',
-      all: [
-        { feature: 'prev_available_ratio', op: '<', value: 0.2 },
-        { feature: 'is_essential', op: '==', value: false },
-      ],
-    }),
-  );
-  return { prior: prior.version, rule: rule.version };
+  const train = rows.filter((r) => r.split === 'train');
+  const rate = (rs: readonly Record<string, unknown>[]) => (rs.filter((r) => r[TARGET]).length + 1) / (rs.length + 2);
+  const prevalence = rate(train);
+  const hit = rate(train.filter((r) => (r.available_ratio as number) < 0.3));
+  const miss = rate(train.filter((r) => (r.available_ratio as number) >= 0.3));
+  const base = { format: 'bolsillo-baseline' as const, family: 'feature' as const, missing_probability: prevalence };
+  const models = {
+    prior: { format: 'bolsillo-baseline' as const, family: 'prior' as const, probability: prevalence },
+    ratio_rule: { ...base, feature: 'available_ratio', direction: 'lower' as const, threshold: 0.3, center: 0, scale: 1, a: logit(hit) - logit(miss), b: logit(miss) },
+    ratio_graded: { ...base, feature: 'available_ratio', direction: 'lower' as const, threshold: null, center: -0.5, scale: 0.29, a: 1.2, b: logit(prevalence) },
+    persistence: { ...base, feature: 'amount', direction: 'higher' as const, threshold: 100, center: 0, scale: 1, a: 0.01, b: logit(prevalence) },
+  };
+  const out = {} as Record<keyof typeof models, string>;
+  for (const [kind, m] of Object.entries(models) as [keyof typeof models, (typeof models)[keyof typeof models]][]) {
+    const card = cardFor(m.family, { role: 'baseline', baseline_kind: kind, features: m.family === 'feature' ? [m.feature] : [], params: { ...m } });
+    await writeModelVersion(registry, card, baselineArtifacts(m));
+    out[kind] = card.version;
+  }
+  return out;
 }

@@ -5,22 +5,20 @@
  */
 /** Stage name. */
 export const STAGE = 'evaluate';
-export { EvaluateParamsSchema, ValueMatrixSchema, FloorSchema, ChampionRuleSchema, BaselineRuleSchema, DEFAULT_EVALUATE_PARAMS, METRIC_DIRECTIONS, METRIC_NAMES } from './params';
-export type { EvaluateParams, ValueMatrix, Floor, ChampionRule, BaselineRule, MetricName } from './params';
-export { evaluateScores, pointMetrics, bootstrapIndices } from './metrics';
-export type { Estimate, MetricSet, ConfusionCounts } from './metrics';
+export { EvaluateParamsSchema, ValueMatrixSchema, FloorSchema, ChampionRuleSchema, DEFAULT_EVALUATE_PARAMS, DEFAULT_EVIDENCE, METRIC_DIRECTIONS, METRIC_NAMES } from './params';
+export type { EvaluateParams, ValueMatrix, Floor, ChampionRule, MetricName } from './params';
+export { evaluateScores, pairedDifference, pointMetrics, bootstrapIndices, resampleDesign, perCustomerMetrics, spreadOf, customerCounts } from './metrics';
+export type { Estimate, MetricSet, ConfusionCounts, ResampleDesign, CustomerMetrics, Spread } from './metrics';
 export { chooseThreshold, valueOf } from './threshold';
 export type { Decision } from './threshold';
-export { decideGate } from './gate';
-export type { Verdict, GateCheck, SplitMetrics } from './gate';
+export { decideGate, strongestBaseline } from './gate';
+export type { Verdict, GateCheck, SplitMetrics, GateInput, GateReference, StrongestBaseline, Serve } from './gate';
 export { rocCurve, prCurve, liftByDecile, scoreHistogram } from './curves';
 export type { Point, Decile } from './curves';
 export { learningCurve, learningCurveFromCard, fitLogistic } from './learning-curve';
 export type { LearningPoint } from './learning-curve';
-export { priorBaseline, ruleBaseline } from './baselines';
-export type { Scorer } from './baselines';
-export { evaluateCandidate, EVAL_SPLITS } from './evaluation';
-export type { Evaluation, Contender, ContenderResult, SplitLabels, EvalSplit } from './evaluation';
+export { evaluateCandidate, evidenceWarnings, EVAL_SPLITS } from './evaluation';
+export type { Evaluation, Contender, ContenderResult, SplitLabels, EvalSplit, PerCustomer } from './evaluation';
 export { renderReport, renderIndex, PLOT_ORDER } from './report';
 export type { IndexEntry } from './report';
 export { runEvaluate, runRollback, runForcePromote, writeIndex, pickCandidate, DEFAULT_PARAMS_FILE } from './run';

@@ -1,7 +1,8 @@
 import { averagePrecision, confusionAt, rocAuc, seededRandom } from '@bolsillo/core';
+import { TARGET } from '@bolsillo/schema';
 import { liftByDecile, prCurve, rocCurve, scoreHistogram } from './curves';
 import { learningCurve } from './learning-curve';
-import { evaluateScores, pairedDifference } from './metrics';
+import { evaluateScores, pairedDifference, perCustomerMetrics, resampleDesign, spreadOf } from './metrics';
 import { chooseThreshold, valueOf } from './threshold';
 import { lineChart } from './svg';
 import { makeMasterRows } from './fixtures.test-util';
@@ -48,6 +49,63 @@ describe('evaluateScores', () => {
     const m = evaluateScores(y, p, 0.3, { ...opts, iterations: 0 });
     expect(Number.isNaN(m.metrics.f1.lo)).toBe(true);
     expect(Number.isFinite(m.metrics.f1.value)).toBe(true);
+  });
+});
+
+describe('customer-level (cluster) bootstrap', () => {
+  // 40 customers of 50 rows each; a customer's rows share one score offset, so rows of a customer are not independent.
+  function clustered(seed: number): { y: Float64Array; p: Float64Array; g: Int32Array } {
+    const rand = seededRandom(seed);
+    const n = 2000;
+    const y = new Float64Array(n);
+    const p = new Float64Array(n);
+    const g = new Int32Array(n);
+    const offset = Array.from({ length: 40 }, () => (rand() - 0.5) * 0.6);
+    const rate = Array.from({ length: 40 }, () => rand() * 0.4);
+    for (let i = 0; i < n; i++) {
+      g[i] = i % 40;
+      y[i] = rand() < rate[g[i]!]! ? 1 : 0;
+      p[i] = Math.min(1, Math.max(0, 0.3 + 0.3 * y[i]! + offset[g[i]!]! + 0.2 * (rand() - 0.5)));
+    }
+    return { y, p, g };
+  }
+  const opts = { iterations: 200, confidence: 0.95, seed: 5, bins: 10 };
+
+  it('resamples whole customers: wider intervals than rows when rows of a customer move together, and the counts say so', () => {
+    const { y, p, g } = clustered(3);
+    const rows = evaluateScores(y, p, 0.5, opts);
+    const people = evaluateScores(y, p, 0.5, { ...opts, groups: g });
+    expect(people.metrics.pr_auc.value).toBe(rows.metrics.pr_auc.value);
+    const width = (e: { lo: number; hi: number }) => e.hi - e.lo;
+    expect(width(people.metrics.pr_auc)).toBeGreaterThan(1.3 * width(rows.metrics.pr_auc));
+    expect(people).toMatchObject({ bootstrap_unit: 'customer', customers: 40, bootstrap_customers: 40 });
+    expect(people.positive_customers).toBe(new Set(Array.from(g).filter((_, i) => y[i])).size);
+    expect(rows.bootstrap_unit).toBe('row');
+  });
+
+  it('caps rows by whole customers, and one customer per row is the row bootstrap', () => {
+    const { y, p, g } = clustered(4);
+    const d = resampleDesign(y.length, { groups: g, maxRows: 500, seed: 1 });
+    expect(d.units).toBe(10);
+    expect(d.rows.length).toBe(500);
+    expect(new Set(Array.from(d.rows, (r) => g[r])).size).toBe(10);
+    const own = Int32Array.from({ length: y.length }, (_, i) => i);
+    expect(evaluateScores(y, p, 0.5, { ...opts, groups: own }).metrics).toEqual(evaluateScores(y, p, 0.5, opts).metrics);
+  });
+
+  it('pairs deltas over whole customers and reports per-customer metrics and their spread', () => {
+    const { y, p, g } = clustered(5);
+    const flat = new Float64Array(y.length).fill(0.3);
+    const d = pairedDifference(y, { scores: p, threshold: 0.5 }, { scores: flat, threshold: 0.5 }, { ...opts, groups: g });
+    expect(d.roc_auc.lo).toBeGreaterThan(0);
+    const per = perCustomerMetrics(y, p, g);
+    expect(per).toHaveLength(40);
+    expect(per.reduce((s, c) => s + c.rows, 0)).toBe(y.length);
+    const withPos = per.filter((c) => c.positives > 0);
+    const sp = spreadOf(per.map((c) => c.pr_auc));
+    expect(sp.customers).toBe(withPos.length);
+    expect(sp.min).toBeLessThanOrEqual(sp.median);
+    expect(sp.median).toBeLessThanOrEqual(sp.max);
   });
 });
 
@@ -127,9 +185,9 @@ describe('learningCurve', () => {
     const rows = makeMasterRows(1500, 9);
     const train = rows.filter((r) => r.split === 'train');
     const val = rows.filter((r) => r.split !== 'train');
-    const pts = learningCurve(train, val, ['prev_available_ratio', 'is_essential', 'merchant_group', 'amount'], 'is_revenge_spending', { fractions: [0.1, 0.5, 1], epochs: 80, l2: 1e-3, seed: 1 });
+    const pts = learningCurve(train, val, ['available_ratio', 'is_essential', 'merchant_group', 'amount'], TARGET, { fractions: [0.1, 0.5, 1], epochs: 80, l2: 1e-3, seed: 1 });
     expect(pts.map((x) => x.size)).toEqual([Math.round(0.1 * train.length), Math.round(0.5 * train.length), train.length]);
-    const rate = val.filter((r) => r.is_revenge_spending).length / val.length;
+    const rate = val.filter((r) => r[TARGET]).length / val.length;
     const constantLoss = -(rate * Math.log(rate) + (1 - rate) * Math.log(1 - rate));
     expect(pts.at(-1)!.validation_log_loss).toBeLessThan(constantLoss * 0.8);
     expect(pts.at(-1)!.validation_roc_auc).toBeGreaterThan(0.8);

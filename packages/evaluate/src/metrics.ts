@@ -28,9 +28,16 @@ export interface ConfusionCounts {
 export interface MetricSet {
   readonly n: number;
   readonly positives: number;
+  /** Customers the rows come from, and customers with a positive row (when the rows carry customers). */
+  readonly customers?: number;
+  readonly positive_customers?: number;
   readonly threshold: number;
+  /** What the bootstrap resamples: whole customers (cluster bootstrap) or rows. */
+  readonly bootstrap_unit?: 'customer' | 'row';
   /** Rows the bootstrap resampled (n, or the cap when the split is larger); intervals are rescaled to n. */
   readonly bootstrap_rows?: number;
+  /** Customers the bootstrap resampled (all, or whole customers up to the row cap). */
+  readonly bootstrap_customers?: number;
   readonly metrics: Record<MetricName, Estimate>;
   readonly confusion: Record<keyof ConfusionCounts, Estimate>;
 }
@@ -79,18 +86,94 @@ export function bootstrapIndices(n: number, iterations: number, seed: number): U
   return out;
 }
 
-/** Options of the bootstrap: resamples, confidence, seed, reliability bins and an optional row cap. */
+/** Options of the bootstrap: resamples, confidence, seed, reliability bins, customers and an optional row cap. */
 export interface BootstrapOptions {
   readonly iterations: number;
   readonly confidence: number;
   readonly seed: number;
   readonly bins: number;
   /**
+   * Customer (cluster) of every row, as small integers: the bootstrap then resamples whole
+   * customers with replacement (every row of a drawn customer counts once per draw), so the
+   * intervals reflect how results vary across people, not across rows of the same people.
+   * Absent: rows are resampled.
+   */
+  readonly groups?: ArrayLike<number>;
+  /**
    * Bootstrap at most this many rows: above it, the intervals come from a seeded subsample of
-   * `maxRows` rows (m-out-of-n bootstrap) and are rescaled to the full size by √(m/n) around the
-   * full-data point estimate; counts are scaled by n/m. Point estimates always use every row.
+   * `maxRows` rows (whole customers when `groups` is given; m-out-of-n bootstrap) and are rescaled
+   * to the full size by √(m/n) (m, n: customers when clustered, else rows) around the full-data
+   * point estimate; counts are scaled by the row ratio. Point estimates always use every row.
    */
   readonly maxRows?: number;
+}
+
+/**
+ * What one bootstrap resamples: the (possibly capped) rows, and the units drawn, as a CSR list of
+ * positions into `rows` (one unit per row, or one per customer).
+ */
+export interface ResampleDesign {
+  readonly rows: Uint32Array;
+  readonly start: Uint32Array;
+  readonly members: Uint32Array;
+  /** Units in the design, and in the whole split (for the √ rescale when capped). */
+  readonly units: number;
+  readonly totalUnits: number;
+  readonly unit: 'customer' | 'row';
+}
+
+/** The resampling design of a split: rows, or whole customers (capped at `maxRows` rows by a seeded choice of customers). */
+export function resampleDesign(n: number, options: Pick<BootstrapOptions, 'groups' | 'maxRows' | 'seed'>): ResampleDesign {
+  const groups = options.groups;
+  if (!groups) {
+    const rows = bootstrapRows(n, options.maxRows, options.seed);
+    const m = rows.length;
+    const start = new Uint32Array(m + 1);
+    for (let i = 0; i <= m; i++) start[i] = i;
+    const members = new Uint32Array(m);
+    for (let i = 0; i < m; i++) members[i] = i;
+    return { rows, start, members, units: m, totalUnits: n, unit: 'row' };
+  }
+  if (groups.length !== n) throw new Error(`evaluate: ${n} rows but ${groups.length} customer ids`);
+  const byGroup = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const g = groups[i]!;
+    const list = byGroup.get(g);
+    if (list) list.push(i);
+    else byGroup.set(g, [i]);
+  }
+  const ids = [...byGroup.keys()].sort((a, b) => a - b);
+  let chosen = ids;
+  if (options.maxRows !== undefined && options.maxRows < n) {
+    const rand = seededRandom(options.seed ^ 0x5bd1e995);
+    const order = [...ids];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    chosen = [];
+    let rowsTaken = 0;
+    for (const g of order) {
+      if (rowsTaken >= options.maxRows) break;
+      chosen.push(g);
+      rowsTaken += byGroup.get(g)!.length;
+    }
+    chosen.sort((a, b) => a - b);
+  }
+  const rowList: number[] = [];
+  for (const g of chosen) rowList.push(...byGroup.get(g)!);
+  const rows = Uint32Array.from(rowList).sort();
+  const at = new Map<number, number>();
+  rows.forEach((r, k) => at.set(r, k));
+  const start = new Uint32Array(chosen.length + 1);
+  const members = new Uint32Array(rows.length);
+  let k = 0;
+  chosen.forEach((g, c) => {
+    start[c] = k;
+    for (const r of byGroup.get(g)!) members[k++] = at.get(r)!;
+  });
+  start[chosen.length] = k;
+  return { rows, start, members, units: chosen.length, totalUnits: ids.length, unit: 'customer' };
 }
 
 /** Indices sorted by score, descending (one sort per call; every resample reuses it). */
@@ -233,14 +316,35 @@ function weightedMetrics(order: Uint32Array, y: ArrayLike<number>, p: ArrayLike<
   };
 }
 
-/** Draw one resample of `m` rows as per-row counts (same random sequence as {@link bootstrapIndices}). */
-function drawCounts(rand: () => number, w: Uint32Array, pos: Uint32Array): void {
-  const m = w.length;
-  w.fill(0);
-  for (let i = 0; i < m; i++) w[pos[Math.floor(rand() * m)]!]!++;
+/**
+ * Draw one resample as per-row counts: `units` draws with replacement of a unit (a row, or a
+ * customer whose every row is counted). With one unit per row this is the same random sequence as
+ * {@link bootstrapIndices}. Every `w` gets the same counts (the models' score orders of one resample).
+ */
+function drawCounts(rand: () => number, d: ResampleDesign, w: readonly Uint32Array[], pos: readonly Uint32Array[]): void {
+  for (const x of w) x.fill(0);
+  const units = d.units;
+  for (let i = 0; i < units; i++) {
+    const c = Math.floor(rand() * units);
+    for (let k = d.start[c]!; k < d.start[c + 1]!; k++) {
+      const r = d.members[k]!;
+      for (let j = 0; j < w.length; j++) w[j]![pos[j]![r]!]!++;
+    }
+  }
 }
 
-/** Percentile interval of resampled values, rescaled from m to n rows around the point value when subsampled. */
+/** Customers and customers with a positive row among `y`'s rows. */
+export function customerCounts(y: ArrayLike<number>, groups: ArrayLike<number>): { customers: number; positive_customers: number } {
+  const all = new Set<number>();
+  const pos = new Set<number>();
+  for (let i = 0; i < y.length; i++) {
+    all.add(groups[i]!);
+    if (y[i]) pos.add(groups[i]!);
+  }
+  return { customers: all.size, positive_customers: pos.size };
+}
+
+/** Percentile interval of resampled values, rescaled from m to n units around the point value when subsampled. */
 function interval(value: number, s: number[], alpha: number, m: number, n: number): { lo: number; hi: number } {
   s.sort((a, b) => a - b);
   const lo = percentile(s, alpha);
@@ -272,7 +376,8 @@ export function evaluateScores(y: ArrayLike<number>, p: ArrayLike<number>, thres
   const cnames = Object.keys(point.confusion) as (keyof ConfusionCounts)[];
   const samples: Record<string, number[]> = Object.fromEntries([...names, ...cnames].map((k) => [k, []]));
   const n = y.length;
-  const rows = bootstrapRows(n, options.maxRows, options.seed);
+  const d = resampleDesign(n, options);
+  const rows = d.rows;
   const m = rows.length;
   const order = orderDesc(p, rows);
   const pos = positions(rows, order);
@@ -281,20 +386,23 @@ export function evaluateScores(y: ArrayLike<number>, p: ArrayLike<number>, thres
   const scale = m > 0 ? n / m : 1;
   const terms = rowTerms(order, y, p, threshold, options.bins);
   for (let b = 0; b < options.iterations && m > 0; b++) {
-    drawCounts(rand, w, pos);
+    drawCounts(rand, d, [w], [pos]);
     const r = weightedMetrics(order, y, p, w, threshold, options.bins, terms);
     for (const k of names) if (Number.isFinite(r.metrics[k])) samples[k]!.push(r.metrics[k]);
     for (const k of cnames) samples[k]!.push(r.confusion[k] * scale);
   }
   const alpha = (1 - options.confidence) / 2;
-  const estimate = (value: number, s: number[]): Estimate => ({ value, ...interval(value, s, alpha, m, n) });
+  const estimate = (value: number, s: number[]): Estimate => ({ value, ...interval(value, s, alpha, d.units, d.totalUnits) });
   let positives = 0;
   for (let i = 0; i < n; i++) positives += y[i] ? 1 : 0;
   return {
     n,
     positives,
+    ...(options.groups ? customerCounts(y, options.groups) : {}),
     threshold,
+    bootstrap_unit: d.unit,
     bootstrap_rows: m,
+    ...(options.groups ? { bootstrap_customers: d.units } : {}),
     metrics: Object.fromEntries(names.map((k) => [k, estimate(point.metrics[k], samples[k]!)])) as Record<MetricName, Estimate>,
     confusion: Object.fromEntries(cnames.map((k) => [k, estimate(point.confusion[k], samples[k]!)])) as Record<keyof ConfusionCounts, Estimate>,
   };
@@ -302,8 +410,9 @@ export function evaluateScores(y: ArrayLike<number>, p: ArrayLike<number>, thres
 
 /**
  * Paired bootstrap of the difference `a − b` of every metric (each model at its own threshold):
- * both models are scored on the same resamples, so the interval reflects the models' difference,
- * not the noise of the rows. An interval that excludes 0 is a real difference.
+ * both models are scored on the same resamples (of whole customers when `options.groups` is
+ * given), so the interval reflects the models' difference, not the noise of the rows. An interval
+ * that excludes 0 is a real difference.
  */
 export function pairedDifference(
   y: ArrayLike<number>,
@@ -316,7 +425,8 @@ export function pairedDifference(
   const names = Object.keys(pa) as MetricName[];
   const samples: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
   const n = y.length;
-  const rows = bootstrapRows(n, options.maxRows, options.seed);
+  const d = resampleDesign(n, options);
+  const rows = d.rows;
   const m = rows.length;
   const orderA = orderDesc(a.scores, rows);
   const orderB = orderDesc(b.scores, rows);
@@ -328,14 +438,8 @@ export function pairedDifference(
   const termsA = rowTerms(orderA, y, a.scores, a.threshold, options.bins);
   const termsB = rowTerms(orderB, y, b.scores, b.threshold, options.bins);
   for (let it = 0; it < options.iterations && m > 0; it++) {
-    wa.fill(0);
-    wb.fill(0);
-    for (let i = 0; i < m; i++) {
-      // One draw, counted in both models' score orders: the same resample for both.
-      const r = Math.floor(rand() * m);
-      wa[posA[r]!]!++;
-      wb[posB[r]!]!++;
-    }
+    // One draw, counted in both models' score orders: the same resample for both.
+    drawCounts(rand, d, [wa, wb], [posA, posB]);
     const ma = weightedMetrics(orderA, y, a.scores, wa, a.threshold, options.bins, termsA).metrics;
     const mb = weightedMetrics(orderB, y, b.scores, wb, b.threshold, options.bins, termsB).metrics;
     for (const k of names) {
@@ -344,5 +448,54 @@ export function pairedDifference(
     }
   }
   const alpha = (1 - options.confidence) / 2;
-  return Object.fromEntries(names.map((k) => [k, { value: pa[k] - pb[k], ...interval(pa[k] - pb[k], samples[k]!, alpha, m, n) }])) as Record<MetricName, Estimate>;
+  return Object.fromEntries(names.map((k) => [k, { value: pa[k] - pb[k], ...interval(pa[k] - pb[k], samples[k]!, alpha, d.units, d.totalUnits) }])) as Record<MetricName, Estimate>;
+}
+
+/** One customer's ranking metrics (NaN where undefined: PR-AUC needs a positive, ROC-AUC both classes). */
+export interface CustomerMetrics {
+  readonly customer: number;
+  readonly rows: number;
+  readonly positives: number;
+  readonly pr_auc: number;
+  readonly roc_auc: number;
+}
+
+/** Spread of a per-customer metric over the customers where it is defined. */
+export interface Spread {
+  readonly customers: number;
+  readonly min: number;
+  readonly p25: number;
+  readonly median: number;
+  readonly p75: number;
+  readonly max: number;
+}
+
+/** Ranking metrics of one model within each customer's rows (how it does person by person). */
+export function perCustomerMetrics(y: ArrayLike<number>, p: ArrayLike<number>, groups: ArrayLike<number>): CustomerMetrics[] {
+  const byGroup = new Map<number, number[]>();
+  for (let i = 0; i < y.length; i++) {
+    const list = byGroup.get(groups[i]!);
+    if (list) list.push(i);
+    else byGroup.set(groups[i]!, [i]);
+  }
+  return [...byGroup.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([customer, idx]) => {
+      const yy = idx.map((i) => (y[i] ? 1 : 0));
+      const pp = idx.map((i) => p[i]!);
+      const positives = yy.reduce((s: number, v) => s + v, 0);
+      return {
+        customer,
+        rows: idx.length,
+        positives,
+        pr_auc: positives > 0 ? averagePrecision(yy, pp) : NaN,
+        roc_auc: positives > 0 && positives < idx.length ? rocAuc(yy, pp) : NaN,
+      };
+    });
+}
+
+/** Quantiles of the finite values (NaN fields when none). */
+export function spreadOf(values: readonly number[]): Spread {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return { customers: v.length, min: v[0] ?? NaN, p25: percentile(v, 0.25), median: percentile(v, 0.5), p75: percentile(v, 0.75), max: v[v.length - 1] ?? NaN };
 }

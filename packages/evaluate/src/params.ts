@@ -18,6 +18,9 @@ export const METRIC_NAMES = Object.keys(METRIC_DIRECTIONS) as MetricName[];
 const MetricNameSchema = Type.Union(METRIC_NAMES.map((m) => Type.Literal(m)));
 const SplitNameSchema = Type.Union([Type.Literal('test'), Type.Literal('holdout')]);
 
+/** Defaults of `evidence` in the params. */
+export const DEFAULT_EVIDENCE = { min_customers: 30, min_positive_customers: 10 } as const;
+
 /** Money (or any utility) per outcome; monitoring reuses it to measure realised value. */
 export const ValueMatrixSchema = Type.Object(
   {
@@ -42,10 +45,12 @@ export const FloorSchema = Type.Object(
 export type Floor = Static<typeof FloorSchema>;
 
 /**
- * Required change against the champion. `mode: absolute` compares `candidate - champion`,
- * `relative` compares `(candidate - champion) / |champion|`; `direction` says which sign is an
- * improvement (defaults to the metric's own direction) and `min_change` how much is required
- * (0 = "not worse"; negative values tolerate a small regression).
+ * Required change against the champion, judged on the customer-level (cluster) bootstrap interval
+ * of `candidate − champion` on the gate split. `mode: absolute` uses the difference, `relative` the
+ * difference over |champion|; `direction` says which sign is an improvement (defaults to the
+ * metric's own direction); `bound: lower` (default) requires the interval's lower bound of the
+ * improvement to reach `min_change`, `point` only the point estimate (0 = "not worse"; negative
+ * values tolerate a small regression).
  */
 export const ChampionRuleSchema = Type.Object(
   {
@@ -53,21 +58,11 @@ export const ChampionRuleSchema = Type.Object(
     mode: Type.Union([Type.Literal('absolute'), Type.Literal('relative')]),
     min_change: Type.Number(),
     direction: Type.Optional(Type.Union([Type.Literal('higher'), Type.Literal('lower')])),
-    split: Type.Optional(SplitNameSchema),
+    bound: Type.Optional(Type.Union([Type.Literal('lower'), Type.Literal('point')])),
   },
   { additionalProperties: false },
 );
 export type ChampionRule = Static<typeof ChampionRuleSchema>;
-
-/** Required change against a baseline (`prior` or `rule`), same semantics as {@link ChampionRuleSchema}. */
-export const BaselineRuleSchema = Type.Object(
-  {
-    baseline: Type.Union([Type.Literal('prior'), Type.Literal('rule')]),
-    ...ChampionRuleSchema.properties,
-  },
-  { additionalProperties: false },
-);
-export type BaselineRule = Static<typeof BaselineRuleSchema>;
 
 /** `packages/evaluate/params.json`. */
 export const EvaluateParamsSchema = Type.Object(
@@ -99,19 +94,23 @@ export const EvaluateParamsSchema = Type.Object(
     gate: Type.Object(
       {
         split: SplitNameSchema,
+        metric: Type.Optional(Type.Union(METRIC_NAMES.map((m) => Type.Literal(m)), { description: 'Selection metric the candidate must beat the strongest baseline on (default pr_auc).' })),
+        margin: Type.Optional(
+          Type.Number({ description: 'The lower bound of the customer-level interval of candidate − strongest baseline (in the metric\'s good direction) must exceed this (default 0).' }),
+        ),
         floors: Type.Array(FloorSchema),
         vs_champion: Type.Array(ChampionRuleSchema),
-        vs_baselines: Type.Optional(Type.Array(BaselineRuleSchema, { description: 'Checks against the baselines; also apply to a first model.' })),
       },
       { additionalProperties: false },
     ),
-    rule_baseline: Type.Object(
-      {
-        feature: Type.String({ description: 'Known-before-transaction proxy of the target ratio.' }),
-        below: Type.Number(),
-        essential_feature: Type.String(),
-      },
-      { additionalProperties: false, description: 'Used only when the registry holds no rule-family model.' },
+    evidence: Type.Optional(
+      Type.Object(
+        {
+          min_customers: Type.Integer({ minimum: 0, description: 'Fewer customers than this in a split: the report and the verdict warn (default 30).' }),
+          min_positive_customers: Type.Integer({ minimum: 0, description: 'Fewer customers with a positive than this: they warn (default 10).' }),
+        },
+        { additionalProperties: false },
+      ),
     ),
     learning_curve: Type.Object(
       {
@@ -142,11 +141,12 @@ export const DEFAULT_EVALUATE_PARAMS: EvaluateParams = {
   threshold: { objective: 'f1', value_matrix: { tp: 50, fp: -5, fn: -20, tn: 0 }, split: 'calibration' },
   gate: {
     split: 'test',
-    floors: [{ metric: 'pr_auc', value: 0.2 }],
-    vs_champion: [{ metric: 'pr_auc', mode: 'absolute', min_change: 0 }],
-    vs_baselines: [{ baseline: 'prior', metric: 'pr_auc', mode: 'absolute', min_change: 0 }],
+    metric: 'pr_auc',
+    margin: 0,
+    floors: [],
+    vs_champion: [{ metric: 'pr_auc', mode: 'absolute', min_change: 0, bound: 'lower' }],
   },
-  rule_baseline: { feature: 'prev_available_ratio', below: 0.2, essential_feature: 'is_essential' },
+  evidence: { min_customers: 30, min_positive_customers: 10 },
   learning_curve: { fractions: [0.1, 0.2, 0.35, 0.5, 0.75, 1], epochs: 60, l2: 0.001, max_rows: DEFAULT_LEARNING_CURVE_MAX_ROWS },
   reliability_bins: 10,
 };

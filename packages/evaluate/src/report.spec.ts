@@ -38,11 +38,10 @@ describeBrowser('HTML report in headless Chromium', () => {
     dir = tempDataDir('evaluate-report-');
     const rows = makeMasterRows(1500, 3);
     writeMaster(dir, rows);
-    const train = rows.filter((r) => r.split === 'train');
-    await registerBaselines(dir, train.filter((r) => r.is_revenge_spending).length / train.length);
+    await registerBaselines(dir, rows);
     champion = await registerLogistic(dir, -2, -1);
     await runEvaluate({ dataDir: dir, params });
-    candidate = await registerLogistic(dir, -6, -4);
+    candidate = await registerLogistic(dir, -3, -12);
     await runEvaluate({ dataDir: dir, params });
     browser = await chromium.launch({ executablePath: browserPath(), args: ARGS });
   });
@@ -85,14 +84,21 @@ describeBrowser('HTML report in headless Chromium', () => {
     expect(header.join(' ')).toMatch(/candidate/);
     expect(header.join(' ')).toContain(champion);
     expect(header.join(' ')).toMatch(/prior baseline/);
-    expect(header.join(' ')).toMatch(/rule baseline/);
+    expect(header.join(' ')).toMatch(/ratio_rule baseline/);
+    expect(header.join(' ')).toMatch(/ratio_graded baseline/);
     const prAuc = await page.locator('table[data-split="holdout"] tbody tr', { hasText: 'PR-AUC' }).locator('td:not(:first-child) .ci').allInnerTexts();
-    expect(prAuc.length).toBe(4);
+    expect(prAuc.length).toBe(6);
     for (const ci of prAuc) expect(ci).toMatch(/^\[\d\.\d{4}, \d\.\d{4}\]$/);
-    expect(await page.locator('#verdict').innerText()).toMatch(/PROMOTE/);
-    // Paired differences against the champion and both baselines; the much better candidate beats the prior on ROC-AUC.
+    const verdict = await page.locator('#verdict').innerText();
+    expect(verdict).toMatch(/PROMOTE/);
+    // The verdict names the strongest baseline with its customer-level delta; every split says how many customers it rests on.
+    expect(await page.locator('#strongest-baseline').innerText()).toMatch(/Strongest baseline on pr_auc \(test\): ratio_(rule|graded) baseline .*customer-level bootstrap, 40 customers/);
+    expect(await page.locator('table[data-split="test"]').locator('xpath=preceding-sibling::h3[1]').innerText()).toMatch(/\d+ rows, \d+ positives .*, 40 customers \(\d+ with positives\)/);
+    expect(await page.locator('table[data-table="per-customer-spread"] tbody tr').count()).toBe(6);
+    expect(await page.locator('table[data-table="baselines"] tbody tr').count()).toBe(4);
+    // Paired differences against the champion and every baseline; the much better candidate beats the prior on ROC-AUC.
     const competition = page.locator('table[data-table="competition"]');
-    expect(await competition.locator('thead th').count()).toBe(4);
+    expect(await competition.locator('thead th').count()).toBe(6);
     expect(await competition.locator('tr', { hasText: 'ROC-AUC' }).locator('td.better').count()).toBeGreaterThanOrEqual(2);
     expect(errors).toEqual([]);
     await page.close();
@@ -103,7 +109,7 @@ describeBrowser('HTML report in headless Chromium', () => {
 
   it('index lists every version with aliases and links that open', async () => {
     const { page, errors } = await open(path.join(dataLayout(dir).reports, 'index.html'));
-    expect(await page.locator('tbody tr').count()).toBe(4); // prior, rule, two logistic versions
+    expect(await page.locator('tbody tr').count()).toBe(6); // four baselines, two logistic versions
     const row = page.locator(`tr[data-version="${candidate}"]`);
     expect(await row.locator('.badge.champion').count()).toBe(1);
     expect(await page.locator(`tr[data-version="${champion}"] .badge.previous`).count()).toBe(1);

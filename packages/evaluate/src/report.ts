@@ -52,6 +52,7 @@ figure{margin:0;background:#fff;border:1px solid #ddd;padding:8px}
 figure svg{max-width:100%;height:auto}
 figcaption{font-size:.85rem;color:#444;margin-top:4px}
 .meta{color:#555;font-size:.9rem}
+.warn{background:#fff4e0;border:1px solid #E69F00;padding:8px 16px;border-radius:6px;margin:12px 0}
 code{background:#f0f0f0;padding:0 4px;border-radius:3px}
 `;
 
@@ -106,13 +107,14 @@ export function renderReport(ev: Evaluation, card: ModelCard, aliases: Aliases, 
     const conf = (['tp', 'fp', 'fn', 'tn'] as const).map(
       (k) => `<tr><td>${k.toUpperCase()} (count)</td>${cols.map((c) => estimateCell(c.splits[s].confusion[k], 0, c.role === 'candidate' ? 'cand' : '')).join('')}</tr>`,
     );
-    return `<h3>${esc(s)} split — ${first.n} rows, ${first.positives} positives (${num(first.n ? (100 * first.positives) / first.n : NaN, 1)}%)</h3>
+    const people = first.customers !== undefined ? `, ${first.customers} customers (${first.positive_customers} with positives)` : '';
+    return `<h3>${esc(s)} split — ${first.n} rows, ${first.positives} positives (${num(first.n ? (100 * first.positives) / first.n : NaN, 1)}%)${people}</h3>
 <table data-split="${esc(s)}"><thead>${head}</thead><tbody>${[...rows, thr, ...conf].join('\n')}</tbody></table>`;
   }).join('\n');
   const others = cols.filter((c) => c.delta);
   const competition = others.length
     ? `<h2>Competition: candidate minus each contender (${esc(ev.gate_split)} split)</h2>
-<p class="meta">Paired bootstrap: both models on the same resamples. An interval that excludes 0 is a real difference; the sign is good when it matches the metric's direction.</p>
+<p class="meta">Paired customer-level bootstrap: whole customers resampled, both models on the same resamples. An interval that excludes 0 is a real difference; the sign is good when it matches the metric's direction. Rests on ${ev.evidence[ev.gate_split].customers} customers, ${ev.evidence[ev.gate_split].positive_customers} with positives.</p>
 <table data-table="competition"><thead><tr><th>Metric</th>${others.map((c) => `<th>vs ${esc(c.label)}<br><span class="ci">${esc(c.version ?? 'computed here')}</span></th>`).join('')}</tr></thead><tbody>${METRIC_NAMES.map(
         (m) =>
           `<tr><td>${esc(METRIC_LABELS[m])} <span class="ci">${METRIC_DIRECTIONS[m]} is better</span></td>${others
@@ -135,21 +137,62 @@ export function renderReport(ev: Evaluation, card: ModelCard, aliases: Aliases, 
     .map(([f, caption]) => `<figure data-file="${esc(f)}">${ev.plots[f]}<figcaption>${esc(caption)}</figcaption></figure>`)
     .join('\n');
   const vm = ev.decision.value_matrix;
+  const sb = v.strongest_baseline;
+  const strongest = sb
+    ? `<p id="strongest-baseline">Strongest baseline on ${esc(sb.metric)} (${esc(sb.split)}): <strong>${esc(sb.label)}</strong> ${num(sb.value)} vs candidate ${num(sb.candidate)}; candidate − baseline <strong>${num(sb.delta.value)}</strong> [${num(sb.delta.lo)}, ${num(sb.delta.hi)}] (customer-level bootstrap${sb.customers !== undefined ? `, ${sb.customers} customers, ${sb.positive_customers} with positives` : ''}), margin ${sb.margin}: ${sb.beaten ? 'beaten' : `<strong>no model beats ${esc(sb.label)}</strong>`}.</p>`
+    : '<p id="strongest-baseline">No baseline was compared: nothing shows the candidate beats a rule.</p>';
+  const served = `<p id="served">Serving: <strong>${esc(v.served.label)}</strong>${v.served.version ? ` <code>${esc(v.served.version)}</code>` : ''} — ${esc(v.served.reason)}.</p>`;
+  const warnings = ev.warnings.length ? `<div class="warn" id="warnings"><strong>Thin evidence</strong><ul>${ev.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></div>` : '';
+  const baselineRows = cols
+    .filter((c) => c.role === 'baseline' || c.kind)
+    .map((c) => `<tr><td>${esc(c.label)}</td><td>${esc(c.description)}</td><td>${num(c.splits.test.metrics.pr_auc.value)}</td></tr>`)
+    .join('');
+  const pc = ev.per_customer;
+  const pcHead = `<tr><th>Contender</th><th>Customers with a PR-AUC</th><th>min</th><th>25%</th><th>median</th><th>75%</th><th>max</th><th>Customers with a ROC-AUC</th><th>median ROC-AUC</th></tr>`;
+  const pcRows = cols
+    .map((c) => {
+      const sp = pc.spreads[c.id];
+      if (!sp) return '';
+      return `<tr><td>${esc(c.label)}</td><td>${sp.pr_auc.customers}</td><td>${num(sp.pr_auc.min)}</td><td>${num(sp.pr_auc.p25)}</td><td>${num(sp.pr_auc.median)}</td><td>${num(sp.pr_auc.p75)}</td><td>${num(sp.pr_auc.max)}</td><td>${sp.roc_auc.customers}</td><td>${num(sp.roc_auc.median)}</td></tr>`;
+    })
+    .join('');
+  const shown = pc.customers.slice(0, 30);
+  const custRows = shown
+    .map((c) => `<tr><td>#${c.rank}</td><td>${c.rows}</td><td>${c.positives}</td>${cols.map((k) => `<td${k.role === 'candidate' ? ' class="cand"' : ''}>${num(c.pr_auc[k.id] ?? NaN)}</td>`).join('')}</tr>`)
+    .join('');
+  const perCustomer = `<h2 id="per-customer">Per customer (${esc(pc.split)} split)</h2>
+<p class="meta">Each model's PR-AUC within each customer's own rows (defined for customers with a positive; ROC-AUC needs both classes). The customer with the most positives holds ${num(100 * pc.dominant_positive_share, 1)}% of them. Customers are shown by rank, never by key.</p>
+<table data-table="per-customer-spread"><thead>${pcHead}</thead><tbody>${pcRows}</tbody></table>
+<table data-table="per-customer"><thead><tr><th>Customer (rank by positives)</th><th>Rows</th><th>Positives</th>${cols.map((c) => `<th>${esc(c.label)}</th>`).join('')}</tr></thead><tbody>${custRows}</tbody></table>${pc.customers.length > shown.length ? `<p class="meta">${pc.customers.length - shown.length} more customers with positives not shown.</p>` : ''}`;
+  const pop = card.population;
+  const lim = card.limitations;
+  const slice = (name: string, p: NonNullable<ModelCard['population']>['train']) =>
+    `<tr><td>${esc(name)}</td><td>${p.rows}</td><td>${p.positives}</td><td>${p.customers}</td><td>${p.positive_customers}</td><td>${esc(p.date_from ?? '–')} … ${esc(p.date_to ?? '–')}</td></tr>`;
+  const cardSection = `${card.intended_use ? `<p><strong>Intended use.</strong> ${esc(card.intended_use)}</p>` : ''}
+${card.target ? `<p><strong>Target.</strong> <code>${esc(card.target)}</code>${card.horizon_days ? `, horizon ${card.horizon_days} days` : ''}.</p>` : ''}
+${pop ? `<table data-table="population"><thead><tr><th>Population</th><th>Rows</th><th>Positives</th><th>Customers</th><th>Customers with positives</th><th>Dates</th></tr></thead><tbody>${slice(pop.sampled ? 'train (sampled)' : 'train', pop.train)}${slice('calibration', pop.calibration)}</tbody></table>` : ''}
+${lim ? `<p><strong>Limitations.</strong> ${lim.train_customers} training customers (${lim.train_positive_customers} with positives); the customer with the most positives holds ${num(100 * lim.dominant_customer_positive_share, 1)}% of them; calibration on ${lim.calibration.customers} customers (${lim.calibration.positive_customers} with positives).</p>${lim.warnings.length ? `<ul>${lim.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}` : ''}
+<p><strong>Baselines.</strong> ${sb ? `${sb.beaten ? 'Beats' : 'Does not beat'} the strongest baseline, ${esc(sb.label)} (this verdict, <code>verdict.json</code>, is the record).` : 'No baseline compared.'}</p>`;
   const body = `
 <p class="meta"><a href="../index.html">← all versions</a></p>
 <h1>Model ${esc(ev.version)} ${aliasBadges(ev.version, aliases)}</h1>
 <p class="meta">family <code>${esc(card.family)}</code> · created ${esc(card.created_at)} · master <code>${esc(card.master_hash)}</code> · backend ${esc(card.backend)} · code ${esc(card.code_version)}${options.generatedAt ? ` · evaluated ${esc(options.generatedAt)}` : ''}</p>
 <div class="verdict ${v.decision}" id="verdict">
 <strong>Gate verdict: ${v.decision.toUpperCase()}</strong>${v.promoted ? ' — promoted to champion' : ''}${v.champion_before ? ` (champion before: <code>${esc(v.champion_before)}</code>)` : ' (no champion before)'}
+${strongest}
+${served}
 <ul>${v.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>
 </div>
+${warnings}
 <h2>Decision threshold</h2>
 <p>Threshold <strong>${num(ev.decision.threshold)}</strong> chosen by <strong>${ev.decision.objective === 'f1' ? 'best F1' : 'best total value'}</strong> on the ${esc(ev.decision.chosen_on ?? '')} split${ev.decision.achieved !== undefined ? ` (reached ${num(ev.decision.achieved)})` : ''}.
 Value matrix (used by monitoring to measure value): TP ${vm.tp}, FP ${vm.fp}, FN ${vm.fn}, TN ${vm.tn}.</p>
 <h2>Metrics against baselines and the champion</h2>
-<p class="meta">Point estimate with a ${Math.round(100 * options.confidence)}% seeded bootstrap interval in brackets; every model is scored on the same rows and the same resamples.</p>
+<p class="meta">Point estimate with a ${Math.round(100 * options.confidence)}% seeded customer-level (cluster) bootstrap interval in brackets: whole customers are resampled, so an interval says how a result varies across people. Every model is scored on the same rows and the same resamples.</p>
+<table data-table="baselines"><thead><tr><th>Baseline</th><th>What it does</th><th>PR-AUC (test)</th></tr></thead><tbody>${baselineRows}</tbody></table>
 ${splitTables}
 ${competition}
+${perCustomer}
 <h2>Plots</h2>
 <div class="plots">
 ${plots}
@@ -160,6 +203,7 @@ ${plots}
 <h2>Learning curve</h2>
 <table><thead><tr><th>Training rows</th><th>Train log loss</th><th>Validation log loss</th><th>Train ROC-AUC</th><th>Validation ROC-AUC</th></tr></thead><tbody>${lc}</tbody></table>
 <h2>Model card</h2>
+${cardSection}
 <p>Features (${card.features.length}): ${card.features.map((f) => `<code>${esc(f)}</code>`).join(' ')}</p>
 <table><thead><tr><th>Training metric</th><th>Value</th></tr></thead><tbody>${Object.entries(card.metrics)
     .map(([k, x]) => `<tr><td>${esc(k)}</td><td>${num(x)}</td></tr>`)

@@ -26,8 +26,7 @@ import {
   writeJsonAtomic,
   type LoadedModel,
 } from '@bolsillo/core';
-import { FEATURE_NAMES, TARGET, type Aliases, type ModelCard } from '@bolsillo/schema';
-import { BaselineFit, ruleHit } from './baselines';
+import { BASELINE_KINDS, FEATURE_NAMES, TARGET, type Aliases, type ModelCard } from '@bolsillo/schema';
 import { evaluateCandidate, type Contender, type Evaluation } from './evaluation';
 import type { Verdict } from './gate';
 import { learningCurve, learningCurveFromCard } from './learning-curve';
@@ -35,6 +34,22 @@ import { DEFAULT_LEARNING_CURVE_MAX_ROWS, EvaluateParamsSchema, type EvaluatePar
 import { renderIndex, renderReport, type IndexEntry } from './report';
 
 type Row = Record<string, unknown>;
+
+/** What a registered baseline does, from its card: the prior's rate, or a scorer's feature, direction and threshold. */
+export function baselineDescription(c: ModelCard): string {
+  const p = c.params as { probability?: number; feature?: string; direction?: string; threshold?: number | null; all?: { feature: string; op: string; value: unknown }[] };
+  const what =
+    c.family === 'prior'
+      ? `constant train prevalence ${(p.probability ?? NaN).toFixed(4)}`
+      : c.family === 'feature'
+        ? p.threshold === null || p.threshold === undefined
+          ? `graded: ${p.direction === 'lower' ? 'lower' : 'higher'} ${p.feature} means more risk`
+          : `rule: ${p.feature} ${p.direction === 'lower' ? '<' : '>'} ${p.threshold}`
+        : c.family === 'rule'
+          ? `rule: ${(p.all ?? []).map((r) => `${r.feature} ${r.op} ${String(r.value)}`).join(' and ')}`
+          : c.family;
+  return `${what}; registered ${c.version}`;
+}
 
 /** Families that are baselines, not candidates for the newest-version default. */
 const BASELINE_FAMILIES = new Set(['prior', 'rule']);
@@ -158,38 +173,63 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
   const version = card.version;
   log(`candidate ${version} (${card.family}, master ${card.master_hash})`);
 
+  const file = masterFile(opts.dataDir, card.master_hash);
+  const present = await readParquetColumnNames(file);
+  const presentSet = new Set(present);
+  // The customer column: the build's group column (the customer key), or the key itself.
+  const groupColumn = presentSet.has('group') ? 'group' : 'customer_key';
+  if (!presentSet.has(groupColumn)) throw new Error(`evaluate: ${file} has no customer column (group or customer_key): intervals resample customers`);
+  const scoresMaster = (c: ModelCard) => c.features.every((f) => presentSet.has(f));
+
   // Every model that scores rows: candidate, champion, registered baselines trained on the same master.
-  const models: { id: string; label: string; role: Contender['role']; version: string | null; description: string; model: LoadedModel; fixedThreshold?: number }[] = [];
+  const models: { id: string; label: string; role: Contender['role']; version: string | null; description: string; kind?: string; model: LoadedModel; fixedThreshold?: number }[] = [];
   const model = await loadModel(registry, version);
   models.push({ id: 'candidate', label: `${card.family} ${version}`, role: 'candidate', version, description: `registered ${card.family} model ${version}`, model });
   const aliases = readAliases(registry);
-  if (aliases.champion && aliases.champion !== version && cards.some((c) => c.version === aliases.champion)) {
-    const champ = await loadModel(registry, aliases.champion);
-    models.push({ id: 'champion', label: `${champ.card.family} ${aliases.champion}`, role: 'champion', version: aliases.champion, description: `registered ${champ.card.family} model ${aliases.champion}`, model: champ, fixedThreshold: champ.threshold });
+  const championCard = aliases.champion && aliases.champion !== version ? cards.find((c) => c.version === aliases.champion) : undefined;
+  if (championCard && scoresMaster(championCard)) {
+    const champ = await loadModel(registry, championCard.version);
+    const kind = championCard.role === 'baseline' ? (championCard.baseline_kind ?? championCard.family) : undefined;
+    models.push({
+      id: 'champion',
+      label: kind ? `champion (${kind} baseline)` : `${champ.card.family} ${championCard.version}`,
+      role: 'champion',
+      version: championCard.version,
+      description: `registered ${champ.card.family} model ${championCard.version}${championCard.master_hash !== card.master_hash ? ` (trained on master ${championCard.master_hash})` : ''}`,
+      ...(kind ? { kind } : {}),
+      model: champ,
+      fixedThreshold: champ.threshold,
+    });
+  } else if (championCard) log(`champion ${championCard.version} cannot score this master (features missing): it is not compared, and is replaced by what the gate serves`);
+  // The baselines train registered with this master table (a baseline fitted on other data proves nothing here): the newest of each kind.
+  const baselineCards = new Map<string, ModelCard>();
+  for (const c of cards) {
+    if (c.version === version || c.master_hash !== card.master_hash || c.role !== 'baseline') continue;
+    baselineCards.set(c.baseline_kind ?? c.family, c);
   }
-  const computed: ('prior' | 'rule')[] = [];
-  for (const family of ['prior', 'rule'] as const) {
-    // A registered baseline counts only when trained on the same master table: otherwise its prevalence/rule came from other data.
-    const reg = [...cards].reverse().find((c) => c.family === family && c.version !== version && c.master_hash === card.master_hash);
-    if (reg) {
-      const m = await loadModel(registry, reg.version);
-      models.push({ id: family, label: `${family} baseline`, role: 'baseline', version: reg.version, description: `registered ${m.card.family} model ${reg.version}`, model: m });
-    } else computed.push(family);
+  const kindOrder = (k: string) => {
+    const i = (BASELINE_KINDS as readonly string[]).indexOf(k);
+    return i < 0 ? BASELINE_KINDS.length : i;
+  };
+  for (const [kind, c] of [...baselineCards].sort((a, b) => kindOrder(a[0]) - kindOrder(b[0]) || a[0].localeCompare(b[0]))) {
+    if (!scoresMaster(c)) continue;
+    const m = await loadModel(registry, c.version);
+    models.push({ id: kind, label: `${kind} baseline`, role: 'baseline', version: c.version, description: baselineDescription(c), kind, model: m });
   }
+  if (!models.some((m) => m.role === 'baseline')) log(`no registered baseline trained on master ${card.master_hash}: the gate cannot show the candidate beats a rule`);
 
-  const file = masterFile(opts.dataDir, card.master_hash);
   const lcCap = params.learning_curve.max_rows ?? DEFAULT_LEARNING_CURVE_MAX_ROWS;
-  const fit = new BaselineFit(TARGET, params.rule_baseline);
   const trainSample = new Reservoir<Row>(lcCap, params.seed + 101);
   const valSample: Record<'calibration' | 'test', Reservoir<Row>> = { calibration: new Reservoir<Row>(lcCap, params.seed + 102), test: new Reservoir<Row>(lcCap, params.seed + 103) };
   const labels = Object.fromEntries(SCORED.map((s) => [s, new Growable()])) as Record<Scored, Growable>;
-  const hits = Object.fromEntries(SCORED.map((s) => [s, new Growable()])) as Record<Scored, Growable>;
+  const groups = Object.fromEntries(SCORED.map((s) => [s, new Growable()])) as Record<Scored, Growable>;
+  const customerIds = new Map<string, number>();
   const scores = Object.fromEntries(models.map((m) => [m.id, Object.fromEntries(SCORED.map((s) => [s, new Growable()])) as Record<Scored, Growable>]));
   let total = 0;
   let trainRows = 0;
-  const wanted = new Set<string>([...FEATURE_NAMES, TARGET, 'split']);
-  // Project to the columns any model can use; ids, keys and folds are never needed here.
-  const columns = (await readParquetColumnNames(file)).filter((n) => wanted.has(n));
+  const wanted = new Set<string>([...FEATURE_NAMES, ...models.flatMap((m) => m.model.card.features), TARGET, 'split', groupColumn]);
+  // Project to the columns any model can use and the customer; ids and folds are never needed here.
+  const columns = present.filter((n) => wanted.has(n));
   await forEachParquetBatch(file, { columns, batchSize: BATCH_ROWS }, (table) => {
     const rows = rowsFromTable<Row>(table);
     total += rows.length;
@@ -198,7 +238,6 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
       const s = r.split as string;
       if (s === 'train') {
         trainRows++;
-        fit.observe(r);
         trainSample.offer(r);
       } else if (s === 'calibration' || s === 'test' || s === 'holdout') {
         bySplit[s].push(r);
@@ -210,7 +249,10 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
       if (!part.length) continue;
       for (const r of part) {
         labels[s].push(r[TARGET] ? 1 : 0);
-        hits[s].push(ruleHit(r, params.rule_baseline) ? 1 : 0);
+        const key = String(r[groupColumn]);
+        let id = customerIds.get(key);
+        if (id === undefined) customerIds.set(key, (id = customerIds.size));
+        groups[s].push(id);
       }
       for (const m of models) scores[m.id]![s].pushAll(m.model.predict(part));
     }
@@ -218,34 +260,19 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
   const count = (s: Scored) => labels[s].length;
   const thresholdSplit: Scored = params.threshold.split === 'calibration' && count('calibration') > 0 ? 'calibration' : 'test';
   if (count('test') === 0) throw new Error('evaluate: the master table has no test rows');
-  log(`master rows ${total}: train ${trainRows}, calibration ${count('calibration')}, test ${count('test')}, holdout ${count('holdout')}`);
+  log(`master rows ${total}: train ${trainRows}, calibration ${count('calibration')}, test ${count('test')}, holdout ${count('holdout')}; ${customerIds.size} customers outside train`);
 
+  // Contender order of the report: candidate, champion, then the baselines in kind order.
   const contenders: Contender[] = models.map((m) => ({
     id: m.id,
     label: m.label,
     role: m.role,
     version: m.version,
     description: m.description,
+    ...(m.kind ? { kind: m.kind } : {}),
     scores: { threshold: scores[m.id]![thresholdSplit].values(), test: scores[m.id]!.test.values(), holdout: scores[m.id]!.holdout.values() },
     ...(m.fixedThreshold !== undefined ? { fixedThreshold: m.fixedThreshold } : {}),
   }));
-  // Keep the contender order of the report: candidate, champion, prior, rule.
-  for (const family of computed) {
-    const scorer = family === 'prior' ? fit.prior() : fit.ruleScorer();
-    const { pHit, pMiss } = fit.ruleRates();
-    const rate = fit.priorRate();
-    const scoreOf = (s: Scored) => (family === 'prior' ? new Float64Array(count(s)).fill(rate) : hits[s].values().map((h) => (h ? pHit : pMiss)));
-    contenders.push({
-      id: family,
-      label: `${family} baseline (computed)`,
-      role: 'baseline',
-      version: null,
-      description: scorer.description,
-      scores: { threshold: scoreOf(thresholdSplit), test: scoreOf('test'), holdout: scoreOf('holdout') },
-    });
-  }
-  const order = ['candidate', 'champion', 'prior', 'rule'];
-  contenders.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
 
   const validation = valSample.calibration.seen ? valSample.calibration : valSample.test;
   const fromCard = learningCurveFromCard(card.cv);
@@ -258,20 +285,28 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
   };
   log(`learning curve: ${learning.length} points${fromCard ? ' (from the card)' : ` on ${trainSample.items.length} of ${trainRows} train rows`}`);
 
-  const splitLabels = { threshold: labels[thresholdSplit].values(), thresholdSplit, test: labels.test.values(), holdout: labels.holdout.values() };
+  const splitLabels = { threshold: labels[thresholdSplit].values(), thresholdSplit, test: labels.test.values(), holdout: labels.holdout.values(), groups: { test: groups.test.values(), holdout: groups.holdout.values() } };
   const ev = evaluateCandidate(version, splitLabels, contenders, learning, params);
   log(`threshold ${ev.decision.threshold.toFixed(4)} (${ev.decision.objective} on ${thresholdSplit}); gate: ${ev.verdict.decision}`);
 
   writeJsonAtomic(path.join(modelDir(registry, version), 'decision.json'), ev.decision);
+  // A baseline that will serve gets its threshold chosen by the same objective on the same rows.
+  const servedBaseline = ev.verdict.served.role === 'baseline' ? ev.contenders.find((c) => c.role !== 'candidate' && c.version === ev.verdict.served.version) : undefined;
+  if (servedBaseline?.version && !fs.existsSync(path.join(modelDir(registry, servedBaseline.version), 'decision.json'))) {
+    writeJsonAtomic(path.join(modelDir(registry, servedBaseline.version), 'decision.json'), { ...ev.decision, threshold: servedBaseline.threshold, achieved: undefined });
+  }
 
+  // The champion alias moves to what the gate serves: the candidate, or the strongest baseline when no model beats it.
   let after = aliases;
   let promoted = false;
   let promoteError: string | null = null;
-  if (ev.verdict.promote && !opts.noPromote) {
+  const served = ev.verdict.served;
+  if (served.change && served.version && !opts.noPromote) {
     try {
-      after = promote(registry, version, `gate passed: ${ev.verdict.reasons.slice(1).join('; ')}`);
-      promoted = true;
-      log(`promoted ${version} to champion (previous: ${after.previous ?? 'none'})`);
+      const why = served.role === 'candidate' ? `gate passed: ${ev.verdict.reasons.slice(1).join('; ')}` : `gate: ${ev.verdict.reasons[0]}`;
+      after = promote(registry, served.version, why);
+      promoted = served.role === 'candidate';
+      log(`champion → ${served.version} (${served.label}; previous: ${after.previous ?? 'none'})`);
     } catch (error) {
       promoteError = (error as Error).message;
     }
@@ -280,7 +315,7 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
     ...ev.verdict,
     promoted,
     ...(promoteError ? { reasons: [...ev.verdict.reasons, `promotion failed: ${promoteError}`] } : {}),
-    ...(opts.noPromote && ev.verdict.promote ? { reasons: [...ev.verdict.reasons, 'promotion skipped (--no-promote)'] } : {}),
+    ...(opts.noPromote && served.change ? { reasons: [...ev.verdict.reasons, 'promotion skipped (--no-promote)'] } : {}),
   };
   const final: Evaluation = { ...ev, verdict };
   const reportDir = path.join(layout.reports, version);

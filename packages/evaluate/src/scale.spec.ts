@@ -109,7 +109,11 @@ describe('runEvaluate with row caps', () => {
       expect(metrics.learning_curve.map((x: { size: number }) => x.size)).toEqual([100, 200]);
       const test = metrics.contenders.find((c: { role: string }) => c.role === 'candidate').splits.test;
       expect(test.n).toBe(rows.filter((x) => x.split === 'test').length);
-      expect(test.bootstrap_rows).toBe(120);
+      // Capped by whole customers: the first customers whose rows reach the cap.
+      expect(test.bootstrap_unit).toBe('customer');
+      expect(test.bootstrap_rows).toBeGreaterThanOrEqual(120);
+      expect(test.bootstrap_rows).toBeLessThan(120 + 20);
+      expect(test.bootstrap_customers).toBeLessThan(test.customers);
       expect(metrics.samples.bootstrap.max_rows).toBe(120);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@ import { runTrain } from './run';
 void runCli({
   name: 'train',
   description:
-    'Train the revenge-spending model on the latest master table: algorithm selection on a group sample, grid + random hyper-parameter search with grouped CV, calibration, and registration (chosen model as challenger, plus prior and rule baselines).',
+    'Train the revenge-spending model on the latest master table: algorithm selection on a group sample, grid + random hyper-parameter search with grouped CV, calibration, and registration (chosen model as challenger, plus the baselines: prior, ratio rule, graded ratio, persistence, best single feature).',
   options: {
     params: { type: 'string', description: 'Params file', default: 'packages/train/params.json' },
     master: { type: 'string', description: 'Master-table hash (default: master/latest.json)' },
@@ -19,7 +19,7 @@ void runCli({
       log: ctx.log,
     });
     ctx.log(
-      `${s.version} ${s.family}: cv ${s.cv.metric} ${s.cv.mean.toFixed(4)} ± ${s.cv.std.toFixed(4)} vs prior ${s.baseline_cv.prior?.toFixed(4)}, rule ${s.baseline_cv.rule?.toFixed(4)}; backend ${s.backend}; ${s.seconds.toFixed(1)}s`,
+      `${s.version} ${s.family}: cv ${s.cv.metric} ${s.cv.mean.toFixed(4)} ± ${s.cv.std.toFixed(4)} vs baselines ${Object.entries(s.baseline_cv).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}; backend ${s.backend}; ${s.seconds.toFixed(1)}s`,
     );
     return {
       rowsIn: s.train_rows,

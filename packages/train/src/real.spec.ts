@@ -12,7 +12,7 @@ const UPSTREAM = ['ingest', 'features', 'build'].map((stage) => path.join(ROOT, 
 
 describe('train on the real file with the default params', () => {
   itRealData(
-    'the chosen model beats the prior and the rule baselines on grouped-CV PR-AUC, and is registered as challenger',
+    'the chosen model beats the prior on grouped-CV PR-AUC (leave one customer out: the file has few customers), every baseline is registered, and the card warns about the few customers',
     async () => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'train-real-'));
       const env = { ...process.env, RAW_DIR: path.dirname(realDataPath()), DATA_DIR: dataDir };
@@ -22,14 +22,16 @@ describe('train on the real file with the default params', () => {
 
       expect(summary.cv.metric).toBe('pr_auc');
       // The selection aggregate (pooled out-of-fold PR-AUC by default) of every contender, on the same grouped folds.
-      expect(summary.baseline_cv.rule).toBeGreaterThan(0);
-      expect(summary.cv.mean).toBeGreaterThan(summary.baseline_cv.rule!);
+      expect(summary.result.cv_plan.scheme).toBe('loco');
+      expect(summary.baseline_cv.best_feature).toBeGreaterThan(summary.baseline_cv.prior!);
       expect(summary.cv.mean).toBeGreaterThan(summary.baseline_cv.prior!);
+      expect(summary.limitations.train_customers).toBeLessThan(30);
+      expect(summary.limitations.warnings.join(' ')).toMatch(/customers/);
       expect(['logistic', 'mlp']).toContain(summary.family);
 
       const registry = path.join(dataDir, 'registry');
       expect(readAliases(registry).challenger).toBe(summary.version);
-      expect(listVersions(registry).map((c) => c.version)).toEqual(expect.arrayContaining([summary.version, summary.baselines.rule, summary.baselines.prior]));
+      expect(listVersions(registry).map((c) => c.version)).toEqual(expect.arrayContaining([summary.version, ...Object.values(summary.baselines)]));
       const model = await loadModel(registry, summary.version);
       expect(model.card.master_hash).toBe(summary.master_hash);
       fs.rmSync(dataDir, { recursive: true, force: true });
