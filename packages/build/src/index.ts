@@ -15,7 +15,7 @@ export { BuildParamsSchema } from './params';
 export type { BuildParams } from './params';
 export { computeTarget, roundHalfEven, TARGET_SOURCES } from './target';
 export type { TargetResult } from './target';
-export { runSuite, defaultSuite, expectationId, qualityFailureMessage } from './quality';
+export { runSuite, defaultSuite, expectationId, qualityFailureMessage, qualityWarningsMessage } from './quality';
 export type { Expectation, ExpectationResult, QualityReport, Severity } from './quality';
 export { profileColumns, profileNumeric, profileCategorical, quantileEdges, binIndex } from './profile';
 export { checkLeakage } from './leakage';

@@ -1,7 +1,7 @@
 import { FEATURE_NAMES, FEATURE_KEY_COLUMNS } from '@bolsillo/schema';
 import { generateFeatureRows } from './fixtures.test-util';
 import { frameFromRows, type Cell } from './frame';
-import { defaultSuite, qualityFailureMessage, runSuite, type Expectation } from './quality';
+import { defaultSuite, qualityFailureMessage, qualityWarningsMessage, runSuite, type Expectation } from './quality';
 import params from '../params.json';
 import type { BuildParams } from './params';
 
@@ -47,6 +47,11 @@ describe('quality suite', () => {
     expect(report.failed_warnings.sort()).toEqual([expect.stringMatching(/^duplicate_share_below/), 'fresh(date)'].sort());
     const fresh = report.results.find((r) => r.id === 'fresh(date)')!;
     expect(fresh.observed.newest).toBe(rows.map((r) => String(r.date)).sort().at(-1));
+    // The summary line says which expectations warned and what was observed.
+    const message = qualityWarningsMessage(report);
+    expect(message).toMatch(/^quality warnings 2: /);
+    expect(message).toContain(`fresh(date) (newest ${String(fresh.observed.newest)}, as_of 2021-01-01, age_days ${String(fresh.observed.age_days)})`);
+    expect(message).toContain('duplicate_share_below');
   });
 
   it('checks row counts and mostly thresholds', () => {

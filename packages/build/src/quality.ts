@@ -202,10 +202,27 @@ function duplicateValues(col: Column, n: number): number {
 
 /** The message that stops the build: every failed `error` expectation with what was observed. */
 export function qualityFailureMessage(report: QualityReport): string {
-  const lines = report.results
-    .filter((r) => !r.success && r.expectation.severity === 'error')
-    .map((r) => `${r.id} (observed ${JSON.stringify(r.observed)})`);
+  const lines = failedResults(report, 'error').map(describeResult);
   return `data quality failed: ${lines.length} error expectation(s): ${lines.join('; ')}`;
+}
+
+/**
+ * The warnings of a suite for the stage's summary line, each with what was observed:
+ * `quality warnings 1: fresh(date) (newest 2020-05-07, as_of 2026-12-02, age_days 2400)`.
+ */
+export function qualityWarningsMessage(report: QualityReport): string {
+  const lines = failedResults(report, 'warn').map(describeResult);
+  return `quality warnings ${lines.length}${lines.length > 0 ? `: ${lines.join('; ')}` : ''}`;
+}
+
+function failedResults(report: QualityReport, severity: Severity): ExpectationResult[] {
+  return report.results.filter((r) => !r.success && r.expectation.severity === severity);
+}
+
+/** `fresh(date) (newest 2020-05-07, as_of 2026-12-02, age_days 2400)`. */
+function describeResult(r: ExpectationResult): string {
+  const observed = Object.entries(r.observed).map(([k, v]) => `${k} ${typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)) : String(v)}`);
+  return `${r.id} (${observed.join(', ')})`;
 }
 
 /**

@@ -22,6 +22,7 @@ import { FrameBuilder, type Frame } from './frame';
 import type { Table } from 'apache-arrow';
 import crypto from 'node:crypto';
 import { BuildParamsSchema, type BuildParams } from './params';
+import { qualityWarningsMessage } from './quality';
 import { renderReport } from './report';
 
 /** Rows per Arrow chunk (and Parquet row group) of master.parquet: bounds the writer's memory. */
@@ -154,7 +155,7 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
   writeJsonAtomic(path.join(layout.master, 'latest.json'), { hash });
   log(
     `master ${hash}: ${out.master.length} rows, ${out.target.positives} positives (${(100 * out.target.prevalence).toFixed(2)}%), ` +
-      `${out.target.excluded.total} excluded, ${out.selection.features.length} model features, quality warnings ${out.quality.failed_warnings.length}`,
+      `${out.target.excluded.total} excluded, ${out.selection.features.length} model features, ${qualityWarningsMessage(out.quality)}`,
   );
   return {
     rowsIn: out.target.rows_in,
