@@ -99,7 +99,9 @@ export type { FeatureColumnsOptions, FeatureColumnsArrays } from './feature-kern
 export { ipcToCompatibleParquet } from './parquet-ipc';
 export { openOnlineStore, openEmbeddedOnlineStore } from './online-store/open';
 export type { OpenOnlineStoreOptions } from './online-store/open';
-export { ONLINE_STORE_ENV, snapshotVersion, emptySnapshot, foldPushed, stateLastDate, readSnapshotText } from './online-store/online-store';
+export { ONLINE_STORE_ENV, applyByCustomer, snapshotVersion, emptySnapshot, foldPushed, stateLastDate, readSnapshotText } from './online-store/online-store';
 export type { OnlineStore, OnlineStoreInfo, OnlineStoreHealth, OnlineStoreBackend, PushedTransaction, ApplyOutcome } from './online-store/online-store';
 export { startRedisServer, startNatsServer, freePort } from './online-store/local-services';
 export type { LocalService } from './online-store/local-services';
+export { connectTransactionStream, ensureTransactionConsumer, TRANSACTION_SUBJECT, TRANSACTION_STREAM, TRANSACTION_CONSUMER, NATS_URL_ENV } from './online-store/stream';
+export type { TransactionStream } from './online-store/stream';

@@ -15,6 +15,8 @@ export type { OnlineFeatureRow, OnlineFeaturesOptions } from './online-features'
 export { LandingWriter, readLanding } from './landing';
 export type { LandedTransaction } from './landing';
 export { PushService } from './push';
+export { runConsumer } from './consume';
+export type { ConsumerOptions, ConsumerSummary } from './consume';
 export type { PushResult, PushServiceDeps } from './push';
 export { PredictionService, NotReadyError, InvalidRequestError, semanticErrors } from './service';
 export type { PredictionServiceDeps, PredictionResult } from './service';

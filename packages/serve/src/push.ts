@@ -40,18 +40,9 @@ export class PushService {
     const known = await Promise.all(txns.map((t) => (landing.has(t.txn_id) ? false : store.isApplied(t.customer_key, t.txn_id))));
     await landing.append(txns.filter((_, i) => !known[i]));
     const status = new Array<ApplyOutcome>(txns.length).fill('duplicate');
-    const byCustomer = new Map<string, number[]>();
-    txns.forEach((t, i) => {
-      if (known[i]) return;
-      const list = byCustomer.get(t.customer_key);
-      if (list) list.push(i);
-      else byCustomer.set(t.customer_key, [i]);
-    });
-    await Promise.all(
-      [...byCustomer.values()].map(async (indices) => {
-        for (const i of indices) status[i] = await store.apply(txns[i]!);
-      }),
-    );
+    const todo = txns.flatMap((_, i) => (known[i] ? [] : [i]));
+    const applied = await store.applyAll(todo.map((i) => txns[i]!));
+    todo.forEach((i, k) => (status[i] = applied[k]!));
     return txns.map((t, i) => ({ txn_id: t.txn_id, status: status[i]! }));
   }
 }

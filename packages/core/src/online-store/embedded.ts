@@ -94,19 +94,29 @@ export class EmbeddedOnlineStore implements OnlineStore {
     return this.applySync(txn);
   }
 
+  async applyAll(txns: readonly PushedTransaction[]): Promise<ApplyOutcome[]> {
+    return this.applyAllSync(txns);
+  }
+
   /** {@link apply} in one synchronous LMDB write transaction (reads inside it see every committed write). */
   applySync(txn: PushedTransaction): ApplyOutcome {
+    return this.applyAllSync([txn])[0]!;
+  }
+
+  /** Many transactions in order, in one LMDB write transaction (one sync to disk for the batch). */
+  applyAllSync(txns: readonly PushedTransaction[]): ApplyOutcome[] {
     if (this.currentVersion() === null) this.materialiseSync(emptySnapshot());
     return this.root.transactionSync(() => {
-      const version = this.currentVersion()!;
-      const db = this.db(version);
-      const seen = `t:${txn.txn_id}`;
-      if (db.get(seen) !== undefined) return 'duplicate';
-      const text = db.get(`c:${txn.customer_key}`);
-      const next = foldPushed(text === undefined ? undefined : (JSON.parse(text) as CustomerState), txn);
-      if (next !== null) db.putSync(`c:${txn.customer_key}`, JSON.stringify(next));
-      db.putSync(seen, '1');
-      return next === null ? 'late' : 'applied';
+      const db = this.db(this.currentVersion()!);
+      return txns.map((txn): ApplyOutcome => {
+        const seen = `t:${txn.txn_id}`;
+        if (db.get(seen) !== undefined) return 'duplicate';
+        const text = db.get(`c:${txn.customer_key}`);
+        const next = foldPushed(text === undefined ? undefined : (JSON.parse(text) as CustomerState), txn);
+        if (next !== null) db.putSync(`c:${txn.customer_key}`, JSON.stringify(next));
+        db.putSync(seen, '1');
+        return next === null ? 'late' : 'applied';
+      });
     });
   }
 

@@ -60,6 +60,11 @@ export interface OnlineStore {
    * processes push the same customer), at most once per transaction id.
    */
   apply(txn: PushedTransaction): Promise<ApplyOutcome>;
+  /**
+   * {@link apply} for many transactions, each customer's in the given order (customers may be
+   * applied in parallel); the outcomes in input order. One write transaction on the embedded store.
+   */
+  applyAll(txns: readonly PushedTransaction[]): Promise<ApplyOutcome[]>;
   /** Write a whole snapshot as a new version and switch to it; returns the version id. */
   materialise(snapshot: OnlineStoreSnapshot): Promise<string>;
   /**
@@ -122,4 +127,21 @@ export function foldPushed(state: CustomerState | undefined, txn: PushedTransact
   if (last !== null && txn.date < last) return null;
   const { txn_id: _id, ...input } = txn;
   return foldCustomerState(base, input);
+}
+
+/** {@link OnlineStore.applyAll} over a store's `apply`: customers in parallel, each customer's transactions in order. */
+export async function applyByCustomer(txns: readonly PushedTransaction[], apply: (txn: PushedTransaction) => Promise<ApplyOutcome>): Promise<ApplyOutcome[]> {
+  const status = new Array<ApplyOutcome>(txns.length);
+  const byCustomer = new Map<string, number[]>();
+  txns.forEach((t, i) => {
+    const list = byCustomer.get(t.customer_key);
+    if (list) list.push(i);
+    else byCustomer.set(t.customer_key, [i]);
+  });
+  await Promise.all(
+    [...byCustomer.values()].map(async (indices) => {
+      for (const i of indices) status[i] = await apply(txns[i]!);
+    }),
+  );
+  return status;
 }

@@ -2,6 +2,7 @@ import { createClient } from 'redis';
 import type { CustomerState } from '../feature-kernel/kernel';
 import { parseOnlineStore, type OnlineStoreSnapshot } from '../feature-kernel/online-store';
 import {
+  applyByCustomer,
   emptySnapshot,
   foldPushed,
   readSnapshotText,
@@ -153,6 +154,10 @@ export class RedisOnlineStore implements OnlineStore {
       if (r === -2) version = await this.currentVersion(true);
     }
     throw new Error(`redis: gave up applying ${txn.txn_id} after ${MAX_ATTEMPTS} conflicting attempts`);
+  }
+
+  applyAll(txns: readonly PushedTransaction[]): Promise<ApplyOutcome[]> {
+    return applyByCustomer(txns, (t) => this.apply(t));
   }
 
   async materialise(snapshot: OnlineStoreSnapshot, options: { onlyIfNone?: boolean } = {}): Promise<string> {
