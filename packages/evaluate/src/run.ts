@@ -336,6 +336,14 @@ function metricsFile(ev: Evaluation, generatedAt: string): Record<string, unknow
   return { ...rest, plots: Object.keys(plots), generated_at: generatedAt };
 }
 
+/** One line for the index: the decision, the strongest baseline and what serves. */
+function verdictSummary(v: Partial<Verdict>): string {
+  const sb = v.strongest_baseline;
+  const vs = sb ? `; vs ${sb.kind} ${sb.delta.value >= 0 ? '+' : ''}${sb.delta.value.toFixed(3)} [${sb.delta.lo.toFixed(3)}, ${sb.delta.hi.toFixed(3)}]` : '';
+  const serves = v.served ? `; serves ${v.served.label}` : '';
+  return `${v.decision ?? ''}${v.promoted ? ' (promoted)' : ''}${vs}${serves}`;
+}
+
 /** Rebuild `reports/index.html` from the registry, the aliases and each version's metrics.json. */
 export function writeIndex(dataDir: string): string {
   const layout = dataLayout(dataDir);
@@ -349,7 +357,7 @@ export function writeIndex(dataDir: string): string {
     const flat = (s: string) => Object.fromEntries(Object.entries(cand?.splits[s]?.metrics ?? {}).map(([k, e]) => [k, e.value])) as Partial<Record<MetricName, number>>;
     return {
       card,
-      evaluated: cand ? { test: flat('test'), holdout: flat('holdout'), threshold: cand.threshold, decision: m?.verdict ? `${m.verdict.decision}${m.verdict.promoted ? ' (promoted)' : ''}` : '' } : null,
+      evaluated: cand ? { test: flat('test'), holdout: flat('holdout'), threshold: cand.threshold, decision: m?.verdict ? verdictSummary(m.verdict) : '' } : null,
     };
   });
   const file = path.join(layout.reports, 'index.html');

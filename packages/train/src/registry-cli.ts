@@ -27,6 +27,7 @@ export function formatList(cards: readonly ModelCard[], aliases: Record<string, 
 
 /** The parts of `reports/<version>/verdict.json` the card shows (written by evaluate; the one record of the baseline comparison). */
 interface VerdictSummary {
+  readonly version?: string;
   readonly decision?: string;
   readonly strongest_baseline?: { readonly kind?: string; readonly version?: string | null; readonly beaten?: boolean; readonly delta?: { value: number; lo: number; hi: number }; readonly metric?: string } | null;
   readonly served?: { readonly version?: string | null; readonly role?: string } | null;
@@ -38,7 +39,8 @@ function evaluationLines(card: ModelCard, verdict: VerdictSummary | null): strin
   if (!verdict) return [`evaluation     not evaluated yet (${file})`];
   const s = verdict.strongest_baseline;
   const beat = s ? `${s.beaten ? 'beats' : 'does not beat'} the strongest baseline ${s.kind ?? '?'}${s.delta ? ` (${s.metric ?? ''} delta ${fmt(s.delta.value)} [${fmt(s.delta.lo)}, ${fmt(s.delta.hi)}], customer bootstrap)` : ''}` : 'no baseline compared';
-  return [`evaluation     ${verdict.decision ?? '?'}; ${beat}; serving ${verdict.served?.version ?? '?'} (${verdict.served?.role ?? '?'}) — ${file}`];
+  const whose = verdict.version && verdict.version !== card.version ? `candidate ${verdict.version} ` : '';
+  return [`evaluation     ${whose}${verdict.decision ?? '?'}; ${whose ? 'it ' : ''}${beat}; serving ${verdict.served?.version ?? '?'} (${verdict.served?.role ?? '?'}) — ${file}`];
 }
 
 /** Everything needed to trust one version: data hash, params, CV and calibration metrics, backend, when, population, limitations, verdict. */

@@ -268,19 +268,21 @@ export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummar
     horizon_days: horizon,
     population: { train: trainPop, calibration: calPop, sampled: sampled.train_rows < sampled.train_rows_available },
     limitations,
-    evaluation: { verdict_file: `reports/${v}/verdict.json` },
+    // The verdict of this training run's candidate is the one record of the comparison, for the candidate and its baselines alike.
+    evaluation: { verdict_file: `reports/${candidateVersion}/verdict.json` },
     ...extra,
   });
 
   // Baselines get earlier ids than the chosen model, so "newest version" is the trained model.
   const kinds = BASELINE_KINDS.filter((k) => result.baselines[k]);
+  const candidateVersion = version(kinds.length);
   const baselines: Record<string, string> = {};
   for (const [i, kind] of kinds.entries()) {
     const v = version(i);
     await writeModelVersion(registry, card(v, result.baselines[kind]!, 'baseline'), result.baselines[kind]!.artifacts);
     baselines[kind] = v;
   }
-  const bestVersion = version(kinds.length);
+  const bestVersion = candidateVersion;
   const trials = [...result.sample_trials, ...result.full_trials, ...result.baseline_trials, ...result.feature_trials];
   await writeModelVersion(registry, card(bestVersion, result.best, 'candidate', { baselines }), result.best.artifacts, {
     'trials.json': `${JSON.stringify(trials, null, 2)}\n`,
