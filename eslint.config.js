@@ -20,7 +20,7 @@ module.exports = [
             { sourceTag: 'type:schema', onlyDependOnLibsWithTags: ['type:schema'] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:schema', 'type:util'] },
             { sourceTag: 'type:stage', onlyDependOnLibsWithTags: ['type:schema', 'type:util'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:schema', 'type:util', 'stage:serve', 'stage:monitor'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:schema', 'type:util', 'stage:serve', 'stage:monitor', 'stage:evaluate'] },
           ],
         },
       ],

@@ -4,15 +4,21 @@ import { Type, type Static } from '@sinclair/typebox';
 export const PromoteRequestSchema = Type.Object(
   {
     version: Type.String({ minLength: 1, maxLength: 200, description: 'Registry version to make champion.' }),
-    reason: Type.Optional(Type.String({ maxLength: 1000, description: 'Why; recorded in the registry audit log.' })),
+    reason: Type.Optional(Type.String({ maxLength: 1000, description: 'Why; recorded in the registry audit log (required with force).' })),
+    force: Type.Optional(
+      Type.Boolean({
+        description:
+          'false (default): the promotion gate decides, as `evaluate --version V` does (409 with its reasons when it refuses). true: promote regardless of the gate, as `force-promote` does; needs a reason and is audited as forced.',
+      }),
+    ),
   },
   { $id: 'PromoteRequest', additionalProperties: false },
 );
 export type PromoteRequest = Static<typeof PromoteRequestSchema>;
 
-/** Body of `POST /admin/rollback` (may be empty). */
+/** Body of `POST /admin/rollback`: the reason is required, as by the `rollback` command. */
 export const RollbackRequestSchema = Type.Object(
-  { reason: Type.Optional(Type.String({ maxLength: 1000, description: 'Why; recorded in the registry audit log.' })) },
+  { reason: Type.String({ minLength: 1, maxLength: 1000, description: 'Why; recorded in the registry audit log.' }) },
   { $id: 'RollbackRequest', additionalProperties: false },
 );
 export type RollbackRequest = Static<typeof RollbackRequestSchema>;

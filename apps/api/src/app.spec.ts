@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import { customerKey, dataLayout, emptyCustomerState, readAliases, readJsonl, updateCustomerState, writeJsonAtomic, type FeatureInput } from '@bolsillo/core';
+import { customerKey, dataLayout, emptyCustomerState, readAliases, readAudit, readJsonl, updateCustomerState, writeJsonAtomic, type FeatureInput } from '@bolsillo/core';
 import {
   MAX_BATCH,
   PREDICTION_EXAMPLE,
@@ -137,7 +137,9 @@ describe('API routes', () => {
     const batch = await request(s.app).post('/predict').send(examples.batch.value).expect(200);
     expect(batch.body.predictions).toHaveLength(examples.batch.value.length);
     const feedbackExample = doc.paths['/feedback'].post.requestBody.content['application/json'].example;
-    await request(s.app).post('/feedback').send(feedbackExample).expect(202);
+    // The example's id names no prediction: refused, as any unknown id is.
+    await request(s.app).post('/feedback').send(feedbackExample).expect(404);
+    await request(s.app).post('/feedback').send({ ...feedbackExample, request_id: single.body.request_id }).expect(202);
     const page = await request(s.app).get('/docs/').expect(200);
     expect(page.text).toContain('swagger-ui');
     const init = await request(s.app).get('/docs/swagger-ui-init.js').expect(200);
@@ -148,6 +150,8 @@ describe('API routes', () => {
     const res = await request(s.app).post('/predict').send(PREDICTION_EXAMPLE).expect(200);
     await request(s.app).post('/feedback').send({ request_id: res.body.request_id, is_revenge_spending: true }).expect(202);
     await request(s.app).post('/feedback').send({ request_id: '', is_revenge_spending: 'yes' }).expect(400);
+    const unknown = await request(s.app).post('/feedback').send({ request_id: '3f1c2a9e-0000-4000-8000-000000000000', is_revenge_spending: true }).expect(404);
+    expect(unknown.body.detail).toMatch(/no prediction with request_id 3f1c2a9e/);
     await s.serving.predictionLog.flush();
     await s.serving.feedbackLog.flush();
     const entries = logEntries(s.dataDir);
@@ -160,6 +164,19 @@ describe('API routes', () => {
     const fbRoot = path.join(dataLayout(s.dataDir).monitoring, 'feedback');
     const fb = fs.readdirSync(fbRoot).flatMap((d) => fs.readdirSync(path.join(fbRoot, d)).flatMap((f) => readJsonl<{ request_id: string }>(path.join(fbRoot, d, f))));
     expect(fb.map((f) => f.request_id)).toContain(res.body.request_id);
+    expect(fb.map((f) => f.request_id)).not.toContain('3f1c2a9e-0000-4000-8000-000000000000');
+  });
+
+  it('accepts feedback for a prediction logged by another replica or before a restart', async () => {
+    const other = await testServer();
+    try {
+      const entry = { ...logEntries(s.dataDir)[0]!, request_id: '7d0e8f4b-1111-4000-8000-000000000001' };
+      fs.mkdirSync(path.join(dataLayout(other.dataDir).monitoring, 'predictions', `date=${entry.date}`), { recursive: true });
+      fs.writeFileSync(path.join(dataLayout(other.dataDir).monitoring, 'predictions', `date=${entry.date}`, '999-1.jsonl'), `${JSON.stringify(entry)}\n`);
+      await request(other.app).post('/feedback').send({ request_id: entry.request_id, is_revenge_spending: false }).expect(202);
+    } finally {
+      await other.close();
+    }
   });
 
   it('takes history features from the online store for a known customer', async () => {
@@ -208,6 +225,27 @@ describe('API routes', () => {
   });
 });
 
+describe('unseen merchant groups', () => {
+  it('serves a merchant group the model never saw, and counts it in /metrics by feature and version', async () => {
+    const s = await testServer();
+    try {
+      // The demo champion was trained on master table "demo": a profile without VESTUARIO (the example's group).
+      writeJsonAtomic(path.join(dataLayout(s.dataDir).master, 'demo', 'profile.json'), {
+        rows: 10,
+        columns: { merchant_group: { kind: 'categorical', count: 10, missing: 0, missing_share: 0, frequencies: { RESTAURANTE: 6, SUPERMERCADOS: 4 } } },
+      });
+      const res = await request(s.app).post('/predict').send(PREDICTION_EXAMPLE).expect(200);
+      expect(typeof res.body.probability).toBe('number');
+      await request(s.app).post('/predict').send({ ...PREDICTION_EXAMPLE, merchant_group: 'RESTAURANTE' }).expect(200);
+      await request(s.app).post('/predict').send([PREDICTION_EXAMPLE, { ...PREDICTION_EXAMPLE, merchant_group: 'NOVO GRUPO' }]).expect(200);
+      const metrics = (await request(s.app).get('/metrics').expect(200)).text;
+      expect(metrics).toContain(`bolsillo_unseen_category_total{feature="merchant_group",model_version="${s.champion}"} 3`);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('admin routes', () => {
   it('are forbidden (403) when no admin key is configured, and change nothing', async () => {
     const s = await testServer({ adminKey: null });
@@ -223,7 +261,7 @@ describe('admin routes', () => {
     }
   });
 
-  it('require the right x-api-key (401 otherwise), then promote and roll back with the server following', async () => {
+  it('require the right x-api-key (401 otherwise); promote only through the gate, or forced with a reason audited as forced', async () => {
     const s = await testServer();
     try {
       const next = await registerDemoModel(s.registryDir, 11, 1);
@@ -233,12 +271,26 @@ describe('admin routes', () => {
 
       await request(s.app).post('/admin/promote').set('x-api-key', KEY).send({ version: '20990101T000000Z-abcdef' }).expect(404);
       await request(s.app).post('/admin/promote').set('x-api-key', KEY).send({ version: next, extra: 1 }).expect(400);
-      const promoted = await request(s.app).post('/admin/promote').set('x-api-key', KEY).send({ version: next, reason: 'test' }).expect(200);
-      expect(promoted.body.serving).toBe(next);
+      // Not forced: the evaluate stage's gate decides; with no master table to evaluate on, it cannot pass.
+      const refused = await request(s.app).post('/admin/promote').set('x-api-key', KEY).send({ version: next, reason: 'looks better' }).expect(409);
+      expect(refused.body.detail).toMatch(/the gate could not evaluate/);
+      expect(readAliases(s.registryDir).champion).toBe(s.champion);
+      expect(readAudit(s.registryDir).filter((e) => e.action === 'promote' && e.version === next)).toEqual([]);
+      // Forced: a reason is required, and the audit says forced.
+      const noReason = await request(s.app).post('/admin/promote').set('x-api-key', KEY).send({ version: next, force: true }).expect(400);
+      expect(noReason.body.errors).toEqual(['/reason is required when force is true (a forced promotion is audited with its reason)']);
+      await request(s.app).post('/admin/promote').set('x-api-key', KEY).send({ version: next, force: true, reason: '  ' }).expect(400);
+      expect(readAliases(s.registryDir).champion).toBe(s.champion);
+      const promoted = await request(s.app).post('/admin/promote').set('x-api-key', KEY).send({ version: next, force: true, reason: 'incident 42: hotfix model' }).expect(200);
+      expect(promoted.body).toMatchObject({ serving: next, forced: true, gate: null });
+      expect(readAudit(s.registryDir).find((e) => e.action === 'force-promote')).toMatchObject({ version: next, forced: true, reason: 'incident 42: hotfix model' });
       const after = await request(s.app).post('/predict').send(PREDICTION_EXAMPLE).expect(200);
       expect(after.headers['x-model-version']).toBe(next);
 
-      await request(s.app).post('/admin/rollback').set('x-api-key', KEY).expect(200);
+      // Rollback needs a reason too, as the rollback command does.
+      await request(s.app).post('/admin/rollback').set('x-api-key', KEY).expect(400);
+      await request(s.app).post('/admin/rollback').set('x-api-key', KEY).send({ reason: 'hotfix worse' }).expect(200);
+      expect(readAudit(s.registryDir).some((e) => e.action === 'rollback' && e.reason === 'hotfix worse')).toBe(true);
       const back = await request(s.app).post('/predict').send(PREDICTION_EXAMPLE).expect(200);
       expect(back.headers['x-model-version']).toBe(s.champion);
       // previous is cleared by a rollback: a second one has nothing to go back to.

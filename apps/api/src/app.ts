@@ -9,11 +9,19 @@ import { openApiDocument } from './openapi';
 import { createFastPredict, invalid, predictAnswer } from './predict-route';
 import { HttpProblem, problemHandler, sendProblem } from './problem';
 
-/** The registry operations the API needs (core's registry functions in production). */
+/**
+ * The registry operations the API needs: exactly the evaluate stage's commands in production
+ * (`runEvaluate` for a gated promotion, `runForcePromote`, `runRollback`), so that the admin routes
+ * cannot bypass the gate or the audit.
+ */
 export interface RegistryOps {
   listVersions(registryDir: string): ModelCard[];
-  promote(registryDir: string, version: string, reason: string): unknown;
-  rollback(registryDir: string, reason: string): unknown;
+  /** Evaluate `version` and promote it only if the gate passes (`evaluate --version V`). */
+  gatedPromote(dataDir: string, version: string): Promise<{ readonly verdict: { readonly decision: string; readonly promoted?: boolean; readonly reasons: readonly string[] } }>;
+  /** Promote regardless of the gate, audited as forced (`force-promote --version V --reason R`). */
+  forcePromote(dataDir: string, version: string, reason: string): unknown;
+  /** previous → champion, audited (`rollback --reason R`). */
+  rollback(dataDir: string, reason: string): unknown;
 }
 
 /** What {@link createApp} is built from. */
@@ -111,6 +119,10 @@ export function createApp(deps: AppDeps): express.Express {
     if (!validFeedback(req.body)) {
       throw invalid('Invalid feedback', describeErrors(validFeedback.errors));
     }
+    // A label for a prediction never made would count in the live metrics as if it had been.
+    if (!serving.requestIds.has(req.body.request_id)) {
+      throw new HttpProblem(404, 'Unknown request id', `no prediction with request_id ${req.body.request_id} in the prediction log`);
+    }
     const ts = new Date().toISOString();
     serving.feedbackLog.push(ts.slice(0, 10), { ...req.body, ts });
     res.status(202).json({ accepted: true });
@@ -195,17 +207,33 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/admin/promote', admin, requireJson, json, async (req, res) => {
     res.locals.route = '/admin/promote';
     if (!validPromote(req.body)) throw invalid('Invalid promote request', describeErrors(validPromote.errors));
-    const { version, reason } = req.body;
+    const { version, reason, force } = req.body;
     const known = deps.registry.listVersions(serving.registryDir).some((c) => c.version === version);
     if (!known) throw new HttpProblem(404, 'Unknown version', `no model ${version} in the registry`);
-    try {
-      deps.registry.promote(serving.registryDir, version, reason ?? 'promoted through the admin API');
-    } catch (error) {
-      throw new HttpProblem(409, 'Promotion refused', (error as Error).message);
+    let gate: { decision: string; reasons: readonly string[] } | null = null;
+    if (force === true) {
+      if (!reason?.trim()) throw invalid('Invalid promote request', ['/reason is required when force is true (a forced promotion is audited with its reason)']);
+      try {
+        await deps.registry.forcePromote(serving.dataDir, version, reason);
+      } catch (error) {
+        throw new HttpProblem(409, 'Promotion refused', (error as Error).message);
+      }
+      log(`admin: force-promoted ${version}: ${reason}`);
+    } else {
+      let verdict: Awaited<ReturnType<RegistryOps['gatedPromote']>>['verdict'];
+      try {
+        ({ verdict } = await deps.registry.gatedPromote(serving.dataDir, version));
+      } catch (error) {
+        throw new HttpProblem(409, 'Promotion refused', `the gate could not evaluate ${version}: ${(error as Error).message}`);
+      }
+      if (!verdict.promoted) {
+        throw new HttpProblem(409, 'Promotion refused by the gate', `${verdict.decision}: ${verdict.reasons.join(' | ')} (to override, send force: true with a reason)`);
+      }
+      gate = { decision: verdict.decision, reasons: verdict.reasons };
+      log(`admin: ${version} promoted by the gate`);
     }
-    log(`admin: promoted ${version}`);
     await serving.host.checkNow();
-    res.json({ aliases: serving.host.currentAliases(), serving: serving.host.slot('champion')?.version ?? null, refused: serving.host.refused()[version] ?? null });
+    res.json({ aliases: serving.host.currentAliases(), serving: serving.host.slot('champion')?.version ?? null, forced: force === true, gate, refused: serving.host.refused()[version] ?? null });
   });
 
   app.post('/admin/rollback', admin, requireJson, json, async (req, res) => {
@@ -213,7 +241,7 @@ export function createApp(deps: AppDeps): express.Express {
     const body: unknown = req.body ?? {};
     if (!validRollback(body)) throw invalid('Invalid rollback request', describeErrors(validRollback.errors));
     try {
-      deps.registry.rollback(serving.registryDir, body.reason ?? 'rolled back through the admin API');
+      await deps.registry.rollback(serving.dataDir, body.reason);
     } catch (error) {
       throw new HttpProblem(409, 'Rollback refused', (error as Error).message);
     }

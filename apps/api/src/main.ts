@@ -2,9 +2,10 @@
  * The API process: `npx nx serve api` (PORT, default 8000). Wires serving over DATA_DIR, loads the
  * champion named by `registry/aliases.json`, follows alias changes, and listens.
  */
-import { ONLINE_STORE_ENV, dataLayout, dirsFromEnv, listVersions, loadModel, openOnlineStore, promote, resolveSecret, rollback } from '@bolsillo/core';
+import { ONLINE_STORE_ENV, dataLayout, dirsFromEnv, loadModel, openOnlineStore, resolveSecret } from '@bolsillo/core';
 import { renderMonitoringPage } from '@bolsillo/monitor';
 import { configFromEnv, createServing } from '@bolsillo/serve';
+import { evaluateRegistryOps } from './admin-ops';
 import { createApp } from './app';
 
 async function main(): Promise<void> {
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   if (!champion) log(`no champion loaded from ${serving.registryDir} yet: /ready answers 503 and /predict 503 until one is promoted`);
   const app = createApp({
     serving,
-    registry: { listVersions, promote, rollback },
+    registry: evaluateRegistryOps(),
     adminKey: config.adminKey,
     bodyLimit: config.bodyLimit,
     monitoringPage: () => renderMonitoringPage(dataDir),

@@ -103,7 +103,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         post: {
           summary: 'Report the true label of an earlier prediction',
           requestBody: { required: true, content: { 'application/json': { schema: ref('Feedback'), example: { request_id: '00000000-0000-4000-8000-000000000000', is_revenge_spending: true } } } },
-          responses: { '202': json({ type: 'object', properties: { accepted: { type: 'boolean' } } }, 'Recorded in the feedback log.'), '400': problem('Invalid body.'), '415': problem('Not JSON.') },
+          responses: { '202': json({ type: 'object', properties: { accepted: { type: 'boolean' } } }, 'Recorded in the feedback log.'), '400': problem('Invalid body.'), '404': problem('No prediction with this request_id (in this process or the prediction log of the last 30 days).'), '415': problem('Not JSON.') },
         },
       },
       '/health': { get: { summary: 'Liveness', responses: { '200': json({ type: 'object' }, 'The process is up.') } } },
@@ -114,17 +114,17 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/reports/{path}': { get: { summary: 'Evaluation reports (static files)', parameters: [{ name: 'path', in: 'path', required: true, schema: { type: 'string' }, example: 'index.html' }], responses: { '200': { description: 'The file.' }, '404': problem('No such report.') } } },
       '/admin/promote': {
         post: {
-          summary: 'Make a version the champion',
+          summary: 'Make a version the champion: through the promotion gate, or forced with a reason (audited as forced)',
           security: adminSecurity,
           requestBody: { required: true, content: { 'application/json': { schema: ref('PromoteRequest') } } },
-          responses: { '200': json({ type: 'object' }, 'Promoted; the new champion is loaded and smoke-tested before it answers.'), '401': problem('Missing or wrong x-api-key.'), '403': problem('Admin routes are disabled (BOLSILLO_ADMIN_KEY unset).'), '404': problem('Unknown version.') },
+          responses: { '200': json({ type: 'object' }, 'Promoted; the new champion is loaded and smoke-tested before it answers.'), '401': problem('Missing or wrong x-api-key.'), '400': problem('Invalid body, or force without a reason.'), '403': problem('Admin routes are disabled (BOLSILLO_ADMIN_KEY unset).'), '404': problem('Unknown version.'), '409': problem('The gate refused the version (its reasons in detail), or it could not be evaluated.') },
         },
       },
       '/admin/rollback': {
         post: {
           summary: 'Make the previous champion the champion again',
           security: adminSecurity,
-          requestBody: { required: false, content: { 'application/json': { schema: ref('RollbackRequest') } } },
+          requestBody: { required: true, content: { 'application/json': { schema: ref('RollbackRequest') } } },
           responses: { '200': json({ type: 'object' }, 'Rolled back.'), '401': problem('Missing or wrong x-api-key.'), '403': problem('Admin routes are disabled.'), '409': problem('Nothing to roll back to.') },
         },
       },

@@ -2,8 +2,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dataLayout, listVersions, loadModel, promote, rollback } from '@bolsillo/core';
+import { dataLayout, loadModel } from '@bolsillo/core';
 import { createServing, registerDemoChampion, type Serving, type RoutingConfig, type ModelLoader } from '@bolsillo/serve';
+import { evaluateRegistryOps } from './admin-ops';
 import { createApp } from './app';
 
 export interface TestServer {
@@ -34,7 +35,7 @@ export async function testServer(options: {
   await serving.start();
   const app = createApp({
     serving,
-    registry: { listVersions, promote, rollback },
+    registry: evaluateRegistryOps(),
     adminKey: options.adminKey === undefined ? 'test-admin-key' : options.adminKey,
     bodyLimit: options.bodyLimit,
     monitoringPage: options.monitoringPage,

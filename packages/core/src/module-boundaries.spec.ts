@@ -46,8 +46,9 @@ describe('module boundaries (ESLint)', () => {
     expect(errors).toEqual([]);
   });
 
-  it('lets the API import serve and monitor but not train', async () => {
+  it('lets the API import serve, monitor and evaluate (the admin routes run its gate) but not train', async () => {
     expect(await boundaryErrors('apps/api/src/probe.ts', "import { renderMonitoringPage } from '@bolsillo/monitor';\nexport const x = renderMonitoringPage;\n")).toEqual([]);
+    expect(await boundaryErrors('apps/api/src/probe.ts', "import { runForcePromote } from '@bolsillo/evaluate';\nexport const x = runForcePromote;\n")).toEqual([]);
     expect(await boundaryErrors('apps/api/src/probe.ts', "import { runTrain } from '@bolsillo/train';\nexport const x = runTrain;\n")).toHaveLength(1);
   });
 });

@@ -26,6 +26,8 @@ export interface IngestManifest {
   readonly secret_fingerprint?: string;
   /** Files quarantined whole, with their hash and reason (parsed again only when they change). */
   readonly rejected?: Readonly<Record<string, { readonly sha256: string; readonly reason: string }>>;
+  /** k-anonymity of the last run that parsed files (see the ingest summary), for monitoring. */
+  readonly k_anonymity?: unknown;
 }
 
 /** An empty manifest (first run). */

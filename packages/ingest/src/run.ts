@@ -324,10 +324,10 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
       secret_fingerprint: fingerprint,
       ...(Object.keys(rejected).length > 0 ? { rejected: Object.fromEntries(Object.keys(rejected).sort().map((f) => [f, rejected[f]!])) } : {}),
     };
-    writeJsonAtomic(layout.ingestManifest, next);
-
     const kParams = params.k_anonymity ?? DEFAULT_K_ANONYMITY;
     const summary = summarise(parsed, plan.drop, next, kParams);
+    writeJsonAtomic(layout.ingestManifest, parsed.length > 0 ? { ...next, k_anonymity: summary.k_anonymity } : { ...next, ...(manifest.k_anonymity ? { k_anonymity: manifest.k_anonymity } : {}) });
+
     for (const s of summary.k_anonymity.sets.filter((x) => !x.ok)) {
       log(
         `WARNING: k-anonymity ${s.k} over (${s.quasi_identifiers.join(', ')}) is below the minimum ${summary.k_anonymity.min_k}: ` +

@@ -10,6 +10,8 @@ export interface MonitoringPageData {
   readonly value: MonitorSummary['value'] | null;
   readonly costs: MonitorSummary['costs'] | null;
   readonly alarms: MonitorSummary['alarms'] | null;
+  /** Data health (rejected files, k-anonymity, unseen merchant groups); absent in reports older than it. */
+  readonly data?: MonitorSummary['data'] | null;
   readonly actions: readonly ActionRecord[];
   readonly driftHistory: readonly { ts: string; share_drifted: number; psi: Record<string, number> }[];
 }
@@ -103,6 +105,11 @@ function table(headers: readonly string[], rows: readonly (readonly string[])[])
 export function renderMonitoringHtml(d: MonitoringPageData): string {
   const drift = d.drift?.result ?? null;
   const parts: string[] = [];
+  // Data health first: a quarantined file or a privacy shortfall needs a person before any chart does.
+  if (d.data) {
+    parts.push('<h2 id="data">Data health</h2>');
+    parts.push(d.data.warnings.length ? `<ul>${d.data.warnings.map((w) => `<li class="warn">${esc(w)}</li>`).join('')}</ul>` : '<p class="empty">No quarantined file, k-anonymity at or above its minimum, no unseen merchant group.</p>');
+  }
   // Drift.
   parts.push('<h2 id="drift">Data drift</h2>');
   if (d.drift) {
@@ -231,6 +238,7 @@ export function renderMonitoringPage(dataDir: string): string {
     value: report('value.json') as MonitoringPageData['value'],
     costs: report('costs.json') as MonitoringPageData['costs'],
     alarms: report('alarms.json') as MonitoringPageData['alarms'],
+    data: report('data.json') as MonitoringPageData['data'],
     actions: safeJsonl<ActionRecord>(path.join(mon, 'actions.jsonl')),
     driftHistory: safeJsonl<MonitoringPageData['driftHistory'][number]>(path.join(mon, 'drift-history.jsonl')).slice(-100),
   });

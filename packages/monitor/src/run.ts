@@ -77,6 +77,19 @@ export interface DriftReport {
   readonly score: ScoreDrift | null;
 }
 
+/** `monitoring/report/data.json`: what the data itself needs someone to look at. */
+export interface DataHealthReport {
+  readonly generated_at: string;
+  /** Source files ingest quarantined whole, with the reason (lake manifest). */
+  readonly rejected_files: readonly { readonly file: string; readonly reason: string }[];
+  /** k-anonymity per quasi-identifier set of the last ingest that parsed files (lake manifest); null before one. */
+  readonly k_anonymity: { readonly min_k: number; readonly ok: boolean; readonly sets: readonly { readonly quasi_identifiers: readonly string[]; readonly k: number; readonly ok: boolean }[] } | null;
+  /** Merchant groups absent from the reference master table: in the window's rows and in served predictions. */
+  readonly unseen_merchant_groups: { readonly window: Readonly<Record<string, number>>; readonly served: Readonly<Record<string, number>> };
+  /** One line per problem; empty when there is none. */
+  readonly warnings: readonly string[];
+}
+
 /** What a monitor run produced (also what the page renders). */
 export interface MonitorSummary {
   readonly drift: DriftReport;
@@ -84,6 +97,38 @@ export interface MonitorSummary {
   readonly value: { readonly generated_at: string; readonly matrices: Readonly<Record<string, ValueMatrix>>; readonly points: readonly ValuePoint[] };
   readonly costs: CostReport & { readonly generated_at: string };
   readonly alarms: { readonly generated_at: string; readonly run: number; readonly dry_run: boolean; readonly alarms: readonly AlarmStatus[]; readonly actions: readonly ActionRecord[]; readonly aliases: Record<string, string | null> };
+  readonly data: DataHealthReport;
+}
+
+function seenGroupsOf(column: { kind: string } | undefined): ReadonlySet<string> | null {
+  return column && column.kind === 'categorical' && 'frequencies' in column ? new Set(Object.keys(column.frequencies as Record<string, number>)) : null;
+}
+
+function countUnseen(values: Iterable<unknown>, seen: ReadonlySet<string> | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!seen) return out;
+  for (const v of values) if (typeof v === 'string' && !seen.has(v)) out[v] = (out[v] ?? 0) + 1;
+  return out;
+}
+
+/** The data-health report (pure over what was read): rejected files, k-anonymity, unseen merchant groups. */
+export function dataHealth(
+  ts: string,
+  lakeManifest: { rejected?: Record<string, { reason: string }>; k_anonymity?: DataHealthReport['k_anonymity'] } | null,
+  seenGroups: ReadonlySet<string> | null,
+  windowGroups: Iterable<unknown>,
+  servedGroups: Iterable<unknown>,
+): DataHealthReport {
+  const rejected = Object.entries(lakeManifest?.rejected ?? {}).map(([file, r]) => ({ file, reason: r.reason }));
+  const k = lakeManifest?.k_anonymity ?? null;
+  const unseen = { window: countUnseen(windowGroups, seenGroups), served: countUnseen(servedGroups, seenGroups) };
+  const warnings = [
+    ...rejected.map((r) => `file ${r.file} quarantined by ingest: ${r.reason}`),
+    ...(k?.sets ?? []).filter((s) => !s.ok).map((s) => `k-anonymity ${s.k} over (${s.quasi_identifiers.join(', ')}) is below the minimum ${k!.min_k}`),
+    ...Object.entries(unseen.window).map(([g, n]) => `merchant group ${g} is not in the reference master table (${n} window rows)`),
+    ...Object.entries(unseen.served).filter(([g]) => !(g in unseen.window)).map(([g, n]) => `merchant group ${g} is not in the reference master table (${n} served predictions)`),
+  ];
+  return { generated_at: ts, rejected_files: rejected, k_anonymity: k, unseen_merchant_groups: unseen, warnings };
 }
 
 /** Params and policy files of the stage, validated. */
@@ -250,7 +295,15 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     value: { generated_at: ts, matrices, points: value },
     costs: { generated_at: ts, ...costs },
     alarms: { generated_at: ts, run: evaluation.state.runs, dry_run: opts.dryRun, alarms: evaluation.alarms, actions, aliases: { ...readAliases(layout.registry) } },
+    data: dataHealth(
+      ts,
+      readJson(layout.ingestManifest, null),
+      seenGroupsOf(reference?.profile.columns.merchant_group),
+      window.rows.map((r) => r.merchant_group),
+      predictions.filter((p) => (!range.from || p.date >= range.from) && (!range.to || p.date <= range.to)).map((p) => (p.features as Record<string, unknown> | undefined)?.merchant_group),
+    ),
   };
+  for (const w of summary.data.warnings) log(`WARNING: ${w}`);
   if (opts.dryRun) return summary;
   const reportDir = path.join(layout.monitoring, 'report');
   writeJsonAtomic(path.join(reportDir, 'drift.json'), summary.drift);
@@ -258,6 +311,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   writeJsonAtomic(path.join(reportDir, 'value.json'), summary.value);
   writeJsonAtomic(path.join(reportDir, 'costs.json'), summary.costs);
   writeJsonAtomic(path.join(reportDir, 'alarms.json'), summary.alarms);
+  writeJsonAtomic(path.join(reportDir, 'data.json'), summary.data);
   if (driftResult) {
     // Drift over time: one line per run, so the page can chart PSI per feature across runs.
     appendJsonl(path.join(layout.monitoring, 'drift-history.jsonl'), [

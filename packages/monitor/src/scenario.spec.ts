@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { appendJsonl, readAliases, readAudit, readJsonl, setAlias } from '@bolsillo/core';
 import type { FeatureRow, PredictionLogEntry } from '@bolsillo/schema';
+import { renderMonitoringPage } from './page';
 import { runMonitor, type ActionRecord, type MonitorOptions, type MonitorSummary } from './run';
 import { generatedFeatureRows, promoteVersion, registerRule, RULES, shippedConfig, tempDataDir, removeTempDataDirs, writeFeatureStore, writeReference } from './scenario.test-util';
 
@@ -60,7 +61,35 @@ describe('monitor scenarios on generated data', () => {
     expect(second.drift.result!.psiAboveCount).toBe(0);
     expect(second.alarms.alarms.find((a) => a.rule === 'feature-drift')!.status).toBe('ok');
     expect(actionsOf(dir)).toEqual([]);
-    for (const f of ['drift.json', 'model-metrics.json', 'costs.json', 'value.json', 'alarms.json']) expect(fs.existsSync(path.join(dir, 'monitoring', 'report', f))).toBe(true);
+    for (const f of ['drift.json', 'model-metrics.json', 'costs.json', 'value.json', 'alarms.json', 'data.json']) expect(fs.existsSync(path.join(dir, 'monitoring', 'report', f))).toBe(true);
+  });
+
+  it('reports data health: files ingest quarantined, k-anonymity below the minimum, merchant groups absent from the reference', async () => {
+    const window = base.filter((r) => r.date > CUT).map((r, i) => (i % 50 === 0 ? { ...r, merchant_group: 'GRUPO NOVO' } : r));
+    const dir = setUp('data-health', window);
+    fs.mkdirSync(path.join(dir, 'lake'), { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, 'lake', 'manifest.json'),
+      JSON.stringify({
+        version: 1,
+        files: {},
+        partitions: {},
+        content_hash: '',
+        rejected: { 'renamed.csv': { sha256: 'x', reason: 'renamed.csv: wrong header: missing columns " valor "' } },
+        k_anonymity: { min_k: 5, ok: false, sets: [{ quasi_identifiers: ['age', 'sex', 'city', 'state'], k: 1, ok: false }, { quasi_identifiers: ['sex', 'state'], k: 9, ok: true }] },
+      }),
+    );
+    const s = await monitor(dir);
+    const unseen = window.filter((r) => r.merchant_group === 'GRUPO NOVO').length;
+    expect(s.data.rejected_files).toEqual([{ file: 'renamed.csv', reason: 'renamed.csv: wrong header: missing columns " valor "' }]);
+    expect(s.data.unseen_merchant_groups.window).toEqual({ 'GRUPO NOVO': unseen });
+    expect(s.data.warnings).toEqual([
+      'file renamed.csv quarantined by ingest: renamed.csv: wrong header: missing columns " valor "',
+      'k-anonymity 1 over (age, sex, city, state) is below the minimum 5',
+      `merchant group GRUPO NOVO is not in the reference master table (${unseen} window rows)`,
+    ]);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'monitoring', 'report', 'data.json'), 'utf8'))).toEqual(s.data);
+    expect(renderMonitoringPage(dir)).toContain('file renamed.csv quarantined by ingest');
   });
 
   it('an age shift drifts age and nothing else', async () => {

@@ -23,6 +23,8 @@ export type { PredictionServiceDeps, PredictionResult } from './service';
 export { scoreRows, chooseVariant, stickyBucket } from './scoring';
 export type { RowScore, RoutingConfig } from './scoring';
 export { JsonlLog } from './jsonl-log';
+export { RequestIds } from './request-ids';
+export type { RequestIdsOptions } from './request-ids';
 export type { JsonlLogOptions } from './jsonl-log';
 export { createMetrics, Counter, Gauge, Histogram, LATENCY_BUCKETS } from './metrics';
 export type { ServeMetrics, MetricsOptions } from './metrics';

@@ -124,6 +124,8 @@ export interface ServeMetrics {
   readonly modelInfo: Gauge;
   readonly logDropped: Counter;
   readonly shadowErrors: Counter;
+  /** Predictions whose category value the serving model never saw in its training data (served all the same). */
+  readonly unseenCategories: Counter;
   /** The whole registry in Prometheus text format. */
   render(): string;
   /** Stop the event-loop delay monitor, if any. */
@@ -179,8 +181,9 @@ export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
   const modelInfo = new Gauge('bolsillo_model_info', 'Model currently serving each variant (value 1).');
   const logDropped = new Counter('bolsillo_prediction_log_dropped_total', 'Prediction-log lines dropped because the buffer was full or a write failed.');
   const shadowErrors = new Counter('bolsillo_shadow_errors_total', 'Challenger shadow predictions that failed (never affect the answer).');
+  const unseenCategories = new Counter('bolsillo_unseen_category_total', 'Predictions with a category value absent from the serving model\'s training data, by feature and model version (scored as out-of-vocabulary).');
   const loop = options.eventLoopDelay ? new EventLoopDelay() : null;
-  const all: { render(): string }[] = [requests, latency, predictions, modelLoads, modelInfo, logDropped, shadowErrors, ...(loop ? [loop] : [])];
+  const all: { render(): string }[] = [requests, latency, predictions, modelLoads, modelInfo, logDropped, shadowErrors, unseenCategories, ...(loop ? [loop] : [])];
   return {
     requests,
     latency,
@@ -189,6 +192,7 @@ export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
     modelInfo,
     logDropped,
     shadowErrors,
+    unseenCategories,
     render: () => `${all.map((m) => m.render()).join('\n')}\n`,
     close: () => loop?.close(),
   };

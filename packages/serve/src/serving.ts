@@ -9,6 +9,8 @@ import { OnlineFeatures, featuresForRequest } from './online-features';
 import { JsonlLog } from './jsonl-log';
 import { LandingWriter } from './landing';
 import { PushService } from './push';
+import { RequestIds } from './request-ids';
+import { SeenCategories } from './seen-categories';
 import { PredictionService } from './service';
 import type { RoutingConfig } from './scoring';
 
@@ -31,6 +33,8 @@ export interface Serving {
   readonly landing: LandingWriter;
   readonly predictionLog: JsonlLog<PredictionLogEntry>;
   readonly feedbackLog: JsonlLog<FeedbackLogEntry>;
+  /** Request ids of predictions made (feedback about any other id is refused). */
+  readonly requestIds: RequestIds;
   /** Load the models the aliases name and start following them. */
   start(): Promise<void>;
   /** Stop watching and flush the logs. */
@@ -78,12 +82,22 @@ export function createServing(options: ServingOptions): Serving {
   const startMs = Date.now();
   const predictionLog = new JsonlLog<PredictionLogEntry>({ root: path.join(layout.monitoring, 'predictions'), flushMs: options.logFlushMs, onDrop, log, startMs });
   const feedbackLog = new JsonlLog<FeedbackLogEntry>({ root: path.join(layout.monitoring, 'feedback'), flushMs: options.logFlushMs, onDrop, log, startMs });
+  const requestIds = new RequestIds({ root: path.join(layout.monitoring, 'predictions') });
+  // A merchant group the model never saw is scored (as out-of-vocabulary) and counted, for /metrics and monitoring.
+  const seenCategories = new SeenCategories(layout.master);
+  const masterHashOf = (version: string) => [host.slot('champion'), host.slot('challenger')].find((s) => s?.version === version)?.model.card.master_hash;
   const service = new PredictionService({
     host,
     features,
     routing: options.routing ?? { challengerPercent: 0, shadow: false },
     metrics,
-    logPrediction: (date, entry) => predictionLog.push(date, entry),
+    logPrediction: (date, entry) => {
+      requestIds.add(entry.request_id);
+      for (const feature of seenCategories.unseen(masterHashOf(entry.model_version), entry.features as Readonly<Record<string, unknown>>)) {
+        metrics.unseenCategories.inc({ feature, model_version: entry.model_version });
+      }
+      predictionLog.push(date, entry);
+    },
   });
   return {
     dataDir: layout.root,
@@ -97,6 +111,7 @@ export function createServing(options: ServingOptions): Serving {
     landing,
     predictionLog,
     feedbackLog,
+    requestIds,
     start: async () => {
       await host.start();
       features.watch(options.pollMs ?? 1000);

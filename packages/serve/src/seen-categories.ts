@@ -1,0 +1,32 @@
+import path from 'node:path';
+import { readJson } from '@bolsillo/core';
+
+/** Category features whose unseen values are counted. */
+export const WATCHED_CATEGORIES = ['merchant_group'] as const;
+
+type Profile = { columns?: Record<string, { kind?: string; frequencies?: Record<string, number> }> };
+
+/**
+ * The category values a model saw in training: the frequencies of its master table's profile
+ * (`master/<master_hash>/profile.json`), read once per master table. Null when the profile is gone.
+ */
+export class SeenCategories {
+  private readonly cache = new Map<string, Map<string, ReadonlySet<string>> | null>();
+
+  constructor(private readonly masterDir: string) {}
+
+  /** The features of `row` whose value the master table `masterHash` never had; [] when unknown. */
+  unseen(masterHash: string | undefined, row: Readonly<Record<string, unknown>>): string[] {
+    if (!masterHash) return [];
+    let seen = this.cache.get(masterHash);
+    if (seen === undefined) {
+      const profile = readJson<Profile | null>(path.join(this.masterDir, masterHash, 'profile.json'), null);
+      seen = profile?.columns
+        ? new Map(WATCHED_CATEGORIES.flatMap((f) => (profile.columns![f]?.frequencies ? [[f, new Set(Object.keys(profile.columns![f]!.frequencies!))] as const] : [])))
+        : null;
+      this.cache.set(masterHash, seen);
+    }
+    if (!seen) return [];
+    return WATCHED_CATEGORIES.filter((f) => seen.has(f) && typeof row[f] === 'string' && !seen.get(f)!.has(row[f]));
+  }
+}
