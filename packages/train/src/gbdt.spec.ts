@@ -1,11 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { averagePrecision, baselineArtifacts, compileTreeEnsemble, createEncoder, loadModel, newVersionId, seededRandom, treeLogits, writeModelVersion, type TreeEnsembleJson } from '@bolsillo/core';
+import { averagePrecision, baselineArtifacts, compileTreeEnsemble, createEncoder, loadModel, loadParams, loadTf, newVersionId, seededRandom, treeLogits, writeModelVersion, type TreeEnsembleJson } from '@bolsillo/core';
 import type { ModelCard } from '@bolsillo/schema';
 import { syntheticMasterRows, SYNTHETIC_FEATURES } from './fixture.test-util';
 import { applyBins, fitBins, predictGbdt, resolveGbdtParams, trainGbdt } from './gbdt';
+import { TrainParamsSchema, type TrainParams } from './params';
 import { fitPreprocessing } from './preprocess-fit';
+import { DEFAULT_PARAMS_FILE } from './run';
+import { groupValidationMask, trainAndSelect, type TrainData } from './train';
 
 const rows = syntheticMasterRows(60, 20, 5);
 const y = Float32Array.from(rows, (r) => (r.is_revenge_spending ? 1 : 0));
@@ -156,5 +159,42 @@ describe('gbdt model file (trees as arrays, scored by core)', () => {
       { ...baselineArtifacts({ format: 'bolsillo-baseline', family: 'prior', probability: 0 }), modelJson: ok },
     );
     await expect(loadModel(dir, version)).rejects.toThrow(/trees expect 3 inputs/);
+  });
+});
+
+describe('gbdt in the search', () => {
+  const split = (name: string) => rows.filter((r) => r.split === name);
+  const train = split('train');
+  const cal = split('calibration');
+  const data: TrainData = { rows: train, y: Float32Array.from(train, (r) => (r.is_revenge_spending ? 1 : 0)), folds: Int32Array.from(train, (r) => Number(r.fold)), groups: train.map((r) => String(r.group)) };
+  const calibration = { rows: cal, y: Float32Array.from(cal, (r) => (r.is_revenge_spending ? 1 : 0)) };
+
+  it('holds out whole customers for early stopping', () => {
+    const mask = groupValidationMask(data.groups, 0.25, 3);
+    const held = new Set(data.groups.filter((_, i) => mask[i]));
+    data.groups.forEach((g, i) => expect(mask[i]).toBe(held.has(g) ? 1 : 0));
+    const all = new Set(data.groups);
+    expect(held.size).toBe(Math.round(all.size * 0.25));
+    expect(groupValidationMask(data.groups, 0.25, 3)).toEqual(mask);
+  });
+
+  it('the default params search gbdt; the same seed gives the same chosen trees, refitted for the CV folds\' mean early-stopped rounds', async () => {
+    const defaults = loadParams(DEFAULT_PARAMS_FILE, TrainParamsSchema);
+    expect(defaults.families.gbdt).toBeDefined();
+    // The build's folds (5) keep the test short; the default plan repeats grouped k-fold.
+    const params: TrainParams = { ...defaults, cv: { scheme: 'build' }, families: { gbdt: { ...defaults.families.gbdt!, fixed: { ...defaults.families.gbdt!.fixed, n_estimators: 60 } } } };
+    const { tf } = await loadTf();
+    const deps = { tf, now: () => 0 };
+    const a = await trainAndSelect(deps, data, calibration, SYNTHETIC_FEATURES, params);
+    const b = await trainAndSelect(deps, data, calibration, SYNTHETIC_FEATURES, params);
+    expect(a.best.family).toBe('gbdt');
+    expect(JSON.stringify(a.best.artifacts.modelJson)).toEqual(JSON.stringify(b.best.artifacts.modelJson));
+    expect(a.best.calibration).toEqual(b.best.calibration);
+    const cvRounds = a.best.trial.params.cv_rounds as number[];
+    expect(cvRounds).toHaveLength(a.best.trial.fold_metrics.length);
+    const mean = Math.round(cvRounds.reduce((s, v) => s + v, 0) / cvRounds.length);
+    expect(a.best.params.refit_rounds).toBe(mean);
+    expect((a.best.artifacts.modelJson as TreeEnsembleJson).trees).toHaveLength(mean);
+    expect(a.best.trial.score_mean).toBeGreaterThan(a.baseline_trials.find((t) => t.family === 'prior')!.score_mean + 0.3);
   });
 });

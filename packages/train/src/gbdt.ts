@@ -224,20 +224,49 @@ export function trainGbdt(
   const lambda = p.reg_lambda;
   const leafValue = (g: number, h: number) => (-g / (h + lambda)) * p.learning_rate;
 
-  const buildHist = (hist: Float64Array, begin: number, end: number, feats: Int32Array) => {
-    const bins = train.bins;
-    const k = feats.length;
+  // Sparse rows: each input's most frequent bin (0 for a one-hot column) is left out of the row
+  // lists, and its histogram slot is filled afterwards as the leaf's total minus the other bins.
+  const defaults = new Int32Array(width);
+  const rowStart = new Int32Array(n + 1);
+  {
+    const counts = new Int32Array(totalBins);
+    for (let r = 0; r < n; r++) for (let f = 0; f < width; f++) counts[offsets[f]! + train.bins[r * width + f]!]!++;
+    for (let f = 0; f < width; f++) {
+      let best = 0;
+      for (let b = 1; b < offsets[f + 1]! - offsets[f]!; b++) if (counts[offsets[f]! + b]! > counts[offsets[f]! + best]!) best = b;
+      defaults[f] = best;
+    }
+    for (let r = 0; r < n; r++) {
+      let k = 0;
+      for (let f = 0; f < width; f++) if (train.bins[r * width + f] !== defaults[f]) k++;
+      rowStart[r + 1] = rowStart[r]! + k;
+    }
+  }
+  const entries = new Int32Array(rowStart[n]!);
+  for (let r = 0, k = 0; r < n; r++) for (let f = 0; f < width; f++) if (train.bins[r * width + f] !== defaults[f]) entries[k++] = (offsets[f]! + train.bins[r * width + f]!) << 1;
+
+  const buildHist = (hist: Float64Array, begin: number, end: number, gTotal: number, hTotal: number) => {
     for (let i = begin; i < end; i++) {
       const r = rows[i]!;
       const g = grad[r]!;
       const h = hess[r]!;
-      const at = r * width;
-      for (let j = 0; j < k; j++) {
-        const f = feats[j]!;
-        const idx = (offsets[f]! + bins[at + f]!) << 1;
+      for (let k = rowStart[r]!, e = rowStart[r + 1]!; k < e; k++) {
+        const idx = entries[k]!;
         hist[idx] += g;
         hist[idx + 1] += h;
       }
+    }
+    for (let f = 0; f < width; f++) {
+      let g = gTotal;
+      let h = hTotal;
+      const d = (offsets[f]! + defaults[f]!) << 1;
+      for (let k = offsets[f]! << 1, e = offsets[f + 1]! << 1; k < e; k += 2) {
+        if (k === d) continue;
+        g -= hist[k]!;
+        h -= hist[k + 1]!;
+      }
+      hist[d] = g;
+      hist[d + 1] = h;
     }
   };
 
@@ -313,7 +342,7 @@ export function trainGbdt(
       h0 += hess[rows[i]!]!;
     }
     const root: Leaf = { node: addNode(g0, h0), begin: 0, end: m, depth: 0, g: g0, h: h0, hist: takeHist(), gain: 0, feature: -1, bin: 0 };
-    buildHist(root.hist, 0, m, feats);
+    buildHist(root.hist, 0, m, g0, h0);
     findSplit(root, feats);
     const leaves: Leaf[] = [root];
     let count = 1;
@@ -350,13 +379,10 @@ export function trainGbdt(
       const small = leftLeaf.end - leftLeaf.begin <= rightLeaf.end - rightLeaf.begin ? leftLeaf : rightLeaf;
       const large = small === leftLeaf ? rightLeaf : leftLeaf;
       small.hist = takeHist();
-      buildHist(small.hist, small.begin, small.end, feats);
+      buildHist(small.hist, small.begin, small.end, small.g, small.h);
       const ph = large.hist;
       const sh = small.hist;
-      for (let j = 0; j < feats.length; j++) {
-        const ff = feats[j]!;
-        for (let k = offsets[ff]! << 1, e = offsets[ff + 1]! << 1; k < e; k++) ph[k] -= sh[k]!;
-      }
+      for (let k = 0; k < ph.length; k++) ph[k] -= sh[k]!;
       findSplit(leftLeaf, feats);
       findSplit(rightLeaf, feats);
       leaves[bi] = leftLeaf;

@@ -18,7 +18,7 @@ export { resolveParams, classWeights, buildNetwork, trainNetwork, predictNetwork
 export type { ResolvedParams, TrainedNetwork } from './models';
 export { resolveGbdtParams, fitBins, applyBins, trainGbdt, predictGbdt } from './gbdt';
 export type { GbdtParams, BinMapper, TrainedGbdt } from './gbdt';
-export { trainAndSelect, cvCandidate, sampleGroups, selectionScore } from './train';
+export { trainAndSelect, cvCandidate, sampleGroups, selectionScore, groupValidationMask } from './train';
 export type { Trial, FoldMetrics, TrainData, FittedModel, TrainResult, TrainDeps } from './train';
 export { runTrain, trialsCsv, DEFAULT_PARAMS_FILE } from './run';
 export type { RunTrainOptions, RunTrainSummary } from './run';

@@ -90,7 +90,10 @@ export const TrainParamsSchema = Type.Object(
     sample_round: Type.Object({
       fraction: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Share of train groups (customers) in the algorithm-selection sample.' }),
       max_rows: Type.Integer({ minimum: 1 }),
-      finalists: Type.Integer({ minimum: 1, description: 'Configurations carried to the full round (the best of each family always is).' }),
+      finalists: Type.Integer({ minimum: 1, description: 'Configurations carried to the full round (the best of each family too, unless every_family is false).' }),
+      every_family: Type.Optional(
+        Type.Boolean({ description: "Carry each family's best to the full round whatever its round-1 score (default true); false = only the top `finalists` by score, so a family that lost on the sample costs no more time." }),
+      ),
     }),
     full_round: Type.Object({ max_rows: Type.Integer({ minimum: 1, description: 'Cap on train rows read from the master table (whole customers, seeded, stratified by fold above it).' }) }),
     families: Type.Object({ logistic: Type.Optional(FamilySpaceSchema), mlp: Type.Optional(FamilySpaceSchema), gbdt: Type.Optional(FamilySpaceSchema) }, { additionalProperties: false }),

@@ -27,7 +27,9 @@ describe('train on the real file with the default params', () => {
       expect(summary.cv.mean).toBeGreaterThan(summary.baseline_cv.prior!);
       expect(summary.limitations.train_customers).toBeLessThan(30);
       expect(summary.limitations.warnings.join(' ')).toMatch(/customers/);
-      expect(['logistic', 'mlp']).toContain(summary.family);
+      expect(['logistic', 'mlp', 'gbdt']).toContain(summary.family);
+      // Every family of the default search took part in algorithm selection.
+      expect(new Set(summary.result.sample_trials.map((t) => t.family))).toEqual(new Set(['logistic', 'mlp', 'gbdt']));
 
       const registry = path.join(dataDir, 'registry');
       expect(readAliases(registry).challenger).toBe(summary.version);

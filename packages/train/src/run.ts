@@ -257,7 +257,8 @@ export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummar
       ...m.calibration_metrics,
     }),
     training_seconds: seconds,
-    backend,
+    // Trees are trained by plain TypeScript loops; the tfjs backend only concerns the network families.
+    backend: m.family === 'gbdt' ? 'typescript' : backend,
     code_version: code,
     parent,
     role,

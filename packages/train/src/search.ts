@@ -4,7 +4,7 @@ import type { FamilySpace, HyperParams, SpaceDim } from './params';
 /** One configuration to try: family, hyper-parameters and how it was proposed. */
 export interface Candidate {
   readonly id: string;
-  readonly family: 'logistic' | 'mlp';
+  readonly family: 'logistic' | 'mlp' | 'gbdt';
   readonly params: HyperParams;
   readonly search: 'grid' | 'random';
 }
@@ -32,7 +32,7 @@ const key = (p: HyperParams) => JSON.stringify(Object.fromEntries(Object.entries
  * The candidates of one family: the grid (over the fixed values), then `random.trials` seeded draws
  * from the random space (over the fixed values). Duplicates are dropped.
  */
-export function familyCandidates(family: 'logistic' | 'mlp', space: FamilySpace, seed: number): Candidate[] {
+export function familyCandidates(family: Candidate['family'], space: FamilySpace, seed: number): Candidate[] {
   const seen = new Set<string>();
   const out: Candidate[] = [];
   const add = (params: HyperParams, search: Candidate['search']) => {

@@ -17,6 +17,7 @@ import type { BaselineKind, Calibration, ModelFamily, Preprocessing } from '@bol
 import { fitFeatureScorer, isNumericFeature, type FeatureScorerSpec } from './baselines';
 import { bestF1Threshold, chooseCalibration, type CalibrationScore } from './calibration-fit';
 import { foldsOf, planCv, type CvPlan } from './cv';
+import { predictGbdt, resolveGbdtParams, trainGbdt } from './gbdt';
 import { networkArtifacts, predictNetwork, resolveParams, trainNetwork } from './models';
 import type { SelectionMetric, TrainParams } from './params';
 import { fitPreprocessing } from './preprocess-fit';
@@ -215,20 +216,81 @@ function fitNetworkModel(deps: TrainDeps, c: Candidate, features: readonly strin
   const prep = fitPreprocessing(data.rows, features, params.preprocessing);
   const encoder = createEncoder(prep);
   const weights = c.params.group_weight === 'balanced' ? groupBalancedWeights(data.groups) : undefined;
+  if (c.family === 'gbdt') throw new Error('fitNetworkModel: gbdt is not a network family');
   const net = trainNetwork(deps.tf, c.family, resolveParams(c.family, c.params), encoder.encode(data.rows), data.y, encoder.width, params.seed, weights);
   return { prep, encoder, net };
 }
 
-/** Grouped CV of one tfjs candidate over the data's CV plan (every repeat, every fold). */
+/**
+ * A seeded share of whole groups (customers) as a validation fold: the rows of about `fraction` of
+ * the groups, never splitting one. Returns a 0/1 mask (1 = validation).
+ */
+export function groupValidationMask(groups: readonly string[], fraction: number, seed: number): Uint8Array {
+  const names = [...new Set(groups)].sort();
+  const rand = seededRandom(seed);
+  for (let i = names.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [names[i], names[j]] = [names[j]!, names[i]!];
+  }
+  const held = new Set(names.slice(0, Math.max(1, Math.round(names.length * fraction))));
+  return Uint8Array.from(groups, (g) => (held.has(g) ? 1 : 0));
+}
+
+/**
+ * Fit one gbdt candidate: tree preprocessing (standardised numbers with missing indicators, booleans,
+ * one-hot categories; no bins, the trees bin their inputs themselves), then boosting. Without
+ * `rounds`, early stopping watches a grouped validation fold (whole customers, seeded) cut from
+ * `data`; with `rounds` (a refit), every row trains that many rounds.
+ */
+function fitGbdtModel(c: Candidate, features: readonly string[], data: TrainData, params: TrainParams, rounds?: number) {
+  const prep = fitPreprocessing(data.rows, features, { min_category_count: params.preprocessing.min_category_count, max_categories: params.preprocessing.max_categories });
+  const encoder = createEncoder(prep);
+  const p = resolveGbdtParams(c.params);
+  const x = encoder.encode(data.rows);
+  if (rounds !== undefined || p.early_stopping_rounds === 0) {
+    return { prep, encoder, fit: trainGbdt(x, data.y, encoder.width, p, params.seed, { rounds: rounds ?? p.n_estimators }) };
+  }
+  const mask = groupValidationMask(data.groups, p.validation_fraction, params.seed + 3);
+  const w = encoder.width;
+  const nv = mask.reduce((a, b) => a + b, 0);
+  const xt = new Float32Array((mask.length - nv) * w);
+  const yt = new Float32Array(mask.length - nv);
+  const xv = new Float32Array(nv * w);
+  const yv = new Float32Array(nv);
+  for (let i = 0, a = 0, b = 0; i < mask.length; i++) {
+    if (mask[i]) {
+      xv.set(x.subarray(i * w, (i + 1) * w), b * w);
+      yv[b++] = data.y[i]!;
+    } else {
+      xt.set(x.subarray(i * w, (i + 1) * w), a * w);
+      yt[a++] = data.y[i]!;
+    }
+  }
+  return { prep, encoder, fit: trainGbdt(xt, yt, w, p, params.seed, { valid: { x: xv, y: yv } }) };
+}
+
+/** Rounds for a gbdt refit on all rows: the mean of the CV folds' early-stopped rounds. */
+function refitRounds(t: Trial): number | undefined {
+  const r = t.params.cv_rounds;
+  return Array.isArray(r) && r.length ? Math.max(1, Math.round(r.reduce((a: number, b: number) => a + b, 0) / r.length)) : undefined;
+}
+
+/** Grouped CV of one candidate over the data's CV plan (every repeat, every fold). */
 export function cvCandidate(deps: TrainDeps, data: TrainData, features: readonly string[], c: Candidate, params: TrainParams, round: Trial['round']): Trial {
   const t0 = deps.now();
+  const rounds: number[] = [];
   const { folds, oof } = crossValidate(data, (tr, va) => {
+    if (c.family === 'gbdt') {
+      const { encoder, fit } = fitGbdtModel(c, features, tr, params);
+      rounds.push(fit.rounds);
+      return predictGbdt(fit.model, encoder.encode(va.rows), va.rows.length);
+    }
     const { encoder, net } = fitNetworkModel(deps, c, features, tr, params);
     const p = predictNetwork(deps.tf, net, encoder.encode(va.rows), va.rows.length);
     net.model.dispose();
     return p;
   });
-  const params_ = resolveParams(c.family, c.params) as unknown as Record<string, unknown>;
+  const params_ = c.family === 'gbdt' ? { ...resolveGbdtParams(c.params), cv_rounds: rounds } : (resolveParams(c.family, c.params) as unknown as Record<string, unknown>);
   return trial(round, c.id, c.family, c.search, params_, data, oof, folds, params, (deps.now() - t0) / 1000);
 }
 
@@ -384,6 +446,7 @@ export async function trainAndSelect(
   const fam = params.families;
   if (fam.logistic) candidates.push(...familyCandidates('logistic', fam.logistic, params.seed));
   if (fam.mlp) candidates.push(...familyCandidates('mlp', fam.mlp, params.seed + 1));
+  if (fam.gbdt) candidates.push(...familyCandidates('gbdt', fam.gbdt, params.seed + 2));
   if (candidates.length === 0) throw new Error('train: params.families declares no candidates');
 
   const sampleIdx = sampleGroups(train.groups, params.sample_round.fraction, params.sample_round.max_rows, params.seed);
@@ -397,9 +460,11 @@ export async function trainAndSelect(
 
   const ranked = [...sampleTrials].sort(rank);
   const finalistIds = new Set<string>();
-  for (const f of ['logistic', 'mlp']) {
-    const best = ranked.find((t) => t.family === f);
-    if (best) finalistIds.add(best.candidate);
+  if (params.sample_round.every_family !== false) {
+    for (const f of ['logistic', 'mlp', 'gbdt']) {
+      const best = ranked.find((t) => t.family === f);
+      if (best) finalistIds.add(best.candidate);
+    }
   }
   for (const t of ranked) if (finalistIds.size < Math.max(params.sample_round.finalists, finalistIds.size)) finalistIds.add(t.candidate);
 
@@ -438,10 +503,24 @@ export async function trainAndSelect(
   const winner = [...fullTrials].sort(rank)[0]!;
   const candidate = candidates.find((c) => c.id === winner.candidate)!;
   log(`chosen: ${candidate.id} (${candidate.family}); refitting on ${full.y.length} rows and calibrating on ${calibration.rows.length}`);
-  const { prep, encoder, net } = fitNetworkModel(deps, candidate, features, full, params);
-  const raw = predictNetwork(deps.tf, net, encoder.encode(calibration.rows), calibration.rows.length);
-  const artifacts = await networkArtifacts(deps.tf, net);
-  net.model.dispose();
+  let prep: Preprocessing;
+  let raw: Float64Array;
+  let artifacts: ModelArtifacts;
+  let hyper = winner.params;
+  if (candidate.family === 'gbdt') {
+    const rounds = refitRounds(winner);
+    const fitted = fitGbdtModel(candidate, features, full, params, rounds);
+    prep = fitted.prep;
+    raw = predictGbdt(fitted.fit.model, fitted.encoder.encode(calibration.rows), calibration.rows.length);
+    artifacts = { modelJson: fitted.fit.model, weights: new Uint8Array(0) };
+    hyper = { ...hyper, refit_rounds: fitted.fit.rounds };
+  } else {
+    const fitted = fitNetworkModel(deps, candidate, features, full, params);
+    prep = fitted.prep;
+    raw = predictNetwork(deps.tf, fitted.net, fitted.encoder.encode(calibration.rows), calibration.rows.length);
+    artifacts = await networkArtifacts(deps.tf, fitted.net);
+    fitted.net.model.dispose();
+  }
   const cal = calibrated(calibration.y, raw, params, true);
 
   // A baseline's probability map is fitted on all training rows (it has nothing else to fit, and the
@@ -473,7 +552,7 @@ export async function trainAndSelect(
     best: {
       family: candidate.family,
       features,
-      params: winner.params,
+      params: hyper,
       preprocessing: prep,
       artifacts,
       calibration: cal.calibration,
