@@ -7,8 +7,9 @@ import { seededRandom } from '../metrics';
  *   the available limit falls by the amounts spent, larger amounts also lower `limite_disp`.
  * - `ageOffset`: added to every customer's age (years; the result is clamped to 18..99).
  * - `limitScale`: every customer's total credit limit (and so the available-limit path) is multiplied by it.
- * - `nonEssentialShare`: probability that a transaction's merchant group is drawn from the non-essential
- *   groups (the real file: about 0.50); essential groups then take the rest in their real proportions.
+ * - `nonEssentialShare`: base probability that a transaction's merchant group is drawn from the
+ *   non-essential groups (the real file: about 0.50; stress, the payday week and low headroom raise it for a
+ *   while, calm days lower it a little); essential groups then take the rest in their real proportions.
  * - `missingAmountRate`: share of rows whose amount is the missing marker `" -   "` (real: 0.0026).
  */
 export interface GeneratorShift {
@@ -181,15 +182,46 @@ function mangledId(rng: Rng): string {
   return `${Math.floor(mantissa / 100)},${String(mantissa % 100).padStart(2, '0')}E+${exp}`;
 }
 
+/** Salary day of month (capped at the month's last day) and its share of customers: the 5th (Brazil's 5th working day, roughly), the 20th (a mid-month advance), the month's end. */
+const PAYDAYS: readonly (readonly [number, number])[] = [
+  [5, 0.6],
+  [20, 0.25],
+  [31, 0.15],
+];
+const PAYDAY_CUM = cumulative(PAYDAYS, (p) => p[1]);
+
+// The hidden process (docs/generator.md tells the story and what each feature can see of it).
+/** Daily probability that a stress spell ends (mean spell: 3 weeks). */
+const STRESS_EXIT = 1 / 21;
+/** Days after payday with a spending burst (payday included). */
+const BURST_DAYS = 7;
+/** Persistence of the log spending level from one day to the next (AR(1); about a month's memory). */
+const LEVEL_KEEP = 0.97;
+/** Daily innovation of the log spending level: stationary sd 0.075 / sqrt(1 - 0.97²) = 0.31. */
+const LEVEL_STEP = 0.075;
+/** Mean extra transactions on an active day at base intensity (real: 1.74 rows per active customer-day). */
+const EXTRA_TXNS = 0.7;
+
 interface Customer {
   readonly prefix: string; // id;safra;cidade;estado;idade;sexo;
   readonly limit: number;
   readonly limitChangeDay: number;
   readonly limitAfter: number;
+  /** Daily intensity of being active (before the state's and calendar's multipliers). */
+  readonly rate: number;
   readonly spendScale: number;
+  /** Share of the balance paid on payday when calm (transactors near 1, revolvers well below). */
   readonly payFraction: number;
+  /** Credit built by overpaying, as a share of the limit (0 for most): the available limit can exceed the total. */
   readonly credit: number;
   readonly firstDay: number;
+  readonly payday: number;
+  /** Daily probability of entering a stress spell (0: never stressed). */
+  readonly stressIn: number;
+  /** Initial spending-level deviation and stress state (drawn with the profile, so the day loop starts in steady state). */
+  readonly level0: number;
+  readonly stressed0: boolean;
+  readonly balance0: number;
 }
 
 const ESSENTIAL_IDX = GROUP_COUNTS.map((g, i) => (g[2] ? i : -1)).filter((i) => i >= 0);
@@ -199,19 +231,38 @@ const OTHER_CUM = cumulative(OTHER_IDX, (i) => GROUP_COUNTS[i]![1]);
 const REAL_NON_ESSENTIAL = OTHER_IDX.reduce((s, i) => s + GROUP_COUNTS[i]![1], 0) / 4955;
 const HOME_CUM = cumulative(HOME_CITIES, (c) => c[2]);
 const MCITY_CUM = cumulative(MERCHANT_CITIES, (c) => c[1]);
+/** Mean of exp(3.49 + 1.42 z): the mean amount of the real file's amount distribution (about 90). */
+const MEAN_AMOUNT = Math.exp(3.49 + (1.42 * 1.42) / 2);
+
+/** Poisson draw (Knuth): its number of uniforms depends only on the count, never on the balance. */
+function poisson(rng: Rng, mean: number): number {
+  const l = Math.exp(-mean);
+  let k = 0;
+  let p = rng();
+  while (p > l) {
+    k += 1;
+    p *= rng();
+  }
+  return k;
+}
 
 /**
  * Synthetic MiBolsillo CSV bytes, chunk by chunk (header first). Deterministic for the options.
  *
- * Structure, not noise: customers (about 170 rows each, as in the real file) have stable profiles
- * (mangled id, cohort, padded home city, state, age, sex) and a credit limit that sometimes changes once.
- * Each customer's transactions are simulated in date order: the available limit falls by every amount
- * and rises with monthly payments (a customer-specific share of the balance; some overpay, so the
- * available limit can exceed the total, as in 19% of the real rows). A customer whose available limit
- * is low shifts spending toward non-essential groups, so the revenge-spending target (available/total
- * < 0.20 and non-essential group, about 9–10% of rows) depends on history. Rows of a customer are written
- * in shuffled date order, as in the source. A few rows are exact duplicates; ids collide across distinct
- * customers (three significant digits survive the spreadsheet).
+ * A story, not noise (docs/generator.md): customers (about 170 rows each, as in the real file) have stable
+ * profiles (mangled id, cohort, padded home city, state, age, sex), a credit limit that sometimes changes
+ * once, a salary day and a repayment habit. Each customer is simulated day by day: a hidden stress state
+ * (spells of about three weeks) raises activity, amounts and the non-essential share and cuts the payday
+ * repayment; a slowly drifting spending level moves utilisation over weeks; the week after payday has a
+ * burst of (mostly non-essential) spending. The available limit falls by every amount and rises with the
+ * payday repayment (some customers overpay, so it can exceed the total, as in 19% of the real rows); a
+ * customer with little headroom shifts toward non-essential groups. So whether a customer makes a
+ * revenge-spending transaction (available/total < 0.20, non-essential group; about 10% of rows) in the
+ * next days is predictable from the current ratio, its trend, recent activity and the calendar, but not
+ * determined. Rows of a customer are written in shuffled date order, as in the source. A few rows are
+ * exact duplicates; ids collide across distinct customers (three significant digits survive the spreadsheet).
+ * The number of random draws never depends on the balance, so the shifts change amounts and limits
+ * without reshuffling who transacts when.
  */
 export function* generateChunks(options: GenerateOptions): Generator<Buffer> {
   const rows = Math.max(0, Math.floor(options.rows));
@@ -227,6 +278,20 @@ export function* generateChunks(options: GenerateOptions): Generator<Buffer> {
   if (last < first) throw new Error('generate: end is before start');
   const chunkRows = options.chunkRows ?? 20_000;
 
+  // The calendar of the window, computed once: source date text, day of month, payday lookup, weekend.
+  const nDays = last - first + 1;
+  const dateText: string[] = new Array(nDays);
+  const dom = new Uint8Array(nDays);
+  const monthEnd = new Uint8Array(nDays);
+  const weekend = new Uint8Array(nDays);
+  for (let i = 0; i < nDays; i++) {
+    const d = new Date((first + i) * DAY_MS);
+    dateText[i] = sourceDate(first + i);
+    dom[i] = d.getUTCDate();
+    monthEnd[i] = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+    weekend[i] = d.getUTCDay() === 0 || d.getUTCDay() === 6 ? 1 : 0;
+  }
+
   yield Buffer.from(`${MIBOLSILLO_HEADER}\r\n`, 'latin1');
 
   const ids: string[] = [];
@@ -239,70 +304,98 @@ export function* generateChunks(options: GenerateOptions): Generator<Buffer> {
     const cohort = `${cohortYear}${String(1 + Math.floor(rng() * 12)).padStart(2, '0')}`;
     const age = Math.min(99, Math.max(18, Math.round(36 + 8 * normal(rng)) + ageOffset));
     const sex = rng() < 0.53 ? 'F' : 'M';
-    const rawLimit = Math.exp(Math.log(5000) + 0.75 * normal(rng)) * limitScale;
-    const limit = Math.max(100, Math.round(rawLimit / 50) * 50);
+    const rate = Math.exp(Math.log(0.18) + 0.6 * normal(rng));
+    const spendScale = Math.exp(0.35 * normal(rng));
+    // The limit follows expected monthly spending: utilisation u = spending / limit, about 0.17 at the median.
+    const monthlySpend = 30 * (1 - Math.exp(-rate)) * (1 + EXTRA_TXNS) * MEAN_AMOUNT * spendScale;
+    const u = Math.exp(Math.log(0.17) + 0.45 * normal(rng));
+    const limit = Math.max(100, Math.round((monthlySpend / u) * limitScale / 50) * 50);
     const changes = rng() < 0.25;
-    const firstDay = first + (rng() < 0.7 ? 0 : Math.floor(rng() * (last - first) * 0.5));
+    const firstDay = first + (rng() < 0.7 ? 0 : Math.floor(rng() * nDays * 0.5));
+    const transactor = rng() < 0.45;
+    const payFraction = transactor ? 0.85 + rng() * 0.15 : 0.15 + rng() * 0.45;
+    const credit = transactor && rng() < 0.5 ? 0.05 + rng() * 0.35 : 0;
+    const stressIn = rng() < 0.3 ? 0 : 1 / (60 + rng() * 240);
+    const stressed0 = rng() < (stressIn * 21) / (1 + stressIn * 21);
+    const level0 = 0.31 * normal(rng);
+    const start = Math.min(1, (u / payFraction) * (0.4 + rng() * 0.8));
     return {
       prefix: `${id};${cohort};${city.padEnd(22, ' ')};${state} ;${age};${sex};`,
       limit,
       limitChangeDay: changes ? firstDay + Math.floor(rng() * (last - firstDay + 1)) : Number.POSITIVE_INFINITY,
       limitAfter: changes ? Math.max(100, Math.round((limit * (0.5 + rng() * 1.5)) / 50) * 50) : limit,
-      spendScale: Math.exp(0.35 * normal(rng)),
-      payFraction: 0.55 + rng() * 0.6,
-      credit: rng() < 0.4 ? rng() * 0.6 : 0,
+      rate,
+      spendScale,
+      payFraction,
+      credit,
       firstDay,
+      payday: PAYDAYS[pick(PAYDAY_CUM, rng())]![0],
+      stressIn,
+      level0,
+      stressed0,
+      balance0: limit * start,
     };
   };
 
   let written = 0;
   let lines: string[] = [];
+  const out: string[] = [];
   while (written < rows) {
     const c = newCustomer();
-    const n = Math.min(rows - written, Math.max(5, Math.round(Math.exp(Math.log(140) + 0.8 * normal(rng)))));
-    // Dates in order; the monthly payment cycle runs on the customer's due day.
-    const days = new Int32Array(n);
-    const span = last - c.firstDay + 1;
-    for (let i = 0; i < n; i++) days[i] = c.firstDay + Math.floor(rng() * span);
-    days.sort();
-    const out: string[] = new Array(n);
-    let balance = c.limit * (0.2 + rng() * 0.5) - c.credit * c.limit;
-    let nextPay = c.firstDay + 1 + Math.floor(rng() * 30);
-    for (let i = 0; i < n; i++) {
-      const day = days[i]!;
+    out.length = 0;
+    let balance = c.balance0;
+    let stressed = c.stressed0;
+    let level = c.level0;
+    let sincePay = BURST_DAYS;
+    for (let day = c.firstDay, i = day - first; day <= last; day++, i++) {
       const limit = day >= c.limitChangeDay ? c.limitAfter : c.limit;
-      while (day >= nextPay) {
-        balance -= Math.max(0, balance) * c.payFraction + (c.credit > 0 ? c.credit * limit * 0.3 : 0);
-        nextPay += 30;
+      // Hidden state: a stress spell starts or ends; the spending level drifts.
+      const s = rng();
+      stressed = stressed ? s >= STRESS_EXIT : s < c.stressIn;
+      level = LEVEL_KEEP * level + LEVEL_STEP * normal(rng);
+      // Payday: the card is repaid (a share of the balance; less under stress), overpayers build credit.
+      if (dom[i] === Math.min(c.payday, monthEnd[i]!)) {
+        const paid = Math.max(0, balance) * (stressed ? c.payFraction * 0.5 : c.payFraction);
+        const floor = stressed ? 0 : -c.credit * limit;
+        balance = Math.max(Math.min(balance, floor), balance - paid - (stressed ? 0 : c.credit * limit));
+        sincePay = 0;
+      } else if (sincePay < BURST_DAYS) sincePay += 1;
+      const burst = sincePay < BURST_DAYS;
+      const intensity = c.rate * (stressed ? 1.7 : 1) * (burst ? 1.7 : 1) * (weekend[i] ? 1.15 : 1);
+      if (rng() >= 1 - Math.exp(-intensity)) continue;
+      const k = 1 + poisson(rng, EXTRA_TXNS * (stressed ? 1.4 : 1));
+      const spend = c.spendScale * Math.exp(level) * (stressed ? 1.3 : 1) * amountScale;
+      const nonEssBase = nonEssential * (stressed ? 1.45 : 0.9) * (burst ? 1.2 : 1);
+      for (let t = 0; t < k; t++) {
+        const ratio = (limit - balance) / limit;
+        const nonEss = Math.min(0.95, nonEssBase * (ratio < 0.3 ? 1.3 : 1));
+        const group = rng() < nonEss ? OTHER_IDX[pick(OTHER_CUM, rng())]! : ESSENTIAL_IDX[pick(ESSENTIAL_CUM, rng())]!;
+        const missing = rng() < missingRate;
+        let amountText: string;
+        let cityCountry: string;
+        if (missing) {
+          amountText = ' -   ';
+          cityCountry = rng() < 0.7 ? ';' : `${MERCHANT_CITIES[pick(MCITY_CUM, rng())]![0]};BR`;
+        } else {
+          const raw = Math.exp(3.49 + 1.42 * normal(rng)) * spend;
+          const r = rng();
+          // Prices: some whole, some to ten cents, most to the cent.
+          let cents = r < 0.2 ? Math.round(raw) * 100 : r < 0.4 ? Math.round(raw * 10) * 10 : Math.round(raw * 100);
+          if (cents < 1) cents = 1;
+          balance = Math.min(balance + cents / 100, limit * 1.02);
+          amountText = formatBrazilianAmount(cents);
+          const u = rng();
+          if (u < 0.0016) cityCountry = ';';
+          else if (u < 0.009) {
+            const f = FOREIGN[Math.floor(rng() * FOREIGN.length)]!;
+            cityCountry = `${f[0]};${f[1]}`;
+          } else cityCountry = `${MERCHANT_CITIES[pick(MCITY_CUM, rng())]![0]};BR`;
+        }
+        const available = Math.max(0, Math.floor(limit - balance));
+        out.push(`${c.prefix}${limit};${available};${dateText[i]};${amountText};${GROUP_COUNTS[group]![0]};${cityCountry}`);
       }
-      const ratio = (limit - balance) / limit;
-      const pressure = ratio < 0.3 ? 1.35 : 1;
-      const nonEss = Math.min(0.95, nonEssential * pressure);
-      const group = rng() < nonEss ? OTHER_IDX[pick(OTHER_CUM, rng())]! : ESSENTIAL_IDX[pick(ESSENTIAL_CUM, rng())]!;
-      const missing = rng() < missingRate;
-      let amountText: string;
-      let cityCountry: string;
-      if (missing) {
-        amountText = ' -   ';
-        cityCountry = rng() < 0.7 ? ';' : `${MERCHANT_CITIES[pick(MCITY_CUM, rng())]![0]};BR`;
-      } else {
-        const raw = Math.exp(3.49 + 1.42 * normal(rng)) * c.spendScale * amountScale;
-        const r = rng();
-        // Prices: some whole, some to ten cents, most to the cent.
-        let cents = r < 0.2 ? Math.round(raw) * 100 : r < 0.4 ? Math.round(raw * 10) * 10 : Math.round(raw * 100);
-        if (cents < 1) cents = 1;
-        balance = Math.min(balance + cents / 100, limit * 1.02);
-        amountText = formatBrazilianAmount(cents);
-        const u = rng();
-        if (u < 0.0016) cityCountry = ';';
-        else if (u < 0.009) {
-          const f = FOREIGN[Math.floor(rng() * FOREIGN.length)]!;
-          cityCountry = `${f[0]};${f[1]}`;
-        } else cityCountry = `${MERCHANT_CITIES[pick(MCITY_CUM, rng())]![0]};BR`;
-      }
-      const available = Math.max(0, Math.floor(limit - balance));
-      out[i] = `${c.prefix}${limit};${available};${sourceDate(day)};${amountText};${GROUP_COUNTS[group]![0]};${cityCountry}`;
     }
+    const n = out.length;
     // The source lists a customer's rows in no date order.
     for (let i = n - 1; i > 0; i--) {
       const j = Math.floor(rng() * (i + 1));
