@@ -29,6 +29,7 @@ import {
 import { FEATURE_NAMES, TRANSACTION_PUSH_EXAMPLE, type FeatureRow, type PredictionRequest, type TransactionPush } from '@bolsillo/schema';
 import { createServing, readLanding, type Serving } from '@bolsillo/serve';
 import { itRealData, realDataPath } from '@bolsillo/testing';
+import { evaluateRegistryOps } from './admin-ops';
 import { createApp } from './app';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -117,7 +118,7 @@ async function liveApi(name: string, storeUrl: string | undefined, params: Onlin
   await store.materialise({ params, as_of: '', customers: {} });
   const serving = createServing({ dataDir, load: loadModel, secret: SECRET, pollMs: 0, logFlushMs: 50, log: () => undefined, store });
   await serving.start();
-  const server = createApp({ serving, registry: { listVersions: () => [], promote: () => null, rollback: () => null }, adminKey: null, log: () => undefined }).listen(0);
+  const server = createApp({ serving, registry: evaluateRegistryOps(), adminKey: null, log: () => undefined }).listen(0);
   await new Promise((r) => server.once('listening', r));
   return {
     serving,
