@@ -1,4 +1,5 @@
-import { runCli } from '@bolsillo/core';
+import { dataLayout, readCard, runCli } from '@bolsillo/core';
+import { cvSummary } from './cv-summary';
 import { runTrain } from './run';
 
 void runCli({
@@ -19,12 +20,14 @@ void runCli({
       log: ctx.log,
     });
     ctx.log(
-      `${s.version} ${s.family}: cv ${s.cv.metric} ${s.cv.mean.toFixed(4)} ± ${s.cv.std.toFixed(4)} vs baselines ${Object.entries(s.baseline_cv).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}; backend ${s.backend}; ${s.seconds.toFixed(1)}s`,
+      // The CV figure is printed from the card, as `registry list` prints it: one number, one name.
+      `${s.version} ${s.family}: cv ${cvSummary(readCard(dataLayout(ctx.dataDir).registry, s.version))}; baselines on the same selection score: ${Object.entries(s.baseline_cv).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}; backend ${s.backend}; ${s.seconds.toFixed(1)}s`,
     );
     return {
       rowsIn: s.train_rows,
       unitIn: 'training rows',
-      rowsOut: 3,
+      // The chosen model and its registered baselines.
+      rowsOut: 1 + Object.keys(s.baselines).length,
       unitOut: 'models',
       summary: { version: s.version, family: s.family, master_hash: s.master_hash, backend: s.backend, cv: s.cv, baseline_cv: s.baseline_cv, baselines: s.baselines },
     };

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { dataLayout, listVersions, readAliases, readCard, readJson, rollback, runCli, setAlias, modelDir, ALIAS_NAMES, type CliContext } from '@bolsillo/core';
 import type { AliasName, ModelCard } from '@bolsillo/schema';
+import { cvSummary, thresholdSummary } from './cv-summary';
 
 const fmt = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : String(v));
 
@@ -15,7 +16,7 @@ export function formatList(cards: readonly ModelCard[], aliases: Record<string, 
     c.version,
     c.family,
     c.role ?? '',
-    c.metrics.cv_pr_auc !== undefined ? `pr_auc ${fmt(c.metrics.cv_pr_auc)} ± ${fmt(c.metrics.cv_pr_auc_std ?? 0)}` : '',
+    cvSummary(c),
     c.master_hash.slice(0, 12),
     c.backend,
     c.created_at,
@@ -66,7 +67,7 @@ export function formatShow(card: ModelCard, aliases: Record<string, string | nul
     `params         ${JSON.stringify(card.params)}`,
     `cv             ${cv.selection_metric ?? ''} over ${cv.plan?.description ?? `${cv.folds ?? '?'} grouped folds`}, ${cv.rows ?? '?'} rows${cv.customers !== undefined ? `, ${cv.customers} customers (${cv.positive_customers ?? '?'} with positives)` : ''}; rounds ${JSON.stringify(cv.rounds ?? {})}`,
     `calibration    ${cal.method ?? '?'}${cal.comparison ? ` (${cal.comparison.map((c) => `${c.method}: brier ${fmt(c.brier)}, ece ${fmt(c.ece)}`).join('; ')})` : ''}`,
-    `threshold      ${fmt(card.threshold)}${decision ? ` (decision.json: ${JSON.stringify(decision)})` : ''}`,
+    `threshold      ${thresholdSummary(card, decision as Parameters<typeof thresholdSummary>[1])}`,
     `baselines      ${card.baselines ? JSON.stringify(card.baselines) : '-'}`,
     `parent         ${card.parent ?? '-'}`,
     ...evaluationLines(card, verdict),
