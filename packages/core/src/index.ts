@@ -95,6 +95,7 @@ export { computeFeaturesInto, FeatureColumns, FEATURE_INDEX } from './feature-ke
 export { computeBatchInto, CustomerHistory } from './feature-kernel';
 export type { KernelColumns, KernelStrings } from './feature-kernel';
 export { readParquetRowCount } from './parquet-row-count';
+export { niceTicks, formatTick } from './chart-ticks';
 export type { FeatureColumnsOptions, FeatureColumnsArrays } from './feature-kernel';
 export { ipcToCompatibleParquet } from './parquet-ipc';
 export { openOnlineStore, openEmbeddedOnlineStore } from './online-store/open';

@@ -133,7 +133,15 @@ function perCustomer(labels: SplitLabels, contenders: readonly Contender[], spli
  *
  * @example evaluateCandidate('20260101T000000Z-abc123', labels, [candidate, prior, ratio_rule], learning, params)
  */
-export function evaluateCandidate(version: string, labels: SplitLabels, contenders: readonly Contender[], learning: LearningPoint[], params: EvaluateParams): Evaluation {
+export function evaluateCandidate(
+  version: string,
+  labels: SplitLabels,
+  contenders: readonly Contender[],
+  learning: LearningPoint[],
+  params: EvaluateParams,
+  /** What the learning curve refits, for its title ("logistic regression, refitted", "logistic stand-in for the mlp model"). */
+  learningModel = 'logistic regression, refitted',
+): Evaluation {
   const candidate = contenders.find((c) => c.role === 'candidate');
   if (!candidate) throw new Error('evaluate: no candidate among the contenders');
   const { objective, value_matrix } = params.threshold;
@@ -193,11 +201,19 @@ export function evaluateCandidate(version: string, labels: SplitLabels, contende
     params.gate,
   );
   const lift = Object.fromEntries(EVAL_SPLITS.map((s) => [s, liftByDecile(labels[s], candidate.scores[s])])) as Record<EvalSplit, Decile[]>;
-  const plots = renderPlots(labels, contenders, cand, lift, learning, params);
+  const plots = renderPlots(labels, contenders, cand, lift, learning, learningModel, params);
   return { version, decision, contenders: results, gate_split: gateSplit, lift, learning_curve: learning, per_customer: perCustomer(labels, contenders, 'test'), evidence, warnings, verdict, plots };
 }
 
-function renderPlots(labels: SplitLabels, contenders: readonly Contender[], cand: ContenderResult, lift: Record<EvalSplit, Decile[]>, learning: LearningPoint[], params: EvaluateParams): Record<string, string> {
+function renderPlots(
+  labels: SplitLabels,
+  contenders: readonly Contender[],
+  cand: ContenderResult,
+  lift: Record<EvalSplit, Decile[]>,
+  learning: LearningPoint[],
+  learningModel: string,
+  params: EvaluateParams,
+): Record<string, string> {
   const split: EvalSplit = 'test';
   const y = labels[split];
   const candidate = contenders.find((c) => c.role === 'candidate')!;
@@ -279,7 +295,7 @@ function renderPlots(labels: SplitLabels, contenders: readonly Contender[], cand
   plots['confusion.svg'] = confusionSvg({ title: `Confusion matrix at threshold ${cand.threshold.toFixed(3)} (${split} split)`, tp: c.tp.value, fp: c.fp.value, fn: c.fn.value, tn: c.tn.value });
   plots['learning-curve.svg'] = lineChart({
     kind: 'learning-curve',
-    title: 'Learning curve (refitted logistic regression, log loss)',
+    title: `Learning curve: ${learningModel}`,
     xLabel: 'Training rows',
     yLabel: 'Log loss (lower is better)',
     series: [

@@ -28,7 +28,7 @@ export const PLOT_ORDER: readonly [string, string][] = [
   ['lift.svg', 'How much richer in revenge spending each score decile is than average: the top deciles are where the best probabilities are.'],
   ['gain.svg', 'Share of all revenge spending caught when flagging the top k deciles.'],
   ['confusion.svg', 'Outcomes at the decision threshold: false positives are needless nudges, false negatives missed cases. Do not use the scores beyond what this matrix supports.'],
-  ['learning-curve.svg', 'Train and validation loss as the training set grows: a gap means over-fitting, a still-falling validation curve means more data would help.'],
+  ['learning-curve.svg', 'Train and validation log loss as the training set grows: a gap means over-fitting, a still-falling validation curve means more data would help. The title names the model refitted; a logistic stand-in for another family answers the "more data?" question for these features, not for that family.'],
   ['score-distribution.svg', 'How the scores of each class are spread; overlap is where mistakes happen.'],
 ];
 

@@ -35,6 +35,16 @@ import { renderIndex, renderReport, type IndexEntry } from './report';
 
 type Row = Record<string, unknown>;
 
+/**
+ * What the learning curve shows, named after the model it actually fits: the card's own curve
+ * (train refitted the candidate's family), or evaluate's refit, a logistic regression, which for
+ * another family is a stand-in that says whether more data would help a model on these features.
+ */
+export function learningCurveModel(family: string, fromCard: boolean): string {
+  if (fromCard) return `${family} refitted by train`;
+  return family === 'logistic' ? 'logistic regression, refitted' : `logistic stand-in for the ${family} model`;
+}
+
 /** What a registered baseline does, from its card: the prior's rate, or a scorer's feature, direction and threshold. */
 export function baselineDescription(c: ModelCard): string {
   const p = c.params as { probability?: number; feature?: string; direction?: string; threshold?: number | null; all?: { feature: string; op: string; value: unknown }[] };
@@ -286,7 +296,7 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
   log(`learning curve: ${learning.length} points${fromCard ? ' (from the card)' : ` on ${trainSample.items.length} of ${trainRows} train rows`}`);
 
   const splitLabels = { threshold: labels[thresholdSplit].values(), thresholdSplit, test: labels.test.values(), holdout: labels.holdout.values(), groups: { test: groups.test.values(), holdout: groups.holdout.values() } };
-  const ev = evaluateCandidate(version, splitLabels, contenders, learning, params);
+  const ev = evaluateCandidate(version, splitLabels, contenders, learning, params, learningCurveModel(card.family, fromCard !== null));
   log(`threshold ${ev.decision.threshold.toFixed(4)} (${ev.decision.objective} on ${thresholdSplit}); gate: ${ev.verdict.decision}`);
 
   writeJsonAtomic(path.join(modelDir(registry, version), 'decision.json'), ev.decision);

@@ -39,6 +39,16 @@ describe('monitoring page', () => {
     expect(html).toContain('retrain');
   });
 
+  it('labels axes with round ticks and legends with whole model versions, at the page width', () => {
+    const html = renderMonitoringPage(dataDir);
+    const labels = [...html.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+    // Ticks like "97.500" or "200.000" carry zeros that say nothing.
+    expect(labels.filter((t) => /^-?[\d,]*\.\d*0$/.test(t))).toEqual([]);
+    expect(labels).toContain('20200101T000000Z-aaaaaa');
+    expect(labels.some((t) => t.endsWith('…'))).toBe(false);
+    expect(html).toContain('width="100%"');
+  });
+
   it('renders an empty data folder without failing', () => {
     const html = renderMonitoringPage(tempDataDir('empty'));
     expect(html).toContain('<h1>Monitoring</h1>');

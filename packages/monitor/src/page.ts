@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { dataLayout, readJson, readJsonl } from '@bolsillo/core';
+import { dataLayout, formatTick, niceTicks, readJson, readJsonl } from '@bolsillo/core';
 import type { MonitorSummary, ActionRecord } from './run';
 
 /** Everything the page shows; each part may be missing (nothing monitored yet). */
@@ -26,62 +26,106 @@ function num(x: number | null | undefined, digits = 3): string {
   return x === null || x === undefined || !Number.isFinite(x) ? '–' : Math.abs(x) >= 1000 ? x.toFixed(0) : x.toFixed(digits);
 }
 
+/** Chart width in SVG units; every chart is drawn at the page's width (width 100%, scaled by its viewBox). */
+const CHART_W = 940;
+/** Approximate advance of an 11px system-ui character; generous, so that a label is never clipped. */
+const CHAR_W = 6.6;
+const LEGEND_ROW = 16;
+
+/** Legend entries in rows that fit `width`, each a coloured swatch and the full name. */
+function legend(items: readonly { name: string; color: string }[], x0: number, y0: number, width: number): { svg: string; height: number } {
+  let x = x0;
+  let y = y0;
+  const out: string[] = [];
+  for (const it of items) {
+    const w = 24 + it.name.length * CHAR_W;
+    if (x > x0 && x + w > x0 + width) {
+      x = x0;
+      y += LEGEND_ROW;
+    }
+    out.push(`<line x1="${x}" x2="${x + 14}" y1="${y - 4}" y2="${y - 4}" stroke="${it.color}" stroke-width="3"/><text x="${x + 18}" y="${y}" font-size="11">${esc(it.name)}</text>`);
+    x += w;
+  }
+  return { svg: out.join(''), height: items.length ? y - y0 + LEGEND_ROW : 0 };
+}
+
 /** Horizontal bars with a per-bar threshold tick; bars over their threshold are red. */
 function barChart(title: string, bars: readonly { label: string; value: number; threshold: number; flagged: boolean }[]): string {
   if (!bars.length) return `<p class="empty">${esc(title)}: no data yet.</p>`;
-  const w = 640;
+  const w = CHART_W;
   const rowH = 18;
-  const left = 200;
-  const h = bars.length * rowH + 40;
-  const max = Math.max(...bars.map((b) => Math.max(b.value, b.threshold)), 1e-9) * 1.05;
-  const x = (v: number) => left + (Math.max(0, v) / max) * (w - left - 20);
+  const left = Math.max(120, Math.max(...bars.map((b) => b.label.length)) * CHAR_W + 12);
+  const right = 20;
+  const top = 24;
+  const plotH = bars.length * rowH;
+  const h = top + plotH + 44;
+  const ticks = niceTicks(0, Math.max(...bars.map((b) => Math.max(b.value, b.threshold)), 1e-9));
+  const max = ticks.values.at(-1)! > 0 ? Math.max(ticks.values.at(-1)!, ...bars.map((b) => Math.max(b.value, b.threshold))) : 1;
+  const x = (v: number) => left + (Math.max(0, v) / max) * (w - left - right);
+  const grid = ticks.values
+    .map((t) => `<line x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${top}" y2="${top + plotH}" stroke="#e5e5e5"/><text x="${x(t).toFixed(1)}" y="${top + plotH + 14}" text-anchor="middle" font-size="10">${formatTick(t, ticks.step)}</text>`)
+    .join('');
   const rows = bars
     .map((b, i) => {
-      const y = 24 + i * rowH;
+      const y = top + i * rowH;
       return `<text x="${left - 6}" y="${y + 12}" text-anchor="end" font-size="11">${esc(b.label)}</text>
 <rect x="${left}" y="${y + 2}" width="${(x(b.value) - left).toFixed(1)}" height="${rowH - 6}" fill="${b.flagged ? '#d62728' : '#1f77b4'}"><title>${esc(b.label)}: ${num(b.value)} (threshold ${num(b.threshold)})</title></rect>
 <line x1="${x(b.threshold).toFixed(1)}" x2="${x(b.threshold).toFixed(1)}" y1="${y}" y2="${y + rowH}" stroke="#333" stroke-dasharray="3,2"/>`;
     })
     .join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${esc(title)}" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">
-<text x="4" y="14" font-size="13" font-weight="bold">${esc(title)}</text>${rows}
-<text x="${w - 20}" y="${h - 4}" text-anchor="end" font-size="10">dashed: threshold sized to the sample; red: above it</text></svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${esc(title)}" width="100%" viewBox="0 0 ${w} ${h}" font-family="system-ui, sans-serif">
+<text x="4" y="14" font-size="13" font-weight="bold">${esc(title)}</text>${grid}${rows}
+<text x="${w - right}" y="${h - 6}" text-anchor="end" font-size="10">dashed: threshold sized to the sample; red: above it</text></svg>`;
 }
 
-/** A line chart over string x values (dates or runs), several series. */
+/** A line chart over string x values (dates or runs), several series, the legend below it. */
 function lineChart(title: string, xs: readonly string[], series: readonly { name: string; values: readonly (number | null)[] }[], yLabel = ''): string {
   const pts = series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
   if (!xs.length || !pts.length) return `<p class="empty">${esc(title)}: no data yet.</p>`;
-  const w = 640;
-  const h = 240;
-  const m = { l: 56, r: 140, t: 24, b: 36 };
+  const w = CHART_W;
+  const m = { l: 64, r: 20, t: 24, b: 36 };
+  const plotH = 180;
   let lo = Math.min(...pts);
   let hi = Math.max(...pts);
   if (hi === lo) {
     hi += Math.abs(hi) * 0.1 || 1;
     lo -= Math.abs(lo) * 0.1 || 1;
   }
+  // The axis runs from one round tick to another, so the highest and lowest points have a label above and below.
+  const step = niceTicks(lo, hi, 4).step;
+  lo = Math.floor(lo / step + 1e-9) * step;
+  hi = Math.ceil(hi / step - 1e-9) * step;
+  const ticks = niceTicks(lo, hi, 4);
+  const colors = series.map((_, k) => COLORS[k % COLORS.length]!);
+  const key = legend(series.map((s, k) => ({ name: s.name, color: colors[k]! })), m.l, m.t + plotH + m.b, w - m.l - m.r);
+  const h = m.t + plotH + m.b + key.height;
   const x = (i: number) => m.l + (xs.length === 1 ? (w - m.l - m.r) / 2 : (i / (xs.length - 1)) * (w - m.l - m.r));
-  const y = (v: number) => m.t + (1 - (v - lo) / (hi - lo)) * (h - m.t - m.b);
+  const y = (v: number) => m.t + (1 - (v - lo) / (hi - lo)) * plotH;
   const lines = series
     .map((s, k) => {
-      const color = COLORS[k % COLORS.length]!;
+      const color = colors[k]!;
       const segs = s.values.map((v, i) => (v === null || !Number.isFinite(v) ? null : `${x(i).toFixed(1)},${y(v).toFixed(1)}`));
       const path = segs.filter((p): p is string => p !== null).join(' ');
       const dots = segs.map((p, i) => (p ? `<circle cx="${p.split(',')[0]}" cy="${p.split(',')[1]}" r="2.5" fill="${color}"><title>${esc(s.name)} ${esc(xs[i])}: ${num(s.values[i])}</title></circle>` : '')).join('');
-      return `<polyline points="${path}" fill="none" stroke="${color}" stroke-width="1.5"/>${dots}<text x="${w - m.r + 8}" y="${m.t + 12 + k * 14}" font-size="11" fill="${color}">${esc(s.name.length > 22 ? `${s.name.slice(0, 21)}…` : s.name)}</text>`;
+      return `<polyline points="${path}" fill="none" stroke="${color}" stroke-width="1.5"/>${dots}`;
     })
     .join('\n');
-  const ticks = [lo, (lo + hi) / 2, hi].map((v) => `<text x="${m.l - 4}" y="${y(v) + 4}" text-anchor="end" font-size="10">${num(v)}</text><line x1="${m.l}" x2="${w - m.r}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`).join('');
-  const xl = [0, xs.length - 1].filter((v, i, a) => a.indexOf(v) === i).map((i) => `<text x="${x(i)}" y="${h - m.b + 14}" text-anchor="middle" font-size="10">${esc(xs[i])}</text>`).join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${esc(title)}" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">
-<text x="4" y="14" font-size="13" font-weight="bold">${esc(title)}</text>${ticks}${xl}
-<text x="12" y="${(h - m.b + m.t) / 2}" font-size="10" transform="rotate(-90 12 ${(h - m.b + m.t) / 2})" text-anchor="middle">${esc(yLabel)}</text>${lines}</svg>`;
+  const yTicks = ticks.values
+    .map((v) => `<text x="${m.l - 4}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" font-size="10">${formatTick(v, ticks.step)}</text><line x1="${m.l}" x2="${w - m.r}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#ddd"/>`)
+    .join('');
+  // Up to six evenly spaced x labels, the first and the last always among them.
+  const every = Math.max(1, Math.ceil((xs.length - 1) / 5));
+  const xIdx = [...new Set([...xs.keys()].filter((i) => i % every === 0).concat(xs.length - 1))];
+  const xl = xIdx.map((i) => `<text x="${x(i).toFixed(1)}" y="${m.t + plotH + 14}" text-anchor="${xs.length > 1 && i === 0 ? 'start' : xs.length > 1 && i === xs.length - 1 ? 'end' : 'middle'}" font-size="10">${esc(xs[i])}</text>`).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${esc(title)}" width="100%" viewBox="0 0 ${w} ${h}" font-family="system-ui, sans-serif">
+<text x="4" y="14" font-size="13" font-weight="bold">${esc(title)}</text>${yTicks}${xl}
+<text x="12" y="${m.t + plotH / 2}" font-size="10" transform="rotate(-90 12 ${m.t + plotH / 2})" text-anchor="middle">${esc(yLabel)}</text>${lines}${key.svg}</svg>`;
 }
 
 /** Reference vs current shares of one feature, side by side. */
 function compareChart(f: NonNullable<MonitorSummary['drift']['result']>['features'][number]): string {
-  const w = 300;
+  const title = `${f.feature} (${f.test} ${num(f.statistic)})`;
+  const w = Math.max(300, Math.ceil(title.length * CHAR_W) + 12);
   const h = 120;
   const n = f.labels.length;
   const bw = (w - 20) / n;
@@ -93,7 +137,7 @@ function compareChart(f: NonNullable<MonitorSummary['drift']['result']>['feature
       return `<rect x="${10 + i * bw}" y="${h - 20 - r}" width="${bw / 2}" height="${r}" fill="#9ecae1"><title>${esc(l)} reference ${num(f.referenceShares[i]!)}</title></rect><rect x="${10 + i * bw + bw / 2}" y="${h - 20 - c}" width="${bw / 2}" height="${c}" fill="${f.drifted ? '#d62728' : '#3182bd'}"><title>${esc(l)} current ${num(f.currentShares[i]!)}</title></rect>`;
     })
     .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${esc(f.feature)} distribution" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}"><text x="4" y="12" font-size="11" font-weight="bold">${esc(f.feature)} (${esc(f.test)} ${num(f.statistic)})</text>${bars}<text x="4" y="${h - 4}" font-size="9">light: reference · dark: window</text></svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${esc(f.feature)} distribution" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="system-ui, sans-serif"><text x="4" y="12" font-size="11" font-weight="bold">${esc(title)}</text>${bars}<text x="4" y="${h - 4}" font-size="9">light: reference · dark: window</text></svg>`;
 }
 
 function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
