@@ -6,14 +6,16 @@ import { selectFeatures } from './selection';
 /**
  * 60 customers with their own propensity to revenge-spend. `credit_limit` carries that propensity
  * (a customer attribute that generalises to new customers), `age` is a random number per customer
- * (it can only single customers out), `amount` is a row-level signal.
+ * and `sex` alternates independently of it (both can only single customers out), `amount` is a
+ * row-level signal.
  */
 function dataset(seed = 3) {
   const rand = seededRandom(seed);
   const rows: Record<string, Cell>[] = [];
   const y: number[] = [];
   for (let c = 0; c < 60; c++) {
-    const propensity = rand() * 4 - 3;
+    // Spread evenly over customers; even and odd customers (the two sexes) get the same spread.
+    const propensity = -3 + (4 * ((c * 37) % 60)) / 60;
     const age = 18 + Math.floor(rand() * 60);
     for (let k = 0; k < 50; k++) {
       const amount = rand() * 100;
