@@ -4,7 +4,6 @@
  * data-quality suite, distribution profile, leakage check, feature selection, entity groups,
  * group-aware splits and CV folds, content hash and manifest.
  */
-export { STAGE } from './stage';
 /** Pure orchestration of the whole stage; throws {@link BuildError} when quality or leakage fails. */
 export { buildMaster, BuildError, sampleRows, DEFAULT_SELECTION_MAX_ROWS } from './build';
 export type { BuildContext, BuildOutput, TargetSummary } from './build';

@@ -65,7 +65,7 @@ export function baselineDescription(c: ModelCard): string {
 const BASELINE_FAMILIES = new Set(['prior', 'rule']);
 
 /** Default params file, relative to the workspace root (the CLI's working directory). */
-export const DEFAULT_PARAMS_FILE = path.join('packages', 'evaluate', 'params.json');
+export const DEFAULT_PARAMS_FILE = path.resolve(__dirname, '..', 'params.json');
 
 /** Options of {@link runEvaluate}. */
 export interface RunEvaluateOptions {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ONLINE_STORE_ENV, ONLINE_STORE_FILE, dataLayout, loadParams, openOnlineStore, runCli } from '@bolsillo/core';
-import { FeaturesParamsSchema } from './params';
+import { DEFAULT_PARAMS_FILE, FeaturesParamsSchema } from './params';
 import { runFeatures } from './run';
 
 void runCli({
@@ -12,7 +12,7 @@ void runCli({
     `(${ONLINE_STORE_ENV}: unset for the embedded store in DATA_DIR/online, redis://host:port for Redis) and switches to it. ` +
     'Incremental: only partitions whose inputs or history changed are rewritten.',
   options: {
-    params: { type: 'string', description: 'Params file (JSON, FeaturesParamsSchema).', default: path.join('packages', 'features', 'params.json') },
+    params: { type: 'string', description: 'Params file (JSON, FeaturesParamsSchema).', default: DEFAULT_PARAMS_FILE },
     full: { type: 'boolean', description: 'Ignore the manifest and recompute every partition.', default: false },
     'materialise-only': { type: 'boolean', description: 'Only materialise the existing snapshot file into the online store.', default: false },
   },

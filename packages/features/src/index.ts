@@ -5,8 +5,6 @@
  * (`computeFeatures`, `updateCustomerState`, …) lives in `@bolsillo/core` so that serving uses the
  * very same code.
  */
-/** Name of this stage (used in logs and `monitoring/runs.jsonl`). */
-export const STAGE = 'features';
 export { readFeatures } from './read-features';
 export type { ReadFeaturesQuery } from './read-features';
 export { runFeatures, configHash, featureManifestPath, featureArrowSchema } from './run';

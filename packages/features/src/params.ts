@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { PARQUET_COMPRESSIONS } from './parquet-worker';
 
@@ -33,3 +34,6 @@ export const FeaturesParamsSchema = Type.Object(
 
 /** The features stage's params. */
 export type FeaturesParams = Static<typeof FeaturesParamsSchema>;
+
+/** The stage's params file, found from this package (not the working directory), so the CLI runs from any folder. */
+export const DEFAULT_PARAMS_FILE = path.resolve(__dirname, '..', 'params.json');

@@ -4,7 +4,6 @@
  * (`lake/transactions/date=YYYY-MM-DD/part-0.parquet`), quarantine with reasons, and a manifest for
  * incremental, crash-safe runs.
  */
-export { STAGE } from './stage';
 export {
   decodeBlock,
   checkHeader,

@@ -4,7 +4,6 @@
  * labelled outcomes, compute cost, and an alarm policy whose actions retrain, roll back or promote
  * through the same commands a person would use. `renderMonitoringPage` is what `GET /monitoring` serves.
  */
-export const STAGE = 'monitor';
 export { computeDrift, computeScoreDrift, profileFromColumns, DEFAULT_DRIFT_PARAMS } from './drift';
 export type { DriftParams, DriftResult, DriftTest, FeatureDrift, ScoreDrift } from './drift';
 export {

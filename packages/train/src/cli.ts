@@ -1,13 +1,13 @@
 import { dataLayout, readCard, runCli } from '@bolsillo/core';
 import { cvSummary } from './cv-summary';
-import { runTrain } from './run';
+import { DEFAULT_PARAMS_FILE, runTrain } from './run';
 
 void runCli({
   name: 'train',
   description:
     'Train the revenge-spending model on the latest master table: algorithm selection on a group sample, grid + random hyper-parameter search with grouped CV, calibration, and registration (chosen model as challenger, plus the baselines: prior, ratio rule, graded ratio, persistence, best single feature).',
   options: {
-    params: { type: 'string', description: 'Params file', default: 'packages/train/params.json' },
+    params: { type: 'string', description: 'Params file', default: DEFAULT_PARAMS_FILE },
     master: { type: 'string', description: 'Master-table hash (default: master/latest.json)' },
     backend: { type: 'string', choices: ['wasm', 'cpu'], description: 'Force a tfjs backend (default: tfjs-node if installed, else wasm)' },
   },

@@ -5,7 +5,6 @@
  * hyper-parameter search with grouped k-fold CV, Platt/isotonic calibration, and registration in the
  * model registry (the registry and the serving runtime live in `@bolsillo/core`).
  */
-export const STAGE = 'train';
 export { TrainParamsSchema, HyperParamsSchema, FamilySpaceSchema, SpaceDimSchema, SELECTION_METRICS } from './params';
 export type { TrainParams, HyperParams, FamilySpace, SpaceDim, SelectionMetric } from './params';
 export { fitPreprocessing } from './preprocess-fit';

@@ -1,2 +1,0 @@
-/** Name of the stage (runs.jsonl, logs). */
-export const STAGE = 'build';

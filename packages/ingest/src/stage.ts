@@ -1,2 +1,0 @@
-/** The stage name. */
-export const STAGE = 'ingest';
