@@ -24,8 +24,8 @@ const projects = roots
   )
   .filter((dir) => fs.existsSync(path.join(__dirname, dir, 'src')))
   .map((dir) => ({ dir, testMatch: ['<rootDir>/src/**/*.spec.ts'] }))
-  // The shared test helpers (tools/testing) are tested too.
-  .concat([{ dir: 'tools', testMatch: ['<rootDir>/testing/**/*.spec.ts'] }])
+  // The shared test helpers (tools/testing) and the tools' own specs (tools/*.spec.ts) are tested too.
+  .concat([{ dir: 'tools', testMatch: ['<rootDir>/testing/**/*.spec.ts', '<rootDir>/*.spec.ts'] }])
   .map(({ dir, testMatch }) => ({
     displayName: dir,
     rootDir: path.join(__dirname, dir),
