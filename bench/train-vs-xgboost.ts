@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { averagePrecision, createEncoder, forEachParquetBatch, loadModel, loadParams, readJson, seededRandom } from '@bolsillo/core';
+import { TARGET } from '@bolsillo/schema';
 import { readTrainingRows } from '../packages/train/src/master-reader';
 import { TrainParamsSchema } from '../packages/train/src/params';
 import { fitPreprocessing } from '../packages/train/src/preprocess-fit';
@@ -190,14 +191,14 @@ async function bench(name: string, dataDir: string): Promise<Result> {
 
   // The same training rows (the reader is seeded) and the test split, for xgboost.
   const rc0 = process.cpuUsage();
-  const read = await readTrainingRows(path.join(dataDir, 'master', hash, 'master.parquet'), [...features, 'is_revenge_spending', 'group', 'split', 'fold'], {
+  const read = await readTrainingRows(path.join(dataDir, 'master', hash, 'master.parquet'), [...features, TARGET, 'group', 'split', 'fold'], {
     maxTrainRows: params.full_round.max_rows,
     maxCalibrationRows: params.calibration.max_rows ?? 50_000,
     seed: params.seed + 1,
   });
   const rc = process.cpuUsage(rc0);
-  const test = await testRows(dataDir, hash, [...features, 'is_revenge_spending', 'group']);
-  const yTest = test.map((r) => (r.is_revenge_spending ? 1 : 0));
+  const test = await testRows(dataDir, hash, [...features, TARGET, 'group']);
+  const yTest = test.map((r) => (r[TARGET] ? 1 : 0));
   const model = await loadModel(path.join(dataDir, 'registry'), summary.version);
   const ours = model.predict(test);
   // One row at a time, as the API scores: mean µs per row over 5,000 test rows.
@@ -212,7 +213,7 @@ async function bench(name: string, dataDir: string): Promise<Result> {
   const enc = createEncoder(prep);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-xgb-'));
   fs.writeFileSync(path.join(dir, 'x.f32'), enc.encode(read.train));
-  fs.writeFileSync(path.join(dir, 'y.f32'), Float32Array.from(read.train, (r) => (r.is_revenge_spending ? 1 : 0)));
+  fs.writeFileSync(path.join(dir, 'y.f32'), Float32Array.from(read.train, (r) => (r[TARGET] ? 1 : 0)));
   fs.writeFileSync(path.join(dir, 'fold.i32'), Int32Array.from(read.train, (r) => Number(r.fold)));
   fs.writeFileSync(path.join(dir, 'xt.f32'), enc.encode(test));
   fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ n: read.train.length, width: enc.width, test_n: test.length }));
@@ -229,7 +230,7 @@ async function bench(name: string, dataDir: string): Promise<Result> {
   const xgbTest = read64('pt.f64');
   const inFold = read.train.map((r, i) => (Number(r.fold) >= 0 ? i : -1)).filter((i) => i >= 0);
   const xgbCv = averagePrecision(
-    inFold.map((i) => (read.train[i]!.is_revenge_spending ? 1 : 0)),
+    inFold.map((i) => (read.train[i]![TARGET] ? 1 : 0)),
     inFold.map((i) => oof[i]!),
   );
   fs.rmSync(dir, { recursive: true, force: true });
