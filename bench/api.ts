@@ -202,7 +202,8 @@ async function main(): Promise<void> {
   const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bolsillo-bench-batch-'));
   const layout = dataLayout(storeDir);
   for (const date of dates) writeParquetFile(path.join(partitionDir(layout.featureStore, date), 'part-0.parquet'), tableFromRows(arrowSchemaFor(FeatureRowSchema), rows.filter((r) => r.date === date)));
-  const batch = scorePartitions({ featureStoreDir: layout.featureStore, predictionsDir: layout.predictions, model, version });
+  const rule = { threshold: DEFAULT_FEATURE_PARAMS.revengeThreshold, essential_groups: DEFAULT_FEATURE_PARAMS.essentialGroups };
+  const batch = scorePartitions({ featureStoreDir: layout.featureStore, predictionsDir: layout.predictions, model, version, rule });
   fs.rmSync(storeDir, { recursive: true, force: true });
   console.log(`batch: ${Math.round(BATCH_ROWS / scoreSeconds)} rows/s scoring only, ${Math.round(batch.rowsPerSecond)} rows/s with Parquet I/O`);
 

@@ -81,7 +81,7 @@ async function bench(name: string, dataDir: string): Promise<Result> {
   const wall = (performance.now() - t0) / 1000;
   const rss = process.resourceUsage().maxRSS / 1024;
   const rows = await testRows(dataDir, summary.master_hash);
-  const y = rows.map((r) => (r.is_revenge_spending ? 1 : 0));
+  const y = rows.map((r) => (r.revenge_in_horizon ? 1 : 0));
   const registry = path.join(dataDir, 'registry');
   const test: Result['test'] = {};
   for (const [key, version] of [['model', summary.version], ['rule', summary.baselines.rule!], ['prior', summary.baselines.prior!]] as const) {

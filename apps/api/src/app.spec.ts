@@ -32,13 +32,17 @@ describe('API routes', () => {
   });
   afterAll(() => s.close());
 
-  it('scores the documented example: probability, label at the threshold, version header, contributions', async () => {
+  it('answers the documented example: the exact flag with its conditions, the forecast and its alert, version header, contributions', async () => {
     const res = await request(s.app).post('/predict').send(PREDICTION_EXAMPLE).expect(200);
     const body = res.body as PredictionResponse;
     expect(validResponse(body)).toBe(true);
     expect(body.probability).toBeGreaterThanOrEqual(0);
     expect(body.probability).toBeLessThanOrEqual(1);
-    expect(body.is_revenge_spending).toBe(body.probability >= body.threshold);
+    // 620 of 7,750 left (8%) at VESTUARIO: the flag fires, whatever the model says.
+    expect(body.is_revenge_spending).toBe(true);
+    expect(body.flag).toEqual({ available_ratio: 620 / 7750, threshold: 0.2, below_threshold: true, non_essential: true });
+    expect(body.horizon_days).toBe(7);
+    expect(body.alert).toBe(body.probability >= body.threshold);
     expect(body.model_version).toBe(s.champion);
     expect(body.variant).toBe('champion');
     expect(res.headers['x-model-version']).toBe(s.champion);
@@ -47,11 +51,12 @@ describe('API routes', () => {
   });
 
   it('scores a batch in input order, one request id each', async () => {
-    const low = { ...PREDICTION_EXAMPLE, available_limit: 100 };
+    const low = { ...PREDICTION_EXAMPLE, available_limit: 50 };
     const high = { ...PREDICTION_EXAMPLE, available_limit: 4600 };
     const res = await request(s.app).post('/predict').send([low, high, low]).expect(200);
     const preds = res.body.predictions as PredictionResponse[];
     expect(preds).toHaveLength(3);
+    expect(preds.map((p) => p.is_revenge_spending)).toEqual([true, false, true]);
     expect(new Set(preds.map((p) => p.request_id)).size).toBe(3);
     expect(preds[0]!.probability).toBeCloseTo(preds[2]!.probability, 12);
     // The demo model weighs utilisation like the real target: little available limit → higher risk.
@@ -200,18 +205,22 @@ describe('API routes', () => {
     const entries = logEntries(s.dataDir);
     const k = entries.find((e) => e.request_id === known.body.request_id)!;
     const a = entries.find((e) => e.request_id === anonymous.body.request_id)!;
+    // Features are as of just after the request's transaction: the three stored ones plus itself.
     expect(k.customer_key).toBe(key);
-    expect(k.features.hist_count_30d).toBe(3);
+    expect(k.features.hist_count_30d).toBe(4);
     expect(k.features.days_since_prev).toBe(3);
+    expect(known.body.history_found).toBe(true);
     expect(a.customer_key).toBeNull();
-    expect(a.features.hist_count_30d).toBe(0);
+    expect(a.features.hist_count_30d).toBe(1);
+    expect(anonymous.body.history_found).toBe(false);
     // Dated before the stored history: not point-in-time, so scored without it.
     const past = await request(s.app).post('/predict').send({ ...PREDICTION_EXAMPLE, date: '2020-04-26' }).expect(200);
     await s.serving.predictionLog.flush();
     const p = logEntries(s.dataDir).find((e) => e.request_id === past.body.request_id)!;
     expect(p.customer_key).toBe(key);
     expect(p.features.days_since_prev).toBeNull();
-    expect(p.features.hist_count_30d).toBe(0);
+    expect(p.features.hist_count_30d).toBe(1);
+    expect(past.body.history_found).toBe(false);
   });
 
   it('serves evaluation reports as static files', async () => {

@@ -8,7 +8,7 @@ import { profileColumns } from './profile';
 import { defaultSuite, qualityFailureMessage, runSuite, type QualityReport } from './quality';
 import { selectFeatures, type Selection } from './selection';
 import { assignSplitsCoded, dropUnassigned, encodeStrings, type Coded, type SplitSummary } from './splits';
-import { computeTarget } from './target';
+import { computeFlag, forecastTarget } from './target';
 
 /** What {@link buildMaster} needs besides the data and params: the freshness reference date. */
 export interface BuildContext {
@@ -18,18 +18,38 @@ export interface BuildContext {
   readonly onStep?: (step: string) => void;
 }
 
-/** Target bookkeeping written to the manifest and report. */
-export interface TargetSummary {
+/** The flag's rule and counts over every transaction (written to the manifest and report). */
+export interface FlagSummary {
   readonly name: string;
   readonly threshold: number;
   readonly essential_groups: readonly string[];
+  readonly rows: number;
+  readonly flagged: number;
+  readonly not_flagged: number;
+  readonly excluded: { total: number; missing_ratio: number; no_credit_limit: number };
+  readonly positives_rounded_rule: number;
+}
+
+/** Target bookkeeping written to the manifest and report: the forecast on snapshots, and the flag it is built from. */
+export interface TargetSummary {
+  readonly name: string;
+  readonly horizon_days: number;
+  /** Transactions read (feature-store rows). */
   readonly rows_in: number;
+  /**
+   * Snapshots (customer-days) in the data, censored ones (horizon past `data_end`), and master rows
+   * (the rest, less rows a split strategy leaves out, e.g. the gap before a time split's test days).
+   */
+  readonly snapshots: number;
+  readonly censored: number;
   readonly rows_out: number;
   readonly positives: number;
   readonly negatives: number;
   readonly prevalence: number;
-  readonly excluded: { total: number; missing_ratio: number; no_credit_limit: number };
-  readonly positives_rounded_rule: number;
+  readonly customers: number;
+  readonly positive_customers: number;
+  readonly data_end: string | null;
+  readonly flag: FlagSummary;
 }
 
 /** Everything the build stage produces, before it is written. */
@@ -98,8 +118,10 @@ export function buildMaster(input: Frame, params: BuildParams, ctx: BuildContext
   const quality = runSuite(input, defaultSuite(params.quality, ctx.asOf));
   if (!quality.success) throw new BuildError(qualityFailureMessage(quality), quality);
 
-  step('target and canonical order');
-  const t = computeTarget(input, params.target);
+  step('flag, snapshots and forecast target');
+  const flag = computeFlag(input, params.target);
+  const t = forecastTarget(input, flag.values, params.target.horizon_days);
+  step('canonical order');
   const order = canonicalOrder(input, (i) => t.values[i]! >= 0);
   const rowsIn = input.length;
   // The input is consumed: reordered column by column, so the build never holds two copies.
@@ -135,20 +157,43 @@ export function buildMaster(input: Frame, params: BuildParams, ctx: BuildContext
   kinds[TARGET] = 'categorical';
   step('profile');
   const profile = profileColumns(master.columns, kinds, params.profile.bins, hash);
+  const customerCodes = coded(column(features, 'customer_key')).codes;
+  const customers = new Set<number>();
+  const positiveCustomers = new Set<number>();
+  let positives = 0;
+  for (let i = 0; i < y.length; i++) {
+    customers.add(customerCodes[i]!);
+    if (y[i] === 1) {
+      positives++;
+      positiveCustomers.add(customerCodes[i]!);
+    }
+  }
   return {
     master,
     contentHash: hash,
     target: {
       name: TARGET,
-      threshold: params.target.threshold,
-      essential_groups: params.target.essential_groups,
+      horizon_days: t.horizon_days,
       rows_in: rowsIn,
+      snapshots: t.snapshots,
+      censored: t.censored,
       rows_out: master.length,
-      positives: t.positives,
-      negatives: t.negatives,
-      prevalence: master.length ? t.positives / master.length : 0,
-      excluded: t.excluded,
-      positives_rounded_rule: t.positives_rounded_rule,
+      positives,
+      negatives: master.length - positives,
+      prevalence: master.length ? positives / master.length : 0,
+      customers: customers.size,
+      positive_customers: positiveCustomers.size,
+      data_end: t.data_end,
+      flag: {
+        name: flag.name,
+        threshold: params.target.threshold,
+        essential_groups: params.target.essential_groups,
+        rows: rowsIn,
+        flagged: flag.flagged,
+        not_flagged: flag.not_flagged,
+        excluded: flag.excluded,
+        positives_rounded_rule: flag.positives_rounded_rule,
+      },
     },
     quality,
     splits: summary,

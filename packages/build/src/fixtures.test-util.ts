@@ -19,7 +19,9 @@ export function generateFeatureRows(options: { customers?: number; perCustomer?:
     const key = `cust-${String(c).padStart(3, '0')}`;
     const limit = 1000 + Math.floor(rand() * 9) * 500;
     const level = rand() < 0.3 ? 0.1 : 0.6;
-    let prev: number | null = null;
+    // One row a day per customer: the day aggregates are the row's own, the windows count back k days.
+    const ratios: number[] = [];
+    const flagged: boolean[] = [];
     for (let k = 0; k < perCustomer; k++) {
       const day = new Date(t0 + (k + (c % 3)) * 86_400_000);
       const date = day.toISOString().slice(0, 10);
@@ -27,6 +29,13 @@ export function generateFeatureRows(options: { customers?: number; perCustomer?:
       const group = GROUPS[Math.floor(rand() * GROUPS.length)]!;
       const amount = Math.round(rand() * 50000) / 100;
       const dow = day.getUTCDay();
+      ratios.push(ratio);
+      flagged.push(ratio < 0.2 && !ESSENTIAL.has(group));
+      const last = (n: number) => ({ r: ratios.slice(-n), f: flagged.slice(-n) });
+      const w7 = last(7);
+      const w30 = last(30);
+      const meanRatio30 = w30.r.reduce((a, b) => a + b, 0) / w30.r.length;
+      const lastFlag = w30.f.lastIndexOf(true);
       rows.push({
         txn_id: `gen.csv:${c * perCustomer + k + 2}`,
         customer_key: key,
@@ -58,9 +67,18 @@ export function generateFeatureRows(options: { customers?: number; perCustomer?:
         hist_nonessential_share_30d: k === 0 ? null : rand(),
         days_since_prev: k === 0 ? null : 1,
         amount_to_running_mean: k === 0 ? null : 0.5 + rand(),
-        prev_available_ratio: prev,
+        day_min_available_ratio: ratio,
+        day_count: 1,
+        day_sum: amount,
+        active_days_30d: w30.r.length,
+        revenge_count_today: flagged[k] ? 1 : 0,
+        revenge_count_7d: w7.f.filter(Boolean).length,
+        revenge_count_30d: w30.f.filter(Boolean).length,
+        days_since_revenge: lastFlag < 0 ? null : w30.f.length - 1 - lastFlag,
+        min_available_ratio_7d: Math.min(...w7.r),
+        mean_available_ratio_30d: meanRatio30,
+        available_ratio_trend_30d: ratio - meanRatio30,
       });
-      prev = ratio;
     }
   }
   return rows;

@@ -6,14 +6,14 @@
  */
 /** Pure orchestration of the whole stage; throws {@link BuildError} when quality or leakage fails. */
 export { buildMaster, BuildError, sampleRows, DEFAULT_SELECTION_MAX_ROWS } from './build';
-export type { BuildContext, BuildOutput, TargetSummary } from './build';
+export type { BuildContext, BuildOutput, TargetSummary, FlagSummary } from './build';
 /** I/O adapter behind the CLI: reads `feature-store/`, writes `master/<hash>/` and `master/latest.json`. */
 export { runBuild, codeVersion, masterChunks, DEFAULT_PARAMS_FILE } from './run';
 export type { RunBuildOptions } from './run';
 export { BuildParamsSchema } from './params';
 export type { BuildParams } from './params';
-export { computeTarget, roundHalfEven, TARGET_SOURCES } from './target';
-export type { TargetResult } from './target';
+export { computeFlag, forecastTarget, roundHalfEven, TARGET_SOURCES } from './target';
+export type { FlagResult, ForecastTarget } from './target';
 export { runSuite, defaultSuite, expectationId, qualityFailureMessage, qualityWarningsMessage } from './quality';
 export type { Expectation, ExpectationResult, QualityReport, Severity } from './quality';
 export { profileColumns, profileNumeric, profileCategorical, quantileEdges, binIndex } from './profile';

@@ -8,8 +8,13 @@ export const BuildParamsSchema = Type.Object(
   {
     target: Type.Object(
       {
-        threshold: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'available / total limit strictly below this share is low (compared unrounded).' }),
+        threshold: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Flag rule: available / total limit strictly below this share is low (compared unrounded).' }),
         essential_groups: Type.Array(Type.String(), { description: 'Merchant groups that never count as revenge spending.' }),
+        horizon_days: Type.Integer({
+          minimum: 1,
+          maximum: 90,
+          description: 'Forecast horizon H: a snapshot (customer, day d) is positive when the customer has a flagged transaction on days d+1 … d+H.',
+        }),
       },
       { additionalProperties: false },
     ),

@@ -243,7 +243,7 @@ export function defaultSuite(params: BuildParams['quality'], asOf: string): Expe
     // The target needs the current ratio and amounts are the core signal: hold them to the strict bar;
     // history features are null by construction for first transactions, so only warn on them.
     else if (d.name === 'available_ratio' || d.name === 'amount') suite.push({ kind: 'not_null', column: d.name, mostly: q.not_null_mostly, severity: 'error' });
-    else suite.push({ kind: 'not_null', column: d.name, mostly: 0.5, severity: 'warn' });
+    else if (d.usuallyNull !== true) suite.push({ kind: 'not_null', column: d.name, mostly: 0.5, severity: 'warn' });
   }
   suite.push(
     { kind: 'between', column: 'credit_limit', min: q.credit_limit_range.min, max: q.credit_limit_range.max, mostly: 1, severity: 'error' },

@@ -8,6 +8,7 @@ import type { QualityReport } from './quality';
 import type { LeakageReport } from './leakage';
 import { runBuild } from './run';
 import { itRealData, realDataPath } from '@bolsillo/testing';
+import type { TargetSummary } from './build';
 
 const REFERENCE = path.resolve(__dirname, '../../../../shared/data/reference/minimo_mlops_master_table.csv');
 const ROOT = path.resolve(__dirname, '../../..');
@@ -58,21 +59,26 @@ function realFeatureStore(): string {
 
 describe('build on the real file', () => {
   itRealData(
-    'pins 479 positives (465 under the rounded rule), passes quality and leakage honestly, keeps customers in one split, hashes stably',
+    'pins the flag at 479 (465 under the rounded rule), labels snapshots, passes quality and leakage, keeps customers in one split, hashes stably',
     async () => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'build-real-'));
       fs.cpSync(realFeatureStore(), path.join(dataDir, 'feature-store'), { recursive: true });
 
       const a = await runBuild({ dataDir });
-      const manifest = readJson<{ target: { positives: number; rows_out: number; positives_rounded_rule: number; excluded: { total: number } } }>(path.join(a.dir, 'manifest.json'));
-      expect(manifest.target.positives).toBe(479);
-      expect(manifest.target.rows_out + manifest.target.excluded.total).toBe(4955);
+      const manifest = readJson<{ target: TargetSummary }>(path.join(a.dir, 'manifest.json'));
+      expect(manifest.target.flag.flagged).toBe(479);
+      expect(manifest.target.flag.flagged + manifest.target.flag.not_flagged + manifest.target.flag.excluded.total).toBe(4955);
+      // One master row per customer-day whose 7-day horizon ends inside the data (2020-05-07).
+      expect(manifest.target.rows_out + manifest.target.censored).toBe(manifest.target.snapshots);
+      expect(manifest.target.data_end).toBe('2020-05-07');
+      expect(manifest.target.positives).toBeGreaterThan(0);
+      expect(manifest.target.customers).toBe(29);
       // The prototype's table rounds the percentage first: our rounded rule must reproduce its count.
       if (fs.existsSync(REFERENCE)) {
         const lines = fs.readFileSync(REFERENCE, 'latin1').trim().split(/\r?\n/);
         const col = lines[0]!.split(';').indexOf('is_revenge_spending');
         const reference = lines.slice(1).filter((l) => l.split(';')[col]!.trim() === '1').length;
-        expect(manifest.target.positives_rounded_rule).toBe(reference);
+        expect(manifest.target.flag.positives_rounded_rule).toBe(reference);
       }
 
       const quality = readJson<QualityReport>(path.join(a.dir, 'quality.json'));
@@ -80,10 +86,10 @@ describe('build on the real file', () => {
       expect(quality.failed_errors).toEqual([]);
 
       const leakage = readJson<LeakageReport>(path.join(a.dir, 'leakage.json'));
-      expect(leakage.flagged).toContain('available_ratio');
       expect(leakage.passed).toBe(true);
       const selection = readJson<{ features: string[] }>(path.join(a.dir, 'selection.json'));
-      expect(selection.features).toContain('prev_available_ratio');
+      // The current headroom is a legitimate forecast feature; the row-level ratio is not a model feature.
+      expect(selection.features).toContain('day_min_available_ratio');
       expect(selection.features).not.toContain('available_ratio');
 
       const master = readParquetFile(path.join(a.dir, 'master.parquet'), { columns: ['group', 'split'] });

@@ -5,7 +5,9 @@ import {
   dataLayout,
   listPartitions,
   loadParams,
+  normaliseGroup,
   parquetToTable,
+  readJson,
   readParquetRowCount,
   sha256,
   tableFromColumns,
@@ -13,6 +15,7 @@ import {
   writeFileAtomic,
   writeJsonAtomic,
   writeParquetBatches,
+  type FeatureParams,
   type StageResult,
 } from '@bolsillo/core';
 import { MasterRowSchema, arrowSchemaFor, validatorFor, describeErrors, ProfileSchema } from '@bolsillo/schema';
@@ -83,6 +86,21 @@ export function codeVersion(): string {
 }
 
 /**
+ * The flag must mean one thing everywhere: the history features count flagged transactions with the
+ * features stage's params, and the API answers the flag with them, so they must equal the build's rule.
+ */
+export function checkFlagRule(rule: BuildParams['target'], features: FeatureParams | undefined): void {
+  if (features === undefined) return;
+  const norm = (groups: readonly string[]) => JSON.stringify([...new Set(groups.map(normaliseGroup))].sort());
+  if (features.revengeThreshold !== rule.threshold || norm(features.essentialGroups) !== norm(rule.essential_groups)) {
+    throw new Error(
+      `the flag rule differs between packages/build/params.json (target.threshold ${rule.threshold}, essential_groups ${rule.essential_groups.join(', ')}) ` +
+        `and the feature store's params (revengeThreshold ${features.revengeThreshold}, essentialGroups ${features.essentialGroups.join(', ')}): make them equal and re-run features`,
+    );
+  }
+}
+
+/**
  * The build stage's I/O adapter: read the offline feature store, run {@link buildMaster}, write
  * `master/<hash>/` atomically and then `master/latest.json`.
  */
@@ -93,6 +111,7 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
   const params: BuildParams = loadParams(paramsFile, BuildParamsSchema);
   const partitions = listPartitions(layout.featureStore);
   if (partitions.length === 0) throw new Error(`no feature-store partitions under ${layout.featureStore} (run the features stage first)`);
+  checkFlagRule(params.target, readJson<{ params?: FeatureParams } | null>(layout.featureManifest, null)?.params);
   // One pass per file: the bytes are hashed and decoded from the same read, and each partition is
   // converted to typed columns at once, so only one partition is ever held as Arrow data.
   // Columns are sized once from the Parquet footers, then filled in place (no growing copies).
@@ -154,14 +173,16 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
   log(`wrote master.parquet and reports (${memory()})`);
   writeJsonAtomic(path.join(layout.master, 'latest.json'), { hash });
   log(
-    `master ${hash}: ${out.master.length} rows, ${out.target.positives} positives (${(100 * out.target.prevalence).toFixed(2)}%), ` +
-      `${out.target.excluded.total} excluded, ${out.selection.features.length} model features, ${qualityWarningsMessage(out.quality)}`,
+    `master ${hash}: ${out.master.length} snapshots of ${out.target.customers} customers, ${out.target.positives} positive ` +
+      `(${(100 * out.target.prevalence).toFixed(2)}%, ${out.target.positive_customers} customers; ${out.target.horizon_days}-day horizon), ` +
+      `${out.target.censored} censored; flag: ${out.target.flag.flagged} of ${out.target.flag.rows} transactions; ` +
+      `${out.selection.features.length} model features, ${qualityWarningsMessage(out.quality)}`,
   );
   return {
     rowsIn: out.target.rows_in,
     rowsOut: out.master.length,
     hash,
     dir,
-    summary: { hash, positives: out.target.positives, excluded: out.target.excluded.total, features: out.selection.features.length, warnings: out.quality.failed_warnings },
+    summary: { hash, positives: out.target.positives, censored: out.target.censored, flagged: out.target.flag.flagged, features: out.selection.features.length, warnings: out.quality.failed_warnings },
   };
 }

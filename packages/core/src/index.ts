@@ -57,6 +57,9 @@ export {
   isBrazilianHoliday,
 } from './feature-kernel';
 export type { FeatureParams, FeatureInput, CustomerState, RecentTransaction, OnlineStoreSnapshot } from './feature-kernel';
+/** The authorisation-time flag: exact arithmetic on one transaction (build labels with it, the API answers it). */
+export { revengeFlag, revengeFlagOfRatio, normaliseGroup } from './feature-kernel';
+export type { FlagRule, RevengeFlag } from './feature-kernel';
 export { generate, generateChunks, formatBrazilianAmount, MIBOLSILLO_HEADER, MIBOLSILLO_ESSENTIAL_GROUPS } from './generator/generate';
 export type { GenerateOptions, GeneratorShift } from './generator/generate';
 export {

@@ -7,6 +7,8 @@ export interface DataLayout {
   readonly lake: string;
   /** Rows that failed validation, with reasons. */
   readonly quarantine: string;
+  /** Offline feature store manifest (config hash, params, input hashes). */
+  readonly featureManifest: string;
   /** Ingest manifest (source files, hashes, partitions). */
   readonly ingestManifest: string;
   /** Offline feature store, same partitioning as the lake. */
@@ -41,6 +43,7 @@ export function dataLayout(root: string): DataLayout {
     quarantine: path.join(r, 'lake', 'quarantine'),
     ingestManifest: path.join(r, 'lake', 'manifest.json'),
     featureStore: path.join(r, 'feature-store', 'transactions'),
+    featureManifest: path.join(r, 'feature-store', 'manifest.json'),
     onlineStore: path.join(r, 'feature-store', 'online'),
     onlineEmbedded: path.join(r, 'online'),
     landing: path.join(r, 'landing'),

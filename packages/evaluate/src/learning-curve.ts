@@ -131,7 +131,7 @@ function predict(x: readonly Float64Array[], model: { w: Float64Array; b: number
  * Refit on growing seeded subsets of `train` (one shuffled order, so each subset contains the
  * previous one) and score each fit on its own subset and on `validation`.
  *
- * @example learningCurve(trainRows, calRows, card.features, 'is_revenge_spending', { fractions: [0.25, 0.5, 1], epochs: 60, l2: 1e-3, seed: 7 })
+ * @example learningCurve(trainRows, calRows, card.features, 'revenge_in_horizon', { fractions: [0.25, 0.5, 1], epochs: 60, l2: 1e-3, seed: 7 })
  */
 export function learningCurve(
   train: readonly Row[],

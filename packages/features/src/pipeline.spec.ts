@@ -41,22 +41,35 @@ const HISTORY = [
 
 type History = Pick<
   FeatureRow,
-  'hist_count_7d' | 'hist_sum_7d' | 'hist_count_30d' | 'hist_sum_30d' | 'hist_nonessential_share_30d' | 'days_since_prev' | 'amount_to_running_mean' | 'prev_available_ratio'
+  | 'hist_count_7d'
+  | 'hist_sum_7d'
+  | 'hist_count_30d'
+  | 'hist_sum_30d'
+  | 'hist_nonessential_share_30d'
+  | 'days_since_prev'
+  | 'amount_to_running_mean'
+  | 'day_min_available_ratio'
+  | 'day_count'
+  | 'revenge_count_7d'
+  | 'days_since_revenge'
 >;
 
-// Computed by hand from the definitions in the kernel's TSDoc (7-day window: date > D−7; 30-day: date > D−30).
+const none = { revenge_count_7d: 0, days_since_revenge: null };
+// Computed by hand from the definitions in the kernel's TSDoc: every history feature is as of just
+// after the row (7-day window: D−7 < date ≤ D; 30-day: D−30 < date ≤ D; the row and the customer's
+// earlier rows of the day included). Flagged: ratio < 0.2 at a non-essential group.
 const EXPECTED: Record<string, History> = {
-  'h.csv#2': { hist_count_7d: 0, hist_sum_7d: 0, hist_count_30d: 0, hist_sum_30d: 0, hist_nonessential_share_30d: null, days_since_prev: null, amount_to_running_mean: null, prev_available_ratio: null },
-  // a2: a1 is 24 days earlier (30-day window only); a2's amount is missing.
-  'h.csv#3': { hist_count_7d: 0, hist_sum_7d: 0, hist_count_30d: 1, hist_sum_30d: 200, hist_nonessential_share_30d: 1, days_since_prev: 24, amount_to_running_mean: null, prev_available_ratio: 0.9 },
-  // a4: sees a1 (mean) and a2 (counted, amount 0) in both windows; 50 / 200.
-  'h.csv#4': { hist_count_7d: 1, hist_sum_7d: 0, hist_count_30d: 1, hist_sum_30d: 0, hist_nonessential_share_30d: null, days_since_prev: 6, amount_to_running_mean: 0.25, prev_available_ratio: 0.8 },
-  // a3: same day as a4, later line: a4 counts; a1 is exactly 30 days earlier, outside the window; mean (200+50)/2.
-  'h.csv#5': { hist_count_7d: 2, hist_sum_7d: 50, hist_count_30d: 2, hist_sum_30d: 50, hist_nonessential_share_30d: 1, days_since_prev: 0, amount_to_running_mean: 0.8, prev_available_ratio: 0.6 },
-  // a5: 7 days window 05-31..06-06 holds a4, a3; 30-day holds a2, a4, a3; mean (200+50+100)/3.
-  'h.csv#6': { hist_count_7d: 2, hist_sum_7d: 150, hist_count_30d: 3, hist_sum_30d: 150, hist_nonessential_share_30d: 1 / 3, days_since_prev: 6, amount_to_running_mean: 30 / (350 / 3), prev_available_ratio: 0.7 },
-  'h.csv#7': { hist_count_7d: 0, hist_sum_7d: 0, hist_count_30d: 0, hist_sum_30d: 0, hist_nonessential_share_30d: null, days_since_prev: null, amount_to_running_mean: null, prev_available_ratio: null },
-  'h.csv#8': { hist_count_7d: 1, hist_sum_7d: 999, hist_count_30d: 1, hist_sum_30d: 999, hist_nonessential_share_30d: 1, days_since_prev: 6, amount_to_running_mean: 1 / 999, prev_available_ratio: 0.01 },
+  'h.csv#2': { hist_count_7d: 1, hist_sum_7d: 200, hist_count_30d: 1, hist_sum_30d: 200, hist_nonessential_share_30d: 1, days_since_prev: null, amount_to_running_mean: null, day_min_available_ratio: 0.9, day_count: 1, ...none },
+  // a2: a1 is 24 days earlier (30-day window only); a2's amount is missing (counted, sums 0).
+  'h.csv#3': { hist_count_7d: 1, hist_sum_7d: 0, hist_count_30d: 2, hist_sum_30d: 200, hist_nonessential_share_30d: 1, days_since_prev: 24, amount_to_running_mean: null, day_min_available_ratio: 0.8, day_count: 1, ...none },
+  // a4: a1 is exactly 30 days earlier, outside the window; a2 and a4 in both; 50 / mean(200).
+  'h.csv#4': { hist_count_7d: 2, hist_sum_7d: 50, hist_count_30d: 2, hist_sum_30d: 50, hist_nonessential_share_30d: 1, days_since_prev: 6, amount_to_running_mean: 0.25, day_min_available_ratio: 0.6, day_count: 1, ...none },
+  // a3: same day as a4, later line: the day so far is a4 and a3 (lowest ratio a4's 0.6); mean (200+50)/2.
+  'h.csv#5': { hist_count_7d: 3, hist_sum_7d: 150, hist_count_30d: 3, hist_sum_30d: 150, hist_nonessential_share_30d: 1 / 3, days_since_prev: 0, amount_to_running_mean: 0.8, day_min_available_ratio: 0.6, day_count: 2, ...none },
+  // a5: 7 days 05-31..06-06 hold a4, a3, a5; 30 days a2, a4, a3, a5; mean (200+50+100)/3; FARMACIAS is essential: not flagged.
+  'h.csv#6': { hist_count_7d: 3, hist_sum_7d: 180, hist_count_30d: 4, hist_sum_30d: 180, hist_nonessential_share_30d: 50 / 180, days_since_prev: 6, amount_to_running_mean: 30 / (350 / 3), day_min_available_ratio: 0.1, day_count: 1, ...none },
+  'h.csv#7': { hist_count_7d: 1, hist_sum_7d: 999, hist_count_30d: 1, hist_sum_30d: 999, hist_nonessential_share_30d: 1, days_since_prev: null, amount_to_running_mean: null, day_min_available_ratio: 0.01, day_count: 1, revenge_count_7d: 1, days_since_revenge: 0 },
+  'h.csv#8': { hist_count_7d: 2, hist_sum_7d: 1000, hist_count_30d: 2, hist_sum_30d: 1000, hist_nonessential_share_30d: 1, days_since_prev: 6, amount_to_running_mean: 1 / 999, day_min_available_ratio: 0.02, day_count: 1, revenge_count_7d: 2, days_since_revenge: 0 },
 };
 
 function byId(rows: readonly FeatureRow[]): Map<string, FeatureRow> {

@@ -164,6 +164,8 @@ export interface FeatureStoreManifest {
   readonly version: 1;
   /** Hash of the params and the feature declarations: a change recomputes everything. */
   readonly config_hash: string;
+  /** The kernel params the store was computed with (absent in stores written before they were recorded). */
+  readonly params?: FeatureParams;
   /** Lake partition date → hash of its files, as of the run that wrote the store. */
   readonly inputs: Readonly<Record<string, string>>;
   /** Latest date folded into the online store. */

@@ -84,7 +84,7 @@ function onlineStoreText(states: CustomerStates, params: FeatureParams, asOf: st
 
 /** Manifest path of the offline store. */
 export function featureManifestPath(dataDir: string): string {
-  return path.join(path.dirname(dataLayout(dataDir).featureStore), 'manifest.json');
+  return dataLayout(dataDir).featureManifest;
 }
 
 /**
@@ -203,7 +203,7 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
   writeFileAtomic(onlineFile, onlineText);
   const unhashed = Object.keys(inputs).filter((d) => inputs[d] === '');
   if (unhashed.length > 0) throw new Error(`features: lake partitions left unhashed (${unhashed.join(', ')}); the manifest is not written`);
-  const manifest: FeatureStoreManifest = { version: 1, config_hash: hash, inputs, as_of: asOf, updated_at: (options.now ?? (() => new Date()))().toISOString() };
+  const manifest: FeatureStoreManifest = { version: 1, config_hash: hash, params, inputs, as_of: asOf, updated_at: (options.now ?? (() => new Date()))().toISOString() };
   writeJsonAtomic(manifestFile, manifest);
   return {
     rowsIn,

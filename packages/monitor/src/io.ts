@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { forEachParquetBatch, listPartitions, parquetToTable, readJson, readJsonl, readParquetColumnNames, rowsFromTable, seededRandom } from '@bolsillo/core';
-import { FEATURE_NAMES } from '@bolsillo/schema';
+import { FEATURE_NAMES, TARGET } from '@bolsillo/schema';
 import type { PredictionLogEntry, Profile } from '@bolsillo/schema';
 
 /** A feedback line as the API writes it. */
@@ -63,7 +63,7 @@ export async function readMasterSample(refDir: string, testRows: number): Promis
   const rows: Record<string, unknown>[] = [];
   if (testRows > 0 && tests > 0) {
     const present = new Set(await readParquetColumnNames(file));
-    const columns = [...FEATURE_NAMES, 'txn_id', 'customer_key', 'date', 'split', 'is_revenge_spending'].filter((c) => present.has(c));
+    const columns = [...FEATURE_NAMES, 'txn_id', 'customer_key', 'date', 'split', TARGET].filter((c) => present.has(c));
     await forEachParquetBatch(file, { columns, batchSize: 16_384 }, (table) => {
       const splits = table.getChild('split');
       const names = table.schema.fields.map((f) => f.name);

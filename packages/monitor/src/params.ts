@@ -32,12 +32,6 @@ export const MonitorParamsSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
-    target: Type.Object(
-      {
-        available_ratio_below: Type.Number({ description: 'Same rule as build: available_ratio below this and a non-essential group is revenge spending.' }),
-      },
-      { additionalProperties: false },
-    ),
   },
   { $id: 'MonitorParams', additionalProperties: false },
 );

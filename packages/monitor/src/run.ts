@@ -12,11 +12,14 @@ import {
   readJsonl,
   rollback,
   writeJsonAtomic,
+  DEFAULT_FEATURE_PARAMS,
+  type FeatureParams,
   type LoadedModel,
 } from '@bolsillo/core';
 import { FEATURE_NAMES, type StageRun } from '@bolsillo/schema';
 import { computeCosts, type CostReport } from './costs';
 import { computeDrift, computeScoreDrift, type DriftResult, type ScoreDrift } from './drift';
+import { maturedSnapshots, readOutcomeIndex } from './matured';
 import { columnsOf, findMetric, readFeatureRows, readFeedback, readMasterSample, readPredictionLog, readReference } from './io';
 import { driftParamsOf, MonitorParamsSchema, type MonitorParams } from './params';
 import { computeModelMetrics, computeValue, daysBetween, type LabelledOutcome, type ValueMatrix, type ValuePoint, type VersionMetrics } from './performance';
@@ -209,7 +212,13 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     if (actual !== undefined) outcomes.push({ date: p.date, modelVersion: p.model_version, probability: p.probability, actual, source: 'feedback' });
   }
   const feedbackCount = outcomes.length;
-  const labelled = window.rows.filter((r) => typeof r.available_ratio === 'number');
+  // Outcomes from the data itself: a window snapshot's label matures H days after it.
+  const horizonDays = reference ? readJson<{ target?: { horizon_days?: number } }>(path.join(reference.dir, 'manifest.json'), {}).target?.horizon_days ?? 7 : 7;
+  const featureParams = { ...DEFAULT_FEATURE_PARAMS, ...readJson<{ params?: Partial<FeatureParams> }>(layout.featureManifest, {}).params };
+  const rule = { threshold: featureParams.revengeThreshold, essential_groups: featureParams.essentialGroups };
+  const matured = window.rows.length ? maturedSnapshots(window.rows, readOutcomeIndex(layout.featureStore, window.dates[0], rule), horizonDays) : { rows: [], actual: [], pending: 0 };
+  const labelled = matured.rows;
+  log(`labels: ${labelled.length} matured snapshots in the window, ${matured.pending} waiting for their ${horizonDays}-day horizon`);
   for (const model of [champion, challenger, previous]) {
     if (!model || !labelled.length) continue;
     const scores = model.predict(labelled);
@@ -218,7 +227,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
         date: String(r.date),
         modelVersion: model.card.version,
         probability: scores[i]!,
-        actual: (r.available_ratio as number) < params.target.available_ratio_below && r.is_essential !== true,
+        actual: matured.actual[i]!,
         source: 'computed',
       }),
     );

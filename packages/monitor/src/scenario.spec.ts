@@ -10,7 +10,12 @@ import { generatedFeatureRows, promoteVersion, registerRule, RULES, shippedConfi
 const CUT = '2020-03-10';
 const GEN = { rows: 10000, seed: 11, start: '2019-09-01', end: '2020-04-30' };
 // Features computed from amounts or from the available limit (which the generator lowers by the amounts spent).
-const AMOUNT_DERIVED = ['amount', 'log_amount', 'available_ratio', 'prev_available_ratio', 'hist_sum_7d', 'hist_sum_30d', 'hist_nonessential_share_30d', 'amount_to_running_mean'];
+// Amounts lower the available limit, so the ratio-based features and the flagged counts move too.
+const AMOUNT_DERIVED = [
+  'amount', 'log_amount', 'available_ratio', 'day_min_available_ratio', 'min_available_ratio_7d', 'mean_available_ratio_30d',
+  'available_ratio_trend_30d', 'day_sum', 'hist_sum_7d', 'hist_sum_30d', 'hist_nonessential_share_30d', 'amount_to_running_mean',
+  'revenge_count_today', 'revenge_count_7d', 'revenge_count_30d', 'days_since_revenge',
+];
 
 let base: FeatureRow[];
 let amountShifted: FeatureRow[];

@@ -105,7 +105,7 @@ export function removeTempDataDirs(): void {
 export function writeReference(dataDir: string, rows: readonly FeatureRow[]): string {
   const hash = crypto.createHash('sha256').update(`${rows.length}:${rows[0]?.txn_id}:${rows[rows.length - 1]?.txn_id}`).digest('hex');
   const dir = path.join(dataDir, 'master', hash);
-  const master = rows.map((r, i) => ({ ...r, is_revenge_spending: targetOf(r), group: r.customer_key, split: i % 5 === 0 ? 'test' : 'train', fold: i % 5 === 0 ? -1 : i % 3 }));
+  const master = rows.map((r, i) => ({ ...r, revenge_in_horizon: targetOf(r), group: r.customer_key, split: i % 5 === 0 ? 'test' : 'train', fold: i % 5 === 0 ? -1 : i % 3 }));
   fs.mkdirSync(dir, { recursive: true });
   writeParquetFile(path.join(dir, 'master.parquet'), tableFromRows(arrowSchemaFor(MasterRowSchema), master));
   const kinds = Object.fromEntries(FEATURE_DECLARATIONS.map((d) => [d.name, d.dtype === 'number' || d.dtype === 'integer' ? ('numeric' as const) : ('categorical' as const)]));
@@ -146,7 +146,7 @@ function card(version: string, all: readonly RuleCondition[], prAuc: number): Mo
 /** Rule models for the registry scenarios. `good` scores the target's own rule; `poor` a rule unrelated to it. */
 export const RULES = {
   good: [
-    { feature: 'prev_available_ratio', op: '<', value: 0.25 },
+    { feature: 'day_min_available_ratio', op: '<', value: 0.25 },
     { feature: 'is_essential', op: '==', value: false },
   ] as RuleCondition[],
   poor: [{ feature: 'age', op: '>', value: 45 }] as RuleCondition[],

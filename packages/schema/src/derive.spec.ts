@@ -65,7 +65,7 @@ describe('schema derivations agree', () => {
       const expected = { number: Float64, integer: Int32, boolean: Bool, category: Utf8 }[d.dtype];
       expect(field.type).toBeInstanceOf(expected);
     }
-    expect(arrowSchemaFor(MasterRowSchema).fields.map((f) => f.name)).toEqual(expect.arrayContaining(['is_revenge_spending', 'group', 'split', 'fold']));
+    expect(arrowSchemaFor(MasterRowSchema).fields.map((f) => f.name)).toEqual(expect.arrayContaining(['revenge_in_horizon', 'group', 'split', 'fold']));
   });
 
   it('validates with the compiled ajv validator and names every invalid field', () => {

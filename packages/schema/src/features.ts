@@ -13,14 +13,18 @@ export interface FeatureDeclaration {
   readonly description: string;
   /** Canonical transaction columns the value is computed from. */
   readonly sources: readonly (keyof Transaction)[];
-  /** True when the value is known before the transaction happens (safe to use for prediction). */
+  /** True when the value is known at the snapshot (just after the transaction), so a forecast may use it. */
   readonly knownBeforeTransaction: boolean;
   readonly group: 'transaction' | 'history';
+  /** Null is the usual value, not a gap (e.g. "days since the last event" when there was none). */
+  readonly usuallyNull?: boolean;
 }
 
 /**
- * Every feature of the pipeline. Transaction features come from the row itself; history features
- * are point-in-time correct (only the customer's transactions strictly before the current one).
+ * Every feature of the pipeline, as of just after a transaction: transaction features come from the
+ * row itself; history features from the customer's state after folding this row into it (the row,
+ * the customer's earlier rows of the same day, and earlier days). The state after the customer's
+ * last row of a day is that day's snapshot, the grain the forecast is trained and scored at.
  */
 export const FEATURE_DECLARATIONS = [
   { name: 'amount', dtype: 'number', nullable: true, group: 'transaction', sources: ['amount'], knownBeforeTransaction: true, description: 'Transaction amount (BRL); null when missing in the source.' },
@@ -42,15 +46,25 @@ export const FEATURE_DECLARATIONS = [
   { name: 'sex', dtype: 'category', nullable: false, group: 'transaction', sources: ['sex'], knownBeforeTransaction: true, description: 'Customer sex.' },
   { name: 'state', dtype: 'category', nullable: false, group: 'transaction', sources: ['state'], knownBeforeTransaction: true, description: 'Customer home state.' },
   { name: 'credit_limit', dtype: 'number', nullable: false, group: 'transaction', sources: ['credit_limit'], knownBeforeTransaction: true, description: 'Total credit limit (BRL).' },
-  { name: 'available_ratio', dtype: 'number', nullable: true, group: 'transaction', sources: ['available_limit', 'credit_limit'], knownBeforeTransaction: false, description: 'Credit-limit utilisation of the current row: available limit / total limit, from the snapshot taken with the transaction. Null when the total limit is 0.' },
-  { name: 'hist_count_7d', dtype: 'integer', nullable: false, group: 'history', sources: ['date'], knownBeforeTransaction: true, description: 'Customer transactions in the 7 days up to the current one (earlier rows only).' },
-  { name: 'hist_sum_7d', dtype: 'number', nullable: false, group: 'history', sources: ['date', 'amount'], knownBeforeTransaction: true, description: 'Customer spending in the 7 days up to the current transaction (earlier rows only).' },
-  { name: 'hist_count_30d', dtype: 'integer', nullable: false, group: 'history', sources: ['date'], knownBeforeTransaction: true, description: 'Customer transactions in the 30 days up to the current one (earlier rows only).' },
-  { name: 'hist_sum_30d', dtype: 'number', nullable: false, group: 'history', sources: ['date', 'amount'], knownBeforeTransaction: true, description: 'Customer spending in the 30 days up to the current transaction (earlier rows only).' },
+  { name: 'available_ratio', dtype: 'number', nullable: true, group: 'transaction', sources: ['available_limit', 'credit_limit'], knownBeforeTransaction: true, description: 'Available limit / total limit of this transaction (the balance on the authorisation request). Null when the total limit is 0.' },
+  { name: 'day_min_available_ratio', dtype: 'number', nullable: true, group: 'history', sources: ['available_limit', 'credit_limit', 'date'], knownBeforeTransaction: true, description: 'Lowest available / total limit among the customer\'s transactions of the day so far (this one included): the current headroom at the snapshot, independent of the order within the day.' },
+  { name: 'day_count', dtype: 'integer', nullable: false, group: 'history', sources: ['date'], knownBeforeTransaction: true, description: 'The customer\'s transactions of the day so far, this one included.' },
+  { name: 'day_sum', dtype: 'number', nullable: false, group: 'history', sources: ['date', 'amount'], knownBeforeTransaction: true, description: 'The customer\'s spending of the day so far, this one included (a missing amount counts 0).' },
+  { name: 'hist_count_7d', dtype: 'integer', nullable: false, group: 'history', sources: ['date'], knownBeforeTransaction: true, description: 'Customer transactions in the 7 days up to and including this one.' },
+  { name: 'hist_sum_7d', dtype: 'number', nullable: false, group: 'history', sources: ['date', 'amount'], knownBeforeTransaction: true, description: 'Customer spending in the 7 days up to and including this transaction.' },
+  { name: 'hist_count_30d', dtype: 'integer', nullable: false, group: 'history', sources: ['date'], knownBeforeTransaction: true, description: 'Customer transactions in the 30 days up to and including this one.' },
+  { name: 'hist_sum_30d', dtype: 'number', nullable: false, group: 'history', sources: ['date', 'amount'], knownBeforeTransaction: true, description: 'Customer spending in the 30 days up to and including this transaction.' },
   { name: 'hist_nonessential_share_30d', dtype: 'number', nullable: true, group: 'history', sources: ['date', 'amount', 'merchant_group'], knownBeforeTransaction: true, description: 'Share of the 30-day spending that went to non-essential merchant groups; null without spending.' },
-  { name: 'days_since_prev', dtype: 'number', nullable: true, group: 'history', sources: ['date'], knownBeforeTransaction: true, description: 'Days since the customer\'s previous transaction; null for the first one.' },
+  { name: 'active_days_30d', dtype: 'integer', nullable: false, group: 'history', sources: ['date'], knownBeforeTransaction: true, description: 'Distinct days with a transaction in the 30 days up to and including this one.' },
+  { name: 'revenge_count_today', dtype: 'integer', nullable: false, group: 'history', sources: ['available_limit', 'credit_limit', 'merchant_group', 'date'], knownBeforeTransaction: true, description: 'Flagged transactions (available ratio below the threshold at a non-essential group) of the day so far, this one included.' },
+  { name: 'revenge_count_7d', dtype: 'integer', nullable: false, group: 'history', sources: ['available_limit', 'credit_limit', 'merchant_group', 'date'], knownBeforeTransaction: true, description: 'Flagged transactions in the 7 days up to and including this one.' },
+  { name: 'revenge_count_30d', dtype: 'integer', nullable: false, group: 'history', sources: ['available_limit', 'credit_limit', 'merchant_group', 'date'], knownBeforeTransaction: true, description: 'Flagged transactions in the 30 days up to and including this one.' },
+  { name: 'days_since_revenge', dtype: 'number', nullable: true, usuallyNull: true, group: 'history', sources: ['available_limit', 'credit_limit', 'merchant_group', 'date'], knownBeforeTransaction: true, description: 'Days since the latest flagged transaction in the 30-day window (0 when today); null when none.' },
+  { name: 'min_available_ratio_7d', dtype: 'number', nullable: true, group: 'history', sources: ['available_limit', 'credit_limit', 'date'], knownBeforeTransaction: true, description: 'Lowest available / total limit in the 7 days up to and including this transaction.' },
+  { name: 'mean_available_ratio_30d', dtype: 'number', nullable: true, group: 'history', sources: ['available_limit', 'credit_limit', 'date'], knownBeforeTransaction: true, description: 'Mean available / total limit over the transactions of the 30 days up to and including this one.' },
+  { name: 'available_ratio_trend_30d', dtype: 'number', nullable: true, group: 'history', sources: ['available_limit', 'credit_limit', 'date'], knownBeforeTransaction: true, description: 'day_min_available_ratio minus mean_available_ratio_30d: negative when headroom is falling.' },
+  { name: 'days_since_prev', dtype: 'number', nullable: true, group: 'history', sources: ['date'], knownBeforeTransaction: true, description: 'Days since the customer\'s previous transaction (0 on the same day); null for the first one.' },
   { name: 'amount_to_running_mean', dtype: 'number', nullable: true, group: 'history', sources: ['amount'], knownBeforeTransaction: true, description: 'Amount divided by the mean of the customer\'s earlier amounts; null without history or amount.' },
-  { name: 'prev_available_ratio', dtype: 'number', nullable: true, group: 'history', sources: ['available_limit', 'credit_limit'], knownBeforeTransaction: true, description: 'Available limit / total limit as of the customer\'s previous transaction; null for the first one.' },
 ] as const satisfies readonly FeatureDeclaration[];
 
 type Decl = (typeof FEATURE_DECLARATIONS)[number];

@@ -17,7 +17,7 @@ export {
   featureDeclaration,
 } from './features';
 export type { FeatureDeclaration, FeatureDtype, FeatureName, FeatureValues, FeatureRow } from './features';
-export { MasterRowSchema, SPLITS, TARGET } from './master';
+export { FLAG, MasterRowSchema, SPLITS, TARGET } from './master';
 export type { MasterRow, Split } from './master';
 export {
   PredictionRequestSchema,

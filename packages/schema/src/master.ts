@@ -5,12 +5,21 @@ import { FeatureRowSchema, type FeatureRow } from './features';
 export const SPLITS = ['train', 'calibration', 'test', 'holdout'] as const;
 export type Split = (typeof SPLITS)[number];
 
-/** The target column name. */
-export const TARGET = 'is_revenge_spending' as const;
+/**
+ * The authorisation-time flag: a transaction whose available / total limit is below the threshold
+ * at a non-essential merchant group is revenge spending. Exact arithmetic on one transaction.
+ */
+export const FLAG = 'is_revenge_spending' as const;
 
-/** One row of the master table: a feature row plus target, entity group, split and CV fold. */
+/**
+ * The forecast target of a snapshot (a customer at the end of a day with transactions): the
+ * customer makes at least one flagged transaction in the next `horizon_days` days.
+ */
+export const TARGET = 'revenge_in_horizon' as const;
+
+/** One row of the master table: a snapshot's feature row plus target, entity group, split and CV fold. */
 export type MasterRow = FeatureRow & {
-  is_revenge_spending: boolean;
+  revenge_in_horizon: boolean;
   group: string;
   split: Split;
   /** Cross-validation fold on the train split (0-based); -1 outside train. */
@@ -21,7 +30,7 @@ export type MasterRow = FeatureRow & {
 export const MasterRowSchema = Type.Object(
   {
     ...FeatureRowSchema.properties,
-    is_revenge_spending: Type.Boolean({ description: 'Target: available limit below the threshold share and a non-essential merchant group.' }),
+    revenge_in_horizon: Type.Boolean({ description: 'Target: the customer makes a flagged (revenge-spending) transaction in the next horizon_days days after the snapshot day.' }),
     group: Type.String({ description: 'Entity group for group-aware splits and CV (the customer key).' }),
     split: Type.Union(SPLITS.map((s) => Type.Literal(s)), { description: 'Split the row belongs to.' }),
     fold: Type.Integer({ minimum: -1, description: 'CV fold on the train split, -1 elsewhere.' }),

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dataLayout, loadModel, partitionDir, readParquetFile, rowsFromTable, seededRandom, tableFromRows, writeParquetFile } from '@bolsillo/core';
+import { DEFAULT_FEATURE_PARAMS, dataLayout, loadModel, partitionDir, readParquetFile, rowsFromTable, seededRandom, tableFromRows, writeParquetFile } from '@bolsillo/core';
 import { FeatureRowSchema, PREDICTION_EXAMPLE, arrowSchemaFor, type PredictionRequest } from '@bolsillo/schema';
 import { scorePartitions, type BatchPredictionRow } from './batch';
 import { registerDemoChampion } from './demo-model';
@@ -41,7 +41,8 @@ describe('batch scoring', () => {
       for (const date of DATES) {
         writeParquetFile(path.join(partitionDir(layout.featureStore, date), 'part-0.parquet'), tableFromRows(arrowSchemaFor(FeatureRowSchema), featureRows.filter((r) => r.date === date)));
       }
-      const summary = scorePartitions({ featureStoreDir: layout.featureStore, predictionsDir: layout.predictions, model: serving.host.slot('champion')!.model, version, from: '2019-12-02' });
+      const rule = { threshold: DEFAULT_FEATURE_PARAMS.revengeThreshold, essential_groups: DEFAULT_FEATURE_PARAMS.essentialGroups };
+      const summary = scorePartitions({ featureStoreDir: layout.featureStore, predictionsDir: layout.predictions, model: serving.host.slot('champion')!.model, version, rule, from: '2019-12-02' });
       expect(summary.partitions).toBe(2);
       expect(summary.rows).toBe(200);
 
@@ -57,13 +58,15 @@ describe('batch scoring', () => {
         if (f.date === DATES[0]) return expect(b).toBeUndefined();
         expect(b!.probability).toBe(api[i]!.probability);
         expect(b!.is_revenge_spending).toBe(api[i]!.is_revenge_spending);
+        expect(b!.alert).toBe(api[i]!.alert);
         expect(b!.model_version).toBe(api[i]!.model_version);
         expect(b!.customer_key).toBe(f.customer_key);
         compared += 1;
       });
       expect(compared).toBe(200);
-      // Both labels occur, so the agreement is not trivial.
+      // Both flags and both alerts occur, so the agreement is not trivial.
       expect(new Set([...batch.values()].map((r) => r.is_revenge_spending))).toEqual(new Set([true, false]));
+      expect(new Set([...batch.values()].map((r) => r.alert))).toEqual(new Set([true, false]));
       await serving.close();
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });

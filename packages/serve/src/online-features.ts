@@ -35,6 +35,8 @@ export function featuresForRequest(request: PredictionRequest, key: string | nul
   return { customerKey: key, features: computeFeatures(input, usable ?? emptyCustomerState(), params), known: usable !== undefined };
 }
 
+const withDefaults = new WeakMap<FeatureParams, FeatureParams>();
+
 /** Pseudonymous keys remembered at most (a map of strings; cleared when full rather than tracked LRU). */
 const KEY_CACHE_MAX = 50_000;
 
@@ -88,7 +90,12 @@ export class OnlineFeatures {
 
   /** Params the features are computed with: the store's, or the kernel defaults before any features run. */
   get params(): FeatureParams {
-    return this.info?.params ?? DEFAULT_FEATURE_PARAMS;
+    const p = this.info?.params;
+    if (p === undefined) return DEFAULT_FEATURE_PARAMS;
+    // A store written before a param existed takes that param's default (merged once per store version).
+    let merged = withDefaults.get(p);
+    if (merged === undefined) withDefaults.set(p, (merged = { ...DEFAULT_FEATURE_PARAMS, ...p }));
+    return merged;
   }
 
   /** Date of the latest transaction of the materialised snapshot, or null without one. */

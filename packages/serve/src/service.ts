@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { epochDay } from '@bolsillo/core';
+import { epochDay, revengeFlag, type FlagRule } from '@bolsillo/core';
 import type { PredictionLogEntry, PredictionRequest, PredictionResponse } from '@bolsillo/schema';
 import type { ServeMetrics } from './metrics';
 import type { ModelHost, ServingSlot } from './model-host';
@@ -80,6 +80,14 @@ export interface PredictionServiceDeps {
   readonly metrics: ServeMetrics;
   /** Where prediction-log entries go (buffered; must not block). */
   readonly logPrediction: (date: string, entry: PredictionLogEntry) => void;
+  /** The flag's rule and the forecast horizon the served models were trained for. */
+  readonly target: () => ServedTarget;
+}
+
+/** What the answers are about: the flag's rule and the forecast horizon. */
+export interface ServedTarget {
+  readonly rule: FlagRule;
+  readonly horizonDays: number;
 }
 
 /** The answer to a request: one response per transaction and the versions that answered. */
@@ -124,6 +132,7 @@ export class PredictionService {
 
     const predictions: PredictionResponse[] = new Array(n);
     const versions: string[] = [];
+    const target = this.deps.target();
     for (const variant of VARIANTS) {
       const slot = slots[variant];
       const count = variant === 'challenger' ? challengers : n - challengers;
@@ -142,11 +151,16 @@ export class PredictionService {
       for (let k = 0; k < count; k += 1) {
         const i = idx === null ? k : idx[k]!;
         const s = scores[k]!;
+        const f = revengeFlag(requests[i]!, target.rule);
         const p: PredictionResponse = {
           request_id: ids[i]!,
+          is_revenge_spending: f.flagged,
+          flag: { available_ratio: f.available_ratio, threshold: target.rule.threshold, below_threshold: f.below_threshold, non_essential: f.non_essential },
           probability: s.probability,
-          is_revenge_spending: s.label,
+          horizon_days: target.horizonDays,
+          alert: s.label,
           threshold: slot.model.threshold,
+          history_found: rows[i]!.known,
           model_version: slot.version,
           variant,
         };
@@ -171,7 +185,7 @@ export class PredictionService {
         date: requests[i]!.date,
         features: rows[i]!.features as PredictionLogEntry['features'],
         probability: p.probability,
-        label: p.is_revenge_spending,
+        label: p.alert,
         latency_ms: latencyMs,
         cpu_us: cpuUs,
       });

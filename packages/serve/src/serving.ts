@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { dataLayout, openEmbeddedOnlineStore, ONLINE_STORE_FILE, type OnlineStore } from '@bolsillo/core';
+import { dataLayout, openEmbeddedOnlineStore, readJson, ONLINE_STORE_FILE, type OnlineStore } from '@bolsillo/core';
 import { PREDICTION_EXAMPLE, type Feedback, type PredictionLogEntry } from '@bolsillo/schema';
 import { createMetrics, type ServeMetrics } from './metrics';
 import { ModelHost } from './model-host';
@@ -11,7 +11,7 @@ import { LandingWriter } from './landing';
 import { PushService } from './push';
 import { RequestIds } from './request-ids';
 import { SeenCategories } from './seen-categories';
-import { PredictionService } from './service';
+import { PredictionService, type ServedTarget } from './service';
 import type { RoutingConfig } from './scoring';
 
 /** One line of the feedback log. */
@@ -68,6 +68,26 @@ export function smokeRowFor(features: OnlineFeatures): Record<string, unknown> {
   return featuresForRequest(PREDICTION_EXAMPLE, null, undefined, features.params).features as unknown as Record<string, unknown>;
 }
 
+/** Forecast horizon used before any build has run (the build params' default). */
+export const DEFAULT_HORIZON_DAYS = 7;
+
+/** The forecast horizon of the latest master table (`master/latest.json` → its manifest), or the default. */
+export function latestHorizonDays(masterDir: string): number {
+  const latest = readJson<{ hash?: string } | null>(path.join(masterDir, 'latest.json'), null);
+  if (!latest?.hash) return DEFAULT_HORIZON_DAYS;
+  const manifest = readJson<{ target?: { horizon_days?: number } } | null>(path.join(masterDir, latest.hash, 'manifest.json'), null);
+  return manifest?.target?.horizon_days ?? DEFAULT_HORIZON_DAYS;
+}
+
+/**
+ * The flag's rule as the features were computed with it (the online store's params: the build
+ * stage checks that its own rule is the same) and the latest master table's horizon.
+ */
+function servedTarget(features: OnlineFeatures, horizonDays: number): ServedTarget {
+  const p = features.params;
+  return { rule: { threshold: p.revengeThreshold, essential_groups: p.essentialGroups }, horizonDays };
+}
+
 /** Wire the serving components over a data folder (nothing is loaded until `start`). */
 export function createServing(options: ServingOptions): Serving {
   const layout = dataLayout(options.dataDir);
@@ -77,6 +97,7 @@ export function createServing(options: ServingOptions): Serving {
   const features = new OnlineFeatures({ store, snapshotFile: path.join(layout.onlineStore, ONLINE_STORE_FILE), secret: options.secret, log });
   const landing = LandingWriter.open(layout.landing, options.landingWriter ?? defaultWriterId('api'));
   const push = new PushService({ store, landing, keyFor: (p) => features.keyFor(p)! });
+  const horizonDays = latestHorizonDays(layout.master);
   const host = new ModelHost({ registryDir: layout.registry, load: options.load, smokeRow: smokeRowFor(features), metrics, log, pollMs: options.pollMs });
   const onDrop = (n: number) => metrics.logDropped.inc({}, n);
   const startMs = Date.now();
@@ -98,6 +119,7 @@ export function createServing(options: ServingOptions): Serving {
       }
       predictionLog.push(date, entry);
     },
+    target: () => servedTarget(features, horizonDays),
   });
   return {
     dataDir: layout.root,

@@ -8,7 +8,8 @@ const STATES = ['SP', 'RJ', 'MG', 'RS', 'BA'];
 
 /**
  * Synthetic master rows with the real target rule (available/limit < 0.2 and non-essential), for
- * unit tests: each customer's utilisation drifts, so `prev_available_ratio` carries the signal.
+ * unit tests: each customer's utilisation drifts, so `day_min_available_ratio` (the ratio as of the
+ * row before) carries the signal.
  */
 export function syntheticMasterRows(customers: number, perCustomer: number, seed = 1, folds = 5): Record<string, unknown>[] {
   const rand = seededRandom(seed);
@@ -60,7 +61,19 @@ export function syntheticMasterRows(customers: number, perCustomer: number, seed
         hist_nonessential_share_30d: t === 0 ? null : rand(),
         days_since_prev: t === 0 ? null : rand() * 10,
         amount_to_running_mean: t === 0 || amount === null ? null : rand() * 3,
-        prev_available_ratio: prev,
+        // The ratio as of the row before (the signal), and the other snapshot features derived
+        // from it without drawing from `rand`, so the other columns stay as they were.
+        day_min_available_ratio: prev,
+        day_count: 1,
+        day_sum: amount ?? 0,
+        active_days_30d: Math.min(t + 1, 30),
+        revenge_count_today: 0,
+        revenge_count_7d: prev !== null && prev < 0.2 ? 1 : 0,
+        revenge_count_30d: prev !== null && prev < 0.2 ? 1 : 0,
+        days_since_revenge: prev !== null && prev < 0.2 ? 1 : null,
+        min_available_ratio_7d: prev,
+        mean_available_ratio_30d: prev,
+        available_ratio_trend_30d: prev === null ? null : 0,
         [TARGET]: ratio < 0.2 && !essential,
         group,
         split,

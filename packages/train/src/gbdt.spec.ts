@@ -11,7 +11,7 @@ import { DEFAULT_PARAMS_FILE } from './run';
 import { groupValidationMask, trainAndSelect, type TrainData } from './train';
 
 const rows = syntheticMasterRows(60, 20, 5);
-const y = Float32Array.from(rows, (r) => (r.is_revenge_spending ? 1 : 0));
+const y = Float32Array.from(rows, (r) => (r.revenge_in_horizon ? 1 : 0));
 const prep = fitPreprocessing(rows, SYNTHETIC_FEATURES, { min_category_count: 2, max_categories: 10 });
 const encoder = createEncoder(prep);
 const x = encoder.encode(rows);
@@ -166,8 +166,8 @@ describe('gbdt in the search', () => {
   const split = (name: string) => rows.filter((r) => r.split === name);
   const train = split('train');
   const cal = split('calibration');
-  const data: TrainData = { rows: train, y: Float32Array.from(train, (r) => (r.is_revenge_spending ? 1 : 0)), folds: Int32Array.from(train, (r) => Number(r.fold)), groups: train.map((r) => String(r.group)) };
-  const calibration = { rows: cal, y: Float32Array.from(cal, (r) => (r.is_revenge_spending ? 1 : 0)) };
+  const data: TrainData = { rows: train, y: Float32Array.from(train, (r) => (r.revenge_in_horizon ? 1 : 0)), folds: Int32Array.from(train, (r) => Number(r.fold)), groups: train.map((r) => String(r.group)) };
+  const calibration = { rows: cal, y: Float32Array.from(cal, (r) => (r.revenge_in_horizon ? 1 : 0)) };
 
   it('holds out whole customers for early stopping', () => {
     const mask = groupValidationMask(data.groups, 0.25, 3);

@@ -93,7 +93,7 @@ describe('save → load round trip (registry files, no tfjs at load time)', () =
 
   it('prior and rule baselines load through the same call and score as in training', async () => {
     const rule = [
-      { feature: 'prev_available_ratio', op: '<' as const, value: 0.2 },
+      { feature: 'day_min_available_ratio', op: '<' as const, value: 0.2 },
       { feature: 'is_essential', op: '==' as const, value: false },
     ];
     const vp = newVersionId(new Date('2024-02-01T00:00:00Z'));
@@ -101,7 +101,7 @@ describe('save → load round trip (registry files, no tfjs at load time)', () =
     await writeModelVersion(dir, card(vp, 'prior', { none: true }, []), baselineArtifacts({ format: 'bolsillo-baseline', family: 'prior', probability: 0.07 }));
     await writeModelVersion(
       dir,
-      { ...card(vr, 'rule', { none: true }, ['prev_available_ratio', 'is_essential']), calibration: { method: 'isotonic', x: [0, 1], y: [0.03, 0.6] } },
+      { ...card(vr, 'rule', { none: true }, ['day_min_available_ratio', 'is_essential']), calibration: { method: 'isotonic', x: [0, 1], y: [0.03, 0.6] } },
       baselineArtifacts({ format: 'bolsillo-baseline', family: 'rule', all: rule }),
     );
     const prior = await loadModel(dir, vp);

@@ -15,6 +15,8 @@ export {
   HISTORY_WINDOW_DAYS,
 } from './kernel';
 export type { FeatureParams, FeatureInput, CustomerState, RecentTransaction, KernelColumns, KernelStrings } from './kernel';
+export { revengeFlag, revengeFlagOfRatio, normaliseGroup } from './flag';
+export type { FlagRule, RevengeFlag } from './flag';
 export { readOnlineStore, parseOnlineStore, ONLINE_STORE_FILE } from './online-store';
 export type { OnlineStoreSnapshot } from './online-store';
 export { epochDay, isoFromEpochDay, easterSunday, brazilianHolidays, isBrazilianHoliday } from './calendar';

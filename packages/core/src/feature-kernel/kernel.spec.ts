@@ -79,7 +79,7 @@ describe('computeFeatures: transaction features', () => {
   });
 
   it('applies the configured essential list and home country', () => {
-    const params = { essentialGroups: ['VESTUARIO'], homeCountry: 'US' };
+    const params = { essentialGroups: ['VESTUARIO'], homeCountry: 'US', revengeThreshold: 0.2 };
     expect(computeFeatures(txn({ merchant_group: 'VESTUARIO' }), emptyCustomerState(), params)).toMatchObject({ is_essential: true, merchant_abroad: true });
     expect(computeFeatures(base, emptyCustomerState(), params).is_essential).toBe(false);
   });
@@ -96,7 +96,8 @@ describe('updateCustomerState', () => {
     s = updateCustomerState(s, txn({ date: '2019-02-10', amount: 30, available_limit: 250 }));
     // 2019-01-01 is 40 days before 2019-02-10: no later transaction can see it in a 30-day window.
     expect(s.recent.map((r) => r[1])).toEqual([20, 30]);
-    expect(s).toMatchObject({ count: 3, amount_count: 3, amount_sum: 60, last_date: '2019-02-10', last_available_ratio: 0.25 });
+    expect(s).toMatchObject({ count: 3, amount_count: 3, amount_sum: 60, last_date: '2019-02-10' });
+    expect(s.recent.at(-1)).toEqual([epochDay('2019-02-10'), 30, 'SERVIÇO', 0.25]);
   });
 });
 
@@ -111,28 +112,49 @@ describe('packed customer history (CustomerHistory, computeBatchInto)', () => {
     history.push(txn({ date: isoFromEpochDay(day), amount: rnd() < 0.1 ? null : Math.round(rnd() * 50000) / 100, merchant_group: groups[Math.floor(rnd() * groups.length)]!, available_limit: Math.floor(rnd() * 1000) }));
   }
 
-  /** Brute force over the whole earlier history, summed oldest first like the kernel. */
-  function reference(k: number, params: { essentialGroups: readonly string[] }) {
+  /**
+   * Brute force over the history up to and including row k, summed oldest first like the kernel.
+   * History rows are in date order, so "up to k" is the state after folding row k.
+   */
+  function reference(k: number, params: { essentialGroups: readonly string[]; revengeThreshold: number }) {
     const d = epochDay(history[k]!.date);
     const inWin = (t: FeatureInput, w: number) => epochDay(t.date) > d - w;
+    const upTo = history.slice(0, k + 1);
     const earlier = history.slice(0, k);
     const sum = (xs: FeatureInput[]) => xs.reduce((s, t) => s + (t.amount ?? 0), 0);
-    const w30 = earlier.filter((t) => inWin(t, 30));
-    const w7 = earlier.filter((t) => inWin(t, 7));
+    const ratio = (t: FeatureInput) => t.available_limit / t.credit_limit;
+    const nonEssential = (t: FeatureInput) => !params.essentialGroups.includes(t.merchant_group);
+    const flagged = (t: FeatureInput) => nonEssential(t) && ratio(t) < params.revengeThreshold;
+    const min = (xs: FeatureInput[]) => (xs.length ? Math.min(...xs.map(ratio)) : null);
+    const w30 = upTo.filter((t) => inWin(t, 30));
+    const w7 = upTo.filter((t) => inWin(t, 7));
+    const today = upTo.filter((t) => epochDay(t.date) === d);
     const sum30 = sum(w30);
-    const non = sum(w30.filter((t) => !params.essentialGroups.includes(t.merchant_group)));
+    const non = sum(w30.filter(nonEssential));
     const known = earlier.filter((t) => t.amount !== null);
     const mean = known.length > 0 ? sum(known) / known.length : null;
+    const meanRatio = w30.reduce((s, t) => s + ratio(t), 0) / w30.length;
+    const lastFlagged = w30.filter(flagged).at(-1);
     const a = history[k]!.amount;
     return {
+      day_min_available_ratio: min(today),
+      day_count: today.length,
+      day_sum: sum(today),
       hist_count_7d: w7.length,
       hist_sum_7d: sum(w7),
       hist_count_30d: w30.length,
       hist_sum_30d: sum30,
       hist_nonessential_share_30d: sum30 > 0 ? non / sum30 : null,
+      active_days_30d: new Set(w30.map((t) => t.date)).size,
+      revenge_count_today: today.filter(flagged).length,
+      revenge_count_7d: w7.filter(flagged).length,
+      revenge_count_30d: w30.filter(flagged).length,
+      days_since_revenge: lastFlagged === undefined ? null : d - epochDay(lastFlagged.date),
+      min_available_ratio_7d: min(w7),
+      mean_available_ratio_30d: meanRatio,
+      available_ratio_trend_30d: min(today)! - meanRatio,
       days_since_prev: k === 0 ? null : d - epochDay(history[k - 1]!.date),
       amount_to_running_mean: a === null || mean === null || mean === 0 ? null : a / mean,
-      prev_available_ratio: k === 0 ? null : history[k - 1]!.available_limit / history[k - 1]!.credit_limit,
     };
   }
 
@@ -162,7 +184,7 @@ describe('packed customer history (CustomerHistory, computeBatchInto)', () => {
     };
     const zero = Int32Array.of(0);
     for (const t of history.slice(300, 400)) computeBatchInto(one(t), zero, zero, [h], DEFAULT_FEATURE_PARAMS, null);
-    const other = { essentialGroups: ['VESTUARIO'], homeCountry: 'BR' };
+    const other = { essentialGroups: ['VESTUARIO'], homeCountry: 'BR', revengeThreshold: 0.3 };
     const out = new FeatureColumns(1);
     computeBatchInto(one(history[400]!), zero, zero, [h], other, out);
     expect(out.row(0)).toMatchObject(reference(400, other));
@@ -173,6 +195,7 @@ describe('packed customer history (CustomerHistory, computeBatchInto)', () => {
     s = updateCustomerState(s, txn({ date: '2019-05-10', amount: 1 }));
     s = updateCustomerState(s, txn({ date: '2019-05-01', amount: 2, available_limit: 100 }));
     expect(s.recent.map((r) => r[1])).toEqual([2, 1]);
-    expect(s).toMatchObject({ last_date: '2019-05-10', last_available_ratio: 0.5, count: 2 });
+    expect(s).toMatchObject({ last_date: '2019-05-10', count: 2 });
+    expect(s.recent[0]).toEqual([epochDay('2019-05-01'), 2, 'SERVIÇO', 0.1]);
   });
 });

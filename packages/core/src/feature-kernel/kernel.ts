@@ -16,12 +16,18 @@ export interface FeatureParams {
   readonly essentialGroups: readonly string[];
   /** Country code of the bank's home market; any other known merchant country is "abroad". */
   readonly homeCountry: string;
+  /**
+   * A transaction is flagged (revenge spending) when its available / total limit is below this and
+   * its group is not essential: the same rule as the build stage's flag, counted in the history.
+   */
+  readonly revengeThreshold: number;
 }
 
 /** Default kernel parameters: the "vital" groups of the original prototype, Brazil as home. */
 export const DEFAULT_FEATURE_PARAMS: FeatureParams = {
   essentialGroups: ['SERVIÇO', 'SUPERMERCADOS', 'FARMACIAS', 'HOSP E CLINICA', 'TRANS FINANC'],
   homeCountry: 'BR',
+  revengeThreshold: 0.2,
 };
 
 /**
@@ -31,32 +37,33 @@ export const DEFAULT_FEATURE_PARAMS: FeatureParams = {
 export type FeatureInput = Omit<Transaction, 'txn_id' | 'source_file' | 'source_line'>;
 
 /**
- * One earlier transaction kept for the windowed features: `[epochDay, amount (0 when missing),
- * merchant_group]`. The group (not an essential flag) is kept so that the state does not depend on
- * the params: the essential list is applied when features are computed.
+ * One transaction kept for the windowed features: `[epochDay, amount (0 when missing),
+ * merchant_group, available / total limit (null when the limit is 0)]`. The group and the ratio
+ * (not an essential or flagged bit) are kept so that the state does not depend on the params: the
+ * essential list and the flag threshold are applied when features are computed.
  */
-export type RecentTransaction = [day: number, amount: number, merchantGroup: string];
+export type RecentTransaction = [day: number, amount: number, merchantGroup: string, availableRatio: number | null];
 
 /**
- * Everything the history features need about a customer's earlier transactions, and nothing more.
- * JSON-serialisable (it is what the online store holds per customer).
+ * Everything the history features need about a customer's transactions so far, and nothing more.
+ * JSON-serialisable (it is what the online store holds per customer). The state after a customer's
+ * last transaction of a day is that day's snapshot: the day's rows are all in `recent`, so the day
+ * aggregates (count, sum, lowest ratio) do not depend on the order of the rows within the day.
  *
  * Size: `recent` only keeps transactions whose date is within {@link HISTORY_WINDOW_DAYS} days of
  * the customer's latest transaction, because no later transaction can see older ones in a window;
  * everything else is a running sum or a "last value".
  */
 export interface CustomerState {
-  /** Earlier transactions inside the longest window, oldest first. */
+  /** Transactions inside the longest window, oldest first. */
   recent: RecentTransaction[];
-  /** All earlier transactions. */
+  /** All transactions folded so far. */
   count: number;
-  /** Earlier transactions with a known amount, and their amount sum (for the running mean). */
+  /** Transactions with a known amount, and their amount sum (for the running mean). */
   amount_count: number;
   amount_sum: number;
-  /** Date of the latest earlier transaction; null before the first one. */
+  /** Date of the latest transaction; null before the first one. */
   last_date: string | null;
-  /** available_limit / credit_limit of the latest earlier transaction; null when none or the limit was 0. */
-  last_available_ratio: number | null;
 }
 
 /** The longest history window in days: the ring in {@link CustomerState} keeps exactly this much. */
@@ -64,7 +71,7 @@ export const HISTORY_WINDOW_DAYS = 30;
 
 /** The state of a customer with no transactions yet. */
 export function emptyCustomerState(): CustomerState {
-  return { recent: [], count: 0, amount_count: 0, amount_sum: 0, last_date: null, last_available_ratio: null };
+  return { recent: [], count: 0, amount_count: 0, amount_sum: 0, last_date: null };
 }
 
 const placeCache = new Map<string, string>();
@@ -190,6 +197,8 @@ export class CustomerHistory {
   /** Window entries live at [start, end) of these arrays, sorted by day. */
   private days = new Int32Array(8);
   private amounts = new Float64Array(8);
+  /** available / total limit per entry, NaN for null. */
+  private ratios = new Float64Array(8);
   private nonEssential = new Uint8Array(8);
   private groups: string[] = new Array<string>(8);
   private start = 0;
@@ -202,38 +211,32 @@ export class CustomerHistory {
   lastDate: string | null = null;
   /** Epoch day of `lastDate` (NaN before the first transaction). */
   lastDay = NaN;
-  /** available/credit limit of the latest transaction; NaN for null (a number field: no boxing per row). */
-  lastRatio = NaN;
-
-  /** available_limit / credit_limit of the latest earlier transaction (null when none or the limit was 0). */
-  get lastAvailableRatio(): number | null {
-    return Number.isNaN(this.lastRatio) ? null : this.lastRatio;
-  }
 
   /** The packed form of a JSON state (the online store's representation). */
   static fromState(state: CustomerState): CustomerHistory {
     const h = new CustomerHistory();
-    for (const [day, amount, group] of state.recent) h.push(day, amount, group, 0);
+    for (const [day, amount, group, ratio] of state.recent) h.push(day, amount, ratio ?? NaN, group, 0);
     h.count = state.count;
     h.amountCount = state.amount_count;
     h.amountSum = state.amount_sum;
     h.lastDate = state.last_date;
     h.lastDay = state.last_date === null ? NaN : dayInfo(state.last_date).day;
-    h.lastRatio = state.last_available_ratio ?? NaN;
     return h;
   }
 
   /** The JSON state with exactly this content (key order as {@link emptyCustomerState}). */
   toState(): CustomerState {
     const recent: RecentTransaction[] = [];
-    for (let j = this.start; j < this.end; j++) recent.push([this.days[j]!, this.amounts[j]!, this.groups[j]!]);
+    for (let j = this.start; j < this.end; j++) {
+      const r = this.ratios[j]!;
+      recent.push([this.days[j]!, this.amounts[j]!, this.groups[j]!, r === r ? r : null]);
+    }
     return {
       recent,
       count: this.count,
       amount_count: this.amountCount,
       amount_sum: this.amountSum,
       last_date: this.lastDate,
-      last_available_ratio: this.lastAvailableRatio,
     };
   }
 
@@ -244,27 +247,31 @@ export class CustomerHistory {
     for (let j = this.start; j < this.end; j++) this.nonEssential[j] = essential !== null && !essential.has(this.groups[j]!) ? 1 : 0;
   }
 
-  private push(day: number, amount: number, group: string, nonEssential: number): void {
+  private push(day: number, amount: number, ratio: number, group: string, nonEssential: number): void {
     if (this.end === this.days.length) {
       const n = this.end - this.start;
       if (this.start > 0 && n <= this.days.length >> 1) {
         // Enough room once the evicted front is dropped: slide down instead of growing.
         this.days.copyWithin(0, this.start, this.end);
         this.amounts.copyWithin(0, this.start, this.end);
+        this.ratios.copyWithin(0, this.start, this.end);
         this.nonEssential.copyWithin(0, this.start, this.end);
         for (let j = 0; j < n; j++) this.groups[j] = this.groups[this.start + j]!;
       } else {
         const cap = this.days.length * 2;
         const days = new Int32Array(cap);
         const amounts = new Float64Array(cap);
+        const ratios = new Float64Array(cap);
         const flags = new Uint8Array(cap);
         days.set(this.days.subarray(this.start, this.end));
         amounts.set(this.amounts.subarray(this.start, this.end));
+        ratios.set(this.ratios.subarray(this.start, this.end));
         flags.set(this.nonEssential.subarray(this.start, this.end));
         const groups = new Array<string>(cap);
         for (let j = 0; j < n; j++) groups[j] = this.groups[this.start + j]!;
         this.days = days;
         this.amounts = amounts;
+        this.ratios = ratios;
         this.nonEssential = flags;
         this.groups = groups;
       }
@@ -276,12 +283,14 @@ export class CustomerHistory {
     while (j > this.start && this.days[j - 1]! > day) {
       this.days[j] = this.days[j - 1]!;
       this.amounts[j] = this.amounts[j - 1]!;
+      this.ratios[j] = this.ratios[j - 1]!;
       this.nonEssential[j] = this.nonEssential[j - 1]!;
       this.groups[j] = this.groups[j - 1]!;
       j--;
     }
     this.days[j] = day;
     this.amounts[j] = amount;
+    this.ratios[j] = ratio;
     this.nonEssential[j] = nonEssential;
     this.groups[j] = group;
   }
@@ -306,10 +315,11 @@ export class CustomerHistory {
       // The usual case, inline: room at the end and the ring stays sorted.
       this.days[e] = day;
       this.amounts[e] = kept;
+      this.ratios[e] = availableRatio;
       this.nonEssential[e] = nonEssential;
       this.groups[e] = group;
       this.end = e + 1;
-    } else this.push(day, kept, group, nonEssential);
+    } else this.push(day, kept, availableRatio, group, nonEssential);
     const isLatest = this.lastDate === null || day >= this.lastDay;
     const latest = isLatest ? day : this.lastDay;
     // Only entries that a later transaction can still see in a 30-day window are kept.
@@ -322,36 +332,71 @@ export class CustomerHistory {
     if (isLatest) {
       this.lastDate = date;
       this.lastDay = day;
-      this.lastRatio = availableRatio;
     }
   }
 
   /**
-   * The 7- and 30-day window aggregates as of epoch day `day`, into `w`: entries are summed oldest
-   * first (the floating-point order the features have always used).
+   * The day, 7- and 30-day window aggregates as of epoch day `day` (entries dated after it are
+   * ignored), into `w`. Entries are summed oldest first; an entry is flagged when its ratio is
+   * below `threshold` and its group is not essential.
    */
-  window(day: number, w: WindowSums): void {
+  window(day: number, threshold: number, w: WindowSums): void {
     let count7 = 0;
     let sum7 = 0;
     let count30 = 0;
     let sum30 = 0;
     let nonEssential30 = 0;
+    let dayCount = 0;
+    let daySum = 0;
+    let dayMin = Infinity;
+    let min7 = Infinity;
+    let ratioSum30 = 0;
+    let ratioCount30 = 0;
+    let revengeToday = 0;
+    let revenge7 = 0;
+    let revenge30 = 0;
+    let lastRevenge = -Infinity;
+    let activeDays = 0;
+    let prevDay = NaN;
     const days = this.days;
     const amounts = this.amounts;
+    const ratios = this.ratios;
     const flags = this.nonEssential;
     const lo30 = day - HISTORY_WINDOW_DAYS;
     const lo7 = day - 7;
     for (let j = this.start; j < this.end; j++) {
       const d = days[j]!;
-      // `d > day` only happens online for a request dated before the customer's latest transaction.
       if (d > day || d <= lo30) continue;
       const a = amounts[j]!;
+      const r = ratios[j]!;
+      const nonEssential = flags[j] === 1;
+      const flagged = nonEssential && r < threshold;
       count30 += 1;
       sum30 += a;
-      if (flags[j] === 1) nonEssential30 += a;
+      if (d !== prevDay) {
+        activeDays += 1;
+        prevDay = d;
+      }
+      if (nonEssential) nonEssential30 += a;
+      if (r === r) {
+        ratioSum30 += r;
+        ratioCount30 += 1;
+      }
+      if (flagged) {
+        revenge30 += 1;
+        lastRevenge = d;
+      }
       if (d > lo7) {
         count7 += 1;
         sum7 += a;
+        if (r < min7) min7 = r;
+        if (flagged) revenge7 += 1;
+      }
+      if (d === day) {
+        dayCount += 1;
+        daySum += a;
+        if (r < dayMin) dayMin = r;
+        if (flagged) revengeToday += 1;
       }
     }
     w.count7 = count7;
@@ -359,6 +404,16 @@ export class CustomerHistory {
     w.count30 = count30;
     w.sum30 = sum30;
     w.nonEssential30 = nonEssential30;
+    w.dayCount = dayCount;
+    w.daySum = daySum;
+    w.dayMinRatio = dayMin === Infinity ? NaN : dayMin;
+    w.minRatio7 = min7 === Infinity ? NaN : min7;
+    w.meanRatio30 = ratioCount30 > 0 ? ratioSum30 / ratioCount30 : NaN;
+    w.revengeToday = revengeToday;
+    w.revenge7 = revenge7;
+    w.revenge30 = revenge30;
+    w.daysSinceRevenge = lastRevenge === -Infinity ? NaN : day - lastRevenge;
+    w.activeDays30 = activeDays;
   }
 }
 
@@ -368,6 +423,37 @@ interface WindowSums {
   count30: number;
   sum30: number;
   nonEssential30: number;
+  dayCount: number;
+  daySum: number;
+  /** NaN stands for null in the ratio fields and in `daysSinceRevenge`. */
+  dayMinRatio: number;
+  minRatio7: number;
+  meanRatio30: number;
+  revengeToday: number;
+  revenge7: number;
+  revenge30: number;
+  daysSinceRevenge: number;
+  activeDays30: number;
+}
+
+function emptyWindowSums(): WindowSums {
+  return {
+    count7: 0,
+    sum7: 0,
+    count30: 0,
+    sum30: 0,
+    nonEssential30: 0,
+    dayCount: 0,
+    daySum: 0,
+    dayMinRatio: NaN,
+    minRatio7: NaN,
+    meanRatio30: NaN,
+    revengeToday: 0,
+    revenge7: 0,
+    revenge30: 0,
+    daysSinceRevenge: NaN,
+    activeDays30: 0,
+  };
 }
 
 /** Normalised places of a column's dictionary as small integers: equal ids ⇔ equal normalised places; −1 = null or blank. */
@@ -388,11 +474,11 @@ function placeIds(col: KernelStrings, ids: Map<string, number>): Int32Array {
 }
 
 /**
- * Compute (when `out` is given) and fold the transactions of a batch in the order `order`
- * (`order[k]` = the row at history position k; its features go to row `outRow + k` of `out`).
- * `histories[c]` is the history of the customer whose id in the batch is `c`
- * (`customers[i]` for row i) and is advanced in place, row after row, so a customer's later rows
- * see its earlier ones. This is the only place where feature values are computed: string-derived
+ * Fold the transactions of a batch in the order `order` and (when `out` is given) compute each
+ * row's features as of just after it (`order[k]` = the row at history position k; its features go
+ * to row `outRow + k` of `out`). `histories[c]` is the history of the customer whose id in the
+ * batch is `c` (`customers[i]` for row i) and is advanced in place, row after row, so a
+ * customer's later rows see its earlier ones. This is the only place where feature values are computed: string-derived
  * facts (calendar, essential flag, abroad, place comparison, cohort) are resolved once per
  * distinct value of the batch, the per-row work is arithmetic on numbers.
  * `params` may be null only when `out` is null (folding without computing).
@@ -428,7 +514,8 @@ export function computeBatchInto(
     // Rows start valid: the sink then only writes a validity byte for nulls (most values are known).
     for (const v of out.valid) v.fill(1, outRow, outRow + order.length);
   }
-  const w: WindowSums = { count7: 0, sum7: 0, count30: 0, sum30: 0, nonEssential30: 0 };
+  const w = emptyWindowSums();
+  const threshold = params === null ? 0 : params.revengeThreshold;
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
     const h = histories[customers[i]!]!;
@@ -438,12 +525,15 @@ export function computeBatchInto(
     const a = known === 1 ? amount[i]! : 0;
     ROW[ROW_AMOUNT] = a;
     ROW[ROW_RATIO] = credit[i]! > 0 ? available[i]! / credit[i]! : NaN;
-    if (sink !== null) {
-      h.window(info.day, w);
-      sink.write(outRow + k, i, info, known, h, w);
-    }
+    // What the row's own features compare against: the customer before this row.
+    const prevDay = h.lastDate === null ? NaN : h.lastDay;
+    const prevMean = h.amountCount > 0 ? h.amountSum / h.amountCount : NaN;
     const g = groupIds[i]!;
     h.foldRow(info.day, dateDict[dateIds[i]!]!, known, groupDict[g]!, groupNonEssential[g]!);
+    if (sink !== null) {
+      h.window(info.day, threshold, w);
+      sink.write(outRow + k, i, info, known, prevDay, prevMean, w);
+    }
   }
 }
 
@@ -509,8 +599,11 @@ class BatchSink {
     else this.text[f]![row] = dict[id]!;
   }
 
-  /** One row's features (amount and available ratio in {@link ROW}). */
-  write(row: number, i: number, info: DayInfo, known: number, h: CustomerHistory, w: WindowSums): void {
+  /**
+   * One row's features (amount and available ratio in {@link ROW}): `w` is the customer's state
+   * with this row folded in; `prevDay` (NaN: none) and `prevMean` (NaN: none) describe it before.
+   */
+  write(row: number, i: number, info: DayInfo, known: number, prevDay: number, prevMean: number, w: WindowSums): void {
     const c = this.cols;
     const x = this.x;
     const a = ROW[ROW_AMOUNT]!;
@@ -521,7 +614,7 @@ class BatchSink {
     const country = c.merchant_country.ids[i]!;
     const merchantCity = c.merchant_city.ids[i]!;
     const merchantPlace = merchantCity < 0 ? -1 : this.merchantCityPlace[merchantCity]!;
-    const mean = h.amountCount > 0 ? h.amountSum / h.amountCount : NaN;
+    const mean = prevMean;
     x[F.amount] = known === 1 ? a : NaN;
     x[F.log_amount] = known === 1 ? Math.log1p(a) : NaN;
     x[F.amount_missing] = known === 1 ? 0 : 1;
@@ -542,14 +635,24 @@ class BatchSink {
     this.category(row, F.state, c.state.ids[i]!, c.state.dict);
     x[F.credit_limit] = c.credit_limit[i]!;
     x[F.available_ratio] = ratio;
+    x[F.day_min_available_ratio] = w.dayMinRatio;
+    x[F.day_count] = w.dayCount;
+    x[F.day_sum] = w.daySum;
     x[F.hist_count_7d] = w.count7;
     x[F.hist_sum_7d] = w.sum7;
     x[F.hist_count_30d] = w.count30;
     x[F.hist_sum_30d] = w.sum30;
     x[F.hist_nonessential_share_30d] = w.sum30 > 0 ? w.nonEssential30 / w.sum30 : NaN;
-    x[F.days_since_prev] = h.lastDate === null ? NaN : info.day - h.lastDay;
+    x[F.active_days_30d] = w.activeDays30;
+    x[F.revenge_count_today] = w.revengeToday;
+    x[F.revenge_count_7d] = w.revenge7;
+    x[F.revenge_count_30d] = w.revenge30;
+    x[F.days_since_revenge] = w.daysSinceRevenge;
+    x[F.min_available_ratio_7d] = w.minRatio7;
+    x[F.mean_available_ratio_30d] = w.meanRatio30;
+    x[F.available_ratio_trend_30d] = w.dayMinRatio - w.meanRatio30;
+    x[F.days_since_prev] = prevDay !== prevDay ? NaN : info.day - prevDay;
     x[F.amount_to_running_mean] = known !== 1 || mean !== mean || mean === 0 ? NaN : a / mean;
-    x[F.prev_available_ratio] = h.lastRatio;
     this.flush(row);
   }
 }
@@ -579,27 +682,31 @@ function oneRowColumns(txn: FeatureInput): KernelColumns {
 }
 
 /**
- * Compute every declared feature of one transaction from the transaction itself and the
- * customer's state (= the customer's transactions strictly before this one). Pure: the same
- * function serves the offline pipeline and the online API, so training and serving cannot disagree
- * (it is {@link computeBatchInto} on a one-row batch).
+ * Compute every declared feature of one transaction as of just after it: from the transaction
+ * itself and the customer's state before it (= the customer's earlier transactions), with the
+ * transaction folded in (the state passed in is not modified). Pure: the same function serves the
+ * offline pipeline and the online API, so training and serving cannot disagree (it is
+ * {@link computeBatchInto} on a one-row batch).
  *
  * Point-in-time definitions (D = the transaction's date, in whole days):
- * - "earlier" means before this transaction in the order (date, source_file, source_line); rows of
- *   the same day that come earlier in the source are included, later ones are not.
- * - 7-day window: earlier transactions with D − 7 < date ≤ D (so D−6 … D, same day included);
- *   30-day window: D − 30 < date ≤ D.
- * - `hist_count_*` counts every earlier transaction in the window, including rows whose amount is
- *   missing; `hist_sum_*` sums known amounts (a missing amount contributes 0).
+ * - "up to this one" means this transaction and those before it in the order (date, source_file,
+ *   source_line); rows of the same day that come earlier in the source are included, later ones are not.
+ *   For a customer's last row of a day (the snapshot) that is the whole day.
+ * - 7-day window: D − 7 < date ≤ D (so D−6 … D); 30-day window: D − 30 < date ≤ D; day: date = D.
+ * - `hist_count_*`, `day_count` count every transaction in the window, including rows whose amount is
+ *   missing; `hist_sum_*`, `day_sum` sum known amounts (a missing amount contributes 0).
  * - `hist_nonessential_share_30d` = non-essential 30-day sum / 30-day sum; null when the sum is 0.
+ * - A transaction is flagged when available / credit limit < `revengeThreshold` at a non-essential
+ *   group: `revenge_count_*` count them, `days_since_revenge` = D − the latest one's date (30-day window).
+ * - `day_min_available_ratio`, `min_available_ratio_7d`, `mean_available_ratio_30d`: the ratios in
+ *   the window (null when none is computable); `available_ratio_trend_30d` = day min − 30-day mean.
  * - `days_since_prev` = D − date of the previous transaction (0 on the same day); null for the first.
  * - `amount_to_running_mean` = amount / mean of all earlier known amounts; null when the amount is
  *   missing, there is no earlier amount, or the mean is 0.
- * - `prev_available_ratio` = available / credit limit of the previous transaction.
  *
  * @example
  * const s = updateCustomerState(emptyCustomerState(), first);
- * computeFeatures(second, s, DEFAULT_FEATURE_PARAMS).hist_count_7d; // 1 if first is within 7 days
+ * computeFeatures(second, s, DEFAULT_FEATURE_PARAMS).hist_count_7d; // 2 if first is within 7 days
  */
 export function computeFeatures(txn: FeatureInput, state: CustomerState, params: FeatureParams): FeatureValues {
   const out = oneRow ?? (oneRow = new FeatureColumns(1));
@@ -642,7 +749,7 @@ export function foldCustomerState(state: CustomerState, txn: FeatureInput): Cust
 
 /** A deep copy of a state (states are plain JSON values). */
 export function cloneCustomerState(state: CustomerState): CustomerState {
-  return { ...state, recent: state.recent.map((r) => [r[0], r[1], r[2]] as RecentTransaction) };
+  return { ...state, recent: state.recent.map((r) => [r[0], r[1], r[2], r[3]] as RecentTransaction) };
 }
 
 /**
