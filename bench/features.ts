@@ -77,7 +77,7 @@ function ensureLake(): void {
 const NOTES = `### Where the CPU goes
 
 Main thread: only the kernel now: history order (a one-pass check: lake partitions arrive sorted), each
-customer's history, \`computeBatchInto\` (features + fold). Two Parquet threads (\`ParquetPool\`, plain-JS source in
+customer's history, \`computeBatchInto\` (features + fold). Two Parquet threads (\`FeatureWriterPool\`, plain-JS source in
 \`parquet-worker-source.ts\`) take whole partitions round-robin:
 - read: parquet-wasm decode of the lake partition, then the kernel's columns built from the Arrow buffers on
   that thread: string columns interned into per-partition dictionaries + Int32 codes straight from the UTF-8

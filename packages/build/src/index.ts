@@ -8,7 +8,7 @@
 export { buildMaster, BuildError, sampleRows, DEFAULT_SELECTION_MAX_ROWS } from './build';
 export type { BuildContext, BuildOutput, TargetSummary, FlagSummary } from './build';
 /** I/O adapter behind the CLI: reads `feature-store/`, writes `master/<hash>/` and `master/latest.json`. */
-export { runBuild, codeVersion, masterChunks, DEFAULT_PARAMS_FILE } from './run';
+export { runBuild, buildSourceHash, masterChunks, DEFAULT_PARAMS_FILE } from './run';
 export type { RunBuildOptions } from './run';
 export { BuildParamsSchema } from './params';
 export type { BuildParams } from './params';
@@ -30,5 +30,5 @@ export { frameFromTable, frameFromRows, concatFrames, takeRows, reorderInPlace, 
 export type { FrameBuilderOptions } from './frame';
 export type { Frame, Cell, Column, CellSource } from './frame';
 export { hashRows } from './row-hash';
-export { renderReport } from './report';
+export { renderBuildReport } from './report';
 export { tableFromTypedColumns, directlyConvertible } from './arrow-chunks';

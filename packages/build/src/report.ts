@@ -5,7 +5,7 @@ const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const fmt = (x: number | null) => (x === null ? '—' : Number.isInteger(x) ? String(x) : x.toFixed(4));
 
 /** The one-page build report (`report.md`): what went in, what came out, and every decision. */
-export function renderReport(out: BuildOutput, hash: string): string {
+export function renderBuildReport(out: BuildOutput, hash: string): string {
   const t = out.target;
   const q = out.quality;
   const lines: string[] = [

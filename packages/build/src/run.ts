@@ -26,7 +26,7 @@ import type { Table } from 'apache-arrow';
 import crypto from 'node:crypto';
 import { BuildParamsSchema, type BuildParams } from './params';
 import { qualityWarningsMessage } from './quality';
-import { renderReport } from './report';
+import { renderBuildReport } from './report';
 
 /** Rows per Arrow chunk (and Parquet row group) of master.parquet: bounds the writer's memory. */
 const MASTER_CHUNK_ROWS = 131_072;
@@ -78,8 +78,8 @@ export interface RunBuildOptions {
   readonly log?: (message: string) => void;
 }
 
-/** Code version recorded in the manifest: a hash of the stage's own source files. */
-export function codeVersion(): string {
+/** The build stage's source hash, recorded in the manifest as `code_version` (train's code version is the git commit instead). */
+export function buildSourceHash(): string {
   const dir = __dirname;
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts')).sort();
   return sha256(files.map((f) => `${f}\n${fs.readFileSync(path.join(dir, f), 'utf8')}`).join('\n')).slice(0, 16);
@@ -141,7 +141,7 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
     }
     throw error;
   }
-  const code = codeVersion();
+  const code = buildSourceHash();
   const hash = sha256(canonicalJson({ content_hash: out.contentHash, params, code_version: code })).slice(0, 16);
   const validProfile = validatorFor(ProfileSchema);
   if (!validProfile(out.profile)) throw new Error(`profile does not match ProfileSchema: ${describeErrors(validProfile.errors).join('; ')}`);
@@ -168,7 +168,7 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
     writeJsonAtomic(path.join(tmp, 'profile.json'), out.profile);
     writeJsonAtomic(path.join(tmp, 'leakage.json'), out.leakage);
     writeJsonAtomic(path.join(tmp, 'selection.json'), out.selection);
-    writeFileAtomic(path.join(tmp, 'report.md'), renderReport(out, hash));
+    writeFileAtomic(path.join(tmp, 'report.md'), renderBuildReport(out, hash));
   });
   log(`wrote master.parquet and reports (${memory()})`);
   writeJsonAtomic(path.join(layout.master, 'latest.json'), { hash });

@@ -3,7 +3,7 @@ import { arrowSchemaFor, FeatureRowSchema, MasterRowSchema, SPLITS } from '@bols
 import { directlyConvertible, tableFromTypedColumns } from './arrow-chunks';
 import { buildMaster, sampleRows } from './build';
 import type { BuildParams } from './params';
-import { renderReport } from './report';
+import { renderBuildReport } from './report';
 import { DEFAULT_PARAMS_FILE } from './run';
 import { generateFeatureRows } from './fixtures.test-util';
 import crypto from 'node:crypto';
@@ -146,7 +146,7 @@ describe('build at scale: compact paths equal the plain ones', () => {
     expect(full.leakage.auc_rows).toEqual({ rows: train, train_rows: train, seed: null });
     // Sampling touches only selection and the AUCs: the master table is the same.
     expect(a.contentHash).toBe(full.contentHash);
-    expect(renderReport(a, 'x')).toContain(`seeded uniform sample of ${train}`);
+    expect(renderBuildReport(a, 'x')).toContain(`seeded uniform sample of ${train}`);
   });
 
   it('samples train rows: all of them under the cap, else exactly the cap, seeded, ascending, train only', () => {

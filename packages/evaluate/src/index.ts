@@ -17,7 +17,7 @@ export { learningCurve, learningCurveFromCard, fitLogistic } from './learning-cu
 export type { LearningPoint } from './learning-curve';
 export { evaluateCandidate, evidenceWarnings, EVAL_SPLITS } from './evaluation';
 export type { Evaluation, Contender, ContenderResult, SplitLabels, EvalSplit, PerCustomer } from './evaluation';
-export { renderReport, renderIndex, PLOT_ORDER } from './report';
+export { renderModelReport, renderIndex, PLOT_ORDER } from './report';
 export type { IndexEntry } from './report';
 export { runEvaluate, runRollback, runForcePromote, writeIndex, pickCandidate, DEFAULT_PARAMS_FILE } from './run';
 export type { RunEvaluateOptions, RunEvaluateResult } from './run';

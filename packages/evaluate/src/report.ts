@@ -91,9 +91,9 @@ function aliasBadges(version: string, aliases: Aliases): string {
 /**
  * The report page of one version. `aliases` are the aliases after the gate ran.
  *
- * @example fs.writeFileSync('report.html', renderReport(evaluation, card, aliases))
+ * @example fs.writeFileSync('report.html', renderModelReport(evaluation, card, aliases))
  */
-export function renderReport(ev: Evaluation, card: ModelCard, aliases: Aliases, options: { confidence: number; generatedAt?: string } = { confidence: 0.95 }): string {
+export function renderModelReport(ev: Evaluation, card: ModelCard, aliases: Aliases, options: { confidence: number; generatedAt?: string } = { confidence: 0.95 }): string {
   const v = ev.verdict;
   const cols = ev.contenders;
   const head = `<tr><th>Metric</th>${cols.map((c) => `<th>${esc(c.label)}<br><span class="ci">${esc(c.role)}${c.version ? ` · ${esc(c.version)}` : ''}</span></th>`).join('')}</tr>`;

@@ -31,7 +31,7 @@ import { evaluateCandidate, type Contender, type Evaluation } from './evaluation
 import type { Verdict } from './gate';
 import { learningCurve, learningCurveFromCard } from './learning-curve';
 import { DEFAULT_LEARNING_CURVE_MAX_ROWS, EvaluateParamsSchema, type EvaluateParams, type MetricName } from './params';
-import { renderIndex, renderReport, type IndexEntry } from './report';
+import { renderIndex, renderModelReport, type IndexEntry } from './report';
 
 type Row = Record<string, unknown>;
 
@@ -334,7 +334,7 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
     for (const [name, svg] of Object.entries(final.plots)) writeFileAtomic(path.join(tmp, name), svg);
     writeJsonAtomic(path.join(tmp, 'metrics.json'), { ...metricsFile(final, generatedAt), samples });
     writeJsonAtomic(path.join(tmp, 'verdict.json'), { ...verdict, decided_at: generatedAt });
-    writeFileAtomic(path.join(tmp, 'report.html'), renderReport(final, card, after, { confidence: params.bootstrap.confidence, generatedAt }));
+    writeFileAtomic(path.join(tmp, 'report.html'), renderModelReport(final, card, after, { confidence: params.bootstrap.confidence, generatedAt }));
   });
   writeIndex(opts.dataDir);
   if (promoteError) throw new Error(`evaluate: gate passed but promotion failed: ${promoteError}`);

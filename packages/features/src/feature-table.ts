@@ -2,7 +2,7 @@ import { Bool, Float64, Int32, RecordBatch, Struct, Table, Utf8, makeData, type 
 import { FEATURE_INDEX, type FeatureColumns } from '@bolsillo/core';
 import { FEATURE_KEY_COLUMNS, FeatureRowSchema, arrowSchemaFor, type FeatureName, type FeatureRow, type FeatureValues } from '@bolsillo/schema';
 import type { ColumnarFeatureBatch } from './pipeline';
-import type { Utf8Column, TxnColumns } from './txn-columns';
+import type { RawUtf8Column, TxnColumns } from './txn-columns';
 
 const SCHEMA: Schema = arrowSchemaFor(FeatureRowSchema);
 
@@ -94,7 +94,7 @@ export function featureTable(keys: readonly Keys[], values: readonly FeatureValu
   return new Table(SCHEMA, [new RecordBatch(SCHEMA, struct)]);
 }
 
-function gatherUtf8(src: Utf8Column, order: Int32Array): { valueOffsets: Int32Array; data: Uint8Array } {
+function gatherUtf8(src: RawUtf8Column, order: Int32Array): { valueOffsets: Int32Array; data: Uint8Array } {
   const n = order.length;
   const valueOffsets = new Int32Array(n + 1);
   let total = 0;
@@ -159,7 +159,7 @@ const EMPTY = Buffer.alloc(0);
  */
 export function featureTableFromColumns(cols: TxnColumns, batch: ColumnarFeatureBatch): Table {
   const n = batch.order.length;
-  const keys: Record<string, Utf8Column> = { txn_id: cols.txn_id, customer_key: cols.customer_key_bytes, date: cols.date_bytes };
+  const keys: Record<string, RawUtf8Column> = { txn_id: cols.txn_id, customer_key: cols.customer_key_bytes, date: cols.date_bytes };
   const children = SCHEMA.fields.map((field) => {
     const key = keys[field.name];
     if (key) return makeData({ type: field.type as Utf8, length: n, nullCount: 0, ...gatherUtf8(key, batch.order) });

@@ -23,7 +23,7 @@ export {
 export type { CustomerStates, FeatureBatch, ColumnarFeatureBatch, FeatureStoreManifest, IncrementalPlan } from './pipeline';
 export { featureTable, featureTableFromColumns } from './feature-table';
 export { txnColumnsFromTable, txnColumnsFromRows } from './txn-columns';
-export type { TxnColumns, InternedColumn, Utf8Column } from './txn-columns';
+export type { TxnColumns, InternedColumn, RawUtf8Column } from './txn-columns';
 export { FeaturesParamsSchema } from './params';
 export type { FeaturesParams } from './params';
 export { renderFeatureDocs } from './docs';

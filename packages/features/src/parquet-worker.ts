@@ -6,7 +6,7 @@ import type { FeatureName } from '@bolsillo/schema';
 import { featureTable } from './feature-table';
 import { PARQUET_WORKER_SOURCE } from './parquet-worker-source';
 import type { ColumnarFeatureBatch } from './pipeline';
-import type { TxnColumns, Utf8Column } from './txn-columns';
+import type { TxnColumns, RawUtf8Column } from './txn-columns';
 
 /**
  * Codecs the feature store may be written with: only those parquetjs-lite (and DuckDB, parquet-wasm)
@@ -66,7 +66,7 @@ function featureSchemaForThread(): { ipc: Uint8Array; plan: ColumnStep[] } {
 const INTERNED_COLUMNS = ['customer_key', 'date', 'account_cohort', 'city', 'state', 'sex', 'merchant_group', 'merchant_city', 'merchant_country', 'source_file'] as const;
 const NUMBER_COLUMNS = ['age', 'credit_limit', 'available_limit', 'source_line', 'amount', 'amount_valid'] as const;
 
-function utf8Buffers(u: Utf8Column): ArrayBuffer[] {
+function utf8Buffers(u: RawUtf8Column): ArrayBuffer[] {
   return [u.offsets.buffer as ArrayBuffer, u.bytes.buffer as ArrayBuffer];
 }
 
@@ -196,7 +196,7 @@ const MAX_SPARES = 4;
  * called get results in that order whatever thread finishes first; with two threads on two cores
  * the decode of partition k+1, the kernel on partition k and the encode of partition k−1 overlap.
  */
-export class ParquetPool {
+export class FeatureWriterPool {
   private readonly workers: ParquetWorker[];
   private reads = 0;
   private writes = 0;
@@ -223,7 +223,7 @@ export class ParquetPool {
 
   /**
    * Build, encode and write a computed batch's feature table on one of the threads
-   * ({@link ParquetWorker.writeFeatures}); the sink's arrays are kept for {@link ParquetPool.spareSink}.
+   * ({@link ParquetWorker.writeFeatures}); the sink's arrays are kept for {@link FeatureWriterPool.spareSink}.
    */
   writeFeatures(file: string, cols: TxnColumns, batch: ColumnarFeatureBatch): Promise<void> {
     return this.workers[(this.writes++ + 1) % this.workers.length]!.writeFeatures(file, cols, batch).then((arrays) => {

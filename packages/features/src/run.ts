@@ -22,7 +22,7 @@ import {
 } from '@bolsillo/core';
 import { FEATURE_DECLARATIONS, FeatureRowSchema, arrowSchemaFor } from '@bolsillo/schema';
 import type { Table } from 'apache-arrow';
-import { ParquetPool, threadCpuSeconds, type ParquetCompression } from './parquet-worker';
+import { FeatureWriterPool, threadCpuSeconds, type ParquetCompression } from './parquet-worker';
 import type { TxnColumns } from './txn-columns';
 import { computeColumnarBatch, foldColumnarStates, planIncremental, type CustomerStates, type FeatureStoreManifest } from './pipeline';
 
@@ -136,7 +136,7 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
   let onlineText = '';
   // Parquet decoding runs ahead on the worker threads (a few partitions), encoding and writing run
   // behind; the main thread only turns Arrow columns into features. Bounded queues keep memory flat.
-  const io = new ParquetPool(PARQUET_THREADS, options.compression ?? 'snappy');
+  const io = new FeatureWriterPool(PARQUET_THREADS, options.compression ?? 'snappy');
   try {
     // A partition with several files is one batch (history order is sorted across its files): one
     // thread decodes them all and interns their strings, the main thread only runs the kernel.

@@ -11,7 +11,7 @@ export interface InternedColumn {
 }
 
 /** Raw UTF-8 bytes of a string column, row by row (`bytes[offsets[i] .. offsets[i+1]]`); copied, never decoded. */
-export interface Utf8Column {
+export interface RawUtf8Column {
   readonly offsets: Int32Array;
   readonly bytes: Uint8Array;
 }
@@ -23,11 +23,11 @@ export interface Utf8Column {
  */
 export interface TxnColumns {
   readonly length: number;
-  readonly txn_id: Utf8Column;
+  readonly txn_id: RawUtf8Column;
   readonly customer_key: InternedColumn;
-  readonly customer_key_bytes: Utf8Column;
+  readonly customer_key_bytes: RawUtf8Column;
   readonly date: InternedColumn;
-  readonly date_bytes: Utf8Column;
+  readonly date_bytes: RawUtf8Column;
   readonly account_cohort: InternedColumn;
   readonly city: InternedColumn;
   readonly state: InternedColumn;
@@ -139,7 +139,7 @@ function sameBytes(bytes: Uint8Array, a: number, b: number, length: number): boo
   return true;
 }
 
-function utf8Column(table: Table, name: string, n: number): Utf8Column {
+function rawUtf8Column(table: Table, name: string, n: number): RawUtf8Column {
   const chunks = chunksOf(table, name);
   const offsets = new Int32Array(n + 1);
   let total = 0;
@@ -180,11 +180,11 @@ export function txnColumnsFromTable(table: Table): TxnColumns {
   const ints = (name: string) => numberColumn(table, name, n, (k) => new Int32Array(k));
   return {
     length: n,
-    txn_id: utf8Column(table, 'txn_id', n),
+    txn_id: rawUtf8Column(table, 'txn_id', n),
     customer_key: internColumn(table, 'customer_key', n),
-    customer_key_bytes: utf8Column(table, 'customer_key', n),
+    customer_key_bytes: rawUtf8Column(table, 'customer_key', n),
     date: internColumn(table, 'date', n),
-    date_bytes: utf8Column(table, 'date', n),
+    date_bytes: rawUtf8Column(table, 'date', n),
     account_cohort: internColumn(table, 'account_cohort', n),
     city: internColumn(table, 'city', n),
     state: internColumn(table, 'state', n),
@@ -225,7 +225,7 @@ function internStrings(values: readonly (string | null)[]): InternedColumn {
   return { ids, dict };
 }
 
-function utf8Strings(values: readonly string[]): Utf8Column {
+function utf8Strings(values: readonly string[]): RawUtf8Column {
   const parts = values.map((v) => encoder.encode(v));
   const offsets = new Int32Array(values.length + 1);
   let total = 0;
@@ -272,6 +272,6 @@ export function txnColumnsFromRows(txns: readonly Transaction[]): TxnColumns {
 }
 
 /** The string at row `i` of a UTF-8 column (decoded on demand: only for rare tie-breaks). */
-export function utf8At(col: Utf8Column, i: number): string {
+export function utf8At(col: RawUtf8Column, i: number): string {
   return decoder.decode(col.bytes.subarray(col.offsets[i]!, col.offsets[i + 1]!));
 }
