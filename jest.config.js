@@ -24,8 +24,9 @@ const projects = roots
   )
   .filter((dir) => fs.existsSync(path.join(__dirname, dir, 'src')))
   .map((dir) => ({ dir, testMatch: ['<rootDir>/src/**/*.spec.ts'] }))
-  // The shared test helpers (tools/testing) and the tools' own specs (tools/*.spec.ts) are tested too.
-  .concat([{ dir: 'tools', testMatch: ['<rootDir>/testing/**/*.spec.ts', '<rootDir>/*.spec.ts'] }])
+  // The shared test helpers (tools/testing), the tools' own specs (tools/*.spec.ts) and the whole-pipeline
+  // fault suite (tools/faults, docs/reliability.md) are tested too.
+  .concat([{ dir: 'tools', testMatch: ['<rootDir>/testing/**/*.spec.ts', '<rootDir>/*.spec.ts', '<rootDir>/faults/**/*.spec.ts'] }])
   .map(({ dir, testMatch }) => ({
     displayName: dir,
     rootDir: path.join(__dirname, dir),

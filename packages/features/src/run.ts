@@ -93,6 +93,18 @@ export function featureManifestPath(dataDir: string): string {
  * finally the manifest (so a crash mid-run leaves the old manifest and the next run redoes the work).
  */
 export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeaturesResult> {
+  try {
+    return await computeFeatures(options);
+  } catch (error) {
+    // A partition that failed to decode may be corrupt: name it rather than the decoder's complaint.
+    const layout = dataLayout(options.dataDir);
+    const lake = listPartitions(layout.lake);
+    refuseCorrupt(layout, lake, Object.fromEntries(lake.map((p) => [p.date, partitionHash(p)])));
+    throw error;
+  }
+}
+
+async function computeFeatures(options: RunFeaturesOptions): Promise<RunFeaturesResult> {
   const log = options.log ?? (() => undefined);
   const layout = dataLayout(options.dataDir);
   const params = options.params;
@@ -112,6 +124,8 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
   const onlineFile = path.join(layout.onlineStore, ONLINE_STORE_FILE);
   const online = options.full ? null : readOnlineStore(onlineFile);
   const existing = new Set(listPartitions(layout.featureStore).filter((p) => p.files.length > 0).map((p) => p.date));
+  // A lake partition whose bytes differ from what ingest recorded is corrupt: refuse it before reading it.
+  if (!hashWhileReading) refuseCorrupt(layout, lake, inputs);
   let plan = planIncremental(previous, inputs, hash, existing);
   if (plan.from === null && (plan.removed.length > 0 || !online)) {
     // The online store must reflect the current lake even when no feature partition changes.
@@ -200,6 +214,8 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
   }
 
   const asOf = lake[lake.length - 1]!.date;
+  // Hashed while read: checked before the online store and the manifest are written, so the next run redoes the work.
+  if (hashWhileReading) refuseCorrupt(layout, lake, inputs);
   writeFileAtomic(onlineFile, onlineText);
   const unhashed = Object.keys(inputs).filter((d) => inputs[d] === '');
   if (unhashed.length > 0) throw new Error(`features: lake partitions left unhashed (${unhashed.join(', ')}); the manifest is not written`);
@@ -221,4 +237,24 @@ export async function runFeatures(options: RunFeaturesOptions): Promise<RunFeatu
 /** Arrow schema of a feature-store partition. */
 export function featureArrowSchema(): Table['schema'] {
   return FEATURE_ARROW_SCHEMA;
+}
+
+/**
+ * Throw when a lake partition's bytes are not the ones ingest wrote (its sha256 in lake/manifest.json):
+ * a flipped byte can decode to plausible values (one more customer) instead of failing.
+ */
+function refuseCorrupt(layout: ReturnType<typeof dataLayout>, lake: readonly DatePartition[], inputs: Readonly<Record<string, string>>): void {
+  const recorded = readJson<{ partitions?: Record<string, { sha256: string }> } | null>(layout.ingestManifest, null)?.partitions;
+  if (!recorded) return;
+  const corrupt = lake.filter((p) => {
+    const r = recorded[p.date];
+    if (!r || p.files.length !== 1 || !inputs[p.date]) return false;
+    return inputs[p.date] !== sha256(`${path.basename(p.files[0]!)}:${r.sha256}`);
+  });
+  if (corrupt.length > 0) {
+    throw new Error(
+      `lake partition(s) ${corrupt.map((p) => p.files[0]).join(', ')} do not match the sha256 ingest recorded in ${layout.ingestManifest} ` +
+        '(corrupt, or changed outside ingest); nothing was written to the online store or the manifest. Rebuild the lake: ingest --backfill.',
+    );
+  }
 }

@@ -137,12 +137,12 @@ describe('runIngest on generated drops', () => {
       await expect(runIngest({ rawDir: raw, dataDir: data, env, log: () => undefined })).rejects.toThrow(/BOLSILLO_PSEUDONYM_SECRET differs .*--backfill/);
     }
     expect(readManifest(data)).toEqual(manifest);
-    // The same secret: the same customers keep their keys.
+    // The same secret: the first file's customers keep their keys.
     await ingest(raw, data);
-    expect(new Set(readLake(data).map((r) => r.customer_key))).toEqual(keys);
+    expect(new Set(readLake(data).filter((r) => r.source_file === 'day1.csv').map((r) => r.customer_key))).toEqual(keys);
     // Rotation by backfill: every key changes, none is shared between the two secrets.
     await runIngest({ rawDir: raw, dataDir: data, backfill: true, env: { BOLSILLO_PSEUDONYM_SECRET: 'another-secret' }, log: () => undefined });
-    const rotated = new Set(readLake(data).map((r) => r.customer_key));
+    const rotated = new Set(readLake(data).filter((r) => r.source_file === 'day1.csv').map((r) => r.customer_key));
     expect(rotated.size).toBe(keys.size);
     expect([...rotated].some((k) => keys.has(k))).toBe(false);
     expect(readManifest(data).secret_fingerprint).not.toBe(manifest.secret_fingerprint);

@@ -340,6 +340,10 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
         `dates ${summary.date_min}..${summary.date_max}, partitions written ${dates.length}`,
     );
     return { rowsIn: summary.rows_in, rowsOut: summary.rows_out, summary: summary as unknown as Record<string, unknown> };
+  } catch (error) {
+    // A failed run (a full disk, a bad file under the `fail` policy) leaves no temporary partition behind.
+    cleanTemporaries(path.dirname(layout.lake));
+    throw error;
   } finally {
     fs.rmSync(spillDir, { recursive: true, force: true });
     await Promise.all(workers.map((w) => w.terminate()));
