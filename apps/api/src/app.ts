@@ -137,14 +137,20 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ status: 'ok', uptime_seconds: Math.round(process.uptime()) });
   });
 
-  app.get('/ready', (_req, res) => {
+  app.get('/ready', async (_req, res) => {
     const champion = serving.host.slot('champion');
     if (!champion) {
       sendProblem(res, 503, 'Not ready', 'no model is loaded yet');
       return;
     }
+    // Without its online store a replica would score every customer as new: not ready.
+    const store = await serving.features.store.health();
+    if (!store.ok) {
+      sendProblem(res, 503, 'Not ready', `online store (${store.backend}) unreachable: ${store.detail}`);
+      return;
+    }
     const challenger = serving.host.slot('challenger');
-    res.json({ status: 'ready', champion: champion.version, challenger: challenger?.version ?? null });
+    res.json({ status: 'ready', champion: champion.version, challenger: challenger?.version ?? null, online_store: { backend: store.backend, version: store.version } });
   });
 
   app.get('/models', (_req, res) => {

@@ -53,6 +53,11 @@ describe('POST /transactions', () => {
     expect(readLanding(dataLayout(s.dataDir).landing).map((t) => t.txn_id)).toEqual([TRANSACTION_PUSH_EXAMPLE.txn_id, 'b-1', 'b-2', 'b-3']);
   });
 
+  it('reports the online store on /ready', async () => {
+    const ready = (await request(s.app).get('/ready').expect(200)).body;
+    expect(ready.online_store).toEqual({ backend: 'embedded', version: expect.stringMatching(/^[0-9a-f]{16}$/) });
+  });
+
   it('is in the OpenAPI document with an example that validates', async () => {
     const doc = (await request(s.app).get('/openapi.json').expect(200)).body;
     const op = doc.paths['/transactions'].post;
