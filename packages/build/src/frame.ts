@@ -86,7 +86,7 @@ export class StringColumn implements Column {
 /**
  * Strings kept as their UTF-8 bytes (one buffer, Int32 offsets, as Arrow stores them): for
  * near-unique columns such as transaction ids, where a dictionary would hold one JS string per row
- * plus an index map (~90 bytes a row on the V8 heap, against ~20 off-heap here). `get` decodes.
+ * plus an index map (several times the bytes of the UTF-8 itself). `get` decodes.
  */
 export class Utf8Column implements Column {
   readonly kind = 'string' as const;

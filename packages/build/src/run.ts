@@ -59,7 +59,7 @@ export function* masterChunks(master: Frame, rows: number): Generator<Table> {
   }
 }
 
-/** Resident set and its parts, for the progress log (the build's memory is what issue 10 is about). */
+/** Resident set and its parts, for the progress log: memory is what bounds the build at scale. */
 function memory(): string {
   const m = process.memoryUsage();
   const mb = (x: number) => `${Math.round(x / 1e6)}`;

@@ -77,9 +77,9 @@ export async function writeParquetBatches(file: string, tables: Iterable<Table>,
       try {
         for (const batch of wasm.recordBatches()) controller.enqueue(batch);
       } finally {
-        // The queued batches hold their own references to the data. Left to the garbage collector, this
-        // copy in WebAssembly memory (which V8 cannot see) grew RSS by about one input table per chunk:
-        // ~3 GB for a 10-million-row master table.
+        // The queued batches hold their own references to the data. This copy lives in WebAssembly
+        // memory, which the garbage collector does not account for: freed here, chunk by chunk, so memory
+        // stays bounded by one chunk whatever the table size (docs/bench-scale.md).
         wasm.free();
       }
     },

@@ -18,8 +18,8 @@ export interface ReadParquetOptions {
 
 /** Decode Parquet bytes into an Arrow table, optionally reading only some columns. */
 export function parquetToTable(bytes: Uint8Array, options: ReadParquetOptions = {}): Table {
-  // One record batch per row group: parquet-wasm's default of 1,024-row batches made tableFromIPC
-  // ~100× slower on a 28k-row partition (one IPC message and Arrow batch object per 1,024 rows).
+  // One record batch per row group: parquet-wasm's default of 1,024-row batches would make one IPC
+  // message and one Arrow batch object per 1,024 rows, which dominates decoding a partition.
   const wasm = readParquet(bytes, { batchSize: 1 << 24, ...(options.columns ? { columns: [...options.columns] } : {}) });
   const table = tableFromIPC(wasm.intoIPCStream());
   // parquet-wasm 0.7's synchronous reader ignores `columns`; project here so callers get what they asked for.

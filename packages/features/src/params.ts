@@ -25,7 +25,7 @@ export const FeaturesParamsSchema = Type.Object(
               description:
                 'Codec of the feature-store partitions (only codecs parquetjs-lite, DuckDB and apache-arrow/parquet-wasm all read). ' +
                 '"snappy" (default): about half the bytes of "uncompressed"; "uncompressed": skips the Snappy encode ' +
-                '(measured at 10M rows: 2 CPU s less of 123, same wall time; docs/benchmarks.md); "gzip": smallest, slowest. Not part of the config ' +
+                '(a little less CPU, about twice the bytes; docs/bench-features.md); "gzip": smallest, slowest. Not part of the config ' +
                 'hash (the content is identical): run with --full to rewrite an existing store in another codec.',
             },
           ),

@@ -459,7 +459,7 @@ export async function parseRangeColumnar(
   };
 
   const fieldStart = new Int32Array(FIELDS + 1);
-  // Declared once, not per line: a closure made per row costs an allocation (and, under tsx, a __name call).
+  // Declared once, not per line: a closure made per row would cost an allocation per row.
   const fEnd = (k: number) => fieldStart[k + 1]! - 1;
 
   // A block of whole lines: each ends with '\n', except a file's last line when it has no line break.

@@ -107,8 +107,8 @@ export class PredictionService {
   predict(requests: readonly PredictionRequest[], batch = requests.length > 1): PredictionResult {
     const invalid = semanticErrors(requests, batch);
     if (invalid.length > 0) throw new InvalidRequestError(400, invalid);
-    // Scoring is synchronous, CPU-bound code, so its wall time is its CPU time (process.cpuUsage is a
-    // getrusage syscall that cost more than the scoring itself when measured per request).
+    // Scoring is synchronous, CPU-bound code, so its wall time is its CPU time; process.cpuUsage, a
+    // system call, would cost more than the scoring itself.
     const t0 = performance.now();
     // Read each slot once: a model switch during this call cannot mix versions within a variant.
     const champion = this.deps.host.slot('champion');
