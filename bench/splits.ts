@@ -183,7 +183,7 @@ async function main(): Promise<void> {
         `| ${r.strategy} | ${r.seed} | ${(100 * r.unassigned).toFixed(1)}% | ${r.trainRows} (${r.trainCustomers}) | ${r.testRows} (${r.testCustomers}, ${r.testPositiveCustomers}) | ${f(r.model.cvMean)} (${f(r.model.cvSd)}) | ${f(r.model.test)} [${f(r.model.ci[0])}, ${f(r.model.ci[1])}] | ${f(r.model.test - r.model.cvMean)} | ${f(r.rule.cvMean)} (${f(r.rule.cvSd)}) | ${f(r.rule.test)} [${f(r.rule.ci[0])}, ${f(r.rule.ci[1])}] | ${f(r.rule.test - r.rule.cvMean)} |`,
     ),
     '',
-    '| strategy | model: mean |test − CV| | sd of test over seeds | mean CI width | mean CV sd | rule: mean |test − CV| | sd of test over seeds |',
+    '| strategy | model: mean abs(test − CV) | sd of test over seeds | mean CI width | mean CV sd | rule: mean abs(test − CV) | sd of test over seeds |',
     '|---|---:|---:|---:|---:|---:|---:|',
     ...[...new Set(runs.map((r) => r.strategy))].map((strategy) => {
       const rs = runs.filter((r) => r.strategy === strategy);

@@ -128,7 +128,8 @@ export function buildMaster(input: Frame, params: BuildParams, ctx: BuildContext
   const featuresAll = reorderInPlace(input, order);
   const yAll = Int8Array.from(order, (i) => t.values[i]!);
   step('splits');
-  const assigned = assignSplitsCoded(coded(column(featuresAll, 'customer_key')), coded(column(featuresAll, 'date')), yAll, params.split);
+  const horizon = params.target.horizon_days;
+  const assigned = assignSplitsCoded(coded(column(featuresAll, 'customer_key')), coded(column(featuresAll, 'date')), yAll, params.split, horizon);
   // Rows in no split (time gaps, group_time's off-diagonal) leave the master table.
   const { frame: features, y, split, fold, summary } = dropUnassigned(featuresAll, yAll, assigned, reorderInPlace);
 
@@ -144,7 +145,7 @@ export function buildMaster(input: Frame, params: BuildParams, ctx: BuildContext
   step('selection');
   const selection = selectFeatures(features, y, trainRows, params.model_features, params.selection, { trainRows: trainTotal, seed: sampleSeed });
   step('leakage');
-  const leakage = checkLeakage(features, y, split, FEATURE_NAMES, selection.features, params.leakage, params.split.strategy, { sample: { rows: trainRows, seed: sampleSeed } });
+  const leakage = checkLeakage(features, y, split, FEATURE_NAMES, selection.features, params.leakage, params.split.strategy, { sample: { rows: trainRows, seed: sampleSeed }, horizonDays: horizon });
   if (!leakage.passed) throw new BuildError(`leakage check failed: ${leakage.failures.join('; ')}`, quality, leakage);
 
   step('content hash');

@@ -13,7 +13,8 @@ export const BuildParamsSchema = Type.Object(
         horizon_days: Type.Integer({
           minimum: 1,
           maximum: 90,
-          description: 'Forecast horizon H: a snapshot (customer, day d) is positive when the customer has a flagged transaction on days d+1 … d+H.',
+          description:
+            'Forecast horizon H: a snapshot on day d is positive when the customer has a flagged transaction on days d+1 … d+H. Also the gap time splits leave between periods and the label window the leakage check verifies.',
         }),
       },
       { additionalProperties: false },
