@@ -18,6 +18,16 @@ describe('single-feature baselines', () => {
     expect(featureScore(m, { r: null })).toBeCloseTo(rate(y), 6);
   });
 
+  it('a binary rule fits its two rates on a large sample too (no iteration to overshoot)', () => {
+    // 50,000 rows, 13% hits of which 2/3 positive, 3/87 positive among the misses (as at 1M generated rows).
+    const big = Array.from({ length: 50_000 }, (_, i) => ({ r: i % 100 < 13 ? 0.1 : 0.5 }));
+    const yb = big.map((row, i) => (row.r < 0.2 ? (i % 3 === 0 ? 0 : 1) : i % 25 === 0 ? 1 : 0));
+    const m = fitFeatureScorer(big, yb, { feature: 'r', direction: 'lower', threshold: 0.2 });
+    expect(Number.isFinite(m.a) && Number.isFinite(m.b)).toBe(true);
+    expect(featureScore(m, { r: 0.1 })).toBeCloseTo(2 / 3, 2);
+    expect(featureScore(m, { r: 0.5 })).toBeCloseTo(3 / 87, 3);
+  });
+
   it('auto chooses the direction on the fitting rows; a fixed direction never flips', () => {
     const auto = fitFeatureScorer(rows, y, { feature: 'r', direction: 'auto', threshold: null });
     expect(auto.direction).toBe('lower');

@@ -61,6 +61,31 @@ export function fitLogistic1d(x: Float64Array, y: Labels): { a: number; b: numbe
 }
 
 /**
+ * The logistic map of a 0/1 input in closed form: the smoothed positive rate of each group
+ * (b = logit of the misses' rate, a = the hits' logit minus it). Newton's method on a 0/1 input
+ * can overshoot on large samples; the maximum-likelihood answer needs no iteration.
+ */
+export function fitTwoGroups(x: Float64Array, y: Labels): { a: number; b: number } {
+  let hits = 0;
+  let hitPos = 0;
+  let misses = 0;
+  let missPos = 0;
+  for (let i = 0; i < x.length; i++) {
+    const positive = y[i] ? 1 : 0;
+    if (x[i]! > 0.5) {
+      hits++;
+      hitPos += positive;
+    } else {
+      misses++;
+      missPos += positive;
+    }
+  }
+  const logit = (pos: number, n: number) => Math.log((pos + 0.5) / (n - pos + 0.5));
+  const b = logit(missPos, misses);
+  return { a: hits > 0 ? logit(hitPos, hits) - b : 0, b };
+}
+
+/**
  * Fit a single-feature scorer on rows and labels. The map is a one-input logistic regression on
  * the signed value (graded) or on the 0/1 rule outcome (binary: it reproduces the two groups'
  * rates); a fixed direction never flips (a slope of the wrong sign becomes 0: the rate of the
@@ -96,7 +121,7 @@ export function fitFeatureScorer(rows: readonly Row[], y: Labels, spec: FeatureS
     scale = sd > 0 ? sd : 1;
   }
   const x = Float64Array.from(t, (v) => (v - center) / scale);
-  let { a, b } = t.length ? fitLogistic1d(x, ty) : { a: 0, b: 0 };
+  let { a, b } = t.length ? (spec.threshold === null ? fitLogistic1d(x, ty) : fitTwoGroups(x, ty)) : { a: 0, b: 0 };
   let direction: 'higher' | 'lower' = direction0;
   if (a < 0) {
     if (spec.direction === 'auto' && spec.threshold === null) {
