@@ -57,7 +57,7 @@ describe('forecastTarget', () => {
     expect(t).toMatchObject({ snapshots: 5, censored: 2, positives: 1, negatives: 2, data_end: '2020-05-20', horizon_days: 7 });
   });
 
-  it('gives the same labels up to a date D when the horizon after D is inside the data', () => {
+  it('a longer horizon sees further ahead and censors more days', () => {
     const longer = forecastTarget(frameFromRows(rows, names), flags, 8);
     // With H = 8, 05-01 now sees the 05-09 flag; 05-13 and later are censored.
     expect(Array.from(longer.values)).toEqual([-1, 1, 1, 0, -1, -1]);
