@@ -1,4 +1,5 @@
 const nx = require('@nx/eslint-plugin');
+const prettier = require('eslint-config-prettier');
 
 module.exports = [
   ...nx.configs['flat/base'],
@@ -20,7 +21,10 @@ module.exports = [
             { sourceTag: 'type:schema', onlyDependOnLibsWithTags: ['type:schema'] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:schema', 'type:util'] },
             { sourceTag: 'type:stage', onlyDependOnLibsWithTags: ['type:schema', 'type:util'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:schema', 'type:util', 'stage:serve', 'stage:monitor', 'stage:evaluate'] },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: ['type:schema', 'type:util', 'stage:serve', 'stage:monitor', 'stage:evaluate'],
+            },
           ],
         },
       ],
@@ -37,4 +41,6 @@ module.exports = [
     files: ['**/*.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  // Last: turns off the stylistic rules that Prettier owns (`npx prettier --check .` runs in lint).
+  prettier,
 ];

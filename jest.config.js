@@ -26,7 +26,12 @@ const projects = roots
   .map((dir) => ({ dir, testMatch: ['<rootDir>/src/**/*.spec.ts'] }))
   // The shared test helpers (tools/testing), the tools' own specs (tools/*.spec.ts) and the whole-pipeline
   // fault suite (tools/faults, docs/reliability.md) are tested too.
-  .concat([{ dir: 'tools', testMatch: ['<rootDir>/testing/**/*.spec.ts', '<rootDir>/*.spec.ts', '<rootDir>/faults/**/*.spec.ts'] }])
+  .concat([
+    {
+      dir: 'tools',
+      testMatch: ['<rootDir>/testing/**/*.spec.ts', '<rootDir>/*.spec.ts', '<rootDir>/faults/**/*.spec.ts'],
+    },
+  ])
   .map(({ dir, testMatch }) => ({
     displayName: dir,
     rootDir: path.join(__dirname, dir),

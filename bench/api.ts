@@ -18,7 +18,16 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_FEATURE_PARAMS, dataLayout, loadModel, partitionDir, readAliases, seededRandom, tableFromRows, writeParquetFile } from '@bolsillo/core';
+import {
+  DEFAULT_FEATURE_PARAMS,
+  dataLayout,
+  loadModel,
+  partitionDir,
+  readAliases,
+  seededRandom,
+  tableFromRows,
+  writeParquetFile,
+} from '@bolsillo/core';
 import { FeatureRowSchema, PREDICTION_EXAMPLE, arrowSchemaFor } from '@bolsillo/schema';
 import { featuresForRequest, registerDemoChampion, scorePartitions, scoreRows } from '@bolsillo/serve';
 import type { PacedResult } from './paced-load';
@@ -45,7 +54,11 @@ function startServer(script: string, port: number, env: Record<string, string>):
   const nodeArgs = ['--import', 'tsx', script];
   const cmd = taskset ? 'taskset' : process.execPath;
   const args = taskset ? ['-c', '0', process.execPath, ...nodeArgs] : nodeArgs;
-  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`  [${path.basename(script)}] ${d}`));
   return child;
 }
@@ -82,7 +95,11 @@ function cpuSeconds(pid: number | undefined): number {
 }
 
 /** A load run plus the server's CPU time per answered request, which machine load does not distort. */
-async function measured(child: ChildProcess, url: string, extra: Record<string, unknown> = {}): Promise<CannonResult & { cpuUs: number }> {
+async function measured(
+  child: ChildProcess,
+  url: string,
+  extra: Record<string, unknown> = {},
+): Promise<CannonResult & { cpuUs: number }> {
   const c0 = cpuSeconds(child.pid);
   const r = await cannon(url, extra);
   return { ...r, cpuUs: ((cpuSeconds(child.pid) - c0) * 1e6) / Math.max(1, r.requests.total) };
@@ -100,7 +117,6 @@ async function cannon(url: string, extra: Record<string, unknown> = {}): Promise
   });
 }
 
-
 /**
  * Open-loop load at a fixed rate (bench/paced-load.ts) in its own process on the bench's CPU: request i
  * is due at start + i / rate whatever the earlier ones are doing, and its latency counts from that due
@@ -109,7 +125,11 @@ async function cannon(url: string, extra: Record<string, unknown> = {}): Promise
 function paced(url: string, rate: number, seconds: number, body: string): PacedResult {
   const bodyFile = path.join(os.tmpdir(), `bolsillo-bench-body-${process.pid}.json`);
   fs.writeFileSync(bodyFile, body);
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/paced-load.ts', url, String(rate), String(seconds), bodyFile], { cwd: ROOT, encoding: 'utf8' });
+  const run = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'bench/paced-load.ts', url, String(rate), String(seconds), bodyFile],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   fs.rmSync(bodyFile, { force: true });
   if (run.status !== 0) throw new Error(`paced load failed: ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as PacedResult;
@@ -119,7 +139,10 @@ function paced(url: string, rate: number, seconds: number, body: string): PacedR
 async function serverLatency(base: string): Promise<Map<string, number>> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const out = new Map<string, number>();
-  for (const m of text.matchAll(/^bolsillo_http_request_duration_seconds_bucket\{route="\/predict",le="([^"]+)"\} (\d+)$/gm)) out.set(m[1]!, Number(m[2]));
+  for (const m of text.matchAll(
+    /^bolsillo_http_request_duration_seconds_bucket\{route="\/predict",le="([^"]+)"\} (\d+)$/gm,
+  ))
+    out.set(m[1]!, Number(m[2]));
   return out;
 }
 
@@ -132,7 +155,10 @@ function shareWithin(before: Map<string, number>, after: Map<string, number>, le
 /** The server's event-loop delay since its previous `/metrics` scrape (ms): p99 and max. */
 async function loopDelay(base: string): Promise<{ p99: number; max: number }> {
   const text = await (await fetch(`${base}/metrics`)).text();
-  const value = (q: string) => Number(new RegExp(`^bolsillo_event_loop_delay_seconds\\{quantile="${q}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000;
+  const value = (q: string) =>
+    Number(
+      new RegExp(`^bolsillo_event_loop_delay_seconds\\{quantile="${q}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN,
+    ) * 1000;
   return { p99: value('0.99'), max: value('1') };
 }
 
@@ -153,7 +179,12 @@ async function main(): Promise<void> {
   }
   const version = readAliases(dataLayout(dataDir).registry).champion!;
   const model = await loadModel(dataLayout(dataDir).registry, version);
-  console.log(`model: ${modelNote}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `model: ${modelNote}; load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
 
   // 1. Bare express vs the API, same run, same settings.
   const bare = startServer('bench/bare-express.ts', 8101, {});
@@ -164,15 +195,22 @@ async function main(): Promise<void> {
   const bareSteady = paced('http://127.0.0.1:8101/predict', 500, STEADY_SECONDS, JSON.stringify(PREDICTION_EXAMPLE));
   const bareFixed = await cannon('http://127.0.0.1:8101/predict', { connections: 10, overallRate: 500 });
   await stop(bare);
-  console.log(`bare express: ${Math.round(bareRes.requests.average)} req/s, p50 ${bareRes.latency.p50} ms, p99 ${bareRes.latency.p99} ms, ${Math.round(bareRes.cpuUs)} cpu-µs/req; steady 500 req/s p99 ${ms(bareSteady.p99)} ms; autocannon overallRate 500 p99 ${bareFixed.latency.p99} ms`);
+  console.log(
+    `bare express: ${Math.round(bareRes.requests.average)} req/s, p50 ${bareRes.latency.p50} ms, p99 ${bareRes.latency.p99} ms, ${Math.round(bareRes.cpuUs)} cpu-µs/req; steady 500 req/s p99 ${ms(bareSteady.p99)} ms; autocannon overallRate 500 p99 ${bareFixed.latency.p99} ms`,
+  );
 
-  const api = startServer('apps/api/src/main.ts', 8102, { DATA_DIR: dataDir, BOLSILLO_PSEUDONYM_SECRET: 'bench-secret' });
+  const api = startServer('apps/api/src/main.ts', 8102, {
+    DATA_DIR: dataDir,
+    BOLSILLO_PSEUDONYM_SECRET: 'bench-secret',
+  });
   await waitFor('http://127.0.0.1:8102/ready');
   await cannon('http://127.0.0.1:8102/predict', { duration: 2 });
   await loopDelay('http://127.0.0.1:8102');
   const apiRes = await measured(api, 'http://127.0.0.1:8102/predict');
   const apiLoop = await loopDelay('http://127.0.0.1:8102');
-  console.log(`api /predict: ${Math.round(apiRes.requests.average)} req/s, p50 ${apiRes.latency.p50} ms, p99 ${apiRes.latency.p99} ms, ${Math.round(apiRes.cpuUs)} cpu-µs/req; event-loop delay p99 ${ms(apiLoop.p99)} ms, max ${ms(apiLoop.max)} ms`);
+  console.log(
+    `api /predict: ${Math.round(apiRes.requests.average)} req/s, p50 ${apiRes.latency.p50} ms, p99 ${apiRes.latency.p99} ms, ${Math.round(apiRes.cpuUs)} cpu-µs/req; event-loop delay p99 ${ms(apiLoop.p99)} ms, max ${ms(apiLoop.max)} ms`,
+  );
 
   // 2. Fixed offered load: open loop, then autocannon's overallRate for comparison with earlier runs.
   const c0 = cpuSeconds(api.pid);
@@ -182,7 +220,9 @@ async function main(): Promise<void> {
   const steadyLoop = await loopDelay('http://127.0.0.1:8102');
   const lat1 = await serverLatency('http://127.0.0.1:8102');
   const serverShare = (le: string) => `${(shareWithin(lat0, lat1, le) * 100).toFixed(le === '0.005' ? 2 : 1)} %`;
-  console.log(`api /predict at a steady 500 req/s: p50 ${ms(steady.p50)} ms, p99 ${ms(steady.p99)} ms, max ${ms(steady.max)} ms, ${Math.round(steadyCpuUs)} cpu-µs/req; event-loop delay p99 ${ms(steadyLoop.p99)} ms, max ${ms(steadyLoop.max)} ms`);
+  console.log(
+    `api /predict at a steady 500 req/s: p50 ${ms(steady.p50)} ms, p99 ${ms(steady.p99)} ms, max ${ms(steady.max)} ms, ${Math.round(steadyCpuUs)} cpu-µs/req; event-loop delay p99 ${ms(steadyLoop.p99)} ms, max ${ms(steadyLoop.max)} ms`,
+  );
   const fixed = await measured(api, 'http://127.0.0.1:8102/predict', { connections: 10, overallRate: 500 });
   const fixedLoop = await loopDelay('http://127.0.0.1:8102');
   console.log(`api /predict at autocannon overallRate 500: p50 ${fixed.latency.p50} ms, p99 ${fixed.latency.p99} ms`);
@@ -193,25 +233,57 @@ async function main(): Promise<void> {
   const groups = ['VESTUARIO', 'SERVIÇO', 'RESTAURANTE', 'SUPERMERCADOS', 'M.O.T.O.', 'FARMACIAS'];
   const dates = Array.from({ length: 10 }, (_, i) => `2019-12-${String(i + 1).padStart(2, '0')}`);
   const rows = Array.from({ length: BATCH_ROWS }, (_, i) => {
-    const req = { ...PREDICTION_EXAMPLE, available_limit: Math.floor(rnd() * 4700), amount: Math.round(rnd() * 100000) / 100, merchant_group: groups[i % groups.length]!, date: dates[i % dates.length]! };
-    return { txn_id: `bench.csv#${i + 2}`, customer_key: 'k', date: req.date, ...featuresForRequest(req, 'k', undefined, DEFAULT_FEATURE_PARAMS).features };
+    const req = {
+      ...PREDICTION_EXAMPLE,
+      available_limit: Math.floor(rnd() * 4700),
+      amount: Math.round(rnd() * 100000) / 100,
+      merchant_group: groups[i % groups.length]!,
+      date: dates[i % dates.length]!,
+    };
+    return {
+      txn_id: `bench.csv#${i + 2}`,
+      customer_key: 'k',
+      date: req.date,
+      ...featuresForRequest(req, 'k', undefined, DEFAULT_FEATURE_PARAMS).features,
+    };
   });
   const t0 = performance.now();
   scoreRows(model, rows, false);
   const scoreSeconds = (performance.now() - t0) / 1000;
   const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bolsillo-bench-batch-'));
   const layout = dataLayout(storeDir);
-  for (const date of dates) writeParquetFile(path.join(partitionDir(layout.featureStore, date), 'part-0.parquet'), tableFromRows(arrowSchemaFor(FeatureRowSchema), rows.filter((r) => r.date === date)));
-  const rule = { threshold: DEFAULT_FEATURE_PARAMS.revengeThreshold, essential_groups: DEFAULT_FEATURE_PARAMS.essentialGroups };
-  const batch = scorePartitions({ featureStoreDir: layout.featureStore, predictionsDir: layout.predictions, model, version, rule });
+  for (const date of dates)
+    writeParquetFile(
+      path.join(partitionDir(layout.featureStore, date), 'part-0.parquet'),
+      tableFromRows(
+        arrowSchemaFor(FeatureRowSchema),
+        rows.filter((r) => r.date === date),
+      ),
+    );
+  const rule = {
+    threshold: DEFAULT_FEATURE_PARAMS.revengeThreshold,
+    essential_groups: DEFAULT_FEATURE_PARAMS.essentialGroups,
+  };
+  const batch = scorePartitions({
+    featureStoreDir: layout.featureStore,
+    predictionsDir: layout.predictions,
+    model,
+    version,
+    rule,
+  });
   fs.rmSync(storeDir, { recursive: true, force: true });
-  console.log(`batch: ${Math.round(BATCH_ROWS / scoreSeconds)} rows/s scoring only, ${Math.round(batch.rowsPerSecond)} rows/s with Parquet I/O`);
+  console.log(
+    `batch: ${Math.round(BATCH_ROWS / scoreSeconds)} rows/s scoring only, ${Math.round(batch.rowsPerSecond)} rows/s with Parquet I/O`,
+  );
 
   const ratio = apiRes.requests.average / bareRes.requests.average;
   const busy = os.loadavg()[0]! > os.cpus().length;
   const md = `## Serving API (\`bench/api.ts\`)
 
-Measured ${new Date().toISOString().slice(0, 10)} on this machine (${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}); load average at start ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}${taskset ? '; servers pinned to CPU 0 with taskset' : ''}.
+Measured ${new Date().toISOString().slice(0, 10)} on this machine (${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}); load average at start ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}${taskset ? '; servers pinned to CPU 0 with taskset' : ''}.
 Model: ${modelNote}. Each server is a child process; autocannon runs in the bench process; ${DURATION} s per autocannon run after a 2 s warm-up, ${STEADY_SECONDS} s per steady-load run.
 ${busy ? `\n**The machine was busy with other jobs during this run (load average above the core count)**: req/s and latencies swing with that load between the runs, so also compare the server CPU µs per request, which that load distorts less, though contention still inflates it. On an idle machine the issue measured bare express 5 at about 3.0k req/s.\n` : ''}
 | ${'`POST /predict`, one transaction, 50 connections'} | req/s | p50 ms | p99 ms | max ms | server CPU µs/req | errors/non-2xx |

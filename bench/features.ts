@@ -15,7 +15,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { dataLayout, generateChunks, listPartitions, readJsonl, writeFileAtomic, writeJsonAtomic } from '@bolsillo/core';
+import {
+  dataLayout,
+  generateChunks,
+  listPartitions,
+  readJsonl,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from '@bolsillo/core';
 import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { readParquet } from 'parquet-wasm';
 import type { StageRun } from '@bolsillo/schema';
@@ -39,12 +46,22 @@ const { values } = parseArgs({
 });
 const existingLake = values.lake ? path.resolve(values.lake) : null;
 const rows = Number(values.rows);
-const dir = path.resolve(values.dir ?? path.join(os.tmpdir(), existingLake ? `bench-features-on-${path.basename(path.dirname(existingLake))}` : `bench-features-${rows}`));
+const dir = path.resolve(
+  values.dir ??
+    path.join(
+      os.tmpdir(),
+      existingLake ? `bench-features-on-${path.basename(path.dirname(existingLake))}` : `bench-features-${rows}`,
+    ),
+);
 const raw = path.join(dir, 'raw');
 const layout = dataLayout(dir);
 
 function runStage(cli: string, args: string[] = [], dataDir = dir): StageRun {
-  const r = spawnSync(TSX, [cli, ...args], { cwd: ROOT, env: { ...process.env, DATA_DIR: dataDir, RAW_DIR: raw }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync(TSX, [cli, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, DATA_DIR: dataDir, RAW_DIR: raw },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   if (r.status !== 0) throw new Error(`${cli} exited with ${r.status}`);
   const runs = readJsonl<StageRun>(path.join(dataLayout(dataDir).monitoring, 'runs.jsonl'));
   return runs[runs.length - 1]!;
@@ -52,7 +69,8 @@ function runStage(cli: string, args: string[] = [], dataDir = dir): StageRun {
 
 function ensureLake(): void {
   if (existingLake) {
-    if (listPartitions(path.join(existingLake, 'transactions')).length === 0) throw new Error(`no lake partitions under ${existingLake}/transactions`);
+    if (listPartitions(path.join(existingLake, 'transactions')).length === 0)
+      throw new Error(`no lake partitions under ${existingLake}/transactions`);
     // Fresh work dir each time (the store and manifest of a previous bench would make the runs no-ops).
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
@@ -62,7 +80,8 @@ function ensureLake(): void {
   const csv = path.join(raw, 'generated.csv');
   const marker = path.join(dir, 'generated.json');
   const want = JSON.stringify({ rows, seed: Number(values.seed) });
-  if (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === want && listPartitions(layout.lake).length > 0) return;
+  if (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === want && listPartitions(layout.lake).length > 0)
+    return;
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(raw, { recursive: true });
   const fd = fs.openSync(csv, 'w');
@@ -168,7 +187,8 @@ main thread becomes the critical path again.
 `;
 
 function line(label: string, run: StageRun, rowsProcessed: number): string {
-  const s = run.summary as { partitionsWritten?: number; threadCpuSeconds?: { main: number; parquet: number[] } } | undefined;
+  const s = run.summary as
+    { partitionsWritten?: number; threadCpuSeconds?: { main: number; parquet: number[] } } | undefined;
   const t = s?.threadCpuSeconds;
   const threads = t ? `${t.main.toFixed(1)} / ${t.parquet.map((x) => x.toFixed(1)).join(' + ')}` : '–';
   return `| ${label} | ${rowsProcessed.toLocaleString('en')} | ${s?.partitionsWritten ?? '?'} | ${run.wall_seconds.toFixed(1)} | ${run.cpu_seconds.toFixed(1)} | ${threads} | ${Math.round(rowsProcessed / run.wall_seconds).toLocaleString('en')} | ${Math.round(rowsProcessed / run.cpu_seconds).toLocaleString('en')} | ${Math.round(run.peak_rss_mb)} |`;
@@ -196,15 +216,22 @@ const dirU = `${dir}-uncompressed`;
 fs.rmSync(dirU, { recursive: true, force: true });
 fs.mkdirSync(dirU, { recursive: true });
 fs.symlinkSync(fs.realpathSync(path.join(dir, 'lake')), path.join(dirU, 'lake'));
-const defaults = JSON.parse(fs.readFileSync(path.join(ROOT, 'packages', 'features', 'params.json'), 'utf8')) as Record<string, unknown>;
+const defaults = JSON.parse(fs.readFileSync(path.join(ROOT, 'packages', 'features', 'params.json'), 'utf8')) as Record<
+  string,
+  unknown
+>;
 const paramsU = path.join(dirU, 'params-uncompressed.json');
 fs.writeFileSync(paramsU, JSON.stringify({ ...defaults, parquet: { compression: 'uncompressed' } }));
 const fullU = runStage('packages/features/src/cli.ts', ['--full', '--params', paramsU], dirU);
 function storeBytes(dataDir: string): number {
-  return listPartitions(dataLayout(dataDir).featureStore).reduce((s, p) => s + p.files.reduce((t, f) => t + fs.statSync(f).size, 0), 0);
+  return listPartitions(dataLayout(dataDir).featureStore).reduce(
+    (s, p) => s + p.files.reduce((t, f) => t + fs.statSync(f).size, 0),
+    0,
+  );
 }
 const [bytesS, bytesU] = [storeBytes(dir), storeBytes(dirU)];
-const readBack = (file: string) => tableFromIPC(readParquet(fs.readFileSync(file), { batchSize: 1 << 24 }).intoIPCStream());
+const readBack = (file: string) =>
+  tableFromIPC(readParquet(fs.readFileSync(file), { batchSize: 1 << 24 }).intoIPCStream());
 let sameContent = true;
 const partsS = listPartitions(layout.featureStore);
 const partsU = listPartitions(dataLayout(dirU).featureStore);
@@ -236,7 +263,9 @@ const text = [
   line('full recompute (snappy, the default)', full, full.rows_in),
   line('full recompute, `parquet.compression: "uncompressed"`', fullU, fullU.rows_in),
   line('no-op rerun (inputs unchanged)', noop, full.rows_in),
-  ...(incremental ? [line(`incremental (last 7 days changed: replays history, rewrites 7)`, incremental, incremental.rows_in)] : []),
+  ...(incremental
+    ? [line(`incremental (last 7 days changed: replays history, rewrites 7)`, incremental, incremental.rows_in)]
+    : []),
   '',
   `Store size: snappy ${(bytesS / 2 ** 20).toFixed(0)} MiB, uncompressed ${(bytesU / 2 ** 20).toFixed(0)} MiB; both stores hold the same tables ` +
     `(every partition read back with parquet-wasm + apache-arrow, compared as IPC bytes): ${sameContent ? 'yes' : '**NO**'}.`,

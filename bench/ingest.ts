@@ -52,7 +52,12 @@ async function duckdbStep(file: string, outDir: string): Promise<void> {
 
 function child(args: string[], env: NodeJS.ProcessEnv = {}): Step {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [TSX, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [TSX, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 << 20,
+  });
   let seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed:\n${r.stderr.toString()}`);
   const m = /peak_rss_mb=(\d+(\.\d+)?)/.exec(r.stdout.toString());
@@ -102,8 +107,18 @@ async function benchSize(rows: number, out: string): Promise<void> {
   const bytes = fs.statSync(csv).size;
   console.error(`[bench] ingest`);
   const data = path.join(work, 'data');
-  const ing = child([path.join('packages', 'ingest', 'src', 'cli.ts')], { RAW_DIR: raw, DATA_DIR: data, BOLSILLO_PSEUDONYM_SECRET: 'bench-secret' });
-  const run = JSON.parse(fs.readFileSync(path.join(data, 'monitoring', 'runs.jsonl'), 'utf8').trim().split('\n').pop()!) as {
+  const ing = child([path.join('packages', 'ingest', 'src', 'cli.ts')], {
+    RAW_DIR: raw,
+    DATA_DIR: data,
+    BOLSILLO_PSEUDONYM_SECRET: 'bench-secret',
+  });
+  const run = JSON.parse(
+    fs
+      .readFileSync(path.join(data, 'monitoring', 'runs.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .pop()!,
+  ) as {
     wall_seconds: number;
     cpu_seconds: number;
     peak_rss_mb: number;
@@ -118,7 +133,8 @@ async function benchSize(rows: number, out: string): Promise<void> {
   const inp = fs.openSync(csv, 'r');
   const outFd = fs.openSync(utf8Csv, 'w');
   const buf = Buffer.alloc(8 << 20);
-  for (let n = fs.readSync(inp, buf); n > 0; n = fs.readSync(inp, buf)) fs.writeSync(outFd, Buffer.from(buf.toString('latin1', 0, n).replace(/\x82/g, 'Ç'), 'utf8'));
+  for (let n = fs.readSync(inp, buf); n > 0; n = fs.readSync(inp, buf))
+    fs.writeSync(outFd, Buffer.from(buf.toString('latin1', 0, n).replace(/\x82/g, 'Ç'), 'utf8'));
   fs.closeSync(inp);
   fs.closeSync(outFd);
   const duck = child([self, '--step', 'duckdb', '--file', utf8Csv, '--dir', duckDir]);
@@ -150,10 +166,14 @@ async function benchSize(rows: number, out: string): Promise<void> {
   const MARK = '<!-- notes -->';
   const [previous = '', notes = ''] = (fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '').split(`${MARK}\n`);
   const sections = new Map<string, string>();
-  for (const part of previous.split(/^(?=### )/m).filter((p) => p.startsWith('### '))) sections.set(part.split('\n', 1)[0]!, part.trimEnd() + '\n\n');
+  for (const part of previous.split(/^(?=### )/m).filter((p) => p.startsWith('### ')))
+    sections.set(part.split('\n', 1)[0]!, part.trimEnd() + '\n\n');
   sections.set(`### ${fmt(rows)} rows`, md);
-  const head = previous.includes('\n### ') || previous.startsWith('### ') ? previous.split(/^### /m)[0]! : '## Ingest\n\n';
-  const ordered = [...sections.entries()].sort(([a], [b]) => Number(a.replace(/\D/g, '')) - Number(b.replace(/\D/g, ''))).map(([, v]) => v);
+  const head =
+    previous.includes('\n### ') || previous.startsWith('### ') ? previous.split(/^### /m)[0]! : '## Ingest\n\n';
+  const ordered = [...sections.entries()]
+    .sort(([a], [b]) => Number(a.replace(/\D/g, '')) - Number(b.replace(/\D/g, '')))
+    .map(([, v]) => v);
   const doc = head + ordered.join('') + (notes ? `${MARK}\n${notes}` : '');
   fs.writeFileSync(out, doc);
   process.stdout.write(md);
@@ -162,7 +182,12 @@ async function benchSize(rows: number, out: string): Promise<void> {
 
 function dirBytes(dir: string): number {
   if (!fs.existsSync(dir)) return 0;
-  return fs.readdirSync(dir, { withFileTypes: true }).reduce((s, e) => s + (e.isDirectory() ? dirBytes(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).size), 0);
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .reduce(
+      (s, e) => s + (e.isDirectory() ? dirBytes(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).size),
+      0,
+    );
 }
 
 main().catch((error: Error) => {

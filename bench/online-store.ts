@@ -57,9 +57,22 @@ const taskset = spawnSync('taskset', ['--version']).status === 0;
 /** The synthetic customers' states: a few transactions each, JSON as the features stage writes them. */
 function snapshot(n: number): { snap: OnlineStoreSnapshot; keyOf: (i: number) => string } {
   const { customer_id: _id, ...fields } = PREDICTION_EXAMPLE;
-  const keyOf = (i: number) => customerKey(SECRET, { id: `bench-${i}`, account_cohort: fields.account_cohort, city: fields.city, state: fields.state, age: fields.age, sex: fields.sex });
+  const keyOf = (i: number) =>
+    customerKey(SECRET, {
+      id: `bench-${i}`,
+      account_cohort: fields.account_cohort,
+      city: fields.city,
+      state: fields.state,
+      age: fields.age,
+      sex: fields.sex,
+    });
   let state: CustomerState = emptyCustomerState();
-  for (const [d, amount] of [['2020-04-20', 120], ['2020-04-29', 35.5], ['2020-05-05', 410]] as const) state = updateCustomerState(state, { ...fields, customer_key: 'k', date: d, amount });
+  for (const [d, amount] of [
+    ['2020-04-20', 120],
+    ['2020-04-29', 35.5],
+    ['2020-05-05', 410],
+  ] as const)
+    state = updateCustomerState(state, { ...fields, customer_key: 'k', date: d, amount });
   const customers: Record<string, CustomerState> = {};
   for (let i = 0; i < n; i += 1) customers[keyOf(i)] = state;
   return { snap: { params: DEFAULT_FEATURE_PARAMS, as_of: '2020-05-05', customers }, keyOf };
@@ -78,7 +91,13 @@ function startApi(port: number, env: Record<string, string>): ChildProcess {
 
 async function waitFor(url: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${url} did not come up`);
@@ -102,7 +121,11 @@ function memory(pid: number): { rss: number; anon: number; file: number } {
 function paced(url: string, rate: number, seconds: number, body: string): PacedResult {
   const bodyFile = path.join(os.tmpdir(), `bolsillo-bench-store-body-${process.pid}.json`);
   fs.writeFileSync(bodyFile, body);
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/paced-load.ts', url, String(rate), String(seconds), bodyFile], { cwd: ROOT, encoding: 'utf8' });
+  const run = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'bench/paced-load.ts', url, String(rate), String(seconds), bodyFile],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   fs.rmSync(bodyFile, { force: true });
   if (run.status !== 0) throw new Error(`paced load failed: ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as PacedResult;
@@ -116,7 +139,13 @@ interface ApiRun {
   memory: { rss: number; anon: number; file: number };
 }
 
-async function apiRun(backend: string, customers: number, dataDir: string, storeUrl: string, steady: boolean): Promise<ApiRun> {
+async function apiRun(
+  backend: string,
+  customers: number,
+  dataDir: string,
+  storeUrl: string,
+  steady: boolean,
+): Promise<ApiRun> {
   const port = await freePort();
   const api = startApi(port, { DATA_DIR: dataDir, BOLSILLO_ONLINE_STORE: storeUrl });
   const url = `http://127.0.0.1:${port}`;
@@ -124,12 +153,20 @@ async function apiRun(backend: string, customers: number, dataDir: string, store
     await waitFor(`${url}/ready`);
     // A known customer from the middle of the store.
     const body = JSON.stringify({ ...PREDICTION_EXAMPLE, customer_id: `bench-${Math.floor(customers / 2)}` });
-    const opts = { url: `${url}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 50 };
+    const opts = {
+      url: `${url}/predict`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      connections: 50,
+    };
     await autocannon({ ...opts, duration: 2 });
     const throughput = await autocannon({ ...opts, duration: DURATION });
     const s = steady ? paced(`${url}/predict`, 500, STEADY_SECONDS, body) : null;
     const m = memory(api.pid!);
-    console.log(`${backend} ${customers}: ${Math.round(throughput.requests.average)} req/s at 50 conns (p99 ${throughput.latency.p99} ms)${s ? `; steady 500 req/s p50 ${s.p50.toFixed(2)} ms p99 ${s.p99.toFixed(2)} ms` : ''}; RSS ${m.rss.toFixed(0)} MB (anon ${m.anon.toFixed(0)}, file ${m.file.toFixed(0)})`);
+    console.log(
+      `${backend} ${customers}: ${Math.round(throughput.requests.average)} req/s at 50 conns (p99 ${throughput.latency.p99} ms)${s ? `; steady 500 req/s p50 ${s.p50.toFixed(2)} ms p99 ${s.p99.toFixed(2)} ms` : ''}; RSS ${m.rss.toFixed(0)} MB (anon ${m.anon.toFixed(0)}, file ${m.file.toFixed(0)})`,
+    );
     return { backend, customers, throughput, steady: s, memory: m };
   } finally {
     await stop(api);
@@ -151,7 +188,11 @@ async function pushRate(dataDir: string, storeUrl: string): Promise<number> {
           const res = await fetch(`${url}/transactions`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ ...TRANSACTION_PUSH_EXAMPLE, customer_id: `bench-${i % 1000}`, txn_id: `push-${storeUrl ? 'r' : 'e'}-${i}` }),
+            body: JSON.stringify({
+              ...TRANSACTION_PUSH_EXAMPLE,
+              customer_id: `bench-${i % 1000}`,
+              txn_id: `push-${storeUrl ? 'r' : 'e'}-${i}`,
+            }),
           });
           if (res.status !== 200) throw new Error(`push ${res.status}: ${await res.text()}`);
           await res.arrayBuffer();
@@ -165,13 +206,31 @@ async function pushRate(dataDir: string, storeUrl: string): Promise<number> {
 }
 
 /** Stream events/s: the consumer's apply rate over a stream already holding the rows. */
-async function streamRate(dataDir: string, storeUrl: string, natsUrl: string, durable: string): Promise<{ perSecond: number; applied: number }> {
-  const store = await openOnlineStore({ url: storeUrl || undefined, embeddedDir: dataLayout(dataDir).onlineEmbedded, namespace: `stream-${durable}` });
+async function streamRate(
+  dataDir: string,
+  storeUrl: string,
+  natsUrl: string,
+  durable: string,
+): Promise<{ perSecond: number; applied: number }> {
+  const store = await openOnlineStore({
+    url: storeUrl || undefined,
+    embeddedDir: dataLayout(dataDir).onlineEmbedded,
+    namespace: `stream-${durable}`,
+  });
   const stream = await connectTransactionStream(natsUrl);
   try {
     await store.materialise({ params: DEFAULT_FEATURE_PARAMS, as_of: '', customers: {} });
-    const features = new OnlineFeatures({ store, snapshotFile: path.join(dataDir, 'none.json'), secret: SECRET, log: () => undefined });
-    const push = new PushService({ store, landing: LandingWriter.open(path.join(dataDir, 'landing-stream'), durable), keyFor: (p) => features.keyFor(p)! });
+    const features = new OnlineFeatures({
+      store,
+      snapshotFile: path.join(dataDir, 'none.json'),
+      secret: SECRET,
+      log: () => undefined,
+    });
+    const push = new PushService({
+      store,
+      landing: LandingWriter.open(path.join(dataDir, 'landing-stream'), durable),
+      keyFor: (p) => features.keyFor(p)!,
+    });
     const idle = 2_000;
     const t0 = performance.now();
     const s = await runConsumer({ stream, push, durable, batch: 256, idleExitMs: idle, log: () => undefined });
@@ -195,10 +254,16 @@ async function main(): Promise<void> {
 
     // 1. Materialisation.
     const mat: Record<string, number> = {};
-    for (const [name, n] of [['big', CUSTOMERS], ['small', 1_000]] as const) {
+    for (const [name, n] of [
+      ['big', CUSTOMERS],
+      ['small', 1_000],
+    ] as const) {
       const { snap } = snapshot(n);
       for (const backend of ['embedded', 'redis'] as const) {
-        const store = await openOnlineStore({ url: backend === 'redis' ? (name === 'big' ? redisBig : redisSmall) : undefined, embeddedDir: dataLayout(dirs[name]).onlineEmbedded });
+        const store = await openOnlineStore({
+          url: backend === 'redis' ? (name === 'big' ? redisBig : redisSmall) : undefined,
+          embeddedDir: dataLayout(dirs[name]).onlineEmbedded,
+        });
         const t0 = performance.now();
         await store.materialise(snap);
         mat[`${backend}-${name}`] = (performance.now() - t0) / 1000;
@@ -206,7 +271,13 @@ async function main(): Promise<void> {
         console.log(`materialised ${n} customers into ${backend} in ${mat[`${backend}-${name}`]!.toFixed(1)} s`);
       }
     }
-    const redisMemory = Number(/used_memory:(\d+)/.exec(spawnSync('redis-cli', ['-p', String(redis.port), 'info', 'memory'], { encoding: 'utf8' }).stdout)?.[1] ?? Number.NaN) / 1024 ** 2;
+    const redisMemory =
+      Number(
+        /used_memory:(\d+)/.exec(
+          spawnSync('redis-cli', ['-p', String(redis.port), 'info', 'memory'], { encoding: 'utf8' }).stdout,
+        )?.[1] ?? Number.NaN,
+      ) /
+      1024 ** 2;
 
     // 2. /predict per backend, 1M and 1k customers.
     const runs: ApiRun[] = [];
@@ -220,11 +291,20 @@ async function main(): Promise<void> {
     console.log(`push: embedded ${push.embedded.toFixed(0)}/s, redis ${push.redis.toFixed(0)}/s`);
     const csv = path.join(work, 'stream.csv');
     fs.writeFileSync(csv, generate({ rows: STREAM_ROWS, seed: 5 }));
-    const produced = spawnSync(process.execPath, ['--import', 'tsx', 'packages/ingest/src/produce-cli.ts', '--csv', csv], { cwd: ROOT, env: { ...process.env, BOLSILLO_NATS_URL: nats.url }, encoding: 'utf8' });
+    const produced = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'packages/ingest/src/produce-cli.ts', '--csv', csv],
+      { cwd: ROOT, env: { ...process.env, BOLSILLO_NATS_URL: nats.url }, encoding: 'utf8' },
+    );
     if (produced.status !== 0) throw new Error(`producer: ${produced.stderr}`);
     const publishRate = /(\d+) messages\/s/.exec(produced.stderr)?.[1] ?? '?';
-    const stream = { embedded: await streamRate(path.join(work, 'stream-e'), '', nats.url, 'bench-embedded'), redis: await streamRate(path.join(work, 'stream-r'), redis.url, nats.url, 'bench-redis') };
-    console.log(`stream: producer ${publishRate}/s; consumer embedded ${stream.embedded.perSecond.toFixed(0)}/s, redis ${stream.redis.perSecond.toFixed(0)}/s`);
+    const stream = {
+      embedded: await streamRate(path.join(work, 'stream-e'), '', nats.url, 'bench-embedded'),
+      redis: await streamRate(path.join(work, 'stream-r'), redis.url, nats.url, 'bench-redis'),
+    };
+    console.log(
+      `stream: producer ${publishRate}/s; consumer embedded ${stream.embedded.perSecond.toFixed(0)}/s, redis ${stream.redis.perSecond.toFixed(0)}/s`,
+    );
 
     const [eb, rb, es, rs] = runs as [ApiRun, ApiRun, ApiRun, ApiRun];
     const row = (r: ApiRun) =>

@@ -32,7 +32,8 @@ export interface PacedResult {
   connections: number;
 }
 
-const quantile = (sorted: Float64Array, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+const quantile = (sorted: Float64Array, q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
 /** One keep-alive connection with at most one request in flight. */
 class Connection {
@@ -92,7 +93,9 @@ export function paced(url: string, rate: number, seconds: number, body: string):
   const port = Number(u.port);
   const payload = Buffer.from(body);
   const request = Buffer.concat([
-    Buffer.from(`POST ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\nConnection: keep-alive\r\n\r\n`),
+    Buffer.from(
+      `POST ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\nConnection: keep-alive\r\n\r\n`,
+    ),
     payload,
   ]);
   const total = Math.round(rate * seconds);

@@ -22,18 +22,29 @@ const root = path.resolve(__dirname, '..');
 const tsx = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 const { values } = parseArgs({
-  options: { rows: { type: 'string', default: '1000000' }, seed: { type: 'string', default: '7' }, keep: { type: 'boolean', default: false }, 'raw-dir': { type: 'string' } },
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    seed: { type: 'string', default: '7' },
+    keep: { type: 'boolean', default: false },
+    'raw-dir': { type: 'string' },
+  },
 });
 
 function run(args: string[], env: NodeJS.ProcessEnv): void {
-  const r = spawnSync(process.execPath, [tsx, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync(process.execPath, [tsx, ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   if (r.status !== 0) throw new Error(`${args.join(' ')} exited with ${r.status}`);
 }
 
 const sections: string[] = [];
 for (const rows of String(values.rows).split(',').map(Number)) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `bench-pipeline-${rows}-`));
-  const rawDir = values['raw-dir'] ? path.resolve(values['raw-dir'], `${rows}-seed${values.seed}`) : path.join(work, 'raw');
+  const rawDir = values['raw-dir']
+    ? path.resolve(values['raw-dir'], `${rows}-seed${values.seed}`)
+    : path.join(work, 'raw');
   const dataDir = path.join(work, 'data');
   fs.mkdirSync(rawDir, { recursive: true });
   const env = { RAW_DIR: rawDir, DATA_DIR: dataDir };
@@ -42,7 +53,10 @@ for (const rows of String(values.rows).split(',').map(Number)) {
   if (!fs.existsSync(csv)) {
     console.error(`[bench] generating ${rows} rows`);
     const g0 = performance.now();
-    run(['packages/ingest/src/generate-cli.ts', '--rows', String(rows), '--seed', String(values.seed), '--out', csv], env);
+    run(
+      ['packages/ingest/src/generate-cli.ts', '--rows', String(rows), '--seed', String(values.seed), '--out', csv],
+      env,
+    );
     generated = `generated in ${((performance.now() - g0) / 1000).toFixed(1)} s`;
   }
   const bytes = fs.statSync(csv).size;
@@ -71,7 +85,13 @@ for (const rows of String(values.rows).split(',').map(Number)) {
     );
   }
   const peak = Math.max(...runs.map((r) => r.peak_rss_mb));
-  lines.push('', `Peak RSS over all stages: ${peak.toFixed(0)} MB. Total: ${Object.values(wall).reduce((a, b) => a + b, 0).toFixed(1)} s.`, '');
+  lines.push(
+    '',
+    `Peak RSS over all stages: ${peak.toFixed(0)} MB. Total: ${Object.values(wall)
+      .reduce((a, b) => a + b, 0)
+      .toFixed(1)} s.`,
+    '',
+  );
   sections.push(lines.join('\n'));
   if (!values.keep) fs.rmSync(work, { recursive: true, force: true });
 }

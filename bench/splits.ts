@@ -45,15 +45,26 @@ function coded(frame: Frame, name: string): Coded {
 }
 
 const mean = (a: readonly number[]) => a.reduce((s, v) => s + v, 0) / a.length;
-const sd = (a: readonly number[]) => (a.length > 1 ? Math.sqrt(a.reduce((s, v) => s + (v - mean(a)) ** 2, 0) / (a.length - 1)) : 0);
+const sd = (a: readonly number[]) =>
+  a.length > 1 ? Math.sqrt(a.reduce((s, v) => s + (v - mean(a)) ** 2, 0) / (a.length - 1)) : 0;
 
 /** PR-AUC of `scores` on `rows`. */
 function ap(y: Int8Array, scores: Float64Array, rows: ArrayLike<number>): number {
-  return averagePrecision(Int8Array.from(rows, (i) => y[i]!), Float64Array.from(rows, (i) => scores[i]!));
+  return averagePrecision(
+    Int8Array.from(rows, (i) => y[i]!),
+    Float64Array.from(rows, (i) => scores[i]!),
+  );
 }
 
 /** 5th and 95th percentiles of PR-AUC over `boot` resamples of whole customers. */
-function customerBootstrap(y: Int8Array, scores: Float64Array, rows: Uint32Array, customer: Int32Array, boot: number, seed: number): [number, number] {
+function customerBootstrap(
+  y: Int8Array,
+  scores: Float64Array,
+  rows: Uint32Array,
+  customer: Int32Array,
+  boot: number,
+  seed: number,
+): [number, number] {
   const by = new Map<number, number[]>();
   for (const i of rows) {
     const list = by.get(customer[i]!);
@@ -91,7 +102,9 @@ async function main(): Promise<void> {
   if (!dataDir) throw new Error('--data <DATA_DIR with a built master> is required');
   const { hash } = readJson<{ hash: string }>(path.join(dataDir, 'master', 'latest.json'));
   const dir = path.join(dataDir, 'master', hash);
-  const manifest = readJson<{ params: BuildParams & { target: { horizon_days?: number } } }>(path.join(dir, 'manifest.json'));
+  const manifest = readJson<{ params: BuildParams & { target: { horizon_days?: number } } }>(
+    path.join(dir, 'manifest.json'),
+  );
   const selection = readJson<{ features: string[] }>(path.join(dir, 'selection.json'));
   const horizon = manifest.params.target.horizon_days ?? 0;
   const frame = frameFromTable(readParquetFile(path.join(dir, 'master.parquet')));
@@ -101,7 +114,10 @@ async function main(): Promise<void> {
   const date = coded(frame, 'date');
   const all = Uint32Array.from({ length: frame.length }, (_, i) => i);
   const features = selection.features;
-  const binned = { codes: features.map((f) => discretise(column(frame, f), featureDeclaration(f)!.dtype, all, 10)), levels: [] as number[] };
+  const binned = {
+    codes: features.map((f) => discretise(column(frame, f), featureDeclaration(f)!.dtype, all, 10)),
+    levels: [] as number[],
+  };
   binned.levels = binned.codes.map((c) => c.reduce((m, v) => Math.max(m, v), 0) + 1);
   const featureIdx = features.map((_, j) => j);
   const ruleValues = toNumeric(column(frame, String(values.rule)), all);
@@ -164,10 +180,22 @@ async function main(): Promise<void> {
         testRows: test.length,
         testCustomers: testCustomers.size,
         testPositiveCustomers: posCustomers.size,
-        model: { cvMean: mean(modelCv), cvSd: sd(modelCv), test: ap(y, modelScores, testRows), ci: customerBootstrap(y, modelScores, testRows, group.codes, boot, seed) },
-        rule: { cvMean: mean(ruleCv), cvSd: sd(ruleCv), test: ap(y, ruleScores, testRows), ci: customerBootstrap(y, ruleScores, testRows, group.codes, boot, seed) },
+        model: {
+          cvMean: mean(modelCv),
+          cvSd: sd(modelCv),
+          test: ap(y, modelScores, testRows),
+          ci: customerBootstrap(y, modelScores, testRows, group.codes, boot, seed),
+        },
+        rule: {
+          cvMean: mean(ruleCv),
+          cvSd: sd(ruleCv),
+          test: ap(y, ruleScores, testRows),
+          ci: customerBootstrap(y, ruleScores, testRows, group.codes, boot, seed),
+        },
       });
-      process.stderr.write(`[bench splits] ${strategy} seed ${seed}: CV ${mean(modelCv).toFixed(3)} test ${runs.at(-1)!.model.test.toFixed(3)}\n`);
+      process.stderr.write(
+        `[bench splits] ${strategy} seed ${seed}: CV ${mean(modelCv).toFixed(3)} test ${runs.at(-1)!.model.test.toFixed(3)}\n`,
+      );
     }
   }
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');

@@ -21,7 +21,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { averagePrecision, createEncoder, forEachParquetBatch, loadModel, loadParams, readJson, seededRandom } from '@bolsillo/core';
+import {
+  averagePrecision,
+  createEncoder,
+  forEachParquetBatch,
+  loadModel,
+  loadParams,
+  readJson,
+  seededRandom,
+} from '@bolsillo/core';
 import { TARGET } from '@bolsillo/schema';
 import { readTrainingRows } from '../packages/train/src/master-reader';
 import { TrainParamsSchema } from '../packages/train/src/params';
@@ -45,7 +53,11 @@ const { values } = parseArgs({
 type Row = Record<string, unknown>;
 
 function stage(args: string[], env: NodeJS.ProcessEnv): void {
-  const r = spawnSync(process.execPath, [tsx, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(process.execPath, [tsx, ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   if (r.status !== 0) throw new Error(`${args.join(' ')} exited with ${r.status}`);
 }
 
@@ -64,7 +76,8 @@ function ensureXgboost(): string {
   let r = probe();
   if (r.status !== 0) {
     process.stderr.write('[bench] python3-xgboost missing: apt-get install -y python3-xgboost\n');
-    const apt = (args: string[]) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const apt = (args: string[]) =>
+      spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
     if (apt(['install', '-y', 'python3-xgboost']).status !== 0) {
       apt(['update']);
       apt(['install', '-y', 'python3-xgboost']);
@@ -77,24 +90,34 @@ function ensureXgboost(): string {
 
 async function testRows(dataDir: string, hash: string, columns: readonly string[]): Promise<Row[]> {
   const out: Row[] = [];
-  await forEachParquetBatch(path.join(dataDir, 'master', hash, 'master.parquet'), { columns: [...new Set([...columns, 'split'])] }, (t) => {
-    const split = t.getChild('split')!;
-    const cols = columns.map((c) => [c, t.getChild(c)!] as const);
-    for (let i = 0; i < t.numRows; i++) {
-      if (split.get(i) !== 'test') continue;
-      const row: Row = {};
-      for (const [c, v] of cols) {
-        const x = v.get(i);
-        row[c] = typeof x === 'bigint' ? Number(x) : x;
+  await forEachParquetBatch(
+    path.join(dataDir, 'master', hash, 'master.parquet'),
+    { columns: [...new Set([...columns, 'split'])] },
+    (t) => {
+      const split = t.getChild('split')!;
+      const cols = columns.map((c) => [c, t.getChild(c)!] as const);
+      for (let i = 0; i < t.numRows; i++) {
+        if (split.get(i) !== 'test') continue;
+        const row: Row = {};
+        for (const [c, v] of cols) {
+          const x = v.get(i);
+          row[c] = typeof x === 'bigint' ? Number(x) : x;
+        }
+        out.push(row);
       }
-      out.push(row);
-    }
-  });
+    },
+  );
   return out;
 }
 
 /** PR-AUC with a seeded customer-level bootstrap interval (resampling whole customers), paired over models. */
-function prAucWithInterval(y: number[], groups: string[], scores: Float64Array[], iterations = 200, seed = 19): { value: number; lo: number; hi: number }[] {
+function prAucWithInterval(
+  y: number[],
+  groups: string[],
+  scores: Float64Array[],
+  iterations = 200,
+  seed = 19,
+): { value: number; lo: number; hi: number }[] {
   const byGroup = new Map<string, number[]>();
   groups.forEach((g, i) => (byGroup.get(g) ?? byGroup.set(g, []).get(g)!).push(i));
   const lists = [...byGroup.values()];
@@ -104,7 +127,14 @@ function prAucWithInterval(y: number[], groups: string[], scores: Float64Array[]
     const idx: number[] = [];
     for (let k = 0; k < lists.length; k++) idx.push(...lists[Math.floor(rand() * lists.length)]!);
     const yy = idx.map((i) => y[i]!);
-    scores.forEach((s, m) => samples[m]!.push(averagePrecision(yy, idx.map((i) => s[i]!))));
+    scores.forEach((s, m) =>
+      samples[m]!.push(
+        averagePrecision(
+          yy,
+          idx.map((i) => s[i]!),
+        ),
+      ),
+    );
   }
   return scores.map((s, m) => {
     const sorted = samples[m]!.filter(Number.isFinite).sort((a, b) => a - b);
@@ -170,7 +200,17 @@ interface XgbResult {
 interface Result {
   readonly name: string;
   readonly load: [number, number];
-  readonly ours: { wall: number; cpu: number; family: string; cv: number; params: Record<string, unknown>; test: { value: number; lo: number; hi: number }; read_cpu: number; candidates: string; score_us: number };
+  readonly ours: {
+    wall: number;
+    cpu: number;
+    family: string;
+    cv: number;
+    params: Record<string, unknown>;
+    test: { value: number; lo: number; hi: number };
+    read_cpu: number;
+    candidates: string;
+    score_us: number;
+  };
   readonly xgb: XgbResult & { cv: number; test: { value: number; lo: number; hi: number } };
   readonly train_rows: number;
   readonly test_rows: number;
@@ -191,11 +231,15 @@ async function bench(name: string, dataDir: string): Promise<Result> {
 
   // The same training rows (the reader is seeded) and the test split, for xgboost.
   const rc0 = process.cpuUsage();
-  const read = await readTrainingRows(path.join(dataDir, 'master', hash, 'master.parquet'), [...features, TARGET, 'group', 'split', 'fold'], {
-    maxTrainRows: params.full_round.max_rows,
-    maxCalibrationRows: params.calibration.max_rows ?? 50_000,
-    seed: params.seed + 1,
-  });
+  const read = await readTrainingRows(
+    path.join(dataDir, 'master', hash, 'master.parquet'),
+    [...features, TARGET, 'group', 'split', 'fold'],
+    {
+      maxTrainRows: params.full_round.max_rows,
+      maxCalibrationRows: params.calibration.max_rows ?? 50_000,
+      seed: params.seed + 1,
+    },
+  );
   const rc = process.cpuUsage(rc0);
   const test = await testRows(dataDir, hash, [...features, TARGET, 'group']);
   const yTest = test.map((r) => (r[TARGET] ? 1 : 0));
@@ -209,16 +253,30 @@ async function bench(name: string, dataDir: string): Promise<Result> {
 
   // 2. xgboost on the same rows, features and folds (the tree encoding fitted on the training rows).
   const version = ensureXgboost();
-  const prep = fitPreprocessing(read.train, features, { min_category_count: params.preprocessing.min_category_count, max_categories: params.preprocessing.max_categories });
+  const prep = fitPreprocessing(read.train, features, {
+    min_category_count: params.preprocessing.min_category_count,
+    max_categories: params.preprocessing.max_categories,
+  });
   const enc = createEncoder(prep);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-xgb-'));
   fs.writeFileSync(path.join(dir, 'x.f32'), enc.encode(read.train));
-  fs.writeFileSync(path.join(dir, 'y.f32'), Float32Array.from(read.train, (r) => (r[TARGET] ? 1 : 0)));
-  fs.writeFileSync(path.join(dir, 'fold.i32'), Int32Array.from(read.train, (r) => Number(r.fold)));
+  fs.writeFileSync(
+    path.join(dir, 'y.f32'),
+    Float32Array.from(read.train, (r) => (r[TARGET] ? 1 : 0)),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'fold.i32'),
+    Int32Array.from(read.train, (r) => Number(r.fold)),
+  );
   fs.writeFileSync(path.join(dir, 'xt.f32'), enc.encode(test));
-  fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ n: read.train.length, width: enc.width, test_n: test.length }));
+  fs.writeFileSync(
+    path.join(dir, 'meta.json'),
+    JSON.stringify({ n: read.train.length, width: enc.width, test_n: test.length }),
+  );
   fs.writeFileSync(path.join(dir, 'run.py'), XGB_SCRIPT);
-  process.stderr.write(`[bench ${name}] xgboost ${version}: ${read.train.length} rows × ${enc.width} inputs, 4 configs × folds + refit\n`);
+  process.stderr.write(
+    `[bench ${name}] xgboost ${version}: ${read.train.length} rows × ${enc.width} inputs, 4 configs × folds + refit\n`,
+  );
   const py = spawnSync(PYTHON, [path.join(dir, 'run.py'), dir], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (py.status !== 0) throw new Error(`xgboost script exited with ${py.status}`);
   const xr = readJson<XgbResult>(path.join(dir, 'xgb.json'));
@@ -234,7 +292,11 @@ async function bench(name: string, dataDir: string): Promise<Result> {
     inFold.map((i) => oof[i]!),
   );
   fs.rmSync(dir, { recursive: true, force: true });
-  const [oursTest, xgbTestAp] = prAucWithInterval(yTest, test.map((r) => String(r.group)), [ours, xgbTest]);
+  const [oursTest, xgbTestAp] = prAucWithInterval(
+    yTest,
+    test.map((r) => String(r.group)),
+    [ours, xgbTest],
+  );
   const best = summary.result.best;
   return {
     name,
@@ -259,18 +321,22 @@ async function bench(name: string, dataDir: string): Promise<Result> {
 
 function writeSection(results: readonly Result[]): void {
   const f = (x: number) => x.toFixed(4);
-  const ci = (e: { value: number; lo: number; hi: number }) => `${e.value.toFixed(4)} [${e.lo.toFixed(3)}, ${e.hi.toFixed(3)}]`;
+  const ci = (e: { value: number; lo: number; hi: number }) =>
+    `${e.value.toFixed(4)} [${e.lo.toFixed(3)}, ${e.hi.toFixed(3)}]`;
   const lines = [
     '# Train vs xgboost',
     '',
     `Measured by \`npx tsx bench/train-vs-xgboost.ts${values.rows ? ` --rows ${values.rows}` : ''}\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}.`,
-    'Both sides in the same run on the same master table: the same seeded sample of whole training customers, the same model features and encoding, the build\'s grouped folds, the same test split; PR-AUC from the same function. Ours is the whole default search as the train stage runs it (reading the master table, every candidate, refit, calibration, registration); xgboost\'s time is its grid, CV and refit only (data handed over in memory).',
+    "Both sides in the same run on the same master table: the same seeded sample of whole training customers, the same model features and encoding, the build's grouped folds, the same test split; PR-AUC from the same function. Ours is the whole default search as the train stage runs it (reading the master table, every candidate, refit, calibration, registration); xgboost's time is its grid, CV and refit only (data handed over in memory).",
     '',
     '| data | load avg (1 min) before → after | train rows × inputs | ours: search wall s (CPU s; reading the master CPU s) | ours: chosen | ours: CV PR-AUC | ours: test PR-AUC [95% customer bootstrap] | xgboost: grid wall s (CPU s) | xgboost: best | xgboost: CV PR-AUC | xgboost: test PR-AUC | test Δ ours − xgboost | ours: µs per row, one row with contributions |',
     '|---|---|---|---:|---|---:|---|---:|---|---:|---|---:|---:|',
     ...results.map((r) => {
       const p = r.ours.params;
-      const chosen = r.ours.family === 'gbdt' ? `gbdt (${String(p.max_leaves)} leaves, depth ${String(p.max_depth)}, ${String(p.refit_rounds)} rounds)` : r.ours.family;
+      const chosen =
+        r.ours.family === 'gbdt'
+          ? `gbdt (${String(p.max_leaves)} leaves, depth ${String(p.max_depth)}, ${String(p.refit_rounds)} rounds)`
+          : r.ours.family;
       return (
         `| ${r.name} | ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)} | ${r.train_rows.toLocaleString('en-US')} × ${r.width} | **${r.ours.wall.toFixed(1)}** (${r.ours.cpu.toFixed(1)}; ${r.ours.read_cpu.toFixed(1)}) | ${chosen} | ${f(r.ours.cv)} | ${ci(r.ours.test)} ` +
         `| ${r.xgb.wall.toFixed(1)} (${r.xgb.cpu.toFixed(1)}) | depth ${r.xgb.best.max_depth}, eta ${r.xgb.best.eta}, ${r.xgb.rounds} rounds | ${f(r.xgb.cv)} | ${ci(r.xgb.test)} | ${(r.ours.test.value - r.xgb.test.value >= 0 ? '+' : '') + (r.ours.test.value - r.xgb.test.value).toFixed(4)} | ${r.ours.score_us.toFixed(1)} |`
@@ -289,14 +355,31 @@ function writeSection(results: readonly Result[]): void {
 
 async function main() {
   const results: Result[] = [];
-  for (const dir of values['data-dir'] ?? []) results.push(await bench(path.basename(path.dirname(path.resolve(dir))) || dir, dir));
+  for (const dir of values['data-dir'] ?? [])
+    results.push(await bench(path.basename(path.dirname(path.resolve(dir))) || dir, dir));
   const datasets: { name: string; raw: (dir: string) => void }[] = [];
-  if (values.real) datasets.push({ name: 'real file', raw: (dir) => fs.copyFileSync(String(values.real), path.join(dir, path.basename(String(values.real)))) });
+  if (values.real)
+    datasets.push({
+      name: 'real file',
+      raw: (dir) => fs.copyFileSync(String(values.real), path.join(dir, path.basename(String(values.real)))),
+    });
   if (!values['data-dir']) {
     for (const n of String(values.rows).split(',').filter(Boolean).map(Number)) {
       datasets.push({
         name: `generated ${n.toLocaleString('en-US')}`,
-        raw: (dir) => stage(['packages/ingest/src/generate-cli.ts', '--rows', String(n), '--seed', String(values.seed), '--out', path.join(dir, 'generated.csv')], {}),
+        raw: (dir) =>
+          stage(
+            [
+              'packages/ingest/src/generate-cli.ts',
+              '--rows',
+              String(n),
+              '--seed',
+              String(values.seed),
+              '--out',
+              path.join(dir, 'generated.csv'),
+            ],
+            {},
+          ),
       });
     }
   }

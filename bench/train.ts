@@ -32,7 +32,11 @@ const { values } = parseArgs({
 });
 
 function stage(args: string[], env: NodeJS.ProcessEnv): void {
-  const r = spawnSync(process.execPath, [tsx, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(process.execPath, [tsx, ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   if (r.status !== 0) throw new Error(`${args.join(' ')} exited with ${r.status}`);
 }
 
@@ -84,7 +88,11 @@ async function bench(name: string, dataDir: string): Promise<Result> {
   const y = rows.map((r) => (r.revenge_in_horizon ? 1 : 0));
   const registry = path.join(dataDir, 'registry');
   const test: Result['test'] = {};
-  for (const [key, version] of [['model', summary.version], ['rule', summary.baselines.rule!], ['prior', summary.baselines.prior!]] as const) {
+  for (const [key, version] of [
+    ['model', summary.version],
+    ['rule', summary.baselines.rule!],
+    ['prior', summary.baselines.prior!],
+  ] as const) {
     const m = await loadModel(registry, version);
     const p = m.predict(rows);
     const c = confusionAt(y, p, m.threshold);
@@ -97,12 +105,25 @@ async function main() {
   const results: Result[] = [];
   const datasets: { name: string; raw: (dir: string) => void }[] = [];
   const real = String(values.real);
-  if (fs.existsSync(real)) datasets.push({ name: 'real file', raw: (dir) => fs.copyFileSync(real, path.join(dir, path.basename(real))) });
+  if (fs.existsSync(real))
+    datasets.push({ name: 'real file', raw: (dir) => fs.copyFileSync(real, path.join(dir, path.basename(real))) });
   else process.stderr.write(`[bench] ${real} not found: real-file row skipped\n`);
   for (const n of String(values.rows).split(',').filter(Boolean).map(Number)) {
     datasets.push({
       name: `generated ${n.toLocaleString('en-US')}`,
-      raw: (dir) => stage(['packages/ingest/src/generate-cli.ts', '--rows', String(n), '--seed', String(values.seed), '--out', path.join(dir, 'generated.csv')], {}),
+      raw: (dir) =>
+        stage(
+          [
+            'packages/ingest/src/generate-cli.ts',
+            '--rows',
+            String(n),
+            '--seed',
+            String(values.seed),
+            '--out',
+            path.join(dir, 'generated.csv'),
+          ],
+          {},
+        ),
     });
   }
   for (const d of datasets) {

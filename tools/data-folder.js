@@ -73,7 +73,9 @@ function acquireLock(dataDir, what) {
   const file = path.join(dataDir, LOCK_FILE);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      fs.writeFileSync(file, JSON.stringify({ pid: process.pid, what, started_at: new Date().toISOString() }) + '\n', { flag: 'wx' });
+      fs.writeFileSync(file, JSON.stringify({ pid: process.pid, what, started_at: new Date().toISOString() }) + '\n', {
+        flag: 'wx',
+      });
       return {
         release: () => {
           const owner = readLock(dataDir);
@@ -98,4 +100,15 @@ function readLock(dataDir) {
   }
 }
 
-module.exports = { dataDirFromEnv, dataIdentity, rotateIdentity, missingOutputs, acquireLock, readLock, STAGE_OUTPUTS, LOCK_ENV, LOCK_FILE, IDENTITY_FILE };
+module.exports = {
+  dataDirFromEnv,
+  dataIdentity,
+  rotateIdentity,
+  missingOutputs,
+  acquireLock,
+  readLock,
+  STAGE_OUTPUTS,
+  LOCK_ENV,
+  LOCK_FILE,
+  IDENTITY_FILE,
+};

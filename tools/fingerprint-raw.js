@@ -7,10 +7,14 @@ const fs = require('node:fs');
 const path = require('node:path');
 const dir = path.resolve(process.env.RAW_DIR || path.join('data', 'raw'));
 const entries = fs.existsSync(dir)
-  ? fs.readdirSync(dir).filter((f) => /\.csv$/i.test(f)).sort().map((f) => {
-      const st = fs.statSync(path.join(dir, f));
-      return `${f}:${st.size}:${Math.floor(st.mtimeMs)}`;
-    })
+  ? fs
+      .readdirSync(dir)
+      .filter((f) => /\.csv$/i.test(f))
+      .sort()
+      .map((f) => {
+        const st = fs.statSync(path.join(dir, f));
+        return `${f}:${st.size}:${Math.floor(st.mtimeMs)}`;
+      })
   : ['<missing>'];
 const landing = path.resolve(process.env.DATA_DIR || 'data', 'landing');
 const landed = [];
@@ -18,7 +22,10 @@ if (fs.existsSync(landing)) {
   for (const w of fs.readdirSync(landing).sort()) {
     const d = path.join(landing, w);
     if (!fs.statSync(d).isDirectory()) continue;
-    for (const f of fs.readdirSync(d).filter((n) => n.endsWith('.jsonl')).sort()) {
+    for (const f of fs
+      .readdirSync(d)
+      .filter((n) => n.endsWith('.jsonl'))
+      .sort()) {
       const st = fs.statSync(path.join(d, f));
       landed.push(`landing/${w}/${f}:${st.size}:${Math.floor(st.mtimeMs)}`);
     }

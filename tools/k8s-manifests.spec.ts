@@ -25,7 +25,9 @@ interface Doc {
 function yamlFiles(dir: string): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? yamlFiles(path.join(dir, e.name)) : /\.ya?ml$/.test(e.name) ? [path.join(dir, e.name)] : []))
+    .flatMap((e) =>
+      e.isDirectory() ? yamlFiles(path.join(dir, e.name)) : /\.ya?ml$/.test(e.name) ? [path.join(dir, e.name)] : [],
+    )
     .sort();
 }
 
@@ -33,7 +35,8 @@ function yamlFiles(dir: string): string[] {
 function loadManifests(dir: string): Doc[] {
   return yamlFiles(dir).flatMap((file) =>
     parseAllDocuments(fs.readFileSync(file, 'utf8')).flatMap((doc, i) => {
-      if (doc.errors.length > 0) throw new Error(`${path.relative(dir, file)}: ${doc.errors.map((e) => e.message).join('; ')}`);
+      if (doc.errors.length > 0)
+        throw new Error(`${path.relative(dir, file)}: ${doc.errors.map((e) => e.message).join('; ')}`);
       const manifest = doc.toJS() as Manifest | null;
       return manifest === null ? [] : [{ source: `${path.relative(dir, file)}#${i}`, manifest }];
     }),
@@ -42,7 +45,11 @@ function loadManifests(dir: string): Doc[] {
 
 /** Schema errors per document, from the Kubernetes OpenAPI schemas; [] when all are valid. */
 function schemaErrors(docs: readonly Doc[]): string[] {
-  const run = spawnSync(process.execPath, [VALIDATOR], { input: JSON.stringify(docs), encoding: 'utf8', cwd: path.join(__dirname, '..') });
+  const run = spawnSync(process.execPath, [VALIDATOR], {
+    input: JSON.stringify(docs),
+    encoding: 'utf8',
+    cwd: path.join(__dirname, '..'),
+  });
   if (run.stdout.trim() === '') throw new Error(`k8s-validate.mjs failed: ${run.stderr}`);
   const results = JSON.parse(run.stdout) as { source: string; kind: string; name: string; errors: string[] }[];
   return results.flatMap((r) => r.errors.map((e) => `${r.source} ${r.kind}/${r.name}: ${e}`));
@@ -76,7 +83,8 @@ function envValue(container: Manifest, name: string): string | undefined {
 
 /** References from workloads to Secrets (and their keys), ConfigMaps and PVCs that no manifest defines. */
 function missingReferences(docs: readonly Doc[]): string[] {
-  const defined = (kind: string) => new Map(docs.filter((d) => d.manifest.kind === kind).map((d) => [d.manifest.metadata?.name as string, d.manifest]));
+  const defined = (kind: string) =>
+    new Map(docs.filter((d) => d.manifest.kind === kind).map((d) => [d.manifest.metadata?.name as string, d.manifest]));
   const secrets = defined('Secret');
   const configMaps = defined('ConfigMap');
   const claims = defined('PersistentVolumeClaim');
@@ -85,7 +93,8 @@ function missingReferences(docs: readonly Doc[]): string[] {
   const need = (source: string, kind: string, objects: Map<string, Manifest>, name: string, key?: string) => {
     const object = objects.get(name);
     if (!object) problems.push(`${source}: ${kind} ${name} is not defined in docker/k8s/`);
-    else if (key !== undefined && !keysOf(object).has(key)) problems.push(`${source}: ${kind} ${name} has no key ${key}`);
+    else if (key !== undefined && !keysOf(object).has(key))
+      problems.push(`${source}: ${kind} ${name} has no key ${key}`);
   };
   for (const { source, manifest } of docs) {
     const pod = podSpec(manifest);
@@ -99,7 +108,8 @@ function missingReferences(docs: readonly Doc[]): string[] {
       }
       for (const from of c.envFrom ?? []) {
         if (from.secretRef && !from.secretRef.optional) need(source, 'Secret', secrets, from.secretRef.name);
-        if (from.configMapRef && !from.configMapRef.optional) need(source, 'ConfigMap', configMaps, from.configMapRef.name);
+        if (from.configMapRef && !from.configMapRef.optional)
+          need(source, 'ConfigMap', configMaps, from.configMapRef.name);
       }
     }
     for (const v of pod.volumes ?? []) {
@@ -109,7 +119,8 @@ function missingReferences(docs: readonly Doc[]): string[] {
     }
     const mounted = new Set((pod.volumes ?? []).map((v: Manifest) => v.name));
     for (const c of containers(pod))
-      for (const m of c.volumeMounts ?? []) if (!mounted.has(m.name)) problems.push(`${source}: container ${c.name} mounts undeclared volume ${m.name}`);
+      for (const m of c.volumeMounts ?? [])
+        if (!mounted.has(m.name)) problems.push(`${source}: container ${c.name} mounts undeclared volume ${m.name}`);
   }
   return problems;
 }
@@ -124,12 +135,18 @@ function indexedJobProblems(docs: readonly Doc[]): string[] {
   for (const { source, manifest } of docs) {
     if (manifest.kind !== 'Job' || manifest.spec?.completionMode !== 'Indexed') continue;
     const { completions, parallelism } = manifest.spec;
-    if (!Number.isInteger(completions) || completions < 1) problems.push(`${source}: completions must be a positive integer, got ${completions}`);
-    if (completions !== parallelism) problems.push(`${source}: completions (${completions}) != parallelism (${parallelism})`);
+    if (!Number.isInteger(completions) || completions < 1)
+      problems.push(`${source}: completions must be a positive integer, got ${completions}`);
+    if (completions !== parallelism)
+      problems.push(`${source}: completions (${completions}) != parallelism (${parallelism})`);
     const pod = podSpec(manifest)!;
-    if (pod.restartPolicy !== 'Never') problems.push(`${source}: restartPolicy must be Never, got ${pod.restartPolicy}`);
+    if (pod.restartPolicy !== 'Never')
+      problems.push(`${source}: restartPolicy must be Never, got ${pod.restartPolicy}`);
     for (const c of pod.containers ?? []) {
-      if (envValue(c, 'BOLSILLO_SHARDS') !== String(completions)) problems.push(`${source}: container ${c.name} BOLSILLO_SHARDS (${envValue(c, 'BOLSILLO_SHARDS')}) != completions (${completions})`);
+      if (envValue(c, 'BOLSILLO_SHARDS') !== String(completions))
+        problems.push(
+          `${source}: container ${c.name} BOLSILLO_SHARDS (${envValue(c, 'BOLSILLO_SHARDS')}) != completions (${completions})`,
+        );
       const reads = [...(c.command ?? []), ...(c.args ?? [])].some((a: string) => a.includes('JOB_COMPLETION_INDEX'));
       if (!reads) problems.push(`${source}: container ${c.name} does not read JOB_COMPLETION_INDEX`);
     }
@@ -140,7 +157,8 @@ function indexedJobProblems(docs: readonly Doc[]): string[] {
 /** Each sharded stage needs an Indexed shard Job and a merge Job (running `--merge`) with the same BOLSILLO_SHARDS. */
 function shardedStageProblems(docs: readonly Doc[]): string[] {
   const jobs = docs.filter((d) => d.manifest.kind === 'Job');
-  const stageJob = (stage: string, step: string) => jobs.find((d) => d.manifest.metadata?.labels?.stage === stage && d.manifest.metadata?.labels?.step === step);
+  const stageJob = (stage: string, step: string) =>
+    jobs.find((d) => d.manifest.metadata?.labels?.stage === stage && d.manifest.metadata?.labels?.step === step);
   const problems: string[] = [];
   for (const stage of SHARDED_STAGES) {
     const shards = stageJob(stage, 'shards');
@@ -149,18 +167,25 @@ function shardedStageProblems(docs: readonly Doc[]): string[] {
     if (!merge) problems.push(`${stage}: no merge Job`);
     if (!shards || !merge) continue;
     const mergeContainers = podSpec(merge.manifest)!.containers ?? [];
-    if (!mergeContainers.some((c: Manifest) => [...(c.command ?? []), ...(c.args ?? [])].some((a: string) => a.includes('--merge'))))
+    if (
+      !mergeContainers.some((c: Manifest) =>
+        [...(c.command ?? []), ...(c.args ?? [])].some((a: string) => a.includes('--merge')),
+      )
+    )
       problems.push(`${merge.source}: the merge Job does not run --merge`);
     for (const c of mergeContainers)
       if (envValue(c, 'BOLSILLO_SHARDS') !== String(shards.manifest.spec.completions))
-        problems.push(`${merge.source}: BOLSILLO_SHARDS (${envValue(c, 'BOLSILLO_SHARDS')}) != the shard Job's completions (${shards.manifest.spec.completions})`);
+        problems.push(
+          `${merge.source}: BOLSILLO_SHARDS (${envValue(c, 'BOLSILLO_SHARDS')}) != the shard Job's completions (${shards.manifest.spec.completions})`,
+        );
   }
   return problems;
 }
 
 describe('docker/k8s manifests', () => {
   const docs = loadManifests(K8S_DIR);
-  const find = (kind: string, name: string) => docs.find((d) => d.manifest.kind === kind && d.manifest.metadata?.name === name)?.manifest;
+  const find = (kind: string, name: string) =>
+    docs.find((d) => d.manifest.kind === kind && d.manifest.metadata?.name === name)?.manifest;
 
   it('parse, and hold the serving, daily, storage, secret and sharded-stage objects', () => {
     expect(docs.length).toBeGreaterThanOrEqual(16);
@@ -191,12 +216,18 @@ describe('docker/k8s manifests', () => {
 
   it('point the autoscaler and the Service at the API Deployment', () => {
     const deployment = find('Deployment', 'bolsillo-api')!;
-    expect(find('HorizontalPodAutoscaler', 'bolsillo-api')?.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'bolsillo-api' });
+    expect(find('HorizontalPodAutoscaler', 'bolsillo-api')?.spec.scaleTargetRef).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: 'bolsillo-api',
+    });
     expect(deployment.spec.template.metadata.labels).toMatchObject(find('Service', 'bolsillo-api')!.spec.selector);
   });
 
   describe('reject broken manifests', () => {
-    const shardJob = docs.find((d) => d.manifest.metadata?.labels?.stage === 'build' && d.manifest.metadata?.labels?.step === 'shards')!;
+    const shardJob = docs.find(
+      (d) => d.manifest.metadata?.labels?.stage === 'build' && d.manifest.metadata?.labels?.step === 'shards',
+    )!;
     const broken = (mutate: (m: Manifest) => void): Doc => {
       const manifest = structuredClone(shardJob.manifest);
       mutate(manifest);
@@ -204,14 +235,21 @@ describe('docker/k8s manifests', () => {
     };
 
     it('fails the schemas on a wrong type, a missing required field and an unknown kind', () => {
-      expect(schemaErrors([broken((m) => (m.spec.completions = 'four'))]).join('\n')).toMatch(/completions must be integer/);
-      expect(schemaErrors([broken((m) => delete m.spec.template.spec.containers[0].name)]).join('\n')).toMatch(/must have required property 'name'|required property name/);
+      expect(schemaErrors([broken((m) => (m.spec.completions = 'four'))]).join('\n')).toMatch(
+        /completions must be integer/,
+      );
+      expect(schemaErrors([broken((m) => delete m.spec.template.spec.containers[0].name)]).join('\n')).toMatch(
+        /must have required property 'name'|required property name/,
+      );
       expect(schemaErrors([broken((m) => (m.kind = 'Jobb'))]).join('\n')).toMatch(/unknown apiVersion\/kind/);
     });
 
     it('finds a missing Secret key and an undefined claim', () => {
       const doc = broken((m) => {
-        m.spec.template.spec.containers[0].env.push({ name: 'X', valueFrom: { secretKeyRef: { name: 'bolsillo', key: 'no-such-key' } } });
+        m.spec.template.spec.containers[0].env.push({
+          name: 'X',
+          valueFrom: { secretKeyRef: { name: 'bolsillo', key: 'no-such-key' } },
+        });
         m.spec.template.spec.volumes[0].persistentVolumeClaim.claimName = 'no-such-claim';
       });
       expect(missingReferences([...docs, doc])).toEqual([
@@ -231,7 +269,9 @@ describe('docker/k8s manifests', () => {
         'broken: container build BOLSILLO_SHARDS (3) != completions (4)',
         'broken: container build does not read JOB_COMPLETION_INDEX',
       ]);
-      expect(shardedStageProblems(docs.filter((d) => d.manifest.metadata?.labels?.step !== 'merge'))).toHaveLength(SHARDED_STAGES.length);
+      expect(shardedStageProblems(docs.filter((d) => d.manifest.metadata?.labels?.step !== 'merge'))).toHaveLength(
+        SHARDED_STAGES.length,
+      );
     });
   });
 });

@@ -6,13 +6,15 @@
  * errors. A separate process because kubernetes-models is ESM-only and Jest runs the specs as CommonJS
  * (tools/k8s-manifests.spec.ts calls it).
  */
-const input = JSON.parse(await new Promise((resolve, reject) => {
-  let text = '';
-  process.stdin.setEncoding('utf8');
-  process.stdin.on('data', (chunk) => (text += chunk));
-  process.stdin.on('end', () => resolve(text));
-  process.stdin.on('error', reject);
-}));
+const input = JSON.parse(
+  await new Promise((resolve, reject) => {
+    let text = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk) => (text += chunk));
+    process.stdin.on('end', () => resolve(text));
+    process.stdin.on('error', reject);
+  }),
+);
 
 /** The kubernetes-models class for an apiVersion and kind: "batch/v1" + "Job" → kubernetes-models/batch/v1 Job. */
 async function modelClass(apiVersion, kind) {

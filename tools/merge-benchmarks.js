@@ -22,6 +22,8 @@ const intro = [
   'Sections: ' + files.map((f) => `[${f.slice(6, -3)}](${f})`).join(' · '),
   '',
 ].join('\n');
-const body = files.map((f) => fs.readFileSync(path.join(docs, f), 'utf8').replace(/^# /m, '## ').trim()).join('\n\n---\n\n');
+const body = files
+  .map((f) => fs.readFileSync(path.join(docs, f), 'utf8').replace(/^# /m, '## ').trim())
+  .join('\n\n---\n\n');
 fs.writeFileSync(path.join(docs, 'benchmarks.md'), `${intro}\n${body}\n`);
 console.log(`docs/benchmarks.md: ${files.length} sections`);

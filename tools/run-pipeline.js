@@ -9,7 +9,14 @@
 //   once more without the cache; if the output is still missing the run fails.
 // - Exit code 0 when every stage succeeded, 1 otherwise (never Nx's own codes, e.g. 130).
 const { spawn } = require('node:child_process');
-const { acquireLock, dataDirFromEnv, missingOutputs, rotateIdentity, LOCK_ENV, STAGE_OUTPUTS } = require('./data-folder');
+const {
+  acquireLock,
+  dataDirFromEnv,
+  missingOutputs,
+  rotateIdentity,
+  LOCK_ENV,
+  STAGE_OUTPUTS,
+} = require('./data-folder');
 
 const STAGES = Object.keys(STAGE_OUTPUTS);
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g;
@@ -98,7 +105,14 @@ async function main() {
     return 1;
   }
   // Nx's performance report would advertise Nx Cloud; the stages' colours would break the table.
-  const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', FORCE_COLOR: '0', [LOCK_ENV]: String(process.pid) };
+  const env = {
+    ...process.env,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    FORCE_COLOR: '0',
+    [LOCK_ENV]: String(process.pid),
+  };
   const release = () => lock.release();
   process.on('exit', release);
   let result = await runNx(process.argv.slice(2), env);
@@ -117,10 +131,18 @@ async function main() {
     }
   }
   const failed = result.code !== 0 || problem !== null;
-  const how = result.code !== 0 ? `FAILED (nx exited with ${result.signal ?? result.code})` : problem ? `FAILED: ${problem}` : 'ok';
-  process.stdout.write(`\nPipeline summary (${((Date.now() - started) / 1000).toFixed(1)}s, ${how}; data folder ${dataDir})\n`);
+  const how =
+    result.code !== 0
+      ? `FAILED (nx exited with ${result.signal ?? result.code})`
+      : problem
+        ? `FAILED: ${problem}`
+        : 'ok';
+  process.stdout.write(
+    `\nPipeline summary (${((Date.now() - started) / 1000).toFixed(1)}s, ${how}; data folder ${dataDir})\n`,
+  );
   process.stdout.write(`${summaryTable(result.stages)}\n`);
-  for (const s of result.stages.values()) if (s.status === 'failed') process.stdout.write(`${s.stage} failed: ${s.error}\n`);
+  for (const s of result.stages.values())
+    if (s.status === 'failed') process.stdout.write(`${s.stage} failed: ${s.error}\n`);
   return failed ? 1 : 0;
 }
 

@@ -24,14 +24,25 @@ const PIPELINE_MS = 30 * 60_000;
 
 // CI=true without FORCE_COLOR=0: the case where colour codes used to break the table.
 function env(dataDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, CI: 'true', DATA_DIR: dataDir, RAW_DIR: path.join(ROOT, 'data', 'raw'), ...extra };
+  const e: NodeJS.ProcessEnv = {
+    ...process.env,
+    CI: 'true',
+    DATA_DIR: dataDir,
+    RAW_DIR: path.join(ROOT, 'data', 'raw'),
+    ...extra,
+  };
   delete e.FORCE_COLOR;
   delete e.BOLSILLO_DATA_LOCK;
   return e;
 }
 
 function pipeline(dataDir: string, extra: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [RUN_PIPELINE], { cwd: ROOT, env: env(dataDir, extra), encoding: 'utf8', maxBuffer: 64 << 20 });
+  return spawnSync(process.execPath, [RUN_PIPELINE], {
+    cwd: ROOT,
+    env: env(dataDir, extra),
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
 }
 
 /** The closing table's rows: stage → last column (hit, miss, FAILED, not run). */
@@ -45,7 +56,10 @@ function tableOf(stdout: string): Record<string, string> {
   return rows;
 }
 
-const missing = (dataDir: string) => Object.entries(OUTPUTS).filter(([, f]) => !fs.existsSync(path.join(dataDir, f))).map(([s]) => s);
+const missing = (dataDir: string) =>
+  Object.entries(OUTPUTS)
+    .filter(([, f]) => !fs.existsSync(path.join(dataDir, f)))
+    .map(([s]) => s);
 
 async function until(what: string, ok: () => boolean, ms = PIPELINE_MS): Promise<void> {
   const end = Date.now() + ms;
@@ -72,16 +86,32 @@ describe('pipeline faults on one data folder (the committed sample, DATA_DIR out
   it(
     'refuses a second pipeline and a stage run while one runs; a killed run leaves a stale lock',
     async () => {
-      const first = spawn(process.execPath, [RUN_PIPELINE], { cwd: ROOT, env: env(dataDir), detached: true, stdio: 'ignore' });
+      const first = spawn(process.execPath, [RUN_PIPELINE], {
+        cwd: ROOT,
+        env: env(dataDir),
+        detached: true,
+        stdio: 'ignore',
+      });
       try {
         await until('ingest of the first run', () => fs.existsSync(path.join(dataDir, OUTPUTS.ingest!)));
-        const lock = JSON.parse(fs.readFileSync(path.join(dataDir, '.pipeline.lock'), 'utf8')) as { pid: number; what: string };
+        const lock = JSON.parse(fs.readFileSync(path.join(dataDir, '.pipeline.lock'), 'utf8')) as {
+          pid: number;
+          what: string;
+        };
         expect(lock).toMatchObject({ pid: first.pid, what: 'pipeline' });
 
         const second = pipeline(dataDir);
         expect(second.status).toBe(1);
-        expect(second.stderr).toMatch(new RegExp(`pipeline: refused: another pipeline \\(pid ${first.pid}, pipeline, since .*\\) is running on ${dataDir}`));
-        const stage = spawnSync(TSX, [path.join(ROOT, 'packages/ingest/src/cli.ts')], { cwd: ROOT, env: env(dataDir), encoding: 'utf8' });
+        expect(second.stderr).toMatch(
+          new RegExp(
+            `pipeline: refused: another pipeline \\(pid ${first.pid}, pipeline, since .*\\) is running on ${dataDir}`,
+          ),
+        );
+        const stage = spawnSync(TSX, [path.join(ROOT, 'packages/ingest/src/cli.ts')], {
+          cwd: ROOT,
+          env: env(dataDir),
+          encoding: 'utf8',
+        });
         expect(stage.status).toBe(1);
         expect(stage.stderr).toMatch(/\[ingest\] error: refused: pipeline \(pid \d+/);
       } finally {
@@ -142,7 +172,14 @@ describe('pipeline faults on one data folder (the committed sample, DATA_DIR out
       const emptyRaw = fs.mkdtempSync(path.join(base, 'raw-'));
       const r = pipeline(path.join(base, 'failing'), { RAW_DIR: emptyRaw });
       expect(r.status).toBe(1);
-      expect(tableOf(r.stdout)).toEqual({ ingest: 'FAILED', features: 'not run', build: 'not run', train: 'not run', evaluate: 'not run', monitor: 'not run' });
+      expect(tableOf(r.stdout)).toEqual({
+        ingest: 'FAILED',
+        features: 'not run',
+        build: 'not run',
+        train: 'not run',
+        evaluate: 'not run',
+        monitor: 'not run',
+      });
       expect(r.stdout).toMatch(/ingest failed: no \*\.csv files in /);
     },
     PIPELINE_MS,

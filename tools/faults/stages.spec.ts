@@ -38,7 +38,9 @@ describe('a corrupt Parquet partition in the lake', () => {
     fs.writeFileSync(victim, bytes);
     for (const full of [true, false]) {
       await expect(runFeatures({ dataDir: data, params: featureParams(), full, log: () => undefined })).rejects.toThrow(
-        new RegExp(`lake partition\\(s\\) ${victim.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} do not match the sha256 ingest recorded .*ingest --backfill`),
+        new RegExp(
+          `lake partition\\(s\\) ${victim.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} do not match the sha256 ingest recorded .*ingest --backfill`,
+        ),
       );
       expect(fs.existsSync(path.join(path.dirname(layout.featureStore), 'manifest.json'))).toBe(false);
       expect(fs.existsSync(layout.onlineStore) && fs.readdirSync(layout.onlineStore).length > 0).toBe(false);
@@ -61,17 +63,22 @@ describe('a full disk', () => {
     fs.rmSync(mountPoint, { recursive: true, force: true });
   });
 
-  itMounted('makes ingest fail naming ENOSPC, leaves no partial partition or manifest, and the next run on a bigger disk succeeds', async () => {
-    const raw = rawFolder(60_000); // about 5 MB of Parquet: more than the 2 MB disk
-    const data = path.join(mountPoint, 'data');
-    await expect(runIngest({ rawDir: raw, dataDir: data, env: SECRET, log: () => undefined })).rejects.toThrow(/ENOSPC|no space left/i);
-    const layout = dataLayout(data);
-    expect(fs.existsSync(layout.ingestManifest)).toBe(false);
-    // Partitions are written under temporary names and renamed: none is half-written.
-    const leftovers = (fs.readdirSync(data, { recursive: true }) as string[]).filter((f) => /\.tmp|\.spill/.test(f));
-    expect(leftovers).toEqual([]);
-    const bigger = tmp('bigger');
-    const ok = await runIngest({ rawDir: raw, dataDir: bigger, env: SECRET, log: () => undefined });
-    expect(ok.rowsOut).toBeGreaterThan(50_000);
-  });
+  itMounted(
+    'makes ingest fail naming ENOSPC, leaves no partial partition or manifest, and the next run on a bigger disk succeeds',
+    async () => {
+      const raw = rawFolder(60_000); // about 5 MB of Parquet: more than the 2 MB disk
+      const data = path.join(mountPoint, 'data');
+      await expect(runIngest({ rawDir: raw, dataDir: data, env: SECRET, log: () => undefined })).rejects.toThrow(
+        /ENOSPC|no space left/i,
+      );
+      const layout = dataLayout(data);
+      expect(fs.existsSync(layout.ingestManifest)).toBe(false);
+      // Partitions are written under temporary names and renamed: none is half-written.
+      const leftovers = (fs.readdirSync(data, { recursive: true }) as string[]).filter((f) => /\.tmp|\.spill/.test(f));
+      expect(leftovers).toEqual([]);
+      const bigger = tmp('bigger');
+      const ok = await runIngest({ rawDir: raw, dataDir: bigger, env: SECRET, log: () => undefined });
+      expect(ok.rowsOut).toBeGreaterThan(50_000);
+    },
+  );
 });

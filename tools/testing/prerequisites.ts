@@ -35,7 +35,14 @@ export interface Prerequisite {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function locate(name: string, envVar: string, fallback: string, requireVar: string, hint: string, env: Env): Prerequisite {
+function locate(
+  name: string,
+  envVar: string,
+  fallback: string,
+  requireVar: string,
+  hint: string,
+  env: Env,
+): Prerequisite {
   const fromEnv = env[envVar];
   const where = fromEnv ? path.resolve(fromEnv) : fallback;
   const found = fs.existsSync(where);
@@ -51,13 +58,27 @@ function locate(name: string, envVar: string, fallback: string, requireVar: stri
 
 /** Headless Chromium: `CHROMIUM_PATH` exclusively when set, else Debian's `/usr/bin/chromium`. */
 export function findBrowser(env: Env = process.env): Prerequisite {
-  return locate('browser', 'CHROMIUM_PATH', '/usr/bin/chromium', 'REQUIRE_BROWSER', 'install it with apt-get install -y chromium', env);
+  return locate(
+    'browser',
+    'CHROMIUM_PATH',
+    '/usr/bin/chromium',
+    'REQUIRE_BROWSER',
+    'install it with apt-get install -y chromium',
+    env,
+  );
 }
 
 /** The real MiBolsillo file: `BOLSILLO_REAL_DATA` exclusively when set, else `../shared/data/real/MiBolsillo.csv` from the repository root. */
 export function findRealData(env: Env = process.env): Prerequisite {
   const fallback = path.resolve(ROOT, '../shared/data/real/MiBolsillo.csv');
-  return locate('real data', 'BOLSILLO_REAL_DATA', fallback, 'REQUIRE_REAL_DATA', 'it lives outside the repository', env);
+  return locate(
+    'real data',
+    'BOLSILLO_REAL_DATA',
+    fallback,
+    'REQUIRE_REAL_DATA',
+    'it lives outside the repository',
+    env,
+  );
 }
 
 /** How a gated test is registered: as is, skipped with its reason, or failing because the run requires it. */

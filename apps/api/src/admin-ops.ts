@@ -21,8 +21,10 @@ async function locked<T>(dataDir: string, what: string, fn: () => T | Promise<T>
 export function evaluateRegistryOps(paramsFile = path.resolve(DEFAULT_PARAMS_FILE)): RegistryOps {
   return {
     listVersions,
-    gatedPromote: (dataDir, version) => locked(dataDir, 'api admin promote', () => runEvaluate({ dataDir, version, paramsFile, log: () => undefined })),
-    forcePromote: (dataDir, version, reason) => locked(dataDir, 'api admin force-promote', () => runForcePromote(dataDir, version, reason)),
+    gatedPromote: (dataDir, version) =>
+      locked(dataDir, 'api admin promote', () => runEvaluate({ dataDir, version, paramsFile, log: () => undefined })),
+    forcePromote: (dataDir, version, reason) =>
+      locked(dataDir, 'api admin force-promote', () => runForcePromote(dataDir, version, reason)),
     rollback: (dataDir, reason) => locked(dataDir, 'api admin rollback', () => runRollback(dataDir, reason)),
   };
 }

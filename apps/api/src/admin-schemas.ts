@@ -4,7 +4,9 @@ import { Type, type Static } from '@sinclair/typebox';
 export const PromoteRequestSchema = Type.Object(
   {
     version: Type.String({ minLength: 1, maxLength: 200, description: 'Registry version to make champion.' }),
-    reason: Type.Optional(Type.String({ maxLength: 1000, description: 'Why; recorded in the registry audit log (required with force).' })),
+    reason: Type.Optional(
+      Type.String({ maxLength: 1000, description: 'Why; recorded in the registry audit log (required with force).' }),
+    ),
     force: Type.Optional(
       Type.Boolean({
         description:
@@ -30,7 +32,9 @@ export const ProblemSchema = Type.Object(
     title: Type.String(),
     status: Type.Integer(),
     detail: Type.Optional(Type.String()),
-    errors: Type.Optional(Type.Array(Type.String(), { description: 'One message per invalid field, e.g. "/age must be integer".' })),
+    errors: Type.Optional(
+      Type.Array(Type.String(), { description: 'One message per invalid field, e.g. "/age must be integer".' }),
+    ),
   },
   { $id: 'Problem' },
 );

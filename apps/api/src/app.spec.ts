@@ -1,7 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import { customerKey, dataLayout, emptyCustomerState, readAliases, readAudit, readJsonl, updateCustomerState, writeJsonAtomic, type FeatureInput } from '@bolsillo/core';
+import {
+  customerKey,
+  dataLayout,
+  emptyCustomerState,
+  readAliases,
+  readAudit,
+  readJsonl,
+  updateCustomerState,
+  writeJsonAtomic,
+  type FeatureInput,
+} from '@bolsillo/core';
 import {
   MAX_BATCH,
   PREDICTION_EXAMPLE,
@@ -22,7 +32,11 @@ const KEY = 'test-admin-key';
 function logEntries(dataDir: string): PredictionLogEntry[] {
   const root = path.join(dataLayout(dataDir).monitoring, 'predictions');
   if (!fs.existsSync(root)) return [];
-  return fs.readdirSync(root).flatMap((d) => fs.readdirSync(path.join(root, d)).flatMap((f) => readJsonl<PredictionLogEntry>(path.join(root, d, f))));
+  return fs
+    .readdirSync(root)
+    .flatMap((d) =>
+      fs.readdirSync(path.join(root, d)).flatMap((f) => readJsonl<PredictionLogEntry>(path.join(root, d, f))),
+    );
 }
 
 describe('API routes', () => {
@@ -40,14 +54,21 @@ describe('API routes', () => {
     expect(body.probability).toBeLessThanOrEqual(1);
     // 620 of 7,750 left (8%) at VESTUARIO: the flag fires, whatever the model says.
     expect(body.is_revenge_spending).toBe(true);
-    expect(body.flag).toEqual({ available_ratio: 620 / 7750, threshold: 0.2, below_threshold: true, non_essential: true });
+    expect(body.flag).toEqual({
+      available_ratio: 620 / 7750,
+      threshold: 0.2,
+      below_threshold: true,
+      non_essential: true,
+    });
     expect(body.horizon_days).toBe(7);
     expect(body.alert).toBe(body.probability >= body.threshold);
     expect(body.model_version).toBe(s.champion);
     expect(body.variant).toBe('champion');
     expect(res.headers['x-model-version']).toBe(s.champion);
     expect(res.headers['x-request-id']).toBe(body.request_id);
-    expect(Object.keys(body.contributions ?? {}).sort()).toEqual(s.serving.host.slot('champion')!.model.card.features.slice().sort());
+    expect(Object.keys(body.contributions ?? {}).sort()).toEqual(
+      s.serving.host.slot('champion')!.model.card.features.slice().sort(),
+    );
   });
 
   it('scores a batch in input order, one request id each', async () => {
@@ -64,7 +85,10 @@ describe('API routes', () => {
   });
 
   it('rejects a batch over the documented maximum', async () => {
-    const res = await request(s.app).post('/predict').send(new Array(MAX_BATCH + 1).fill(PREDICTION_EXAMPLE)).expect(400);
+    const res = await request(s.app)
+      .post('/predict')
+      .send(new Array(MAX_BATCH + 1).fill(PREDICTION_EXAMPLE))
+      .expect(400);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(res.body.errors.join(' ')).toContain(String(MAX_BATCH));
     const empties = await request(s.app).post('/predict').send(new Array(MAX_BATCH).fill({})).expect(400);
@@ -92,20 +116,40 @@ describe('API routes', () => {
     );
     expect(res.body.detail).toBe('6 invalid fields');
     expect(res.body.status).toBe(400);
-    const union = await request(s.app).post('/predict').send({ ...PREDICTION_EXAMPLE, sex: 'X', amount: 'abc' }).expect(400);
-    expect(union.body.errors).toEqual(['/sex must be one of "F" or "M" (got "X")', '/amount must be a number or null (got "abc")']);
+    const union = await request(s.app)
+      .post('/predict')
+      .send({ ...PREDICTION_EXAMPLE, sex: 'X', amount: 'abc' })
+      .expect(400);
+    expect(union.body.errors).toEqual([
+      '/sex must be one of "F" or "M" (got "X")',
+      '/amount must be a number or null (got "abc")',
+    ]);
     expect(union.body.detail).toBe('2 invalid fields');
-    const impossible = await request(s.app).post('/predict').send([PREDICTION_EXAMPLE, { ...PREDICTION_EXAMPLE, date: '2019-02-30', account_cohort: '201413' }]).expect(400);
-    expect(impossible.body.errors).toEqual([expect.stringContaining('/1/date'), expect.stringContaining('/1/account_cohort')]);
+    const impossible = await request(s.app)
+      .post('/predict')
+      .send([PREDICTION_EXAMPLE, { ...PREDICTION_EXAMPLE, date: '2019-02-30', account_cohort: '201413' }])
+      .expect(400);
+    expect(impossible.body.errors).toEqual([
+      expect.stringContaining('/1/date'),
+      expect.stringContaining('/1/account_cohort'),
+    ]);
   });
 
   it('answers malformed JSON with 400, wrong content type with 415, an oversized body with 413', async () => {
-    const bad = await request(s.app).post('/predict').set('content-type', 'application/json').send('{"age": 37,').expect(400);
+    const bad = await request(s.app)
+      .post('/predict')
+      .set('content-type', 'application/json')
+      .send('{"age": 37,')
+      .expect(400);
     expect(bad.body.title).toBe('Malformed JSON');
     expect(bad.headers['content-type']).toMatch(/application\/problem\+json/);
     const text = await request(s.app).post('/predict').set('content-type', 'text/plain').send('hello').expect(415);
     expect(text.headers['content-type']).toMatch(/application\/problem\+json/);
-    const big = await request(s.app).post('/predict').set('content-type', 'application/json').send(JSON.stringify({ city: 'x'.repeat(1_100_000) })).expect(413);
+    const big = await request(s.app)
+      .post('/predict')
+      .set('content-type', 'application/json')
+      .send(JSON.stringify({ city: 'x'.repeat(1_100_000) }))
+      .expect(413);
     expect(big.body.title).toBe('Request body too large');
     await request(s.app).post('/predict').expect(400); // no body at all: validation says what is missing
     await request(s.app).post('/predict').set('content-type', 'application/json').send('"just a string"').expect(400);
@@ -129,13 +173,17 @@ describe('API routes', () => {
     expect(text).toMatch(/bolsillo_http_request_duration_seconds_bucket\{route="\/predict",le="\+Inf"\} \d+/);
     expect(text).toContain(`bolsillo_predictions_total{label="`);
     expect(text).toContain(`model_version="${s.champion}"`);
-    expect(text).toContain(`bolsillo_model_load_events_total{alias="champion",result="loaded",version="${s.champion}"} 1`);
+    expect(text).toContain(
+      `bolsillo_model_load_events_total{alias="champion",result="loaded",version="${s.champion}"} 1`,
+    );
   });
 
   it('publishes an OpenAPI document whose examples work as they are, and Swagger UI at /docs', async () => {
     const doc = (await request(s.app).get('/openapi.json').expect(200)).body;
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['PredictionRequest', 'PredictionResponse', 'Feedback', 'Problem']));
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(['PredictionRequest', 'PredictionResponse', 'Feedback', 'Problem']),
+    );
     const examples = doc.paths['/predict'].post.requestBody.content['application/json'].examples;
     const single = await request(s.app).post('/predict').send(examples.single.value).expect(200);
     expect(typeof single.body.probability).toBe('number');
@@ -144,7 +192,10 @@ describe('API routes', () => {
     const feedbackExample = doc.paths['/feedback'].post.requestBody.content['application/json'].example;
     // The example's id names no prediction: refused, as any unknown id is.
     await request(s.app).post('/feedback').send(feedbackExample).expect(404);
-    await request(s.app).post('/feedback').send({ ...feedbackExample, request_id: single.body.request_id }).expect(202);
+    await request(s.app)
+      .post('/feedback')
+      .send({ ...feedbackExample, request_id: single.body.request_id })
+      .expect(202);
     const page = await request(s.app).get('/docs/').expect(200);
     expect(page.text).toContain('swagger-ui');
     const init = await request(s.app).get('/docs/swagger-ui-init.js').expect(200);
@@ -153,9 +204,15 @@ describe('API routes', () => {
 
   it('logs every prediction (schema-valid lines) and records feedback', async () => {
     const res = await request(s.app).post('/predict').send(PREDICTION_EXAMPLE).expect(200);
-    await request(s.app).post('/feedback').send({ request_id: res.body.request_id, is_revenge_spending: true }).expect(202);
+    await request(s.app)
+      .post('/feedback')
+      .send({ request_id: res.body.request_id, is_revenge_spending: true })
+      .expect(202);
     await request(s.app).post('/feedback').send({ request_id: '', is_revenge_spending: 'yes' }).expect(400);
-    const unknown = await request(s.app).post('/feedback').send({ request_id: '3f1c2a9e-0000-4000-8000-000000000000', is_revenge_spending: true }).expect(404);
+    const unknown = await request(s.app)
+      .post('/feedback')
+      .send({ request_id: '3f1c2a9e-0000-4000-8000-000000000000', is_revenge_spending: true })
+      .expect(404);
     expect(unknown.body.detail).toMatch(/no prediction with request_id 3f1c2a9e/);
     await s.serving.predictionLog.flush();
     await s.serving.feedbackLog.flush();
@@ -167,7 +224,11 @@ describe('API routes', () => {
     expect(mine!.model_version).toBe(s.champion);
     expect(mine!.date).toBe(PREDICTION_EXAMPLE.date);
     const fbRoot = path.join(dataLayout(s.dataDir).monitoring, 'feedback');
-    const fb = fs.readdirSync(fbRoot).flatMap((d) => fs.readdirSync(path.join(fbRoot, d)).flatMap((f) => readJsonl<{ request_id: string }>(path.join(fbRoot, d, f))));
+    const fb = fs
+      .readdirSync(fbRoot)
+      .flatMap((d) =>
+        fs.readdirSync(path.join(fbRoot, d)).flatMap((f) => readJsonl<{ request_id: string }>(path.join(fbRoot, d, f))),
+      );
     expect(fb.map((f) => f.request_id)).toContain(res.body.request_id);
     expect(fb.map((f) => f.request_id)).not.toContain('3f1c2a9e-0000-4000-8000-000000000000');
   });
@@ -176,9 +237,17 @@ describe('API routes', () => {
     const other = await testServer();
     try {
       const entry = { ...logEntries(s.dataDir)[0]!, request_id: '7d0e8f4b-1111-4000-8000-000000000001' };
-      fs.mkdirSync(path.join(dataLayout(other.dataDir).monitoring, 'predictions', `date=${entry.date}`), { recursive: true });
-      fs.writeFileSync(path.join(dataLayout(other.dataDir).monitoring, 'predictions', `date=${entry.date}`, '999-1.jsonl'), `${JSON.stringify(entry)}\n`);
-      await request(other.app).post('/feedback').send({ request_id: entry.request_id, is_revenge_spending: false }).expect(202);
+      fs.mkdirSync(path.join(dataLayout(other.dataDir).monitoring, 'predictions', `date=${entry.date}`), {
+        recursive: true,
+      });
+      fs.writeFileSync(
+        path.join(dataLayout(other.dataDir).monitoring, 'predictions', `date=${entry.date}`, '999-1.jsonl'),
+        `${JSON.stringify(entry)}\n`,
+      );
+      await request(other.app)
+        .post('/feedback')
+        .send({ request_id: entry.request_id, is_revenge_spending: false })
+        .expect(202);
     } finally {
       await other.close();
     }
@@ -214,7 +283,10 @@ describe('API routes', () => {
     expect(a.features.hist_count_30d).toBe(1);
     expect(anonymous.body.history_found).toBe(false);
     // Dated before the stored history: not point-in-time, so scored without it.
-    const past = await request(s.app).post('/predict').send({ ...PREDICTION_EXAMPLE, date: '2020-04-26' }).expect(200);
+    const past = await request(s.app)
+      .post('/predict')
+      .send({ ...PREDICTION_EXAMPLE, date: '2020-04-26' })
+      .expect(200);
     await s.serving.predictionLog.flush();
     const p = logEntries(s.dataDir).find((e) => e.request_id === past.body.request_id)!;
     expect(p.customer_key).toBe(key);
@@ -241,14 +313,30 @@ describe('unseen merchant groups', () => {
       // The demo champion was trained on master table "demo": a profile without VESTUARIO (the example's group).
       writeJsonAtomic(path.join(dataLayout(s.dataDir).master, 'demo', 'profile.json'), {
         rows: 10,
-        columns: { merchant_group: { kind: 'categorical', count: 10, missing: 0, missing_share: 0, frequencies: { RESTAURANTE: 6, SUPERMERCADOS: 4 } } },
+        columns: {
+          merchant_group: {
+            kind: 'categorical',
+            count: 10,
+            missing: 0,
+            missing_share: 0,
+            frequencies: { RESTAURANTE: 6, SUPERMERCADOS: 4 },
+          },
+        },
       });
       const res = await request(s.app).post('/predict').send(PREDICTION_EXAMPLE).expect(200);
       expect(typeof res.body.probability).toBe('number');
-      await request(s.app).post('/predict').send({ ...PREDICTION_EXAMPLE, merchant_group: 'RESTAURANTE' }).expect(200);
-      await request(s.app).post('/predict').send([PREDICTION_EXAMPLE, { ...PREDICTION_EXAMPLE, merchant_group: 'NOVO GRUPO' }]).expect(200);
+      await request(s.app)
+        .post('/predict')
+        .send({ ...PREDICTION_EXAMPLE, merchant_group: 'RESTAURANTE' })
+        .expect(200);
+      await request(s.app)
+        .post('/predict')
+        .send([PREDICTION_EXAMPLE, { ...PREDICTION_EXAMPLE, merchant_group: 'NOVO GRUPO' }])
+        .expect(200);
       const metrics = (await request(s.app).get('/metrics').expect(200)).text;
-      expect(metrics).toContain(`bolsillo_unseen_category_total{feature="merchant_group",model_version="${s.champion}"} 3`);
+      expect(metrics).toContain(
+        `bolsillo_unseen_category_total{feature="merchant_group",model_version="${s.champion}"} 3`,
+      );
     } finally {
       await s.close();
     }
@@ -261,7 +349,11 @@ describe('admin routes', () => {
     try {
       const other = await registerDemoModel(s.registryDir, 11);
       const before = readAliases(s.registryDir);
-      const res = await request(s.app).post('/admin/promote').set('x-api-key', 'anything').send({ version: other }).expect(403);
+      const res = await request(s.app)
+        .post('/admin/promote')
+        .set('x-api-key', 'anything')
+        .send({ version: other })
+        .expect(403);
       expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
       await request(s.app).post('/admin/rollback').expect(403);
       expect(readAliases(s.registryDir)).toEqual(before);
@@ -278,21 +370,47 @@ describe('admin routes', () => {
       await request(s.app).post('/admin/promote').set('x-api-key', 'wrong').send({ version: next }).expect(401);
       expect(readAliases(s.registryDir).champion).toBe(s.champion);
 
-      await request(s.app).post('/admin/promote').set('x-api-key', KEY).send({ version: '20990101T000000Z-abcdef' }).expect(404);
+      await request(s.app)
+        .post('/admin/promote')
+        .set('x-api-key', KEY)
+        .send({ version: '20990101T000000Z-abcdef' })
+        .expect(404);
       await request(s.app).post('/admin/promote').set('x-api-key', KEY).send({ version: next, extra: 1 }).expect(400);
       // Not forced: the evaluate stage's gate decides; with no master table to evaluate on, it cannot pass.
-      const refused = await request(s.app).post('/admin/promote').set('x-api-key', KEY).send({ version: next, reason: 'looks better' }).expect(409);
+      const refused = await request(s.app)
+        .post('/admin/promote')
+        .set('x-api-key', KEY)
+        .send({ version: next, reason: 'looks better' })
+        .expect(409);
       expect(refused.body.detail).toMatch(/the gate could not evaluate/);
       expect(readAliases(s.registryDir).champion).toBe(s.champion);
       expect(readAudit(s.registryDir).filter((e) => e.action === 'promote' && e.version === next)).toEqual([]);
       // Forced: a reason is required, and the audit says forced.
-      const noReason = await request(s.app).post('/admin/promote').set('x-api-key', KEY).send({ version: next, force: true }).expect(400);
-      expect(noReason.body.errors).toEqual(['/reason is required when force is true (a forced promotion is audited with its reason)']);
-      await request(s.app).post('/admin/promote').set('x-api-key', KEY).send({ version: next, force: true, reason: '  ' }).expect(400);
+      const noReason = await request(s.app)
+        .post('/admin/promote')
+        .set('x-api-key', KEY)
+        .send({ version: next, force: true })
+        .expect(400);
+      expect(noReason.body.errors).toEqual([
+        '/reason is required when force is true (a forced promotion is audited with its reason)',
+      ]);
+      await request(s.app)
+        .post('/admin/promote')
+        .set('x-api-key', KEY)
+        .send({ version: next, force: true, reason: '  ' })
+        .expect(400);
       expect(readAliases(s.registryDir).champion).toBe(s.champion);
-      const promoted = await request(s.app).post('/admin/promote').set('x-api-key', KEY).send({ version: next, force: true, reason: 'incident 42: hotfix model' }).expect(200);
+      const promoted = await request(s.app)
+        .post('/admin/promote')
+        .set('x-api-key', KEY)
+        .send({ version: next, force: true, reason: 'incident 42: hotfix model' })
+        .expect(200);
       expect(promoted.body).toMatchObject({ serving: next, forced: true, gate: null });
-      expect(readAudit(s.registryDir).find((e) => e.action === 'force-promote')).toMatchObject({ version: next, forced: true, reason: 'incident 42: hotfix model' });
+      expect(readAudit(s.registryDir).find((e) => e.action === 'force-promote')).toMatchObject({
+        version: next,
+        forced: true,
+        reason: 'incident 42: hotfix model',
+      });
       const after = await request(s.app).post('/predict').send(PREDICTION_EXAMPLE).expect(200);
       expect(after.headers['x-model-version']).toBe(next);
 
@@ -311,7 +429,7 @@ describe('admin routes', () => {
 });
 
 describe('monitoring page', () => {
-  it('serves the monitor stage\'s dashboard at /monitoring', async () => {
+  it("serves the monitor stage's dashboard at /monitoring", async () => {
     let dataDir = '';
     const s = await testServer({ monitoringPage: () => renderMonitoringPage(dataDir) });
     dataDir = s.dataDir;
@@ -346,7 +464,10 @@ describe('readiness and routing', () => {
       const seen = new Map<string, Set<string>>();
       for (let i = 0; i < 40; i++) {
         const customer = `c-${i % 10}`;
-        const res = await request(s.app).post('/predict').send({ ...PREDICTION_EXAMPLE, customer_id: customer }).expect(200);
+        const res = await request(s.app)
+          .post('/predict')
+          .send({ ...PREDICTION_EXAMPLE, customer_id: customer })
+          .expect(200);
         expect(res.headers['x-model-version']).toBe(res.body.model_version);
         expect(res.body.model_version).toBe(res.body.variant === 'challenger' ? challenger : s.champion);
         seen.set(customer, (seen.get(customer) ?? new Set()).add(res.body.variant));
@@ -369,7 +490,12 @@ describe('readiness and routing', () => {
       await new Promise((r) => setImmediate(r));
       await s.serving.predictionLog.flush();
       const entries = logEntries(s.dataDir).filter((e) => e.request_id === res.body.request_id);
-      expect(entries.map((e) => [e.variant, e.model_version]).sort()).toEqual([['champion', s.champion], ['shadow', challenger]].sort());
+      expect(entries.map((e) => [e.variant, e.model_version]).sort()).toEqual(
+        [
+          ['champion', s.champion],
+          ['shadow', challenger],
+        ].sort(),
+      );
     } finally {
       await s.close();
     }

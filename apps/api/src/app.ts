@@ -2,7 +2,16 @@ import crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
-import { BatchTransactionPushSchema, FeedbackSchema, TransactionPushSchema, describeErrors, validatorFor, type TransactionPush, type Aliases, type ModelCard } from '@bolsillo/schema';
+import {
+  BatchTransactionPushSchema,
+  FeedbackSchema,
+  TransactionPushSchema,
+  describeErrors,
+  validatorFor,
+  type TransactionPush,
+  type Aliases,
+  type ModelCard,
+} from '@bolsillo/schema';
 import { InvalidRequestError, type Serving } from '@bolsillo/serve';
 import { PromoteRequestSchema, RollbackRequestSchema } from './admin-schemas';
 import { openApiDocument } from './openapi';
@@ -17,7 +26,12 @@ import { HttpProblem, problemHandler, sendProblem } from './problem';
 export interface RegistryOps {
   listVersions(registryDir: string): ModelCard[];
   /** Evaluate `version` and promote it only if the gate passes (`evaluate --version V`). */
-  gatedPromote(dataDir: string, version: string): Promise<{ readonly verdict: { readonly decision: string; readonly promoted?: boolean; readonly reasons: readonly string[] } }>;
+  gatedPromote(
+    dataDir: string,
+    version: string,
+  ): Promise<{
+    readonly verdict: { readonly decision: string; readonly promoted?: boolean; readonly reasons: readonly string[] };
+  }>;
   /** Promote regardless of the gate, audited as forced (`force-promote --version V --reason R`). */
   forcePromote(dataDir: string, version: string, reason: string): unknown;
   /** previous → champion, audited (`rollback --reason R`). */
@@ -54,7 +68,13 @@ function routeOf(req: Request, res: Response): string {
 function requireJson(req: Request, _res: Response, next: NextFunction): void {
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   if (hasBody && !req.is('application/json')) {
-    next(new HttpProblem(415, 'Unsupported media type', `expected application/json, got ${req.headers['content-type'] ?? 'no content type'}`));
+    next(
+      new HttpProblem(
+        415,
+        'Unsupported media type',
+        `expected application/json, got ${req.headers['content-type'] ?? 'no content type'}`,
+      ),
+    );
     return;
   }
   next();
@@ -103,10 +123,14 @@ export function createApp(deps: AppDeps): express.Express {
     res.locals.route = '/transactions';
     const isBatch = Array.isArray(req.body);
     const valid = isBatch ? validPushBatch(req.body) : validPush(req.body);
-    if (!valid) throw invalid('Invalid transaction', describeErrors(isBatch ? validPushBatch.errors : validPush.errors));
+    if (!valid)
+      throw invalid('Invalid transaction', describeErrors(isBatch ? validPushBatch.errors : validPush.errors));
     let results;
     try {
-      results = await serving.push.push(isBatch ? (req.body as TransactionPush[]) : [req.body as TransactionPush], isBatch);
+      results = await serving.push.push(
+        isBatch ? (req.body as TransactionPush[]) : [req.body as TransactionPush],
+        isBatch,
+      );
     } catch (error) {
       if (error instanceof InvalidRequestError) throw invalid('Invalid transaction', error.errors);
       throw error;
@@ -121,7 +145,11 @@ export function createApp(deps: AppDeps): express.Express {
     }
     // A label for a prediction never made would count in the live metrics as if it had been.
     if (!serving.requestIds.has(req.body.request_id)) {
-      throw new HttpProblem(404, 'Unknown request id', `no prediction with request_id ${req.body.request_id} in the prediction log`);
+      throw new HttpProblem(
+        404,
+        'Unknown request id',
+        `no prediction with request_id ${req.body.request_id} in the prediction log`,
+      );
     }
     const ts = new Date().toISOString();
     serving.feedbackLog.push(ts.slice(0, 10), { ...req.body, ts });
@@ -150,7 +178,12 @@ export function createApp(deps: AppDeps): express.Express {
       return;
     }
     const challenger = serving.host.slot('challenger');
-    res.json({ status: 'ready', champion: champion.version, challenger: challenger?.version ?? null, online_store: { backend: store.backend, version: store.version } });
+    res.json({
+      status: 'ready',
+      champion: champion.version,
+      challenger: challenger?.version ?? null,
+      online_store: { backend: store.backend, version: store.version },
+    });
   });
 
   app.get('/models', (_req, res) => {
@@ -162,14 +195,23 @@ export function createApp(deps: AppDeps): express.Express {
     }
     const loaded = (variant: 'champion' | 'challenger') => {
       const s = serving.host.slot(variant);
-      return s ? { version: s.version, family: s.model.card.family, threshold: s.model.threshold, loaded_at: s.loadedAt } : null;
+      return s
+        ? { version: s.version, family: s.model.card.family, threshold: s.model.threshold, loaded_at: s.loadedAt }
+        : null;
     };
     const aliases: Aliases | null = serving.host.currentAliases();
     res.json({
       aliases,
       loaded: { champion: loaded('champion'), challenger: loaded('challenger') },
       refused: serving.host.refused(),
-      versions: versions.map((c) => ({ version: c.version, family: c.family, created_at: c.created_at, threshold: c.threshold, metrics: c.metrics, master_hash: c.master_hash })),
+      versions: versions.map((c) => ({
+        version: c.version,
+        family: c.family,
+        created_at: c.created_at,
+        threshold: c.threshold,
+        metrics: c.metrics,
+        master_hash: c.master_hash,
+      })),
     });
   });
 
@@ -187,15 +229,24 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(doc);
   });
-  app.use('/docs', (_req: Request, res: Response, next: NextFunction) => {
-    res.locals.route = '/docs';
-    next();
-  }, swaggerUi.serve, swaggerUi.setup(doc, { customSiteTitle: 'Bolsillo API' }));
+  app.use(
+    '/docs',
+    (_req: Request, res: Response, next: NextFunction) => {
+      res.locals.route = '/docs';
+      next();
+    },
+    swaggerUi.serve,
+    swaggerUi.setup(doc, { customSiteTitle: 'Bolsillo API' }),
+  );
 
-  app.use('/reports', (_req, res, next) => {
-    res.locals.route = '/reports';
-    next();
-  }, express.static(serving.reportsDir, { fallthrough: true, index: ['index.html'], dotfiles: 'ignore' }));
+  app.use(
+    '/reports',
+    (_req, res, next) => {
+      res.locals.route = '/reports';
+      next();
+    },
+    express.static(serving.reportsDir, { fallthrough: true, index: ['index.html'], dotfiles: 'ignore' }),
+  );
 
   const admin = (req: Request, _res: Response, next: NextFunction) => {
     if (deps.adminKey === null) {
@@ -218,7 +269,10 @@ export function createApp(deps: AppDeps): express.Express {
     if (!known) throw new HttpProblem(404, 'Unknown version', `no model ${version} in the registry`);
     let gate: { decision: string; reasons: readonly string[] } | null = null;
     if (force === true) {
-      if (!reason?.trim()) throw invalid('Invalid promote request', ['/reason is required when force is true (a forced promotion is audited with its reason)']);
+      if (!reason?.trim())
+        throw invalid('Invalid promote request', [
+          '/reason is required when force is true (a forced promotion is audited with its reason)',
+        ]);
       try {
         await deps.registry.forcePromote(serving.dataDir, version, reason);
       } catch (error) {
@@ -230,16 +284,30 @@ export function createApp(deps: AppDeps): express.Express {
       try {
         ({ verdict } = await deps.registry.gatedPromote(serving.dataDir, version));
       } catch (error) {
-        throw new HttpProblem(409, 'Promotion refused', `the gate could not evaluate ${version}: ${(error as Error).message}`);
+        throw new HttpProblem(
+          409,
+          'Promotion refused',
+          `the gate could not evaluate ${version}: ${(error as Error).message}`,
+        );
       }
       if (!verdict.promoted) {
-        throw new HttpProblem(409, 'Promotion refused by the gate', `${verdict.decision}: ${verdict.reasons.join(' | ')} (to override, send force: true with a reason)`);
+        throw new HttpProblem(
+          409,
+          'Promotion refused by the gate',
+          `${verdict.decision}: ${verdict.reasons.join(' | ')} (to override, send force: true with a reason)`,
+        );
       }
       gate = { decision: verdict.decision, reasons: verdict.reasons };
       log(`admin: ${version} promoted by the gate`);
     }
     await serving.host.checkNow();
-    res.json({ aliases: serving.host.currentAliases(), serving: serving.host.slot('champion')?.version ?? null, forced: force === true, gate, refused: serving.host.refused()[version] ?? null });
+    res.json({
+      aliases: serving.host.currentAliases(),
+      serving: serving.host.slot('champion')?.version ?? null,
+      forced: force === true,
+      gate,
+      refused: serving.host.refused()[version] ?? null,
+    });
   });
 
   app.post('/admin/rollback', admin, requireJson, json, async (req, res) => {

@@ -9,11 +9,16 @@ function randomValue(rnd: () => number, depth = 0): unknown {
   if (depth > 3 || r < 0.15) return null;
   if (r < 0.3) return Math.floor((rnd() - 0.5) * 10 ** Math.floor(rnd() * 12));
   if (r < 0.4) return [Number.MAX_VALUE, -0, 1e-300, 0.5, -1][Math.floor(rnd() * 5)];
-  if (r < 0.55) return ['', 'SP', '2019-12-04', '2019-13-45', 'VESTUARIO', '💥', 'x'.repeat(200), '\u0000', '__proto__', '201405'][Math.floor(rnd() * 10)];
+  if (r < 0.55)
+    return ['', 'SP', '2019-12-04', '2019-13-45', 'VESTUARIO', '💥', 'x'.repeat(200), '\u0000', '__proto__', '201405'][
+      Math.floor(rnd() * 10)
+    ];
   if (r < 0.65) return rnd() < 0.5;
   if (r < 0.8) return Array.from({ length: Math.floor(rnd() * 4) }, () => randomValue(rnd, depth + 1));
   const o: Record<string, unknown> = {};
-  for (let i = Math.floor(rnd() * 5); i > 0; i--) o[['age', 'amount', 'foo', '__proto__', 'constructor', 'date', 'customer_id'][Math.floor(rnd() * 7)]!] = randomValue(rnd, depth + 1);
+  for (let i = Math.floor(rnd() * 5); i > 0; i--)
+    o[['age', 'amount', 'foo', '__proto__', 'constructor', 'date', 'customer_id'][Math.floor(rnd() * 7)]!] =
+      randomValue(rnd, depth + 1);
   return o;
 }
 
@@ -38,9 +43,17 @@ function rawBody(rnd: () => number): { body: string | Buffer; type: string } {
     case 0:
       return { body: json.slice(0, Math.floor(rnd() * json.length)), type: 'application/json' };
     case 1:
-      return { body: Buffer.from(Array.from({ length: Math.floor(rnd() * 64) }, () => Math.floor(rnd() * 256))), type: 'application/json' };
+      return {
+        body: Buffer.from(Array.from({ length: Math.floor(rnd() * 64) }, () => Math.floor(rnd() * 256))),
+        type: 'application/json',
+      };
     case 2:
-      return { body: json, type: ['text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded'][Math.floor(rnd() * 4)]! };
+      return {
+        body: json,
+        type: ['text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded'][
+          Math.floor(rnd() * 4)
+        ]!,
+      };
     case 3:
       return { body: json, type: 'application/json; charset=latin-9' };
     case 4:
@@ -50,7 +63,10 @@ function rawBody(rnd: () => number): { body: string | Buffer; type: string } {
     case 6:
       return { body: 'null', type: 'application/json' };
     case 7:
-      return { body: JSON.stringify(Array.from({ length: 1001 + Math.floor(rnd() * 5) }, () => PREDICTION_EXAMPLE)), type: 'application/json' };
+      return {
+        body: JSON.stringify(Array.from({ length: 1001 + Math.floor(rnd() * 5) }, () => PREDICTION_EXAMPLE)),
+        type: 'application/json',
+      };
     default:
       return { body: JSON.stringify(randomValue(rnd)), type: 'application/json' };
   }
@@ -75,20 +91,28 @@ describe('fuzz: 10,000 random or malformed bodies', () => {
     const paths = ['/predict', '/predict', '/predict', '/feedback', '/admin/promote', '/admin/rollback'];
     await pool(10_000, 16, async () => {
       const path = paths[Math.floor(rnd() * paths.length)]!;
-      const { body, type } = rnd() < 0.6 ? { body: JSON.stringify(mutatedExample(rnd)), type: 'application/json' } : rawBody(rnd);
+      const { body, type } =
+        rnd() < 0.6 ? { body: JSON.stringify(mutatedExample(rnd)), type: 'application/json' } : rawBody(rnd);
       const headers: Record<string, string> = { 'content-type': type };
       if (path.startsWith('/admin') && rnd() < 0.5) headers['x-api-key'] = rnd() < 0.5 ? 'test-admin-key' : 'guess';
       const res = await client.send('POST', path, body, headers);
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-      if (res.status >= 500) failures.push(`${res.status} ${path} ${String(body).slice(0, 120)} -> ${res.body.slice(0, 200)}`);
-      else if (res.status >= 400 && !String(res.headers['content-type']).startsWith('application/problem+json')) failures.push(`${res.status} without problem+json: ${path}`);
+      if (res.status >= 500)
+        failures.push(`${res.status} ${path} ${String(body).slice(0, 120)} -> ${res.body.slice(0, 200)}`);
+      else if (res.status >= 400 && !String(res.headers['content-type']).startsWith('application/problem+json'))
+        failures.push(`${res.status} without problem+json: ${path}`);
     });
-    expect({ failures: failures.slice(0, 5), log: failures.length ? s.logs.slice(-3) : [] }).toEqual({ failures: [], log: [] });
+    expect({ failures: failures.slice(0, 5), log: failures.length ? s.logs.slice(-3) : [] }).toEqual({
+      failures: [],
+      log: [],
+    });
     // The mix reached both sides: valid predictions and each rejection class.
     for (const status of [200, 400, 401, 415]) expect(statuses.get(status) ?? 0).toBeGreaterThan(0);
     const health = await client.send('GET', '/health');
     expect(health.status).toBe(200);
-    const ok = await client.send('POST', '/predict', JSON.stringify(PREDICTION_EXAMPLE), { 'content-type': 'application/json' });
+    const ok = await client.send('POST', '/predict', JSON.stringify(PREDICTION_EXAMPLE), {
+      'content-type': 'application/json',
+    });
     expect(ok.status).toBe(200);
   });
 });

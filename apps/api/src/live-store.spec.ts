@@ -26,7 +26,13 @@ import {
   type OnlineStore,
   type OnlineStoreSnapshot,
 } from '@bolsillo/core';
-import { FEATURE_NAMES, TRANSACTION_PUSH_EXAMPLE, type FeatureRow, type PredictionRequest, type TransactionPush } from '@bolsillo/schema';
+import {
+  FEATURE_NAMES,
+  TRANSACTION_PUSH_EXAMPLE,
+  type FeatureRow,
+  type PredictionRequest,
+  type TransactionPush,
+} from '@bolsillo/schema';
 import { createServing, readLanding, type Serving } from '@bolsillo/serve';
 import { itRealData, realDataPath } from '@bolsillo/testing';
 import { evaluateRegistryOps } from './admin-ops';
@@ -48,7 +54,12 @@ afterAll(async () => {
 });
 
 function env(dataDir: string, store: string | undefined): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, BOLSILLO_PSEUDONYM_SECRET: SECRET, BOLSILLO_NATS_URL: nats.url };
+  const e: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    BOLSILLO_PSEUDONYM_SECRET: SECRET,
+    BOLSILLO_NATS_URL: nats.url,
+  };
   if (store === undefined) delete e.BOLSILLO_ONLINE_STORE;
   else e.BOLSILLO_ONLINE_STORE = store;
   return e;
@@ -61,7 +72,11 @@ function cli(script: string, args: string[], e: NodeJS.ProcessEnv): string {
   return r.stderr + r.stdout;
 }
 
-function startCli(script: string, args: string[], e: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+function startCli(
+  script: string,
+  args: string[],
+  e: NodeJS.ProcessEnv,
+): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(TSX, [script, ...args], { cwd: ROOT, env: e, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -105,20 +120,43 @@ function batchPath(): Offline {
   cli('packages/ingest/src/produce-cli.ts', ['--csv', csv, '--jsonl', jsonl], e);
   const layout = dataLayout(dir);
   const rows = new Map<string, FeatureRow>();
-  for (const p of listPartitions(layout.featureStore)) for (const f of p.files) for (const r of rowsFromTable<FeatureRow>(readParquetFile(f))) rows.set(r.txn_id, r);
-  const pushes = fs.readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TransactionPush);
+  for (const p of listPartitions(layout.featureStore))
+    for (const f of p.files) for (const r of rowsFromTable<FeatureRow>(readParquetFile(f))) rows.set(r.txn_id, r);
+  const pushes = fs
+    .readFileSync(jsonl, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as TransactionPush);
   offline = { snapshot: readOnlineStore(path.join(layout.onlineStore, ONLINE_STORE_FILE))!, rows, pushes, csv };
   return offline;
 }
 
 /** The API over a fresh data folder whose store starts empty (with the batch path's params), listening on a free port. */
-async function liveApi(name: string, storeUrl: string | undefined, params: OnlineStoreSnapshot['params']): Promise<{ serving: Serving; url: string; close(): Promise<void> }> {
+async function liveApi(
+  name: string,
+  storeUrl: string | undefined,
+  params: OnlineStoreSnapshot['params'],
+): Promise<{ serving: Serving; url: string; close(): Promise<void> }> {
   const dataDir = path.join(tmp, name);
-  const store = await openOnlineStore({ url: storeUrl, embeddedDir: dataLayout(dataDir).onlineEmbedded, namespace: name });
+  const store = await openOnlineStore({
+    url: storeUrl,
+    embeddedDir: dataLayout(dataDir).onlineEmbedded,
+    namespace: name,
+  });
   await store.materialise({ params, as_of: '', customers: {} });
-  const serving = createServing({ dataDir, load: loadModel, secret: SECRET, pollMs: 0, logFlushMs: 50, log: () => undefined, store });
+  const serving = createServing({
+    dataDir,
+    load: loadModel,
+    secret: SECRET,
+    pollMs: 0,
+    logFlushMs: 50,
+    log: () => undefined,
+    store,
+  });
   await serving.start();
-  const server = createApp({ serving, registry: evaluateRegistryOps(), adminKey: null, log: () => undefined }).listen(0);
+  const server = createApp({ serving, registry: evaluateRegistryOps(), adminKey: null, log: () => undefined }).listen(
+    0,
+  );
   await new Promise((r) => server.once('listening', r));
   return {
     serving,
@@ -131,68 +169,93 @@ async function liveApi(name: string, storeUrl: string | undefined, params: Onlin
 }
 
 async function post(url: string, body: unknown): Promise<{ results: { txn_id: string; status: string }[] }> {
-  const res = await fetch(`${url}/transactions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${url}/transactions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (res.status !== 200) throw new Error(`POST /transactions: ${res.status} ${await res.text()}`);
   return (await res.json()) as { results: { txn_id: string; status: string }[] };
 }
 
 describe('live online store', () => {
   for (const backend of ['embedded', 'redis'] as const) {
-    itRealData(`${backend}: pushing the real file in order over HTTP serves the batch path's features before each push and leaves its states`, async () => {
-      const { snapshot, rows, pushes } = batchPath();
-      const api = await liveApi(`http-${backend}`, backend === 'redis' ? redis.url : undefined, snapshot.params);
-      try {
-        const f = api.serving.features;
-        for (const p of pushes) {
-          const req = request(p);
-          const pending = f.prefetch([req]);
-          const served = pending === null ? f.featuresFor(req) : f.withStates(await pending, () => f.featuresFor(req));
-          expect({ txn_id: p.txn_id, ...served.features }).toEqual({ txn_id: p.txn_id, ...features(rows.get(p.txn_id)! as unknown as Record<string, unknown>) });
-          expect((await post(api.url, p)).results[0]!.status).toBe('applied');
+    itRealData(
+      `${backend}: pushing the real file in order over HTTP serves the batch path's features before each push and leaves its states`,
+      async () => {
+        const { snapshot, rows, pushes } = batchPath();
+        const api = await liveApi(`http-${backend}`, backend === 'redis' ? redis.url : undefined, snapshot.params);
+        try {
+          const f = api.serving.features;
+          for (const p of pushes) {
+            const req = request(p);
+            const pending = f.prefetch([req]);
+            const served =
+              pending === null ? f.featuresFor(req) : f.withStates(await pending, () => f.featuresFor(req));
+            expect({ txn_id: p.txn_id, ...served.features }).toEqual({
+              txn_id: p.txn_id,
+              ...features(rows.get(p.txn_id)! as unknown as Record<string, unknown>),
+            });
+            expect((await post(api.url, p)).results[0]!.status).toBe('applied');
+          }
+          expect(await storeStates(f.store)).toEqual(snapshot.customers);
+          // Everything again: all duplicates, nothing changes.
+          const again = await post(api.url, pushes.slice(0, 1000));
+          expect(new Set(again.results.map((r) => r.status))).toEqual(new Set(['duplicate']));
+          expect(await storeStates(f.store)).toEqual(snapshot.customers);
+          const landed = readLanding(dataLayout(path.join(tmp, `http-${backend}`)).landing);
+          expect(landed.map((t) => t.txn_id)).toEqual(pushes.map((p) => p.txn_id));
+        } finally {
+          await api.close();
         }
-        expect(await storeStates(f.store)).toEqual(snapshot.customers);
-        // Everything again: all duplicates, nothing changes.
-        const again = await post(api.url, pushes.slice(0, 1000));
-        expect(new Set(again.results.map((r) => r.status))).toEqual(new Set(['duplicate']));
-        expect(await storeStates(f.store)).toEqual(snapshot.customers);
-        const landed = readLanding(dataLayout(path.join(tmp, `http-${backend}`)).landing);
-        expect(landed.map((t) => t.txn_id)).toEqual(pushes.map((p) => p.txn_id));
-      } finally {
-        await api.close();
-      }
-    }, 600_000);
+      },
+      600_000,
+    );
 
-    itRealData(`${backend}: streaming the real file through JetStream to the consumer leaves the batch path's states, landed once`, async () => {
-      const { snapshot, pushes, csv } = batchPath();
-      const dataDir = path.join(tmp, `stream-${backend}`);
-      const storeUrl = backend === 'redis' ? redis.url : undefined;
-      const e = env(dataDir, storeUrl);
-      // The consumer reads the default Redis namespace: start it from an empty version with the batch params.
-      const store = await openOnlineStore({ url: storeUrl, embeddedDir: dataLayout(dataDir).onlineEmbedded });
-      try {
-        await store.materialise({ params: snapshot.params, as_of: '', customers: {} });
-        cli('packages/ingest/src/produce-cli.ts', ['--csv', csv], e);
-        const out = cli('packages/serve/src/consume-cli.ts', ['--durable', `parity-${backend}`, '--idle-exit-ms', '1500'], e);
-        expect(out).toContain(`${pushes.length} messages: ${pushes.length} applied, 0 duplicate, 0 late, 0 invalid`);
-        expect(await storeStates(store)).toEqual(snapshot.customers);
-        const landed = readLanding(dataLayout(dataDir).landing);
-        expect(landed.map((t) => t.txn_id)).toEqual(pushes.map((p) => p.txn_id));
-      } finally {
-        await store.close();
-      }
-    }, 600_000);
+    itRealData(
+      `${backend}: streaming the real file through JetStream to the consumer leaves the batch path's states, landed once`,
+      async () => {
+        const { snapshot, pushes, csv } = batchPath();
+        const dataDir = path.join(tmp, `stream-${backend}`);
+        const storeUrl = backend === 'redis' ? redis.url : undefined;
+        const e = env(dataDir, storeUrl);
+        // The consumer reads the default Redis namespace: start it from an empty version with the batch params.
+        const store = await openOnlineStore({ url: storeUrl, embeddedDir: dataLayout(dataDir).onlineEmbedded });
+        try {
+          await store.materialise({ params: snapshot.params, as_of: '', customers: {} });
+          cli('packages/ingest/src/produce-cli.ts', ['--csv', csv], e);
+          const out = cli(
+            'packages/serve/src/consume-cli.ts',
+            ['--durable', `parity-${backend}`, '--idle-exit-ms', '1500'],
+            e,
+          );
+          expect(out).toContain(`${pushes.length} messages: ${pushes.length} applied, 0 duplicate, 0 late, 0 invalid`);
+          expect(await storeStates(store)).toEqual(snapshot.customers);
+          const landed = readLanding(dataLayout(dataDir).landing);
+          expect(landed.map((t) => t.txn_id)).toEqual(pushes.map((p) => p.txn_id));
+        } finally {
+          await store.close();
+        }
+      },
+      600_000,
+    );
   }
 
   it('two API processes pushing the same customers concurrently to one Redis lose no update and apply each transaction once', async () => {
     const dataDir = path.join(tmp, 'two-apis');
     const storeUrl = `${redis.url}/1`;
     const ports = await Promise.all([freePort(), freePort()]);
-    const apis = ports.map((port) => startCli('apps/api/src/main.ts', [], { ...env(dataDir, storeUrl), PORT: String(port) }));
+    const apis = ports.map((port) =>
+      startCli('apps/api/src/main.ts', [], { ...env(dataDir, storeUrl), PORT: String(port) }),
+    );
     try {
       const urls = ports.map((p) => `http://127.0.0.1:${p}`);
       for (const u of urls) {
         for (let attempt = 0; ; attempt += 1) {
-          const ok = await fetch(`${u}/health`).then((r) => r.ok, () => false);
+          const ok = await fetch(`${u}/health`).then(
+            (r) => r.ok,
+            () => false,
+          );
           if (ok) break;
           if (attempt > 600) throw new Error(`API at ${u} did not start: ${apis.map((a) => a.output()).join('\n')}`);
           await new Promise((r) => setTimeout(r, 100));
@@ -201,14 +264,17 @@ describe('live online store', () => {
       // Identical transactions but for their ids fold to the same state in any order, so the final
       // state is known whatever the interleaving; a lost update leaves a smaller count.
       const customers = Array.from({ length: 12 }, (_, c) => `live-${c}`);
-      const txns = customers.flatMap((c) => Array.from({ length: 30 }, (_, i) => ({ ...TRANSACTION_PUSH_EXAMPLE, customer_id: c, txn_id: `${c}-${i}` })));
+      const txns = customers.flatMap((c) =>
+        Array.from({ length: 30 }, (_, i) => ({ ...TRANSACTION_PUSH_EXAMPLE, customer_id: c, txn_id: `${c}-${i}` })),
+      );
       // Each process gets every transaction, in batches of 5, in a different order; the batches race.
       const order = [txns, [...txns].reverse()];
       const results = await Promise.all(
         urls.map(async (u, k) => {
           const statuses: string[] = [];
           const list = order[k]!;
-          for (let i = 0; i < list.length; i += 5) statuses.push(...(await post(u, list.slice(i, i + 5))).results.map((r) => r.status));
+          for (let i = 0; i < list.length; i += 5)
+            statuses.push(...(await post(u, list.slice(i, i + 5))).results.map((r) => r.status));
           return statuses;
         }),
       );
@@ -217,7 +283,14 @@ describe('live online store', () => {
       expect(all.filter((s) => s === 'duplicate')).toHaveLength(txns.length);
 
       const store = await openOnlineStore({ url: storeUrl, embeddedDir: '' });
-      const probe = createServing({ dataDir: path.join(tmp, 'probe'), load: loadModel, secret: SECRET, pollMs: 0, log: () => undefined, store });
+      const probe = createServing({
+        dataDir: path.join(tmp, 'probe'),
+        load: loadModel,
+        secret: SECRET,
+        pollMs: 0,
+        log: () => undefined,
+        store,
+      });
       try {
         const { txn_id: _t, customer_id: _c, ...fields } = TRANSACTION_PUSH_EXAMPLE;
         for (const c of customers) {
@@ -238,48 +311,61 @@ describe('live online store', () => {
     }
   }, 600_000);
 
-  itRealData('a consumer killed with SIGKILL mid-stream and restarted ends with the same states and landing as an uninterrupted one', async () => {
-    const { snapshot, csv, pushes } = batchPath();
-    const run = async (name: string, kill: boolean) => {
-      const dataDir = path.join(tmp, name);
-      const e = env(dataDir, undefined);
-      const store = await openOnlineStore({ embeddedDir: dataLayout(dataDir).onlineEmbedded });
-      await store.materialise({ params: snapshot.params, as_of: '', customers: {} });
-      await store.close();
-      const args = ['--durable', name, '--writer', 'consumer', '--batch', '20', '--idle-exit-ms', '1500'];
-      if (kill) {
-        const first = startCli('packages/serve/src/consume-cli.ts', args, e);
-        const file = () => {
-          const dir = path.join(dataLayout(dataDir).landing, 'consumer');
-          const files = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
-          return files.length === 0 ? 0 : fs.readFileSync(path.join(dir, files[0]!), 'utf8').split('\n').length - 1;
-        };
-        // Kill once a fifth of the stream has landed (condition-based: poll the landing file).
-        while (file() < pushes.length / 5) {
-          if (first.child.exitCode !== null) throw new Error(`consumer exited before the kill: ${first.output()}`);
-          await new Promise((r) => setTimeout(r, 10));
+  itRealData(
+    'a consumer killed with SIGKILL mid-stream and restarted ends with the same states and landing as an uninterrupted one',
+    async () => {
+      const { snapshot, csv, pushes } = batchPath();
+      const run = async (name: string, kill: boolean) => {
+        const dataDir = path.join(tmp, name);
+        const e = env(dataDir, undefined);
+        const store = await openOnlineStore({ embeddedDir: dataLayout(dataDir).onlineEmbedded });
+        await store.materialise({ params: snapshot.params, as_of: '', customers: {} });
+        await store.close();
+        const args = ['--durable', name, '--writer', 'consumer', '--batch', '20', '--idle-exit-ms', '1500'];
+        if (kill) {
+          const first = startCli('packages/serve/src/consume-cli.ts', args, e);
+          const file = () => {
+            const dir = path.join(dataLayout(dataDir).landing, 'consumer');
+            const files = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+            return files.length === 0 ? 0 : fs.readFileSync(path.join(dir, files[0]!), 'utf8').split('\n').length - 1;
+          };
+          // Kill once a fifth of the stream has landed (condition-based: poll the landing file).
+          while (file() < pushes.length / 5) {
+            if (first.child.exitCode !== null) throw new Error(`consumer exited before the kill: ${first.output()}`);
+            await new Promise((r) => setTimeout(r, 10));
+          }
+          first.child.kill('SIGKILL');
+          expect(await first.exited).toBeNull();
+          expect(file()).toBeLessThan(pushes.length); // killed mid-stream
         }
-        first.child.kill('SIGKILL');
-        expect(await first.exited).toBeNull();
-        expect(file()).toBeLessThan(pushes.length); // killed mid-stream
-      }
-      cli('packages/serve/src/consume-cli.ts', args, e);
-      const reopened = await openOnlineStore({ embeddedDir: dataLayout(dataDir).onlineEmbedded });
-      try {
-        const landingDir = path.join(dataLayout(dataDir).landing, 'consumer');
-        return { states: await storeStates(reopened), landing: fs.readdirSync(landingDir).map((f) => fs.readFileSync(path.join(landingDir, f), 'utf8')).join('') };
-      } finally {
-        await reopened.close();
-      }
-    };
-    cli('packages/ingest/src/produce-cli.ts', ['--csv', csv], env(path.join(tmp, 'kill-produce'), undefined));
-    const clean = await run('uninterrupted', false);
-    const killed = await run('killed', true);
-    expect(clean.states).toEqual(snapshot.customers);
-    expect(killed.states).toEqual(clean.states);
-    expect(killed.landing).toBe(clean.landing);
-    const ids = killed.landing.trim().split('\n').map((l) => (JSON.parse(l) as { txn_id: string }).txn_id);
-    expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toHaveLength(pushes.length);
-  }, 600_000);
+        cli('packages/serve/src/consume-cli.ts', args, e);
+        const reopened = await openOnlineStore({ embeddedDir: dataLayout(dataDir).onlineEmbedded });
+        try {
+          const landingDir = path.join(dataLayout(dataDir).landing, 'consumer');
+          return {
+            states: await storeStates(reopened),
+            landing: fs
+              .readdirSync(landingDir)
+              .map((f) => fs.readFileSync(path.join(landingDir, f), 'utf8'))
+              .join(''),
+          };
+        } finally {
+          await reopened.close();
+        }
+      };
+      cli('packages/ingest/src/produce-cli.ts', ['--csv', csv], env(path.join(tmp, 'kill-produce'), undefined));
+      const clean = await run('uninterrupted', false);
+      const killed = await run('killed', true);
+      expect(clean.states).toEqual(snapshot.customers);
+      expect(killed.states).toEqual(clean.states);
+      expect(killed.landing).toBe(clean.landing);
+      const ids = killed.landing
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { txn_id: string }).txn_id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids).toHaveLength(pushes.length);
+    },
+    600_000,
+  );
 });

@@ -12,7 +12,10 @@ async function main(): Promise<void> {
   const log = (message: string) => process.stderr.write(`[api] ${message}\n`);
   const config = configFromEnv(process.env);
   const { dataDir } = dirsFromEnv();
-  const store = await openOnlineStore({ url: process.env[ONLINE_STORE_ENV], embeddedDir: dataLayout(dataDir).onlineEmbedded });
+  const store = await openOnlineStore({
+    url: process.env[ONLINE_STORE_ENV],
+    embeddedDir: dataLayout(dataDir).onlineEmbedded,
+  });
   const serving = createServing({
     store,
     dataDir,
@@ -25,7 +28,10 @@ async function main(): Promise<void> {
   });
   await serving.start();
   const champion = serving.host.slot('champion');
-  if (!champion) log(`no champion loaded from ${serving.registryDir} yet: /ready answers 503 and /predict 503 until one is promoted`);
+  if (!champion)
+    log(
+      `no champion loaded from ${serving.registryDir} yet: /ready answers 503 and /predict 503 until one is promoted`,
+    );
   const app = createApp({
     serving,
     registry: evaluateRegistryOps(),
@@ -38,9 +44,15 @@ async function main(): Promise<void> {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     log(`listening on http://localhost:${port} (Swagger UI: http://localhost:${port}/docs)`);
-    log(`data: ${serving.dataDir}; model: ${champion ? `${champion.version} (${champion.model.card.family})` : 'none'}; backend: plain Float32Array runtime (no tfjs on the serving path)`);
-    log(`online store: ${store.backend}${store.backend === 'redis' ? ` (${ONLINE_STORE_ENV})` : ` in ${dataLayout(dataDir).onlineEmbedded}`}`);
-    log(`routing: challenger ${config.challengerPercent}%${config.shadow ? ', shadow mode' : ''}; admin routes ${config.adminKey ? 'enabled' : 'disabled (BOLSILLO_ADMIN_KEY unset)'}`);
+    log(
+      `data: ${serving.dataDir}; model: ${champion ? `${champion.version} (${champion.model.card.family})` : 'none'}; backend: plain Float32Array runtime (no tfjs on the serving path)`,
+    );
+    log(
+      `online store: ${store.backend}${store.backend === 'redis' ? ` (${ONLINE_STORE_ENV})` : ` in ${dataLayout(dataDir).onlineEmbedded}`}`,
+    );
+    log(
+      `routing: challenger ${config.challengerPercent}%${config.shadow ? ', shadow mode' : ''}; admin routes ${config.adminKey ? 'enabled' : 'disabled (BOLSILLO_ADMIN_KEY unset)'}`,
+    );
   });
   server.keepAliveTimeout = 65_000;
   let closing = false;

@@ -21,7 +21,10 @@ describe('POST /predict: the fast path and the express route answer alike', () =
   });
   /** POST /predict with the body as it is, or gzip-compressed (which the fast path leaves to express). */
   const post = async (body: string, encoding: 'identity' | 'gzip' = 'identity') => {
-    const res = await client.send('POST', '/predict', encoding === 'gzip' ? zlib.gzipSync(body) : body, { 'content-type': 'application/json', 'content-encoding': encoding });
+    const res = await client.send('POST', '/predict', encoding === 'gzip' ? zlib.gzipSync(body) : body, {
+      'content-type': 'application/json',
+      'content-encoding': encoding,
+    });
     return { ...res, json: JSON.parse(res.body) as Record<string, unknown> };
   };
 
@@ -64,7 +67,11 @@ describe('POST /predict: the fast path and the express route answer alike', () =
     const big = JSON.stringify({ ...PREDICTION_EXAMPLE, city: 'x'.repeat(5000) });
     const res = await request(s.app).post('/predict').set('content-type', 'application/json').send(big).expect(413);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
-    await request(s.app).post('/predict').set('content-type', 'application/json; charset=latin1').send(json).expect(415);
+    await request(s.app)
+      .post('/predict')
+      .set('content-type', 'application/json; charset=latin1')
+      .send(json)
+      .expect(415);
     await request(s.app).post('/predict').set('content-type', 'application/json; charset=UTF-8').send(json).expect(200);
   });
 });

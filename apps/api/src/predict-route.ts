@@ -1,5 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BatchPredictionRequestSchema, PredictionRequestSchema, describeErrors, validatorFor, type PredictionRequest } from '@bolsillo/schema';
+import {
+  BatchPredictionRequestSchema,
+  PredictionRequestSchema,
+  describeErrors,
+  validatorFor,
+  type PredictionRequest,
+} from '@bolsillo/schema';
 import { InvalidRequestError, NotReadyError, type Serving } from '@bolsillo/serve';
 import { HttpProblem, problemBody } from './problem';
 
@@ -16,7 +22,10 @@ function count(n: number, what: string): string {
 
 /** A 400 problem listing invalid fields, one message per field (capped at {@link MAX_LISTED_ERRORS}). */
 export function invalid(title: string, errors: string[]): HttpProblem {
-  const listed = errors.length > MAX_LISTED_ERRORS ? [...errors.slice(0, MAX_LISTED_ERRORS), `... and ${errors.length - MAX_LISTED_ERRORS} more`] : errors;
+  const listed =
+    errors.length > MAX_LISTED_ERRORS
+      ? [...errors.slice(0, MAX_LISTED_ERRORS), `... and ${errors.length - MAX_LISTED_ERRORS} more`]
+      : errors;
   return new HttpProblem(400, title, count(errors.length, 'invalid field'), listed);
 }
 
@@ -54,7 +63,12 @@ function scoreAnswer(serving: Serving, requests: PredictionRequest[], isBatch: b
     if (error instanceof NotReadyError) throw new HttpProblem(503, 'Not ready', error.message);
     if (error instanceof InvalidRequestError) {
       if (error.status === 400) throw invalid('Invalid prediction request', error.errors);
-      throw new HttpProblem(422, 'Unprocessable prediction request', `${count(error.errors.length, 'row')} cannot be scored`, error.errors.slice(0, MAX_LISTED_ERRORS));
+      throw new HttpProblem(
+        422,
+        'Unprocessable prediction request',
+        `${count(error.errors.length, 'row')} cannot be scored`,
+        error.errors.slice(0, MAX_LISTED_ERRORS),
+      );
     }
     throw error;
   }
@@ -68,7 +82,9 @@ function scoreAnswer(serving: Serving, requests: PredictionRequest[], isBatch: b
 export function limitBytes(limit: string): number | null {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(limit);
   if (!m) return null;
-  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b' | 'kb' | 'mb' | 'gb'];
+  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[
+    (m[2] ?? 'b').toLowerCase() as 'b' | 'kb' | 'mb' | 'gb'
+  ];
   return Math.floor(Number(m[1]) * unit);
 }
 
@@ -128,7 +144,10 @@ export function createFastPredict(deps: FastPredictDeps): (req: IncomingMessage,
       problem = new HttpProblem(500, 'Internal server error', 'The error was logged.');
     }
     const text = problemBody(problem.status, problem.title, problem.detail, problem.errors);
-    res.writeHead(problem.status, { 'content-type': 'application/problem+json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(problem.status, {
+      'content-type': 'application/problem+json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+    });
     res.end(text);
     finish(t0, problem.status);
   }
@@ -138,7 +157,10 @@ export function createFastPredict(deps: FastPredictDeps): (req: IncomingMessage,
     try {
       const first = raw.trimStart()[0];
       // body-parser's strict mode: only objects and arrays are JSON bodies here.
-      if (first !== '{' && first !== '[') throw malformed(`Unexpected token ${first === undefined ? 'end of input' : JSON.stringify(first)} in JSON at position ${raw.length - raw.trimStart().length}`);
+      if (first !== '{' && first !== '[')
+        throw malformed(
+          `Unexpected token ${first === undefined ? 'end of input' : JSON.stringify(first)} in JSON at position ${raw.length - raw.trimStart().length}`,
+        );
       let body: unknown;
       try {
         body = JSON.parse(raw);
@@ -150,7 +172,11 @@ export function createFastPredict(deps: FastPredictDeps): (req: IncomingMessage,
       fail(res, t0, error);
       return;
     }
-    if (a instanceof Promise) a.then((v) => send(res, t0, v), (error: unknown) => fail(res, t0, error));
+    if (a instanceof Promise)
+      a.then(
+        (v) => send(res, t0, v),
+        (error: unknown) => fail(res, t0, error),
+      );
     else send(res, t0, a);
   }
 
@@ -177,8 +203,15 @@ export function createFastPredict(deps: FastPredictDeps): (req: IncomingMessage,
     req.on('end', () => {
       if (received !== n) {
         // The same answer body-parser gives a body whose size does not match Content-Length.
-        const text = problemBody(400, 'Request size did not match Content-Length', 'request size did not match content length');
-        res.writeHead(400, { 'content-type': 'application/problem+json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+        const text = problemBody(
+          400,
+          'Request size did not match Content-Length',
+          'request size did not match content length',
+        );
+        res.writeHead(400, {
+          'content-type': 'application/problem+json; charset=utf-8',
+          'content-length': Buffer.byteLength(text),
+        });
         res.end(text);
         finish(t0, 400);
         return;

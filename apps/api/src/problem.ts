@@ -14,12 +14,21 @@ export class HttpProblem extends Error {
 
 /** The `application/problem+json` body of a problem. */
 export function problemBody(status: number, title: string, detail?: string, errors?: string[]): string {
-  return JSON.stringify({ type: 'about:blank', title, status, ...(detail ? { detail } : {}), ...(errors ? { errors } : {}) });
+  return JSON.stringify({
+    type: 'about:blank',
+    title,
+    status,
+    ...(detail ? { detail } : {}),
+    ...(errors ? { errors } : {}),
+  });
 }
 
 /** Send an `application/problem+json` answer. */
 export function sendProblem(res: Response, status: number, title: string, detail?: string, errors?: string[]): void {
-  res.status(status).type('application/problem+json').send(problemBody(status, title, detail, errors));
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(problemBody(status, title, detail, errors));
 }
 
 const BODY_PARSER_TITLES: Record<string, string> = {

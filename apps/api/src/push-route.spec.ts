@@ -30,7 +30,12 @@ describe('POST /transactions', () => {
 
     const landed = readLanding(dataLayout(s.dataDir).landing);
     expect(landed).toHaveLength(1);
-    expect(landed[0]).toMatchObject({ txn_id: TRANSACTION_PUSH_EXAMPLE.txn_id, customer_key: key, date: '2020-05-08', source_line: 1 });
+    expect(landed[0]).toMatchObject({
+      txn_id: TRANSACTION_PUSH_EXAMPLE.txn_id,
+      customer_key: key,
+      date: '2020-05-08',
+      source_line: 1,
+    });
     expect(JSON.stringify(landed)).not.toContain(PREDICTION_EXAMPLE.customer_id);
   });
 
@@ -44,13 +49,24 @@ describe('POST /transactions', () => {
     expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['applied', 'applied', 'late']);
 
     const { customer_id: _c, ...anonymous } = TRANSACTION_PUSH_EXAMPLE;
-    const bad = await request(s.app).post('/transactions').send({ ...anonymous, age: 5 }).expect(400);
+    const bad = await request(s.app)
+      .post('/transactions')
+      .send({ ...anonymous, age: 5 })
+      .expect(400);
     expect(bad.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(bad.body.errors.join(' ')).toMatch(/customer_id/);
     expect(bad.body.errors.join(' ')).toMatch(/age/);
-    const date = await request(s.app).post('/transactions').send({ ...TRANSACTION_PUSH_EXAMPLE, txn_id: 'x', date: '2020-02-31' }).expect(400);
+    const date = await request(s.app)
+      .post('/transactions')
+      .send({ ...TRANSACTION_PUSH_EXAMPLE, txn_id: 'x', date: '2020-02-31' })
+      .expect(400);
     expect(date.body.errors.join(' ')).toMatch(/date/);
-    expect(readLanding(dataLayout(s.dataDir).landing).map((t) => t.txn_id)).toEqual([TRANSACTION_PUSH_EXAMPLE.txn_id, 'b-1', 'b-2', 'b-3']);
+    expect(readLanding(dataLayout(s.dataDir).landing).map((t) => t.txn_id)).toEqual([
+      TRANSACTION_PUSH_EXAMPLE.txn_id,
+      'b-1',
+      'b-2',
+      'b-3',
+    ]);
   });
 
   it('reports the online store on /ready', async () => {

@@ -20,7 +20,14 @@ import {
   type CustomerState,
   type FeatureParams,
 } from '@bolsillo/core';
-import { createServing, featuresForRequest, scorePartitions, PredictionService, type BatchPredictionRow, type Serving } from '@bolsillo/serve';
+import {
+  createServing,
+  featuresForRequest,
+  scorePartitions,
+  PredictionService,
+  type BatchPredictionRow,
+  type Serving,
+} from '@bolsillo/serve';
 import type { PredictionRequest, PredictionResponse, Transaction } from '@bolsillo/schema';
 import { describeRealData, realDataPath } from '@bolsillo/testing';
 import { evaluateRegistryOps } from './admin-ops';
@@ -33,15 +40,31 @@ const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 function runPipeline(dataDir: string): void {
   const env = { ...process.env, RAW_DIR: path.dirname(realDataPath()), DATA_DIR: dataDir, FORCE_COLOR: '0' };
   for (const stage of ['ingest', 'features', 'build', 'train', 'evaluate']) {
-    execFileSync(TSX, [path.join(ROOT, 'packages', stage, 'src', 'cli.ts')], { env, cwd: ROOT, stdio: 'pipe', timeout: 900_000 });
+    execFileSync(TSX, [path.join(ROOT, 'packages', stage, 'src', 'cli.ts')], {
+      env,
+      cwd: ROOT,
+      stdio: 'pipe',
+      timeout: 900_000,
+    });
   }
 }
 
 /** Lake transactions in the features stage's order: date, source file, source line. */
 function lakeTransactions(dataDir: string): Transaction[] {
   const rows: Transaction[] = [];
-  for (const p of listPartitions(dataLayout(dataDir).lake)) for (const f of p.files) rows.push(...rowsFromTable<Transaction>(readParquetFile(f)));
-  return rows.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.source_file < b.source_file ? -1 : a.source_file > b.source_file ? 1 : a.source_line - b.source_line));
+  for (const p of listPartitions(dataLayout(dataDir).lake))
+    for (const f of p.files) rows.push(...rowsFromTable<Transaction>(readParquetFile(f)));
+  return rows.sort((a, b) =>
+    a.date < b.date
+      ? -1
+      : a.date > b.date
+        ? 1
+        : a.source_file < b.source_file
+          ? -1
+          : a.source_file > b.source_file
+            ? 1
+            : a.source_line - b.source_line,
+  );
 }
 
 function requestOf(t: Transaction): PredictionRequest {
@@ -68,9 +91,27 @@ describeRealData('the served forecast on the real file (pipeline champion)', () 
   it('forecasts more risk for the same request at 5% of the limit left than at 90%', async () => {
     const champion = readAliases(dataLayout(dataDir).registry).champion;
     expect(champion).toBeTruthy();
-    const base = { account_cohort: '201405', city: 'SAO PAULO', state: 'SP', age: 37, sex: 'F', credit_limit: 4000, date: '2020-05-08', amount: 120, merchant_group: 'RESTAURANTE', merchant_city: 'SAO PAULO', merchant_country: 'BR' };
-    const low = await request(app).post('/predict').send({ ...base, available_limit: 200 }).expect(200);
-    const high = await request(app).post('/predict').send({ ...base, available_limit: 3600 }).expect(200);
+    const base = {
+      account_cohort: '201405',
+      city: 'SAO PAULO',
+      state: 'SP',
+      age: 37,
+      sex: 'F',
+      credit_limit: 4000,
+      date: '2020-05-08',
+      amount: 120,
+      merchant_group: 'RESTAURANTE',
+      merchant_city: 'SAO PAULO',
+      merchant_country: 'BR',
+    };
+    const low = await request(app)
+      .post('/predict')
+      .send({ ...base, available_limit: 200 })
+      .expect(200);
+    const high = await request(app)
+      .post('/predict')
+      .send({ ...base, available_limit: 3600 })
+      .expect(200);
     const [l, h] = [low.body as PredictionResponse, high.body as PredictionResponse];
     expect(l.model_version).toBe(champion);
     expect(l.probability).toBeGreaterThan(h.probability);
@@ -84,9 +125,18 @@ describeRealData('the served forecast on the real file (pipeline champion)', () 
     const champion = readAliases(layout.registry).champion!;
     const params = readJson<{ params: FeatureParams }>(layout.featureManifest).params;
     const model = serving.host.slot('champion')!.model;
-    scorePartitions({ featureStoreDir: layout.featureStore, predictionsDir: layout.predictions, model, version: champion, rule: { threshold: params.revengeThreshold, essential_groups: params.essentialGroups } });
+    scorePartitions({
+      featureStoreDir: layout.featureStore,
+      predictionsDir: layout.predictions,
+      model,
+      version: champion,
+      rule: { threshold: params.revengeThreshold, essential_groups: params.essentialGroups },
+    });
     const batch = new Map<string, BatchPredictionRow>();
-    for (const p of listPartitions(layout.predictions)) for (const f of p.files) for (const r of rowsFromTable<BatchPredictionRow>(readParquetFile(f))) if (r.is_snapshot) batch.set(r.txn_id, r);
+    for (const p of listPartitions(layout.predictions))
+      for (const f of p.files)
+        for (const r of rowsFromTable<BatchPredictionRow>(readParquetFile(f)))
+          if (r.is_snapshot) batch.set(r.txn_id, r);
 
     // The API path: the customer's online state just before the snapshot's transaction, then the request.
     const states = new Map<string, CustomerState>();
@@ -97,7 +147,10 @@ describeRealData('the served forecast on the real file (pipeline champion)', () 
       routing: { challengerPercent: 0, shadow: false },
       metrics: serving.metrics,
       logPrediction: () => undefined,
-      target: () => ({ rule: { threshold: params.revengeThreshold, essential_groups: params.essentialGroups }, horizonDays: 7 }),
+      target: () => ({
+        rule: { threshold: params.revengeThreshold, essential_groups: params.essentialGroups },
+        horizonDays: 7,
+      }),
     });
     let compared = 0;
     let flagged = 0;

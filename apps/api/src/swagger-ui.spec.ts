@@ -4,7 +4,6 @@ import { chromium } from 'playwright-core';
 import { testServer } from './test-server.test-util';
 import { browserPath, itBrowser } from '@bolsillo/testing';
 
-
 describe('Swagger UI', () => {
   itBrowser('"Try it out" then "Execute" on POST /predict shows a prediction for the example', async () => {
     const s = await testServer();
@@ -23,12 +22,19 @@ describe('Swagger UI', () => {
       const body = op.locator('.live-responses-table .response-col_description pre').first();
       await body.waitFor();
       const text = await body.innerText();
-      const answer = JSON.parse(text) as { probability: number; is_revenge_spending: boolean; alert: boolean; model_version: string };
+      const answer = JSON.parse(text) as {
+        probability: number;
+        is_revenge_spending: boolean;
+        alert: boolean;
+        model_version: string;
+      };
       expect(answer.model_version).toBe(s.champion);
       expect(answer.probability).toBeGreaterThanOrEqual(0);
       expect(answer.is_revenge_spending).toBe(true);
       expect(typeof answer.alert).toBe('boolean');
-      await expect(op.locator('.live-responses-table .response .response-col_status').first().innerText()).resolves.toBe('200');
+      await expect(
+        op.locator('.live-responses-table .response .response-col_status').first().innerText(),
+      ).resolves.toBe('200');
     } finally {
       await browser.close();
       server.closeAllConnections();

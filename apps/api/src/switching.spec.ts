@@ -44,8 +44,12 @@ describe('safe model switching', () => {
         return;
       }
       const body = JSON.parse(res.body) as PredictionResponse | { predictions: PredictionResponse[] };
-      const versions = 'predictions' in body ? [...new Set(body.predictions.map((p) => p.model_version))] : [body.model_version];
-      if (versions.length !== 1 || res.headers['x-model-version'] !== versions[0]) failures.push(`mixed versions in one request: ${versions.join(',')} header ${String(res.headers['x-model-version'])}`);
+      const versions =
+        'predictions' in body ? [...new Set(body.predictions.map((p) => p.model_version))] : [body.model_version];
+      if (versions.length !== 1 || res.headers['x-model-version'] !== versions[0])
+        failures.push(
+          `mixed versions in one request: ${versions.join(',')} header ${String(res.headers['x-model-version'])}`,
+        );
       seen.push(versions[0]!);
       if (versions[0] === next) answeredByNew += 1;
     });
@@ -81,8 +85,12 @@ describe('safe model switching', () => {
     expect((await client.send('GET', '/ready')).status).toBe(200);
 
     const metrics = (await client.send('GET', '/metrics')).body;
-    expect(metrics).toContain(`bolsillo_model_load_events_total{alias="champion",result="load_failed",version="${corrupt}"} 1`);
-    expect(metrics).toContain(`bolsillo_model_load_events_total{alias="champion",result="smoke_failed",version="${nan}"} 1`);
+    expect(metrics).toContain(
+      `bolsillo_model_load_events_total{alias="champion",result="load_failed",version="${corrupt}"} 1`,
+    );
+    expect(metrics).toContain(
+      `bolsillo_model_load_events_total{alias="champion",result="smoke_failed",version="${nan}"} 1`,
+    );
     const models = JSON.parse((await client.send('GET', '/models')).body) as { refused: Record<string, string> };
     expect(models.refused[corrupt]).toMatch(/^load_failed: .*weights\.bin/);
     expect(models.refused[nan]).toMatch(/^smoke_failed: /);

@@ -3,7 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dataLayout, loadModel } from '@bolsillo/core';
-import { createServing, registerDemoChampion, type Serving, type RoutingConfig, type ModelLoader } from '@bolsillo/serve';
+import {
+  createServing,
+  registerDemoChampion,
+  type Serving,
+  type RoutingConfig,
+  type ModelLoader,
+} from '@bolsillo/serve';
 import { evaluateRegistryOps } from './admin-ops';
 import { createApp } from './app';
 
@@ -17,21 +23,31 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function testServer(options: {
-  adminKey?: string | null;
-  routing?: RoutingConfig;
-  pollMs?: number;
-  withChampion?: boolean;
-  bodyLimit?: string;
-  load?: ModelLoader;
-  monitoringPage?: () => string;
-} = {}): Promise<TestServer> {
+export async function testServer(
+  options: {
+    adminKey?: string | null;
+    routing?: RoutingConfig;
+    pollMs?: number;
+    withChampion?: boolean;
+    bodyLimit?: string;
+    load?: ModelLoader;
+    monitoringPage?: () => string;
+  } = {},
+): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bolsillo-api-'));
   const registryDir = dataLayout(dataDir).registry;
   const champion = options.withChampion === false ? null : await registerDemoChampion(registryDir, 7);
   const logs: string[] = [];
   const log = (m: string) => logs.push(m);
-  const serving = createServing({ dataDir, load: options.load ?? loadModel, secret: 'test-secret', routing: options.routing, pollMs: options.pollMs ?? 0, logFlushMs: 50, log });
+  const serving = createServing({
+    dataDir,
+    load: options.load ?? loadModel,
+    secret: 'test-secret',
+    routing: options.routing,
+    pollMs: options.pollMs ?? 0,
+    logFlushMs: 50,
+    log,
+  });
   await serving.start();
   const app = createApp({
     serving,

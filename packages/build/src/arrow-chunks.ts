@@ -5,7 +5,11 @@ import { BooleanColumn, NumberColumn, StringColumn, Utf8Column, type Column } fr
 const CACHED_DICT_MAX = 1 << 16;
 
 /** Validity bitmap (bit set = valid) of rows [from, to), or null when every row is valid. */
-function validity(isNull: (i: number) => boolean, from: number, to: number): { bitmap: Uint8Array | undefined; nulls: number } {
+function validity(
+  isNull: (i: number) => boolean,
+  from: number,
+  to: number,
+): { bitmap: Uint8Array | undefined; nulls: number } {
   let bitmap: Uint8Array | undefined;
   let nulls = 0;
   for (let i = from; i < to; i++) {
@@ -44,7 +48,14 @@ function utf8Data(field: Field, col: StringColumn, from: number, to: number): Da
     if (cache) cache[c]!.copy(data, offsets[k]!);
     else data.write(col.dict[c]!, offsets[k]!, 'utf8');
   }
-  return makeData({ type: field.type, length: n, nullCount: nulls, nullBitmap: bitmap, valueOffsets: offsets, data: new Uint8Array(data.buffer, data.byteOffset, data.length) });
+  return makeData({
+    type: field.type,
+    length: n,
+    nullCount: nulls,
+    nullBitmap: bitmap,
+    valueOffsets: offsets,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+  });
 }
 
 function rawUtf8Data(field: Field, col: Utf8Column, from: number, to: number): Data {
@@ -99,6 +110,9 @@ export function tableFromTypedColumns(schema: Schema, cols: readonly Column[], f
     if (col instanceof BooleanColumn) return boolData(f, col, from, to);
     return numberData(f, col as NumberColumn, from, to);
   });
-  const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: to - from, nullCount: 0, children }));
+  const batch = new RecordBatch(
+    schema,
+    makeData({ type: new Struct(schema.fields), length: to - from, nullCount: 0, children }),
+  );
   return new Table(schema, [batch]);
 }

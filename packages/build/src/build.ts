@@ -1,5 +1,12 @@
 import { seededRandom } from '@bolsillo/core';
-import { FEATURE_DECLARATIONS, FEATURE_NAMES, SPLITS, TARGET, type FeatureDeclaration, type Profile } from '@bolsillo/schema';
+import {
+  FEATURE_DECLARATIONS,
+  FEATURE_NAMES,
+  SPLITS,
+  TARGET,
+  type FeatureDeclaration,
+  type Profile,
+} from '@bolsillo/schema';
 import { column, reorderInPlace, StringColumn, type Column, type Frame } from './frame';
 import { checkLeakage, type LeakageReport } from './leakage';
 import { assembleMaster, canonicalOrder, contentHash } from './master';
@@ -129,7 +136,13 @@ export function buildMaster(input: Frame, params: BuildParams, ctx: BuildContext
   const yAll = Int8Array.from(order, (i) => t.values[i]!);
   step('splits');
   const horizon = params.target.horizon_days;
-  const assigned = assignSplitsCoded(coded(column(featuresAll, 'customer_key')), coded(column(featuresAll, 'date')), yAll, params.split, horizon);
+  const assigned = assignSplitsCoded(
+    coded(column(featuresAll, 'customer_key')),
+    coded(column(featuresAll, 'date')),
+    yAll,
+    params.split,
+    horizon,
+  );
   // Rows in no split (time gaps, group_time's off-diagonal) leave the master table.
   const { frame: features, y, split, fold, summary } = dropUnassigned(featuresAll, yAll, assigned, reorderInPlace);
 
@@ -143,9 +156,21 @@ export function buildMaster(input: Frame, params: BuildParams, ctx: BuildContext
   for (let i = 0; i < split.length; i++) if (split[i] === TRAIN) trainTotal++;
   const trainRows = sampleRows(split, TRAIN, trainTotal, maxRows, sampleSeed);
   step('selection');
-  const selection = selectFeatures(features, y, trainRows, params.model_features, params.selection, { trainRows: trainTotal, seed: sampleSeed });
+  const selection = selectFeatures(features, y, trainRows, params.model_features, params.selection, {
+    trainRows: trainTotal,
+    seed: sampleSeed,
+  });
   step('leakage');
-  const leakage = checkLeakage(features, y, split, FEATURE_NAMES, selection.features, params.leakage, params.split.strategy, { sample: { rows: trainRows, seed: sampleSeed }, horizonDays: horizon });
+  const leakage = checkLeakage(
+    features,
+    y,
+    split,
+    FEATURE_NAMES,
+    selection.features,
+    params.leakage,
+    params.split.strategy,
+    { sample: { rows: trainRows, seed: sampleSeed }, horizonDays: horizon },
+  );
   if (!leakage.passed) throw new BuildError(`leakage check failed: ${leakage.failures.join('; ')}`, quality, leakage);
 
   step('content hash');

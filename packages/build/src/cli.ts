@@ -9,7 +9,11 @@ void runCli({
     'leakage check, feature selection, group-aware splits and CV folds. Writes DATA_DIR/master/<hash>/ and master/latest.json.',
   options: {
     params: { type: 'string', description: 'Params file.', default: path.relative(process.cwd(), DEFAULT_PARAMS_FILE) },
-    'as-of': { type: 'string', check: isoDateCheck, description: 'Reference date (YYYY-MM-DD) for the freshness expectation; default params, else today.' },
+    'as-of': {
+      type: 'string',
+      check: isoDateCheck,
+      description: 'Reference date (YYYY-MM-DD) for the freshness expectation; default params, else today.',
+    },
   },
   run: async (ctx) =>
     runBuild({

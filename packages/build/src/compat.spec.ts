@@ -9,14 +9,21 @@ import { runBuild } from './run';
 
 // parquetjs-lite has no type declarations; the reader API used here is tiny.
 const parquet = require('parquetjs-lite') as {
-  ParquetReader: { openFile(file: string): Promise<{ getCursor(): { next(): Promise<Record<string, unknown> | null> }; close(): Promise<void> }> };
+  ParquetReader: {
+    openFile(
+      file: string,
+    ): Promise<{ getCursor(): { next(): Promise<Record<string, unknown> | null> }; close(): Promise<void> }>;
+  };
 };
 
 describe('the master table opens in other Parquet readers', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'build-compat-'));
   const rows = generateFeatureRows({ customers: 12, perCustomer: 20, seed: 3 });
   writeFeatureStore(dataDir, rows);
-  const asOf = rows.map((r) => r.date).sort().at(-1)!;
+  const asOf = rows
+    .map((r) => r.date)
+    .sort()
+    .at(-1)!;
   let file: string;
   let ours: MasterRow[];
 
@@ -38,7 +45,8 @@ describe('the master table opens in other Parquet readers', () => {
     for (let row = await cursor.next(); row; row = await cursor.next()) {
       const mine = byId.get(String(row.txn_id))!;
       // parquetjs-lite leaves nulls out of the record and gives 64-bit integers as numbers.
-      for (const [k, v] of Object.entries(mine)) expect([k, row[k] ?? null]).toEqual([k, typeof v === 'bigint' ? Number(v) : v]);
+      for (const [k, v] of Object.entries(mine))
+        expect([k, row[k] ?? null]).toEqual([k, typeof v === 'bigint' ? Number(v) : v]);
       n += 1;
     }
     await reader.close();
@@ -48,13 +56,20 @@ describe('the master table opens in other Parquet readers', () => {
   it('DuckDB reads it with the same values, and no column chunk is dictionary-encoded', async () => {
     const db = await DuckDBInstance.create(':memory:');
     const con = await db.connect();
-    const got = (await con.runAndReadAll(`SELECT * FROM read_parquet('${file}') ORDER BY txn_id`)).getRowObjectsJS() as Record<string, unknown>[];
+    const got = (
+      await con.runAndReadAll(`SELECT * FROM read_parquet('${file}') ORDER BY txn_id`)
+    ).getRowObjectsJS() as Record<string, unknown>[];
     const sorted = [...ours].sort((a, b) => (a.txn_id < b.txn_id ? -1 : 1));
     expect(got).toHaveLength(sorted.length);
     for (const [i, row] of got.entries()) {
-      for (const [k, v] of Object.entries(sorted[i]!)) expect([k, row[k] ?? null]).toEqual([k, typeof v === 'bigint' ? Number(v) : v]);
+      for (const [k, v] of Object.entries(sorted[i]!))
+        expect([k, row[k] ?? null]).toEqual([k, typeof v === 'bigint' ? Number(v) : v]);
     }
-    const encodings = (await con.runAndReadAll(`SELECT DISTINCT encodings::VARCHAR AS e, compression::VARCHAR AS c FROM parquet_metadata('${file}')`)).getRowObjectsJS();
+    const encodings = (
+      await con.runAndReadAll(
+        `SELECT DISTINCT encodings::VARCHAR AS e, compression::VARCHAR AS c FROM parquet_metadata('${file}')`,
+      )
+    ).getRowObjectsJS();
     expect(encodings.some((r) => String(r.e).includes('DICTIONARY'))).toBe(false);
     expect(new Set(encodings.map((r) => r.c))).toEqual(new Set(['SNAPPY']));
     con.closeSync();

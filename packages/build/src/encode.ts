@@ -18,7 +18,12 @@ export function toNumeric(values: CellSource, rows?: ArrayLike<number>): Float64
  * the target rate of their category among the given rows (in-sample, so an upper bound of what
  * the feature alone can do — the point for a leakage check).
  */
-export function scoreColumn(values: CellSource, dtype: FeatureDtype, y: Int8Array, rows: ArrayLike<number>): Float64Array {
+export function scoreColumn(
+  values: CellSource,
+  dtype: FeatureDtype,
+  y: Int8Array,
+  rows: ArrayLike<number>,
+): Float64Array {
   if (dtype !== 'category') return toNumeric(values, rows);
   const at = cellReader(values);
   const pos = new Map<string, number>();

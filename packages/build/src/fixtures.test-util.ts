@@ -10,7 +10,9 @@ const ESSENTIAL = new Set(['SERVIÇO', 'SUPERMERCADOS', 'FARMACIAS', 'HOSP E CLI
  * consecutive days from `start`. Every customer draws its own limit utilisation level so the
  * target is imbalanced and clustered by customer, as in the real data.
  */
-export function generateFeatureRows(options: { customers?: number; perCustomer?: number; seed?: number; start?: string } = {}): FeatureRow[] {
+export function generateFeatureRows(
+  options: { customers?: number; perCustomer?: number; seed?: number; start?: string } = {},
+): FeatureRow[] {
   const { customers = 24, perCustomer = 40, seed = 7, start = '2020-01-01' } = options;
   const rand = seededRandom(seed);
   const rows: FeatureRow[] = [];
@@ -94,5 +96,6 @@ export function writeFeatureStore(dataDir: string, rows: readonly FeatureRow[]):
     byDate.set(r.date, list);
   }
   const schema = arrowSchemaFor(FeatureRowSchema);
-  for (const [date, list] of byDate) writeParquetFile(path.join(partitionDir(root, date), 'part-0.parquet'), tableFromRows(schema, list));
+  for (const [date, list] of byDate)
+    writeParquetFile(path.join(partitionDir(root, date), 'part-0.parquet'), tableFromRows(schema, list));
 }

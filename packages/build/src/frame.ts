@@ -193,14 +193,22 @@ class StringBuilder {
   finish(): StringColumn {
     const blocks = [...this.full, this.codes.subarray(0, this.n)];
     return new StringColumn(
-      join(blocks, (k) => new Int32Array(k), blocks.reduce((k, b) => k + b.length, 0)),
+      join(
+        blocks,
+        (k) => new Int32Array(k),
+        blocks.reduce((k, b) => k + b.length, 0),
+      ),
       this.dict,
     );
   }
 }
 
 type Builder =
-  | { kind: 'number'; int: boolean; chunks: { values: Float64Array | Int32Array; valid: Uint8Array | null; len: number }[] }
+  | {
+      kind: 'number';
+      int: boolean;
+      chunks: { values: Float64Array | Int32Array; valid: Uint8Array | null; len: number }[];
+    }
   | { kind: 'boolean'; chunks: { values: Uint8Array; len: number }[] }
   | { kind: 'string'; b: StringBuilder }
   | { kind: 'utf8'; chunks: { offsets: Int32Array; bytes: Uint8Array; valid: Uint8Array | null }[] };
@@ -220,13 +228,22 @@ export interface FrameBuilderOptions {
 }
 
 /** One array of `n` values from typed chunks: the chunk itself when it is the only one and full. */
-function join<T extends Float64Array | Uint8Array | Int32Array>(chunks: readonly T[], make: (n: number) => T, n: number): T {
-  if (chunks.length === 1 && chunks[0]!.length === n && chunks[0]!.byteLength === chunks[0]!.buffer.byteLength) return chunks[0]!;
+function join<T extends Float64Array | Uint8Array | Int32Array>(
+  chunks: readonly T[],
+  make: (n: number) => T,
+  n: number,
+): T {
+  if (chunks.length === 1 && chunks[0]!.length === n && chunks[0]!.byteLength === chunks[0]!.buffer.byteLength)
+    return chunks[0]!;
   return concat(chunks, make, n);
 }
 
 /** Concatenate typed chunks into one array of `n` values. */
-function concat<T extends Float64Array | Uint8Array | Int32Array>(chunks: readonly T[], make: (n: number) => T, n: number): T {
+function concat<T extends Float64Array | Uint8Array | Int32Array>(
+  chunks: readonly T[],
+  make: (n: number) => T,
+  n: number,
+): T {
   const out = make(n);
   let at = 0;
   for (const c of chunks) {
@@ -254,7 +271,12 @@ export class FrameBuilder {
   }
 
   /** Room for `rows` more rows in a column: the last chunk when it has space, else a new one. */
-  private room<C extends { len: number }>(chunks: C[], rows: number, size: (c: C) => number, make: (n: number) => C): C {
+  private room<C extends { len: number }>(
+    chunks: C[],
+    rows: number,
+    size: (c: C) => number,
+    make: (n: number) => C,
+  ): C {
     const last = chunks[chunks.length - 1];
     if (last && size(last) - last.len >= rows) return last;
     const c = make(Math.max(rows, this.capacity - this.n));
@@ -279,7 +301,11 @@ export class FrameBuilder {
               ? { kind: 'string', b: new StringBuilder(this.capacity) }
               : DataType.isBool(t)
                 ? { kind: 'boolean', chunks: [] }
-                : { kind: 'number', int: DataType.isInt(t) && t.bitWidth <= 32 && (t.isSigned || t.bitWidth < 32), chunks: [] };
+                : {
+                    kind: 'number',
+                    int: DataType.isInt(t) && t.bitWidth <= 32 && (t.isSigned || t.bitWidth < 32),
+                    chunks: [],
+                  };
         this.builders.set(f.name, b);
       }
     }
@@ -295,7 +321,12 @@ export class FrameBuilder {
       } else {
         const raw = vector.toArray() as ArrayLike<unknown>;
         if (b.kind === 'boolean') {
-          const c = this.room(b.chunks, rows, (x) => x.values.length, (k) => ({ values: new Uint8Array(k), len: 0 }));
+          const c = this.room(
+            b.chunks,
+            rows,
+            (x) => x.values.length,
+            (k) => ({ values: new Uint8Array(k), len: 0 }),
+          );
           for (let i = 0; i < rows; i++) c.values[c.len + i] = !hasNulls || vector.isValid(i) ? (raw[i] ? 1 : 0) : 2;
           c.len += rows;
         } else {
@@ -304,7 +335,11 @@ export class FrameBuilder {
             b.chunks,
             rows,
             (x) => x.values.length,
-            (k) => ({ values: int ? new Int32Array(k) : new Float64Array(k), valid: null as Uint8Array | null, len: 0 }),
+            (k) => ({
+              values: int ? new Int32Array(k) : new Float64Array(k),
+              valid: null as Uint8Array | null,
+              len: 0,
+            }),
           );
           if (hasNulls && !c.valid) c.valid = new Uint8Array(c.values.length).fill(1);
           for (let i = 0; i < rows; i++) {
@@ -325,10 +360,19 @@ export class FrameBuilder {
     const n = this.n;
     for (const [name, b] of this.builders ?? []) {
       if (b.kind === 'string') columns[name] = b.b.finish();
-      else if (b.kind === 'boolean') columns[name] = new BooleanColumn(join(b.chunks.map((c) => c.values.subarray(0, c.len)), (k) => new Uint8Array(k), n));
+      else if (b.kind === 'boolean')
+        columns[name] = new BooleanColumn(
+          join(
+            b.chunks.map((c) => c.values.subarray(0, c.len)),
+            (k) => new Uint8Array(k),
+            n,
+          ),
+        );
       else if (b.kind === 'number') {
         const parts = b.chunks.map((c) => c.values.subarray(0, c.len));
-        const values = b.int ? join(parts as Int32Array[], (k) => new Int32Array(k), n) : join(parts as Float64Array[], (k) => new Float64Array(k), n);
+        const values = b.int
+          ? join(parts as Int32Array[], (k) => new Int32Array(k), n)
+          : join(parts as Float64Array[], (k) => new Float64Array(k), n);
         const valid = b.chunks.some((c) => c.valid)
           ? join(
               b.chunks.map((c) => (c.valid ?? new Uint8Array(c.len).fill(1)).subarray(0, c.len)),
@@ -365,7 +409,11 @@ export class FrameBuilder {
 }
 
 /** One partition's text column as UTF-8 bytes and offsets (Arrow's own buffers when it is plain Utf8). */
-function utf8Chunk(vector: Vector, rows: number, hasNulls: boolean): { offsets: Int32Array; bytes: Uint8Array; valid: Uint8Array | null } {
+function utf8Chunk(
+  vector: Vector,
+  rows: number,
+  hasNulls: boolean,
+): { offsets: Int32Array; bytes: Uint8Array; valid: Uint8Array | null } {
   const valid = hasNulls ? new Uint8Array(rows) : null;
   const offsets = new Int32Array(rows + 1);
   const parts: Uint8Array[] = [];

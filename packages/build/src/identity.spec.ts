@@ -20,7 +20,14 @@ function dataset(seed = 3) {
     for (let k = 0; k < 50; k++) {
       const amount = rand() * 100;
       const logit = propensity + (amount - 50) / 25;
-      rows.push({ customer_key: `c${c}`, credit_limit: Math.round(1000 * (propensity + 3)), age, amount, sex: c % 2 ? 'F' : 'M', is_weekend: k % 7 < 2 });
+      rows.push({
+        customer_key: `c${c}`,
+        credit_limit: Math.round(1000 * (propensity + 3)),
+        age,
+        amount,
+        sex: c % 2 ? 'F' : 'M',
+        is_weekend: k % 7 < 2,
+      });
       y.push(rand() < 1 / (1 + Math.exp(-logit)) ? 1 : 0);
     }
   }
@@ -28,14 +35,28 @@ function dataset(seed = 3) {
   return { frame, y: Int8Array.from(y), rows: Uint32Array.from(rows.keys()) };
 }
 
-const params: IdentityParams = { min_customer_share: 0.8, max_rows: 100_000, folds: 5, repeats: 2, min_gain: 0, min_gain_z: 1, bins: 10, l2: 1, passes: 10, seed: 9 };
+const params: IdentityParams = {
+  min_customer_share: 0.8,
+  max_rows: 100_000,
+  folds: 5,
+  repeats: 2,
+  min_gain: 0,
+  min_gain_z: 1,
+  bins: 10,
+  l2: 1,
+  passes: 10,
+  seed: 9,
+};
 
 describe('customerShare', () => {
   const { frame, rows } = dataset();
   const customers = Int32Array.from(rows, (i) => Math.floor(i / 50));
 
   it('is 1 for customer attributes and near 0 for row-level values', () => {
-    expect(customerShare(frame, 'age', customers, rows)).toEqual({ measure: 'eta_squared', share: expect.closeTo(1, 9) });
+    expect(customerShare(frame, 'age', customers, rows)).toEqual({
+      measure: 'eta_squared',
+      share: expect.closeTo(1, 9),
+    });
     expect(customerShare(frame, 'sex', customers, rows)).toEqual({ measure: 'lambda', share: 1 });
     expect(customerShare(frame, 'amount', customers, rows).share).toBeLessThan(0.1);
     // Weekends are rare for every customer alike: lambda does not mistake that for an attribute.
@@ -46,7 +67,11 @@ describe('customerShare', () => {
 describe('fitAdditiveLogit', () => {
   it('learns a monotone signal well above chance on rows it did not see', () => {
     const { frame, y } = dataset();
-    const codes = [Int32Array.from({ length: frame.length }, (_, i) => Math.min(9, Math.floor((frame.columns.amount!.get(i) as number) / 10)))];
+    const codes = [
+      Int32Array.from({ length: frame.length }, (_, i) =>
+        Math.min(9, Math.floor((frame.columns.amount!.get(i) as number) / 10)),
+      ),
+    ];
     const fit = Uint32Array.from({ length: 2000 }, (_, k) => k);
     const held = Uint32Array.from({ length: 1000 }, (_, k) => 2000 + k);
     const scores = fitAdditiveLogit({ codes, levels: [10] }, [0], y, fit, held, { l2: 1, passes: 10 });
@@ -54,7 +79,9 @@ describe('fitAdditiveLogit', () => {
     const prevalence = labels.reduce((a, b) => a + b, 0) / labels.length;
     expect(averagePrecision(labels, scores)).toBeGreaterThan(prevalence + 0.15);
     // Higher amounts score higher (the generating slope is positive).
-    expect(scores[held.findIndex((i) => codes[0]![i] === 9)]!).toBeGreaterThan(scores[held.findIndex((i) => codes[0]![i] === 0)]!);
+    expect(scores[held.findIndex((i) => codes[0]![i] === 9)]!).toBeGreaterThan(
+      scores[held.findIndex((i) => codes[0]![i] === 0)]!,
+    );
   });
 });
 
@@ -93,11 +120,20 @@ describe('measureIdentityProxies', () => {
   });
 
   it('feeds selection: dropped proxies leave the feature list with the measured reason', () => {
-    const sel = selectFeatures(frame, y, rows, ['amount', 'credit_limit', 'age', 'sex'], { near_constant_share: 0.99, max_abs_correlation: 0.98, mi_bins: 10, identity: params });
+    const sel = selectFeatures(frame, y, rows, ['amount', 'credit_limit', 'age', 'sex'], {
+      near_constant_share: 0.99,
+      max_abs_correlation: 0.98,
+      mi_bins: 10,
+      identity: params,
+    });
     expect(sel.features.sort()).toEqual(['amount', 'credit_limit']);
     const age = sel.decisions.find((d) => d.feature === 'age')!;
-    expect(age.reason).toMatch(/^identity proxy \(eta² 1\.000 by customer\): removing it changes grouped-CV PR-AUC by [+−]\d\.\d{4}/);
-    expect(sel.decisions.find((d) => d.feature === 'credit_limit')!.reason).toMatch(/identity-proxy candidate .* kept: removing it costs 0\.\d{4}/);
+    expect(age.reason).toMatch(
+      /^identity proxy \(eta² 1\.000 by customer\): removing it changes grouped-CV PR-AUC by [+−]\d\.\d{4}/,
+    );
+    expect(sel.decisions.find((d) => d.feature === 'credit_limit')!.reason).toMatch(
+      /identity-proxy candidate .* kept: removing it costs 0\.\d{4}/,
+    );
     expect(sel.identity!.dropped.sort()).toEqual(['age', 'sex']);
   });
 });

@@ -66,7 +66,12 @@ export interface IdentityReport {
  * (rows − rows at the overall most common value), so a value that is rare everywhere (a holiday)
  * does not look like an attribute.
  */
-export function customerShare(frame: Frame, name: string, customers: Int32Array, rows: ArrayLike<number>): { measure: IdentityCandidate['measure']; share: number } {
+export function customerShare(
+  frame: Frame,
+  name: string,
+  customers: Int32Array,
+  rows: ArrayLike<number>,
+): { measure: IdentityCandidate['measure']; share: number } {
   const decl = featureDeclaration(name);
   if (!decl) throw new Error(`identity: "${name}" is not a declared feature`);
   if (decl.dtype === 'number' || decl.dtype === 'integer') {
@@ -195,7 +200,14 @@ interface FoldScores {
   readonly logLoss: Float64Array;
 }
 
-function groupedCv(x: Binned, features: readonly number[], y: Int8Array, folds: readonly Int32Array[], k: number, p: IdentityParams): FoldScores {
+function groupedCv(
+  x: Binned,
+  features: readonly number[],
+  y: Int8Array,
+  folds: readonly Int32Array[],
+  k: number,
+  p: IdentityParams,
+): FoldScores {
   const prAuc = new Float64Array(folds.length * k);
   const ll = new Float64Array(folds.length * k);
   folds.forEach((fold, r) => {
@@ -249,7 +261,13 @@ function mean(a: Float64Array): number {
  * with the deltas of the last round. A customer attribute thus stays only when it measurably
  * helps on customers the model has not seen. Pure and seeded.
  */
-export function measureIdentityProxies(frame: Frame, y: Int8Array, rows: ArrayLike<number>, features: readonly string[], p: IdentityParams): IdentityReport {
+export function measureIdentityProxies(
+  frame: Frame,
+  y: Int8Array,
+  rows: ArrayLike<number>,
+  features: readonly string[],
+  p: IdentityParams,
+): IdentityReport {
   // Whole customers in a seeded order until the row budget is reached.
   const keyAt = cellReader(column(frame, 'customer_key'));
   const byCustomer = new Map<string, number[]>();
@@ -304,12 +322,26 @@ export function measureIdentityProxies(frame: Frame, y: Int8Array, rows: ArrayLi
     ...base,
     skipped,
     rounds: [],
-    candidates: shares.map((s) => ({ feature: s.name, measure: s.measure, customer_share: s.share, tested: false, action: null, delta_pr_auc: null, delta_sd: null, delta_log_loss: null, folds_better_without: null, folds: null, round: null })),
+    candidates: shares.map((s) => ({
+      feature: s.name,
+      measure: s.measure,
+      customer_share: s.share,
+      tested: false,
+      action: null,
+      delta_pr_auc: null,
+      delta_sd: null,
+      delta_log_loss: null,
+      folds_better_without: null,
+      folds: null,
+      round: null,
+    })),
     dropped: [],
   });
   if (testable.length === 0) return untested(null);
   if (chosen.length < p.folds || positiveCustomers < 2) {
-    return untested(`too few customers to measure (${chosen.length} customers, ${positiveCustomers} with positives; need ≥ ${p.folds} and ≥ 2): candidates kept`);
+    return untested(
+      `too few customers to measure (${chosen.length} customers, ${positiveCustomers} with positives; need ≥ ${p.folds} and ≥ 2): candidates kept`,
+    );
   }
 
   const x = binFeatures(frame, features, sample, p.bins);
@@ -331,7 +363,8 @@ export function measureIdentityProxies(frame: Frame, y: Int8Array, rows: ArrayLi
       return { name, without, s, d, ll: paired(s.logLoss, scores.logLoss) };
     });
     // Margin of each removal: its cost minus the bar (min_gain + z standard errors of the fold deltas).
-    const margin = (t: (typeof trials)[number]) => (Number.isFinite(t.d.mean) ? t.d.mean - p.min_gain - p.min_gain_z * (t.d.sd / Math.sqrt(t.d.folds)) : Infinity);
+    const margin = (t: (typeof trials)[number]) =>
+      Number.isFinite(t.d.mean) ? t.d.mean - p.min_gain - p.min_gain_z * (t.d.sd / Math.sqrt(t.d.folds)) : Infinity;
     trials.sort((a, b) => margin(a) - margin(b) || (a.name < b.name ? -1 : 1));
     const best = trials[0]!;
     const drop = margin(best) <= 0;

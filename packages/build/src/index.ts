@@ -26,7 +26,21 @@ export type { IdentityReport, IdentityCandidate, IdentityRound, IdentityParams }
 export { assignSplits, assignSplitsCoded, assignGroups, dropUnassigned, encodeStrings, UNASSIGNED } from './splits';
 export type { SplitAssignment, SplitSummary, SplitStrategy, CodedSplitAssignment, Coded } from './splits';
 export { assembleMaster, canonicalOrder, contentHash, MASTER_COLUMNS } from './master';
-export { frameFromTable, frameFromRows, concatFrames, takeRows, reorderInPlace, columnFromCells, cellsOf, cellReader, FrameBuilder, NumberColumn, BooleanColumn, StringColumn, Utf8Column } from './frame';
+export {
+  frameFromTable,
+  frameFromRows,
+  concatFrames,
+  takeRows,
+  reorderInPlace,
+  columnFromCells,
+  cellsOf,
+  cellReader,
+  FrameBuilder,
+  NumberColumn,
+  BooleanColumn,
+  StringColumn,
+  Utf8Column,
+} from './frame';
 export type { FrameBuilderOptions } from './frame';
 export type { Frame, Cell, Column, CellSource } from './frame';
 export { hashRows } from './row-hash';

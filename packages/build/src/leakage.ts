@@ -39,7 +39,15 @@ export interface LeakageReport {
    * one's last snapshot day + H must fall before the later one's first day (else its labels read the
    * later split's days). Group splits share no customer, so nothing is compared.
    */
-  readonly label_windows: { from: Split; to: Split; from_last: string; to_first: string; gap_days: number; shared_customers: number; overlaps: boolean }[];
+  readonly label_windows: {
+    from: Split;
+    to: Split;
+    from_last: string;
+    to_first: string;
+    gap_days: number;
+    shared_customers: number;
+    overlaps: boolean;
+  }[];
   readonly max_single_feature_auc: number;
   readonly features: FeatureLeakage[];
   readonly flagged: string[];
@@ -63,7 +71,9 @@ export interface LeakageOptions {
   /** The target's horizon H: enables the target window and (f), the label-window check. */
   readonly horizonDays?: number;
   /** Feature declarations (default: the schema's); tests use it to declare a feature that reads the future. */
-  readonly declaration?: (name: string) => Pick<FeatureDeclaration, 'dtype' | 'sources' | 'knownBeforeTransaction'> | undefined;
+  readonly declaration?: (
+    name: string,
+  ) => Pick<FeatureDeclaration, 'dtype' | 'sources' | 'knownBeforeTransaction'> | undefined;
 }
 
 /**
@@ -151,9 +161,14 @@ export function checkLeakage(
     const notes: string[] = [];
     const overlap = decl.sources.filter((s) => sources.has(s));
     if (overlap.length && !decl.knownBeforeTransaction) {
-      flags.push({ check: 'target_source', detail: `computed from target source column(s) ${overlap.join(', ')} and not known at the snapshot: it may read the label window` });
+      flags.push({
+        check: 'target_source',
+        detail: `computed from target source column(s) ${overlap.join(', ')} and not known at the snapshot: it may read the label window`,
+      });
     } else if (overlap.length) {
-      notes.push(`reads target source column(s) ${overlap.join(', ')} up to the snapshot day only${horizonDays ? `; the target reads days d+1..d+${horizonDays}` : ''}`);
+      notes.push(
+        `reads target source column(s) ${overlap.join(', ')} up to the snapshot day only${horizonDays ? `; the target reads days d+1..d+${horizonDays}` : ''}`,
+      );
     }
     const scores = scoreColumn(column(frame, name), decl.dtype, y, trainRows);
     let m = 0;
@@ -167,9 +182,13 @@ export function checkLeakage(
     const aucRaw = rocAucSorted(yKeep.subarray(0, m), sKeep.subarray(0, m));
     const auc = Number.isFinite(aucRaw) ? Math.max(aucRaw, 1 - aucRaw) : null;
     if (auc !== null && auc > params.max_single_feature_auc) {
-      flags.push({ check: 'single_feature_power', detail: `alone reaches AUC ${auc.toFixed(3)} on train (> ${params.max_single_feature_auc})` });
+      flags.push({
+        check: 'single_feature_power',
+        detail: `alone reaches AUC ${auc.toFixed(3)} on train (> ${params.max_single_feature_auc})`,
+      });
     }
-    if (!decl.knownBeforeTransaction) flags.push({ check: 'not_known_before', detail: 'declared as not known at the snapshot (end of day d)' });
+    if (!decl.knownBeforeTransaction)
+      flags.push({ check: 'not_known_before', detail: 'declared as not known at the snapshot (end of day d)' });
     const allowed = flags.length ? (params.allow[name] ?? null) : null;
     const future = flags.some((f) => NEVER_ALLOWED.has(f.check));
     return {
@@ -203,7 +222,10 @@ export function checkLeakage(
     }
   }
   const bits = (x: number) => (x & 1) + ((x >> 1) & 1) + ((x >> 2) & 1) + ((x >> 3) & 1);
-  const shared = [...maskOf].filter(([, m]) => bits(m) > 1).map(([g]) => g).sort();
+  const shared = [...maskOf]
+    .filter(([, m]) => bits(m) > 1)
+    .map(([g]) => g)
+    .sort();
   const overlapBlocks = strategy !== 'time' && shared.length > 0;
   const labelWindows = horizonDays === undefined ? [] : checkLabelWindows(frame, codes, maskOf, horizonDays);
   const windowFailures = labelWindows.filter((w) => w.overlaps);
@@ -233,10 +255,16 @@ export function checkLeakage(
   const examples = flagged.map((i) => String(txn.get(i)));
 
   const failures = [
-    ...report.filter((f) => f.blocking).map((f) => `${f.feature}: ${f.flags.map((x) => x.detail).join('; ')} (in the model feature list and not allowed in params)`),
+    ...report
+      .filter((f) => f.blocking)
+      .map(
+        (f) =>
+          `${f.feature}: ${f.flags.map((x) => x.detail).join('; ')} (in the model feature list and not allowed in params)`,
+      ),
     ...(overlapBlocks ? [`${shared.length} group(s) present in more than one split`] : []),
     ...windowFailures.map(
-      (w) => `${w.from} labels read ${w.to} days: ${w.from} ends ${w.from_last}, ${w.to} starts ${w.to_first} (${w.gap_days} days later, ≤ horizon ${horizonDays}) with ${w.shared_customers} customer(s) in both`,
+      (w) =>
+        `${w.from} labels read ${w.to} days: ${w.from} ends ${w.from_last}, ${w.to} starts ${w.to_first} (${w.gap_days} days later, ≤ horizon ${horizonDays}) with ${w.shared_customers} customer(s) in both`,
     ),
   ];
   return {
@@ -250,10 +278,17 @@ export function checkLeakage(
       groups: shared.length,
       examples: shared.slice(0, 5),
       blocking: overlapBlocks,
-      note: strategy === 'time' ? 'time splits: customers recur across periods by design; reported only' : `${strategy} splits: any overlap fails the build`,
+      note:
+        strategy === 'time'
+          ? 'time splits: customers recur across periods by design; reported only'
+          : `${strategy} splits: any overlap fails the build`,
     },
     identical_rows_across_splits: { rows: identical, examples },
-    auc_rows: { rows: trainRows.length, train_rows: trainTotal, seed: sample && trainRows.length < trainTotal ? sample.seed : null },
+    auc_rows: {
+      rows: trainRows.length,
+      train_rows: trainTotal,
+      seed: sample && trainRows.length < trainTotal ? sample.seed : null,
+    },
     passed: failures.length === 0,
     failures,
   };
@@ -263,14 +298,22 @@ export function checkLeakage(
  * (f) For each ordered pair of splits sharing a customer, whether the earlier split's label windows
  * (last day + H) reach the later split's first day. Pairs are ordered by their first dates.
  */
-function checkLabelWindows(frame: Frame, codes: Uint8Array, maskOf: ReadonlyMap<string, number>, horizonDays: number): LeakageReport['label_windows'] {
+function checkLabelWindows(
+  frame: Frame,
+  codes: Uint8Array,
+  maskOf: ReadonlyMap<string, number>,
+  horizonDays: number,
+): LeakageReport['label_windows'] {
   const date = column(frame, 'date');
   const first: (string | null)[] = SPLITS.map(() => null);
   const last: (string | null)[] = SPLITS.map(() => null);
-  const dateAt = date instanceof StringColumn ? (i: number) => (date.codes[i]! < 0 ? null : date.dict[date.codes[i]!]!) : (i: number) => {
-    const v = date.get(i);
-    return v === null ? null : String(v);
-  };
+  const dateAt =
+    date instanceof StringColumn
+      ? (i: number) => (date.codes[i]! < 0 ? null : date.dict[date.codes[i]!]!)
+      : (i: number) => {
+          const v = date.get(i);
+          return v === null ? null : String(v);
+        };
   for (let i = 0; i < frame.length; i++) {
     const d = dateAt(i);
     const c = codes[i]!;
@@ -282,12 +325,27 @@ function checkLabelWindows(frame: Frame, codes: Uint8Array, maskOf: ReadonlyMap<
   const out: LeakageReport['label_windows'] = [];
   for (let a = 0; a < SPLITS.length; a++) {
     for (let b = 0; b < SPLITS.length; b++) {
-      if (a === b || first[a] === null || first[b] === null || first[a]! > first[b]! || (first[a] === first[b] && a > b)) continue;
+      if (
+        a === b ||
+        first[a] === null ||
+        first[b] === null ||
+        first[a]! > first[b]! ||
+        (first[a] === first[b] && a > b)
+      )
+        continue;
       let sharedCustomers = 0;
       for (const m of maskOf.values()) if (m & (1 << a) && m & (1 << b)) sharedCustomers++;
       if (sharedCustomers === 0) continue;
       const gap = day(first[b]!) - day(last[a]!);
-      out.push({ from: SPLITS[a]!, to: SPLITS[b]!, from_last: last[a]!, to_first: first[b]!, gap_days: gap, shared_customers: sharedCustomers, overlaps: gap <= horizonDays });
+      out.push({
+        from: SPLITS[a]!,
+        to: SPLITS[b]!,
+        from_last: last[a]!,
+        to_first: first[b]!,
+        gap_days: gap,
+        shared_customers: sharedCustomers,
+        overlaps: gap <= horizonDays,
+      });
     }
   }
   return out;

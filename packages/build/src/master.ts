@@ -1,6 +1,15 @@
 import crypto from 'node:crypto';
 import { MasterRowSchema, SPLITS, TARGET, type Split } from '@bolsillo/schema';
-import { BooleanColumn, column, columnFromCells, NumberColumn, StringColumn, type Cell, type Column, type Frame } from './frame';
+import {
+  BooleanColumn,
+  column,
+  columnFromCells,
+  NumberColumn,
+  StringColumn,
+  type Cell,
+  type Column,
+  type Frame,
+} from './frame';
 
 /** Column names of the master table, in schema order (the order the content hash walks). */
 export const MASTER_COLUMNS: readonly string[] = Object.keys(MasterRowSchema.properties);
@@ -50,14 +59,22 @@ export function canonicalOrder(frame: Frame, keep: (i: number) => boolean): Uint
  * The master table as columns: feature rows (already in canonical order) plus target, group
  * (the customer key), split and CV fold.
  */
-export function assembleMaster(features: Frame, target: Int8Array, split: readonly Split[] | Uint8Array, fold: Int32Array): Frame {
+export function assembleMaster(
+  features: Frame,
+  target: Int8Array,
+  split: readonly Split[] | Uint8Array,
+  fold: Int32Array,
+): Frame {
   const columns: Record<string, Column> = { ...features.columns };
   columns[TARGET] = new BooleanColumn(Uint8Array.from(target, (v) => (v === 1 ? 1 : 0)));
   const key = column(features, 'customer_key');
   // The group is the customer key: share its codes and dictionary rather than copy strings.
   columns.group = key instanceof StringColumn ? new StringColumn(key.codes, key.dict) : key;
   // Split names as codes into SPLITS (a byte a row in the build; the same cells either way).
-  columns.split = split instanceof Uint8Array ? new StringColumn(Int32Array.from(split), SPLITS) : columnFromCells(split as readonly Cell[]);
+  columns.split =
+    split instanceof Uint8Array
+      ? new StringColumn(Int32Array.from(split), SPLITS)
+      : columnFromCells(split as readonly Cell[]);
   columns.fold = new NumberColumn(fold, null);
   for (const name of MASTER_COLUMNS) if (!columns[name]) throw new Error(`master: column "${name}" missing`);
   return { length: features.length, columns: Object.fromEntries(MASTER_COLUMNS.map((n) => [n, columns[n]!])) };

@@ -72,7 +72,9 @@ export function profileNumeric(values: CellSource, bins: number): NumericProfile
     std: mean !== null && sorted.length > 1 ? Math.sqrt(ss / (sorted.length - 1)) : null,
     min: sorted.length ? sorted[0]! : null,
     max: sorted.length ? sorted[sorted.length - 1]! : null,
-    quantiles: sorted.length ? Object.fromEntries(Object.entries(QUANTILES).map(([k, q]) => [k, quantileSorted(sorted, q)])) : {},
+    quantiles: sorted.length
+      ? Object.fromEntries(Object.entries(QUANTILES).map(([k, q]) => [k, quantileSorted(sorted, q)]))
+      : {},
     bin_edges: edges,
     bin_counts: counts,
   };
@@ -92,7 +94,13 @@ export function profileCategorical(values: CellSource): CategoricalProfile {
     }
   }
   const sorted = Object.fromEntries(Object.entries(freq).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
-  return { kind: 'categorical', count: values.length, missing, missing_share: values.length ? missing / values.length : 0, frequencies: sorted };
+  return {
+    kind: 'categorical',
+    count: values.length,
+    missing,
+    missing_share: values.length ? missing / values.length : 0,
+    frequencies: sorted,
+  };
 }
 
 /**

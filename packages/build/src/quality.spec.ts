@@ -27,7 +27,14 @@ describe('quality suite', () => {
     rows[200]!.month = 13;
     const report = runSuite(frameFromRows(rows, names), defaultSuite(quality, '2020-02-20'));
     expect([...report.failed_errors].sort()).toEqual(
-      ['between(age)', 'between(month)', 'in_set(sex)', 'not_null(amount)', 'not_null(customer_key)', 'unique(txn_id)'].sort(),
+      [
+        'between(age)',
+        'between(month)',
+        'in_set(sex)',
+        'not_null(amount)',
+        'not_null(customer_key)',
+        'unique(txn_id)',
+      ].sort(),
     );
     const byId = new Map(report.results.map((r) => [r.id, r]));
     expect(byId.get('between(age)')!.observed.unexpected_count).toBe(1);
@@ -44,13 +51,22 @@ describe('quality suite', () => {
     for (let i = 0; i < 30; i++) rows.push({ ...rows[i]!, txn_id: `dup:${i}` });
     const report = runSuite(frameFromRows(rows, names), defaultSuite(quality, '2021-01-01'));
     expect(report.success).toBe(true);
-    expect(report.failed_warnings.sort()).toEqual([expect.stringMatching(/^duplicate_share_below/), 'fresh(date)'].sort());
+    expect(report.failed_warnings.sort()).toEqual(
+      [expect.stringMatching(/^duplicate_share_below/), 'fresh(date)'].sort(),
+    );
     const fresh = report.results.find((r) => r.id === 'fresh(date)')!;
-    expect(fresh.observed.newest).toBe(rows.map((r) => String(r.date)).sort().at(-1));
+    expect(fresh.observed.newest).toBe(
+      rows
+        .map((r) => String(r.date))
+        .sort()
+        .at(-1),
+    );
     // The summary line says which expectations warned and what was observed.
     const message = qualityWarningsMessage(report);
     expect(message).toMatch(/^quality warnings 2: /);
-    expect(message).toContain(`fresh(date) (newest ${String(fresh.observed.newest)}, as_of 2021-01-01, age_days ${String(fresh.observed.age_days)})`);
+    expect(message).toContain(
+      `fresh(date) (newest ${String(fresh.observed.newest)}, as_of 2021-01-01, age_days ${String(fresh.observed.age_days)})`,
+    );
     expect(message).toContain('duplicate_share_below');
   });
 

@@ -12,12 +12,36 @@ export type Severity = 'error' | 'warn';
  */
 export type Expectation =
   | { readonly kind: 'not_null'; readonly column: string; readonly mostly: number; readonly severity: Severity }
-  | { readonly kind: 'between'; readonly column: string; readonly min: number; readonly max: number; readonly mostly: number; readonly severity: Severity }
-  | { readonly kind: 'in_set'; readonly column: string; readonly values: readonly (string | number | boolean)[]; readonly mostly: number; readonly severity: Severity }
+  | {
+      readonly kind: 'between';
+      readonly column: string;
+      readonly min: number;
+      readonly max: number;
+      readonly mostly: number;
+      readonly severity: Severity;
+    }
+  | {
+      readonly kind: 'in_set';
+      readonly column: string;
+      readonly values: readonly (string | number | boolean)[];
+      readonly mostly: number;
+      readonly severity: Severity;
+    }
   | { readonly kind: 'unique'; readonly column: string; readonly severity: Severity }
   | { readonly kind: 'row_count_between'; readonly min: number; readonly max: number; readonly severity: Severity }
-  | { readonly kind: 'fresh'; readonly column: string; readonly as_of: string; readonly max_age_days: number; readonly severity: Severity }
-  | { readonly kind: 'duplicate_share_below'; readonly columns: readonly string[]; readonly max: number; readonly severity: Severity };
+  | {
+      readonly kind: 'fresh';
+      readonly column: string;
+      readonly as_of: string;
+      readonly max_age_days: number;
+      readonly severity: Severity;
+    }
+  | {
+      readonly kind: 'duplicate_share_below';
+      readonly columns: readonly string[];
+      readonly max: number;
+      readonly severity: Severity;
+    };
 
 /** The outcome of one expectation, with what was observed. */
 export interface ExpectationResult {
@@ -147,13 +171,24 @@ export function runSuite(frame: Frame, suite: readonly Expectation[]): QualityRe
     switch (e.kind) {
       case 'not_null': {
         const share = n > 0 ? (n - c.bad) / n : 1;
-        return { id, expectation: e, success: share >= e.mostly, observed: { null_count: c.bad, non_null_share: share } };
+        return {
+          id,
+          expectation: e,
+          success: share >= e.mostly,
+          observed: { null_count: c.bad, non_null_share: share },
+        };
       }
       case 'between':
       case 'in_set': {
         const share = c.nonNull > 0 ? (c.nonNull - c.bad) / c.nonNull : 1;
-        const extra: Record<string, number | null> = e.kind === 'between' ? { min: c.min ?? null, max: c.maxNum ?? null } : {};
-        return { id, expectation: e, success: share >= e.mostly, observed: { unexpected_count: c.bad, expected_share: share, ...extra } };
+        const extra: Record<string, number | null> =
+          e.kind === 'between' ? { min: c.min ?? null, max: c.maxNum ?? null } : {};
+        return {
+          id,
+          expectation: e,
+          success: share >= e.mostly,
+          observed: { unexpected_count: c.bad, expected_share: share, ...extra },
+        };
       }
       case 'unique':
         return { id, expectation: e, success: c.dupes === 0, observed: { duplicate_values: c.dupes ?? 0 } };
@@ -168,17 +203,33 @@ export function runSuite(frame: Frame, suite: readonly Expectation[]): QualityRe
       case 'duplicate_share_below': {
         // Rows are compared by a 64-bit hash of their cells (sorted, then adjacent runs counted):
         // 16 bytes a row instead of a set of row strings. A false match needs a 64-bit collision.
-        const { order, hi, lo } = hashRows(e.columns.map((name) => column(frame, name)), n);
+        const { order, hi, lo } = hashRows(
+          e.columns.map((name) => column(frame, name)),
+          n,
+        );
         let dupes = 0;
-        for (let k = 1; k < n; k++) if (hi[order[k]!] === hi[order[k - 1]!] && lo[order[k]!] === lo[order[k - 1]!]) dupes++;
+        for (let k = 1; k < n; k++)
+          if (hi[order[k]!] === hi[order[k - 1]!] && lo[order[k]!] === lo[order[k - 1]!]) dupes++;
         const share = n > 0 ? dupes / n : 0;
-        return { id, expectation: e, success: share <= e.max, observed: { duplicate_rows: dupes, duplicate_share: share } };
+        return {
+          id,
+          expectation: e,
+          success: share <= e.max,
+          observed: { duplicate_rows: dupes, duplicate_share: share },
+        };
       }
     }
   });
   const failed = (s: Severity) => results.filter((r) => !r.success && r.expectation.severity === s).map((r) => r.id);
   const failedErrors = failed('error');
-  return { rows: n, success: failedErrors.length === 0, evaluated: results.length, failed_errors: failedErrors, failed_warnings: failed('warn'), results };
+  return {
+    rows: n,
+    success: failedErrors.length === 0,
+    evaluated: results.length,
+    failed_errors: failedErrors,
+    failed_warnings: failed('warn'),
+    results,
+  };
 }
 
 /** Non-null rows whose value appeared on an earlier row (what a set of seen values would count). */
@@ -221,7 +272,9 @@ function failedResults(report: QualityReport, severity: Severity): ExpectationRe
 
 /** `fresh(date) (newest 2020-05-07, as_of 2026-12-02, age_days 2400)`. */
 function describeResult(r: ExpectationResult): string {
-  const observed = Object.entries(r.observed).map(([k, v]) => `${k} ${typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)) : String(v)}`);
+  const observed = Object.entries(r.observed).map(
+    ([k, v]) => `${k} ${typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)) : String(v)}`,
+  );
   return `${r.id} (${observed.join(', ')})`;
 }
 
@@ -236,18 +289,38 @@ export function defaultSuite(params: BuildParams['quality'], asOf: string): Expe
   const suite: Expectation[] = [
     { kind: 'row_count_between', min: q.row_count.min, max: q.row_count.max, severity: 'error' },
     { kind: 'unique', column: 'txn_id', severity: 'error' },
-    ...(['txn_id', 'customer_key', 'date'] as const).map((c): Expectation => ({ kind: 'not_null', column: c, mostly: 1, severity: 'error' })),
+    ...(['txn_id', 'customer_key', 'date'] as const).map((c): Expectation => ({
+      kind: 'not_null',
+      column: c,
+      mostly: 1,
+      severity: 'error',
+    })),
   ];
   for (const d of decls) {
     if (!d.nullable) suite.push({ kind: 'not_null', column: d.name, mostly: 1, severity: 'error' });
     // The target needs the current ratio and amounts are the core signal: hold them to the strict bar;
     // history features are null by construction for first transactions, so only warn on them.
-    else if (d.name === 'available_ratio' || d.name === 'amount') suite.push({ kind: 'not_null', column: d.name, mostly: q.not_null_mostly, severity: 'error' });
+    else if (d.name === 'available_ratio' || d.name === 'amount')
+      suite.push({ kind: 'not_null', column: d.name, mostly: q.not_null_mostly, severity: 'error' });
     else if (d.usuallyNull !== true) suite.push({ kind: 'not_null', column: d.name, mostly: 0.5, severity: 'warn' });
   }
   suite.push(
-    { kind: 'between', column: 'credit_limit', min: q.credit_limit_range.min, max: q.credit_limit_range.max, mostly: 1, severity: 'error' },
-    { kind: 'between', column: 'amount', min: q.amount_range.min, max: q.amount_range.max, mostly: 0.999, severity: 'warn' },
+    {
+      kind: 'between',
+      column: 'credit_limit',
+      min: q.credit_limit_range.min,
+      max: q.credit_limit_range.max,
+      mostly: 1,
+      severity: 'error',
+    },
+    {
+      kind: 'between',
+      column: 'amount',
+      min: q.amount_range.min,
+      max: q.amount_range.max,
+      mostly: 0.999,
+      severity: 'warn',
+    },
     { kind: 'between', column: 'age', min: q.age_range.min, max: q.age_range.max, mostly: 1, severity: 'error' },
     { kind: 'between', column: 'day_of_week', min: 0, max: 6, mostly: 1, severity: 'error' },
     { kind: 'between', column: 'day_of_month', min: 1, max: 31, mostly: 1, severity: 'error' },
@@ -257,7 +330,13 @@ export function defaultSuite(params: BuildParams['quality'], asOf: string): Expe
     { kind: 'between', column: 'hist_nonessential_share_30d', min: 0, max: 1, mostly: 1, severity: 'error' },
     { kind: 'between', column: 'days_since_prev', min: 0, max: 3660, mostly: 1, severity: 'error' },
     { kind: 'in_set', column: 'sex', values: q.allowed_sex, mostly: 1, severity: 'error' },
-    { kind: 'fresh', column: 'date', as_of: asOf, max_age_days: q.freshness.max_age_days, severity: q.freshness.severity },
+    {
+      kind: 'fresh',
+      column: 'date',
+      as_of: asOf,
+      max_age_days: q.freshness.max_age_days,
+      severity: q.freshness.severity,
+    },
     {
       kind: 'duplicate_share_below',
       // Exact duplicates of the source row: everything known about the transaction except its id.

@@ -26,7 +26,8 @@ function upstreamKey(): string {
       return /\.(ts|json)$/.test(e.name) && !e.name.endsWith('.spec.ts') ? [p] : [];
     });
   for (const dir of ['packages/ingest', 'packages/features', 'packages/core/src', 'packages/schema/src']) {
-    for (const file of walk(path.join(ROOT, dir)).sort()) h.update(`${path.relative(ROOT, file)}\n`).update(fs.readFileSync(file));
+    for (const file of walk(path.join(ROOT, dir)).sort())
+      h.update(`${path.relative(ROOT, file)}\n`).update(fs.readFileSync(file));
   }
   return h.digest('hex').slice(0, 24);
 }
@@ -43,7 +44,12 @@ function realFeatureStore(): string {
   if (fs.existsSync(path.join(cache, 'feature-store'))) return path.join(cache, 'feature-store');
   const work = fs.mkdtempSync(path.join(cacheRoot, 'build-real-upstream-'));
   const env = { ...process.env, RAW_DIR: path.dirname(realDataPath()), DATA_DIR: work };
-  for (const cli of UPSTREAM) execFileSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), cli], { cwd: ROOT, env, stdio: 'pipe' });
+  for (const cli of UPSTREAM)
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), cli], {
+      cwd: ROOT,
+      env,
+      stdio: 'pipe',
+    });
   fs.mkdirSync(cache, { recursive: true });
   try {
     fs.renameSync(path.join(work, 'feature-store'), path.join(cache, 'feature-store'));
@@ -53,7 +59,8 @@ function realFeatureStore(): string {
   }
   fs.rmSync(work, { recursive: true, force: true });
   // Older upstream versions are never read again: keep only the current one.
-  for (const old of fs.readdirSync(path.dirname(cache))) if (old !== path.basename(cache)) fs.rmSync(path.join(path.dirname(cache), old), { recursive: true, force: true });
+  for (const old of fs.readdirSync(path.dirname(cache)))
+    if (old !== path.basename(cache)) fs.rmSync(path.join(path.dirname(cache), old), { recursive: true, force: true });
   return path.join(cache, 'feature-store');
 }
 
@@ -67,7 +74,9 @@ describe('build on the real file', () => {
       const a = await runBuild({ dataDir });
       const manifest = readJson<{ target: TargetSummary }>(path.join(a.dir, 'manifest.json'));
       expect(manifest.target.flag.flagged).toBe(479);
-      expect(manifest.target.flag.flagged + manifest.target.flag.not_flagged + manifest.target.flag.excluded.total).toBe(4955);
+      expect(
+        manifest.target.flag.flagged + manifest.target.flag.not_flagged + manifest.target.flag.excluded.total,
+      ).toBe(4955);
       // One master row per customer-day whose 7-day horizon ends inside the data (2020-05-07).
       expect(manifest.target.rows_out + manifest.target.censored).toBe(manifest.target.snapshots);
       expect(manifest.target.data_end).toBe('2020-05-07');

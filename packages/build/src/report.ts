@@ -35,7 +35,12 @@ export function renderBuildReport(out: BuildOutput, hash: string): string {
     '',
     '| expectation | severity | result | observed |',
     '|---|---|---|---|',
-    ...q.results.map((r) => `| ${r.id} | ${r.expectation.severity} | ${r.success ? 'ok' : '**failed**'} | ${Object.entries(r.observed).map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v) : String(v)}`).join(', ')} |`),
+    ...q.results.map(
+      (r) =>
+        `| ${r.id} | ${r.expectation.severity} | ${r.success ? 'ok' : '**failed**'} | ${Object.entries(r.observed)
+          .map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v) : String(v)}`)
+          .join(', ')} |`,
+    ),
     '',
     `## Splits (${out.splits.strategy}, seed ${out.splits.seed}, ${out.splits.folds.length} group folds on train)`,
     '',
@@ -44,7 +49,9 @@ export function renderBuildReport(out: BuildOutput, hash: string): string {
       : [
           `Gap of ${out.splits.gap_days} days (the horizon) after each period, so no label window of an earlier split reads a later split's days. ` +
             `Rows in no split: ${out.splits.unassigned.rows} (${pct(out.splits.unassigned.share)}, ${out.splits.unassigned.positives} positives)` +
-            (out.splits.strategy === 'group_time' ? ", including the train customers' later rows and the other customers' earlier rows." : '.'),
+            (out.splits.strategy === 'group_time'
+              ? ", including the train customers' later rows and the other customers' earlier rows."
+              : '.'),
           '',
         ]),
     '| split | requested | rows | share | positives | prevalence | groups | dates |',
@@ -70,7 +77,9 @@ export function renderBuildReport(out: BuildOutput, hash: string): string {
           `Target window: days d+1 … d+${out.leakage.target_window.to_day} after a snapshot on day d; features must read nothing after day d (declared known at the snapshot; a future-data flag is never allowed).` +
             (out.leakage.label_windows.length
               ? ' Label windows against later splits sharing customers: ' +
-                out.leakage.label_windows.map((w) => `${w.from} → ${w.to} ${w.gap_days} days (${w.overlaps ? '**overlap**' : 'clear'})`).join(', ') +
+                out.leakage.label_windows
+                  .map((w) => `${w.from} → ${w.to} ${w.gap_days} days (${w.overlaps ? '**overlap**' : 'clear'})`)
+                  .join(', ') +
                 '.'
               : ' No two splits share a customer, so no label window can read another split.'),
           '',
@@ -86,7 +95,9 @@ export function renderBuildReport(out: BuildOutput, hash: string): string {
       ),
     '',
     `## Feature selection — ${out.selection.features.length} features (fitted on ${out.selection.rows} train rows${
-      out.selection.sample_seed != null ? `: a seeded uniform sample of ${out.selection.train_rows} (seed ${out.selection.sample_seed}, params selection.max_rows)` : ''
+      out.selection.sample_seed != null
+        ? `: a seeded uniform sample of ${out.selection.train_rows} (seed ${out.selection.sample_seed}, params selection.max_rows)`
+        : ''
     })`,
     '',
     '| feature | decision | MI (bits) | reason |',
@@ -132,7 +143,10 @@ function identitySection(out: BuildOutput): string[] {
     '',
     '| round | features | fold-mean PR-AUC | log loss | dropped |',
     '|---:|---:|---:|---:|---|',
-    ...id.rounds.map((r) => `| ${r.round} | ${r.features} | ${r.pr_auc.toFixed(4)} | ${r.log_loss.toFixed(4)} | ${r.dropped ?? '— (every remaining candidate helps)'} |`),
+    ...id.rounds.map(
+      (r) =>
+        `| ${r.round} | ${r.features} | ${r.pr_auc.toFixed(4)} | ${r.log_loss.toFixed(4)} | ${r.dropped ?? '— (every remaining candidate helps)'} |`,
+    ),
     '',
   ];
 }

@@ -23,7 +23,11 @@ function mixString(h: number, s: string): number {
  * Equal rows always get equal fingerprints; different rows collide with probability ~2^-64 per
  * pair. Missing values and each kind hash distinctly (null ≠ 0 ≠ false ≠ "0").
  */
-export function hashRows(cols: readonly Column[], n: number, sort = true): { order: Uint32Array; hi: Uint32Array; lo: Uint32Array } {
+export function hashRows(
+  cols: readonly Column[],
+  n: number,
+  sort = true,
+): { order: Uint32Array; hi: Uint32Array; lo: Uint32Array } {
   const hi = new Uint32Array(n).fill(0x811c9dc5);
   const lo = new Uint32Array(n).fill(0x01234567);
   for (const col of cols) {

@@ -81,7 +81,10 @@ export interface RunBuildOptions {
 /** The build stage's source hash, recorded in the manifest as `code_version` (train's code version is the git commit instead). */
 export function buildSourceHash(): string {
   const dir = __dirname;
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'))
+    .sort();
   return sha256(files.map((f) => `${f}\n${fs.readFileSync(path.join(dir, f), 'utf8')}`).join('\n')).slice(0, 16);
 }
 
@@ -110,7 +113,8 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
   const paramsFile = options.paramsFile ?? DEFAULT_PARAMS_FILE;
   const params: BuildParams = loadParams(paramsFile, BuildParamsSchema);
   const partitions = listPartitions(layout.featureStore);
-  if (partitions.length === 0) throw new Error(`no feature-store partitions under ${layout.featureStore} (run the features stage first)`);
+  if (partitions.length === 0)
+    throw new Error(`no feature-store partitions under ${layout.featureStore} (run the features stage first)`);
   checkFlagRule(params.target, readJson<{ params?: FeatureParams } | null>(layout.featureManifest, null)?.params);
   // One pass per file: the bytes are hashed and decoded from the same read, and each partition is
   // converted to typed columns at once, so only one partition is ever held as Arrow data.
@@ -125,7 +129,12 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
       const bytes = fs.readFileSync(file);
       const table = parquetToTable(bytes);
       builder.append(table);
-      inputs.push({ date: p.date, file: path.relative(layout.root, file), sha256: crypto.createHash('sha256').update(bytes).digest('hex'), rows: table.numRows });
+      inputs.push({
+        date: p.date,
+        file: path.relative(layout.root, file),
+        sha256: crypto.createHash('sha256').update(bytes).digest('hex'),
+        rows: table.numRows,
+      });
     }
   }
   const input: Frame = builder.finish();
@@ -137,14 +146,19 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
   } catch (error) {
     if (error instanceof BuildError && (error.quality || error.leakage)) {
       // Keep the evidence of a failed build where a person will look for it.
-      writeJsonAtomic(path.join(layout.master, 'last-failure.json'), { message: error.message, quality: error.quality ?? null, leakage: error.leakage ?? null });
+      writeJsonAtomic(path.join(layout.master, 'last-failure.json'), {
+        message: error.message,
+        quality: error.quality ?? null,
+        leakage: error.leakage ?? null,
+      });
     }
     throw error;
   }
   const code = buildSourceHash();
   const hash = sha256(canonicalJson({ content_hash: out.contentHash, params, code_version: code })).slice(0, 16);
   const validProfile = validatorFor(ProfileSchema);
-  if (!validProfile(out.profile)) throw new Error(`profile does not match ProfileSchema: ${describeErrors(validProfile.errors).join('; ')}`);
+  if (!validProfile(out.profile))
+    throw new Error(`profile does not match ProfileSchema: ${describeErrors(validProfile.errors).join('; ')}`);
   const manifest = {
     hash,
     content_hash: out.contentHash,
@@ -157,7 +171,16 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
     freshness_as_of: asOf,
     target: out.target,
     model_features: out.selection.features,
-    files: ['master.parquet', 'manifest.json', 'splits.json', 'quality.json', 'profile.json', 'leakage.json', 'selection.json', 'report.md'],
+    files: [
+      'master.parquet',
+      'manifest.json',
+      'splits.json',
+      'quality.json',
+      'profile.json',
+      'leakage.json',
+      'selection.json',
+      'report.md',
+    ],
   };
   const dir = path.join(layout.master, hash);
   await writeDirAtomic(dir, async (tmp) => {
@@ -183,6 +206,13 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
     rowsOut: out.master.length,
     hash,
     dir,
-    summary: { hash, positives: out.target.positives, censored: out.target.censored, flagged: out.target.flag.flagged, features: out.selection.features.length, warnings: out.quality.failed_warnings },
+    summary: {
+      hash,
+      positives: out.target.positives,
+      censored: out.target.censored,
+      flagged: out.target.flag.flagged,
+      features: out.selection.features.length,
+      warnings: out.quality.failed_warnings,
+    },
   };
 }

@@ -61,12 +61,15 @@ describe('build at scale: compact paths equal the plain ones', () => {
     const frame = frameFromTable(tableFromRows(schema, rows));
     const h = crypto.createHash('sha256');
     h.update(JSON.stringify(MASTER_COLUMNS));
-    for (let i = 0; i < frame.length; i++) h.update('\n' + JSON.stringify(MASTER_COLUMNS.map((n) => frame.columns[n]!.get(i))));
+    for (let i = 0; i < frame.length; i++)
+      h.update('\n' + JSON.stringify(MASTER_COLUMNS.map((n) => frame.columns[n]!.get(i))));
     const expected = h.digest('hex');
     expect(contentHash(frame)).toBe(expected);
     // The same cells as plain arrays (generic columns) hash the same.
     const plain = frameFromRows(
-      Array.from({ length: frame.length }, (_, i) => Object.fromEntries(MASTER_COLUMNS.map((n) => [n, frame.columns[n]!.get(i)]))),
+      Array.from({ length: frame.length }, (_, i) =>
+        Object.fromEntries(MASTER_COLUMNS.map((n) => [n, frame.columns[n]!.get(i)])),
+      ),
       MASTER_COLUMNS,
     );
     expect(contentHash(plain)).toBe(expected);
@@ -90,7 +93,8 @@ describe('build at scale: compact paths equal the plain ones', () => {
     const b = raw.finish();
     for (const other of [sized.finish(), small.finish()]) {
       expect(other.length).toBe(rows.length);
-      for (const name of Object.keys(a.columns)) expect(cellsOf(other.columns[name]!)).toEqual(cellsOf(a.columns[name]!));
+      for (const name of Object.keys(a.columns))
+        expect(cellsOf(other.columns[name]!)).toEqual(cellsOf(a.columns[name]!));
     }
     expect(b.columns.txn_id).toBeInstanceOf(Utf8Column);
     expect(b.length).toBe(rows.length);
@@ -107,7 +111,9 @@ describe('build at scale: compact paths equal the plain ones', () => {
     const rand = seededRandom(4);
     for (const n of [2, 17, 500, 5000]) {
       const y = Int8Array.from({ length: n }, (_, i) => (i === 0 ? 1 : i === 1 ? 0 : rand() < 0.3 ? 1 : 0));
-      const s = Float64Array.from({ length: n }, (_, i) => (i % 13 === 0 ? -0 : i % 11 === 0 ? 0 : Math.round(rand() * (n > 100 ? 40 : 4)) / 7));
+      const s = Float64Array.from({ length: n }, (_, i) =>
+        i % 13 === 0 ? -0 : i % 11 === 0 ? 0 : Math.round(rand() * (n > 100 ? 40 : 4)) / 7,
+      );
       expect(Object.is(rocAucSorted(y, s), rocAuc(y, s))).toBe(true);
     }
     expect(rocAucSorted(Int8Array.from([1, 1]), Float64Array.from([0.2, 0.3]))).toBeNaN();
@@ -131,9 +137,16 @@ describe('build at scale: compact paths equal the plain ones', () => {
   it('selection and leakage AUCs on a larger train use a seeded sample of max_rows rows, recorded in their outputs', () => {
     const params = readJson<BuildParams>(DEFAULT_PARAMS_FILE);
     const rows = generateFeatureRows({ customers: 60, perCustomer: 45, seed: 6 });
-    const asOf = rows.map((r) => r.date).sort().at(-1)!;
+    const asOf = rows
+      .map((r) => r.date)
+      .sort()
+      .at(-1)!;
     const frame = () => frameFromTable(tableFromRows(arrowSchemaFor(FeatureRowSchema), rows));
-    const capped = { ...params, quality: { ...params.quality, row_count: { min: 1, max: 1e9 } }, selection: { ...params.selection, max_rows: 1000 } };
+    const capped = {
+      ...params,
+      quality: { ...params.quality, row_count: { min: 1, max: 1e9 } },
+      selection: { ...params.selection, max_rows: 1000 },
+    };
     const a = buildMaster(frame(), capped, { asOf });
     const b = buildMaster(frame(), capped, { asOf });
     const full = buildMaster(frame(), { ...capped, selection: { ...capped.selection, max_rows: 1_000_000 } }, { asOf });

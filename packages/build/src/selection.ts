@@ -91,7 +91,10 @@ export function selectFeatures(
   for (const name of candidates) {
     const decl = featureDeclaration(name);
     if (!decl) throw new Error(`selection: "${name}" is not a declared feature`);
-    mi.set(name, mutualInformation(discretise(column(frame, name), decl.dtype, trainRows, params.mi_bins), y, trainRows));
+    mi.set(
+      name,
+      mutualInformation(discretise(column(frame, name), decl.dtype, trainRows, params.mi_bins), y, trainRows),
+    );
   }
   const dropped = new Map<string, string>();
   const kept: string[] = [];
@@ -106,7 +109,10 @@ export function selectFeatures(
       continue;
     }
     if (top.share >= params.near_constant_share) {
-      dropped.set(name, `near-constant on train: ${JSON.stringify(top.value)} in ${(100 * top.share).toFixed(2)}% of rows (≥ ${(100 * params.near_constant_share).toFixed(2)}%)`);
+      dropped.set(
+        name,
+        `near-constant on train: ${JSON.stringify(top.value)} in ${(100 * top.share).toFixed(2)}% of rows (≥ ${(100 * params.near_constant_share).toFixed(2)}%)`,
+      );
       continue;
     }
     // A 64-bit fingerprint of the train values finds twin candidates; an exact comparison confirms.
@@ -133,7 +139,10 @@ export function selectFeatures(
   for (const { a, b, r } of pairs) {
     if (dropped.has(a) || dropped.has(b)) continue;
     const [lose, win] = mi.get(a)! >= mi.get(b)! ? [b, a] : [a, b];
-    dropped.set(lose, `highly correlated with ${win} (r = ${r.toFixed(3)}, |r| > ${params.max_abs_correlation}); ${win} has more mutual information`);
+    dropped.set(
+      lose,
+      `highly correlated with ${win} (r = ${r.toFixed(3)}, |r| > ${params.max_abs_correlation}); ${win} has more mutual information`,
+    );
   }
   // Identity proxies: customer attributes that do not help a model on customers it has not seen.
   const identity = params.identity
@@ -154,7 +163,10 @@ export function selectFeatures(
         `identity proxy (${share}): removing it changes grouped-CV PR-AUC by ${fmtSigned(-c.delta_pr_auc!)} (± ${c.delta_sd!.toFixed(4)} sd over folds, ${folds}; round ${c.round}): no loss beyond ${params.identity!.min_gain} + ${params.identity!.min_gain_z} standard errors`,
       );
     } else if (c.action === 'keep') {
-      identityKept.set(c.feature, `; identity-proxy candidate (${share}) kept: removing it costs ${c.delta_pr_auc!.toFixed(4)} grouped-CV PR-AUC (± ${c.delta_sd!.toFixed(4)}, ${folds})`);
+      identityKept.set(
+        c.feature,
+        `; identity-proxy candidate (${share}) kept: removing it costs ${c.delta_pr_auc!.toFixed(4)} grouped-CV PR-AUC (± ${c.delta_sd!.toFixed(4)}, ${folds})`,
+      );
     }
   }
   const final = kept.filter((k) => !dropped.has(k)).sort((a, b) => mi.get(b)! - mi.get(a)! || (a < b ? -1 : 1));
@@ -169,7 +181,9 @@ export function selectFeatures(
     decisions: candidates.map((name) => ({
       feature: name,
       action: dropped.has(name) ? 'drop' : 'keep',
-      reason: dropped.get(name) ?? `kept: mutual information ${mi.get(name)!.toFixed(4)} bits, rank ${rank.get(name)}${identityKept.get(name) ?? ''}`,
+      reason:
+        dropped.get(name) ??
+        `kept: mutual information ${mi.get(name)!.toFixed(4)} bits, rank ${rank.get(name)}${identityKept.get(name) ?? ''}`,
       mutual_information: mi.get(name)!,
       rank: rank.get(name) ?? null,
     })),

@@ -34,7 +34,12 @@ function dataset(customers: number, perCustomer: number) {
   return { group, date, y: Int8Array.from(y) };
 }
 
-const params: BuildParams['split'] = { strategy: 'group', seed: 3, sizes: { calibration: 0.1, test: 0.2, holdout: 0.15 }, folds: 4 };
+const params: BuildParams['split'] = {
+  strategy: 'group',
+  seed: 3,
+  sizes: { calibration: 0.1, test: 0.2, holdout: 0.15 },
+  folds: 4,
+};
 
 describe('assignSplits', () => {
   const { group, date, y } = dataset(60, 20);
@@ -86,13 +91,15 @@ describe('assignSplits', () => {
     const { split, summary } = assignSplits(d.group, d.date, d.y, { ...params, strategy: 'time' }, 7);
     const s = summary.splits;
     const order = (['train', 'calibration', 'test', 'holdout'] as const).map((k) => s[k]);
-    for (let k = 1; k < order.length; k++) expect(dayNumber(order[k]!.date_min!) - dayNumber(order[k - 1]!.date_max!)).toBe(8);
+    for (let k = 1; k < order.length; k++)
+      expect(dayNumber(order[k]!.date_min!) - dayNumber(order[k - 1]!.date_max!)).toBe(8);
     // The gap days are in no split, counted; the rest approach the requested shares.
     const none = split.filter((x) => x === null).length;
     expect(none).toBeGreaterThan(0);
     expect(summary.unassigned).toMatchObject({ rows: none, share: none / split.length });
     expect(summary.gap_days).toBe(7);
-    for (const k of ['train', 'calibration', 'test', 'holdout'] as const) expect(Math.abs(s[k].share - summary.requested[k])).toBeLessThan(0.03);
+    for (const k of ['train', 'calibration', 'test', 'holdout'] as const)
+      expect(Math.abs(s[k].share - summary.requested[k])).toBeLessThan(0.03);
     // Without a gap every row has a split.
     expect(assignSplits(d.group, d.date, d.y, { ...params, strategy: 'time' }).summary.unassigned.rows).toBe(0);
   });
@@ -113,7 +120,8 @@ describe('assignSplits', () => {
       expect(fold[i]! >= 0).toBe(sp === 'train');
     });
     expect(dayNumber(laterFirst) - dayNumber(trainLast)).toBe(8);
-    for (const k of ['train', 'calibration', 'test', 'holdout'] as const) expect(summary.splits[k].rows).toBeGreaterThan(0);
+    for (const k of ['train', 'calibration', 'test', 'holdout'] as const)
+      expect(summary.splits[k].rows).toBeGreaterThan(0);
     // Train customers' later rows and the others' earlier rows are in no split: about half the data.
     expect(summary.unassigned.share).toBeGreaterThan(0.4);
     expect(summary.unassigned.share).toBeLessThan(0.6);
@@ -121,7 +129,13 @@ describe('assignSplits', () => {
 
   it('dropUnassigned keeps exactly the rows with a split, in order', () => {
     const d = daily(30, 120);
-    const assigned = assignSplitsCoded(encodeStrings(d.group), encodeStrings(d.date), d.y, { ...params, strategy: 'time' }, 7);
+    const assigned = assignSplitsCoded(
+      encodeStrings(d.group),
+      encodeStrings(d.date),
+      d.y,
+      { ...params, strategy: 'time' },
+      7,
+    );
     const rows = Array.from(d.y.keys());
     const out = dropUnassigned(rows, d.y, assigned, (r, keep) => Array.from(keep, (i) => r[i]!));
     const expected = rows.filter((i) => assigned.split[i] !== UNASSIGNED);
@@ -135,6 +149,8 @@ describe('assignSplits', () => {
   });
 
   it('rejects sizes that leave nothing to train on', () => {
-    expect(() => assignSplits(group, date, y, { ...params, sizes: { calibration: 0.5, test: 0.3, holdout: 0.2 } })).toThrow(/no train share/);
+    expect(() =>
+      assignSplits(group, date, y, { ...params, sizes: { calibration: 0.5, test: 0.3, holdout: 0.2 } }),
+    ).toThrow(/no train share/);
   });
 });

@@ -29,7 +29,18 @@ export interface SplitSummary {
   /** Rows in no split: in a gap, or (group_time) a train customer's later rows / another customer's earlier ones. */
   readonly unassigned: { rows: number; positives: number; share: number };
   readonly requested: Record<Split, number>;
-  readonly splits: Record<Split, { rows: number; share: number; positives: number; prevalence: number; groups: number; date_min: string | null; date_max: string | null }>;
+  readonly splits: Record<
+    Split,
+    {
+      rows: number;
+      share: number;
+      positives: number;
+      prevalence: number;
+      groups: number;
+      date_min: string | null;
+      date_max: string | null;
+    }
+  >;
   readonly folds: { fold: number; rows: number; positives: number; prevalence: number; groups: number }[];
   /** Groups assigned to each split (customer keys), sorted. Empty lists are kept for clarity. */
   readonly groups: Record<Split, string[]>;
@@ -57,7 +68,12 @@ export function assignGroups(
   const totalRows = groups.reduce((n, g) => n + g.rows, 0);
   const totalPos = groups.reduce((n, g) => n + g.pos, 0);
   const sum = shares.reduce((a, b) => a + b, 0);
-  const buckets: Bucket[] = shares.map((s) => ({ target: (totalRows * s) / sum, targetPos: (totalPos * s) / sum, rows: 0, pos: 0 }));
+  const buckets: Bucket[] = shares.map((s) => ({
+    target: (totalRows * s) / sum,
+    targetPos: (totalPos * s) / sum,
+    rows: 0,
+    pos: 0,
+  }));
   const rand = seededRandom(seed);
   const order = [...groups].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((g) => ({ g, r: rand() }));
   order.sort((a, b) => b.g.rows * (0.5 + b.r) - a.g.rows * (0.5 + a.r) || a.r - b.r);
@@ -123,7 +139,8 @@ function groupStats(group: Coded, y: Int8Array, take?: (i: number) => boolean) {
     if (y[i] === 1) pos[c]++;
   }
   const out: { key: string; rows: number; pos: number }[] = [];
-  for (let c = 0; c < rows.length; c++) if (rows[c]! > 0) out.push({ key: group.dict[c]!, rows: rows[c]!, pos: pos[c]! });
+  for (let c = 0; c < rows.length; c++)
+    if (rows[c]! > 0) out.push({ key: group.dict[c]!, rows: rows[c]!, pos: pos[c]! });
   return out;
 }
 
@@ -157,7 +174,11 @@ export function assignSplits(
   gapDays = 0,
 ): SplitAssignment {
   const coded = assignSplitsCoded(encodeStrings(group), encodeStrings(date), y, params, gapDays);
-  return { split: Array.from(coded.split, (c) => (c === UNASSIGNED ? null : SPLITS[c]!)), fold: coded.fold, summary: coded.summary };
+  return {
+    split: Array.from(coded.split, (c) => (c === UNASSIGNED ? null : SPLITS[c]!)),
+    fold: coded.fold,
+    summary: coded.summary,
+  };
 }
 
 /**
@@ -165,13 +186,27 @@ export function assignSplits(
  * row instead of JS arrays of strings, which is what keeps ten million rows within memory.
  * Same assignment as {@link assignSplits} for the same values.
  */
-export function assignSplitsCoded(group: Coded, date: Coded, y: Int8Array, params: BuildParams['split'], gapDays = 0): CodedSplitAssignment {
+export function assignSplitsCoded(
+  group: Coded,
+  date: Coded,
+  y: Int8Array,
+  params: BuildParams['split'],
+  gapDays = 0,
+): CodedSplitAssignment {
   const n = group.codes.length;
   const sizes = params.sizes;
   const trainShare = 1 - sizes.calibration - sizes.test - sizes.holdout;
-  if (trainShare <= 0) throw new Error(`split sizes leave no train share (calibration ${sizes.calibration} + test ${sizes.test} + holdout ${sizes.holdout} ≥ 1)`);
+  if (trainShare <= 0)
+    throw new Error(
+      `split sizes leave no train share (calibration ${sizes.calibration} + test ${sizes.test} + holdout ${sizes.holdout} ≥ 1)`,
+    );
   if (!(gapDays >= 0)) throw new Error(`split gap must be a number of days ≥ 0 (got ${gapDays})`);
-  const requested: Record<Split, number> = { train: trainShare, calibration: sizes.calibration, test: sizes.test, holdout: sizes.holdout };
+  const requested: Record<Split, number> = {
+    train: trainShare,
+    calibration: sizes.calibration,
+    test: sizes.test,
+    holdout: sizes.holdout,
+  };
   const shares = SPLITS.map((s) => requested[s]);
   const split = new Uint8Array(n);
   const dateRank = rankCodes(date.dict);
@@ -220,7 +255,12 @@ export function assignSplitsCoded(group: Coded, date: Coded, y: Int8Array, param
  * days after each period's last date in no period (-1). Periods with a zero share are skipped.
  * Targets are shares of the rows left once gaps are out (a second pass with the first pass's gap count).
  */
-function periodsByDate(rowsPerRank: Float64Array, days: Int32Array, shares: readonly number[], gap: number): Int16Array {
+function periodsByDate(
+  rowsPerRank: Float64Array,
+  days: Int32Array,
+  shares: readonly number[],
+  gap: number,
+): Int16Array {
   const total = rowsPerRank.reduce((a, b) => a + b, 0);
   const sum = shares.reduce((a, b) => a + b, 0);
   const pass = (effective: number) => {
@@ -383,7 +423,13 @@ function summarise(
         ];
       }),
     ) as SplitSummary['splits'],
-    folds: folds.map((f, i) => ({ fold: i, rows: f.rows, positives: f.pos, prevalence: rate(f.pos, f.rows), groups: groupsOf(f.seen).length })),
+    folds: folds.map((f, i) => ({
+      fold: i,
+      rows: f.rows,
+      positives: f.pos,
+      prevalence: rate(f.pos, f.rows),
+      groups: groupsOf(f.seen).length,
+    })),
     groups: Object.fromEntries(SPLITS.map((s, k) => [s, groupLists[k]!])) as Record<Split, string[]>,
   };
 }

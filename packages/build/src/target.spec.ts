@@ -26,7 +26,10 @@ describe('computeFlag', () => {
   });
 
   it('matches essential groups case- and padding-insensitively', () => {
-    const frame = frameFromRows([{ available_ratio: 0.01, credit_limit: 10, merchant_group: ' supermercados ' }], names);
+    const frame = frameFromRows(
+      [{ available_ratio: 0.01, credit_limit: 10, merchant_group: ' supermercados ' }],
+      names,
+    );
     expect(computeFlag(frame, params).flagged).toBe(0);
   });
 
@@ -54,7 +57,14 @@ describe('forecastTarget', () => {
     // 05-01: next flagged 05-09 is 8 days later (outside); 05-03: 05-09 within 7 days; 05-09: the same
     // day's own flag does not count, 05-20 is 11 days later; 05-18 and 05-20 are censored.
     expect(Array.from(t.values)).toEqual([-1, 0, 1, 0, -1, -1]);
-    expect(t).toMatchObject({ snapshots: 5, censored: 2, positives: 1, negatives: 2, data_end: '2020-05-20', horizon_days: 7 });
+    expect(t).toMatchObject({
+      snapshots: 5,
+      censored: 2,
+      positives: 1,
+      negatives: 2,
+      data_end: '2020-05-20',
+      horizon_days: 7,
+    });
   });
 
   it('a longer horizon sees further ahead and censors more days', () => {

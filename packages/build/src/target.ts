@@ -2,7 +2,6 @@ import { epochDay, revengeFlagOfRatio, type FlagRule } from '@bolsillo/core';
 import { FLAG, TARGET } from '@bolsillo/schema';
 import { column, type Frame } from './frame';
 
-
 /** The flag of each transaction: 1 flagged, 0 not flagged, -1 cannot be computed (no usable ratio). */
 export interface FlagResult {
   readonly name: typeof FLAG;
@@ -162,5 +161,14 @@ export function forecastTarget(frame: Frame, flags: Int8Array, horizonDays: numb
     if (y) positives++;
     else negatives++;
   }
-  return { name: TARGET, horizon_days: horizonDays, values, snapshots: snapshotRow.size, censored, positives, negatives, data_end: endDate };
+  return {
+    name: TARGET,
+    horizon_days: horizonDays,
+    values,
+    snapshots: snapshotRow.size,
+    censored,
+    positives,
+    negatives,
+    data_end: endDate,
+  };
 }

@@ -3,7 +3,10 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 
 function tmpName(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  return path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`,
+  );
 }
 
 /**
@@ -99,7 +102,8 @@ export function readJsonl<T>(file: string): T[] {
     try {
       out.push(JSON.parse(line) as T);
     } catch (error) {
-      if (i < lines.length - 1 && lines.slice(i + 1).some((l) => l.trim())) throw new Error(`${file}:${i + 1}: ${(error as Error).message}`);
+      if (i < lines.length - 1 && lines.slice(i + 1).some((l) => l.trim()))
+        throw new Error(`${file}:${i + 1}: ${(error as Error).message}`);
     }
   });
   return out;

@@ -11,7 +11,8 @@ export function niceTicks(lo: number, hi: number, count = 5): { values: number[]
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw * (1 - 1e-9)) ?? raw;
   const values: number[] = [];
-  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) values.push(Number((k * step).toPrecision(12)));
+  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++)
+    values.push(Number((k * step).toPrecision(12)));
   return { values, step };
 }
 
@@ -23,8 +24,13 @@ export function formatTick(value: number, step: number): string {
   let decimals = 0;
   if (step > 0 && step < 1) {
     const text = Number(step.toPrecision(6)).toString();
-    decimals = text.includes('e-') ? Number(text.split('e-')[1]) + (text.split('e-')[0]!.split('.')[1]?.length ?? 0) : (text.split('.')[1]?.length ?? 0);
+    decimals = text.includes('e-')
+      ? Number(text.split('e-')[1]) + (text.split('e-')[0]!.split('.')[1]?.length ?? 0)
+      : (text.split('.')[1]?.length ?? 0);
   }
-  const text = value.toLocaleString('en-US', { minimumFractionDigits: 0, maximumFractionDigits: Math.min(decimals, 10) });
+  const text = value.toLocaleString('en-US', {
+    minimumFractionDigits: 0,
+    maximumFractionDigits: Math.min(decimals, 10),
+  });
   return text === '-0' ? '0' : text;
 }

@@ -79,11 +79,19 @@ function helpText(spec: CliSpec): string {
  */
 export async function runCli(spec: CliSpec, argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const options = Object.fromEntries(
-    Object.entries(spec.options ?? {}).map(([name, o]) => [name, { type: o.type, ...(o.default !== undefined ? { default: o.default } : {}) }]),
+    Object.entries(spec.options ?? {}).map(([name, o]) => [
+      name,
+      { type: o.type, ...(o.default !== undefined ? { default: o.default } : {}) },
+    ]),
   );
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean' } } as never, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: [...argv],
+      options: { ...options, help: { type: 'boolean' } } as never,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     process.stderr.write(`${spec.name}: ${(error as Error).message}\n\n${helpText(spec)}\n`);
     process.exitCode = 1;
@@ -136,10 +144,18 @@ export async function runCli(spec: CliSpec, argv: readonly string[] = process.ar
     return;
   }
   try {
-    const result = await spec.run({ values: parsed.values as CliContext['values'], positionals: parsed.positionals, dataDir, rawDir, log });
+    const result = await spec.run({
+      values: parsed.values as CliContext['values'],
+      positionals: parsed.positionals,
+      dataDir,
+      rawDir,
+      log,
+    });
     const seconds = (performance.now() - t0) / 1000;
     record('ok', result.rowsIn, result.rowsOut, result.summary);
-    process.stdout.write(`[${spec.name}] done: ${result.unitIn ?? 'rows'} in ${result.rowsIn}, ${result.unitOut ?? 'rows'} out ${result.rowsOut}, ${seconds.toFixed(2)}s\n`);
+    process.stdout.write(
+      `[${spec.name}] done: ${result.unitIn ?? 'rows'} in ${result.rowsIn}, ${result.unitOut ?? 'rows'} out ${result.rowsOut}, ${seconds.toFixed(2)}s\n`,
+    );
   } catch (error) {
     record('failed', 0, 0, { error: (error as Error).message });
     process.stderr.write(`[${spec.name}] error: ${(error as Error).message}\n`);
@@ -156,7 +172,8 @@ export function invalidOptions(spec: Pick<CliSpec, 'options'>, values: CliContex
   for (const [name, o] of Object.entries(spec.options ?? {})) {
     const v = values[name];
     if (typeof v !== 'string') continue;
-    if (o.choices && !o.choices.includes(v)) out.push(`--${name} ${JSON.stringify(v)} is not valid; choose one of: ${o.choices.join(', ')}`);
+    if (o.choices && !o.choices.includes(v))
+      out.push(`--${name} ${JSON.stringify(v)} is not valid; choose one of: ${o.choices.join(', ')}`);
     const problem = o.check?.(v);
     if (problem) out.push(`--${name} ${JSON.stringify(v)} is not valid: ${problem}`);
   }
@@ -168,5 +185,7 @@ export function isoDateCheck(value: string): string | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   if (!m) return 'expected a date as YYYY-MM-DD, e.g. 2020-05-07';
   const d = new Date(`${value}T00:00:00Z`);
-  return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value ? `${value} is not a calendar date (YYYY-MM-DD)` : null;
+  return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value
+    ? `${value} is not a calendar date (YYYY-MM-DD)`
+    : null;
 }

@@ -41,7 +41,9 @@ export function acquireDataLock(dataDir: string, what: string, env: NodeJS.Proce
   const file = path.join(dataDir, DATA_LOCK_FILE);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      fs.writeFileSync(file, JSON.stringify({ pid: process.pid, what, started_at: new Date().toISOString() }) + '\n', { flag: 'wx' });
+      fs.writeFileSync(file, JSON.stringify({ pid: process.pid, what, started_at: new Date().toISOString() }) + '\n', {
+        flag: 'wx',
+      });
       env[DATA_LOCK_ENV] = String(process.pid); // children (a monitor's retrain) run under this lock
       return () => {
         if (readOwner(file)?.pid === process.pid) fs.rmSync(file, { force: true });

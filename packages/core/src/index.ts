@@ -6,7 +6,15 @@
  */
 export { dataLayout, dirsFromEnv } from './paths';
 export type { DataLayout } from './paths';
-export { writeFileAtomic, writeJsonAtomic, writeDirAtomic, readJson, cleanTemporaries, appendJsonl, readJsonl } from './atomic';
+export {
+  writeFileAtomic,
+  writeJsonAtomic,
+  writeDirAtomic,
+  readJson,
+  cleanTemporaries,
+  appendJsonl,
+  readJsonl,
+} from './atomic';
 export {
   parquetToTable,
   writeParquetFile,
@@ -56,11 +64,23 @@ export {
   brazilianHolidays,
   isBrazilianHoliday,
 } from './feature-kernel';
-export type { FeatureParams, FeatureInput, CustomerState, RecentTransaction, OnlineStoreSnapshot } from './feature-kernel';
+export type {
+  FeatureParams,
+  FeatureInput,
+  CustomerState,
+  RecentTransaction,
+  OnlineStoreSnapshot,
+} from './feature-kernel';
 /** The authorisation-time flag: exact arithmetic on one transaction (build labels with it, the API answers it). */
 export { revengeFlag, revengeFlagOfRatio, normaliseGroup } from './feature-kernel';
 export type { FlagRule, RevengeFlag } from './feature-kernel';
-export { generate, generateChunks, formatBrazilianAmount, MIBOLSILLO_HEADER, MIBOLSILLO_ESSENTIAL_GROUPS } from './generator/generate';
+export {
+  generate,
+  generateChunks,
+  formatBrazilianAmount,
+  MIBOLSILLO_HEADER,
+  MIBOLSILLO_ESSENTIAL_GROUPS,
+} from './generator/generate';
 export type { GenerateOptions, GeneratorShift } from './generator/generate';
 export {
   ALIAS_NAMES,
@@ -83,7 +103,15 @@ export type { LoadedModel, ModelScores } from './model/load-model';
 export { baselineArtifacts, ruleScore, featureScore, featureSignal, featureNumber } from './model/artifacts';
 export { compileTreeEnsemble, treeLogits, treeContributions } from './model/trees';
 export type { TreeEnsembleJson, TreeJson, CompiledEnsemble } from './model/trees';
-export type { ModelArtifacts, ModelJson, LayersModelJson, BaselineModelJson, FeatureScorerJson, RuleCondition, WeightSpec } from './model/artifacts';
+export type {
+  ModelArtifacts,
+  ModelJson,
+  LayersModelJson,
+  BaselineModelJson,
+  FeatureScorerJson,
+  RuleCondition,
+  WeightSpec,
+} from './model/artifacts';
 export { createEncoder, encodedNames, MISSING_SUFFIX, OOV_TOKEN, BIN_INFIX } from './model/preprocessing';
 export type { Encoder } from './model/preprocessing';
 export { calibrate, logit, sigmoid } from './model/calibration';
@@ -103,9 +131,31 @@ export type { FeatureColumnsOptions, FeatureColumnsArrays } from './feature-kern
 export { ipcToCompatibleParquet } from './parquet-ipc';
 export { openOnlineStore, openEmbeddedOnlineStore } from './online-store/open';
 export type { OpenOnlineStoreOptions } from './online-store/open';
-export { ONLINE_STORE_ENV, applyByCustomer, snapshotVersion, emptySnapshot, foldPushed, stateLastDate, readSnapshotText } from './online-store/online-store';
-export type { OnlineStore, OnlineStoreInfo, OnlineStoreHealth, OnlineStoreBackend, PushedTransaction, ApplyOutcome } from './online-store/online-store';
+export {
+  ONLINE_STORE_ENV,
+  applyByCustomer,
+  snapshotVersion,
+  emptySnapshot,
+  foldPushed,
+  stateLastDate,
+  readSnapshotText,
+} from './online-store/online-store';
+export type {
+  OnlineStore,
+  OnlineStoreInfo,
+  OnlineStoreHealth,
+  OnlineStoreBackend,
+  PushedTransaction,
+  ApplyOutcome,
+} from './online-store/online-store';
 export { startRedisServer, startNatsServer, freePort } from './online-store/local-services';
 export type { LocalService } from './online-store/local-services';
-export { connectTransactionStream, ensureTransactionConsumer, TRANSACTION_SUBJECT, TRANSACTION_STREAM, TRANSACTION_CONSUMER, NATS_URL_ENV } from './online-store/stream';
+export {
+  connectTransactionStream,
+  ensureTransactionConsumer,
+  TRANSACTION_SUBJECT,
+  TRANSACTION_STREAM,
+  TRANSACTION_CONSUMER,
+  NATS_URL_ENV,
+} from './online-store/stream';
 export type { TransactionStream } from './online-store/stream';

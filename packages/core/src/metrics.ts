@@ -130,7 +130,10 @@ export function reliabilityBins(y: Labels, p: Scores, bins = 10): ReliabilityBin
 export function expectedCalibrationError(y: Labels, p: Scores, bins = 10): number {
   const n = y.length;
   if (n === 0) return NaN;
-  return reliabilityBins(y, p, bins).reduce((s, b) => (b.count ? s + (b.count / n) * Math.abs(b.meanPredicted - b.fractionPositive) : s), 0);
+  return reliabilityBins(y, p, bins).reduce(
+    (s, b) => (b.count ? s + (b.count / n) * Math.abs(b.meanPredicted - b.fractionPositive) : s),
+    0,
+  );
 }
 
 /** Confusion matrix and the rates derived from it, at a threshold (score ≥ threshold is positive). */

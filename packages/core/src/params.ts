@@ -15,6 +15,7 @@ export function loadParams<T extends TSchema>(file: string, schema: T): Static<T
     throw new Error(`params file ${file} is not valid JSON: ${(error as Error).message}`);
   }
   const validate = validatorFor(schema);
-  if (!validate(value)) throw new Error(`params file ${file} is invalid: ${describeErrors(validate.errors).join('; ')}`);
+  if (!validate(value))
+    throw new Error(`params file ${file} is invalid: ${describeErrors(validate.errors).join('; ')}`);
   return value as Static<T>;
 }

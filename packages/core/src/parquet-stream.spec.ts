@@ -9,16 +9,28 @@ import { readParquetRowCount } from './parquet-row-count';
 // parquetjs-lite has no type declarations; the reader API used here is tiny.
 const parquet = require('parquetjs-lite') as {
   ParquetReader: {
-    openFile(file: string): Promise<{ metadata: { row_groups: unknown[] }; getCursor(): { next(): Promise<Record<string, unknown> | null> }; close(): Promise<void> }>;
+    openFile(file: string): Promise<{
+      metadata: { row_groups: unknown[] };
+      getCursor(): { next(): Promise<Record<string, unknown> | null> };
+      close(): Promise<void>;
+    }>;
   };
 };
 
 describe('writeParquetBatches', () => {
-  const schema = new Schema([new Field('id', new Utf8(), false), new Field('n', new Int32(), false), new Field('x', new Float64(), true)]);
+  const schema = new Schema([
+    new Field('id', new Utf8(), false),
+    new Field('n', new Int32(), false),
+    new Field('x', new Float64(), true),
+  ]);
   function* chunks(count: number, rows: number) {
     for (let c = 0; c < count; c++) {
       const ids = Array.from({ length: rows }, (_, i) => `t${c}-${i}`);
-      yield tableFromColumns(schema, { id: ids, n: ids.map((_, i) => c * rows + i), x: ids.map((_, i) => (i % 7 === 0 ? null : i / 3)) });
+      yield tableFromColumns(schema, {
+        id: ids,
+        n: ids.map((_, i) => c * rows + i),
+        x: ids.map((_, i) => (i % 7 === 0 ? null : i / 3)),
+      });
     }
   }
 
@@ -57,7 +69,11 @@ describe('readParquetRowCount', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pq-rows-'));
     const file = path.join(dir, 'x.parquet');
     const schema = new Schema([new Field('n', new Int32(), false)]);
-    await writeParquetBatches(file, [tableFromColumns(schema, { n: [1, 2, 3] }), tableFromColumns(schema, { n: [4, 5] })], { rowGroupRows: 2 });
+    await writeParquetBatches(
+      file,
+      [tableFromColumns(schema, { n: [1, 2, 3] }), tableFromColumns(schema, { n: [4, 5] })],
+      { rowGroupRows: 2 },
+    );
     expect(await readParquetRowCount(file)).toBe(5);
   });
 });

@@ -20,11 +20,18 @@ export interface ParquetBatchOptions {
  *
  * @example await forEachParquetBatch(file, { columns: ['split'] }, (t) => { n += t.numRows; })
  */
-export async function forEachParquetBatch(file: string, options: ParquetBatchOptions, onBatch: (table: Table, offset: number) => void | boolean | Promise<void | boolean>): Promise<number> {
+export async function forEachParquetBatch(
+  file: string,
+  options: ParquetBatchOptions,
+  onBatch: (table: Table, offset: number) => void | boolean | Promise<void | boolean>,
+): Promise<number> {
   const blob = await fs.openAsBlob(file);
   const pq = await ParquetFile.fromFile(blob);
   try {
-    const stream = await pq.stream({ batchSize: options.batchSize ?? 65_536, ...(options.columns ? { columns: [...options.columns] } : {}) });
+    const stream = await pq.stream({
+      batchSize: options.batchSize ?? 65_536,
+      ...(options.columns ? { columns: [...options.columns] } : {}),
+    });
     let offset = 0;
     for await (const batch of stream as unknown as AsyncIterable<{ intoIPCStream(): Uint8Array }>) {
       const table = tableFromIPC(batch.intoIPCStream());
@@ -61,7 +68,11 @@ export interface WriteParquetBatchesOptions {
  *
  * @example await writeParquetBatches(file, chunks(master, 65_536))
  */
-export async function writeParquetBatches(file: string, tables: Iterable<Table>, options: WriteParquetBatchesOptions = {}): Promise<number> {
+export async function writeParquetBatches(
+  file: string,
+  tables: Iterable<Table>,
+  options: WriteParquetBatchesOptions = {},
+): Promise<number> {
   const props = compatibleWriterProperties({ maxRowGroupRows: options.rowGroupRows ?? 131_072 });
   const it = tables[Symbol.iterator]();
   let rows = 0;

@@ -1,12 +1,5 @@
 import fs from 'node:fs';
-import {
-  RecordBatch,
-  Schema,
-  Table,
-  tableFromIPC,
-  vectorFromArray,
-  type Vector,
-} from 'apache-arrow';
+import { RecordBatch, Schema, Table, tableFromIPC, vectorFromArray, type Vector } from 'apache-arrow';
 import { readParquet } from 'parquet-wasm';
 import { writeFileAtomic } from './atomic';
 import { tableToCompatibleParquet } from './parquet-compat';
@@ -20,7 +13,10 @@ export interface ReadParquetOptions {
 export function parquetToTable(bytes: Uint8Array, options: ReadParquetOptions = {}): Table {
   // One record batch per row group: parquet-wasm's default of 1,024-row batches would make one IPC
   // message and one Arrow batch object per 1,024 rows, which dominates decoding a partition.
-  const wasm = readParquet(bytes, { batchSize: 1 << 24, ...(options.columns ? { columns: [...options.columns] } : {}) });
+  const wasm = readParquet(bytes, {
+    batchSize: 1 << 24,
+    ...(options.columns ? { columns: [...options.columns] } : {}),
+  });
   const table = tableFromIPC(wasm.intoIPCStream());
   // parquet-wasm 0.7's synchronous reader ignores `columns`; project here so callers get what they asked for.
   return options.columns ? table.select([...options.columns]) : table;
@@ -48,16 +44,23 @@ export function tableFromColumns(schema: Schema, columns: Readonly<Record<string
   });
   const length = vectors[0]?.length ?? 0;
   for (const [i, v] of vectors.entries()) {
-    if (v.length !== length) throw new Error(`tableFromColumns: column "${schema.fields[i]!.name}" has ${v.length} values, expected ${length}`);
+    if (v.length !== length)
+      throw new Error(
+        `tableFromColumns: column "${schema.fields[i]!.name}" has ${v.length} values, expected ${length}`,
+      );
   }
   const loose = new Table(Object.fromEntries(schema.fields.map((f, i) => [f.name, vectors[i]!])));
-  return new Table(schema, loose.batches.map((b) => new RecordBatch(schema, b.data)));
+  return new Table(
+    schema,
+    loose.batches.map((b) => new RecordBatch(schema, b.data)),
+  );
 }
 
 /** Build an Arrow table with `schema` from row objects. */
 export function tableFromRows(schema: Schema, rows: readonly Readonly<Record<string, unknown>>[]): Table {
   const columns: Record<string, unknown[]> = {};
-  for (const field of schema.fields) columns[field.name] = rows.map((r) => (r[field.name] === undefined ? null : r[field.name]));
+  for (const field of schema.fields)
+    columns[field.name] = rows.map((r) => (r[field.name] === undefined ? null : r[field.name]));
   return tableFromColumns(schema, columns);
 }
 

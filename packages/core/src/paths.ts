@@ -56,7 +56,10 @@ export function dataLayout(root: string): DataLayout {
 }
 
 /** Folders named by the environment (`DATA_DIR`, `RAW_DIR`), resolved against `cwd`. For CLI adapters only. */
-export function dirsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): { dataDir: string; rawDir: string } {
+export function dirsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): { dataDir: string; rawDir: string } {
   return {
     dataDir: path.resolve(cwd, env.DATA_DIR || 'data'),
     rawDir: path.resolve(cwd, env.RAW_DIR || path.join('data', 'raw')),

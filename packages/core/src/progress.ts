@@ -13,7 +13,13 @@ export interface Progress {
  */
 export function createProgress(
   label: string,
-  options: { total?: number; unit?: string; intervalMs?: number; write?: (line: string) => void; now?: () => number } = {},
+  options: {
+    total?: number;
+    unit?: string;
+    intervalMs?: number;
+    write?: (line: string) => void;
+    now?: () => number;
+  } = {},
 ): Progress {
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const now = options.now ?? (() => performance.now());

@@ -25,7 +25,16 @@ const norm = (s: string) => s.trim().replace(/\s+/g, ' ').toUpperCase();
  * @example customerKey(secret, { id: '4,53E+11', account_cohort: '201405', city: 'SANTOS', state: 'SP', age: 37, sex: 'F' })
  */
 export function customerKey(secret: string, identity: CustomerIdentity): string {
-  const tuple = [identity.id, identity.account_cohort, identity.city, identity.state, String(identity.age), identity.sex].map(norm).join('\u001f');
+  const tuple = [
+    identity.id,
+    identity.account_cohort,
+    identity.city,
+    identity.state,
+    String(identity.age),
+    identity.sex,
+  ]
+    .map(norm)
+    .join('\u001f');
   return crypto.createHmac('sha256', secret).update(tuple).digest('hex');
 }
 

@@ -43,13 +43,22 @@ void runCli({
       noPromote: ctx.values['no-promote'] === true,
       log: ctx.log,
     });
-    ctx.log(`verdict ${r.verdict.decision}${r.verdict.promoted ? ' (promoted)' : ''}: ${r.verdict.reasons.join(' | ')}`);
+    ctx.log(
+      `verdict ${r.verdict.decision}${r.verdict.promoted ? ' (promoted)' : ''}: ${r.verdict.reasons.join(' | ')}`,
+    );
     ctx.log(`report ${r.reportDir}/report.html`);
     return {
       rowsIn: r.rowsIn,
       rowsOut: r.rowsOut,
       unitOut: 'scored rows',
-      summary: { version: r.version, decision: r.verdict.decision, promoted: r.verdict.promoted, strongest_baseline: r.verdict.strongest_baseline?.kind ?? null, served: r.verdict.served.version, champion: r.aliases.champion },
+      summary: {
+        version: r.version,
+        decision: r.verdict.decision,
+        promoted: r.verdict.promoted,
+        strongest_baseline: r.verdict.strongest_baseline?.kind ?? null,
+        served: r.verdict.served.version,
+        champion: r.aliases.champion,
+      },
     };
   },
 });

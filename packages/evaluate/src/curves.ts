@@ -5,7 +5,10 @@ export interface Point {
   readonly y: number;
 }
 
-function sortedGroups(y: ArrayLike<number>, p: ArrayLike<number>): { pos: number; neg: number; groups: { pos: number; neg: number }[] } {
+function sortedGroups(
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+): { pos: number; neg: number; groups: { pos: number; neg: number }[] } {
   const idx = Array.from({ length: y.length }, (_, i) => i).sort((a, b) => p[b]! - p[a]!);
   const groups: { pos: number; neg: number }[] = [];
   let pos = 0;
@@ -99,13 +102,25 @@ export function liftByDecile(y: ArrayLike<number>, p: ArrayLike<number>, buckets
     cum += positives;
     const count = to - from;
     const rate = count ? positives / count : 0;
-    out.push({ decile: d + 1, count, positives, rate, lift: overall ? rate / overall : 0, cumulativeGain: total ? cum / total : 0, minScore: count ? minScore : NaN });
+    out.push({
+      decile: d + 1,
+      count,
+      positives,
+      rate,
+      lift: overall ? rate / overall : 0,
+      cumulativeGain: total ? cum / total : 0,
+      minScore: count ? minScore : NaN,
+    });
   }
   return out;
 }
 
 /** Histogram of scores per class over equal-width bins on [0, 1], as shares of each class. */
-export function scoreHistogram(y: ArrayLike<number>, p: ArrayLike<number>, bins = 20): { edges: number[]; positive: number[]; negative: number[] } {
+export function scoreHistogram(
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+  bins = 20,
+): { edges: number[]; positive: number[]; negative: number[] } {
   const pos = new Array<number>(bins).fill(0);
   const neg = new Array<number>(bins).fill(0);
   let np = 0;

@@ -6,8 +6,24 @@ import { reliabilityBins } from '@bolsillo/core';
 import { liftByDecile, prCurve, rocCurve, scoreHistogram, type Decile } from './curves';
 import { decideGate, strongestBaseline, type GateReference, type SplitMetrics, type Verdict } from './gate';
 import type { LearningPoint } from './learning-curve';
-import { customerCounts, evaluateScores, pairedDifference, perCustomerMetrics, spreadOf, type BootstrapOptions, type Estimate, type MetricSet, type Spread } from './metrics';
-import { DEFAULT_BOOTSTRAP_MAX_ROWS, DEFAULT_EVIDENCE, METRIC_NAMES, type EvaluateParams, type MetricName } from './params';
+import {
+  customerCounts,
+  evaluateScores,
+  pairedDifference,
+  perCustomerMetrics,
+  spreadOf,
+  type BootstrapOptions,
+  type Estimate,
+  type MetricSet,
+  type Spread,
+} from './metrics';
+import {
+  DEFAULT_BOOTSTRAP_MAX_ROWS,
+  DEFAULT_EVIDENCE,
+  METRIC_NAMES,
+  type EvaluateParams,
+  type MetricName,
+} from './params';
 import { PALETTE, barChart, confusionSvg, lineChart } from './svg';
 import { chooseThreshold, type Decision } from './threshold';
 
@@ -46,7 +62,12 @@ export interface PerCustomer {
   readonly split: EvalSplit;
   readonly spreads: Record<string, { readonly pr_auc: Spread; readonly roc_auc: Spread }>;
   /** Customers with a positive row, most positives first, anonymised as their rank; PR-AUC per contender id. */
-  readonly customers: { readonly rank: number; readonly rows: number; readonly positives: number; readonly pr_auc: Record<string, number> }[];
+  readonly customers: {
+    readonly rank: number;
+    readonly rows: number;
+    readonly positives: number;
+    readonly pr_auc: Record<string, number>;
+  }[];
   /** Share of all positives held by the customer with the most positives. */
   readonly dominant_positive_share: number;
 }
@@ -76,7 +97,10 @@ export interface Evaluation {
   readonly learning_curve: LearningPoint[];
   readonly per_customer: PerCustomer;
   /** Rows, positives, customers and positive customers of every evaluation split. */
-  readonly evidence: Record<EvalSplit, { rows: number; positives: number; customers: number; positive_customers: number }>;
+  readonly evidence: Record<
+    EvalSplit,
+    { rows: number; positives: number; customers: number; positive_customers: number }
+  >;
   /** Evidence too thin to lean on (below `evidence` in the params). */
   readonly warnings: string[];
   readonly verdict: Verdict;
@@ -86,11 +110,18 @@ export interface Evaluation {
 
 /** Bootstrap options from the params (the row cap defaults to {@link DEFAULT_BOOTSTRAP_MAX_ROWS}). */
 export function bootstrapOptions(params: EvaluateParams): Omit<BootstrapOptions, 'seed'> {
-  return { iterations: params.bootstrap.iterations, confidence: params.bootstrap.confidence, bins: params.reliability_bins, maxRows: params.bootstrap.max_rows ?? DEFAULT_BOOTSTRAP_MAX_ROWS };
+  return {
+    iterations: params.bootstrap.iterations,
+    confidence: params.bootstrap.confidence,
+    bins: params.reliability_bins,
+    maxRows: params.bootstrap.max_rows ?? DEFAULT_BOOTSTRAP_MAX_ROWS,
+  };
 }
 
 function toPointMetrics(r: ContenderResult): SplitMetrics {
-  return Object.fromEntries(EVAL_SPLITS.map((s) => [s, Object.fromEntries(METRIC_NAMES.map((m) => [m, r.splits[s].metrics[m].value]))]));
+  return Object.fromEntries(
+    EVAL_SPLITS.map((s) => [s, Object.fromEntries(METRIC_NAMES.map((m) => [m, r.splits[s].metrics[m].value]))]),
+  );
 }
 
 /** Warnings for splits whose customers or positive customers fall below the evidence thresholds. */
@@ -101,7 +132,9 @@ export function evidenceWarnings(evidence: Evaluation['evidence'], params: Evalu
     const e = evidence[s];
     if (e.rows === 0) continue;
     if (e.customers < t.min_customers || e.positive_customers < t.min_positive_customers)
-      out.push(`${s} split rests on ${e.customers} customers, ${e.positive_customers} with positives (thresholds ${t.min_customers} and ${t.min_positive_customers}): its numbers describe few people`);
+      out.push(
+        `${s} split rests on ${e.customers} customers, ${e.positive_customers} with positives (thresholds ${t.min_customers} and ${t.min_positive_customers}): its numbers describe few people`,
+      );
   }
   return out;
 }
@@ -110,7 +143,12 @@ function perCustomer(labels: SplitLabels, contenders: readonly Contender[], spli
   const y = labels[split];
   const g = labels.groups[split];
   const per = Object.fromEntries(contenders.map((c) => [c.id, perCustomerMetrics(y, c.scores[split], g)]));
-  const spreads = Object.fromEntries(contenders.map((c) => [c.id, { pr_auc: spreadOf(per[c.id]!.map((m) => m.pr_auc)), roc_auc: spreadOf(per[c.id]!.map((m) => m.roc_auc)) }]));
+  const spreads = Object.fromEntries(
+    contenders.map((c) => [
+      c.id,
+      { pr_auc: spreadOf(per[c.id]!.map((m) => m.pr_auc)), roc_auc: spreadOf(per[c.id]!.map((m) => m.roc_auc)) },
+    ]),
+  );
   const base = per[contenders[0]!.id] ?? [];
   const order = base
     .map((m, k) => ({ m, k }))
@@ -121,7 +159,12 @@ function perCustomer(labels: SplitLabels, contenders: readonly Contender[], spli
   return {
     split,
     spreads,
-    customers: order.map(({ m, k }, rank) => ({ rank: rank + 1, rows: m.rows, positives: m.positives, pr_auc: Object.fromEntries(contenders.map((c) => [c.id, per[c.id]![k]!.pr_auc])) })),
+    customers: order.map(({ m, k }, rank) => ({
+      rank: rank + 1,
+      rows: m.rows,
+      positives: m.positives,
+      pr_auc: Object.fromEntries(contenders.map((c) => [c.id, per[c.id]![k]!.pr_auc])),
+    })),
     dominant_positive_share: positives ? (order[0]?.m.positives ?? 0) / positives : 0,
   };
 }
@@ -148,25 +191,53 @@ export function evaluateCandidate(
   const gateSplit = params.gate.split as EvalSplit;
   const deltaOptions = { ...bootstrapOptions(params), seed: params.seed + 7, groups: labels.groups[gateSplit] };
   let results: ContenderResult[] = contenders.map((c) => {
-    const threshold = c.fixedThreshold ?? chooseThreshold(labels.threshold, c.scores.threshold, objective, value_matrix).threshold;
+    const threshold =
+      c.fixedThreshold ?? chooseThreshold(labels.threshold, c.scores.threshold, objective, value_matrix).threshold;
     const splits = Object.fromEntries(
       EVAL_SPLITS.map((s, k) => [
         s,
         // Same seed per split for every contender: identical resamples, so intervals are paired.
-        evaluateScores(labels[s], c.scores[s], threshold, { ...bootstrapOptions(params), seed: params.seed + 1000 * k, groups: labels.groups[s] }),
+        evaluateScores(labels[s], c.scores[s], threshold, {
+          ...bootstrapOptions(params),
+          seed: params.seed + 1000 * k,
+          groups: labels.groups[s],
+        }),
       ]),
     ) as Record<EvalSplit, MetricSet>;
-    return { id: c.id, label: c.label, role: c.role, version: c.version, description: c.description, threshold, splits, ...(c.kind ? { kind: c.kind } : {}) };
+    return {
+      id: c.id,
+      label: c.label,
+      role: c.role,
+      version: c.version,
+      description: c.description,
+      threshold,
+      splits,
+      ...(c.kind ? { kind: c.kind } : {}),
+    };
   });
   const candThreshold = results.find((r) => r.role === 'candidate')!.threshold;
   results = results.map((r, i) =>
     r.role === 'candidate'
       ? r
-      : { ...r, delta: pairedDifference(labels[gateSplit], { scores: candidate.scores[gateSplit], threshold: candThreshold }, { scores: contenders[i]!.scores[gateSplit], threshold: r.threshold }, deltaOptions) },
+      : {
+          ...r,
+          delta: pairedDifference(
+            labels[gateSplit],
+            { scores: candidate.scores[gateSplit], threshold: candThreshold },
+            { scores: contenders[i]!.scores[gateSplit], threshold: r.threshold },
+            deltaOptions,
+          ),
+        },
   );
   const cand = results.find((r) => r.role === 'candidate')!;
   const chosen = chooseThreshold(labels.threshold, candidate.scores.threshold, objective, value_matrix);
-  const decision: Decision = { threshold: chosen.threshold, objective, value_matrix, achieved: chosen.achieved, chosen_on: labels.thresholdSplit };
+  const decision: Decision = {
+    threshold: chosen.threshold,
+    objective,
+    value_matrix,
+    achieved: chosen.achieved,
+    chosen_on: labels.thresholdSplit,
+  };
 
   const evidence = Object.fromEntries(
     EVAL_SPLITS.map((s) => {
@@ -194,15 +265,41 @@ export function evaluateCandidate(
     const ci = contenders.findIndex((c) => c.id === champ.id);
     const si = contenders.findIndex((c) => c.id === strongest.id);
     const sr = results[si]!;
-    vsStrongest = pairedDifference(labels[gateSplit], { scores: contenders[ci]!.scores[gateSplit], threshold: champ.threshold }, { scores: contenders[si]!.scores[gateSplit], threshold: sr.threshold }, deltaOptions)[metric];
+    vsStrongest = pairedDifference(
+      labels[gateSplit],
+      { scores: contenders[ci]!.scores[gateSplit], threshold: champ.threshold },
+      { scores: contenders[si]!.scores[gateSplit], threshold: sr.threshold },
+      deltaOptions,
+    )[metric];
   }
   const verdict = decideGate(
-    { version, candidate: toPointMetrics(cand), champion: champ ? { ...ref(champ), version: champ.version!, vs_strongest: vsStrongest } : null, baselines: baselineRefs, warnings },
+    {
+      version,
+      candidate: toPointMetrics(cand),
+      champion: champ ? { ...ref(champ), version: champ.version!, vs_strongest: vsStrongest } : null,
+      baselines: baselineRefs,
+      warnings,
+    },
     params.gate,
   );
-  const lift = Object.fromEntries(EVAL_SPLITS.map((s) => [s, liftByDecile(labels[s], candidate.scores[s])])) as Record<EvalSplit, Decile[]>;
+  const lift = Object.fromEntries(EVAL_SPLITS.map((s) => [s, liftByDecile(labels[s], candidate.scores[s])])) as Record<
+    EvalSplit,
+    Decile[]
+  >;
   const plots = renderPlots(labels, contenders, cand, lift, learning, learningModel, params);
-  return { version, decision, contenders: results, gate_split: gateSplit, lift, learning_curve: learning, per_customer: perCustomer(labels, contenders, 'test'), evidence, warnings, verdict, plots };
+  return {
+    version,
+    decision,
+    contenders: results,
+    gate_split: gateSplit,
+    lift,
+    learning_curve: learning,
+    per_customer: perCustomer(labels, contenders, 'test'),
+    evidence,
+    warnings,
+    verdict,
+    plots,
+  };
 }
 
 function renderPlots(
@@ -231,7 +328,15 @@ function renderPlots(
     yDomain: [0, 1],
     series: [
       ...named.map(({ c, color: col, name }) => ({ name, color: col, points: rocCurve(y, c.scores[split]) })),
-      { name: 'chance', color: '#999', dashed: true, points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+      {
+        name: 'chance',
+        color: '#999',
+        dashed: true,
+        points: [
+          { x: 0, y: 0 },
+          { x: 1, y: 1 },
+        ],
+      },
     ],
   });
   let pos = 0;
@@ -245,7 +350,15 @@ function renderPlots(
     yDomain: [0, 1],
     series: [
       ...named.map(({ c, color: col, name }) => ({ name, color: col, points: prCurve(y, c.scores[split]) })),
-      { name: 'prevalence', color: '#999', dashed: true, points: [{ x: 0, y: y.length ? pos / y.length : 0 }, { x: 1, y: y.length ? pos / y.length : 0 }] },
+      {
+        name: 'prevalence',
+        color: '#999',
+        dashed: true,
+        points: [
+          { x: 0, y: y.length ? pos / y.length : 0 },
+          { x: 1, y: y.length ? pos / y.length : 0 },
+        ],
+      },
     ],
   });
   plots['reliability.svg'] = lineChart({
@@ -266,7 +379,15 @@ function renderPlots(
             .filter((b) => b.count > 0)
             .map((b) => ({ x: b.meanPredicted, y: b.fractionPositive })),
         })),
-      { name: 'perfect calibration', color: '#999', dashed: true, points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+      {
+        name: 'perfect calibration',
+        color: '#999',
+        dashed: true,
+        points: [
+          { x: 0, y: 0 },
+          { x: 1, y: 1 },
+        ],
+      },
     ],
   });
   const deciles = lift[split].map((d) => String(d.decile));
@@ -287,20 +408,49 @@ function renderPlots(
     xDomain: [0, 1],
     yDomain: [0, 1],
     series: [
-      { name: 'candidate', color: PALETTE[0], markers: true, points: [{ x: 0, y: 0 }, ...lift[split].map((d) => ({ x: d.decile / 10, y: d.cumulativeGain }))] },
-      { name: 'random', color: '#999', dashed: true, points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+      {
+        name: 'candidate',
+        color: PALETTE[0],
+        markers: true,
+        points: [{ x: 0, y: 0 }, ...lift[split].map((d) => ({ x: d.decile / 10, y: d.cumulativeGain }))],
+      },
+      {
+        name: 'random',
+        color: '#999',
+        dashed: true,
+        points: [
+          { x: 0, y: 0 },
+          { x: 1, y: 1 },
+        ],
+      },
     ],
   });
   const c = cand.splits[split].confusion;
-  plots['confusion.svg'] = confusionSvg({ title: `Confusion matrix at threshold ${cand.threshold.toFixed(3)} (${split} split)`, tp: c.tp.value, fp: c.fp.value, fn: c.fn.value, tn: c.tn.value });
+  plots['confusion.svg'] = confusionSvg({
+    title: `Confusion matrix at threshold ${cand.threshold.toFixed(3)} (${split} split)`,
+    tp: c.tp.value,
+    fp: c.fp.value,
+    fn: c.fn.value,
+    tn: c.tn.value,
+  });
   plots['learning-curve.svg'] = lineChart({
     kind: 'learning-curve',
     title: `Learning curve: ${learningModel}`,
     xLabel: 'Training rows',
     yLabel: 'Log loss (lower is better)',
     series: [
-      { name: 'train', color: PALETTE[0], markers: true, points: learning.map((p) => ({ x: p.size, y: p.train_log_loss })) },
-      { name: 'validation', color: PALETTE[1], markers: true, points: learning.map((p) => ({ x: p.size, y: p.validation_log_loss })) },
+      {
+        name: 'train',
+        color: PALETTE[0],
+        markers: true,
+        points: learning.map((p) => ({ x: p.size, y: p.train_log_loss })),
+      },
+      {
+        name: 'validation',
+        color: PALETTE[1],
+        markers: true,
+        points: learning.map((p) => ({ x: p.size, y: p.validation_log_loss })),
+      },
     ],
   });
   const hist = scoreHistogram(y, candidate.scores[split], 20);

@@ -61,7 +61,10 @@ export function makeMasterRows(n: number, seed: number): Record<string, unknown>
 /** Write a master table and `master/latest.json` into `dataDir`. */
 export function writeMaster(dataDir: string, rows: readonly Record<string, unknown>[], hash = MASTER_HASH): void {
   const layout = dataLayout(dataDir);
-  writeParquetFile(path.join(layout.master, hash, 'master.parquet'), tableFromRows(arrowSchemaFor(MasterRowSchema), rows));
+  writeParquetFile(
+    path.join(layout.master, hash, 'master.parquet'),
+    tableFromRows(arrowSchemaFor(MasterRowSchema), rows),
+  );
   writeJsonAtomic(path.join(layout.master, 'latest.json'), { hash });
 }
 
@@ -117,7 +120,13 @@ export async function registerLogistic(dataDir: string, wRatio: number, wEss: nu
       format: 'layers-model',
       generatedBy: 'evaluate-test',
       convertedBy: null,
-      modelTopology: { class_name: 'Sequential', config: { name: 'seq', layers: [{ class_name: 'Dense', config: { name: 'dense', units: 1, activation: 'sigmoid', use_bias: true } }] } },
+      modelTopology: {
+        class_name: 'Sequential',
+        config: {
+          name: 'seq',
+          layers: [{ class_name: 'Dense', config: { name: 'dense', units: 1, activation: 'sigmoid', use_bias: true } }],
+        },
+      },
       weightsManifest: [
         {
           paths: ['weights.bin'],
@@ -140,7 +149,10 @@ const logit = (p: number) => Math.log(p / (1 - p));
  * the prior, the ratio rule (available_ratio < 0.3, the fixture's cut), the graded ratio, and a
  * useless "persistence" on amount. Rates come from the train rows.
  */
-export async function registerBaselines(dataDir: string, rows: readonly Record<string, unknown>[]): Promise<Record<'prior' | 'ratio_rule' | 'ratio_graded' | 'persistence', string>> {
+export async function registerBaselines(
+  dataDir: string,
+  rows: readonly Record<string, unknown>[],
+): Promise<Record<'prior' | 'ratio_rule' | 'ratio_graded' | 'persistence', string>> {
   const registry = dataLayout(dataDir).registry;
   const train = rows.filter((r) => r.split === 'train');
   const rate = (rs: readonly Record<string, unknown>[]) => (rs.filter((r) => r[TARGET]).length + 1) / (rs.length + 2);
@@ -150,13 +162,45 @@ export async function registerBaselines(dataDir: string, rows: readonly Record<s
   const base = { format: 'bolsillo-baseline' as const, family: 'feature' as const, missing_probability: prevalence };
   const models = {
     prior: { format: 'bolsillo-baseline' as const, family: 'prior' as const, probability: prevalence },
-    ratio_rule: { ...base, feature: 'available_ratio', direction: 'lower' as const, threshold: 0.3, center: 0, scale: 1, a: logit(hit) - logit(miss), b: logit(miss) },
-    ratio_graded: { ...base, feature: 'available_ratio', direction: 'lower' as const, threshold: null, center: -0.5, scale: 0.29, a: 1.2, b: logit(prevalence) },
-    persistence: { ...base, feature: 'amount', direction: 'higher' as const, threshold: 100, center: 0, scale: 1, a: 0.01, b: logit(prevalence) },
+    ratio_rule: {
+      ...base,
+      feature: 'available_ratio',
+      direction: 'lower' as const,
+      threshold: 0.3,
+      center: 0,
+      scale: 1,
+      a: logit(hit) - logit(miss),
+      b: logit(miss),
+    },
+    ratio_graded: {
+      ...base,
+      feature: 'available_ratio',
+      direction: 'lower' as const,
+      threshold: null,
+      center: -0.5,
+      scale: 0.29,
+      a: 1.2,
+      b: logit(prevalence),
+    },
+    persistence: {
+      ...base,
+      feature: 'amount',
+      direction: 'higher' as const,
+      threshold: 100,
+      center: 0,
+      scale: 1,
+      a: 0.01,
+      b: logit(prevalence),
+    },
   };
   const out = {} as Record<keyof typeof models, string>;
   for (const [kind, m] of Object.entries(models) as [keyof typeof models, (typeof models)[keyof typeof models]][]) {
-    const card = cardFor(m.family, { role: 'baseline', baseline_kind: kind, features: m.family === 'feature' ? [m.feature] : [], params: { ...m } });
+    const card = cardFor(m.family, {
+      role: 'baseline',
+      baseline_kind: kind,
+      features: m.family === 'feature' ? [m.feature] : [],
+      params: { ...m },
+    });
     await writeModelVersion(registry, card, baselineArtifacts(m));
     out[kind] = card.version;
   }

@@ -32,10 +32,19 @@ describe('promotion gate (registry on disk)', () => {
   it('promotes a first model that beats the strongest baseline, with the customer-level delta in the verdict', async () => {
     const dir = await setup();
     const v1 = await registerLogistic(dir, -2, -6);
-    const r = await runEvaluate({ dataDir: dir, params: { ...params, gate: { split: 'test', floors: [], vs_champion: [] } } });
+    const r = await runEvaluate({
+      dataDir: dir,
+      params: { ...params, gate: { split: 'test', floors: [], vs_champion: [] } },
+    });
     expect(r.version).toBe(v1);
     const verdict = readJson<Verdict>(path.join(dataLayout(dir).reports, v1, 'verdict.json'));
-    expect(verdict).toMatchObject({ decision: 'promote', promote: true, promoted: true, first_model: true, champion_before: null });
+    expect(verdict).toMatchObject({
+      decision: 'promote',
+      promote: true,
+      promoted: true,
+      first_model: true,
+      champion_before: null,
+    });
     expect(verdict.reasons.join(' ')).toMatch(/first model/);
     // The strongest baseline of the four (by test PR-AUC) is named, with a delta interval whose lower bound is above 0.
     expect(['ratio_rule', 'ratio_graded']).toContain(verdict.strongest_baseline!.kind);
@@ -44,7 +53,9 @@ describe('promotion gate (registry on disk)', () => {
     expect(verdict.served).toMatchObject({ version: v1, role: 'candidate' });
     expect(readAliases(dataLayout(dir).registry).champion).toBe(v1);
     // decision.json sits beside the model, where loadModel reads it.
-    const decision = readJson<{ threshold: number; objective: string }>(path.join(dataLayout(dir).registry, 'models', v1, 'decision.json'));
+    const decision = readJson<{ threshold: number; objective: string }>(
+      path.join(dataLayout(dir).registry, 'models', v1, 'decision.json'),
+    );
     expect(decision.objective).toBe('f1');
     expect(decision.threshold).toBeGreaterThan(0);
     expect(fs.existsSync(path.join(dataLayout(dir).reports, 'index.html'))).toBe(true);
@@ -61,7 +72,9 @@ describe('promotion gate (registry on disk)', () => {
     expect(rw.version).toBe(worse);
     expect(rw.verdict.promote).toBe(false);
     expect(rw.verdict.champion_before).toBe(mid);
-    expect(rw.verdict.checks.filter((c) => !c.passed).map((c) => c.kind)).toEqual(expect.arrayContaining(['vs_baseline', 'vs_champion']));
+    expect(rw.verdict.checks.filter((c) => !c.passed).map((c) => c.kind)).toEqual(
+      expect.arrayContaining(['vs_baseline', 'vs_champion']),
+    );
     // The champion is a model that still beats the strongest baseline: it keeps serving.
     expect(rw.verdict.served).toMatchObject({ version: mid, role: 'champion', change: false });
     expect(readAliases(registry).champion).toBe(mid);
@@ -76,8 +89,12 @@ describe('promotion gate (registry on disk)', () => {
 
     runRollback(dir, 'test: the new champion misbehaves');
     expect(readAliases(registry).champion).toBe(mid);
-    expect(readAudit(registry).some((e) => e.action === 'rollback' && e.reason === 'test: the new champion misbehaves')).toBe(true);
-    expect(fs.readFileSync(path.join(dataLayout(dir).reports, 'index.html'), 'utf8')).toContain(`data-version="${better}"`);
+    expect(
+      readAudit(registry).some((e) => e.action === 'rollback' && e.reason === 'test: the new champion misbehaves'),
+    ).toBe(true);
+    expect(fs.readFileSync(path.join(dataLayout(dir).reports, 'index.html'), 'utf8')).toContain(
+      `data-version="${better}"`,
+    );
   });
 
   it('forced promotion needs a reason and is audited', async () => {
@@ -91,7 +108,12 @@ describe('promotion gate (registry on disk)', () => {
     runForcePromote(dir, worse, 'test: business override');
     expect(readAliases(registry).champion).toBe(worse);
     const forced = readAudit(registry).find((e) => e.action === 'force-promote');
-    expect(forced).toMatchObject({ version: worse, reason: 'test: business override', forced: true, gate_decision: 'reject' });
+    expect(forced).toMatchObject({
+      version: worse,
+      reason: 'test: business override',
+      forced: true,
+      gate_decision: 'reject',
+    });
   });
 });
 
@@ -105,7 +127,11 @@ describe('never serve a model that a rule beats', () => {
     expect(v.promote).toBe(false);
     expect(v.reasons[0]).toMatch(new RegExp(`reject ${weak}: no model beats ${v.strongest_baseline!.label}`));
     expect(v.strongest_baseline!.beaten).toBe(false);
-    expect(v.served).toMatchObject({ role: 'baseline', change: true, version: baselines[v.strongest_baseline!.kind as keyof typeof baselines] });
+    expect(v.served).toMatchObject({
+      role: 'baseline',
+      change: true,
+      version: baselines[v.strongest_baseline!.kind as keyof typeof baselines],
+    });
     expect(readAliases(registry).champion).toBe(v.served.version);
     // The served baseline gets a decision threshold chosen like the candidate's.
     expect(fs.existsSync(path.join(registry, 'models', v.served.version!, 'decision.json'))).toBe(true);
@@ -121,13 +147,36 @@ describe('never serve a model that a rule beats', () => {
 
 describe('decideGate', () => {
   const e = (value: number, lo: number, hi: number) => ({ value, lo, hi });
-  const gate: EvaluateParams['gate'] = { split: 'test', metric: 'pr_auc', margin: 0, floors: [{ metric: 'log_loss', value: 0.5 }], vs_champion: [{ metric: 'roc_auc', mode: 'relative', min_change: 0.02, bound: 'point' }] };
+  const gate: EvaluateParams['gate'] = {
+    split: 'test',
+    metric: 'pr_auc',
+    margin: 0,
+    floors: [{ metric: 'log_loss', value: 0.5 }],
+    vs_champion: [{ metric: 'roc_auc', mode: 'relative', min_change: 0.02, bound: 'point' }],
+  };
   const baselines = [
-    { id: 'prior', label: 'prior baseline', version: 'p', kind: 'prior', metrics: { test: { pr_auc: 0.1 } }, delta: { pr_auc: e(0.5, 0.4, 0.6) } },
-    { id: 'ratio_rule', label: 'ratio_rule baseline', version: 'r', kind: 'ratio_rule', metrics: { test: { pr_auc: 0.55 } }, delta: { pr_auc: e(0.05, -0.02, 0.12) } },
+    {
+      id: 'prior',
+      label: 'prior baseline',
+      version: 'p',
+      kind: 'prior',
+      metrics: { test: { pr_auc: 0.1 } },
+      delta: { pr_auc: e(0.5, 0.4, 0.6) },
+    },
+    {
+      id: 'ratio_rule',
+      label: 'ratio_rule baseline',
+      version: 'r',
+      kind: 'ratio_rule',
+      metrics: { test: { pr_auc: 0.55 } },
+      delta: { pr_auc: e(0.05, -0.02, 0.12) },
+    },
   ];
   it('names the strongest baseline and rejects a candidate whose interval against it reaches the margin', () => {
-    const v = decideGate({ version: 'b', candidate: { test: { pr_auc: 0.6, log_loss: 0.3 } }, champion: null, baselines }, gate);
+    const v = decideGate(
+      { version: 'b', candidate: { test: { pr_auc: 0.6, log_loss: 0.3 } }, champion: null, baselines },
+      gate,
+    );
     expect(v.strongest_baseline).toMatchObject({ kind: 'ratio_rule', value: 0.55, beaten: false });
     expect(v.promote).toBe(false);
     expect(v.reasons[0]).toMatch(/no model beats ratio_rule baseline; serving ratio_rule baseline \(r\)/);
@@ -136,32 +185,87 @@ describe('decideGate', () => {
   it('promotes when the lower bound clears the margin, and a higher margin can still refuse', () => {
     const bs = [baselines[0]!, { ...baselines[1]!, delta: { pr_auc: e(0.05, 0.01, 0.09) } }];
     const cand = { test: { pr_auc: 0.6, log_loss: 0.3 } };
-    expect(decideGate({ version: 'b', candidate: cand, champion: null, baselines: bs }, gate)).toMatchObject({ promote: true, served: { version: 'b', role: 'candidate' } });
-    expect(decideGate({ version: 'b', candidate: cand, champion: null, baselines: bs }, { ...gate, margin: 0.02 }).promote).toBe(false);
+    expect(decideGate({ version: 'b', candidate: cand, champion: null, baselines: bs }, gate)).toMatchObject({
+      promote: true,
+      served: { version: 'b', role: 'candidate' },
+    });
+    expect(
+      decideGate({ version: 'b', candidate: cand, champion: null, baselines: bs }, { ...gate, margin: 0.02 }).promote,
+    ).toBe(false);
     // Floors still apply: a lower-is-better floor is a ceiling.
-    expect(decideGate({ version: 'b', candidate: { test: { pr_auc: 0.6, log_loss: 0.6 } }, champion: null, baselines: bs }, gate).promote).toBe(false);
+    expect(
+      decideGate(
+        { version: 'b', candidate: { test: { pr_auc: 0.6, log_loss: 0.6 } }, champion: null, baselines: bs },
+        gate,
+      ).promote,
+    ).toBe(false);
   });
   it('keeps a champion that beats the strongest baseline, replaces one that does not', () => {
     const cand = { test: { pr_auc: 0.5, log_loss: 0.3 } };
-    const champion = { id: 'champion', label: 'mlp a', version: 'a', metrics: { test: { pr_auc: 0.7, roc_auc: 0.9 } }, delta: { pr_auc: e(-0.2, -0.3, -0.1), roc_auc: e(-0.1, -0.2, 0) } };
-    const keep = decideGate({ version: 'b', candidate: cand, champion: { ...champion, vs_strongest: e(0.15, 0.05, 0.25) }, baselines }, gate);
+    const champion = {
+      id: 'champion',
+      label: 'mlp a',
+      version: 'a',
+      metrics: { test: { pr_auc: 0.7, roc_auc: 0.9 } },
+      delta: { pr_auc: e(-0.2, -0.3, -0.1), roc_auc: e(-0.1, -0.2, 0) },
+    };
+    const keep = decideGate(
+      { version: 'b', candidate: cand, champion: { ...champion, vs_strongest: e(0.15, 0.05, 0.25) }, baselines },
+      gate,
+    );
     expect(keep.served).toMatchObject({ version: 'a', role: 'champion', change: false });
-    const replace = decideGate({ version: 'b', candidate: cand, champion: { ...champion, vs_strongest: e(0.15, -0.05, 0.25) }, baselines }, gate);
+    const replace = decideGate(
+      { version: 'b', candidate: cand, champion: { ...champion, vs_strongest: e(0.15, -0.05, 0.25) }, baselines },
+      gate,
+    );
     expect(replace.served).toMatchObject({ version: 'r', role: 'baseline', change: true });
     expect(replace.reasons.join(' ')).toMatch(/does not beat the strongest baseline, so it is replaced/);
   });
   it('judges the champion on the interval when bound is lower, and fails a missing metric instead of passing it', () => {
     const bs = [{ ...baselines[1]!, delta: { pr_auc: e(0.05, 0.01, 0.09) } }];
-    const champion = { id: 'champion', label: 'mlp a', version: 'a', metrics: { test: { pr_auc: 0.55 } }, delta: { pr_auc: e(0.05, -0.01, 0.11) }, vs_strongest: e(0, -0.05, 0.05) };
-    const g: EvaluateParams['gate'] = { ...gate, floors: [], vs_champion: [{ metric: 'pr_auc', mode: 'absolute', min_change: 0 }] };
+    const champion = {
+      id: 'champion',
+      label: 'mlp a',
+      version: 'a',
+      metrics: { test: { pr_auc: 0.55 } },
+      delta: { pr_auc: e(0.05, -0.01, 0.11) },
+      vs_strongest: e(0, -0.05, 0.05),
+    };
+    const g: EvaluateParams['gate'] = {
+      ...gate,
+      floors: [],
+      vs_champion: [{ metric: 'pr_auc', mode: 'absolute', min_change: 0 }],
+    };
     const v = decideGate({ version: 'b', candidate: { test: { pr_auc: 0.6 } }, champion, baselines: bs }, g);
     expect(v.checks.find((c) => c.kind === 'vs_champion')).toMatchObject({ passed: false });
     // The champion does not beat the rule but the candidate does: the champion's bar does not bind, the candidate replaces it.
     expect(v).toMatchObject({ promote: true, served: { role: 'candidate' } });
     expect(v.reasons.join(' ')).toMatch(/not binding/);
     // A champion that beats the rule binds: the candidate must beat it on the interval too.
-    expect(decideGate({ version: 'b', candidate: { test: { pr_auc: 0.6 } }, champion: { ...champion, vs_strongest: e(0.05, 0.01, 0.09) }, baselines: bs }, g)).toMatchObject({ promote: false, served: { version: 'a', role: 'champion' } });
-    expect(decideGate({ version: 'b', candidate: { test: { pr_auc: 0.6 } }, champion: { ...champion, vs_strongest: e(0.05, 0.01, 0.09), delta: { pr_auc: e(0.05, 0.01, 0.09) } }, baselines: bs }, g).promote).toBe(true);
-    expect(decideGate({ version: 'b', candidate: { test: { log_loss: NaN } }, champion: null, baselines: [] }, g)).toMatchObject({ promote: false, strongest_baseline: null });
+    expect(
+      decideGate(
+        {
+          version: 'b',
+          candidate: { test: { pr_auc: 0.6 } },
+          champion: { ...champion, vs_strongest: e(0.05, 0.01, 0.09) },
+          baselines: bs,
+        },
+        g,
+      ),
+    ).toMatchObject({ promote: false, served: { version: 'a', role: 'champion' } });
+    expect(
+      decideGate(
+        {
+          version: 'b',
+          candidate: { test: { pr_auc: 0.6 } },
+          champion: { ...champion, vs_strongest: e(0.05, 0.01, 0.09), delta: { pr_auc: e(0.05, 0.01, 0.09) } },
+          baselines: bs,
+        },
+        g,
+      ).promote,
+    ).toBe(true);
+    expect(
+      decideGate({ version: 'b', candidate: { test: { log_loss: NaN } }, champion: null, baselines: [] }, g),
+    ).toMatchObject({ promote: false, strongest_baseline: null });
   });
 });

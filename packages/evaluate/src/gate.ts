@@ -94,14 +94,20 @@ const ci = (e: Estimate) => `${fmt(e.value)} [${fmt(e.lo)}, ${fmt(e.hi)}]`;
 
 /** The improvement interval of a delta in the metric's good direction (so "higher is better" for every metric). */
 function improvement(delta: Estimate, metric: MetricName, direction?: 'higher' | 'lower'): Estimate {
-  return (direction ?? METRIC_DIRECTIONS[metric]) === 'higher' ? delta : { value: -delta.value, lo: -delta.hi, hi: -delta.lo };
+  return (direction ?? METRIC_DIRECTIONS[metric]) === 'higher'
+    ? delta
+    : { value: -delta.value, lo: -delta.hi, hi: -delta.lo };
 }
 
 /**
  * The strongest baseline: the best point value of `metric` on `split` (ties: the first in the
  * given order). Null when no baseline has a finite value.
  */
-export function strongestBaseline(baselines: readonly GateReference[], metric: MetricName, split: string): GateReference | null {
+export function strongestBaseline(
+  baselines: readonly GateReference[],
+  metric: MetricName,
+  split: string,
+): GateReference | null {
   const higher = METRIC_DIRECTIONS[metric] === 'higher';
   let best: GateReference | null = null;
   for (const b of baselines) {
@@ -123,13 +129,25 @@ function championCheck(rule: ChampionRule, input: GateInput, split: string): Gat
   let shown = '';
   if (delta) {
     const imp = improvement(delta, rule.metric, rule.direction);
-    const scaled = rule.mode === 'relative' ? { value: imp.value / Math.abs(ref), lo: imp.lo / Math.abs(ref), hi: imp.hi / Math.abs(ref) } : imp;
+    const scaled =
+      rule.mode === 'relative'
+        ? { value: imp.value / Math.abs(ref), lo: imp.lo / Math.abs(ref), hi: imp.hi / Math.abs(ref) }
+        : imp;
     change = bound === 'lower' ? scaled.lo : scaled.value;
     shown = `improvement ${ci(scaled)}${rule.mode === 'relative' ? ' (share of the champion)' : ''}, customer bootstrap`;
   }
   const passed = Number.isFinite(change) && change >= rule.min_change;
   const reason = `${rule.metric} on ${split}: candidate ${fmt(value)} vs champion ${champ.version} ${fmt(ref)}, ${shown || 'no interval'}; ${bound === 'lower' ? 'lower bound' : 'point'} ${fmt(change)} ${passed ? '≥' : '<'} required ${rule.min_change}: ${passed ? 'passes' : 'fails'}`;
-  return { kind: 'vs_champion', metric: rule.metric, split, passed, reason, candidate: value, reference: ref, ...(delta ? { delta } : {}) };
+  return {
+    kind: 'vs_champion',
+    metric: rule.metric,
+    split,
+    passed,
+    reason,
+    candidate: value,
+    reference: ref,
+    ...(delta ? { delta } : {}),
+  };
 }
 
 /**
@@ -157,7 +175,15 @@ export function decideGate(input: GateInput, gate: EvaluateParams['gate']): Verd
     const higher = METRIC_DIRECTIONS[floor.metric] === 'higher';
     const passed = Number.isFinite(value) && (higher ? value >= floor.value : value <= floor.value);
     const reason = `${floor.metric} on ${fsplit} = ${fmt(value)} ${passed ? 'meets' : 'fails'} the ${higher ? 'floor ≥' : 'ceiling ≤'} ${floor.value}`;
-    checks.push({ kind: 'floor', metric: floor.metric, split: fsplit, passed, reason, candidate: value, reference: floor.value });
+    checks.push({
+      kind: 'floor',
+      metric: floor.metric,
+      split: fsplit,
+      passed,
+      reason,
+      candidate: value,
+      reference: floor.value,
+    });
   }
 
   const strongest = strongestBaseline(input.baselines, metric, split);
@@ -180,13 +206,34 @@ export function decideGate(input: GateInput, gate: EvaluateParams['gate']): Verd
       delta,
       margin,
       beaten,
-      ...(strongest.customers !== undefined ? { customers: strongest.customers, positive_customers: strongest.positive_customers } : {}),
+      ...(strongest.customers !== undefined
+        ? { customers: strongest.customers, positive_customers: strongest.positive_customers }
+        : {}),
     };
-    const others = input.baselines.filter((b) => b !== strongest).map((b) => `${b.label} ${fmt(b.metrics[split]?.[metric] ?? NaN)}`);
+    const others = input.baselines
+      .filter((b) => b !== strongest)
+      .map((b) => `${b.label} ${fmt(b.metrics[split]?.[metric] ?? NaN)}`);
     const reason = `${metric} on ${split}: candidate ${fmt(cand)} vs the strongest baseline, ${strongest.label} ${fmt(value)}${others.length ? ` (others: ${others.join(', ')})` : ''}; candidate − baseline ${ci(delta)} (customer bootstrap), lower bound ${fmt(imp.lo)} ${beaten ? '>' : '≤'} margin ${margin}: ${beaten ? 'passes' : 'fails'}`;
-    checks.push({ kind: 'vs_baseline', metric, split, passed: beaten, reason, candidate: cand, reference: value, delta });
+    checks.push({
+      kind: 'vs_baseline',
+      metric,
+      split,
+      passed: beaten,
+      reason,
+      candidate: cand,
+      reference: value,
+      delta,
+    });
   } else {
-    checks.push({ kind: 'vs_baseline', metric, split, passed: false, reason: `no baseline with a ${metric} on ${split}: nothing shows the candidate beats a rule`, candidate: input.candidate[split]?.[metric] ?? NaN, reference: null });
+    checks.push({
+      kind: 'vs_baseline',
+      metric,
+      split,
+      passed: false,
+      reason: `no baseline with a ${metric} on ${split}: nothing shows the candidate beats a rule`,
+      candidate: input.candidate[split]?.[metric] ?? NaN,
+      reference: null,
+    });
   }
 
   const champ = input.champion;
@@ -195,25 +242,74 @@ export function decideGate(input: GateInput, gate: EvaluateParams['gate']): Verd
   const champIsBaseline = champ !== null && champ.kind !== undefined;
   if (first) reasons.push('no current champion: first model');
   else if (alreadyChampion) reasons.push(`${version} is already the champion`);
-  else if (champIsBaseline) reasons.push(`the champion ${champ.version} is the ${champ.kind} baseline: only the baselines' bar applies`);
+  else if (champIsBaseline)
+    reasons.push(`the champion ${champ.version} is the ${champ.kind} baseline: only the baselines' bar applies`);
   else for (const rule of gate.vs_champion) checks.push(championCheck(rule, input, split));
 
   // Does the current champion (a model, not a baseline) itself beat the strongest baseline on these rows?
   const champImp = champ && !champIsBaseline && champ.vs_strongest ? improvement(champ.vs_strongest, metric) : null;
   const championBeatsRules = champImp !== null && Number.isFinite(champImp.lo) && champImp.lo > margin;
-  const championIsStrongest = champ !== null && strongest !== null && (champ.version === strongest.version || (champIsBaseline && champ.kind === (strongest.kind ?? strongest.id) && champ.metrics[split]?.[metric] === strongest.metrics[split]?.[metric]));
+  const championIsStrongest =
+    champ !== null &&
+    strongest !== null &&
+    (champ.version === strongest.version ||
+      (champIsBaseline &&
+        champ.kind === (strongest.kind ?? strongest.id) &&
+        champ.metrics[split]?.[metric] === strongest.metrics[split]?.[metric]));
   // The champion's bar binds only while the champion itself beats the rules; a candidate that does replaces one that does not.
   const binding = (c: GateCheck) => c.kind !== 'vs_champion' || championBeatsRules;
   const candidateOk = checks.filter(binding).every((c) => c.passed);
   const promote = !alreadyChampion && candidateOk;
 
   let served: Serve;
-  if (promote) served = { version, role: 'candidate', label: 'the candidate', change: true, reason: 'the candidate passed the gate' };
-  else if (alreadyChampion && candidateOk) served = { version, role: 'champion', label: 'the champion', change: false, reason: 'already the champion and still beats the strongest baseline' };
-  else if (championBeatsRules) served = { version: champ!.version, role: 'champion', label: 'the champion', change: false, reason: `the champion still beats ${strongest!.label} (delta ${ci(champ!.vs_strongest!)})` };
-  else if (strongest && championIsStrongest) served = { version: champ!.version, role: 'baseline', label: strongest.label, change: false, reason: `the champion already serves ${strongest.label}` };
-  else if (strongest && strongest.version) served = { version: strongest.version, role: 'baseline', label: strongest.label, change: champ?.version !== strongest.version, reason: `no model beats ${strongest.label}: it is served` };
-  else served = { version: champ?.version ?? null, role: 'champion', label: champ ? 'the champion' : 'nothing', change: false, reason: 'no registered baseline to serve instead' };
+  if (promote)
+    served = {
+      version,
+      role: 'candidate',
+      label: 'the candidate',
+      change: true,
+      reason: 'the candidate passed the gate',
+    };
+  else if (alreadyChampion && candidateOk)
+    served = {
+      version,
+      role: 'champion',
+      label: 'the champion',
+      change: false,
+      reason: 'already the champion and still beats the strongest baseline',
+    };
+  else if (championBeatsRules)
+    served = {
+      version: champ!.version,
+      role: 'champion',
+      label: 'the champion',
+      change: false,
+      reason: `the champion still beats ${strongest!.label} (delta ${ci(champ!.vs_strongest!)})`,
+    };
+  else if (strongest && championIsStrongest)
+    served = {
+      version: champ!.version,
+      role: 'baseline',
+      label: strongest.label,
+      change: false,
+      reason: `the champion already serves ${strongest.label}`,
+    };
+  else if (strongest && strongest.version)
+    served = {
+      version: strongest.version,
+      role: 'baseline',
+      label: strongest.label,
+      change: champ?.version !== strongest.version,
+      reason: `no model beats ${strongest.label}: it is served`,
+    };
+  else
+    served = {
+      version: champ?.version ?? null,
+      role: 'champion',
+      label: champ ? 'the champion' : 'nothing',
+      change: false,
+      reason: 'no registered baseline to serve instead',
+    };
 
   for (const c of checks) reasons.push(`${c.passed ? 'PASS' : binding(c) ? 'FAIL' : 'not binding'}: ${c.reason}`);
   if (champ && !champIsBaseline && !alreadyChampion && !promote) {

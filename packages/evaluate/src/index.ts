@@ -3,9 +3,27 @@
  * The evaluate stage: metrics with bootstrap intervals against baselines and the champion, the
  * decision threshold, SVG plots, the HTML report and index, and the promotion gate.
  */
-export { EvaluateParamsSchema, ValueMatrixSchema, FloorSchema, ChampionRuleSchema, DEFAULT_EVALUATE_PARAMS, DEFAULT_EVIDENCE, METRIC_DIRECTIONS, METRIC_NAMES } from './params';
+export {
+  EvaluateParamsSchema,
+  ValueMatrixSchema,
+  FloorSchema,
+  ChampionRuleSchema,
+  DEFAULT_EVALUATE_PARAMS,
+  DEFAULT_EVIDENCE,
+  METRIC_DIRECTIONS,
+  METRIC_NAMES,
+} from './params';
 export type { EvaluateParams, ValueMatrix, Floor, ChampionRule, MetricName } from './params';
-export { evaluateScores, pairedDifference, pointMetrics, bootstrapIndices, resampleDesign, perCustomerMetrics, spreadOf, customerCounts } from './metrics';
+export {
+  evaluateScores,
+  pairedDifference,
+  pointMetrics,
+  bootstrapIndices,
+  resampleDesign,
+  perCustomerMetrics,
+  spreadOf,
+  customerCounts,
+} from './metrics';
 export type { Estimate, MetricSet, ConfusionCounts, ResampleDesign, CustomerMetrics, Spread } from './metrics';
 export { chooseThreshold, valueOf } from './threshold';
 export type { Decision } from './threshold';

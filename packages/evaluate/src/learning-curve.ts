@@ -30,9 +30,13 @@ function fitEncoder(rows: readonly Row[], features: readonly string[]): Encoder 
     const sample = rows.find((r) => r[f] !== null && r[f] !== undefined)?.[f];
     if (typeof sample === 'string') {
       const counts = new Map<string, number>();
-      for (const r of rows) if (typeof r[f] === 'string') counts.set(r[f] as string, (counts.get(r[f] as string) ?? 0) + 1);
+      for (const r of rows)
+        if (typeof r[f] === 'string') counts.set(r[f] as string, (counts.get(r[f] as string) ?? 0) + 1);
       // Cap the vocabulary so rare categories cannot blow up a tiny subset.
-      const vocab = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([k]) => k);
+      const vocab = [...counts.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 30)
+        .map(([k]) => k);
       const base = width;
       const index = new Map(vocab.map((v, i) => [v, base + i]));
       width += vocab.length;
@@ -88,7 +92,11 @@ function design(rows: readonly Row[], enc: Encoder): Float64Array[] {
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
 /** Full-batch Adam on the L2-penalised log loss. Deterministic: weights start at zero. */
-export function fitLogistic(x: readonly Float64Array[], y: ArrayLike<number>, options: { epochs: number; l2: number; learningRate?: number }): { w: Float64Array; b: number } {
+export function fitLogistic(
+  x: readonly Float64Array[],
+  y: ArrayLike<number>,
+  options: { epochs: number; l2: number; learningRate?: number },
+): { w: Float64Array; b: number } {
   const d = x[0]?.length ?? 0;
   const w = new Float64Array(d);
   let b = 0;
@@ -173,6 +181,12 @@ export function learningCurve(
 export function learningCurveFromCard(cv: Readonly<Record<string, unknown>>): LearningPoint[] | null {
   const lc = cv['learning_curve'];
   if (!Array.isArray(lc) || lc.length === 0) return null;
-  const ok = lc.every((p) => p && typeof p === 'object' && typeof (p as Record<string, unknown>).size === 'number' && typeof (p as Record<string, unknown>).validation_log_loss === 'number');
+  const ok = lc.every(
+    (p) =>
+      p &&
+      typeof p === 'object' &&
+      typeof (p as Record<string, unknown>).size === 'number' &&
+      typeof (p as Record<string, unknown>).validation_log_loss === 'number',
+  );
   return ok ? (lc as LearningPoint[]) : null;
 }

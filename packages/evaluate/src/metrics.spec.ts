@@ -90,13 +90,20 @@ describe('customer-level (cluster) bootstrap', () => {
     expect(d.rows.length).toBe(500);
     expect(new Set(Array.from(d.rows, (r) => g[r])).size).toBe(10);
     const own = Int32Array.from({ length: y.length }, (_, i) => i);
-    expect(evaluateScores(y, p, 0.5, { ...opts, groups: own }).metrics).toEqual(evaluateScores(y, p, 0.5, opts).metrics);
+    expect(evaluateScores(y, p, 0.5, { ...opts, groups: own }).metrics).toEqual(
+      evaluateScores(y, p, 0.5, opts).metrics,
+    );
   });
 
   it('pairs deltas over whole customers and reports per-customer metrics and their spread', () => {
     const { y, p, g } = clustered(5);
     const flat = new Float64Array(y.length).fill(0.3);
-    const d = pairedDifference(y, { scores: p, threshold: 0.5 }, { scores: flat, threshold: 0.5 }, { ...opts, groups: g });
+    const d = pairedDifference(
+      y,
+      { scores: p, threshold: 0.5 },
+      { scores: flat, threshold: 0.5 },
+      { ...opts, groups: g },
+    );
     expect(d.roc_auc.lo).toBeGreaterThan(0);
     const per = perCustomerMetrics(y, p, g);
     expect(per).toHaveLength(40);
@@ -159,7 +166,7 @@ describe('curves', () => {
     expect(roc[0]).toEqual({ x: 0, y: 0 });
     expect(roc[roc.length - 1]).toEqual({ x: 1, y: 1 });
     let area = 0;
-    for (let i = 1; i < roc.length; i++) area += (roc[i]!.x - roc[i - 1]!.x) * (roc[i]!.y + roc[i - 1]!.y) / 2;
+    for (let i = 1; i < roc.length; i++) area += ((roc[i]!.x - roc[i - 1]!.x) * (roc[i]!.y + roc[i - 1]!.y)) / 2;
     expect(area).toBeCloseTo(rocAuc(y, p), 2);
     expect(prCurve(y, p).at(-1)!.x).toBe(1);
   });
@@ -173,7 +180,21 @@ describe('curves', () => {
     expect(h.positive.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
   });
   it('SVG output escapes text and is one svg element', () => {
-    const svg = lineChart({ kind: 'x', title: 'a < b & "c"', xLabel: 'x', yLabel: 'y', series: [{ name: '<s>', points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] }] });
+    const svg = lineChart({
+      kind: 'x',
+      title: 'a < b & "c"',
+      xLabel: 'x',
+      yLabel: 'y',
+      series: [
+        {
+          name: '<s>',
+          points: [
+            { x: 0, y: 0 },
+            { x: 1, y: 1 },
+          ],
+        },
+      ],
+    });
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('a &lt; b &amp; &quot;c&quot;');
     expect(svg).not.toContain('<s>');
@@ -185,8 +206,17 @@ describe('learningCurve', () => {
     const rows = makeMasterRows(1500, 9);
     const train = rows.filter((r) => r.split === 'train');
     const val = rows.filter((r) => r.split !== 'train');
-    const pts = learningCurve(train, val, ['available_ratio', 'is_essential', 'merchant_group', 'amount'], TARGET, { fractions: [0.1, 0.5, 1], epochs: 80, l2: 1e-3, seed: 1 });
-    expect(pts.map((x) => x.size)).toEqual([Math.round(0.1 * train.length), Math.round(0.5 * train.length), train.length]);
+    const pts = learningCurve(train, val, ['available_ratio', 'is_essential', 'merchant_group', 'amount'], TARGET, {
+      fractions: [0.1, 0.5, 1],
+      epochs: 80,
+      l2: 1e-3,
+      seed: 1,
+    });
+    expect(pts.map((x) => x.size)).toEqual([
+      Math.round(0.1 * train.length),
+      Math.round(0.5 * train.length),
+      train.length,
+    ]);
     const rate = val.filter((r) => r[TARGET]).length / val.length;
     const constantLoss = -(rate * Math.log(rate) + (1 - rate) * Math.log(1 - rate));
     expect(pts.at(-1)!.validation_log_loss).toBeLessThan(constantLoss * 0.8);

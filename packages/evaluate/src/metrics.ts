@@ -43,7 +43,12 @@ export interface MetricSet {
 }
 
 /** Point values of all metrics at a threshold, through the shared core metric functions. */
-export function pointMetrics(y: ArrayLike<number>, p: ArrayLike<number>, threshold: number, bins: number): { metrics: Record<MetricName, number>; confusion: ConfusionCounts } {
+export function pointMetrics(
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+  threshold: number,
+  bins: number,
+): { metrics: Record<MetricName, number>; confusion: ConfusionCounts } {
   const c = confusionAt(y, p, threshold);
   return {
     metrics: {
@@ -123,7 +128,10 @@ export interface ResampleDesign {
 }
 
 /** The resampling design of a split: rows, or whole customers (capped at `maxRows` rows by a seeded choice of customers). */
-export function resampleDesign(n: number, options: Pick<BootstrapOptions, 'groups' | 'maxRows' | 'seed'>): ResampleDesign {
+export function resampleDesign(
+  n: number,
+  options: Pick<BootstrapOptions, 'groups' | 'maxRows' | 'seed'>,
+): ResampleDesign {
   const groups = options.groups;
   if (!groups) {
     const rows = bootstrapRows(n, options.maxRows, options.seed);
@@ -213,7 +221,13 @@ interface RowTerms {
   readonly q: Float64Array;
 }
 
-function rowTerms(order: Uint32Array, y: ArrayLike<number>, p: ArrayLike<number>, threshold: number, bins: number): RowTerms {
+function rowTerms(
+  order: Uint32Array,
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+  threshold: number,
+  bins: number,
+): RowTerms {
   const m = order.length;
   const t = new Uint8Array(m);
   const ll = new Float64Array(m);
@@ -236,7 +250,15 @@ function rowTerms(order: Uint32Array, y: ArrayLike<number>, p: ArrayLike<number>
   return { t, ll, br, bin, flagged, q: qs };
 }
 
-function weightedMetrics(order: Uint32Array, y: ArrayLike<number>, p: ArrayLike<number>, w: Uint32Array, threshold: number, bins: number, terms: RowTerms = rowTerms(order, y, p, threshold, bins)): { metrics: Record<MetricName, number>; confusion: ConfusionCounts } {
+function weightedMetrics(
+  order: Uint32Array,
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+  w: Uint32Array,
+  threshold: number,
+  bins: number,
+  terms: RowTerms = rowTerms(order, y, p, threshold, bins),
+): { metrics: Record<MetricName, number>; confusion: ConfusionCounts } {
   let P = 0;
   let N = 0;
   let tp = 0;
@@ -321,7 +343,12 @@ function weightedMetrics(order: Uint32Array, y: ArrayLike<number>, p: ArrayLike<
  * customer whose every row is counted). With one unit per row this is the same random sequence as
  * {@link bootstrapIndices}. Every `w` gets the same counts (the models' score orders of one resample).
  */
-function drawCounts(rand: () => number, d: ResampleDesign, w: readonly Uint32Array[], pos: readonly Uint32Array[]): void {
+function drawCounts(
+  rand: () => number,
+  d: ResampleDesign,
+  w: readonly Uint32Array[],
+  pos: readonly Uint32Array[],
+): void {
   for (const x of w) x.fill(0);
   const units = d.units;
   for (let i = 0; i < units; i++) {
@@ -334,7 +361,10 @@ function drawCounts(rand: () => number, d: ResampleDesign, w: readonly Uint32Arr
 }
 
 /** Customers and customers with a positive row among `y`'s rows. */
-export function customerCounts(y: ArrayLike<number>, groups: ArrayLike<number>): { customers: number; positive_customers: number } {
+export function customerCounts(
+  y: ArrayLike<number>,
+  groups: ArrayLike<number>,
+): { customers: number; positive_customers: number } {
   const all = new Set<number>();
   const pos = new Set<number>();
   for (let i = 0; i < y.length; i++) {
@@ -369,7 +399,12 @@ function positions(rows: Uint32Array, order: Uint32Array): Uint32Array {
  *
  * @example evaluateScores(labels, probs, 0.31, { iterations: 300, confidence: 0.95, seed: 7, bins: 10 })
  */
-export function evaluateScores(y: ArrayLike<number>, p: ArrayLike<number>, threshold: number, options: BootstrapOptions): MetricSet {
+export function evaluateScores(
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+  threshold: number,
+  options: BootstrapOptions,
+): MetricSet {
   if (y.length !== p.length) throw new Error(`evaluate: ${y.length} labels but ${p.length} scores`);
   const point = pointMetrics(y, p, threshold, options.bins);
   const names = Object.keys(point.metrics) as MetricName[];
@@ -392,7 +427,10 @@ export function evaluateScores(y: ArrayLike<number>, p: ArrayLike<number>, thres
     for (const k of cnames) samples[k]!.push(r.confusion[k] * scale);
   }
   const alpha = (1 - options.confidence) / 2;
-  const estimate = (value: number, s: number[]): Estimate => ({ value, ...interval(value, s, alpha, d.units, d.totalUnits) });
+  const estimate = (value: number, s: number[]): Estimate => ({
+    value,
+    ...interval(value, s, alpha, d.units, d.totalUnits),
+  });
   let positives = 0;
   for (let i = 0; i < n; i++) positives += y[i] ? 1 : 0;
   return {
@@ -403,8 +441,14 @@ export function evaluateScores(y: ArrayLike<number>, p: ArrayLike<number>, thres
     bootstrap_unit: d.unit,
     bootstrap_rows: m,
     ...(options.groups ? { bootstrap_customers: d.units } : {}),
-    metrics: Object.fromEntries(names.map((k) => [k, estimate(point.metrics[k], samples[k]!)])) as Record<MetricName, Estimate>,
-    confusion: Object.fromEntries(cnames.map((k) => [k, estimate(point.confusion[k], samples[k]!)])) as Record<keyof ConfusionCounts, Estimate>,
+    metrics: Object.fromEntries(names.map((k) => [k, estimate(point.metrics[k], samples[k]!)])) as Record<
+      MetricName,
+      Estimate
+    >,
+    confusion: Object.fromEntries(cnames.map((k) => [k, estimate(point.confusion[k], samples[k]!)])) as Record<
+      keyof ConfusionCounts,
+      Estimate
+    >,
   };
 }
 
@@ -448,7 +492,12 @@ export function pairedDifference(
     }
   }
   const alpha = (1 - options.confidence) / 2;
-  return Object.fromEntries(names.map((k) => [k, { value: pa[k] - pb[k], ...interval(pa[k] - pb[k], samples[k]!, alpha, d.units, d.totalUnits) }])) as Record<MetricName, Estimate>;
+  return Object.fromEntries(
+    names.map((k) => [
+      k,
+      { value: pa[k] - pb[k], ...interval(pa[k] - pb[k], samples[k]!, alpha, d.units, d.totalUnits) },
+    ]),
+  ) as Record<MetricName, Estimate>;
 }
 
 /** One customer's ranking metrics (NaN where undefined: PR-AUC needs a positive, ROC-AUC both classes). */
@@ -471,7 +520,11 @@ export interface Spread {
 }
 
 /** Ranking metrics of one model within each customer's rows (how it does person by person). */
-export function perCustomerMetrics(y: ArrayLike<number>, p: ArrayLike<number>, groups: ArrayLike<number>): CustomerMetrics[] {
+export function perCustomerMetrics(
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+  groups: ArrayLike<number>,
+): CustomerMetrics[] {
   const byGroup = new Map<number, number[]>();
   for (let i = 0; i < y.length; i++) {
     const list = byGroup.get(groups[i]!);
@@ -497,5 +550,12 @@ export function perCustomerMetrics(y: ArrayLike<number>, p: ArrayLike<number>, g
 /** Quantiles of the finite values (NaN fields when none). */
 export function spreadOf(values: readonly number[]): Spread {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  return { customers: v.length, min: v[0] ?? NaN, p25: percentile(v, 0.25), median: percentile(v, 0.5), p75: percentile(v, 0.75), max: v[v.length - 1] ?? NaN };
+  return {
+    customers: v.length,
+    min: v[0] ?? NaN,
+    p25: percentile(v, 0.25),
+    median: percentile(v, 0.5),
+    p75: percentile(v, 0.75),
+    max: v[v.length - 1] ?? NaN,
+  };
 }

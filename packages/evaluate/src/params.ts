@@ -70,12 +70,16 @@ export const EvaluateParamsSchema = Type.Object(
     seed: Type.Integer({ description: 'Seed of the bootstrap and the learning-curve subsets.' }),
     bootstrap: Type.Object(
       {
-        iterations: Type.Integer({ minimum: 0, description: 'Bootstrap resamples per metric; 0 disables the intervals.' }),
+        iterations: Type.Integer({
+          minimum: 0,
+          description: 'Bootstrap resamples per metric; 0 disables the intervals.',
+        }),
         confidence: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }),
         max_rows: Type.Optional(
           Type.Integer({
             minimum: 100,
-            description: 'Resample at most this many rows per split (seeded subsample, intervals rescaled by sqrt(m/n)); bounds the cost at millions of rows. Default 100000.',
+            description:
+              'Resample at most this many rows per split (seeded subsample, intervals rescaled by sqrt(m/n)); bounds the cost at millions of rows. Default 100000.',
           }),
         ),
       },
@@ -83,10 +87,13 @@ export const EvaluateParamsSchema = Type.Object(
     ),
     threshold: Type.Object(
       {
-        objective: Type.Union([Type.Literal('f1'), Type.Literal('value')], { description: 'best F1, or the best expected value under value_matrix.' }),
+        objective: Type.Union([Type.Literal('f1'), Type.Literal('value')], {
+          description: 'best F1, or the best expected value under value_matrix.',
+        }),
         value_matrix: ValueMatrixSchema,
         split: Type.Union([Type.Literal('calibration'), Type.Literal('test')], {
-          description: 'Rows the threshold is chosen on; calibration keeps test and holdout unbiased (falls back to test when there are no calibration rows).',
+          description:
+            'Rows the threshold is chosen on; calibration keeps test and holdout unbiased (falls back to test when there are no calibration rows).',
         }),
       },
       { additionalProperties: false },
@@ -94,9 +101,17 @@ export const EvaluateParamsSchema = Type.Object(
     gate: Type.Object(
       {
         split: SplitNameSchema,
-        metric: Type.Optional(Type.Union(METRIC_NAMES.map((m) => Type.Literal(m)), { description: 'Selection metric the candidate must beat the strongest baseline on (default pr_auc).' })),
+        metric: Type.Optional(
+          Type.Union(
+            METRIC_NAMES.map((m) => Type.Literal(m)),
+            { description: 'Selection metric the candidate must beat the strongest baseline on (default pr_auc).' },
+          ),
+        ),
         margin: Type.Optional(
-          Type.Number({ description: 'The lower bound of the customer-level interval of candidate − strongest baseline (in the metric\'s good direction) must exceed this (default 0).' }),
+          Type.Number({
+            description:
+              "The lower bound of the customer-level interval of candidate − strongest baseline (in the metric's good direction) must exceed this (default 0).",
+          }),
         ),
         floors: Type.Array(FloorSchema),
         vs_champion: Type.Array(ChampionRuleSchema),
@@ -106,8 +121,14 @@ export const EvaluateParamsSchema = Type.Object(
     evidence: Type.Optional(
       Type.Object(
         {
-          min_customers: Type.Integer({ minimum: 0, description: 'Fewer customers than this in a split: the report and the verdict warn (default 30).' }),
-          min_positive_customers: Type.Integer({ minimum: 0, description: 'Fewer customers with a positive than this: they warn (default 10).' }),
+          min_customers: Type.Integer({
+            minimum: 0,
+            description: 'Fewer customers than this in a split: the report and the verdict warn (default 30).',
+          }),
+          min_positive_customers: Type.Integer({
+            minimum: 0,
+            description: 'Fewer customers with a positive than this: they warn (default 10).',
+          }),
         },
         { additionalProperties: false },
       ),
@@ -118,7 +139,11 @@ export const EvaluateParamsSchema = Type.Object(
         epochs: Type.Integer({ minimum: 1 }),
         l2: Type.Number({ minimum: 0 }),
         max_rows: Type.Optional(
-          Type.Integer({ minimum: 10, description: 'Refit on a seeded sample of at most this many train rows (and score as many validation rows). Default 20000.' }),
+          Type.Integer({
+            minimum: 10,
+            description:
+              'Refit on a seeded sample of at most this many train rows (and score as many validation rows). Default 20000.',
+          }),
         ),
       },
       { additionalProperties: false },
@@ -147,6 +172,11 @@ export const DEFAULT_EVALUATE_PARAMS: EvaluateParams = {
     vs_champion: [{ metric: 'pr_auc', mode: 'absolute', min_change: 0, bound: 'lower' }],
   },
   evidence: { min_customers: 30, min_positive_customers: 10 },
-  learning_curve: { fractions: [0.1, 0.2, 0.35, 0.5, 0.75, 1], epochs: 60, l2: 0.001, max_rows: DEFAULT_LEARNING_CURVE_MAX_ROWS },
+  learning_curve: {
+    fractions: [0.1, 0.2, 0.35, 0.5, 0.75, 1],
+    epochs: 60,
+    l2: 0.001,
+    max_rows: DEFAULT_LEARNING_CURVE_MAX_ROWS,
+  },
   reliability_bins: 10,
 };

@@ -11,9 +11,21 @@ import { analyseScreenshot } from './screenshot.test-util';
 import { makeMasterRows, registerBaselines, registerLogistic, tempDataDir, writeMaster } from './fixtures.test-util';
 import { browserPath, describeBrowser } from '@bolsillo/testing';
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
-const params: EvaluateParams = { ...DEFAULT_EVALUATE_PARAMS, bootstrap: { iterations: 50, confidence: 0.95 }, learning_curve: { fractions: [0.2, 0.5, 1], epochs: 20, l2: 0.001 } };
+const params: EvaluateParams = {
+  ...DEFAULT_EVALUATE_PARAMS,
+  bootstrap: { iterations: 50, confidence: 0.95 },
+  learning_curve: { fractions: [0.2, 0.5, 1], epochs: 20, l2: 0.001 },
+};
 
 let browser: Browser;
 let dir: string;
@@ -62,7 +74,10 @@ describeBrowser('HTML report in headless Chromium', () => {
       expect(box && box.width > 300 && box.height > 200).toBe(true);
       boxes.push(box!);
     }
-    const shot = await analyseScreenshot(browser, await page.screenshot({ fullPage: true }), boxes, [PALETTE[0]!, PALETTE[1]!]);
+    const shot = await analyseScreenshot(browser, await page.screenshot({ fullPage: true }), boxes, [
+      PALETTE[0]!,
+      PALETTE[1]!,
+    ]);
     expect(shot.height).toBeGreaterThan(2000);
     PLOT_ORDER.forEach(([file], i) => {
       const px = shot.boxes[i]!;
@@ -86,20 +101,29 @@ describeBrowser('HTML report in headless Chromium', () => {
     expect(header.join(' ')).toMatch(/prior baseline/);
     expect(header.join(' ')).toMatch(/ratio_rule baseline/);
     expect(header.join(' ')).toMatch(/ratio_graded baseline/);
-    const prAuc = await page.locator('table[data-split="holdout"] tbody tr', { hasText: 'PR-AUC' }).locator('td:not(:first-child) .ci').allInnerTexts();
+    const prAuc = await page
+      .locator('table[data-split="holdout"] tbody tr', { hasText: 'PR-AUC' })
+      .locator('td:not(:first-child) .ci')
+      .allInnerTexts();
     expect(prAuc.length).toBe(6);
     for (const ci of prAuc) expect(ci).toMatch(/^\[\d\.\d{4}, \d\.\d{4}\]$/);
     const verdict = await page.locator('#verdict').innerText();
     expect(verdict).toMatch(/PROMOTE/);
     // The verdict names the strongest baseline with its customer-level delta; every split says how many customers it rests on.
-    expect(await page.locator('#strongest-baseline').innerText()).toMatch(/Strongest baseline on pr_auc \(test\): ratio_(rule|graded) baseline .*customer-level bootstrap, 40 customers/);
-    expect(await page.locator('table[data-split="test"]').locator('xpath=preceding-sibling::h3[1]').innerText()).toMatch(/\d+ rows, \d+ positives .*, 40 customers \(\d+ with positives\)/);
+    expect(await page.locator('#strongest-baseline').innerText()).toMatch(
+      /Strongest baseline on pr_auc \(test\): ratio_(rule|graded) baseline .*customer-level bootstrap, 40 customers/,
+    );
+    expect(
+      await page.locator('table[data-split="test"]').locator('xpath=preceding-sibling::h3[1]').innerText(),
+    ).toMatch(/\d+ rows, \d+ positives .*, 40 customers \(\d+ with positives\)/);
     expect(await page.locator('table[data-table="per-customer-spread"] tbody tr').count()).toBe(6);
     expect(await page.locator('table[data-table="baselines"] tbody tr').count()).toBe(4);
     // Paired differences against the champion and every baseline; the much better candidate beats the prior on ROC-AUC.
     const competition = page.locator('table[data-table="competition"]');
     expect(await competition.locator('thead th').count()).toBe(6);
-    expect(await competition.locator('tr', { hasText: 'ROC-AUC' }).locator('td.better').count()).toBeGreaterThanOrEqual(2);
+    expect(await competition.locator('tr', { hasText: 'ROC-AUC' }).locator('td.better').count()).toBeGreaterThanOrEqual(
+      2,
+    );
     expect(errors).toEqual([]);
     await page.close();
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);

@@ -25,10 +25,19 @@ export const PLOT_ORDER: readonly [string, string][] = [
   ['roc.svg', 'How well each model ranks positives above negatives, at every threshold.'],
   ['pr.svg', 'Precision against recall; the dashed line is what flagging at random achieves.'],
   ['reliability.svg', 'Whether a predicted 30% really means 30%: points on the diagonal are well calibrated.'],
-  ['lift.svg', 'How much richer in revenge spending each score decile is than average: the top deciles are where the best probabilities are.'],
+  [
+    'lift.svg',
+    'How much richer in revenge spending each score decile is than average: the top deciles are where the best probabilities are.',
+  ],
   ['gain.svg', 'Share of all revenge spending caught when flagging the top k deciles.'],
-  ['confusion.svg', 'Outcomes at the decision threshold: false positives are needless nudges, false negatives missed cases. Do not use the scores beyond what this matrix supports.'],
-  ['learning-curve.svg', 'Train and validation log loss as the training set grows: a gap means over-fitting, a still-falling validation curve means more data would help. The title names the model refitted; a logistic stand-in for another family answers the "more data?" question for these features, not for that family.'],
+  [
+    'confusion.svg',
+    'Outcomes at the decision threshold: false positives are needless nudges, false negatives missed cases. Do not use the scores beyond what this matrix supports.',
+  ],
+  [
+    'learning-curve.svg',
+    'Train and validation log loss as the training set grows: a gap means over-fitting, a still-falling validation curve means more data would help. The title names the model refitted; a logistic stand-in for another family answers the "more data?" question for these features, not for that family.',
+  ],
   ['score-distribution.svg', 'How the scores of each class are spread; overlap is where mistakes happen.'],
 ];
 
@@ -61,7 +70,10 @@ function num(x: number, digits = 4): string {
 }
 
 function estimateCell(e: Estimate, digits = 4, cls = ''): string {
-  const ci = Number.isFinite(e.lo) && Number.isFinite(e.hi) ? `<span class="ci">[${num(e.lo, digits)}, ${num(e.hi, digits)}]</span>` : '';
+  const ci =
+    Number.isFinite(e.lo) && Number.isFinite(e.hi)
+      ? `<span class="ci">[${num(e.lo, digits)}, ${num(e.hi, digits)}]</span>`
+      : '';
   return `<td${cls ? ` class="${cls}"` : ''}>${num(e.value, digits)}${ci}</td>`;
 }
 
@@ -93,7 +105,12 @@ function aliasBadges(version: string, aliases: Aliases): string {
  *
  * @example fs.writeFileSync('report.html', renderModelReport(evaluation, card, aliases))
  */
-export function renderModelReport(ev: Evaluation, card: ModelCard, aliases: Aliases, options: { confidence: number; generatedAt?: string } = { confidence: 0.95 }): string {
+export function renderModelReport(
+  ev: Evaluation,
+  card: ModelCard,
+  aliases: Aliases,
+  options: { confidence: number; generatedAt?: string } = { confidence: 0.95 },
+): string {
   const v = ev.verdict;
   const cols = ev.contenders;
   const head = `<tr><th>Metric</th>${cols.map((c) => `<th>${esc(c.label)}<br><span class="ci">${esc(c.role)}${c.version ? ` · ${esc(c.version)}` : ''}</span></th>`).join('')}</tr>`;
@@ -105,9 +122,13 @@ export function renderModelReport(ev: Evaluation, card: ModelCard, aliases: Alia
     );
     const thr = `<tr><td>Decision threshold</td>${cols.map((c) => `<td${c.role === 'candidate' ? ' class="cand"' : ''}>${num(c.threshold, 4)}</td>`).join('')}</tr>`;
     const conf = (['tp', 'fp', 'fn', 'tn'] as const).map(
-      (k) => `<tr><td>${k.toUpperCase()} (count)</td>${cols.map((c) => estimateCell(c.splits[s].confusion[k], 0, c.role === 'candidate' ? 'cand' : '')).join('')}</tr>`,
+      (k) =>
+        `<tr><td>${k.toUpperCase()} (count)</td>${cols.map((c) => estimateCell(c.splits[s].confusion[k], 0, c.role === 'candidate' ? 'cand' : '')).join('')}</tr>`,
     );
-    const people = first.customers !== undefined ? `, ${first.customers} customers (${first.positive_customers} with positives)` : '';
+    const people =
+      first.customers !== undefined
+        ? `, ${first.customers} customers (${first.positive_customers} with positives)`
+        : '';
     return `<h3>${esc(s)} split — ${first.n} rows, ${first.positives} positives (${num(first.n ? (100 * first.positives) / first.n : NaN, 1)}%)${people}</h3>
 <table data-split="${esc(s)}"><thead>${head}</thead><tbody>${[...rows, thr, ...conf].join('\n')}</tbody></table>`;
   }).join('\n');
@@ -128,13 +149,21 @@ export function renderModelReport(ev: Evaluation, card: ModelCard, aliases: Alia
       ).join('\n')}</tbody></table>`
     : '';
   const lift = ev.lift.test
-    .map((d) => `<tr><td>${d.decile}</td><td>${d.count}</td><td>${d.positives}</td><td>${num(100 * d.rate, 1)}%</td><td>${num(d.lift, 2)}</td><td>${num(100 * d.cumulativeGain, 1)}%</td><td>${num(d.minScore, 4)}</td></tr>`)
+    .map(
+      (d) =>
+        `<tr><td>${d.decile}</td><td>${d.count}</td><td>${d.positives}</td><td>${num(100 * d.rate, 1)}%</td><td>${num(d.lift, 2)}</td><td>${num(100 * d.cumulativeGain, 1)}%</td><td>${num(d.minScore, 4)}</td></tr>`,
+    )
     .join('\n');
   const lc = ev.learning_curve
-    .map((p) => `<tr><td>${p.size}</td><td>${num(p.train_log_loss)}</td><td>${num(p.validation_log_loss)}</td><td>${num(p.train_roc_auc)}</td><td>${num(p.validation_roc_auc)}</td></tr>`)
+    .map(
+      (p) =>
+        `<tr><td>${p.size}</td><td>${num(p.train_log_loss)}</td><td>${num(p.validation_log_loss)}</td><td>${num(p.train_roc_auc)}</td><td>${num(p.validation_roc_auc)}</td></tr>`,
+    )
     .join('\n');
   const plots = PLOT_ORDER.filter(([f]) => ev.plots[f])
-    .map(([f, caption]) => `<figure data-file="${esc(f)}">${ev.plots[f]}<figcaption>${esc(caption)}</figcaption></figure>`)
+    .map(
+      ([f, caption]) => `<figure data-file="${esc(f)}">${ev.plots[f]}<figcaption>${esc(caption)}</figcaption></figure>`,
+    )
     .join('\n');
   const vm = ev.decision.value_matrix;
   const sb = v.strongest_baseline;
@@ -142,10 +171,15 @@ export function renderModelReport(ev: Evaluation, card: ModelCard, aliases: Alia
     ? `<p id="strongest-baseline">Strongest baseline on ${esc(sb.metric)} (${esc(sb.split)}): <strong>${esc(sb.label)}</strong> ${num(sb.value)} vs candidate ${num(sb.candidate)}; candidate − baseline <strong>${num(sb.delta.value)}</strong> [${num(sb.delta.lo)}, ${num(sb.delta.hi)}] (customer-level bootstrap${sb.customers !== undefined ? `, ${sb.customers} customers, ${sb.positive_customers} with positives` : ''}), margin ${sb.margin}: ${sb.beaten ? 'beaten' : `<strong>no model beats ${esc(sb.label)}</strong>`}.</p>`
     : '<p id="strongest-baseline">No baseline was compared: nothing shows the candidate beats a rule.</p>';
   const served = `<p id="served">Serving: <strong>${esc(v.served.label)}</strong>${v.served.version ? ` <code>${esc(v.served.version)}</code>` : ''} — ${esc(v.served.reason)}.</p>`;
-  const warnings = ev.warnings.length ? `<div class="warn" id="warnings"><strong>Thin evidence</strong><ul>${ev.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></div>` : '';
+  const warnings = ev.warnings.length
+    ? `<div class="warn" id="warnings"><strong>Thin evidence</strong><ul>${ev.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></div>`
+    : '';
   const baselineRows = cols
     .filter((c) => c.role === 'baseline' || c.kind)
-    .map((c) => `<tr><td>${esc(c.label)}</td><td>${esc(c.description)}</td><td>${num(c.splits.test.metrics.pr_auc.value)}</td></tr>`)
+    .map(
+      (c) =>
+        `<tr><td>${esc(c.label)}</td><td>${esc(c.description)}</td><td>${num(c.splits.test.metrics.pr_auc.value)}</td></tr>`,
+    )
     .join('');
   const pc = ev.per_customer;
   const pcHead = `<tr><th>Contender</th><th>Customers with a PR-AUC</th><th>min</th><th>25%</th><th>median</th><th>75%</th><th>max</th><th>Customers with a ROC-AUC</th><th>median ROC-AUC</th></tr>`;
@@ -158,7 +192,10 @@ export function renderModelReport(ev: Evaluation, card: ModelCard, aliases: Alia
     .join('');
   const shown = pc.customers.slice(0, 30);
   const custRows = shown
-    .map((c) => `<tr><td>#${c.rank}</td><td>${c.rows}</td><td>${c.positives}</td>${cols.map((k) => `<td${k.role === 'candidate' ? ' class="cand"' : ''}>${num(c.pr_auc[k.id] ?? NaN)}</td>`).join('')}</tr>`)
+    .map(
+      (c) =>
+        `<tr><td>#${c.rank}</td><td>${c.rows}</td><td>${c.positives}</td>${cols.map((k) => `<td${k.role === 'candidate' ? ' class="cand"' : ''}>${num(c.pr_auc[k.id] ?? NaN)}</td>`).join('')}</tr>`,
+    )
     .join('');
   const perCustomer = `<h2 id="per-customer">Per customer (${esc(pc.split)} split)</h2>
 <p class="meta">Each model's PR-AUC within each customer's own rows (defined for customers with a positive; ROC-AUC needs both classes). The customer with the most positives holds ${num(100 * pc.dominant_positive_share, 1)}% of them. Customers are shown by rank, never by key.</p>
@@ -215,7 +252,12 @@ ${cardSection}
 /** What the index shows per version (from `reports/<version>/metrics.json` when evaluated). */
 export interface IndexEntry {
   readonly card: ModelCard;
-  readonly evaluated: { readonly test: Partial<Record<MetricName, number>>; readonly holdout: Partial<Record<MetricName, number>>; readonly decision: string; readonly threshold: number } | null;
+  readonly evaluated: {
+    readonly test: Partial<Record<MetricName, number>>;
+    readonly holdout: Partial<Record<MetricName, number>>;
+    readonly decision: string;
+    readonly threshold: number;
+  } | null;
 }
 
 /** The index page over all versions, newest first. */

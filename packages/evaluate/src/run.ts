@@ -47,7 +47,13 @@ export function learningCurveModel(family: string, fromCard: boolean): string {
 
 /** What a registered baseline does, from its card: the prior's rate, or a scorer's feature, direction and threshold. */
 export function baselineDescription(c: ModelCard): string {
-  const p = c.params as { probability?: number; feature?: string; direction?: string; threshold?: number | null; all?: { feature: string; op: string; value: unknown }[] };
+  const p = c.params as {
+    probability?: number;
+    feature?: string;
+    direction?: string;
+    threshold?: number | null;
+    all?: { feature: string; op: string; value: unknown }[];
+  };
   const what =
     c.family === 'prior'
       ? `constant train prevalence ${(p.probability ?? NaN).toFixed(4)}`
@@ -188,15 +194,33 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
   const presentSet = new Set(present);
   // The customer column: the build's group column (the customer key), or the key itself.
   const groupColumn = presentSet.has('group') ? 'group' : 'customer_key';
-  if (!presentSet.has(groupColumn)) throw new Error(`evaluate: ${file} has no customer column (group or customer_key): intervals resample customers`);
+  if (!presentSet.has(groupColumn))
+    throw new Error(`evaluate: ${file} has no customer column (group or customer_key): intervals resample customers`);
   const scoresMaster = (c: ModelCard) => c.features.every((f) => presentSet.has(f));
 
   // Every model that scores rows: candidate, champion, registered baselines trained on the same master.
-  const models: { id: string; label: string; role: Contender['role']; version: string | null; description: string; kind?: string; model: LoadedModel; fixedThreshold?: number }[] = [];
+  const models: {
+    id: string;
+    label: string;
+    role: Contender['role'];
+    version: string | null;
+    description: string;
+    kind?: string;
+    model: LoadedModel;
+    fixedThreshold?: number;
+  }[] = [];
   const model = await loadModel(registry, version);
-  models.push({ id: 'candidate', label: `${card.family} ${version}`, role: 'candidate', version, description: `registered ${card.family} model ${version}`, model });
+  models.push({
+    id: 'candidate',
+    label: `${card.family} ${version}`,
+    role: 'candidate',
+    version,
+    description: `registered ${card.family} model ${version}`,
+    model,
+  });
   const aliases = readAliases(registry);
-  const championCard = aliases.champion && aliases.champion !== version ? cards.find((c) => c.version === aliases.champion) : undefined;
+  const championCard =
+    aliases.champion && aliases.champion !== version ? cards.find((c) => c.version === aliases.champion) : undefined;
   if (championCard && scoresMaster(championCard)) {
     const champ = await loadModel(registry, championCard.version);
     const kind = championCard.role === 'baseline' ? (championCard.baseline_kind ?? championCard.family) : undefined;
@@ -210,7 +234,10 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
       model: champ,
       fixedThreshold: champ.threshold,
     });
-  } else if (championCard) log(`champion ${championCard.version} cannot score this master (features missing): it is not compared, and is replaced by what the gate serves`);
+  } else if (championCard)
+    log(
+      `champion ${championCard.version} cannot score this master (features missing): it is not compared, and is replaced by what the gate serves`,
+    );
   // The baselines train registered with this master table (a baseline fitted on other data proves nothing here): the newest of each kind.
   const baselineCards = new Map<string, ModelCard>();
   for (const c of cards) {
@@ -221,23 +248,47 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
     const i = (BASELINE_KINDS as readonly string[]).indexOf(k);
     return i < 0 ? BASELINE_KINDS.length : i;
   };
-  for (const [kind, c] of [...baselineCards].sort((a, b) => kindOrder(a[0]) - kindOrder(b[0]) || a[0].localeCompare(b[0]))) {
+  for (const [kind, c] of [...baselineCards].sort(
+    (a, b) => kindOrder(a[0]) - kindOrder(b[0]) || a[0].localeCompare(b[0]),
+  )) {
     if (!scoresMaster(c)) continue;
     const m = await loadModel(registry, c.version);
-    models.push({ id: kind, label: `${kind} baseline`, role: 'baseline', version: c.version, description: baselineDescription(c), kind, model: m });
+    models.push({
+      id: kind,
+      label: `${kind} baseline`,
+      role: 'baseline',
+      version: c.version,
+      description: baselineDescription(c),
+      kind,
+      model: m,
+    });
   }
-  if (!models.some((m) => m.role === 'baseline')) log(`no registered baseline trained on master ${card.master_hash}: the gate cannot show the candidate beats a rule`);
+  if (!models.some((m) => m.role === 'baseline'))
+    log(
+      `no registered baseline trained on master ${card.master_hash}: the gate cannot show the candidate beats a rule`,
+    );
 
   const lcCap = params.learning_curve.max_rows ?? DEFAULT_LEARNING_CURVE_MAX_ROWS;
   const trainSample = new Reservoir<Row>(lcCap, params.seed + 101);
-  const valSample: Record<'calibration' | 'test', Reservoir<Row>> = { calibration: new Reservoir<Row>(lcCap, params.seed + 102), test: new Reservoir<Row>(lcCap, params.seed + 103) };
+  const valSample: Record<'calibration' | 'test', Reservoir<Row>> = {
+    calibration: new Reservoir<Row>(lcCap, params.seed + 102),
+    test: new Reservoir<Row>(lcCap, params.seed + 103),
+  };
   const labels = Object.fromEntries(SCORED.map((s) => [s, new Growable()])) as Record<Scored, Growable>;
   const groups = Object.fromEntries(SCORED.map((s) => [s, new Growable()])) as Record<Scored, Growable>;
   const customerIds = new Map<string, number>();
-  const scores = Object.fromEntries(models.map((m) => [m.id, Object.fromEntries(SCORED.map((s) => [s, new Growable()])) as Record<Scored, Growable>]));
+  const scores = Object.fromEntries(
+    models.map((m) => [m.id, Object.fromEntries(SCORED.map((s) => [s, new Growable()])) as Record<Scored, Growable>]),
+  );
   let total = 0;
   let trainRows = 0;
-  const wanted = new Set<string>([...FEATURE_NAMES, ...models.flatMap((m) => m.model.card.features), TARGET, 'split', groupColumn]);
+  const wanted = new Set<string>([
+    ...FEATURE_NAMES,
+    ...models.flatMap((m) => m.model.card.features),
+    TARGET,
+    'split',
+    groupColumn,
+  ]);
   // Project to the columns any model can use and the customer; ids and folds are never needed here.
   const columns = present.filter((n) => wanted.has(n));
   await forEachParquetBatch(file, { columns, batchSize: BATCH_ROWS }, (table) => {
@@ -268,9 +319,12 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
     }
   });
   const count = (s: Scored) => labels[s].length;
-  const thresholdSplit: Scored = params.threshold.split === 'calibration' && count('calibration') > 0 ? 'calibration' : 'test';
+  const thresholdSplit: Scored =
+    params.threshold.split === 'calibration' && count('calibration') > 0 ? 'calibration' : 'test';
   if (count('test') === 0) throw new Error('evaluate: the master table has no test rows');
-  log(`master rows ${total}: train ${trainRows}, calibration ${count('calibration')}, test ${count('test')}, holdout ${count('holdout')}; ${customerIds.size} customers outside train`);
+  log(
+    `master rows ${total}: train ${trainRows}, calibration ${count('calibration')}, test ${count('test')}, holdout ${count('holdout')}; ${customerIds.size} customers outside train`,
+  );
 
   // Contender order of the report: candidate, champion, then the baselines in kind order.
   const contenders: Contender[] = models.map((m) => ({
@@ -280,30 +334,74 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
     version: m.version,
     description: m.description,
     ...(m.kind ? { kind: m.kind } : {}),
-    scores: { threshold: scores[m.id]![thresholdSplit].values(), test: scores[m.id]!.test.values(), holdout: scores[m.id]!.holdout.values() },
+    scores: {
+      threshold: scores[m.id]![thresholdSplit].values(),
+      test: scores[m.id]!.test.values(),
+      holdout: scores[m.id]!.holdout.values(),
+    },
     ...(m.fixedThreshold !== undefined ? { fixedThreshold: m.fixedThreshold } : {}),
   }));
 
   const validation = valSample.calibration.seen ? valSample.calibration : valSample.test;
   const fromCard = learningCurveFromCard(card.cv);
-  const learning = fromCard ?? learningCurve(trainSample.items, validation.items, card.features, TARGET, { ...params.learning_curve, seed: params.seed });
+  const learning =
+    fromCard ??
+    learningCurve(trainSample.items, validation.items, card.features, TARGET, {
+      ...params.learning_curve,
+      seed: params.seed,
+    });
   const samples = {
     learning_curve: fromCard
       ? { source: 'card' as const }
-      : { source: 'refit' as const, seed: params.seed, train_rows: trainSample.items.length, train_total: trainRows, validation_rows: validation.items.length, validation_total: validation.seen, cap: lcCap },
+      : {
+          source: 'refit' as const,
+          seed: params.seed,
+          train_rows: trainSample.items.length,
+          train_total: trainRows,
+          validation_rows: validation.items.length,
+          validation_total: validation.seen,
+          cap: lcCap,
+        },
     bootstrap: { max_rows: params.bootstrap.max_rows ?? null },
   };
-  log(`learning curve: ${learning.length} points${fromCard ? ' (from the card)' : ` on ${trainSample.items.length} of ${trainRows} train rows`}`);
+  log(
+    `learning curve: ${learning.length} points${fromCard ? ' (from the card)' : ` on ${trainSample.items.length} of ${trainRows} train rows`}`,
+  );
 
-  const splitLabels = { threshold: labels[thresholdSplit].values(), thresholdSplit, test: labels.test.values(), holdout: labels.holdout.values(), groups: { test: groups.test.values(), holdout: groups.holdout.values() } };
-  const ev = evaluateCandidate(version, splitLabels, contenders, learning, params, learningCurveModel(card.family, fromCard !== null));
-  log(`threshold ${ev.decision.threshold.toFixed(4)} (${ev.decision.objective} on ${thresholdSplit}); gate: ${ev.verdict.decision}`);
+  const splitLabels = {
+    threshold: labels[thresholdSplit].values(),
+    thresholdSplit,
+    test: labels.test.values(),
+    holdout: labels.holdout.values(),
+    groups: { test: groups.test.values(), holdout: groups.holdout.values() },
+  };
+  const ev = evaluateCandidate(
+    version,
+    splitLabels,
+    contenders,
+    learning,
+    params,
+    learningCurveModel(card.family, fromCard !== null),
+  );
+  log(
+    `threshold ${ev.decision.threshold.toFixed(4)} (${ev.decision.objective} on ${thresholdSplit}); gate: ${ev.verdict.decision}`,
+  );
 
   writeJsonAtomic(path.join(modelDir(registry, version), 'decision.json'), ev.decision);
   // A baseline that will serve gets its threshold chosen by the same objective on the same rows.
-  const servedBaseline = ev.verdict.served.role === 'baseline' ? ev.contenders.find((c) => c.role !== 'candidate' && c.version === ev.verdict.served.version) : undefined;
-  if (servedBaseline?.version && !fs.existsSync(path.join(modelDir(registry, servedBaseline.version), 'decision.json'))) {
-    writeJsonAtomic(path.join(modelDir(registry, servedBaseline.version), 'decision.json'), { ...ev.decision, threshold: servedBaseline.threshold, achieved: undefined });
+  const servedBaseline =
+    ev.verdict.served.role === 'baseline'
+      ? ev.contenders.find((c) => c.role !== 'candidate' && c.version === ev.verdict.served.version)
+      : undefined;
+  if (
+    servedBaseline?.version &&
+    !fs.existsSync(path.join(modelDir(registry, servedBaseline.version), 'decision.json'))
+  ) {
+    writeJsonAtomic(path.join(modelDir(registry, servedBaseline.version), 'decision.json'), {
+      ...ev.decision,
+      threshold: servedBaseline.threshold,
+      achieved: undefined,
+    });
   }
 
   // The champion alias moves to what the gate serves: the candidate, or the strongest baseline when no model beats it.
@@ -313,7 +411,10 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
   const served = ev.verdict.served;
   if (served.change && served.version && !opts.noPromote) {
     try {
-      const why = served.role === 'candidate' ? `gate passed: ${ev.verdict.reasons.slice(1).join('; ')}` : `gate: ${ev.verdict.reasons[0]}`;
+      const why =
+        served.role === 'candidate'
+          ? `gate passed: ${ev.verdict.reasons.slice(1).join('; ')}`
+          : `gate: ${ev.verdict.reasons[0]}`;
       after = promote(registry, served.version, why);
       promoted = served.role === 'candidate';
       log(`champion → ${served.version} (${served.label}; previous: ${after.previous ?? 'none'})`);
@@ -325,7 +426,9 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
     ...ev.verdict,
     promoted,
     ...(promoteError ? { reasons: [...ev.verdict.reasons, `promotion failed: ${promoteError}`] } : {}),
-    ...(opts.noPromote && served.change ? { reasons: [...ev.verdict.reasons, 'promotion skipped (--no-promote)'] } : {}),
+    ...(opts.noPromote && served.change
+      ? { reasons: [...ev.verdict.reasons, 'promotion skipped (--no-promote)'] }
+      : {}),
   };
   const final: Evaluation = { ...ev, verdict };
   const reportDir = path.join(layout.reports, version);
@@ -334,7 +437,10 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
     for (const [name, svg] of Object.entries(final.plots)) writeFileAtomic(path.join(tmp, name), svg);
     writeJsonAtomic(path.join(tmp, 'metrics.json'), { ...metricsFile(final, generatedAt), samples });
     writeJsonAtomic(path.join(tmp, 'verdict.json'), { ...verdict, decided_at: generatedAt });
-    writeFileAtomic(path.join(tmp, 'report.html'), renderModelReport(final, card, after, { confidence: params.bootstrap.confidence, generatedAt }));
+    writeFileAtomic(
+      path.join(tmp, 'report.html'),
+      renderModelReport(final, card, after, { confidence: params.bootstrap.confidence, generatedAt }),
+    );
   });
   writeIndex(opts.dataDir);
   if (promoteError) throw new Error(`evaluate: gate passed but promotion failed: ${promoteError}`);
@@ -349,7 +455,9 @@ function metricsFile(ev: Evaluation, generatedAt: string): Record<string, unknow
 /** One line for the index: the decision, the strongest baseline and what serves. */
 function verdictSummary(v: Partial<Verdict>): string {
   const sb = v.strongest_baseline;
-  const vs = sb ? `; vs ${sb.kind} ${sb.delta.value >= 0 ? '+' : ''}${sb.delta.value.toFixed(3)} [${sb.delta.lo.toFixed(3)}, ${sb.delta.hi.toFixed(3)}]` : '';
+  const vs = sb
+    ? `; vs ${sb.kind} ${sb.delta.value >= 0 ? '+' : ''}${sb.delta.value.toFixed(3)} [${sb.delta.lo.toFixed(3)}, ${sb.delta.hi.toFixed(3)}]`
+    : '';
   const serves = v.served ? `; serves ${v.served.label}` : '';
   return `${v.decision ?? ''}${v.promoted ? ' (promoted)' : ''}${vs}${serves}`;
 }
@@ -359,15 +467,29 @@ export function writeIndex(dataDir: string): string {
   const layout = dataLayout(dataDir);
   const aliases = readAliases(layout.registry);
   const entries: IndexEntry[] = listVersions(layout.registry).map((card) => {
-    const m = readJson<{ contenders?: { role: string; threshold: number; splits: Record<string, { metrics: Record<MetricName, { value: number }> }> }[]; verdict?: Verdict } | null>(
-      path.join(layout.reports, card.version, 'metrics.json'),
-      null,
-    );
+    const m = readJson<{
+      contenders?: {
+        role: string;
+        threshold: number;
+        splits: Record<string, { metrics: Record<MetricName, { value: number }> }>;
+      }[];
+      verdict?: Verdict;
+    } | null>(path.join(layout.reports, card.version, 'metrics.json'), null);
     const cand = m?.contenders?.find((c) => c.role === 'candidate');
-    const flat = (s: string) => Object.fromEntries(Object.entries(cand?.splits[s]?.metrics ?? {}).map(([k, e]) => [k, e.value])) as Partial<Record<MetricName, number>>;
+    const flat = (s: string) =>
+      Object.fromEntries(Object.entries(cand?.splits[s]?.metrics ?? {}).map(([k, e]) => [k, e.value])) as Partial<
+        Record<MetricName, number>
+      >;
     return {
       card,
-      evaluated: cand ? { test: flat('test'), holdout: flat('holdout'), threshold: cand.threshold, decision: m?.verdict ? verdictSummary(m.verdict) : '' } : null,
+      evaluated: cand
+        ? {
+            test: flat('test'),
+            holdout: flat('holdout'),
+            threshold: cand.threshold,
+            decision: m?.verdict ? verdictSummary(m.verdict) : '',
+          }
+        : null,
     };
   });
   const file = path.join(layout.reports, 'index.html');

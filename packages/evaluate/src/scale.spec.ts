@@ -1,6 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { averagePrecision, brierScore, confusionAt, dataLayout, expectedCalibrationError, logLoss, rocAuc, seededRandom } from '@bolsillo/core';
+import {
+  averagePrecision,
+  brierScore,
+  confusionAt,
+  dataLayout,
+  expectedCalibrationError,
+  logLoss,
+  rocAuc,
+  seededRandom,
+} from '@bolsillo/core';
 import { bootstrapIndices, bootstrapRows, evaluateScores } from './metrics';
 import { DEFAULT_EVALUATE_PARAMS, type EvaluateParams } from './params';
 import { Reservoir, runEvaluate } from './run';
@@ -105,7 +114,13 @@ describe('runEvaluate with row caps', () => {
       expect(r.rowsIn).toBe(1500);
       const metrics = JSON.parse(fs.readFileSync(path.join(dataLayout(dir).reports, version, 'metrics.json'), 'utf8'));
       const trainTotal = rows.filter((x) => x.split === 'train').length;
-      expect(metrics.samples.learning_curve).toMatchObject({ source: 'refit', train_rows: 200, train_total: trainTotal, cap: 200, seed: params.seed });
+      expect(metrics.samples.learning_curve).toMatchObject({
+        source: 'refit',
+        train_rows: 200,
+        train_total: trainTotal,
+        cap: 200,
+        seed: params.seed,
+      });
       expect(metrics.learning_curve.map((x: { size: number }) => x.size)).toEqual([100, 200]);
       const test = metrics.contenders.find((c: { role: string }) => c.role === 'candidate').splits.test;
       expect(test.n).toBe(rows.filter((x) => x.split === 'test').length);

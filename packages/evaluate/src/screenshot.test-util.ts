@@ -24,8 +24,14 @@ export async function analyseScreenshot(
         // Browser globals, typed here because the workspace compiles without the DOM lib.
         const g = globalThis as unknown as {
           createImageBitmap(b: Blob): Promise<{ width: number; height: number }>;
-          OffscreenCanvas: new (w: number, h: number) => {
-            getContext(kind: '2d'): { drawImage(img: unknown, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+          OffscreenCanvas: new (
+            w: number,
+            h: number,
+          ) => {
+            getContext(kind: '2d'): {
+              drawImage(img: unknown, x: number, y: number): void;
+              getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+            } | null;
           };
         };
         const blob = await (await fetch(`data:image/png;base64,${b64}`)).blob();
@@ -43,7 +49,12 @@ export async function analyseScreenshot(
           for (let i = 0; i < d.length; i += 4) {
             if (d[i]! < 230 || d[i + 1]! < 230 || d[i + 2]! < 230) ink++;
             rgb.forEach((c, k) => {
-              if (Math.abs(d[i]! - c[0]!) <= tolerance && Math.abs(d[i + 1]! - c[1]!) <= tolerance && Math.abs(d[i + 2]! - c[2]!) <= tolerance) counts[k]!++;
+              if (
+                Math.abs(d[i]! - c[0]!) <= tolerance &&
+                Math.abs(d[i + 1]! - c[1]!) <= tolerance &&
+                Math.abs(d[i + 2]! - c[2]!) <= tolerance
+              )
+                counts[k]!++;
             });
           }
           return { ink: ink / (w * h), colours: Object.fromEntries(colours.map((c, k) => [c, counts[k]!])) };

@@ -26,7 +26,8 @@ interface Frame {
 const n3 = (v: number) => (Math.round(v * 10) / 10).toString();
 
 /** A value for a tooltip: three significant digits, grouped thousands. */
-const valueLabel = (v: number) => (Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : Number(v.toPrecision(3)).toString());
+const valueLabel = (v: number) =>
+  Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : Number(v.toPrecision(3)).toString();
 
 /** A legend entry. */
 interface LegendItem {
@@ -91,12 +92,16 @@ function frame(
   }
   parts.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
   parts.push(`<text x="${M.left + pw / 2}" y="${M.top + ph + 34}" text-anchor="middle">${esc(xLabel)}</text>`);
-  parts.push(`<text transform="translate(16 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
+  parts.push(
+    `<text transform="translate(16 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`,
+  );
   rows.forEach((row, r) => {
     let cx = M.left;
     const cy = H - 14 + r * LEGEND_ROW;
     for (const it of row) {
-      parts.push(`<line x1="${n3(cx)}" x2="${n3(cx + 18)}" y1="${cy - 4}" y2="${cy - 4}" stroke="${it.color}" stroke-width="3"${it.dashed ? ' stroke-dasharray="4 3"' : ''}/>`);
+      parts.push(
+        `<line x1="${n3(cx)}" x2="${n3(cx + 18)}" y1="${cy - 4}" y2="${cy - 4}" stroke="${it.color}" stroke-width="3"${it.dashed ? ' stroke-dasharray="4 3"' : ''}/>`,
+      );
       parts.push(`<text x="${n3(cx + 22)}" y="${cy}">${esc(it.name)}</text>`);
       cx += 30 + it.name.length * CHAR_W;
     }
@@ -132,8 +137,20 @@ export function lineChart(o: {
     return [lo - pad, hi + pad];
   };
   const colorOf = (s: Series, i: number) => s.color ?? PALETTE[i % PALETTE.length]!;
-  const items: LegendItem[] = o.series.map((s, i) => ({ name: s.name, color: colorOf(s, i), ...(s.dashed ? { dashed: true } : {}) }));
-  const f = frame(o.kind, o.title, o.xLabel, o.yLabel, o.xDomain ?? dom(all.map((p) => p.x)), o.yDomain ?? dom(all.map((p) => p.y)), items);
+  const items: LegendItem[] = o.series.map((s, i) => ({
+    name: s.name,
+    color: colorOf(s, i),
+    ...(s.dashed ? { dashed: true } : {}),
+  }));
+  const f = frame(
+    o.kind,
+    o.title,
+    o.xLabel,
+    o.yLabel,
+    o.xDomain ?? dom(all.map((p) => p.x)),
+    o.yDomain ?? dom(all.map((p) => p.y)),
+    items,
+  );
   o.series.forEach((s, i) => {
     const color = colorOf(s, i);
     const pts = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
@@ -141,7 +158,8 @@ export function lineChart(o: {
       f.parts.push(
         `<polyline fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''} points="${pts.map((p) => `${n3(f.x(p.x))},${n3(f.y(p.y))}`).join(' ')}"><title>${esc(s.name)}</title></polyline>`,
       );
-      if (s.markers) for (const p of pts) f.parts.push(`<circle cx="${n3(f.x(p.x))}" cy="${n3(f.y(p.y))}" r="3" fill="${color}"/>`);
+      if (s.markers)
+        for (const p of pts) f.parts.push(`<circle cx="${n3(f.x(p.x))}" cy="${n3(f.y(p.y))}" r="3" fill="${color}"/>`);
     }
   });
   f.parts.push('</svg>');
@@ -166,7 +184,16 @@ export function barChart(o: {
     ...o.series.map((s, i) => ({ name: s.name, color: colorOf(s, i) })),
     ...(o.reference ? [{ name: o.reference.name, color: '#555', dashed: true }] : []),
   ];
-  const f = frame(o.kind, o.title, o.xLabel, o.yLabel, [0, k], [0, hi], items, o.categories.map((c, i) => ({ v: i + 0.5, label: c })));
+  const f = frame(
+    o.kind,
+    o.title,
+    o.xLabel,
+    o.yLabel,
+    [0, k],
+    [0, hi],
+    items,
+    o.categories.map((c, i) => ({ v: i + 0.5, label: c })),
+  );
   const groupW = (f.x(1) - f.x(0)) * 0.8;
   const barW = groupW / Math.max(1, o.series.length);
   o.series.forEach((s, si) => {
@@ -174,11 +201,15 @@ export function barChart(o: {
     s.values.forEach((v, ci) => {
       if (!Number.isFinite(v)) return;
       const x0 = f.x(ci) + (f.x(1) - f.x(0)) * 0.1 + si * barW;
-      f.parts.push(`<rect x="${n3(x0)}" y="${n3(f.y(v))}" width="${n3(Math.max(barW - 1, 1))}" height="${n3(f.y(0) - f.y(v))}" fill="${color}"><title>${esc(`${s.name} ${o.categories[ci]}: ${valueLabel(v)}`)}</title></rect>`);
+      f.parts.push(
+        `<rect x="${n3(x0)}" y="${n3(f.y(v))}" width="${n3(Math.max(barW - 1, 1))}" height="${n3(f.y(0) - f.y(v))}" fill="${color}"><title>${esc(`${s.name} ${o.categories[ci]}: ${valueLabel(v)}`)}</title></rect>`,
+      );
     });
   });
   if (o.reference) {
-    f.parts.push(`<line x1="${f.x(0)}" x2="${f.x(k)}" y1="${n3(f.y(o.reference.value))}" y2="${n3(f.y(o.reference.value))}" stroke="#555" stroke-dasharray="5 4"/>`);
+    f.parts.push(
+      `<line x1="${f.x(0)}" x2="${f.x(k)}" y1="${n3(f.y(o.reference.value))}" y2="${n3(f.y(o.reference.value))}" stroke="#555" stroke-dasharray="5 4"/>`,
+    );
   }
   f.parts.push('</svg>');
   return f.parts.join('\n');
@@ -216,8 +247,12 @@ export function confusionSvg(o: { title: string; tp: number; fp: number; fn: num
     const x = x0 + cx * size;
     const y = y0 + cy * size;
     parts.push(`<rect x="${x}" y="${y}" width="${size}" height="${size}" fill="${fill}" stroke="#333"/>`);
-    parts.push(`<text x="${x + size / 2}" y="${y + size / 2 - 6}" text-anchor="middle" font-size="18" font-weight="600">${v}</text>`);
-    parts.push(`<text x="${x + size / 2}" y="${y + size / 2 + 14}" text-anchor="middle">${name} · ${(100 * share).toFixed(1)}%</text>`);
+    parts.push(
+      `<text x="${x + size / 2}" y="${y + size / 2 - 6}" text-anchor="middle" font-size="18" font-weight="600">${v}</text>`,
+    );
+    parts.push(
+      `<text x="${x + size / 2}" y="${y + size / 2 + 14}" text-anchor="middle">${name} · ${(100 * share).toFixed(1)}%</text>`,
+    );
   }
   parts.push('</svg>');
   return parts.join('\n');

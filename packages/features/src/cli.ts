@@ -14,7 +14,11 @@ void runCli({
   options: {
     params: { type: 'string', description: 'Params file (JSON, FeaturesParamsSchema).', default: DEFAULT_PARAMS_FILE },
     full: { type: 'boolean', description: 'Ignore the manifest and recompute every partition.', default: false },
-    'materialise-only': { type: 'boolean', description: 'Only materialise the existing snapshot file into the online store.', default: false },
+    'materialise-only': {
+      type: 'boolean',
+      description: 'Only materialise the existing snapshot file into the online store.',
+      default: false,
+    },
   },
   run: async (ctx) => {
     const layout = dataLayout(ctx.dataDir);
@@ -22,7 +26,11 @@ void runCli({
       const store = await openOnlineStore({ url: process.env[ONLINE_STORE_ENV], embeddedDir: layout.onlineEmbedded });
       try {
         const version = await store.materialiseFile(path.join(layout.onlineStore, ONLINE_STORE_FILE));
-        ctx.log(version === null ? 'online store: no snapshot file to materialise' : `online store (${store.backend}): version ${version} is current`);
+        ctx.log(
+          version === null
+            ? 'online store: no snapshot file to materialise'
+            : `online store (${store.backend}): version ${version} is current`,
+        );
         return version;
       } finally {
         await store.close();
@@ -35,8 +43,16 @@ void runCli({
     // The kernel params feed the config hash and the online store; the Parquet codec is storage only.
     const { parquet, ...params } = loadParams(path.resolve(String(ctx.values.params)), FeaturesParamsSchema);
     const compression = parquet?.compression ?? 'snappy';
-    const r = await runFeatures({ dataDir: ctx.dataDir, params, compression, full: ctx.values.full === true, log: ctx.log });
-    ctx.log(`${r.partitionsWritten}/${r.partitionsIn} partitions written, ${r.partitionsRemoved} removed, ${r.customers} customers (${r.reason})`);
+    const r = await runFeatures({
+      dataDir: ctx.dataDir,
+      params,
+      compression,
+      full: ctx.values.full === true,
+      log: ctx.log,
+    });
+    ctx.log(
+      `${r.partitionsWritten}/${r.partitionsIn} partitions written, ${r.partitionsRemoved} removed, ${r.customers} customers (${r.reason})`,
+    );
     const materialised = await materialise();
     return { rowsIn: r.rowsIn, rowsOut: r.rowsOut, summary: { ...r, compression, materialised } };
   },

@@ -1,6 +1,25 @@
-import { Bool, Float64, Int32, RecordBatch, Struct, Table, Utf8, makeData, type Data, type Field, type Schema } from 'apache-arrow';
+import {
+  Bool,
+  Float64,
+  Int32,
+  RecordBatch,
+  Struct,
+  Table,
+  Utf8,
+  makeData,
+  type Data,
+  type Field,
+  type Schema,
+} from 'apache-arrow';
 import { FEATURE_INDEX, type FeatureColumns } from '@bolsillo/core';
-import { FEATURE_KEY_COLUMNS, FeatureRowSchema, arrowSchemaFor, type FeatureName, type FeatureRow, type FeatureValues } from '@bolsillo/schema';
+import {
+  FEATURE_KEY_COLUMNS,
+  FeatureRowSchema,
+  arrowSchemaFor,
+  type FeatureName,
+  type FeatureRow,
+  type FeatureValues,
+} from '@bolsillo/schema';
 import type { ColumnarFeatureBatch } from './pipeline';
 import type { RawUtf8Column, TxnColumns } from './txn-columns';
 
@@ -40,7 +59,13 @@ function column(field: Field, source: readonly (Keys | FeatureValues)[]): Data {
     return true;
   };
   const type = field.type;
-  const finish = <T extends object>(props: T) => ({ type, length: n, nullCount, nullBitmap: nullCount > 0 ? valid : undefined, ...props });
+  const finish = <T extends object>(props: T) => ({
+    type,
+    length: n,
+    nullCount,
+    nullBitmap: nullCount > 0 ? valid : undefined,
+    ...props,
+  });
   if (type instanceof Float64) {
     const values = new Float64Array(n);
     for (let i = 0; i < n; i++) {
@@ -87,8 +112,12 @@ function column(field: Field, source: readonly (Keys | FeatureValues)[]): Data {
  * Key columns come from `keys` and features from `values` (the same rows by default), so the
  * pipeline never has to merge the two into one object per row.
  */
-export function featureTable(keys: readonly Keys[], values: readonly FeatureValues[] = keys as readonly FeatureRow[]): Table {
-  if (values.length !== keys.length) throw new Error(`featureTable: ${keys.length} keys but ${values.length} value rows`);
+export function featureTable(
+  keys: readonly Keys[],
+  values: readonly FeatureValues[] = keys as readonly FeatureRow[],
+): Table {
+  if (values.length !== keys.length)
+    throw new Error(`featureTable: ${keys.length} keys but ${values.length} value rows`);
   const children = SCHEMA.fields.map((f) => column(f, KEYS.has(f.name) ? keys : values));
   const struct = makeData({ type: new Struct(SCHEMA.fields), length: keys.length, nullCount: 0, children });
   return new Table(SCHEMA, [new RecordBatch(SCHEMA, struct)]);
@@ -126,7 +155,8 @@ function featureColumnData(field: Field, f: number, features: FeatureColumns, n:
   const { nullCount, nullBitmap } = validity(features.valid[f]!, n);
   const base = { type, length: n, nullCount, nullBitmap };
   if (type instanceof Float64) return makeData({ ...base, data: features.values[f]!.subarray(0, n) } as never);
-  if (type instanceof Int32) return makeData({ ...base, data: Int32Array.from(features.values[f]!.subarray(0, n)) } as never);
+  if (type instanceof Int32)
+    return makeData({ ...base, data: Int32Array.from(features.values[f]!.subarray(0, n)) } as never);
   if (type instanceof Bool) {
     const values = bitmap(n);
     const v = features.values[f]!;
@@ -159,7 +189,11 @@ const EMPTY = Buffer.alloc(0);
  */
 export function featureTableFromColumns(cols: TxnColumns, batch: ColumnarFeatureBatch): Table {
   const n = batch.order.length;
-  const keys: Record<string, RawUtf8Column> = { txn_id: cols.txn_id, customer_key: cols.customer_key_bytes, date: cols.date_bytes };
+  const keys: Record<string, RawUtf8Column> = {
+    txn_id: cols.txn_id,
+    customer_key: cols.customer_key_bytes,
+    date: cols.date_bytes,
+  };
   const children = SCHEMA.fields.map((field) => {
     const key = keys[field.name];
     if (key) return makeData({ type: field.type as Utf8, length: n, nullCount: 0, ...gatherUtf8(key, batch.order) });

@@ -1,7 +1,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dataLayout, isoFromEpochDay, epochDay, partitionDir, seededRandom, sha256, tableFromRows, writeParquetFile } from '@bolsillo/core';
+import {
+  dataLayout,
+  isoFromEpochDay,
+  epochDay,
+  partitionDir,
+  seededRandom,
+  sha256,
+  tableFromRows,
+  writeParquetFile,
+} from '@bolsillo/core';
 import { TransactionSchema, arrowSchemaFor, type Transaction } from '@bolsillo/schema';
 
 const GROUPS = ['SERVIÇO', 'SUPERMERCADOS', 'FARMACIAS', 'VESTUARIO', 'M.O.T.O.', 'ARTIGOS ELETRO', 'HOSP E CLINICA'];
@@ -43,7 +52,8 @@ export function writeLake(dataDir: string, txns: readonly Transaction[]): void {
   const byDate = new Map<string, Transaction[]>();
   for (const t of txns) byDate.set(t.date, [...(byDate.get(t.date) ?? []), t]);
   const schema = arrowSchemaFor(TransactionSchema);
-  for (const [date, rows] of byDate) writeParquetFile(path.join(partitionDir(lake, date), 'part-0.parquet'), tableFromRows(schema, rows));
+  for (const [date, rows] of byDate)
+    writeParquetFile(path.join(partitionDir(lake, date), 'part-0.parquet'), tableFromRows(schema, rows));
 }
 
 /** A fresh temporary data folder. */

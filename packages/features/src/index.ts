@@ -20,7 +20,13 @@ export {
   compareTransactions,
   planIncremental,
 } from './pipeline';
-export type { CustomerStates, FeatureBatch, ColumnarFeatureBatch, FeatureStoreManifest, IncrementalPlan } from './pipeline';
+export type {
+  CustomerStates,
+  FeatureBatch,
+  ColumnarFeatureBatch,
+  FeatureStoreManifest,
+  IncrementalPlan,
+} from './pipeline';
 export { featureTable, featureTableFromColumns } from './feature-table';
 export { txnColumnsFromTable, txnColumnsFromRows } from './txn-columns';
 export type { TxnColumns, InternedColumn, RawUtf8Column } from './txn-columns';

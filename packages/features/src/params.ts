@@ -10,11 +10,15 @@ export const FeaturesParamsSchema = Type.Object(
       uniqueItems: true,
       description: 'Merchant groups counted as essential spending (normalised names, e.g. SERVIÇO).',
     }),
-    homeCountry: Type.String({ minLength: 2, description: 'Home country code; other known merchant countries count as abroad.' }),
+    homeCountry: Type.String({
+      minLength: 2,
+      description: 'Home country code; other known merchant countries count as abroad.',
+    }),
     revengeThreshold: Type.Number({
       exclusiveMinimum: 0,
       maximum: 1,
-      description: 'A transaction is flagged when available / total limit is below this at a non-essential group (the build flag rule; counted in the history features).',
+      description:
+        'A transaction is flagged when available / total limit is below this at a non-essential group (the build flag rule; counted in the history features).',
     }),
     parquet: Type.Optional(
       Type.Object(

@@ -9,7 +9,18 @@ import { computeColumnarBatch } from './pipeline';
 import { txnColumnsFromTable, utf8At, type InternedColumn, type TxnColumns } from './txn-columns';
 
 const SCHEMA = arrowSchemaFor(TransactionSchema);
-const STRINGS = ['customer_key', 'date', 'account_cohort', 'city', 'state', 'sex', 'merchant_group', 'merchant_city', 'merchant_country', 'source_file'] as const;
+const STRINGS = [
+  'customer_key',
+  'date',
+  'account_cohort',
+  'city',
+  'state',
+  'sex',
+  'merchant_group',
+  'merchant_city',
+  'merchant_country',
+  'source_file',
+] as const;
 const NUMBERS = ['age', 'credit_limit', 'available_limit', 'source_line', 'amount', 'amount_valid'] as const;
 const at = (c: InternedColumn, i: number) => (c.ids[i]! < 0 ? null : c.dict[c.ids[i]!]!);
 
@@ -27,7 +38,9 @@ function decoded(cols: TxnColumns): unknown[] {
 describe('ParquetWorker columns', () => {
   const dir = tempDataDir('worker');
   // Non-ASCII values and nulls; a partition of two files (read as one batch).
-  const txns: Transaction[] = syntheticTransactions(400, 5, 9, 3).map((t, i) => (i % 13 === 0 ? { ...t, merchant_city: 'São Paulo', city: 'SÃO PAULO' } : t));
+  const txns: Transaction[] = syntheticTransactions(400, 5, 9, 3).map((t, i) =>
+    i % 13 === 0 ? { ...t, merchant_city: 'São Paulo', city: 'SÃO PAULO' } : t,
+  );
   const files = [path.join(dir, 'a.parquet'), path.join(dir, 'b.parquet'), path.join(dir, 'c.parquet')];
   writeParquetFile(files[0]!, tableFromRows(SCHEMA, txns.slice(0, 150)));
   writeParquetFile(files[1]!, tableFromRows(SCHEMA, txns.slice(150, 300)));
@@ -67,7 +80,10 @@ describe('ParquetWorker columns', () => {
     const viaTable = path.join(dir, 'out', 'table.parquet');
     const viaColumns = path.join(dir, 'out', 'columns.parquet');
     const a = txnColumnsFromTable(tableOf(files));
-    await worker.write(viaTable, featureTableFromColumns(a, computeColumnarBatch(a, new Map(), DEFAULT_FEATURE_PARAMS)));
+    await worker.write(
+      viaTable,
+      featureTableFromColumns(a, computeColumnarBatch(a, new Map(), DEFAULT_FEATURE_PARAMS)),
+    );
     const b = await worker.readColumns(files);
     const batch = computeColumnarBatch(b, new Map(), DEFAULT_FEATURE_PARAMS, { categoryCodes: true });
     await worker.writeFeatures(viaColumns, b, batch);

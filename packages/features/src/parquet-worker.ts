@@ -41,7 +41,11 @@ export function threadCpuSeconds(): number | null {
 }
 
 /** Key columns of a feature row → the input column holding their UTF-8. */
-const KEY_SOURCES: Readonly<Record<string, 'txn_id' | 'customer_key_bytes' | 'date_bytes'>> = { txn_id: 'txn_id', customer_key: 'customer_key_bytes', date: 'date_bytes' };
+const KEY_SOURCES: Readonly<Record<string, 'txn_id' | 'customer_key_bytes' | 'date_bytes'>> = {
+  txn_id: 'txn_id',
+  customer_key: 'customer_key_bytes',
+  date: 'date_bytes',
+};
 
 /** How the thread builds each column of the feature-row schema (in schema order) from a kernel batch. */
 type ColumnStep = { readonly key: string } | { readonly f: number; readonly kind: 'float' | 'int' | 'bool' | 'utf8' };
@@ -56,14 +60,34 @@ function featureSchemaForThread(): { ipc: Uint8Array; plan: ColumnStep[] } {
     const f = FEATURE_INDEX[field.name as FeatureName];
     if (f === undefined) throw new Error(`feature table: no feature named ${field.name}`);
     const t = field.type;
-    const kind = t instanceof Float64 ? 'float' : t instanceof Int32 ? 'int' : t instanceof Bool ? 'bool' : t instanceof Utf8 ? 'utf8' : null;
+    const kind =
+      t instanceof Float64
+        ? 'float'
+        : t instanceof Int32
+          ? 'int'
+          : t instanceof Bool
+            ? 'bool'
+            : t instanceof Utf8
+              ? 'utf8'
+              : null;
     if (kind === null) throw new Error(`feature table: unsupported column type ${String(t)} for ${field.name}`);
     return { f, kind };
   });
   return (featureSchema = { ipc: tableToIPC(empty, 'stream'), plan });
 }
 
-const INTERNED_COLUMNS = ['customer_key', 'date', 'account_cohort', 'city', 'state', 'sex', 'merchant_group', 'merchant_city', 'merchant_country', 'source_file'] as const;
+const INTERNED_COLUMNS = [
+  'customer_key',
+  'date',
+  'account_cohort',
+  'city',
+  'state',
+  'sex',
+  'merchant_group',
+  'merchant_city',
+  'merchant_country',
+  'source_file',
+] as const;
 const NUMBER_COLUMNS = ['age', 'credit_limit', 'available_limit', 'source_line', 'amount', 'amount_valid'] as const;
 
 function utf8Buffers(u: RawUtf8Column): ArrayBuffer[] {
@@ -88,7 +112,13 @@ export class ParquetWorker {
     const schema = featureSchemaForThread();
     this.worker = new Worker(PARQUET_WORKER_SOURCE, {
       eval: true,
-      workerData: { parquetWasm: require.resolve('parquet-wasm'), apacheArrow: require.resolve('apache-arrow'), compression, schemaIpc: schema.ipc, plan: schema.plan },
+      workerData: {
+        parquetWasm: require.resolve('parquet-wasm'),
+        apacheArrow: require.resolve('apache-arrow'),
+        compression,
+        schemaIpc: schema.ipc,
+        plan: schema.plan,
+      },
     });
     this.worker.on('message', (r: Reply) => {
       const p = this.pending.get(r.id);
@@ -142,12 +172,18 @@ export class ParquetWorker {
    * {@link readColumns}, and with `hash` the sha256 (hex) of each file's bytes, computed on the thread
    * from the bytes it read anyway (null without `hash`).
    */
-  async readColumnsHashed(files: readonly string[], hash: boolean): Promise<{ cols: TxnColumns; fileSha256: string[] | null }> {
+  async readColumnsHashed(
+    files: readonly string[],
+    hash: boolean,
+  ): Promise<{ cols: TxnColumns; fileSha256: string[] | null }> {
     const r = await this.call({ op: 'readColumns', files, hash });
     const cols = r.cols as unknown as TxnColumns & { customer_key: { ids: Int32Array; added?: string[] } };
     // The thread's customer ids are stable: its dictionary grows here, one array for the thread's life.
     for (const key of cols.customer_key.added!) this.customers.push(key);
-    return { cols: { ...cols, customer_key: { ids: cols.customer_key.ids, dict: this.customers } }, fileSha256: r.fileSha256 ?? null };
+    return {
+      cols: { ...cols, customer_key: { ids: cols.customer_key.ids, dict: this.customers } },
+      fileSha256: r.fileSha256 ?? null,
+    };
   }
 
   /**
@@ -172,7 +208,20 @@ export class ParquetWorker {
     // the thread reuses their buffers for the partitions it decodes next.
     const spent = [...INTERNED_COLUMNS.map((k) => cols[k].ids), ...NUMBER_COLUMNS.map((k) => cols[k])];
     transfer.push(...spent.map((a) => a.buffer as ArrayBuffer));
-    return this.call({ op: 'writeFeatures', file, order: batch.order, keys, values: f.values, valid: f.valid, codes: f.codes, dicts: f.dicts, spent }, transfer).then((r) => r.recycled!);
+    return this.call(
+      {
+        op: 'writeFeatures',
+        file,
+        order: batch.order,
+        keys,
+        values: f.values,
+        valid: f.valid,
+        codes: f.codes,
+        dicts: f.dicts,
+        spent,
+      },
+      transfer,
+    ).then((r) => r.recycled!);
   }
 
   /** CPU seconds the thread has used since it started (null where the OS does not tell: not Linux). */
@@ -217,7 +266,10 @@ export class FeatureWriterPool {
   }
 
   /** {@link readColumns} plus, with `hash`, each file's sha256 ({@link ParquetWorker.readColumnsHashed}). */
-  readColumnsHashed(files: readonly string[], hash: boolean): Promise<{ cols: TxnColumns; fileSha256: string[] | null }> {
+  readColumnsHashed(
+    files: readonly string[],
+    hash: boolean,
+  ): Promise<{ cols: TxnColumns; fileSha256: string[] | null }> {
     return this.workers[this.reads++ % this.workers.length]!.readColumnsHashed(files, hash);
   }
 

@@ -1,4 +1,11 @@
-import { CustomerHistory, DEFAULT_FEATURE_PARAMS, FeatureColumns, computeBatchInto, type FeatureColumnsOptions, type FeatureParams } from '@bolsillo/core';
+import {
+  CustomerHistory,
+  DEFAULT_FEATURE_PARAMS,
+  FeatureColumns,
+  computeBatchInto,
+  type FeatureColumnsOptions,
+  type FeatureParams,
+} from '@bolsillo/core';
 import type { FeatureRow, FeatureValues, Transaction } from '@bolsillo/schema';
 import { txnColumnsFromRows, utf8At, type TxnColumns } from './txn-columns';
 
@@ -119,7 +126,12 @@ function historiesByCustomer(cols: TxnColumns, states: CustomerStates): Customer
  * {@link computeFeatureBatch} does (which is this function on row objects). `sink` chooses how
  * category features are stored (codes for a batch sent to a Parquet thread).
  */
-export function computeColumnarBatch(cols: TxnColumns, states: CustomerStates, params: FeatureParams, sink: FeatureColumnsOptions = {}): ColumnarFeatureBatch {
+export function computeColumnarBatch(
+  cols: TxnColumns,
+  states: CustomerStates,
+  params: FeatureParams,
+  sink: FeatureColumnsOptions = {},
+): ColumnarFeatureBatch {
   const order = historyOrder(cols);
   const features = new FeatureColumns(cols.length, sink);
   computeBatch(cols, order, cols.customer_key.ids, historiesByCustomer(cols, states), params, features);
@@ -131,7 +143,11 @@ export function computeColumnarBatch(cols: TxnColumns, states: CustomerStates, p
  * `params` only pre-resolves the essential flags of the kept window (the kernel re-resolves them
  * if a later batch uses other params).
  */
-export function foldColumnarStates(cols: TxnColumns, states: CustomerStates, params: FeatureParams = DEFAULT_FEATURE_PARAMS): void {
+export function foldColumnarStates(
+  cols: TxnColumns,
+  states: CustomerStates,
+  params: FeatureParams = DEFAULT_FEATURE_PARAMS,
+): void {
   computeBatch(cols, historyOrder(cols), cols.customer_key.ids, historiesByCustomer(cols, states), params, null);
 }
 
@@ -141,7 +157,11 @@ export function foldColumnarStates(cols: TxnColumns, states: CustomerStates, par
  * batches (e.g. one date partition after another) can be fed in date order.
  * Input order does not matter within the batch: it is sorted first.
  */
-export function computeFeatureBatch(txns: readonly Transaction[], states: CustomerStates, params: FeatureParams): FeatureBatch {
+export function computeFeatureBatch(
+  txns: readonly Transaction[],
+  states: CustomerStates,
+  params: FeatureParams,
+): FeatureBatch {
   const { order, features } = computeColumnarBatch(txnColumnsFromRows(txns), states, params);
   const sorted = Array.from(order, (i) => txns[i]!);
   const values = sorted.map((_, k) => features.row(k));
@@ -149,13 +169,26 @@ export function computeFeatureBatch(txns: readonly Transaction[], states: Custom
 }
 
 /** {@link computeFeatureBatch} as feature-store rows (keys plus every feature). */
-export function computeFeatureRows(txns: readonly Transaction[], states: CustomerStates, params: FeatureParams): FeatureRow[] {
+export function computeFeatureRows(
+  txns: readonly Transaction[],
+  states: CustomerStates,
+  params: FeatureParams,
+): FeatureRow[] {
   const batch = computeFeatureBatch(txns, states, params);
-  return batch.txns.map((t, i) => ({ txn_id: t.txn_id, customer_key: t.customer_key, date: t.date, ...batch.values[i]! }));
+  return batch.txns.map((t, i) => ({
+    txn_id: t.txn_id,
+    customer_key: t.customer_key,
+    date: t.date,
+    ...batch.values[i]!,
+  }));
 }
 
 /** Advance customer states over a batch without computing features (rebuilding history before a recompute). */
-export function foldStates(txns: readonly Transaction[], states: CustomerStates, params: FeatureParams = DEFAULT_FEATURE_PARAMS): void {
+export function foldStates(
+  txns: readonly Transaction[],
+  states: CustomerStates,
+  params: FeatureParams = DEFAULT_FEATURE_PARAMS,
+): void {
   foldColumnarStates(txnColumnsFromRows(txns), states, params);
 }
 
@@ -196,9 +229,14 @@ export function planIncremental(
   existingOutputs: ReadonlySet<string>,
 ): IncrementalPlan {
   const dates = Object.keys(inputs).sort();
-  const removed = previous ? Object.keys(previous.inputs).filter((d) => !(d in inputs)).sort() : [...existingOutputs].filter((d) => !(d in inputs)).sort();
+  const removed = previous
+    ? Object.keys(previous.inputs)
+        .filter((d) => !(d in inputs))
+        .sort()
+    : [...existingOutputs].filter((d) => !(d in inputs)).sort();
   if (!previous) return { from: dates[0] ?? null, removed, reason: 'no previous run' };
-  if (previous.config_hash !== configHash) return { from: dates[0] ?? null, removed, reason: 'params or feature declarations changed' };
+  if (previous.config_hash !== configHash)
+    return { from: dates[0] ?? null, removed, reason: 'params or feature declarations changed' };
   const changed = [
     ...dates.filter((d) => previous.inputs[d] !== inputs[d] || !existingOutputs.has(d)),
     ...removed,

@@ -29,7 +29,9 @@ function storeRows(dataDir: string): FeatureRow[] {
 }
 
 function partitionHashes(dataDir: string): Record<string, string> {
-  return Object.fromEntries(listPartitions(dataLayout(dataDir).featureStore).map((p) => [p.date, sha256(fs.readFileSync(p.files[0]!))]));
+  return Object.fromEntries(
+    listPartitions(dataLayout(dataDir).featureStore).map((p) => [p.date, sha256(fs.readFileSync(p.files[0]!))]),
+  );
 }
 
 async function freshRun(txns: readonly Transaction[]): Promise<string> {
@@ -55,15 +57,23 @@ describe('runFeatures (offline store)', () => {
     const store = listPartitions(dataLayout(dir).featureStore);
     expect(store.map((p) => p.date)).toEqual(lake);
     const table = tableFromIPC(readParquet(fs.readFileSync(store[0]!.files[0]!)).intoIPCStream());
-    expect(table.schema.fields.map((f) => `${f.name}:${f.type}`)).toEqual(arrowSchemaFor(FeatureRowSchema).fields.map((f) => `${f.name}:${f.type}`));
-    expect(storeRows(dir).map((r) => r.txn_id).sort()).toEqual(txns.map((t) => t.txn_id).sort());
+    expect(table.schema.fields.map((f) => `${f.name}:${f.type}`)).toEqual(
+      arrowSchemaFor(FeatureRowSchema).fields.map((f) => `${f.name}:${f.type}`),
+    );
+    expect(
+      storeRows(dir)
+        .map((r) => r.txn_id)
+        .sort(),
+    ).toEqual(txns.map((t) => t.txn_id).sort());
   });
 
   it('opens in DuckDB as a Hive-partitioned dataset with the same rows', async () => {
     const db = await DuckDBInstance.create(':memory:');
     const conn = await db.connect();
     const glob = path.join(dataLayout(dir).featureStore, 'date=*', '*.parquet');
-    const result = await conn.runAndReadAll(`SELECT txn_id, hist_count_30d, days_since_prev FROM read_parquet('${glob}', hive_partitioning = true) ORDER BY txn_id`);
+    const result = await conn.runAndReadAll(
+      `SELECT txn_id, hist_count_30d, days_since_prev FROM read_parquet('${glob}', hive_partitioning = true) ORDER BY txn_id`,
+    );
     const expected = storeRows(dir)
       .map((r) => ({ txn_id: r.txn_id, hist_count_30d: r.hist_count_30d, days_since_prev: r.days_since_prev }))
       .sort((a, b) => (a.txn_id < b.txn_id ? -1 : 1));
@@ -89,7 +99,12 @@ describe('runFeatures (offline store)', () => {
     for (const t of replay) {
       const { txn_id: _id, source_file: _f, source_line: _l, ...input } = t;
       const state = customers[t.customer_key] ?? emptyCustomerState();
-      const online: FeatureRow = { txn_id: t.txn_id, customer_key: t.customer_key, date: t.date, ...computeFeatures(input, state, store.params) };
+      const online: FeatureRow = {
+        txn_id: t.txn_id,
+        customer_key: t.customer_key,
+        date: t.date,
+        ...computeFeatures(input, state, store.params),
+      };
       expect(online).toEqual(offline.get(t.txn_id));
       customers[t.customer_key] = updateCustomerState(state, input);
     }
@@ -124,10 +139,16 @@ describe('runFeatures (incremental)', () => {
   it('on an append, writes only the new days (resuming from the online store) and matches a full run', async () => {
     const dir = tempDataDir('append');
     const cut = dates[11]!;
-    writeLake(dir, txns.filter((t) => t.date < cut));
+    writeLake(
+      dir,
+      txns.filter((t) => t.date < cut),
+    );
     await runFeatures({ dataDir: dir, params });
     const old = partitionHashes(dir);
-    writeLake(dir, txns.filter((t) => t.date >= cut));
+    writeLake(
+      dir,
+      txns.filter((t) => t.date >= cut),
+    );
     const r = await runFeatures({ dataDir: dir, params });
     expect(r.from).toBe(cut);
     expect(r.partitionsWritten).toBe(dates.length - 11);
@@ -142,7 +163,10 @@ describe('runFeatures (incremental)', () => {
     const changedDate = dates[5]!;
     const changed = txns.map((t) => (t.date === changedDate ? { ...t, amount: (t.amount ?? 0) + 1000 } : t));
     fs.rmSync(partitionDir(dataLayout(dir).lake, changedDate), { recursive: true });
-    writeLake(dir, changed.filter((t) => t.date === changedDate));
+    writeLake(
+      dir,
+      changed.filter((t) => t.date === changedDate),
+    );
     const before = partitionHashes(dir);
     const r = await runFeatures({ dataDir: dir, params });
     expect(r.from).toBe(changedDate);
@@ -167,7 +191,11 @@ describe('runFeatures (incremental)', () => {
     const dir = await freshRun(txns);
     const r = await runFeatures({ dataDir: dir, params: { ...params, essentialGroups: ['VESTUARIO'] } });
     expect(r.partitionsWritten).toBe(dates.length);
-    expect(storeRows(dir).filter((x) => x.merchant_group === 'VESTUARIO').every((x) => x.is_essential)).toBe(true);
+    expect(
+      storeRows(dir)
+        .filter((x) => x.merchant_group === 'VESTUARIO')
+        .every((x) => x.is_essential),
+    ).toBe(true);
   });
 });
 
@@ -191,6 +219,11 @@ describe('readFeatures', () => {
     expect(t.numRows).toBe(0);
     expect(t.schema.fields.map((f) => f.name)).toEqual(['txn_id', 'amount']);
     expect(() => readFeatures({ columns: ['nope'] }, dir)).toThrow(/unknown column/);
-    expect(readFeatures({}, dir).schema.fields.map((f) => f.name)).toEqual(['txn_id', 'customer_key', 'date', ...FEATURE_NAMES]);
+    expect(readFeatures({}, dir).schema.fields.map((f) => f.name)).toEqual([
+      'txn_id',
+      'customer_key',
+      'date',
+      ...FEATURE_NAMES,
+    ]);
   });
 });

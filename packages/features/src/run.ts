@@ -24,7 +24,13 @@ import { FEATURE_DECLARATIONS, FeatureRowSchema, arrowSchemaFor } from '@bolsill
 import type { Table } from 'apache-arrow';
 import { FeatureWriterPool, threadCpuSeconds, type ParquetCompression } from './parquet-worker';
 import type { TxnColumns } from './txn-columns';
-import { computeColumnarBatch, foldColumnarStates, planIncremental, type CustomerStates, type FeatureStoreManifest } from './pipeline';
+import {
+  computeColumnarBatch,
+  foldColumnarStates,
+  planIncremental,
+  type CustomerStates,
+  type FeatureStoreManifest,
+} from './pipeline';
 
 /** Options of {@link runFeatures}. */
 export interface RunFeaturesOptions {
@@ -69,7 +75,10 @@ const WRITE_BEHIND = 3;
 /** Parquet threads: with the main thread's kernel, two keep both cores of the target machine busy. */
 const PARQUET_THREADS = 2;
 
-function partitionHash(p: DatePartition, fileSha256: readonly string[] = p.files.map((f) => sha256(fs.readFileSync(f)))): string {
+function partitionHash(
+  p: DatePartition,
+  fileSha256: readonly string[] = p.files.map((f) => sha256(fs.readFileSync(f))),
+): string {
   return sha256(p.files.map((f, i) => `${path.basename(f)}:${fileSha256[i]}`).join('\n'));
 }
 
@@ -120,10 +129,16 @@ async function computeFeatures(options: RunFeaturesOptions): Promise<RunFeatures
   // with it, instead of the main thread reading all of them once more before the run starts. The
   // plan only looks at the dates then; the hashes are filled in as the partitions are read.
   const hashWhileReading = previous === null || previous.config_hash !== hash;
-  const inputs: Record<string, string> = Object.fromEntries(lake.map((p) => [p.date, hashWhileReading ? '' : partitionHash(p)]));
+  const inputs: Record<string, string> = Object.fromEntries(
+    lake.map((p) => [p.date, hashWhileReading ? '' : partitionHash(p)]),
+  );
   const onlineFile = path.join(layout.onlineStore, ONLINE_STORE_FILE);
   const online = options.full ? null : readOnlineStore(onlineFile);
-  const existing = new Set(listPartitions(layout.featureStore).filter((p) => p.files.length > 0).map((p) => p.date));
+  const existing = new Set(
+    listPartitions(layout.featureStore)
+      .filter((p) => p.files.length > 0)
+      .map((p) => p.date),
+  );
   // A lake partition whose bytes differ from what ingest recorded is corrupt: refuse it before reading it.
   if (!hashWhileReading) refuseCorrupt(layout, lake, inputs);
   let plan = planIncremental(previous, inputs, hash, existing);
@@ -132,7 +147,16 @@ async function computeFeatures(options: RunFeaturesOptions): Promise<RunFeatures
     plan = { ...plan, reason: `${plan.reason}; online store rebuilt` };
   } else if (plan.from === null) {
     log(`nothing to do: ${plan.reason}`);
-    return { rowsIn: 0, rowsOut: 0, partitionsIn: lake.length, partitionsWritten: 0, partitionsRemoved: 0, customers: Object.keys(online!.customers).length, from: null, reason: plan.reason };
+    return {
+      rowsIn: 0,
+      rowsOut: 0,
+      partitionsIn: lake.length,
+      partitionsWritten: 0,
+      partitionsRemoved: 0,
+      customers: Object.keys(online!.customers).length,
+      from: null,
+      reason: plan.reason,
+    };
   }
   log(`plan: ${plan.reason}${plan.from ? `; recompute from ${plan.from}` : ''}`);
 
@@ -141,7 +165,13 @@ async function computeFeatures(options: RunFeaturesOptions): Promise<RunFeatures
   // States just before `from`: resume from the online store on a pure append, else replay history.
   const states: CustomerStates = new Map();
   const from = plan.from;
-  const resumable = from !== null && online !== null && previous !== null && plan.removed.length === 0 && online.as_of < from && canonicalJson(online.params) === canonicalJson(params);
+  const resumable =
+    from !== null &&
+    online !== null &&
+    previous !== null &&
+    plan.removed.length === 0 &&
+    online.as_of < from &&
+    canonicalJson(online.params) === canonicalJson(params);
   let rowsIn = 0;
   const replay = resumable ? [] : lake.filter((p) => from === null || p.date < from);
   const todo = from === null ? [] : lake.filter((p) => p.date >= from);
@@ -188,9 +218,14 @@ async function computeFeatures(options: RunFeaturesOptions): Promise<RunFeatures
       rowsIn += cols.length;
       // The sink's arrays come back from the thread that wrote an earlier partition; new ones get
       // some slack so that later, slightly larger partitions fit too.
-      const recycled = io.spareSink(cols.length) ?? new FeatureColumns(Math.ceil(cols.length * 1.25), { categoryCodes: true });
+      const recycled =
+        io.spareSink(cols.length) ?? new FeatureColumns(Math.ceil(cols.length * 1.25), { categoryCodes: true });
       const batch = computeColumnarBatch(cols, states, params, { categoryCodes: true, recycled });
-      const written = io.writeFeatures(path.join(partitionDir(layout.featureStore, p.date), 'part-0.parquet'), cols, batch);
+      const written = io.writeFeatures(
+        path.join(partitionDir(layout.featureStore, p.date), 'part-0.parquet'),
+        cols,
+        batch,
+      );
       written.catch(() => undefined); // surfaced when awaited below
       writes.push(written);
       if (writes.length >= WRITE_BEHIND) await writes.shift();
@@ -207,7 +242,9 @@ async function computeFeatures(options: RunFeaturesOptions): Promise<RunFeatures
     const main = threadCpuSeconds();
     if (main !== null && workers.every((w) => w !== null)) {
       threads = { main, parquet: workers as number[] };
-      log(`CPU s by thread: main ${main.toFixed(1)}, parquet threads ${threads.parquet.map((w) => w.toFixed(1)).join(' + ')}`);
+      log(
+        `CPU s by thread: main ${main.toFixed(1)}, parquet threads ${threads.parquet.map((w) => w.toFixed(1)).join(' + ')}`,
+      );
     }
   } finally {
     await io.close();
@@ -218,8 +255,16 @@ async function computeFeatures(options: RunFeaturesOptions): Promise<RunFeatures
   if (hashWhileReading) refuseCorrupt(layout, lake, inputs);
   writeFileAtomic(onlineFile, onlineText);
   const unhashed = Object.keys(inputs).filter((d) => inputs[d] === '');
-  if (unhashed.length > 0) throw new Error(`features: lake partitions left unhashed (${unhashed.join(', ')}); the manifest is not written`);
-  const manifest: FeatureStoreManifest = { version: 1, config_hash: hash, params, inputs, as_of: asOf, updated_at: (options.now ?? (() => new Date()))().toISOString() };
+  if (unhashed.length > 0)
+    throw new Error(`features: lake partitions left unhashed (${unhashed.join(', ')}); the manifest is not written`);
+  const manifest: FeatureStoreManifest = {
+    version: 1,
+    config_hash: hash,
+    params,
+    inputs,
+    as_of: asOf,
+    updated_at: (options.now ?? (() => new Date()))().toISOString(),
+  };
   writeJsonAtomic(manifestFile, manifest);
   return {
     rowsIn,
@@ -243,8 +288,15 @@ export function featureArrowSchema(): Table['schema'] {
  * Throw when a lake partition's bytes are not the ones ingest wrote (its sha256 in lake/manifest.json):
  * a flipped byte can decode to plausible values (one more customer) instead of failing.
  */
-function refuseCorrupt(layout: ReturnType<typeof dataLayout>, lake: readonly DatePartition[], inputs: Readonly<Record<string, string>>): void {
-  const recorded = readJson<{ partitions?: Record<string, { sha256: string }> } | null>(layout.ingestManifest, null)?.partitions;
+function refuseCorrupt(
+  layout: ReturnType<typeof dataLayout>,
+  lake: readonly DatePartition[],
+  inputs: Readonly<Record<string, string>>,
+): void {
+  const recorded = readJson<{ partitions?: Record<string, { sha256: string }> } | null>(
+    layout.ingestManifest,
+    null,
+  )?.partitions;
   if (!recorded) return;
   const corrupt = lake.filter((p) => {
     const r = recorded[p.date];

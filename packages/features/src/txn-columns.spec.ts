@@ -1,4 +1,10 @@
-import { DEFAULT_FEATURE_PARAMS, parquetToTable, rowsFromTable, tableFromRows, tableToCompatibleParquet } from '@bolsillo/core';
+import {
+  DEFAULT_FEATURE_PARAMS,
+  parquetToTable,
+  rowsFromTable,
+  tableFromRows,
+  tableToCompatibleParquet,
+} from '@bolsillo/core';
 import { TransactionSchema, arrowSchemaFor, type FeatureRow, type Transaction } from '@bolsillo/schema';
 import { syntheticTransactions } from './fixtures.test-util';
 import { featureTable, featureTableFromColumns } from './feature-table';
@@ -10,7 +16,9 @@ const at = (c: InternedColumn, i: number) => (c.ids[i]! < 0 ? null : c.dict[c.id
 
 describe('txnColumnsFromTable', () => {
   // Non-ASCII values, nulls, and several record batches (a partition made of more than one file).
-  const txns: Transaction[] = syntheticTransactions(250, 3, 7, 20).map((t, i) => (i % 11 === 0 ? { ...t, merchant_city: 'São Paulo', city: 'SÃO PAULO' } : t));
+  const txns: Transaction[] = syntheticTransactions(250, 3, 7, 20).map((t, i) =>
+    i % 11 === 0 ? { ...t, merchant_city: 'São Paulo', city: 'SÃO PAULO' } : t,
+  );
   const table = parquetToTable(tableToCompatibleParquet(tableFromRows(SCHEMA, txns.slice(0, 100)))).concat(
     parquetToTable(tableToCompatibleParquet(tableFromRows(SCHEMA, txns.slice(100)))),
   );

@@ -88,7 +88,13 @@ class Interner {
   }
 }
 
-type AnyData = Data & { valueOffsets: Int32Array; values: Uint8Array | Int32Array | Float64Array; nullBitmap: Uint8Array | undefined; nullCount: number; offset: number };
+type AnyData = Data & {
+  valueOffsets: Int32Array;
+  values: Uint8Array | Int32Array | Float64Array;
+  nullBitmap: Uint8Array | undefined;
+  nullCount: number;
+  offset: number;
+};
 
 function chunksOf(table: Table, name: string): AnyData[] {
   const v = table.getChild(name);
@@ -158,7 +164,13 @@ function rawUtf8Column(table: Table, name: string, n: number): RawUtf8Column {
   return { offsets, bytes };
 }
 
-function numberColumn<T extends Int32Array | Float64Array>(table: Table, name: string, n: number, make: (n: number) => T, valid?: Uint8Array): T {
+function numberColumn<T extends Int32Array | Float64Array>(
+  table: Table,
+  name: string,
+  n: number,
+  make: (n: number) => T,
+  valid?: Uint8Array,
+): T {
   const out = make(n);
   let row = 0;
   for (const d of chunksOf(table, name)) {

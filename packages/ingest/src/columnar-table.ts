@@ -21,7 +21,11 @@ interface DictBytes {
 // Computed once per parsed file and field (and again only if the dictionary grew).
 const entryBytes = new WeakMap<object, Map<string, DictBytes>>();
 
-function bytesOf<E extends object>(owner: ColumnarParsedFile, entries: readonly E[], field: keyof E & string): DictBytes {
+function bytesOf<E extends object>(
+  owner: ColumnarParsedFile,
+  entries: readonly E[],
+  field: keyof E & string,
+): DictBytes {
   let byField = entryBytes.get(owner);
   if (!byField) entryBytes.set(owner, (byField = new Map()));
   let out = byField.get(field);
@@ -39,7 +43,8 @@ function bytesOf<E extends object>(owner: ColumnarParsedFile, entries: readonly 
 const entryAges = new WeakMap<object, Int32Array>();
 function agesOf(owner: ColumnarParsedFile): Int32Array {
   let ages = entryAges.get(owner);
-  if (!ages || ages.length !== owner.identities.length) entryAges.set(owner, (ages = Int32Array.from(owner.identities, (e) => e.age)));
+  if (!ages || ages.length !== owner.identities.length)
+    entryAges.set(owner, (ages = Int32Array.from(owner.identities, (e) => e.age)));
   return ages;
 }
 
@@ -73,7 +78,12 @@ function bitmapOf(length: number, isNull: (i: number) => boolean): { bitmap: Uin
  * validity and value bytes written straight from the dictionary's packed bytes (two passes, no per-row
  * objects). Null entries add no bytes and a clear validity bit; no nulls, no bitmap (as apache-arrow does).
  */
-function dictUtf8(parts: readonly PartitionPart[], length: number, dict: (p: PartitionPart) => DictBytes, index: (b: ColumnarBucket) => Int32Array): Data<Utf8> {
+function dictUtf8(
+  parts: readonly PartitionPart[],
+  length: number,
+  dict: (p: PartitionPart) => DictBytes,
+  index: (b: ColumnarBucket) => Int32Array,
+): Data<Utf8> {
   const offsets = new Int32Array(length + 1);
   let nulls = 0;
   let total = 0;
@@ -163,7 +173,11 @@ function digitCount(v: number): number {
   return n;
 }
 
-function concatInt32(parts: readonly PartitionPart[], length: number, pick: (b: ColumnarBucket) => Int32Array): Int32Array {
+function concatInt32(
+  parts: readonly PartitionPart[],
+  length: number,
+  pick: (b: ColumnarBucket) => Int32Array,
+): Int32Array {
   const out = new Int32Array(length);
   let r = 0;
   for (const p of parts) {
@@ -180,13 +194,20 @@ function concatInt32(parts: readonly PartitionPart[], length: number, pick: (b: 
  */
 export function columnarTable(schema: Schema, date: string, parts: readonly PartitionPart[]): Table {
   const length = parts.reduce((s, p) => s + p.bucket.length, 0);
-  const ident = (field: keyof IdentityEntry & string) => (p: PartitionPart) => bytesOf(p.parsed, p.parsed.identities, field);
-  const merch = (field: keyof MerchantEntry & string) => (p: PartitionPart) => bytesOf(p.parsed, p.parsed.merchants, field);
+  const ident = (field: keyof IdentityEntry & string) => (p: PartitionPart) =>
+    bytesOf(p.parsed, p.parsed.identities, field);
+  const merch = (field: keyof MerchantEntry & string) => (p: PartitionPart) =>
+    bytesOf(p.parsed, p.parsed.merchants, field);
   // A column with one value per part (date, source file): a one-entry dictionary, every row index 0.
   const constant = (value: (p: PartitionPart) => string): Data<Utf8> => {
     const zeros = new Int32Array(parts.reduce((m, p) => Math.max(m, p.bucket.length), 0));
     const dicts = new Map(parts.map((p) => [p, dictOf([encoder.encode(value(p))])]));
-    return dictUtf8(parts, length, (p) => dicts.get(p)!, () => zeros);
+    return dictUtf8(
+      parts,
+      length,
+      (p) => dicts.get(p)!,
+      () => zeros,
+    );
   };
   const children = schema.fields.map((field): Data => {
     switch (field.name) {
@@ -239,7 +260,10 @@ export function columnarTable(schema: Schema, date: string, parts: readonly Part
   });
   for (const [i, field] of schema.fields.entries()) {
     const expected = field.type instanceof Utf8 ? Utf8 : field.type instanceof Int32 ? Int32 : Float64;
-    if (!(children[i]!.type instanceof expected)) throw new Error(`columnarTable: column "${field.name}" is ${String(children[i]!.type)}, schema says ${String(field.type)}`);
+    if (!(children[i]!.type instanceof expected))
+      throw new Error(
+        `columnarTable: column "${field.name}" is ${String(children[i]!.type)}, schema says ${String(field.type)}`,
+      );
   }
   const struct = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
   return new Table(schema, [new RecordBatch(schema, struct)]);

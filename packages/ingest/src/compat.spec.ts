@@ -5,7 +5,11 @@ import { ingest, readLake, tmpDir, writeGenerated } from './ingest.test-util';
 
 // parquetjs-lite has no type declarations; the reader API used here is tiny.
 const parquet = require('parquetjs-lite') as {
-  ParquetReader: { openFile(file: string): Promise<{ getCursor(): { next(): Promise<Record<string, unknown> | null> }; close(): Promise<void> }> };
+  ParquetReader: {
+    openFile(
+      file: string,
+    ): Promise<{ getCursor(): { next(): Promise<Record<string, unknown> | null> }; close(): Promise<void> }>;
+  };
 };
 
 describe('lake files open in other Parquet readers', () => {
@@ -49,7 +53,10 @@ describe('lake files open in other Parquet readers', () => {
       first: '2020-01-01',
       last: '2020-01-10',
     });
-    expect(facts!.total as number).toBeCloseTo(amounts.reduce((s, a) => s + a, 0), 6);
+    expect(facts!.total as number).toBeCloseTo(
+      amounts.reduce((s, a) => s + a, 0),
+      6,
+    );
     con.closeSync();
     db.closeSync();
   });

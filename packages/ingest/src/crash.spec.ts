@@ -8,7 +8,12 @@ const ROOT = path.resolve(__dirname, '../../..');
 const CLI = path.join(__dirname, 'cli.ts');
 const TSX = require.resolve('tsx/cli', { paths: [ROOT] });
 
-function runCli(raw: string, data: string, onPartition?: (child: ReturnType<typeof spawn>) => void, stderr: string[] = []): Promise<number | null> {
+function runCli(
+  raw: string,
+  data: string,
+  onPartition?: (child: ReturnType<typeof spawn>) => void,
+  stderr: string[] = [],
+): Promise<number | null> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [TSX, CLI], {
       cwd: ROOT,
@@ -21,7 +26,10 @@ function runCli(raw: string, data: string, onPartition?: (child: ReturnType<type
       // Kill as soon as some (not all) partitions are in place: a real mid-write crash.
       timer = setInterval(() => {
         const lake = dataLayout(data).lake;
-        if (fs.existsSync(lake) && fs.readdirSync(lake).filter((d) => fs.existsSync(path.join(lake, d, 'part-0.parquet'))).length >= 3) {
+        if (
+          fs.existsSync(lake) &&
+          fs.readdirSync(lake).filter((d) => fs.existsSync(path.join(lake, d, 'part-0.parquet'))).length >= 3
+        ) {
           clearInterval(timer);
           onPartition(child);
         }
@@ -48,7 +56,9 @@ describe('crash safety', () => {
     await runCli(raw, crashed, (child) => child.kill('SIGKILL'));
     // Killed before the manifest, the last write: the run was really interrupted.
     expect(fs.existsSync(dataLayout(crashed).ingestManifest)).toBe(false);
-    const partial = walk(dataLayout(crashed).lake).filter((f) => f.endsWith('.parquet') && !path.basename(f).startsWith('.'));
+    const partial = walk(dataLayout(crashed).lake).filter(
+      (f) => f.endsWith('.parquet') && !path.basename(f).startsWith('.'),
+    );
     expect(partial.length).toBeGreaterThan(0);
     expect(partial.length).toBeLessThan(Object.keys(readManifest(clean).partitions).length);
 

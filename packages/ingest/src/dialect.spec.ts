@@ -1,9 +1,20 @@
 import { RAW_COLUMNS } from '@bolsillo/schema';
-import { checkHeader, decodeBlock, IngestError, maskRawLine, parseBrazilianAmount, parseLine, parseSourceDate } from './dialect';
+import {
+  checkHeader,
+  decodeBlock,
+  IngestError,
+  maskRawLine,
+  parseBrazilianAmount,
+  parseLine,
+  parseSourceDate,
+} from './dialect';
 
 const RULES = { minAge: 16, maxAge: 110 };
 const GOOD = '4,53E+11;201405;CAMPO LIMPO PAULISTA  ;SP ;37;F;4700;5605;4.12.2019;1.784,13;SERVIÇO;SAO PAULO;BR';
-const withField = (i: number, v: string) => GOOD.split(';').map((f, k) => (k === i ? v : f)).join(';');
+const withField = (i: number, v: string) =>
+  GOOD.split(';')
+    .map((f, k) => (k === i ? v : f))
+    .join(';');
 
 describe('dialect', () => {
   it('parses Brazilian amounts and the missing marker', () => {
@@ -64,7 +75,9 @@ describe('dialect', () => {
   it('names the file and the missing and unexpected columns of a wrong header', () => {
     expect(() => checkHeader(RAW_COLUMNS.join(';'), 'ok.csv')).not.toThrow();
     const bad = RAW_COLUMNS.map((c) => (c === ' valor ' ? 'valor' : c)).join(';');
-    expect(() => checkHeader(bad, 'drop.csv')).toThrow(/drop\.csv: wrong header: missing columns " valor "; unexpected columns "valor"/);
+    expect(() => checkHeader(bad, 'drop.csv')).toThrow(
+      /drop\.csv: wrong header: missing columns " valor "; unexpected columns "valor"/,
+    );
   });
 
   it('decodes the 0x82 single-byte page and UTF-8 to the same text, and refuses garbage', () => {
@@ -74,7 +87,9 @@ describe('dialect', () => {
     expect(decodeBlock(single, 'ascii', where)).toEqual({ text: 'a;SERVIÇO\n', mode: 'mibolsillo-single-byte' });
     expect(decodeBlock(utf8, 'ascii', where)).toEqual({ text: 'a;SERVIÇO\n', mode: 'utf-8' });
     expect(() => decodeBlock(Buffer.from([0x61, 0x0a, 0x00, 0xff, 0x0a]), 'ascii', where)).toThrow(IngestError);
-    expect(() => decodeBlock(Buffer.from([0x61, 0x0a, 0x00, 0xff, 0x0a]), 'ascii', where)).toThrow(/x\.csv: undecodable bytes at line 2/);
+    expect(() => decodeBlock(Buffer.from([0x61, 0x0a, 0x00, 0xff, 0x0a]), 'ascii', where)).toThrow(
+      /x\.csv: undecodable bytes at line 2/,
+    );
     expect(() => decodeBlock(single, 'utf-8', where)).toThrow(/x\.csv/);
   });
 

@@ -1,6 +1,13 @@
 import { isUtf8 } from 'node:buffer';
 import type { TSchema } from '@sinclair/typebox';
-import { RAW_COLUMNS, RAW_TO_CANONICAL, TransactionSchema, describeErrors, validatorFor, type Transaction } from '@bolsillo/schema';
+import {
+  RAW_COLUMNS,
+  RAW_TO_CANONICAL,
+  TransactionSchema,
+  describeErrors,
+  validatorFor,
+  type Transaction,
+} from '@bolsillo/schema';
 
 /** How a file's bytes were decoded. */
 export type SourceEncoding = 'ascii' | 'utf-8' | 'mibolsillo-single-byte';
@@ -11,8 +18,12 @@ export type SourceEncoding = 'ascii' | 'utf-8' | 'mibolsillo-single-byte';
  */
 const SINGLE_BYTE: Readonly<Record<number, string>> = { 0x82: 'Ç' };
 /** 1 at index `b - 0x80` when the high byte `b` has a meaning in the single-byte page. */
-export const SINGLE_BYTE_OK = Uint8Array.from({ length: 0x80 }, (_, i) => (SINGLE_BYTE[i + 0x80] === undefined ? 0 : 1));
-const SINGLE_BYTE_ENTRIES = Object.entries(SINGLE_BYTE).map(([b, mapped]) => [String.fromCharCode(Number(b)), mapped] as const);
+export const SINGLE_BYTE_OK = Uint8Array.from({ length: 0x80 }, (_, i) =>
+  SINGLE_BYTE[i + 0x80] === undefined ? 0 : 1,
+);
+const SINGLE_BYTE_ENTRIES = Object.entries(SINGLE_BYTE).map(
+  ([b, mapped]) => [String.fromCharCode(Number(b)), mapped] as const,
+);
 
 /** Why a row was quarantined. */
 export type ReasonCode =
@@ -44,7 +55,6 @@ export interface DomainRules {
 /** An error that fails the run (exit 1), naming the file. */
 export class IngestError extends Error {}
 
-
 /**
  * Decode a block of whole lines. UTF-8 when valid, otherwise the source's single-byte page; `mode` carries
  * the file's encoding once seen (a file mixing both is undecodable). Throws {@link IngestError} naming the
@@ -64,7 +74,11 @@ export function decodeBlock(
  * The encoding of a block of whole lines given the file's encoding so far, without decoding it (the checks
  * and errors of {@link decodeBlock}, which calls it). Throws {@link IngestError} for undecodable bytes.
  */
-export function classifyBlock(bytes: Uint8Array, mode: SourceEncoding, where: { file: string; firstLine: number }): SourceEncoding {
+export function classifyBlock(
+  bytes: Uint8Array,
+  mode: SourceEncoding,
+  where: { file: string; firstLine: number },
+): SourceEncoding {
   let high = -1;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
@@ -72,7 +86,8 @@ export function classifyBlock(bytes: Uint8Array, mode: SourceEncoding, where: { 
       high = i;
       break;
     }
-    if (b < 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) throw undecodable(bytes, i, where, `control byte 0x${b.toString(16).padStart(2, '0')}`);
+    if (b < 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09)
+      throw undecodable(bytes, i, where, `control byte 0x${b.toString(16).padStart(2, '0')}`);
   }
   if (high < 0) return mode;
   if (mode === 'mibolsillo-single-byte') {
@@ -87,15 +102,18 @@ export function classifyBlock(bytes: Uint8Array, mode: SourceEncoding, where: { 
   }
   for (let i = high; i < bytes.length; i++) {
     const b = bytes[i]!;
-    if (b < 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) throw undecodable(bytes, i, where, `control byte 0x${b.toString(16).padStart(2, '0')}`);
+    if (b < 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09)
+      throw undecodable(bytes, i, where, `control byte 0x${b.toString(16).padStart(2, '0')}`);
   }
   if (mode !== 'mibolsillo-single-byte') {
     if (isUtf8(bytes)) return 'utf-8';
-    if (mode === 'utf-8') throw undecodable(bytes, firstInvalidUtf8(bytes), where, 'invalid UTF-8 in a file that started as UTF-8');
+    if (mode === 'utf-8')
+      throw undecodable(bytes, firstInvalidUtf8(bytes), where, 'invalid UTF-8 in a file that started as UTF-8');
   }
   for (let i = high; i < bytes.length; i++) {
     const b = bytes[i]!;
-    if (b >= 0x80 && SINGLE_BYTE[b] === undefined) throw undecodable(bytes, i, where, `byte 0x${b.toString(16)} is neither UTF-8 nor the source code page`);
+    if (b >= 0x80 && SINGLE_BYTE[b] === undefined)
+      throw undecodable(bytes, i, where, `byte 0x${b.toString(16)} is neither UTF-8 nor the source code page`);
   }
   return 'mibolsillo-single-byte';
 }
@@ -122,7 +140,12 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
   return 0;
 }
 
-function undecodable(bytes: Uint8Array, at: number, where: { file: string; firstLine: number }, what: string): IngestError {
+function undecodable(
+  bytes: Uint8Array,
+  at: number,
+  where: { file: string; firstLine: number },
+  what: string,
+): IngestError {
   let line = where.firstLine;
   for (let i = 0; i < at; i++) if (bytes[i] === 0x0a) line += 1;
   return new IngestError(`${where.file}: undecodable bytes at line ${line} (${what})`);
@@ -142,7 +165,9 @@ export function checkHeader(line: string, file: string): void {
     unexpected.length ? `unexpected columns ${unexpected.map((c) => JSON.stringify(c)).join(', ')}` : '',
     missing.length === 0 && unexpected.length === 0 ? 'columns out of order' : '',
   ].filter(Boolean);
-  throw new IngestError(`${file}: wrong header: ${parts.join('; ')} (expected ${RAW_COLUMNS.map((c) => JSON.stringify(c)).join(';')})`);
+  throw new IngestError(
+    `${file}: wrong header: ${parts.join('; ')} (expected ${RAW_COLUMNS.map((c) => JSON.stringify(c)).join(';')})`,
+  );
 }
 
 const DATE = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/;
@@ -202,19 +227,27 @@ function intern(s: string): string {
  * Parse one data line of the dialect into a canonical row (minus the pseudonym), or a rejection with a
  * reason code. Pure.
  */
-export function parseLine(line: string, sourceFile: string, sourceLine: number, rules: DomainRules): ParsedRow | Rejection {
+export function parseLine(
+  line: string,
+  sourceFile: string,
+  sourceLine: number,
+  rules: DomainRules,
+): ParsedRow | Rejection {
   const f = line.split(';');
-  if (f.length !== RAW_COLUMNS.length) return { reason: 'field_count', detail: `${f.length} fields, expected ${RAW_COLUMNS.length}` };
+  if (f.length !== RAW_COLUMNS.length)
+    return { reason: 'field_count', detail: `${f.length} fields, expected ${RAW_COLUMNS.length}` };
   const get = (canonical: string) => f[IDX[canonical]!]!.trim();
   const who = parseIdentity(f, rules);
   if ('reason' in who) return who;
   const { rawId, cohort, city, state, age, sex } = who;
   const limitText = get('credit_limit');
   const availText = get('available_limit');
-  if (!INT.test(limitText) || !INT.test(availText)) return { reason: 'bad_limit', detail: `limite_total "${limitText}", limite_disp "${availText}"` };
+  if (!INT.test(limitText) || !INT.test(availText))
+    return { reason: 'bad_limit', detail: `limite_total "${limitText}", limite_disp "${availText}"` };
   const creditLimit = Number(limitText);
   const availableLimit = Number(availText);
-  if (creditLimit > 2 ** 31 - 1 || availableLimit > 2 ** 31 - 1) return { reason: 'bad_limit', detail: 'limit out of range' };
+  if (creditLimit > 2 ** 31 - 1 || availableLimit > 2 ** 31 - 1)
+    return { reason: 'bad_limit', detail: 'limit out of range' };
   const dateText = get('date');
   const date = parseSourceDate(dateText);
   if (!date) return { reason: 'bad_date', detail: `data "${dateText}"` };
@@ -262,7 +295,8 @@ export function parseIdentity(f: readonly string[], rules: DomainRules): RawIden
   if (!rawId) return { reason: 'missing_id', detail: 'empty id' };
   const cohort = get('account_cohort');
   const cm = COHORT.exec(cohort);
-  if (!cm || Number(cm[2]) < 1 || Number(cm[2]) > 12) return { reason: 'bad_cohort', detail: `safra_abertura "${cohort}"` };
+  if (!cm || Number(cm[2]) < 1 || Number(cm[2]) > 12)
+    return { reason: 'bad_cohort', detail: `safra_abertura "${cohort}"` };
   const city = get('city').replace(/\s+/g, ' ');
   if (!city) return { reason: 'missing_city', detail: 'empty cidade' };
   const state = get('state').toUpperCase();
@@ -276,7 +310,9 @@ export function parseIdentity(f: readonly string[], rules: DomainRules): RawIden
 }
 
 /** Parse the merchant fields of a split line (group normalised, empty city/country → null). Pure. */
-export function parseMerchant(f: readonly string[]): { group: string; mcity: string | null; mcountry: string | null } | Rejection {
+export function parseMerchant(
+  f: readonly string[],
+): { group: string; mcity: string | null; mcountry: string | null } | Rejection {
   const get = (canonical: string) => f[IDX[canonical]!]!.trim();
   const group = get('merchant_group').replace(/\s+/g, ' ').toUpperCase();
   if (!group) return { reason: 'missing_merchant_group', detail: 'empty grupo_estabelecimento' };
@@ -300,16 +336,31 @@ export function rawIndex(canonical: keyof Transaction): number {
  */
 export const FIELD_VALIDATORS: Readonly<Record<keyof Transaction, (value: unknown) => boolean>> = (() => {
   const s = TransactionSchema as unknown as Record<string, unknown>;
-  const allowed = new Set(['type', 'properties', 'required', 'additionalProperties', '$id', 'description', 'title', 'examples']);
+  const allowed = new Set([
+    'type',
+    'properties',
+    'required',
+    'additionalProperties',
+    '$id',
+    'description',
+    'title',
+    'examples',
+  ]);
   const keys = Object.keys(TransactionSchema.properties) as (keyof Transaction)[];
   const required = new Set((s.required as string[] | undefined) ?? []);
-  if (s.type !== 'object' || s.additionalProperties !== false || keys.some((k) => !required.has(k)) || Object.keys(s).some((k) => !allowed.has(k))) {
-    throw new Error('TransactionSchema is no longer a closed object of independent properties: per-field validation would not be equivalent');
+  if (
+    s.type !== 'object' ||
+    s.additionalProperties !== false ||
+    keys.some((k) => !required.has(k)) ||
+    Object.keys(s).some((k) => !allowed.has(k))
+  ) {
+    throw new Error(
+      'TransactionSchema is no longer a closed object of independent properties: per-field validation would not be equivalent',
+    );
   }
-  return Object.fromEntries(keys.map((k) => [k, validatorFor(TransactionSchema.properties[k] as TSchema) as (value: unknown) => boolean])) as Record<
-    keyof Transaction,
-    (value: unknown) => boolean
-  >;
+  return Object.fromEntries(
+    keys.map((k) => [k, validatorFor(TransactionSchema.properties[k] as TSchema) as (value: unknown) => boolean]),
+  ) as Record<keyof Transaction, (value: unknown) => boolean>;
 })();
 
 /** Check a finished transaction with the shared ajv validator; a rejection or null. */

@@ -33,7 +33,10 @@ export class ConcurrentAtomicWriter {
 
 async function writeOne(target: string, bytes: Uint8Array): Promise<void> {
   await fs.promises.mkdir(path.dirname(target), { recursive: true });
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Math.random().toString(16).slice(2, 10)}`);
+  const tmp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.tmp-${process.pid}-${Math.random().toString(16).slice(2, 10)}`,
+  );
   const handle = await fs.promises.open(tmp, 'w');
   try {
     await handle.writeFile(bytes);

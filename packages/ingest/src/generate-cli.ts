@@ -16,7 +16,8 @@ export function parseShift(text: string | undefined): GeneratorShift {
       });
   const shift: Record<string, number> = {};
   for (const [k, v] of entries) {
-    if (!(SHIFT_KEYS as readonly string[]).includes(k)) throw new Error(`--shift: unknown key "${k}" (known: ${SHIFT_KEYS.join(', ')})`);
+    if (!(SHIFT_KEYS as readonly string[]).includes(k))
+      throw new Error(`--shift: unknown key "${k}" (known: ${SHIFT_KEYS.join(', ')})`);
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`--shift: ${k} must be a number`);
     shift[k] = v;
   }
@@ -34,7 +35,10 @@ if (require.main === module) {
       out: { type: 'string', description: 'Output CSV file.', default: 'data/raw/generated.csv' },
       start: { type: 'string', description: 'First date, YYYY-MM-DD.', default: '2019-04-01' },
       end: { type: 'string', description: 'Last date, YYYY-MM-DD.', default: '2020-05-07' },
-      shift: { type: 'string', description: 'Distribution shift: "amountScale=2,ageOffset=15" (keys: ' + SHIFT_KEYS.join(', ') + ').' },
+      shift: {
+        type: 'string',
+        description: 'Distribution shift: "amountScale=2,ageOffset=15" (keys: ' + SHIFT_KEYS.join(', ') + ').',
+      },
     },
     run: async ({ values, log }) => {
       const rows = Number(values.rows);
@@ -48,7 +52,13 @@ if (require.main === module) {
       const progress = createProgress('generate', { total: rows });
       let bytes = 0;
       let header = true;
-      for (const chunk of generateChunks({ rows, seed, start: String(values.start), end: String(values.end), shift: parseShift(values.shift as string | undefined) })) {
+      for (const chunk of generateChunks({
+        rows,
+        seed,
+        start: String(values.start),
+        end: String(values.end),
+        shift: parseShift(values.shift as string | undefined),
+      })) {
         bytes += chunk.length;
         if (!stream.write(chunk)) await new Promise<void>((r) => stream.once('drain', () => r()));
         let lines = header ? -1 : 0;

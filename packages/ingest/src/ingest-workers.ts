@@ -9,7 +9,9 @@ import { Worker } from 'node:worker_threads';
 export function startIngestWorkers(count: number): Worker[] {
   const entry = path.join(__dirname, `ingest-worker${path.extname(__filename)}`);
   // Under tsx or jest the worker loads TypeScript through tsx's CommonJS hook; compiled, plain require.
-  const code = entry.endsWith('.ts') ? `require('tsx/cjs/api').register(); require(${JSON.stringify(entry)});` : `require(${JSON.stringify(entry)});`;
+  const code = entry.endsWith('.ts')
+    ? `require('tsx/cjs/api').register(); require(${JSON.stringify(entry)});`
+    : `require(${JSON.stringify(entry)});`;
   return Array.from({ length: count }, () => {
     const w = new Worker(code, { eval: true });
     w.unref();

@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dataLayout, generate, listPartitions, readParquetFile, rowsFromTable, type GenerateOptions } from '@bolsillo/core';
+import {
+  dataLayout,
+  generate,
+  listPartitions,
+  readParquetFile,
+  rowsFromTable,
+  type GenerateOptions,
+} from '@bolsillo/core';
 import type { Transaction } from '@bolsillo/schema';
 import type { IngestManifest } from './lake';
 import { runIngest } from './run';
@@ -23,12 +30,20 @@ export const TEST_SECRET = 'test-secret-7f3a9c1e-never-in-outputs';
 
 /** Run ingest quietly with a fixed secret. */
 export function ingest(rawDir: string, dataDir: string, backfill = false) {
-  return runIngest({ rawDir, dataDir, backfill, env: { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET }, log: () => undefined });
+  return runIngest({
+    rawDir,
+    dataDir,
+    backfill,
+    env: { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET },
+    log: () => undefined,
+  });
 }
 
 /** Every row of the lake, partition by partition. */
 export function readLake(dataDir: string): Transaction[] {
-  return listPartitions(dataLayout(dataDir).lake).flatMap((p) => p.files.flatMap((f) => rowsFromTable<Transaction>(readParquetFile(f))));
+  return listPartitions(dataLayout(dataDir).lake).flatMap((p) =>
+    p.files.flatMap((f) => rowsFromTable<Transaction>(readParquetFile(f))),
+  );
 }
 
 export function readManifest(dataDir: string): IngestManifest {
@@ -38,5 +53,7 @@ export function readManifest(dataDir: string): IngestManifest {
 /** Every file under a folder. */
 export function walk(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }

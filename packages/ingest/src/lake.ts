@@ -47,17 +47,35 @@ export interface IngestPlan {
  * Decide what to ingest: new and changed files are parsed, changed and removed ones have their old rows
  * dropped; `backfill` treats every file as new and rebuilds the lake. Pure.
  */
-export function planIngest(current: Readonly<Record<string, string>>, manifest: IngestManifest, backfill: boolean): IngestPlan {
+export function planIngest(
+  current: Readonly<Record<string, string>>,
+  manifest: IngestManifest,
+  backfill: boolean,
+): IngestPlan {
   const names = Object.keys(current).sort();
-  if (backfill) return { parse: names, drop: Object.keys(manifest.files).sort(), unchanged: [], removed: Object.keys(manifest.files).filter((f) => !(f in current)).sort() };
+  if (backfill)
+    return {
+      parse: names,
+      drop: Object.keys(manifest.files).sort(),
+      unchanged: [],
+      removed: Object.keys(manifest.files)
+        .filter((f) => !(f in current))
+        .sort(),
+    };
   const parse = names.filter((f) => manifest.files[f]?.sha256 !== current[f]);
-  const removed = Object.keys(manifest.files).filter((f) => !(f in current)).sort();
+  const removed = Object.keys(manifest.files)
+    .filter((f) => !(f in current))
+    .sort();
   const drop = [...parse.filter((f) => f in manifest.files), ...removed].sort();
   return { parse, drop, unchanged: names.filter((f) => !parse.includes(f)), removed };
 }
 
 /** Partitions a plan rewrites: every date the dropped files touched and every date the parsed files touch. */
-export function affectedDates(plan: IngestPlan, manifest: IngestManifest, parsed: readonly { readonly dateCounts: ReadonlyMap<string, number> }[]): string[] {
+export function affectedDates(
+  plan: IngestPlan,
+  manifest: IngestManifest,
+  parsed: readonly { readonly dateCounts: ReadonlyMap<string, number> }[],
+): string[] {
   const dates = new Set<string>();
   for (const f of plan.drop) for (const d of Object.keys(manifest.files[f]?.partitions ?? {})) dates.add(d);
   for (const p of parsed) for (const d of p.dateCounts.keys()) dates.add(d);
@@ -88,7 +106,8 @@ export function mergePartition(
   const files = cols.source_file as string[];
   const lines = cols.source_line as number[];
   const n = lines.length;
-  const before = (a: number, b: number) => (files[a]! < files[b]! ? -1 : files[a]! > files[b]! ? 1 : lines[a]! - lines[b]!);
+  const before = (a: number, b: number) =>
+    files[a]! < files[b]! ? -1 : files[a]! > files[b]! ? 1 : lines[a]! - lines[b]!;
   let sorted = true;
   for (let i = 1; i < n && sorted; i++) if (before(i - 1, i) > 0) sorted = false;
   if (sorted) return cols;
@@ -108,7 +127,12 @@ export function bucketColumns(b: ColumnarBucket, parsed: ColumnarParsedFile, dat
 }
 
 // Column-wise append: no per-row objects on the hot path.
-function appendBucket(cols: Record<string, unknown[]>, b: ColumnarBucket, parsed: ColumnarParsedFile, date: string): void {
+function appendBucket(
+  cols: Record<string, unknown[]>,
+  b: ColumnarBucket,
+  parsed: ColumnarParsedFile,
+  date: string,
+): void {
   const n = b.length;
   const file = parsed.file;
   for (const c of TRANSACTION_COLUMNS) {

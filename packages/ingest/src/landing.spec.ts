@@ -20,10 +20,20 @@ describe('ingestLanding', () => {
     await ingest(raw, data);
     const lake = readLake(data);
     const base = lake[0]!;
-    const pushed = (id: string, over: Partial<Transaction>, line: number): Transaction => ({ ...base, ...over, txn_id: id, source_file: 'landing/api-a/2026-12-02.jsonl', source_line: line });
+    const pushed = (id: string, over: Partial<Transaction>, line: number): Transaction => ({
+      ...base,
+      ...over,
+      txn_id: id,
+      source_file: 'landing/api-a/2026-12-02.jsonl',
+      source_line: line,
+    });
     // A new transaction on a lake date, one on a new date, a replay of a source-file row (same id),
     // the first again from another writer, and a torn-free line that is not a transaction.
-    land(data, 'api-a', [pushed('push-1', {}, 1), pushed('push-2', { date: '2030-01-01' }, 2), { ...lake[1]!, source_file: 'landing/api-a/2026-12-02.jsonl', source_line: 3 }]);
+    land(data, 'api-a', [
+      pushed('push-1', {}, 1),
+      pushed('push-2', { date: '2030-01-01' }, 2),
+      { ...lake[1]!, source_file: 'landing/api-a/2026-12-02.jsonl', source_line: 3 },
+    ]);
     land(data, 'api-b', [pushed('push-1', {}, 1)]);
     fs.appendFileSync(path.join(dataLayout(data).landing, 'api-b', '2026-12-02.jsonl'), '{"txn_id":"broken"}\n');
 
@@ -42,7 +52,12 @@ describe('ingestLanding', () => {
     await ingest(raw, data);
     ingestLanding(data, () => undefined);
     const again = readLake(data);
-    expect(again.filter((t) => t.txn_id.startsWith('push-')).map((t) => t.txn_id).sort()).toEqual(['push-1', 'push-2']);
+    expect(
+      again
+        .filter((t) => t.txn_id.startsWith('push-'))
+        .map((t) => t.txn_id)
+        .sort(),
+    ).toEqual(['push-1', 'push-2']);
     expect(new Set(again.map((t) => t.txn_id)).size).toBe(again.length);
     fs.rmSync(root, { recursive: true, force: true });
   });

@@ -1,6 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { dataLayout, listPartitions, partitionDir, readJson, readParquetFile, sha256, tableFromRows, writeJsonAtomic, writeParquetFile } from '@bolsillo/core';
+import {
+  dataLayout,
+  listPartitions,
+  partitionDir,
+  readJson,
+  readParquetFile,
+  sha256,
+  tableFromRows,
+  writeJsonAtomic,
+  writeParquetFile,
+} from '@bolsillo/core';
 import { TransactionSchema, validatorFor, type Transaction } from '@bolsillo/schema';
 import { LAKE_SCHEMA } from './lake';
 
@@ -40,14 +50,23 @@ export function ingestLanding(dataDir: string, log: (message: string) => void): 
     for (const writer of fs.readdirSync(layout.landing).sort()) {
       const dir = path.join(layout.landing, writer);
       if (!fs.statSync(dir).isDirectory()) continue;
-      for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) files.push(path.join(dir, name));
+      for (const name of fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.jsonl'))
+        .sort())
+        files.push(path.join(dir, name));
     }
   }
   const previous = readJson<{ inputs: string; dates: string[] }>(stateFile, { inputs: '', dates: [] });
   const texts = files.map((f) => fs.readFileSync(f, 'utf8'));
   const manifestText = fs.existsSync(layout.ingestManifest) ? fs.readFileSync(layout.ingestManifest, 'utf8') : '';
-  const inputs = sha256([sha256(manifestText), ...files.map((f, i) => `${path.relative(layout.landing, f)}:${sha256(texts[i]!)}`)].join('\n'));
-  if (inputs === previous.inputs) return { files: 0, rows: 0, duplicates: 0, inSourceFiles: 0, invalid: 0, partitions: 0, unchanged: true };
+  const inputs = sha256(
+    [sha256(manifestText), ...files.map((f, i) => `${path.relative(layout.landing, f)}:${sha256(texts[i]!)}`)].join(
+      '\n',
+    ),
+  );
+  if (inputs === previous.inputs)
+    return { files: 0, rows: 0, duplicates: 0, inSourceFiles: 0, invalid: 0, partitions: 0, unchanged: true };
 
   const seen = new Set<string>();
   const byDate = new Map<string, Transaction[]>();
@@ -110,6 +129,8 @@ export function ingestLanding(dataDir: string, log: (message: string) => void): 
     }
   }
   writeJsonAtomic(stateFile, { inputs, dates });
-  log(`landing: ${files.length} file(s), ${rows} transaction(s) into ${dates.length} partition(s); ${duplicates} landed twice and ${inSourceFiles} already in a source file counted once${invalid ? `; ${invalid} invalid line(s) left out` : ''}`);
+  log(
+    `landing: ${files.length} file(s), ${rows} transaction(s) into ${dates.length} partition(s); ${duplicates} landed twice and ${inSourceFiles} already in a source file counted once${invalid ? `; ${invalid} invalid line(s) left out` : ''}`,
+  );
   return { files: files.length, rows, duplicates, inSourceFiles, invalid, partitions: dates.length, unchanged: false };
 }

@@ -19,7 +19,22 @@ function referenceRows(p: ParsedFile): unknown[][] {
   const rows: unknown[][] = [];
   for (const [date, b] of p.buckets) {
     for (let i = 0; i < b.source_line.length; i++) {
-      rows.push([date, b.source_line[i], b.customer_key[i], b.account_cohort[i], b.city[i], b.state[i], b.age[i], b.sex[i], b.credit_limit[i], b.available_limit[i], b.amount[i], b.merchant_group[i], b.merchant_city[i], b.merchant_country[i]]);
+      rows.push([
+        date,
+        b.source_line[i],
+        b.customer_key[i],
+        b.account_cohort[i],
+        b.city[i],
+        b.state[i],
+        b.age[i],
+        b.sex[i],
+        b.credit_limit[i],
+        b.available_limit[i],
+        b.amount[i],
+        b.merchant_group[i],
+        b.merchant_city[i],
+        b.merchant_country[i],
+      ]);
     }
   }
   return rows;
@@ -29,7 +44,22 @@ function columnarRows(p: ColumnarParsedFile): unknown[][] {
   for (const [date, b] of [...p.buckets].flatMap(([d, parts]) => parts.map((part) => [d, part] as const))) {
     const c = bucketColumns(b, p, date);
     for (let i = 0; i < b.length; i++) {
-      rows.push([c.date![i], c.source_line![i], c.customer_key![i], c.account_cohort![i], c.city![i], c.state![i], c.age![i], c.sex![i], c.credit_limit![i], c.available_limit![i], c.amount![i], c.merchant_group![i], c.merchant_city![i], c.merchant_country![i]]);
+      rows.push([
+        c.date![i],
+        c.source_line![i],
+        c.customer_key![i],
+        c.account_cohort![i],
+        c.city![i],
+        c.state![i],
+        c.age![i],
+        c.sex![i],
+        c.credit_limit![i],
+        c.available_limit![i],
+        c.amount![i],
+        c.merchant_group![i],
+        c.merchant_city![i],
+        c.merchant_country![i],
+      ]);
       expect(c.txn_id![i]).toBe(`${p.file}#${b.source_line[i]!}`);
     }
   }
@@ -61,7 +91,9 @@ async function expectSameAsReference(bytes: Uint8Array, chunk: number): Promise<
 
 describe('parseFileColumnar (byte-level parser) against the string reference parseFile', () => {
   it('gives the same rows, values, rejections and counts on quirky input, whatever the chunk size', async () => {
-    const lines = generate({ rows: 400, seed: 41, start: '2020-03-01', end: '2020-03-09' }).toString('latin1').split('\r\n');
+    const lines = generate({ rows: 400, seed: 41, start: '2020-03-01', end: '2020-03-09' })
+      .toString('latin1')
+      .split('\r\n');
     const f = (i: number) => lines[i]!.split(';');
     const edit = (i: number, k: number, v: string) => {
       const row = f(i);
@@ -69,7 +101,21 @@ describe('parseFileColumnar (byte-level parser) against the string reference par
       lines[i] = row.join(';');
     };
     // Amounts: grouped thousands, many digits (string path), negative zero, negative, malformed, the marker, padding.
-    ['1.784,13', ' 12.345.678,91 ', '123456789012345678,5', '-0', '-3,5', '1.23,4', '1,', ',5', ' -   ', '', '007,10', '0,1', '99999999999999,99'].forEach((v, j) => edit(2 + j, 9, v));
+    [
+      '1.784,13',
+      ' 12.345.678,91 ',
+      '123456789012345678,5',
+      '-0',
+      '-3,5',
+      '1.23,4',
+      '1,',
+      ',5',
+      ' -   ',
+      '',
+      '007,10',
+      '0,1',
+      '99999999999999,99',
+    ].forEach((v, j) => edit(2 + j, 9, v));
     // Limits and identities: padded, leading zeros, out of range, lower-case state/sex, odd spacing in a city.
     edit(20, 6, ' 0042 ');
     edit(21, 7, '2147483648');
@@ -105,7 +151,11 @@ describe('parseFileColumnar (byte-level parser) against the string reference par
         const fromFile = await parseFileColumnar('f.csv', readChunks(file, chunk), PARAMS);
         const whole = await parseFileColumnar('f.csv', [bytes], PARAMS);
         expect(columnarRows(fromFile)).toEqual(columnarRows(whole));
-        expect([fromFile.rowsIn, fromFile.quarantine, fromFile.duplicates]).toEqual([whole.rowsIn, whole.quarantine, whole.duplicates]);
+        expect([fromFile.rowsIn, fromFile.quarantine, fromFile.duplicates]).toEqual([
+          whole.rowsIn,
+          whole.quarantine,
+          whole.duplicates,
+        ]);
       }
     }
   });
@@ -130,7 +180,13 @@ describe('Parquet encoding on a worker thread', () => {
       const params = path.join(tmpDir('pool-params'), 'params.json');
       fs.writeFileSync(params, JSON.stringify({ ...base, parquet_workers: workers }));
       const data = tmpDir(`pool-data-${workers}`);
-      await runIngest({ rawDir: raw, dataDir: data, paramsFile: params, env: { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET }, log: () => undefined });
+      await runIngest({
+        rawDir: raw,
+        dataDir: data,
+        paramsFile: params,
+        env: { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET },
+        log: () => undefined,
+      });
       manifests.push(readManifest(data));
     }
     expect(Object.keys(manifests[0]!.partitions)).toHaveLength(27);

@@ -383,12 +383,26 @@ export async function parseRangeColumnar(
     if (idx === undefined) {
       let key = keyByIdentity.get(identity);
       if (key === undefined) {
-        key = customerKey(params.secret, { id: rawId, account_cohort: t.account_cohort, city: t.city, state: t.state, age: t.age, sex: t.sex });
+        key = customerKey(params.secret, {
+          id: rawId,
+          account_cohort: t.account_cohort,
+          city: t.city,
+          state: t.state,
+          age: t.age,
+          sex: t.sex,
+        });
         if (keyByIdentity.size >= PSEUDONYM_CACHE_MAX) keyByIdentity.clear();
         keyByIdentity.set(identity, key);
       }
       idx = out.identities.length;
-      out.identities.push({ customer_key: key, account_cohort: t.account_cohort, city: t.city, state: t.state, age: t.age, sex: t.sex });
+      out.identities.push({
+        customer_key: key,
+        account_cohort: t.account_cohort,
+        city: t.city,
+        state: t.state,
+        age: t.age,
+        sex: t.sex,
+      });
       identityUsed.push(false);
       identityIndex.set(identity, idx);
     }
@@ -406,7 +420,15 @@ export async function parseRangeColumnar(
     return idx;
   };
 
-  const accept = (date: string, identity: number, merchant: number, credit: number, avail: number, amount: number | null, line: number) => {
+  const accept = (
+    date: string,
+    identity: number,
+    merchant: number,
+    credit: number,
+    avail: number,
+    amount: number | null,
+    line: number,
+  ) => {
     if (date !== dateText || dateCell.index < 0) {
       dateText = date;
       let cell = dateCells.get(date);
@@ -428,7 +450,8 @@ export async function parseRangeColumnar(
     if (!identityUsed[identity]) {
       identityUsed[identity] = true;
       const e = out.identities[identity]!;
-      if (!out.customers.has(e.customer_key)) out.customers.set(e.customer_key, { age: e.age, sex: e.sex, city: e.city, state: e.state });
+      if (!out.customers.has(e.customer_key))
+        out.customers.set(e.customer_key, { age: e.age, sex: e.sex, city: e.city, state: e.state });
     }
     dateCell.n += 1;
     out.rowsOut += 1;
@@ -455,7 +478,15 @@ export async function parseRangeColumnar(
     const txn: Transaction = { ...t, customer_key: out.identities[identity]!.customer_key };
     const invalid = validateTransaction(txn);
     if (invalid) return reject(line, n, invalid.reason, invalid.detail);
-    accept(t.date, identity, merchantOf(t.merchant_group, t.merchant_city, t.merchant_country), t.credit_limit, t.available_limit, t.amount, n);
+    accept(
+      t.date,
+      identity,
+      merchantOf(t.merchant_group, t.merchant_city, t.merchant_country),
+      t.credit_limit,
+      t.available_limit,
+      t.amount,
+      n,
+    );
   };
 
   const fieldStart = new Int32Array(FIELDS + 1);
@@ -540,9 +571,18 @@ export async function parseRangeColumnar(
       const who = parseIdentity(decodeRange(buf, s, fEnd(5), mode).split(';'), params);
       identity = -1;
       if (!('reason' in who)) {
-        const idx = identityOf({ account_cohort: who.cohort, city: who.city, state: who.state, age: who.age, sex: who.sex }, who.rawId);
+        const idx = identityOf(
+          { account_cohort: who.cohort, city: who.city, state: who.state, age: who.age, sex: who.sex },
+          who.rawId,
+        );
         const t = out.identities[idx]!;
-        const valid = V.customer_key(t.customer_key) && V.account_cohort(t.account_cohort) && V.city(t.city) && V.state(t.state) && V.age(t.age) && V.sex(t.sex);
+        const valid =
+          V.customer_key(t.customer_key) &&
+          V.account_cohort(t.account_cohort) &&
+          V.city(t.city) &&
+          V.state(t.state) &&
+          V.age(t.age) &&
+          V.sex(t.sex);
         if (valid) identity = idx;
       }
       rawIdentity.set(idKey, identity);
@@ -550,7 +590,8 @@ export async function parseRangeColumnar(
     if (identity < 0) return slowLine(decodeRange(buf, s, e, mode), lineNo);
     const credit = parseIntField(buf, fieldStart[6]!, fEnd(6));
     const avail = parseIntField(buf, fieldStart[7]!, fEnd(7));
-    if (credit < 0 || avail < 0 || !V.credit_limit(credit) || !V.available_limit(avail)) return slowLine(decodeRange(buf, s, e, mode), lineNo);
+    if (credit < 0 || avail < 0 || !V.credit_limit(credit) || !V.available_limit(avail))
+      return slowLine(decodeRange(buf, s, e, mode), lineNo);
     const dKey = buf.toString('latin1', fieldStart[8]!, fEnd(8));
     let date = rawDate.get(dKey);
     if (date === undefined) {
@@ -564,9 +605,22 @@ export async function parseRangeColumnar(
     const mKey = buf.toString('latin1', fieldStart[10]!, e);
     let merchant = rawMerchant.get(mKey);
     if (merchant === undefined) {
-      const m = parseMerchant(['', '', '', '', '', '', '', '', '', '', ...decodeRange(buf, fieldStart[10]!, e, mode).split(';')]);
+      const m = parseMerchant([
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        ...decodeRange(buf, fieldStart[10]!, e, mode).split(';'),
+      ]);
       merchant = -1;
-      if (!('reason' in m) && V.merchant_group(m.group) && V.merchant_city(m.mcity) && V.merchant_country(m.mcountry)) merchant = merchantOf(m.group, m.mcity, m.mcountry);
+      if (!('reason' in m) && V.merchant_group(m.group) && V.merchant_city(m.mcity) && V.merchant_country(m.mcountry))
+        merchant = merchantOf(m.group, m.mcity, m.mcountry);
       rawMerchant.set(mKey, merchant);
     }
     if (merchant < 0 || !txnIdFast || !V.source_line(lineNo)) return slowLine(decodeRange(buf, s, e, mode), lineNo);
@@ -581,7 +635,8 @@ export async function parseRangeColumnar(
     const last = chunk.lastIndexOf(NL);
     if (last < 0) {
       carry = concat(carry, chunk);
-      if (carry.length > MAX_LINE_BYTES) throw new IngestError(`${file}: line ${lineNo + 1} is longer than ${MAX_LINE_BYTES} bytes (not a CSV line)`);
+      if (carry.length > MAX_LINE_BYTES)
+        throw new IngestError(`${file}: line ${lineNo + 1} is longer than ${MAX_LINE_BYTES} bytes (not a CSV line)`);
       continue;
     }
     let from = 0;
@@ -616,12 +671,20 @@ export async function parseRangeColumnar(
  * The whole-file part of parsing: exact duplicates over all ranges (each range's hashes sorted; a k-way
  * merge counts the values seen before, as one sort of all hashes would), then the file-level failures.
  */
-export function finishParse(out: ColumnarParsedFile, sortedHashes: readonly Float64Array[], headerSeen: boolean): ColumnarParsedFile {
+export function finishParse(
+  out: ColumnarParsedFile,
+  sortedHashes: readonly Float64Array[],
+  headerSeen: boolean,
+): ColumnarParsedFile {
   out.duplicates = countDuplicates(sortedHashes);
   if (!headerSeen) throw new IngestError(`${out.file}: empty file (no header line)`);
   if (out.rowsOut === 0) {
-    const reasons = Object.entries(out.reasons).map(([r, n]) => `${r}: ${n}`).join(', ');
-    throw new IngestError(`${out.file}: no valid rows (${out.rowsIn} data rows${reasons ? `; quarantined ${reasons}` : ''})`);
+    const reasons = Object.entries(out.reasons)
+      .map(([r, n]) => `${r}: ${n}`)
+      .join(', ');
+    throw new IngestError(
+      `${out.file}: no valid rows (${out.rowsIn} data rows${reasons ? `; quarantined ${reasons}` : ''})`,
+    );
   }
   return out;
 }
@@ -699,13 +762,18 @@ function anyString(schema: unknown): boolean {
  * valid until the next one is asked for (what {@link parseRangeColumnar} needs). Unlike a read stream, a
  * parse of a large file then allocates no buffer per chunk (less garbage, less heap fragmentation).
  */
-export async function* readChunks(filePath: string, chunkBytes: number, start = 0, end = Number.POSITIVE_INFINITY): AsyncGenerator<Uint8Array> {
+export async function* readChunks(
+  filePath: string,
+  chunkBytes: number,
+  start = 0,
+  end = Number.POSITIVE_INFINITY,
+): AsyncGenerator<Uint8Array> {
   const handle = await fs.promises.open(filePath, 'r');
   try {
     const stop = Math.min(end, (await handle.stat()).size);
     // A plain Uint8Array (not a Buffer, whose slice() is a view): the parser copies what it keeps with slice().
     const buf = new Uint8Array(Math.max(1, Math.min(chunkBytes, stop - start)));
-    for (let at = start; at < stop; ) {
+    for (let at = start; at < stop;) {
       const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, stop - at), at);
       if (bytesRead <= 0) break;
       at += bytesRead;

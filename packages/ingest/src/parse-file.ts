@@ -192,7 +192,14 @@ export async function parseFile(
     const identity = `${parsed.rawId}\u001f${t.account_cohort}\u001f${t.city}\u001f${t.state}\u001f${t.age}\u001f${t.sex}`;
     let key = keys.get(identity);
     if (key === undefined) {
-      key = customerKey(params.secret, { id: parsed.rawId, account_cohort: t.account_cohort, city: t.city, state: t.state, age: t.age, sex: t.sex });
+      key = customerKey(params.secret, {
+        id: parsed.rawId,
+        account_cohort: t.account_cohort,
+        city: t.city,
+        state: t.state,
+        age: t.age,
+        sex: t.sex,
+      });
       keys.set(identity, key);
     }
     const txn: Transaction = { ...t, customer_key: key };
@@ -248,7 +255,8 @@ export async function parseFile(
     if (last < 0) {
       carry = concat(carry, chunk);
       // Working memory stays bounded: no real line is anywhere near this long (binary garbage is).
-      if (carry.length > MAX_LINE_BYTES) throw new IngestError(`${file}: line ${lineNo + 1} is longer than ${MAX_LINE_BYTES} bytes (not a CSV line)`);
+      if (carry.length > MAX_LINE_BYTES)
+        throw new IngestError(`${file}: line ${lineNo + 1} is longer than ${MAX_LINE_BYTES} bytes (not a CSV line)`);
       continue;
     }
     handleBlock(concat(carry, chunk.subarray(0, last + 1)));
@@ -266,8 +274,12 @@ export async function parseFile(
   for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) out.duplicates += 1;
   if (!headerSeen) throw new IngestError(`${file}: empty file (no header line)`);
   if (out.rowsOut === 0) {
-    const reasons = Object.entries(out.reasons).map(([r, n]) => `${r}: ${n}`).join(', ');
-    throw new IngestError(`${file}: no valid rows (${out.rowsIn} data rows${reasons ? `; quarantined ${reasons}` : ''})`);
+    const reasons = Object.entries(out.reasons)
+      .map(([r, n]) => `${r}: ${n}`)
+      .join(', ');
+    throw new IngestError(
+      `${file}: no valid rows (${out.rowsIn} data rows${reasons ? `; quarantined ${reasons}` : ''})`,
+    );
   }
   return out;
 }
@@ -307,7 +319,11 @@ export interface KAnonymityReport {
 }
 
 /** k-anonymity of the customers for each quasi-identifier set, against `minK` (pure). */
-export function kAnonymityReport(customers: readonly QuasiIdentifiers[], sets: readonly (readonly QuasiIdentifier[])[], minK: number): KAnonymityReport {
+export function kAnonymityReport(
+  customers: readonly QuasiIdentifiers[],
+  sets: readonly (readonly QuasiIdentifier[])[],
+  minK: number,
+): KAnonymityReport {
   const out = sets.map((qi): KAnonymitySet => {
     const groups = new Map<string, number>();
     for (const c of customers) {

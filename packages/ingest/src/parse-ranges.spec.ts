@@ -42,7 +42,9 @@ function contents(p: ColumnarParsedFile) {
 // A generated file with quirks: rejected rows, duplicates far apart (other ranges), an empty line, CRLF and
 // LF line ends, and no line break after the last line.
 function quirkyFile(): Buffer {
-  const lines = generate({ rows: 2500, seed: 17, start: '2020-02-01', end: '2020-02-20' }).toString('latin1').split('\r\n');
+  const lines = generate({ rows: 2500, seed: 17, start: '2020-02-01', end: '2020-02-20' })
+    .toString('latin1')
+    .split('\r\n');
   const edit = (i: number, k: number, v: string) => {
     const row = lines[i]!.split(';');
     row[k] = v;
@@ -57,7 +59,13 @@ function quirkyFile(): Buffer {
   lines[1800] = '';
   lines[2400] = lines[10]!;
   lines[2401] = lines[1300]!;
-  return Buffer.from(lines.filter((l, i) => l !== '' || i < lines.length - 1).join('\n').replace(/\n$/, ''), 'latin1');
+  return Buffer.from(
+    lines
+      .filter((l, i) => l !== '' || i < lines.length - 1)
+      .join('\n')
+      .replace(/\n$/, ''),
+    'latin1',
+  );
 }
 
 describe('parseFileParallel (byte ranges on worker threads) against the one-pass parseFileColumnar', () => {
@@ -92,7 +100,12 @@ describe('parseFileParallel (byte ranges on worker threads) against the one-pass
   });
 
   it('cuts only after a line break, also when a split point falls inside a multi-byte character', () => {
-    const utf8 = Buffer.from(quirkyFile().toString('latin1').replace(/\u0082/g, 'Ç'), 'utf8');
+    const utf8 = Buffer.from(
+      quirkyFile()
+        .toString('latin1')
+        .replace(/\u0082/g, 'Ç'),
+      'utf8',
+    );
     const file = path.join(tmpDir('cuts'), 'f.csv');
     fs.writeFileSync(file, utf8);
     const count = 997;
@@ -122,23 +135,32 @@ describe('parseFileParallel (byte ranges on worker threads) against the one-pass
     for (const [name, bytes, maxRows] of cases) {
       const file = path.join(dir, `${name}.csv`);
       fs.writeFileSync(file, bytes);
-      expect(await parseFileParallel(file, `${name}.csv`, PARAMS, { workers, ranges: 5, chunkBytes: 4096, maxRows })).toBeNull();
+      expect(
+        await parseFileParallel(file, `${name}.csv`, PARAMS, { workers, ranges: 5, chunkBytes: 4096, maxRows }),
+      ).toBeNull();
     }
-    await expect(parseFileColumnar('garbage.csv', [fs.readFileSync(path.join(dir, 'garbage.csv'))], PARAMS)).rejects.toThrow(/garbage\.csv: undecodable/);
-    await expect(parseFileColumnar('mixed.csv', [fs.readFileSync(path.join(dir, 'mixed.csv'))], PARAMS)).rejects.toThrow(/mixed\.csv: undecodable/);
+    await expect(
+      parseFileColumnar('garbage.csv', [fs.readFileSync(path.join(dir, 'garbage.csv'))], PARAMS),
+    ).rejects.toThrow(/garbage\.csv: undecodable/);
+    await expect(
+      parseFileColumnar('mixed.csv', [fs.readFileSync(path.join(dir, 'mixed.csv'))], PARAMS),
+    ).rejects.toThrow(/mixed\.csv: undecodable/);
   });
 
   it('names the line of a bad byte in a late block of a single-byte file (checked in the line loop)', async () => {
     const good = quirkyFile();
     const at = good.length - 2000;
     const line = good.subarray(0, at).toString('latin1').split('\n').length;
-    const blocks = (b: Buffer) => Array.from({ length: Math.ceil(b.length / 4096) }, (_, i) => b.subarray(i * 4096, (i + 1) * 4096));
+    const blocks = (b: Buffer) =>
+      Array.from({ length: Math.ceil(b.length / 4096) }, (_, i) => b.subarray(i * 4096, (i + 1) * 4096));
     for (const [bad, what] of [
       [[0x01], 'control byte 0x01'],
       [[0xff], 'byte 0xff is neither UTF-8 nor the source code page'],
     ] as const) {
       const bytes = Buffer.concat([good.subarray(0, at), Buffer.from(bad), good.subarray(at)]);
-      await expect(parseFileColumnar('late.csv', blocks(bytes), PARAMS)).rejects.toThrow(`late.csv: undecodable bytes at line ${line} (${what})`);
+      await expect(parseFileColumnar('late.csv', blocks(bytes), PARAMS)).rejects.toThrow(
+        `late.csv: undecodable bytes at line ${line} (${what})`,
+      );
     }
   });
 
@@ -154,7 +176,13 @@ describe('parseFileParallel (byte ranges on worker threads) against the one-pass
       // Small reads so that the 600 kB file is split into ranges.
       fs.writeFileSync(params, JSON.stringify({ ...base, chunk_bytes: 4096, parse_workers: parseWorkers }));
       const data = tmpDir(`par-data-${parseWorkers}`);
-      await runIngest({ rawDir: raw, dataDir: data, paramsFile: params, env: { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET }, log: (m) => logs.push(m) });
+      await runIngest({
+        rawDir: raw,
+        dataDir: data,
+        paramsFile: params,
+        env: { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET },
+        log: (m) => logs.push(m),
+      });
       manifests.push(readManifest(data));
     }
     expect(logs.some((m) => /a\.csv.*\(8 ranges, 2 threads\)/.test(m))).toBe(true);

@@ -2,7 +2,14 @@ import fs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { isAlive } from './ingest-workers';
 import type { ParseParams } from './parse-file';
-import { emptyParsedFile, finishParse, parseRangeColumnar, readChunks, type ColumnarParsedFile, type RangeResult } from './parse-fast';
+import {
+  emptyParsedFile,
+  finishParse,
+  parseRangeColumnar,
+  readChunks,
+  type ColumnarParsedFile,
+  type RangeResult,
+} from './parse-fast';
 
 /** A byte range `[start, end)` of a file made of whole lines. */
 export interface ByteRange {
@@ -84,8 +91,18 @@ export class RangeMerger {
     for (const [d, n] of p.dateCounts) out.dateCounts.set(d, (out.dateCounts.get(d) ?? 0) + n);
     for (const [k, q] of p.customers) if (!out.customers.has(k)) out.customers.set(k, q);
     for (const [g, n] of Object.entries(p.merchantGroups)) out.merchantGroups[g] = (out.merchantGroups[g] ?? 0) + n;
-    const ids = remap(p.identities, out.identities, this.identityIndex, (e) => `${e.customer_key}\u001f${e.account_cohort}\u001f${e.city}\u001f${e.state}\u001f${e.age}\u001f${e.sex}`);
-    const ms = remap(p.merchants, out.merchants, this.merchantIndex, (e) => `${e.merchant_group}\u001f${e.merchant_city ?? '\u0000'}\u001f${e.merchant_country ?? '\u0000'}`);
+    const ids = remap(
+      p.identities,
+      out.identities,
+      this.identityIndex,
+      (e) => `${e.customer_key}\u001f${e.account_cohort}\u001f${e.city}\u001f${e.state}\u001f${e.age}\u001f${e.sex}`,
+    );
+    const ms = remap(
+      p.merchants,
+      out.merchants,
+      this.merchantIndex,
+      (e) => `${e.merchant_group}\u001f${e.merchant_city ?? '\u0000'}\u001f${e.merchant_country ?? '\u0000'}`,
+    );
     for (const [date, parts] of p.buckets) {
       for (const b of parts) {
         const n = b.length;
@@ -159,7 +176,12 @@ export interface ParallelOptions {
  * one-pass parse must decide instead: any range failed (the one-pass parse then raises the exact error
  * with its line numbers), the ranges disagree on the encoding, or the rows outgrow `maxRows`.
  */
-export async function parseFileParallel(filePath: string, file: string, params: ParseParams, options: ParallelOptions): Promise<ColumnarParsedFile | null> {
+export async function parseFileParallel(
+  filePath: string,
+  file: string,
+  params: ParseParams,
+  options: ParallelOptions,
+): Promise<ColumnarParsedFile | null> {
   const size = fs.statSync(filePath).size;
   const fd = fs.openSync(filePath, 'r');
   let ranges: ByteRange[];
@@ -206,7 +228,11 @@ export async function parseFileParallel(filePath: string, file: string, params: 
       run((range, header) =>
         parseRangeColumnar(file, readChunks(filePath, options.chunkBytes, range.start, range.end), params, { header }),
       ),
-      ...pool.workers.map((w) => run((range, header) => pool.parse(w, { filePath, file, params, range, header, chunkBytes: options.chunkBytes }))),
+      ...pool.workers.map((w) =>
+        run((range, header) =>
+          pool.parse(w, { filePath, file, params, range, header, chunkBytes: options.chunkBytes }),
+        ),
+      ),
     ]);
   } finally {
     pool.close();
@@ -231,12 +257,19 @@ export interface RangeJob {
 
 /** What the worker does with one job (exported for the worker entry): the range result, trimmed for transfer. */
 export async function parseRangeJob(job: RangeJob): Promise<{ result: RangeResult; transfer: ArrayBuffer[] }> {
-  const r = await parseRangeColumnar(job.file, readChunks(job.filePath, job.chunkBytes, job.range.start, job.range.end), job.params, { header: job.header });
+  const r = await parseRangeColumnar(
+    job.file,
+    readChunks(job.filePath, job.chunkBytes, job.range.start, job.range.end),
+    job.params,
+    { header: job.header },
+  );
   // The range's columns (a few exact-size buffers that the date buckets are views of, see flushStaging)
   // and hashes move to the main thread without a copy.
   const transfer = new Set<ArrayBuffer>([r.hashes.buffer as ArrayBuffer]);
   for (const parts of r.parsed.buckets.values()) {
-    for (const b of parts) for (const a of [b.identity, b.merchant, b.credit_limit, b.available_limit, b.amount, b.source_line]) transfer.add(a.buffer as ArrayBuffer);
+    for (const b of parts)
+      for (const a of [b.identity, b.merchant, b.credit_limit, b.available_limit, b.amount, b.source_line])
+        transfer.add(a.buffer as ArrayBuffer);
   }
   return { result: r, transfer: [...transfer] };
 }

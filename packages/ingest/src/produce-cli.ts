@@ -19,16 +19,29 @@ if (require.main === module) {
     readOnly: () => true,
     options: {
       csv: { type: 'string', description: 'The raw CSV to replay.' },
-      jsonl: { type: 'string', description: 'Write the transactions to this JSON-lines file instead of publishing them.' },
-      limit: { type: 'string', description: 'Publish at most this many (the first in time order).', check: (v) => (/^\d+$/.test(v) ? null : 'a non-negative integer') },
-      params: { type: 'string', description: 'Ingest params (the age limits decide which rows are valid).', default: DEFAULT_PARAMS_FILE },
+      jsonl: {
+        type: 'string',
+        description: 'Write the transactions to this JSON-lines file instead of publishing them.',
+      },
+      limit: {
+        type: 'string',
+        description: 'Publish at most this many (the first in time order).',
+        check: (v) => (/^\d+$/.test(v) ? null : 'a non-negative integer'),
+      },
+      params: {
+        type: 'string',
+        description: 'Ingest params (the age limits decide which rows are valid).',
+        default: DEFAULT_PARAMS_FILE,
+      },
     },
     run: async ({ values, log }) => {
       if (typeof values.csv !== 'string') throw new Error('--csv is required');
       const params = loadParams(path.resolve(String(values.params)), IngestParamsSchema);
       const replay = pushRecordsFromCsv(values.csv, { minAge: params.min_age, maxAge: params.max_age });
       const records = typeof values.limit === 'string' ? replay.records.slice(0, Number(values.limit)) : replay.records;
-      log(`${records.length} transactions from ${values.csv} (${replay.rejected} rows ingest would quarantine left out)`);
+      log(
+        `${records.length} transactions from ${values.csv} (${replay.rejected} rows ingest would quarantine left out)`,
+      );
       if (typeof values.jsonl === 'string') {
         fs.writeFileSync(values.jsonl, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
         return { rowsIn: replay.records.length + replay.rejected, rowsOut: records.length, unitOut: 'lines' };
@@ -48,11 +61,18 @@ if (require.main === module) {
         }
         await Promise.all(pending);
         const s = (performance.now() - t0) / 1000;
-        log(`published ${records.length} (${duplicates} already in the stream) in ${s.toFixed(2)} s: ${Math.round(records.length / s)} messages/s`);
+        log(
+          `published ${records.length} (${duplicates} already in the stream) in ${s.toFixed(2)} s: ${Math.round(records.length / s)} messages/s`,
+        );
       } finally {
         await stream.close();
       }
-      return { rowsIn: replay.records.length + replay.rejected, rowsOut: records.length - duplicates, unitOut: 'messages', summary: { duplicates } };
+      return {
+        rowsIn: replay.records.length + replay.rejected,
+        rowsOut: records.length - duplicates,
+        unitOut: 'messages',
+        summary: { duplicates },
+      };
     },
   });
 }

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { ingest, readLake, readManifest, tmpDir } from './ingest.test-util';
 import { itRealData, realDataPath } from '@bolsillo/testing';
 
-
 /** The must-show numbers, computed from what is in the lake (not from the summary alone). */
 function lakeFacts(dataDir: string) {
   const rows = readLake(dataDir);
@@ -25,7 +24,15 @@ describe('ingest on the real MiBolsillo file', () => {
     fs.copyFileSync(realDataPath(), path.join(raw, 'MiBolsillo.csv'));
     const data = tmpDir('real-data');
     const result = await ingest(raw, data);
-    const expected = { rows: 4955, customers: 29, servico: 1782, autoPecas: 14, nullAmounts: 13, first: '2019-04-01', last: '2020-05-07' };
+    const expected = {
+      rows: 4955,
+      customers: 29,
+      servico: 1782,
+      autoPecas: 14,
+      nullAmounts: 13,
+      first: '2019-04-01',
+      last: '2020-05-07',
+    };
     expect(result.rowsIn).toBe(4955);
     expect(result.rowsOut).toBe(4955);
     expect(result.summary).toMatchObject({
@@ -47,7 +54,12 @@ describe('ingest on the real MiBolsillo file', () => {
     fs.writeFileSync(path.join(utfRaw, 'MiBolsillo.csv'), Buffer.from(text, 'utf8'));
     const utfData = tmpDir('real-utf8-data');
     const utf = await ingest(utfRaw, utfData);
-    expect(utf.summary).toMatchObject({ encodings: { 'MiBolsillo.csv': 'utf-8' }, quarantined: 0, duplicates: 9, customer_keys: 29 });
+    expect(utf.summary).toMatchObject({
+      encodings: { 'MiBolsillo.csv': 'utf-8' },
+      quarantined: 0,
+      duplicates: 9,
+      customer_keys: 29,
+    });
     expect(lakeFacts(utfData)).toEqual(expected);
     expect(readManifest(utfData).content_hash).toBe(readManifest(data).content_hash);
   });

@@ -34,8 +34,12 @@ describe('runIngest on generated drops', () => {
     const changed = await ingest(raw, data);
     expect(changed.summary).toMatchObject({ files_parsed: ['day2.csv'], files_dropped: ['day2.csv'] });
     let lake = readLake(data);
-    expect(lake.filter((r) => r.source_file === 'day2.csv').every((r) => r.date >= '2020-01-06' && r.date <= '2020-01-07')).toBe(true);
-    expect(lake.filter((r) => r.source_file === 'day2.csv')).toHaveLength(readManifest(data).files['day2.csv']!.rows_out);
+    expect(
+      lake.filter((r) => r.source_file === 'day2.csv').every((r) => r.date >= '2020-01-06' && r.date <= '2020-01-07'),
+    ).toBe(true);
+    expect(lake.filter((r) => r.source_file === 'day2.csv')).toHaveLength(
+      readManifest(data).files['day2.csv']!.rows_out,
+    );
 
     fs.rmSync(path.join(raw, 'day1.csv'));
     await ingest(raw, data);
@@ -56,10 +60,22 @@ describe('runIngest on generated drops', () => {
   it('quarantines each invalid row with its reason, line and masked id; reports duplicates and nulls', async () => {
     const raw = tmpDir('raw');
     const data = tmpDir('data');
-    const good = fs.readFileSync(writeGenerated(raw, 'mixed.csv', { rows: 60, seed: 4, start: '2020-02-01', end: '2020-02-03' }), 'latin1').split('\r\n');
+    const good = fs
+      .readFileSync(
+        writeGenerated(raw, 'mixed.csv', { rows: 60, seed: 4, start: '2020-02-01', end: '2020-02-03' }),
+        'latin1',
+      )
+      .split('\r\n');
     const row = good[1]!.split(';');
     const bad = (i: number, v: string) => row.map((f, k) => (k === i ? v : f)).join(';');
-    const injected = [good[2]!, bad(4, '250'), bad(8, '30.02.2020'), bad(9, '12,,5'), bad(3, 'ZZ '), row.slice(0, 5).join(';')];
+    const injected = [
+      good[2]!,
+      bad(4, '250'),
+      bad(8, '30.02.2020'),
+      bad(9, '12,,5'),
+      bad(3, 'ZZ '),
+      row.slice(0, 5).join(';'),
+    ];
     const lines = [...good.slice(0, 11), ...injected, ...good.slice(11)];
     fs.writeFileSync(path.join(raw, 'mixed.csv'), Buffer.from(lines.join('\r\n'), 'latin1'));
     const result = await ingest(raw, data);
@@ -88,39 +104,73 @@ describe('runIngest on generated drops', () => {
   });
 
   it.each([
-    ['wrong header', Buffer.from(`${RAW_COLUMNS.join(';').replace(' valor ', 'valor')}\r\n1;2\r\n`), /bad\.csv: wrong header: missing columns " valor "; unexpected columns "valor"/],
+    [
+      'wrong header',
+      Buffer.from(`${RAW_COLUMNS.join(';').replace(' valor ', 'valor')}\r\n1;2\r\n`),
+      /bad\.csv: wrong header: missing columns " valor "; unexpected columns "valor"/,
+    ],
     ['empty file', Buffer.alloc(0), /bad\.csv: empty file/],
     ['header only', Buffer.from(`${RAW_COLUMNS.join(';')}\r\n`), /bad\.csv: no valid rows/],
-    ['binary garbage', Buffer.concat([Buffer.from(`${RAW_COLUMNS.join(';')}\r\n`), Buffer.from([0x00, 0xff, 0xfe, 0x13, 0x0a, 0x9c])]), /bad\.csv: undecodable bytes at line 2/],
-  ])('on %s: quarantines the bad file with its reason and ingests the good one; with bad_file_policy "fail" stops and writes nothing', async (_label, bytes, message) => {
-    const raw = tmpDir('raw');
-    const data = tmpDir('data');
-    writeGenerated(raw, 'good.csv', { rows: 30, seed: 5, start: '2020-03-01', end: '2020-03-02' });
-    fs.writeFileSync(path.join(raw, 'bad.csv'), bytes);
-    const failing = path.join(tmpDir('params'), 'params.json');
-    fs.writeFileSync(failing, JSON.stringify({ ...JSON.parse(fs.readFileSync(DEFAULT_PARAMS_FILE, 'utf8')), bad_file_policy: 'fail' }));
-    const strict = tmpDir('strict');
-    await expect(runIngest({ rawDir: raw, dataDir: strict, paramsFile: failing, env: { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET }, log: () => undefined })).rejects.toThrow(message);
-    expect(walk(strict)).toEqual([]);
+    [
+      'binary garbage',
+      Buffer.concat([Buffer.from(`${RAW_COLUMNS.join(';')}\r\n`), Buffer.from([0x00, 0xff, 0xfe, 0x13, 0x0a, 0x9c])]),
+      /bad\.csv: undecodable bytes at line 2/,
+    ],
+  ])(
+    'on %s: quarantines the bad file with its reason and ingests the good one; with bad_file_policy "fail" stops and writes nothing',
+    async (_label, bytes, message) => {
+      const raw = tmpDir('raw');
+      const data = tmpDir('data');
+      writeGenerated(raw, 'good.csv', { rows: 30, seed: 5, start: '2020-03-01', end: '2020-03-02' });
+      fs.writeFileSync(path.join(raw, 'bad.csv'), bytes);
+      const failing = path.join(tmpDir('params'), 'params.json');
+      fs.writeFileSync(
+        failing,
+        JSON.stringify({ ...JSON.parse(fs.readFileSync(DEFAULT_PARAMS_FILE, 'utf8')), bad_file_policy: 'fail' }),
+      );
+      const strict = tmpDir('strict');
+      await expect(
+        runIngest({
+          rawDir: raw,
+          dataDir: strict,
+          paramsFile: failing,
+          env: { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET },
+          log: () => undefined,
+        }),
+      ).rejects.toThrow(message);
+      expect(walk(strict)).toEqual([]);
 
-    const logs: string[] = [];
-    const result = await runIngest({ rawDir: raw, dataDir: data, env: { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET }, log: (m) => logs.push(m) });
-    expect(result.summary).toMatchObject({ files_parsed: ['good.csv'], files_rejected: [{ file: 'bad.csv', reason: expect.stringMatching(message) }] });
-    expect(readLake(data)).toHaveLength(result.rowsOut);
-    expect(new Set(readLake(data).map((r) => r.source_file))).toEqual(new Set(['good.csv']));
-    expect(logs.some((l) => /WARNING: bad\.csv quarantined/.test(l))).toBe(true);
-    const record = JSON.parse(fs.readFileSync(path.join(dataLayout(data).quarantine, 'bad.csv.rejected.json'), 'utf8')) as { reason: string };
-    expect(record.reason).toMatch(message);
-    expect(readManifest(data).rejected).toEqual({ 'bad.csv': { sha256: expect.any(String), reason: expect.stringMatching(message) } });
-    // Unchanged, it stays quarantined and named; fixed, it is ingested and leaves the quarantine.
-    const again = await ingest(raw, data);
-    expect(again.summary).toMatchObject({ files_unchanged: 2, files_rejected: [{ file: 'bad.csv' }] });
-    writeGenerated(raw, 'bad.csv', { rows: 20, seed: 9, start: '2020-03-03', end: '2020-03-03' });
-    const fixed = await ingest(raw, data);
-    expect(fixed.summary).toMatchObject({ files_parsed: ['bad.csv'], files_rejected: [] });
-    expect(fs.existsSync(path.join(dataLayout(data).quarantine, 'bad.csv.rejected.json'))).toBe(false);
-    expect(readManifest(data).rejected).toBeUndefined();
-  });
+      const logs: string[] = [];
+      const result = await runIngest({
+        rawDir: raw,
+        dataDir: data,
+        env: { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET },
+        log: (m) => logs.push(m),
+      });
+      expect(result.summary).toMatchObject({
+        files_parsed: ['good.csv'],
+        files_rejected: [{ file: 'bad.csv', reason: expect.stringMatching(message) }],
+      });
+      expect(readLake(data)).toHaveLength(result.rowsOut);
+      expect(new Set(readLake(data).map((r) => r.source_file))).toEqual(new Set(['good.csv']));
+      expect(logs.some((l) => /WARNING: bad\.csv quarantined/.test(l))).toBe(true);
+      const record = JSON.parse(
+        fs.readFileSync(path.join(dataLayout(data).quarantine, 'bad.csv.rejected.json'), 'utf8'),
+      ) as { reason: string };
+      expect(record.reason).toMatch(message);
+      expect(readManifest(data).rejected).toEqual({
+        'bad.csv': { sha256: expect.any(String), reason: expect.stringMatching(message) },
+      });
+      // Unchanged, it stays quarantined and named; fixed, it is ingested and leaves the quarantine.
+      const again = await ingest(raw, data);
+      expect(again.summary).toMatchObject({ files_unchanged: 2, files_rejected: [{ file: 'bad.csv' }] });
+      writeGenerated(raw, 'bad.csv', { rows: 20, seed: 9, start: '2020-03-03', end: '2020-03-03' });
+      const fixed = await ingest(raw, data);
+      expect(fixed.summary).toMatchObject({ files_parsed: ['bad.csv'], files_rejected: [] });
+      expect(fs.existsSync(path.join(dataLayout(data).quarantine, 'bad.csv.rejected.json'))).toBe(false);
+      expect(readManifest(data).rejected).toBeUndefined();
+    },
+  );
 
   it('records a fingerprint of the secret and refuses an incremental run under another secret, naming --backfill', async () => {
     const raw = tmpDir('raw');
@@ -134,15 +184,33 @@ describe('runIngest on generated drops', () => {
     writeGenerated(raw, 'day2.csv', { rows: 200, seed: 1, start: '2020-01-06', end: '2020-01-09' });
     // No secret (the development default) and another secret are both refused; the lake is untouched.
     for (const env of [{}, { BOLSILLO_PSEUDONYM_SECRET: 'another-secret' }]) {
-      await expect(runIngest({ rawDir: raw, dataDir: data, env, log: () => undefined })).rejects.toThrow(/BOLSILLO_PSEUDONYM_SECRET differs .*--backfill/);
+      await expect(runIngest({ rawDir: raw, dataDir: data, env, log: () => undefined })).rejects.toThrow(
+        /BOLSILLO_PSEUDONYM_SECRET differs .*--backfill/,
+      );
     }
     expect(readManifest(data)).toEqual(manifest);
     // The same secret: the first file's customers keep their keys.
     await ingest(raw, data);
-    expect(new Set(readLake(data).filter((r) => r.source_file === 'day1.csv').map((r) => r.customer_key))).toEqual(keys);
+    expect(
+      new Set(
+        readLake(data)
+          .filter((r) => r.source_file === 'day1.csv')
+          .map((r) => r.customer_key),
+      ),
+    ).toEqual(keys);
     // Rotation by backfill: every key changes, none is shared between the two secrets.
-    await runIngest({ rawDir: raw, dataDir: data, backfill: true, env: { BOLSILLO_PSEUDONYM_SECRET: 'another-secret' }, log: () => undefined });
-    const rotated = new Set(readLake(data).filter((r) => r.source_file === 'day1.csv').map((r) => r.customer_key));
+    await runIngest({
+      rawDir: raw,
+      dataDir: data,
+      backfill: true,
+      env: { BOLSILLO_PSEUDONYM_SECRET: 'another-secret' },
+      log: () => undefined,
+    });
+    const rotated = new Set(
+      readLake(data)
+        .filter((r) => r.source_file === 'day1.csv')
+        .map((r) => r.customer_key),
+    );
     expect(rotated.size).toBe(keys.size);
     expect([...rotated].some((k) => keys.has(k))).toBe(false);
     expect(readManifest(data).secret_fingerprint).not.toBe(manifest.secret_fingerprint);
@@ -153,9 +221,24 @@ describe('runIngest on generated drops', () => {
     const data = tmpDir('data');
     writeGenerated(raw, 'k.csv', { rows: 300, seed: 12, start: '2020-01-01', end: '2020-01-05' });
     const logs: string[] = [];
-    const result = await runIngest({ rawDir: raw, dataDir: data, env: { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET }, log: (m) => logs.push(m) });
-    const k = (result.summary as { k_anonymity: { min_k: number; ok: boolean; sets: { quasi_identifiers: string[]; k: number; ok: boolean; customers_below: number }[] } }).k_anonymity;
-    const params = JSON.parse(fs.readFileSync(DEFAULT_PARAMS_FILE, 'utf8')) as { k_anonymity: { min_k: number; quasi_identifier_sets: string[][] } };
+    const result = await runIngest({
+      rawDir: raw,
+      dataDir: data,
+      env: { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET },
+      log: (m) => logs.push(m),
+    });
+    const k = (
+      result.summary as {
+        k_anonymity: {
+          min_k: number;
+          ok: boolean;
+          sets: { quasi_identifiers: string[]; k: number; ok: boolean; customers_below: number }[];
+        };
+      }
+    ).k_anonymity;
+    const params = JSON.parse(fs.readFileSync(DEFAULT_PARAMS_FILE, 'utf8')) as {
+      k_anonymity: { min_k: number; quasi_identifier_sets: string[][] };
+    };
     expect(k.min_k).toBe(params.k_anonymity.min_k);
     expect(k.sets.map((s) => s.quasi_identifiers)).toEqual(params.k_anonymity.quasi_identifier_sets);
     // Every identity attribute together singles customers out in a small drop: below the minimum, and said so.
@@ -164,7 +247,14 @@ describe('runIngest on generated drops', () => {
     expect(full.ok).toBe(false);
     expect(full.customers_below).toBeGreaterThan(0);
     expect(k.ok).toBe(false);
-    expect(logs.some((l) => l.startsWith('WARNING: k-anonymity') && l.includes('(age, sex, city, state)') && l.includes(`minimum ${k.min_k}`))).toBe(true);
+    expect(
+      logs.some(
+        (l) =>
+          l.startsWith('WARNING: k-anonymity') &&
+          l.includes('(age, sex, city, state)') &&
+          l.includes(`minimum ${k.min_k}`),
+      ),
+    ).toBe(true);
   });
 
   it('quarantines a truncated last line and keeps the rest', async () => {
@@ -176,24 +266,42 @@ describe('runIngest on generated drops', () => {
     const result = await ingest(raw, data);
     expect(result.rowsIn).toBe(40);
     expect(result.rowsOut).toBe(39);
-    const q = JSON.parse(fs.readFileSync(path.join(dataLayout(data).quarantine, 'cut.csv.jsonl'), 'utf8').trim()) as { source_line: number; reason: string };
+    const q = JSON.parse(fs.readFileSync(path.join(dataLayout(data).quarantine, 'cut.csv.jsonl'), 'utf8').trim()) as {
+      source_line: number;
+      reason: string;
+    };
     expect(q.source_line).toBe(41);
   });
 
   it('leaves no raw id and not the secret in any byte of the outputs, compressed or decoded', async () => {
     const raw = tmpDir('raw');
     const data = tmpDir('data');
-    const csv = fs.readFileSync(writeGenerated(raw, 'ids.csv', { rows: 2000, seed: 8, start: '2020-01-01', end: '2020-01-15' }), 'latin1');
+    const csv = fs.readFileSync(
+      writeGenerated(raw, 'ids.csv', { rows: 2000, seed: 8, start: '2020-01-01', end: '2020-01-15' }),
+      'latin1',
+    );
     // One bad row so the quarantine is an output too.
-    fs.appendFileSync(path.join(raw, 'ids.csv'), Buffer.from(`${csv.split('\r\n')[1]!.replace(/;\d+;[FM];/, ';5;F;')}\r\n`, 'latin1'));
+    fs.appendFileSync(
+      path.join(raw, 'ids.csv'),
+      Buffer.from(`${csv.split('\r\n')[1]!.replace(/;\d+;[FM];/, ';5;F;')}\r\n`, 'latin1'),
+    );
     const result = await ingest(raw, data);
     expect(result.summary).toMatchObject({ quarantined: 1 });
-    const ids = [...new Set(csv.split('\r\n').slice(1).filter(Boolean).map((l) => l.split(';')[0]!))];
+    const ids = [
+      ...new Set(
+        csv
+          .split('\r\n')
+          .slice(1)
+          .filter(Boolean)
+          .map((l) => l.split(';')[0]!),
+      ),
+    ];
     expect(ids.length).toBeGreaterThan(5);
     const files = walk(data);
     expect(files.some((f) => f.includes('quarantine'))).toBe(true);
     const haystacks = files.map((f) => fs.readFileSync(f).toString('latin1'));
-    for (const f of files.filter((x) => x.endsWith('.parquet'))) haystacks.push(JSON.stringify(rowsFromTable(readParquetFile(f))));
+    for (const f of files.filter((x) => x.endsWith('.parquet')))
+      haystacks.push(JSON.stringify(rowsFromTable(readParquetFile(f))));
     haystacks.push(JSON.stringify(result.summary));
     for (const h of haystacks) {
       expect(h.includes(TEST_SECRET)).toBe(false);
@@ -207,7 +315,10 @@ describe('bounded memory', () => {
     const raw = tmpDir('raw');
     writeGenerated(raw, 'spill.csv', { rows: 1200, seed: 31, start: '2020-01-01', end: '2020-01-06' });
     const params = path.join(tmpDir('params'), 'params.json');
-    fs.writeFileSync(params, JSON.stringify({ ...JSON.parse(fs.readFileSync(DEFAULT_PARAMS_FILE, 'utf8')), spill_rows: 100 }));
+    fs.writeFileSync(
+      params,
+      JSON.stringify({ ...JSON.parse(fs.readFileSync(DEFAULT_PARAMS_FILE, 'utf8')), spill_rows: 100 }),
+    );
     const spilled = tmpDir('spilled');
     const held = tmpDir('held');
     const env = { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET };

@@ -22,7 +22,16 @@ import {
   type StageResult,
 } from '@bolsillo/core';
 import type { Transaction } from '@bolsillo/schema';
-import { EMPTY_MANIFEST, LAKE_SCHEMA, affectedDates, bucketColumns, mergePartition, planIngest, type IngestManifest, type ManifestFile } from './lake';
+import {
+  EMPTY_MANIFEST,
+  LAKE_SCHEMA,
+  affectedDates,
+  bucketColumns,
+  mergePartition,
+  planIngest,
+  type IngestManifest,
+  type ManifestFile,
+} from './lake';
 import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { buildTable } from './arrow-build';
 import { ConcurrentAtomicWriter } from './durable-write';
@@ -40,16 +49,25 @@ export const IngestParamsSchema = Type.Object(
     min_age: Type.Integer({ minimum: 0, description: 'Youngest plausible card holder.' }),
     max_age: Type.Integer({ maximum: 130, description: 'Oldest plausible card holder.' }),
     chunk_bytes: Type.Integer({ minimum: 4096, description: 'Read size: bounds the working memory of the parser.' }),
-    spill_rows: Type.Integer({ minimum: 1, description: 'Valid rows held in memory before they are spilled to temporary Arrow files (bounds memory).' }),
+    spill_rows: Type.Integer({
+      minimum: 1,
+      description: 'Valid rows held in memory before they are spilled to temporary Arrow files (bounds memory).',
+    }),
     parse_workers: Type.Optional(
       Type.Integer({
         minimum: 0,
         maximum: 64,
-        description: 'Worker threads parsing byte ranges of a large file beside the main thread (default: one per extra core; 0: one pass on the main thread; same output either way).',
+        description:
+          'Worker threads parsing byte ranges of a large file beside the main thread (default: one per extra core; 0: one pass on the main thread; same output either way).',
       }),
     ),
     parquet_workers: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 1, description: 'Worker threads encoding Parquet beside the main thread (0: main thread only; same bytes either way).' }),
+      Type.Integer({
+        minimum: 0,
+        maximum: 1,
+        description:
+          'Worker threads encoding Parquet beside the main thread (0: main thread only; same bytes either way).',
+      }),
     ),
     bad_file_policy: Type.Optional(
       Type.Union([Type.Literal('warn'), Type.Literal('fail')], {
@@ -60,11 +78,18 @@ export const IngestParamsSchema = Type.Object(
     k_anonymity: Type.Optional(
       Type.Object(
         {
-          min_k: Type.Integer({ minimum: 1, description: 'Smallest acceptable group of customers sharing the same quasi-identifiers; below it the run warns.' }),
-          quasi_identifier_sets: Type.Array(Type.Array(Type.Union(QUASI_IDENTIFIERS.map((q) => Type.Literal(q))), { minItems: 1 }), {
-            minItems: 1,
-            description: 'Combinations of customer attributes an attacker may know; k is reported for each.',
+          min_k: Type.Integer({
+            minimum: 1,
+            description:
+              'Smallest acceptable group of customers sharing the same quasi-identifiers; below it the run warns.',
           }),
+          quasi_identifier_sets: Type.Array(
+            Type.Array(Type.Union(QUASI_IDENTIFIERS.map((q) => Type.Literal(q))), { minItems: 1 }),
+            {
+              minItems: 1,
+              description: 'Combinations of customer attributes an attacker may know; k is reported for each.',
+            },
+          ),
         },
         { additionalProperties: false },
       ),
@@ -78,7 +103,11 @@ export type IngestParams = Static<typeof IngestParamsSchema>;
 /** k-anonymity settings used when the params file has none. */
 export const DEFAULT_K_ANONYMITY: NonNullable<IngestParams['k_anonymity']> = {
   min_k: 5,
-  quasi_identifier_sets: [['age', 'sex', 'city', 'state'], ['age', 'sex', 'state'], ['sex', 'city', 'state']],
+  quasi_identifier_sets: [
+    ['age', 'sex', 'city', 'state'],
+    ['age', 'sex', 'state'],
+    ['sex', 'city', 'state'],
+  ],
 };
 
 // Target size of a byte range of a large file parsed on several threads.
@@ -117,24 +146,38 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
   cleanTemporaries(path.dirname(layout.lake));
   const manifest = readJson<IngestManifest>(layout.ingestManifest, EMPTY_MANIFEST);
   // A file rejected before and unchanged since stays rejected without being parsed again.
-  const rejectedBefore = Object.fromEntries(Object.entries(manifest.rejected ?? {}).filter(([f, r]) => !options.backfill && hashes[f] === r.sha256));
+  const rejectedBefore = Object.fromEntries(
+    Object.entries(manifest.rejected ?? {}).filter(([f, r]) => !options.backfill && hashes[f] === r.sha256),
+  );
   const candidates = Object.fromEntries(Object.entries(hashes).filter(([f]) => !(f in rejectedBefore)));
   const plan = planIngest(candidates, manifest, options.backfill === true);
-  for (const [f, r] of Object.entries(rejectedBefore)) log(`WARNING: ${f} stays quarantined (unchanged since rejected): ${r.reason}`);
+  for (const [f, r] of Object.entries(rejectedBefore))
+    log(`WARNING: ${f} stays quarantined (unchanged since rejected): ${r.reason}`);
   if (plan.parse.length === 0 && plan.drop.length === 0) {
     log(`nothing to do: ${names.length} file(s) unchanged since the last run`);
     return {
       rowsIn: 0,
       rowsOut: 0,
-      summary: { files_unchanged: names.length, files_rejected: Object.entries(rejectedBefore).map(([file, r]) => ({ file, reason: r.reason })), content_hash: manifest.content_hash },
+      summary: {
+        files_unchanged: names.length,
+        files_rejected: Object.entries(rejectedBefore).map(([file, r]) => ({ file, reason: r.reason })),
+        content_hash: manifest.content_hash,
+      },
     };
   }
-  log(`plan: parse ${plan.parse.join(', ') || '-'}; drop ${plan.drop.join(', ') || '-'}; unchanged ${plan.unchanged.length}${options.backfill ? ' (backfill)' : ''}`);
+  log(
+    `plan: parse ${plan.parse.join(', ') || '-'}; drop ${plan.drop.join(', ') || '-'}; unchanged ${plan.unchanged.length}${options.backfill ? ' (backfill)' : ''}`,
+  );
 
   const secret = resolveSecret(options.env ?? process.env, log);
   // Customer keys are HMACs under the secret: a lake built under one secret must not grow under another.
   const fingerprint = secretFingerprint(secret);
-  if (!options.backfill && Object.keys(manifest.files).length > 0 && manifest.secret_fingerprint && manifest.secret_fingerprint !== fingerprint) {
+  if (
+    !options.backfill &&
+    Object.keys(manifest.files).length > 0 &&
+    manifest.secret_fingerprint &&
+    manifest.secret_fingerprint !== fingerprint
+  ) {
     throw new IngestError(
       `${SECRET_ENV} differs from the secret the lake was built with (fingerprint ${fingerprint} vs ${manifest.secret_fingerprint}): ` +
         'the new files would give their customers other keys and split them. Use the original secret, or rotate it with --backfill, which re-pseudonymises every file.',
@@ -162,7 +205,10 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
         if (!(error instanceof IngestError) || policy === 'fail') throw error;
         // The whole file is unusable: quarantine it with its reason and carry on with the others.
         for (const [date, target] of fileSpills) {
-          spilled.set(date, (spilled.get(date) ?? []).filter((s) => s !== target));
+          spilled.set(
+            date,
+            (spilled.get(date) ?? []).filter((s) => s !== target),
+          );
           fs.rmSync(target, { force: true });
         }
         rejected[f] = { sha256: hashes[f]!, reason: error.message };
@@ -170,7 +216,11 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
       }
     }
     if (parsed.length === 0 && Object.keys(manifest.partitions).length === 0 && Object.keys(rejected).length > 0) {
-      throw new IngestError(`no file could be ingested: ${Object.entries(rejected).map(([f, r]) => `${f}: ${r.reason}`).join('; ')}`);
+      throw new IngestError(
+        `no file could be ingested: ${Object.entries(rejected)
+          .map(([f, r]) => `${f}: ${r.reason}`)
+          .join('; ')}`,
+      );
     }
 
     async function parseOne(f: string, fileSpills: [string, string][]): Promise<ColumnarParsedFile | null> {
@@ -188,7 +238,10 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
       const threads = 1 + Math.min(parseWorkers, workers.length);
       // Ranges of about RANGE_BYTES (at least four per thread, for balance): a range's rows wait with their
       // growth slack until it is parsed and merged, so smaller ranges bound the parse's transient memory.
-      const ranges = Math.min(Math.max(4 * threads, Math.ceil(size / RANGE_BYTES)), Math.floor(size / (4 * params.chunk_bytes)));
+      const ranges = Math.min(
+        Math.max(4 * threads, Math.ceil(size / RANGE_BYTES)),
+        Math.floor(size / (4 * params.chunk_bytes)),
+      );
       const fast =
         threads > 1 && ranges >= 2
           ? await parseFileParallel(file, f, parseParams, {
@@ -204,26 +257,23 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
         return fast;
       }
       last = 0;
-      const p = await parseFileColumnar(
-        f,
-        readChunks(file, params.chunk_bytes),
-        parseParams,
-        onProgress,
-        {
-          maxRows: params.spill_rows,
-          write: (partial) => {
-            for (const [date, parts] of partial.buckets) {
-              for (const b of parts) {
-                const target = path.join(spillDir, `${date}-${spillSeq++}.arrow`);
-                fs.mkdirSync(spillDir, { recursive: true });
-                fs.writeFileSync(target, tableToIPC(buildTable(LAKE_SCHEMA, bucketColumns(b, partial, date), utf8Cache), 'file'));
-                spilled.set(date, [...(spilled.get(date) ?? []), target]);
-                fileSpills.push([date, target]);
-              }
+      const p = await parseFileColumnar(f, readChunks(file, params.chunk_bytes), parseParams, onProgress, {
+        maxRows: params.spill_rows,
+        write: (partial) => {
+          for (const [date, parts] of partial.buckets) {
+            for (const b of parts) {
+              const target = path.join(spillDir, `${date}-${spillSeq++}.arrow`);
+              fs.mkdirSync(spillDir, { recursive: true });
+              fs.writeFileSync(
+                target,
+                tableToIPC(buildTable(LAKE_SCHEMA, bucketColumns(b, partial, date), utf8Cache), 'file'),
+              );
+              spilled.set(date, [...(spilled.get(date) ?? []), target]);
+              fileSpills.push([date, target]);
             }
-          },
+          }
         },
-      );
+      });
       progress.done(`${p.rowsIn} rows`);
       return p;
     }
@@ -231,7 +281,9 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
     // Partitions: merge, write atomically (temporary name + rename), remove the ones left empty.
     const dropFiles = new Set(plan.drop);
     const dates = affectedDates(plan, manifest, parsed);
-    const partitions: Record<string, { rows: number; sha256: string }> = options.backfill ? {} : { ...manifest.partitions };
+    const partitions: Record<string, { rows: number; sha256: string }> = options.backfill
+      ? {}
+      : { ...manifest.partitions };
     const writeProgress = createProgress('ingest write', { total: dates.length, unit: 'partitions', write: log });
     const writer = new ConcurrentAtomicWriter();
     const pool = new ParquetPool(parquetWorkers, workers[0]);
@@ -252,7 +304,9 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
           );
         } else {
           const existing = hasExisting ? rowsFromTable<Transaction>(readParquetFile(file)) : [];
-          const fromSpill = (spilled.get(date) ?? []).flatMap((s) => rowsFromTable<Transaction>(tableFromIPC(fs.readFileSync(s))));
+          const fromSpill = (spilled.get(date) ?? []).flatMap((s) =>
+            rowsFromTable<Transaction>(tableFromIPC(fs.readFileSync(s))),
+          );
           table = buildTable(LAKE_SCHEMA, mergePartition(date, existing, dropFiles, parsed, fromSpill), utf8Cache);
         }
         // The date's typed columns are in the table now: release them, so the write phase frees the parse's
@@ -296,9 +350,11 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
     const rejectedFile = (f: string) => path.join(layout.quarantine, `${f}.rejected.json`);
     for (const f of plan.drop) fs.rmSync(quarantineFile(f), { force: true });
     for (const f of plan.parse) if (!(f in rejected)) fs.rmSync(rejectedFile(f), { force: true });
-    for (const [f, r] of Object.entries(rejected)) if (!(f in rejectedBefore)) writeJsonAtomic(rejectedFile(f), { file: f, ...r });
+    for (const [f, r] of Object.entries(rejected))
+      if (!(f in rejectedBefore)) writeJsonAtomic(rejectedFile(f), { file: f, ...r });
     for (const p of parsed) {
-      if (p.quarantine.length > 0) writeFileAtomic(quarantineFile(p.file), p.quarantine.map((q) => JSON.stringify(q)).join('\n') + '\n');
+      if (p.quarantine.length > 0)
+        writeFileAtomic(quarantineFile(p.file), p.quarantine.map((q) => JSON.stringify(q)).join('\n') + '\n');
     }
 
     const files: Record<string, ManifestFile> = {};
@@ -315,18 +371,39 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
         partitions: Object.fromEntries([...p.dateCounts.entries()].sort(([a], [b]) => (a < b ? -1 : 1))),
       };
     }
-    const sortedPartitions = Object.fromEntries(Object.keys(partitions).sort().map((d) => [d, partitions[d]!]));
+    const sortedPartitions = Object.fromEntries(
+      Object.keys(partitions)
+        .sort()
+        .map((d) => [d, partitions[d]!]),
+    );
     const next: IngestManifest = {
       version: 1,
-      files: Object.fromEntries(Object.keys(files).sort().map((f) => [f, files[f]!])),
+      files: Object.fromEntries(
+        Object.keys(files)
+          .sort()
+          .map((f) => [f, files[f]!]),
+      ),
       partitions: sortedPartitions,
       content_hash: sha256(canonicalJson(sortedPartitions)),
       secret_fingerprint: fingerprint,
-      ...(Object.keys(rejected).length > 0 ? { rejected: Object.fromEntries(Object.keys(rejected).sort().map((f) => [f, rejected[f]!])) } : {}),
+      ...(Object.keys(rejected).length > 0
+        ? {
+            rejected: Object.fromEntries(
+              Object.keys(rejected)
+                .sort()
+                .map((f) => [f, rejected[f]!]),
+            ),
+          }
+        : {}),
     };
     const kParams = params.k_anonymity ?? DEFAULT_K_ANONYMITY;
     const summary = summarise(parsed, plan.drop, next, kParams);
-    writeJsonAtomic(layout.ingestManifest, parsed.length > 0 ? { ...next, k_anonymity: summary.k_anonymity } : { ...next, ...(manifest.k_anonymity ? { k_anonymity: manifest.k_anonymity } : {}) });
+    writeJsonAtomic(
+      layout.ingestManifest,
+      parsed.length > 0
+        ? { ...next, k_anonymity: summary.k_anonymity }
+        : { ...next, ...(manifest.k_anonymity ? { k_anonymity: manifest.k_anonymity } : {}) },
+    );
 
     for (const s of summary.k_anonymity.sets.filter((x) => !x.ok)) {
       log(
@@ -339,7 +416,11 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
         `customers ${summary.customer_keys}, k-anonymity ${summary.k_anonymity.sets.map((s) => `${s.k} (${s.quasi_identifiers.join('+')})`).join(', ')}, files rejected ${summary.files_rejected.length}, duplicates ${summary.duplicates}, null amounts ${summary.null_amounts}, ` +
         `dates ${summary.date_min}..${summary.date_max}, partitions written ${dates.length}`,
     );
-    return { rowsIn: summary.rows_in, rowsOut: summary.rows_out, summary: summary as unknown as Record<string, unknown> };
+    return {
+      rowsIn: summary.rows_in,
+      rowsOut: summary.rows_out,
+      summary: summary as unknown as Record<string, unknown>,
+    };
   } catch (error) {
     // A failed run (a full disk, a bad file under the `fail` policy) leaves no temporary partition behind.
     cleanTemporaries(path.dirname(layout.lake));
@@ -375,7 +456,12 @@ export interface IngestSummary {
   readonly content_hash: string;
 }
 
-function summarise(parsed: readonly ColumnarParsedFile[], dropped: readonly string[], manifest: IngestManifest, k: NonNullable<IngestParams['k_anonymity']>): IngestSummary {
+function summarise(
+  parsed: readonly ColumnarParsedFile[],
+  dropped: readonly string[],
+  manifest: IngestManifest,
+  k: NonNullable<IngestParams['k_anonymity']>,
+): IngestSummary {
   const reasons: Record<string, number> = {};
   const groups: Record<string, number> = {};
   const customers = new Map<string, QuasiIdentifiers>();

@@ -11,12 +11,27 @@ void runCli({
     'Monitor the pipeline: data drift of the new feature-store partitions against the build profile, model metrics and value from labelled outcomes (feedback and computable targets), compute cost, and the alarm policy (retrain, roll back, promote). Writes DATA_DIR/monitoring/report/*.json, monitoring/state.json and appends actions to monitoring/actions.jsonl. Rollback and promote run through the registry; a retrain is only recorded as requested unless --allow-retrain is given, so the Nx pipeline never recurses into itself.',
   readOnly: (values) => values['dry-run'] === true,
   options: {
-    from: { type: 'string', description: 'First date of the monitoring window (YYYY-MM-DD); default: partitions newer than the master table.' },
+    from: {
+      type: 'string',
+      description: 'First date of the monitoring window (YYYY-MM-DD); default: partitions newer than the master table.',
+    },
     to: { type: 'string', description: 'Last date of the monitoring window (YYYY-MM-DD).' },
-    'dry-run': { type: 'boolean', description: 'Evaluate the policy and report the actions it would take, change nothing.', default: false },
-    'allow-retrain': { type: 'boolean', description: 'Run a requested retrain as a child process (build, train, evaluate through Nx).', default: false },
+    'dry-run': {
+      type: 'boolean',
+      description: 'Evaluate the policy and report the actions it would take, change nothing.',
+      default: false,
+    },
+    'allow-retrain': {
+      type: 'boolean',
+      description: 'Run a requested retrain as a child process (build, train, evaluate through Nx).',
+      default: false,
+    },
     params: { type: 'string', description: 'Params file.', default: path.join(ROOT, 'packages/monitor/params.json') },
-    policy: { type: 'string', description: 'Alarm policy file.', default: path.join(ROOT, 'packages/monitor/policy.json') },
+    policy: {
+      type: 'string',
+      description: 'Alarm policy file.',
+      default: path.join(ROOT, 'packages/monitor/policy.json'),
+    },
   },
   run: async (ctx) => {
     const { params, policy } = loadMonitorConfig(String(ctx.values.params), String(ctx.values.policy));
@@ -41,7 +56,11 @@ void runCli({
       unitIn: 'window rows',
       rowsOut: s.alarms.actions.length,
       unitOut: 'actions',
-      summary: { drifted: s.drift.result?.driftedCount ?? 0, firing, actions: s.alarms.actions.map((a) => `${a.action}:${a.status}`) },
+      summary: {
+        drifted: s.drift.result?.driftedCount ?? 0,
+        firing,
+        actions: s.alarms.actions.map((a) => `${a.action}:${a.status}`),
+      },
     };
   },
 });

@@ -27,12 +27,21 @@ export interface ServingCostPoint {
 export interface CostReport {
   readonly stages: readonly StageCostPoint[];
   /** Totals per stage (runs, wall and CPU seconds, last peak memory). */
-  readonly perStage: readonly { stage: string; runs: number; wallSeconds: number; cpuSeconds: number; lastPeakRssMb: number }[];
+  readonly perStage: readonly {
+    stage: string;
+    runs: number;
+    wallSeconds: number;
+    cpuSeconds: number;
+    lastPeakRssMb: number;
+  }[];
   readonly serving: readonly ServingCostPoint[];
 }
 
 /** Cost time series from `monitoring/runs.jsonl` and the prediction log's cpu_us / latency_ms. */
-export function computeCosts(runs: readonly StageRun[], predictions: readonly Pick<PredictionLogEntry, 'ts' | 'cpu_us' | 'latency_ms'>[]): CostReport {
+export function computeCosts(
+  runs: readonly StageRun[],
+  predictions: readonly Pick<PredictionLogEntry, 'ts' | 'cpu_us' | 'latency_ms'>[],
+): CostReport {
   const stages = [...runs]
     .sort((a, b) => a.started_at.localeCompare(b.started_at))
     .map((r) => ({
@@ -45,7 +54,10 @@ export function computeCosts(runs: readonly StageRun[], predictions: readonly Pi
       rowsOut: r.rows_out,
       status: r.status,
     }));
-  const perStageMap = new Map<string, { stage: string; runs: number; wallSeconds: number; cpuSeconds: number; lastPeakRssMb: number }>();
+  const perStageMap = new Map<
+    string,
+    { stage: string; runs: number; wallSeconds: number; cpuSeconds: number; lastPeakRssMb: number }
+  >();
   for (const s of stages) {
     const t = perStageMap.get(s.stage) ?? { stage: s.stage, runs: 0, wallSeconds: 0, cpuSeconds: 0, lastPeakRssMb: 0 };
     t.runs++;

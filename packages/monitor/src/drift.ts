@@ -39,7 +39,16 @@ export const DEFAULT_DRIFT_PARAMS: DriftParams = {
   wassersteinThreshold: 0.1,
   jensenShannonThreshold: 0.1,
   psiThreshold: 0.2,
-  exclude: ['day_of_week', 'day_of_month', 'month', 'is_weekend', 'is_month_start', 'is_month_end', 'is_holiday', 'account_age_months'],
+  exclude: [
+    'day_of_week',
+    'day_of_month',
+    'month',
+    'is_weekend',
+    'is_month_start',
+    'is_month_end',
+    'is_holiday',
+    'account_age_months',
+  ],
 };
 
 /** The verdict for one feature. */
@@ -91,7 +100,14 @@ function toNumber(v: unknown): number {
   return typeof v === 'number' ? v : Number(v);
 }
 
-function numericDrift(name: string, ref: NumericProfile, values: ArrayLike<unknown>, params: DriftParams, alpha: number, clusters: ArrayLike<string> | undefined): FeatureDrift {
+function numericDrift(
+  name: string,
+  ref: NumericProfile,
+  values: ArrayLike<unknown>,
+  params: DriftParams,
+  alpha: number,
+  clusters: ArrayLike<string> | undefined,
+): FeatureDrift {
   const nums: number[] = [];
   const all = new Float64Array(values.length);
   let missing = 0;
@@ -111,7 +127,10 @@ function numericDrift(name: string, ref: NumericProfile, values: ArrayLike<unkno
   const psiRef = [...refCounts, ref.missing];
   const psiCur = [...curCounts, missing];
   const psiValue = psi(psiRef, psiCur);
-  const psiLevel = Math.max(params.psiThreshold, psiCritical(psiRef.length, (nr + ref.missing) / deff, (nc + missing) / deff, alpha));
+  const psiLevel = Math.max(
+    params.psiThreshold,
+    psiCritical(psiRef.length, (nr + ref.missing) / deff, (nc + missing) / deff, alpha),
+  );
   let test: DriftTest;
   let statistic: number;
   let pValue: number | null = null;
@@ -164,7 +183,14 @@ function fmt(x: number): string {
   return Math.abs(x) >= 1000 || Number.isInteger(x) ? String(Math.round(x * 100) / 100) : x.toPrecision(3);
 }
 
-function categoricalDrift(name: string, ref: CategoricalProfile, values: ArrayLike<unknown>, params: DriftParams, alpha: number, clusters: ArrayLike<string> | undefined): FeatureDrift {
+function categoricalDrift(
+  name: string,
+  ref: CategoricalProfile,
+  values: ArrayLike<unknown>,
+  params: DriftParams,
+  alpha: number,
+  clusters: ArrayLike<string> | undefined,
+): FeatureDrift {
   const cats = Object.keys(ref.frequencies).sort();
   const index = new Map(cats.map((c, i) => [c, i]));
   const labels = [...cats, OTHER, MISSING];
@@ -228,7 +254,12 @@ function categoricalDrift(name: string, ref: CategoricalProfile, values: ArrayLi
 }
 
 // Largest design effect over the indicators of the common categories (≥ 5% of the window).
-function categoricalDesignEffect(values: ArrayLike<unknown>, clusters: ArrayLike<string>, labels: readonly string[], counts: readonly number[]): number {
+function categoricalDesignEffect(
+  values: ArrayLike<unknown>,
+  clusters: ArrayLike<string>,
+  labels: readonly string[],
+  counts: readonly number[],
+): number {
   const n = values.length;
   let deff = 1;
   const keys = values.length ? Array.from(values, (v) => (v === null || v === undefined ? MISSING : String(v))) : [];
@@ -262,7 +293,9 @@ export function computeDrift(
   const alpha = params.alpha / Math.max(1, names.length);
   const features = names.map((name) => {
     const ref = profile.columns[name]!;
-    return ref.kind === 'numeric' ? numericDrift(name, ref, columns[name]!, params, alpha, clusters) : categoricalDrift(name, ref, columns[name]!, params, alpha, clusters);
+    return ref.kind === 'numeric'
+      ? numericDrift(name, ref, columns[name]!, params, alpha, clusters)
+      : categoricalDrift(name, ref, columns[name]!, params, alpha, clusters);
   });
   const driftedCount = features.filter((f) => f.drifted).length;
   const rows = names.length ? columns[names[0]!]!.length : 0;
@@ -318,12 +351,20 @@ export function profileFromColumns(
     if (!values) continue;
     rows = values.length;
     const present: unknown[] = [];
-    for (let i = 0; i < values.length; i++) if (values[i] !== null && values[i] !== undefined && !(typeof values[i] === 'number' && Number.isNaN(values[i]))) present.push(values[i]);
+    for (let i = 0; i < values.length; i++)
+      if (values[i] !== null && values[i] !== undefined && !(typeof values[i] === 'number' && Number.isNaN(values[i])))
+        present.push(values[i]);
     const missing = values.length - present.length;
     if (kind === 'categorical') {
       const frequencies: Record<string, number> = {};
       for (const v of present) frequencies[String(v)] = (frequencies[String(v)] ?? 0) + 1;
-      out[name] = { kind, count: present.length, missing, missing_share: values.length ? missing / values.length : 0, frequencies };
+      out[name] = {
+        kind,
+        count: present.length,
+        missing,
+        missing_share: values.length ? missing / values.length : 0,
+        frequencies,
+      };
       continue;
     }
     const nums = Float64Array.from(present.map(toNumber)).sort();

@@ -1,6 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { forEachParquetBatch, listPartitions, parquetToTable, readJson, readJsonl, readParquetColumnNames, rowsFromTable, seededRandom } from '@bolsillo/core';
+import {
+  forEachParquetBatch,
+  listPartitions,
+  parquetToTable,
+  readJson,
+  readJsonl,
+  readParquetColumnNames,
+  rowsFromTable,
+  seededRandom,
+} from '@bolsillo/core';
 import { FEATURE_NAMES, TARGET } from '@bolsillo/schema';
 import type { PredictionLogEntry, Profile } from '@bolsillo/schema';
 
@@ -20,7 +29,8 @@ export function readDatedJsonl<T>(root: string, range: { from?: string; to?: str
     if (!m) continue;
     if ((range.from && m[1]! < range.from) || (range.to && m[1]! > range.to)) continue;
     const dir = path.join(root, entry);
-    for (const f of fs.readdirSync(dir).sort()) if (f.endsWith('.jsonl') && !f.startsWith('.')) out.push(...readJsonl<T>(path.join(dir, f)));
+    for (const f of fs.readdirSync(dir).sort())
+      if (f.endsWith('.jsonl') && !f.startsWith('.')) out.push(...readJsonl<T>(path.join(dir, f)));
   }
   return out;
 }
@@ -46,7 +56,10 @@ export function readReference(masterRoot: string): Reference | null {
  * rows to score. Streamed in two projected passes (date and split over every row, then feature
  * columns only until enough test rows are in), so memory does not grow with the master table.
  */
-export async function readMasterSample(refDir: string, testRows: number): Promise<{ lastDate: string | null; testRows: Record<string, unknown>[] }> {
+export async function readMasterSample(
+  refDir: string,
+  testRows: number,
+): Promise<{ lastDate: string | null; testRows: Record<string, unknown>[] }> {
   const file = path.join(refDir, 'master.parquet');
   if (!fs.existsSync(file)) return { lastDate: null, testRows: [] };
   let lastDate: string | null = null;
@@ -69,7 +82,8 @@ export async function readMasterSample(refDir: string, testRows: number): Promis
       const names = table.schema.fields.map((f) => f.name);
       const vectors = names.map((n) => table.getChild(n)!);
       for (let i = 0; i < table.numRows && rows.length < testRows; i++) {
-        if (splits?.get(i) === 'test') rows.push(Object.fromEntries(names.map((n, j) => [n, normalise(vectors[j]!.get(i))])));
+        if (splits?.get(i) === 'test')
+          rows.push(Object.fromEntries(names.map((n, j) => [n, normalise(vectors[j]!.get(i))])));
       }
       return rows.length < testRows;
     });
@@ -92,7 +106,12 @@ export interface WindowRows {
  * reservoir sample (uniform over the whole window, kept in partition order) bounds memory; the
  * caller records the sample size next to the drift it computes.
  */
-export function readFeatureRows(featureStore: string, range: { from?: string; to?: string }, maxRows = Infinity, seed = 17): WindowRows {
+export function readFeatureRows(
+  featureStore: string,
+  range: { from?: string; to?: string },
+  maxRows = Infinity,
+  seed = 17,
+): WindowRows {
   const kept: { at: number; row: Record<string, unknown> }[] = [];
   const dates: string[] = [];
   const rand = seededRandom(seed);
@@ -115,7 +134,10 @@ export function readFeatureRows(featureStore: string, range: { from?: string; to
 }
 
 /** Column arrays from row objects, for the named columns. */
-export function columnsOf(rows: readonly Record<string, unknown>[], names: readonly string[]): Record<string, unknown[]> {
+export function columnsOf(
+  rows: readonly Record<string, unknown>[],
+  names: readonly string[],
+): Record<string, unknown[]> {
   const out: Record<string, unknown[]> = {};
   for (const n of names) out[n] = rows.map((r) => normalise(r[n]));
   return out;
@@ -143,12 +165,18 @@ export function readFeedback(monitoringDir: string): Map<string, boolean> {
 /** Find a metric in an evaluate `metrics.json` or a card's metrics: test split first, then holdout, then top level. */
 export function findMetric(source: unknown, metric: string): number | undefined {
   const valueOf = (v: unknown): number | undefined =>
-    typeof v === 'number' && Number.isFinite(v) ? v : v && typeof v === 'object' && typeof (v as { value?: unknown }).value === 'number' ? (v as { value: number }).value : undefined;
+    typeof v === 'number' && Number.isFinite(v)
+      ? v
+      : v && typeof v === 'object' && typeof (v as { value?: unknown }).value === 'number'
+        ? (v as { value: number }).value
+        : undefined;
   if (!source || typeof source !== 'object') return undefined;
   const obj = source as Record<string, unknown>;
   // evaluate's metrics.json: { contenders: [{ role: 'candidate', splits: { test: { metrics: { pr_auc: { value } } } } }] }
   if (Array.isArray(obj.contenders)) {
-    const candidate = (obj.contenders as { role?: string; splits?: Record<string, { metrics?: unknown }> }[]).find((c) => c.role === 'candidate');
+    const candidate = (obj.contenders as { role?: string; splits?: Record<string, { metrics?: unknown }> }[]).find(
+      (c) => c.role === 'candidate',
+    );
     for (const split of ['test', 'holdout']) {
       const v = findMetric(candidate?.splits?.[split]?.metrics, metric);
       if (v !== undefined) return v;

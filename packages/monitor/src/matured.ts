@@ -23,7 +23,9 @@ export function readOutcomeIndex(featureStore: string, from: string | undefined,
   for (const part of listPartitions(featureStore, from ? { from } : {})) {
     if (dataEnd === null || part.date > dataEnd) dataEnd = part.date;
     for (const file of part.files) {
-      const t = parquetToTable(fs.readFileSync(file), { columns: ['customer_key', 'date', 'day_count', 'available_ratio', 'merchant_group'] });
+      const t = parquetToTable(fs.readFileSync(file), {
+        columns: ['customer_key', 'date', 'day_count', 'available_ratio', 'merchant_group'],
+      });
       const customer = t.getChild('customer_key')!;
       const count = t.getChild('day_count')!;
       const ratio = t.getChild('available_ratio')!;
@@ -57,7 +59,11 @@ export interface MaturedSnapshots {
  * Pure: keep the rows that are snapshots (their customer's last row of the day) whose horizon has
  * passed, labelled with the forecast target: a flagged transaction of that customer on d+1 … d+H.
  */
-export function maturedSnapshots(rows: readonly Record<string, unknown>[], index: OutcomeIndex, horizonDays: number): MaturedSnapshots {
+export function maturedSnapshots(
+  rows: readonly Record<string, unknown>[],
+  index: OutcomeIndex,
+  horizonDays: number,
+): MaturedSnapshots {
   const out: Record<string, unknown>[] = [];
   const actual: boolean[] = [];
   let pending = 0;

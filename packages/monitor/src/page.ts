@@ -23,7 +23,11 @@ function esc(s: unknown): string {
 }
 
 function num(x: number | null | undefined, digits = 3): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? '–' : Math.abs(x) >= 1000 ? x.toFixed(0) : x.toFixed(digits);
+  return x === null || x === undefined || !Number.isFinite(x)
+    ? '–'
+    : Math.abs(x) >= 1000
+      ? x.toFixed(0)
+      : x.toFixed(digits);
 }
 
 /** Chart width in SVG units; every chart is drawn at the page's width (width 100%, scaled by its viewBox). */
@@ -33,7 +37,12 @@ const CHAR_W = 6.6;
 const LEGEND_ROW = 16;
 
 /** Legend entries in rows that fit `width`, each a coloured swatch and the full name. */
-function legend(items: readonly { name: string; color: string }[], x0: number, y0: number, width: number): { svg: string; height: number } {
+function legend(
+  items: readonly { name: string; color: string }[],
+  x0: number,
+  y0: number,
+  width: number,
+): { svg: string; height: number } {
   let x = x0;
   let y = y0;
   const out: string[] = [];
@@ -43,14 +52,19 @@ function legend(items: readonly { name: string; color: string }[], x0: number, y
       x = x0;
       y += LEGEND_ROW;
     }
-    out.push(`<line x1="${x}" x2="${x + 14}" y1="${y - 4}" y2="${y - 4}" stroke="${it.color}" stroke-width="3"/><text x="${x + 18}" y="${y}" font-size="11">${esc(it.name)}</text>`);
+    out.push(
+      `<line x1="${x}" x2="${x + 14}" y1="${y - 4}" y2="${y - 4}" stroke="${it.color}" stroke-width="3"/><text x="${x + 18}" y="${y}" font-size="11">${esc(it.name)}</text>`,
+    );
     x += w;
   }
   return { svg: out.join(''), height: items.length ? y - y0 + LEGEND_ROW : 0 };
 }
 
 /** Horizontal bars with a per-bar threshold tick; bars over their threshold are red. */
-function barChart(title: string, bars: readonly { label: string; value: number; threshold: number; flagged: boolean }[]): string {
+function barChart(
+  title: string,
+  bars: readonly { label: string; value: number; threshold: number; flagged: boolean }[],
+): string {
   if (!bars.length) return `<p class="empty">${esc(title)}: no data yet.</p>`;
   const w = CHART_W;
   const rowH = 18;
@@ -60,10 +74,14 @@ function barChart(title: string, bars: readonly { label: string; value: number; 
   const plotH = bars.length * rowH;
   const h = top + plotH + 44;
   const ticks = niceTicks(0, Math.max(...bars.map((b) => Math.max(b.value, b.threshold)), 1e-9));
-  const max = ticks.values.at(-1)! > 0 ? Math.max(ticks.values.at(-1)!, ...bars.map((b) => Math.max(b.value, b.threshold))) : 1;
+  const max =
+    ticks.values.at(-1)! > 0 ? Math.max(ticks.values.at(-1)!, ...bars.map((b) => Math.max(b.value, b.threshold))) : 1;
   const x = (v: number) => left + (Math.max(0, v) / max) * (w - left - right);
   const grid = ticks.values
-    .map((t) => `<line x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${top}" y2="${top + plotH}" stroke="#e5e5e5"/><text x="${x(t).toFixed(1)}" y="${top + plotH + 14}" text-anchor="middle" font-size="10">${formatTick(t, ticks.step)}</text>`)
+    .map(
+      (t) =>
+        `<line x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${top}" y2="${top + plotH}" stroke="#e5e5e5"/><text x="${x(t).toFixed(1)}" y="${top + plotH + 14}" text-anchor="middle" font-size="10">${formatTick(t, ticks.step)}</text>`,
+    )
     .join('');
   const rows = bars
     .map((b, i) => {
@@ -79,7 +97,12 @@ function barChart(title: string, bars: readonly { label: string; value: number; 
 }
 
 /** A line chart over string x values (dates or runs), several series, the legend below it. */
-function lineChart(title: string, xs: readonly string[], series: readonly { name: string; values: readonly (number | null)[] }[], yLabel = ''): string {
+function lineChart(
+  title: string,
+  xs: readonly string[],
+  series: readonly { name: string; values: readonly (number | null)[] }[],
+  yLabel = '',
+): string {
   const pts = series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
   if (!xs.length || !pts.length) return `<p class="empty">${esc(title)}: no data yet.</p>`;
   const w = CHART_W;
@@ -97,26 +120,47 @@ function lineChart(title: string, xs: readonly string[], series: readonly { name
   hi = Math.ceil(hi / step - 1e-9) * step;
   const ticks = niceTicks(lo, hi, 4);
   const colors = series.map((_, k) => COLORS[k % COLORS.length]!);
-  const key = legend(series.map((s, k) => ({ name: s.name, color: colors[k]! })), m.l, m.t + plotH + m.b, w - m.l - m.r);
+  const key = legend(
+    series.map((s, k) => ({ name: s.name, color: colors[k]! })),
+    m.l,
+    m.t + plotH + m.b,
+    w - m.l - m.r,
+  );
   const h = m.t + plotH + m.b + key.height;
   const x = (i: number) => m.l + (xs.length === 1 ? (w - m.l - m.r) / 2 : (i / (xs.length - 1)) * (w - m.l - m.r));
   const y = (v: number) => m.t + (1 - (v - lo) / (hi - lo)) * plotH;
   const lines = series
     .map((s, k) => {
       const color = colors[k]!;
-      const segs = s.values.map((v, i) => (v === null || !Number.isFinite(v) ? null : `${x(i).toFixed(1)},${y(v).toFixed(1)}`));
+      const segs = s.values.map((v, i) =>
+        v === null || !Number.isFinite(v) ? null : `${x(i).toFixed(1)},${y(v).toFixed(1)}`,
+      );
       const path = segs.filter((p): p is string => p !== null).join(' ');
-      const dots = segs.map((p, i) => (p ? `<circle cx="${p.split(',')[0]}" cy="${p.split(',')[1]}" r="2.5" fill="${color}"><title>${esc(s.name)} ${esc(xs[i])}: ${num(s.values[i])}</title></circle>` : '')).join('');
+      const dots = segs
+        .map((p, i) =>
+          p
+            ? `<circle cx="${p.split(',')[0]}" cy="${p.split(',')[1]}" r="2.5" fill="${color}"><title>${esc(s.name)} ${esc(xs[i])}: ${num(s.values[i])}</title></circle>`
+            : '',
+        )
+        .join('');
       return `<polyline points="${path}" fill="none" stroke="${color}" stroke-width="1.5"/>${dots}`;
     })
     .join('\n');
   const yTicks = ticks.values
-    .map((v) => `<text x="${m.l - 4}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" font-size="10">${formatTick(v, ticks.step)}</text><line x1="${m.l}" x2="${w - m.r}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#ddd"/>`)
+    .map(
+      (v) =>
+        `<text x="${m.l - 4}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" font-size="10">${formatTick(v, ticks.step)}</text><line x1="${m.l}" x2="${w - m.r}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#ddd"/>`,
+    )
     .join('');
   // Up to six evenly spaced x labels, the first and the last always among them.
   const every = Math.max(1, Math.ceil((xs.length - 1) / 5));
   const xIdx = [...new Set([...xs.keys()].filter((i) => i % every === 0).concat(xs.length - 1))];
-  const xl = xIdx.map((i) => `<text x="${x(i).toFixed(1)}" y="${m.t + plotH + 14}" text-anchor="${xs.length > 1 && i === 0 ? 'start' : xs.length > 1 && i === xs.length - 1 ? 'end' : 'middle'}" font-size="10">${esc(xs[i])}</text>`).join('');
+  const xl = xIdx
+    .map(
+      (i) =>
+        `<text x="${x(i).toFixed(1)}" y="${m.t + plotH + 14}" text-anchor="${xs.length > 1 && i === 0 ? 'start' : xs.length > 1 && i === xs.length - 1 ? 'end' : 'middle'}" font-size="10">${esc(xs[i])}</text>`,
+    )
+    .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${esc(title)}" width="100%" viewBox="0 0 ${w} ${h}" font-family="system-ui, sans-serif">
 <text x="4" y="14" font-size="13" font-weight="bold">${esc(title)}</text>${yTicks}${xl}
 <text x="12" y="${m.t + plotH / 2}" font-size="10" transform="rotate(-90 12 ${m.t + plotH / 2})" text-anchor="middle">${esc(yLabel)}</text>${lines}${key.svg}</svg>`;
@@ -152,7 +196,11 @@ export function renderMonitoringHtml(d: MonitoringPageData): string {
   // Data health first: a quarantined file or a privacy shortfall needs a person before any chart does.
   if (d.data) {
     parts.push('<h2 id="data">Data health</h2>');
-    parts.push(d.data.warnings.length ? `<ul>${d.data.warnings.map((w) => `<li class="warn">${esc(w)}</li>`).join('')}</ul>` : '<p class="empty">No quarantined file, k-anonymity at or above its minimum, no unseen merchant group.</p>');
+    parts.push(
+      d.data.warnings.length
+        ? `<ul>${d.data.warnings.map((w) => `<li class="warn">${esc(w)}</li>`).join('')}</ul>`
+        : '<p class="empty">No quarantined file, k-anonymity at or above its minimum, no unseen merchant group.</p>',
+    );
   }
   // Drift.
   parts.push('<h2 id="drift">Data drift</h2>');
@@ -164,11 +212,29 @@ export function renderMonitoringHtml(d: MonitoringPageData): string {
   }
   if (drift) {
     const sorted = [...drift.features].sort((a, b) => b.psi - a.psi);
-    parts.push(barChart('PSI per feature (stored bins)', sorted.map((f) => ({ label: f.feature, value: f.psi, threshold: f.psiThreshold, flagged: f.psi > f.psiThreshold }))));
+    parts.push(
+      barChart(
+        'PSI per feature (stored bins)',
+        sorted.map((f) => ({
+          label: f.feature,
+          value: f.psi,
+          threshold: f.psiThreshold,
+          flagged: f.psi > f.psiThreshold,
+        })),
+      ),
+    );
     parts.push(
       table(
         ['feature', 'test', 'statistic', 'p-value', 'threshold', 'PSI', 'verdict'],
-        sorted.map((f) => [esc(f.feature), esc(f.test), num(f.statistic, 4), f.pValue === null ? '–' : f.pValue.toExponential(2), num(f.threshold, 4), num(f.psi, 4), f.drifted ? '<span class="bad">drift</span>' : 'ok']),
+        sorted.map((f) => [
+          esc(f.feature),
+          esc(f.test),
+          num(f.statistic, 4),
+          f.pValue === null ? '–' : f.pValue.toExponential(2),
+          num(f.threshold, 4),
+          num(f.psi, 4),
+          f.drifted ? '<span class="bad">drift</span>' : 'ok',
+        ]),
       ),
     );
     const shown = drift.features.filter((f) => f.drifted).slice(0, 8);
@@ -176,20 +242,41 @@ export function renderMonitoringHtml(d: MonitoringPageData): string {
   } else parts.push('<p class="empty">No drift computed yet (no reference profile or no window).</p>');
   if (d.drift?.score) {
     const s = d.drift.score;
-    parts.push(`<p>Score drift (KS, champion scores on master test rows vs the window): D = ${num(s.statistic)}, p = ${s.pValue === null ? '–' : s.pValue.toExponential(2)}, mean ${num(s.meanReference)} → ${num(s.meanCurrent)}: ${s.drifted ? '<span class="bad">drift</span>' : 'ok'}.</p>`);
+    parts.push(
+      `<p>Score drift (KS, champion scores on master test rows vs the window): D = ${num(s.statistic)}, p = ${s.pValue === null ? '–' : s.pValue.toExponential(2)}, mean ${num(s.meanReference)} → ${num(s.meanCurrent)}: ${s.drifted ? '<span class="bad">drift</span>' : 'ok'}.</p>`,
+    );
   }
   if (d.driftHistory.length > 1) {
     const feats = Object.keys(d.driftHistory[d.driftHistory.length - 1]!.psi);
-    const top = feats.sort((a, b) => (d.driftHistory[d.driftHistory.length - 1]!.psi[b] ?? 0) - (d.driftHistory[d.driftHistory.length - 1]!.psi[a] ?? 0)).slice(0, 6);
-    parts.push(lineChart('PSI over monitor runs (top features)', d.driftHistory.map((h) => h.ts.slice(0, 16)), top.map((f) => ({ name: f, values: d.driftHistory.map((h) => h.psi[f] ?? null) })), 'PSI'));
+    const top = feats
+      .sort(
+        (a, b) =>
+          (d.driftHistory[d.driftHistory.length - 1]!.psi[b] ?? 0) -
+          (d.driftHistory[d.driftHistory.length - 1]!.psi[a] ?? 0),
+      )
+      .slice(0, 6);
+    parts.push(
+      lineChart(
+        'PSI over monitor runs (top features)',
+        d.driftHistory.map((h) => h.ts.slice(0, 16)),
+        top.map((f) => ({ name: f, values: d.driftHistory.map((h) => h.psi[f] ?? null) })),
+        'PSI',
+      ),
+    );
   }
   // Metrics.
   parts.push('<h2 id="metrics">Model metrics over time</h2>');
   const versions = d.metrics?.versions ?? [];
-  if (d.metrics) parts.push(`<p>Labels: ${d.metrics.labels.feedback} from feedback, ${d.metrics.labels.computed} computed from new days; rolling window ${d.metrics.window_days} days.</p>`);
+  if (d.metrics)
+    parts.push(
+      `<p>Labels: ${d.metrics.labels.feedback} from feedback, ${d.metrics.labels.computed} computed from new days; rolling window ${d.metrics.window_days} days.</p>`,
+    );
   const dates = [...new Set(versions.flatMap((v) => v.series.map((p) => p.date)))].sort();
   const seriesOf = (key: 'prAuc' | 'rocAuc' | 'precision' | 'recall' | 'ece') =>
-    versions.map((v) => ({ name: v.modelVersion, values: dates.map((dt) => v.series.find((p) => p.date === dt)?.[key] ?? null) }));
+    versions.map((v) => ({
+      name: v.modelVersion,
+      values: dates.map((dt) => v.series.find((p) => p.date === dt)?.[key] ?? null),
+    }));
   parts.push(lineChart('PR-AUC (rolling)', dates, seriesOf('prAuc'), 'PR-AUC'));
   parts.push(lineChart('ROC-AUC (rolling)', dates, seriesOf('rocAuc'), 'ROC-AUC'));
   parts.push(lineChart('Precision (rolling)', dates, seriesOf('precision'), 'precision'));
@@ -198,7 +285,17 @@ export function renderMonitoringHtml(d: MonitoringPageData): string {
   parts.push(
     table(
       ['version', 'threshold', 'labels', 'positives', 'ROC-AUC', 'PR-AUC', 'precision', 'recall', 'ECE'],
-      versions.map((v) => [`<code>${esc(v.modelVersion)}</code>`, num(v.threshold), String(v.overall.n), String(v.overall.positives), num(v.overall.rocAuc), num(v.overall.prAuc), num(v.overall.precision), num(v.overall.recall), num(v.overall.ece)]),
+      versions.map((v) => [
+        `<code>${esc(v.modelVersion)}</code>`,
+        num(v.threshold),
+        String(v.overall.n),
+        String(v.overall.positives),
+        num(v.overall.rocAuc),
+        num(v.overall.prAuc),
+        num(v.overall.precision),
+        num(v.overall.recall),
+        num(v.overall.ece),
+      ]),
     ),
   );
   // Value.
@@ -206,11 +303,32 @@ export function renderMonitoringHtml(d: MonitoringPageData): string {
   const points = (d.value?.points ?? []).filter((p) => p.date !== 'total');
   const vdates = [...new Set(points.map((p) => p.date))].sort();
   const vversions = [...new Set(points.map((p) => p.modelVersion))];
-  parts.push(lineChart('Value per day (value matrix × outcomes)', vdates, vversions.map((v) => ({ name: v, values: vdates.map((dt) => points.find((p) => p.date === dt && p.modelVersion === v)?.value ?? null) })), 'value'));
+  parts.push(
+    lineChart(
+      'Value per day (value matrix × outcomes)',
+      vdates,
+      vversions.map((v) => ({
+        name: v,
+        values: vdates.map((dt) => points.find((p) => p.date === dt && p.modelVersion === v)?.value ?? null),
+      })),
+      'value',
+    ),
+  );
   parts.push(
     table(
       ['version', 'labelled', 'TP', 'FP', 'FN', 'TN', 'total value', 'per transaction'],
-      (d.value?.points ?? []).filter((p) => p.date === 'total').map((p) => [`<code>${esc(p.modelVersion)}</code>`, String(p.n), String(p.tp), String(p.fp), String(p.fn), String(p.tn), num(p.value, 2), num(p.valuePerTransaction, 3)]),
+      (d.value?.points ?? [])
+        .filter((p) => p.date === 'total')
+        .map((p) => [
+          `<code>${esc(p.modelVersion)}</code>`,
+          String(p.n),
+          String(p.tp),
+          String(p.fp),
+          String(p.fn),
+          String(p.tn),
+          num(p.value, 2),
+          num(p.valuePerTransaction, 3),
+        ]),
     ),
   );
   // Costs.
@@ -218,22 +336,87 @@ export function renderMonitoringHtml(d: MonitoringPageData): string {
   const stages = d.costs?.stages ?? [];
   const stageNames = [...new Set(stages.map((s) => s.stage))];
   const runsX = stages.map((s) => s.startedAt.slice(0, 16));
-  parts.push(lineChart('Stage runs: wall seconds', runsX, stageNames.map((n) => ({ name: n, values: stages.map((s) => (s.stage === n ? s.wallSeconds : null)) })), 'seconds'));
+  parts.push(
+    lineChart(
+      'Stage runs: wall seconds',
+      runsX,
+      stageNames.map((n) => ({ name: n, values: stages.map((s) => (s.stage === n ? s.wallSeconds : null)) })),
+      'seconds',
+    ),
+  );
   parts.push(
     table(
       ['stage', 'runs', 'wall s', 'CPU s', 'peak MB (last)'],
-      (d.costs?.perStage ?? []).map((s) => [esc(s.stage), String(s.runs), num(s.wallSeconds, 2), num(s.cpuSeconds, 2), num(s.lastPeakRssMb, 0)]),
+      (d.costs?.perStage ?? []).map((s) => [
+        esc(s.stage),
+        String(s.runs),
+        num(s.wallSeconds, 2),
+        num(s.cpuSeconds, 2),
+        num(s.lastPeakRssMb, 0),
+      ]),
     ),
   );
   const serving = d.costs?.serving ?? [];
-  parts.push(lineChart('Serving: CPU µs per prediction', serving.map((s) => s.date), [{ name: 'mean', values: serving.map((s) => s.cpuUsMean) }, { name: 'p95', values: serving.map((s) => s.cpuUsP95) }], 'µs'));
-  parts.push(lineChart('Serving: latency ms', serving.map((s) => s.date), [{ name: 'p50', values: serving.map((s) => s.latencyMsP50) }, { name: 'p95', values: serving.map((s) => s.latencyMsP95) }], 'ms'));
+  parts.push(
+    lineChart(
+      'Serving: CPU µs per prediction',
+      serving.map((s) => s.date),
+      [
+        { name: 'mean', values: serving.map((s) => s.cpuUsMean) },
+        { name: 'p95', values: serving.map((s) => s.cpuUsP95) },
+      ],
+      'µs',
+    ),
+  );
+  parts.push(
+    lineChart(
+      'Serving: latency ms',
+      serving.map((s) => s.date),
+      [
+        { name: 'p50', values: serving.map((s) => s.latencyMsP50) },
+        { name: 'p95', values: serving.map((s) => s.latencyMsP95) },
+      ],
+      'ms',
+    ),
+  );
   // Alarms and actions.
   parts.push('<h2 id="alarms">Alarms and actions</h2>');
-  if (d.alarms) parts.push(`<p>Run ${d.alarms.run}${d.alarms.dry_run ? ' (dry run)' : ''}. Aliases: ${Object.entries(d.alarms.aliases).filter(([k]) => k !== 'updated_at').map(([k, v]) => `${esc(k)} <code>${esc(v ?? '–')}</code>`).join(', ')}.</p>`);
-  parts.push(table(['rule', 'action', 'status', 'streak', 'detail'], (d.alarms?.alarms ?? []).map((a) => [esc(a.rule), esc(a.action), `<span class="st-${esc(a.status)}">${esc(a.status)}</span>`, String(a.consecutive), esc(a.message)])));
+  if (d.alarms)
+    parts.push(
+      `<p>Run ${d.alarms.run}${d.alarms.dry_run ? ' (dry run)' : ''}. Aliases: ${Object.entries(d.alarms.aliases)
+        .filter(([k]) => k !== 'updated_at')
+        .map(([k, v]) => `${esc(k)} <code>${esc(v ?? '–')}</code>`)
+        .join(', ')}.</p>`,
+    );
+  parts.push(
+    table(
+      ['rule', 'action', 'status', 'streak', 'detail'],
+      (d.alarms?.alarms ?? []).map((a) => [
+        esc(a.rule),
+        esc(a.action),
+        `<span class="st-${esc(a.status)}">${esc(a.status)}</span>`,
+        String(a.consecutive),
+        esc(a.message),
+      ]),
+    ),
+  );
   parts.push('<h3>Action log</h3>');
-  parts.push(table(['time', 'rule', 'action', 'status', 'version', 'detail'], [...d.actions].reverse().slice(0, 50).map((a) => [esc(a.ts), esc(a.rule), esc(a.action), esc(a.status), `<code>${esc(a.version ?? '–')}</code>`, esc(a.detail)])));
+  parts.push(
+    table(
+      ['time', 'rule', 'action', 'status', 'version', 'detail'],
+      [...d.actions]
+        .reverse()
+        .slice(0, 50)
+        .map((a) => [
+          esc(a.ts),
+          esc(a.rule),
+          esc(a.action),
+          esc(a.status),
+          `<code>${esc(a.version ?? '–')}</code>`,
+          esc(a.detail),
+        ]),
+    ),
+  );
 
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Monitoring · bolsillo</title>
@@ -284,6 +467,8 @@ export function renderMonitoringPage(dataDir: string): string {
     alarms: report('alarms.json') as MonitoringPageData['alarms'],
     data: report('data.json') as MonitoringPageData['data'],
     actions: safeJsonl<ActionRecord>(path.join(mon, 'actions.jsonl')),
-    driftHistory: safeJsonl<MonitoringPageData['driftHistory'][number]>(path.join(mon, 'drift-history.jsonl')).slice(-100),
+    driftHistory: safeJsonl<MonitoringPageData['driftHistory'][number]>(path.join(mon, 'drift-history.jsonl')).slice(
+      -100,
+    ),
   });
 }

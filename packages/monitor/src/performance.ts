@@ -91,13 +91,22 @@ export function computeModelMetrics(
       const threshold = thresholds[version] ?? 0.5;
       const sorted = [...list].sort((a, b) => a.date.localeCompare(b.date));
       const dates = [...new Set(sorted.map((o) => o.date))];
-      const series = dates.map((date) => ({ date, ...metricsOf(sorted.filter((o) => o.date <= date && daysBetween(o.date, date) < windowDays), threshold) }));
+      const series = dates.map((date) => ({
+        date,
+        ...metricsOf(
+          sorted.filter((o) => o.date <= date && daysBetween(o.date, date) < windowDays),
+          threshold,
+        ),
+      }));
       const last = dates[dates.length - 1]!;
       return {
         modelVersion: version,
         threshold,
         overall: metricsOf(sorted, threshold),
-        recent: metricsOf(sorted.filter((o) => daysBetween(o.date, last) < windowDays), threshold),
+        recent: metricsOf(
+          sorted.filter((o) => daysBetween(o.date, last) < windowDays),
+          threshold,
+        ),
         series,
       };
     });
@@ -125,7 +134,10 @@ export function computeValue(
   thresholds: Readonly<Record<string, number>>,
   matrices: Readonly<Record<string, ValueMatrix>>,
 ): ValuePoint[] {
-  const cells = new Map<string, { date: string; modelVersion: string; tp: number; fp: number; fn: number; tn: number }>();
+  const cells = new Map<
+    string,
+    { date: string; modelVersion: string; tp: number; fp: number; fn: number; tn: number }
+  >();
   for (const o of outcomes) {
     if (!matrices[o.modelVersion]) continue;
     const predicted = o.probability >= (thresholds[o.modelVersion] ?? 0.5);

@@ -39,7 +39,11 @@ describe('alarm policy', () => {
   });
 
   it('holds back within the cooldown even after the condition cleared', () => {
-    const p: Policy = { ...policy, cooldown_runs: 5, rules: [{ ...policy.rules[0]!, consecutive_runs: 1 } as Policy['rules'][number]] };
+    const p: Policy = {
+      ...policy,
+      cooldown_runs: 5,
+      rules: [{ ...policy.rules[0]!, consecutive_runs: 1 } as Policy['rules'][number]],
+    };
     let state = emptyState();
     const out: string[] = [];
     for (const v of [4, 0, 4, 0, 4, 4, 0, 0, 4]) {
@@ -79,8 +83,26 @@ describe('metrics, value and costs', () => {
   it('costs aggregate stage runs and serving CPU per day', () => {
     const c = computeCosts(
       [
-        { stage: 'train', started_at: '2020-01-02T00:00:00Z', wall_seconds: 3, cpu_seconds: 2, peak_rss_mb: 100, rows_in: 1, rows_out: 1, status: 'ok' },
-        { stage: 'train', started_at: '2020-01-01T00:00:00Z', wall_seconds: 1, cpu_seconds: 1, peak_rss_mb: 90, rows_in: 1, rows_out: 1, status: 'ok' },
+        {
+          stage: 'train',
+          started_at: '2020-01-02T00:00:00Z',
+          wall_seconds: 3,
+          cpu_seconds: 2,
+          peak_rss_mb: 100,
+          rows_in: 1,
+          rows_out: 1,
+          status: 'ok',
+        },
+        {
+          stage: 'train',
+          started_at: '2020-01-01T00:00:00Z',
+          wall_seconds: 1,
+          cpu_seconds: 1,
+          peak_rss_mb: 90,
+          rows_in: 1,
+          rows_out: 1,
+          status: 'ok',
+        },
       ],
       [
         { ts: '2020-01-01T10:00:00Z', cpu_us: 100, latency_ms: 1 },

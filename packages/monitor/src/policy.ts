@@ -8,9 +8,21 @@ const DriftRuleSchema = Type.Object(
     kind: Type.Literal('drift'),
     description: Type.Optional(Type.String()),
     action: Type.Literal('retrain'),
-    psi_min_features: Type.Integer({ minimum: 1, description: 'Fire when at least this many features have PSI above their threshold…' }),
-    share_drifted_min: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: '…or when at least this share of features is drifted by its test.' })),
-    consecutive_runs: Type.Integer({ minimum: 1, description: 'The condition must hold on this many monitor runs in a row.' }),
+    psi_min_features: Type.Integer({
+      minimum: 1,
+      description: 'Fire when at least this many features have PSI above their threshold…',
+    }),
+    share_drifted_min: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1,
+        description: '…or when at least this share of features is drifted by its test.',
+      }),
+    ),
+    consecutive_runs: Type.Integer({
+      minimum: 1,
+      description: 'The condition must hold on this many monitor runs in a row.',
+    }),
     min_rows: Type.Integer({ minimum: 1, description: 'Windows with fewer rows are not judged.' }),
   },
   { additionalProperties: false },
@@ -25,7 +37,10 @@ const PerformanceRuleSchema = Type.Object(
     description: Type.Optional(Type.String()),
     action: Type.Literal('rollback'),
     metric: MetricSchema,
-    max_drop: Type.Number({ minimum: 0, description: 'Fire when the champion\'s live metric is below its evaluation by more than this.' }),
+    max_drop: Type.Number({
+      minimum: 0,
+      description: "Fire when the champion's live metric is below its evaluation by more than this.",
+    }),
     min_labels: Type.Integer({ minimum: 1 }),
     consecutive_runs: Type.Integer({ minimum: 1 }),
   },
@@ -40,7 +55,11 @@ const ChallengerRuleSchema = Type.Object(
     action: Type.Literal('promote'),
     metric: MetricSchema,
     min_labels: Type.Integer({ minimum: 1, description: 'Labels needed on each of champion and challenger.' }),
-    alpha: Type.Number({ exclusiveMinimum: 0, maximum: 0.5, description: 'One-sided bootstrap significance of challenger > champion.' }),
+    alpha: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 0.5,
+      description: 'One-sided bootstrap significance of challenger > champion.',
+    }),
     bootstrap: Type.Integer({ minimum: 50 }),
     seed: Type.Integer(),
     consecutive_runs: Type.Integer({ minimum: 1 }),
@@ -53,7 +72,10 @@ export const PolicySchema = Type.Object(
   {
     $schema: Type.Optional(Type.String()),
     description: Type.Optional(Type.String()),
-    cooldown_runs: Type.Integer({ minimum: 0, description: 'Runs after a rule acted during which it cannot act again.' }),
+    cooldown_runs: Type.Integer({
+      minimum: 0,
+      description: 'Runs after a rule acted during which it cannot act again.',
+    }),
     rules: Type.Array(Type.Union([DriftRuleSchema, PerformanceRuleSchema, ChallengerRuleSchema])),
   },
   { $id: 'MonitorPolicy', additionalProperties: false },
@@ -84,7 +106,13 @@ export function emptyState(): MonitorState {
 
 /** What a run observed that the rules look at. */
 export interface AlarmInputs {
-  readonly drift: { readonly rows: number; readonly psiAboveCount: number; readonly shareDrifted: number; readonly features: number; readonly driftedFeatures: readonly string[] } | null;
+  readonly drift: {
+    readonly rows: number;
+    readonly psiAboveCount: number;
+    readonly shareDrifted: number;
+    readonly features: number;
+    readonly driftedFeatures: readonly string[];
+  } | null;
   readonly champion: string | null;
   readonly challenger: string | null;
   readonly previous: string | null;
@@ -139,7 +167,8 @@ export function bootstrapBetter(
   const mb = metricOf(metric, b);
   if (ma === null || mb === null) return { diff: null, pValue: 1 };
   const rand = seededRandom(seed);
-  const resample = (xs: readonly LabelledOutcome[]) => Array.from({ length: xs.length }, () => xs[Math.floor(rand() * xs.length)]!);
+  const resample = (xs: readonly LabelledOutcome[]) =>
+    Array.from({ length: xs.length }, () => xs[Math.floor(rand() * xs.length)]!);
   let notBetter = 0;
   let valid = 0;
   for (let r = 0; r < reps; r++) {
@@ -162,7 +191,13 @@ interface Judged {
 function judge(rule: PolicyRule, inputs: AlarmInputs): Judged {
   if (rule.kind === 'drift') {
     const d = inputs.drift;
-    if (!d || d.rows < rule.min_rows) return { condition: null, message: `window has ${d?.rows ?? 0} rows (< ${rule.min_rows})`, values: { rows: d?.rows ?? 0 }, version: null };
+    if (!d || d.rows < rule.min_rows)
+      return {
+        condition: null,
+        message: `window has ${d?.rows ?? 0} rows (< ${rule.min_rows})`,
+        values: { rows: d?.rows ?? 0 },
+        version: null,
+      };
     const byPsi = d.psiAboveCount >= rule.psi_min_features;
     const byShare = rule.share_drifted_min !== undefined && d.shareDrifted >= rule.share_drifted_min;
     return {
@@ -176,10 +211,23 @@ function judge(rule: PolicyRule, inputs: AlarmInputs): Judged {
     const champ = inputs.champion;
     const reference = inputs.championEvaluation[rule.metric];
     const own = inputs.recentOutcomes.filter((o) => o.modelVersion === champ);
-    if (!champ || reference === undefined) return { condition: null, message: 'no champion or no evaluation metric to compare with', values: {}, version: null };
-    if (own.length < rule.min_labels) return { condition: null, message: `${own.length} labels for the champion (< ${rule.min_labels})`, values: { labels: own.length }, version: null };
+    if (!champ || reference === undefined)
+      return {
+        condition: null,
+        message: 'no champion or no evaluation metric to compare with',
+        values: {},
+        version: null,
+      };
+    if (own.length < rule.min_labels)
+      return {
+        condition: null,
+        message: `${own.length} labels for the champion (< ${rule.min_labels})`,
+        values: { labels: own.length },
+        version: null,
+      };
     const live = metricOf(rule.metric, own);
-    if (live === null) return { condition: null, message: 'labels of one class only', values: { labels: own.length }, version: null };
+    if (live === null)
+      return { condition: null, message: 'labels of one class only', values: { labels: own.length }, version: null };
     const drop = reference - live;
     return {
       condition: drop > rule.max_drop,
@@ -194,7 +242,12 @@ function judge(rule: PolicyRule, inputs: AlarmInputs): Judged {
   const a = inputs.recentOutcomes.filter((o) => o.modelVersion === champ);
   const b = inputs.recentOutcomes.filter((o) => o.modelVersion === chall);
   if (a.length < rule.min_labels || b.length < rule.min_labels) {
-    return { condition: null, message: `labels: champion ${a.length}, challenger ${b.length} (need ${rule.min_labels} each)`, values: { champion_labels: a.length, challenger_labels: b.length }, version: chall };
+    return {
+      condition: null,
+      message: `labels: champion ${a.length}, challenger ${b.length} (need ${rule.min_labels} each)`,
+      values: { champion_labels: a.length, challenger_labels: b.length },
+      version: chall,
+    };
   }
   const { diff, pValue } = bootstrapBetter(rule.metric, a, b, rule.bootstrap, rule.seed);
   return {
@@ -210,7 +263,11 @@ function judge(rule: PolicyRule, inputs: AlarmInputs): Judged {
  * A rule acts when its condition has held for `consecutive_runs` runs, it is not latched (it acted
  * and the condition has not cleared since: hysteresis) and it is out of its cooldown.
  */
-export function evaluatePolicy(policy: Policy, inputs: AlarmInputs, state: MonitorState): { alarms: AlarmStatus[]; actions: PlannedAction[]; state: MonitorState } {
+export function evaluatePolicy(
+  policy: Policy,
+  inputs: AlarmInputs,
+  state: MonitorState,
+): { alarms: AlarmStatus[]; actions: PlannedAction[]; state: MonitorState } {
   const run = state.runs + 1;
   const next: MonitorState = { runs: run, rules: { ...state.rules } };
   const alarms: AlarmStatus[] = [];
@@ -239,11 +296,25 @@ export function evaluatePolicy(policy: Policy, inputs: AlarmInputs, state: Monit
         status = 'firing';
         rs.latched = true;
         rs.lastActionRun = run;
-        actions.push({ rule: rule.id, action: rule.action, version: rule.action === 'retrain' ? null : j.version, reason: `${rule.id}: ${j.message}` });
+        actions.push({
+          rule: rule.id,
+          action: rule.action,
+          version: rule.action === 'retrain' ? null : j.version,
+          reason: `${rule.id}: ${j.message}`,
+        });
       }
     }
     next.rules[rule.id] = rs;
-    alarms.push({ rule: rule.id, kind: rule.kind, action: rule.action, status, condition: j.condition === true, consecutive: rs.consecutive, message: j.message, values: j.values });
+    alarms.push({
+      rule: rule.id,
+      kind: rule.kind,
+      action: rule.action,
+      status,
+      condition: j.condition === true,
+      consecutive: rs.consecutive,
+      message: j.message,
+      values: j.values,
+    });
   }
   return { alarms, actions, state: next };
 }

@@ -20,16 +20,48 @@ import { FEATURE_NAMES, type StageRun } from '@bolsillo/schema';
 import { computeCosts, type CostReport } from './costs';
 import { computeDrift, computeScoreDrift, type DriftResult, type ScoreDrift } from './drift';
 import { maturedSnapshots, readOutcomeIndex } from './matured';
-import { columnsOf, findMetric, readFeatureRows, readFeedback, readMasterSample, readPredictionLog, readReference } from './io';
+import {
+  columnsOf,
+  findMetric,
+  readFeatureRows,
+  readFeedback,
+  readMasterSample,
+  readPredictionLog,
+  readReference,
+} from './io';
 import { driftParamsOf, MonitorParamsSchema, type MonitorParams } from './params';
-import { computeModelMetrics, computeValue, daysBetween, type LabelledOutcome, type ValueMatrix, type ValuePoint, type VersionMetrics } from './performance';
-import { emptyState, evaluatePolicy, PolicySchema, type AlarmStatus, type MonitorState, type PlannedAction, type Policy } from './policy';
+import {
+  computeModelMetrics,
+  computeValue,
+  daysBetween,
+  type LabelledOutcome,
+  type ValueMatrix,
+  type ValuePoint,
+  type VersionMetrics,
+} from './performance';
+import {
+  emptyState,
+  evaluatePolicy,
+  PolicySchema,
+  type AlarmStatus,
+  type MonitorState,
+  type PlannedAction,
+  type Policy,
+} from './policy';
 
 /** Default cap of the window rows read (`window.max_rows`). */
 export const DEFAULT_WINDOW_MAX_ROWS = 200_000;
 
 /** The command a person runs to retrain: build, train and evaluate again, bypassing the Nx cache. */
-export const RETRAIN_COMMAND: readonly string[] = ['npx', 'nx', 'run-many', '-t', 'pipeline', '--projects=build,train,evaluate', '--skip-nx-cache'];
+export const RETRAIN_COMMAND: readonly string[] = [
+  'npx',
+  'nx',
+  'run-many',
+  '-t',
+  'pipeline',
+  '--projects=build,train,evaluate',
+  '--skip-nx-cache',
+];
 
 /** Options of {@link runMonitor}. */
 export interface MonitorOptions {
@@ -86,9 +118,20 @@ export interface DataHealthReport {
   /** Source files ingest quarantined whole, with the reason (lake manifest). */
   readonly rejected_files: readonly { readonly file: string; readonly reason: string }[];
   /** k-anonymity per quasi-identifier set of the last ingest that parsed files (lake manifest); null before one. */
-  readonly k_anonymity: { readonly min_k: number; readonly ok: boolean; readonly sets: readonly { readonly quasi_identifiers: readonly string[]; readonly k: number; readonly ok: boolean }[] } | null;
+  readonly k_anonymity: {
+    readonly min_k: number;
+    readonly ok: boolean;
+    readonly sets: readonly {
+      readonly quasi_identifiers: readonly string[];
+      readonly k: number;
+      readonly ok: boolean;
+    }[];
+  } | null;
   /** Merchant groups absent from the reference master table: in the window's rows and in served predictions. */
-  readonly unseen_merchant_groups: { readonly window: Readonly<Record<string, number>>; readonly served: Readonly<Record<string, number>> };
+  readonly unseen_merchant_groups: {
+    readonly window: Readonly<Record<string, number>>;
+    readonly served: Readonly<Record<string, number>>;
+  };
   /** One line per problem; empty when there is none. */
   readonly warnings: readonly string[];
 }
@@ -96,15 +139,33 @@ export interface DataHealthReport {
 /** What a monitor run produced (also what the page renders). */
 export interface MonitorSummary {
   readonly drift: DriftReport;
-  readonly metrics: { readonly generated_at: string; readonly window_days: number; readonly labels: { readonly feedback: number; readonly computed: number }; readonly versions: readonly VersionMetrics[] };
-  readonly value: { readonly generated_at: string; readonly matrices: Readonly<Record<string, ValueMatrix>>; readonly points: readonly ValuePoint[] };
+  readonly metrics: {
+    readonly generated_at: string;
+    readonly window_days: number;
+    readonly labels: { readonly feedback: number; readonly computed: number };
+    readonly versions: readonly VersionMetrics[];
+  };
+  readonly value: {
+    readonly generated_at: string;
+    readonly matrices: Readonly<Record<string, ValueMatrix>>;
+    readonly points: readonly ValuePoint[];
+  };
   readonly costs: CostReport & { readonly generated_at: string };
-  readonly alarms: { readonly generated_at: string; readonly run: number; readonly dry_run: boolean; readonly alarms: readonly AlarmStatus[]; readonly actions: readonly ActionRecord[]; readonly aliases: Record<string, string | null> };
+  readonly alarms: {
+    readonly generated_at: string;
+    readonly run: number;
+    readonly dry_run: boolean;
+    readonly alarms: readonly AlarmStatus[];
+    readonly actions: readonly ActionRecord[];
+    readonly aliases: Record<string, string | null>;
+  };
   readonly data: DataHealthReport;
 }
 
 function seenGroupsOf(column: { kind: string } | undefined): ReadonlySet<string> | null {
-  return column && column.kind === 'categorical' && 'frequencies' in column ? new Set(Object.keys(column.frequencies as Record<string, number>)) : null;
+  return column && column.kind === 'categorical' && 'frequencies' in column
+    ? new Set(Object.keys(column.frequencies as Record<string, number>))
+    : null;
 }
 
 function countUnseen(values: Iterable<unknown>, seen: ReadonlySet<string> | null): Record<string, number> {
@@ -127,9 +188,15 @@ export function dataHealth(
   const unseen = { window: countUnseen(windowGroups, seenGroups), served: countUnseen(servedGroups, seenGroups) };
   const warnings = [
     ...rejected.map((r) => `file ${r.file} quarantined by ingest: ${r.reason}`),
-    ...(k?.sets ?? []).filter((s) => !s.ok).map((s) => `k-anonymity ${s.k} over (${s.quasi_identifiers.join(', ')}) is below the minimum ${k!.min_k}`),
-    ...Object.entries(unseen.window).map(([g, n]) => `merchant group ${g} is not in the reference master table (${n} window rows)`),
-    ...Object.entries(unseen.served).filter(([g]) => !(g in unseen.window)).map(([g, n]) => `merchant group ${g} is not in the reference master table (${n} served predictions)`),
+    ...(k?.sets ?? [])
+      .filter((s) => !s.ok)
+      .map((s) => `k-anonymity ${s.k} over (${s.quasi_identifiers.join(', ')}) is below the minimum ${k!.min_k}`),
+    ...Object.entries(unseen.window).map(
+      ([g, n]) => `merchant group ${g} is not in the reference master table (${n} window rows)`,
+    ),
+    ...Object.entries(unseen.served)
+      .filter(([g]) => !(g in unseen.window))
+      .map(([g, n]) => `merchant group ${g} is not in the reference master table (${n} served predictions)`),
   ];
   return { generated_at: ts, rejected_files: rejected, k_anonymity: k, unseen_merchant_groups: unseen, warnings };
 }
@@ -141,13 +208,20 @@ export function loadMonitorConfig(paramsFile: string, policyFile: string): { par
 
 function decisionOf(registry: string, version: string): { threshold?: number; value_matrix?: ValueMatrix } | null {
   try {
-    return readJson<{ threshold?: number; value_matrix?: ValueMatrix } | null>(path.join(registry, 'models', version, 'decision.json'), null);
+    return readJson<{ threshold?: number; value_matrix?: ValueMatrix } | null>(
+      path.join(registry, 'models', version, 'decision.json'),
+      null,
+    );
   } catch {
     return null;
   }
 }
 
-async function tryLoad(registry: string, version: string | null, log: (m: string) => void): Promise<LoadedModel | null> {
+async function tryLoad(
+  registry: string,
+  version: string | null,
+  log: (m: string) => void,
+): Promise<LoadedModel | null> {
   if (!version) return null;
   try {
     return await loadModel(registry, version);
@@ -168,7 +242,9 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   const { params, policy, log } = opts;
   const ts = opts.now.toISOString();
   const reference = readReference(layout.master);
-  const master = reference ? await readMasterSample(reference.dir, params.metrics.score_reference_rows) : { lastDate: null, testRows: [] };
+  const master = reference
+    ? await readMasterSample(reference.dir, params.metrics.score_reference_rows)
+    : { lastDate: null, testRows: [] };
   const lastDate = master.lastDate;
 
   // The window: explicit range, else what arrived after the master table, else the latest partitions.
@@ -191,10 +267,28 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
       range = {};
     }
   }
-  const window = kind === 'none' ? { rows: [], dates: [], total: 0, sampled: 0 } : readFeatureRows(layout.featureStore, range, params.window.max_rows ?? DEFAULT_WINDOW_MAX_ROWS, params.window.seed ?? 17);
-  log(`window ${kind}: ${window.dates.length} partitions, ${window.total} rows${window.sampled < window.total ? ` (seeded sample of ${window.sampled})` : ''}${reference ? ` vs master ${reference.hash.slice(0, 12)}` : ' (no reference profile)'}`);
+  const window =
+    kind === 'none'
+      ? { rows: [], dates: [], total: 0, sampled: 0 }
+      : readFeatureRows(
+          layout.featureStore,
+          range,
+          params.window.max_rows ?? DEFAULT_WINDOW_MAX_ROWS,
+          params.window.seed ?? 17,
+        );
+  log(
+    `window ${kind}: ${window.dates.length} partitions, ${window.total} rows${window.sampled < window.total ? ` (seeded sample of ${window.sampled})` : ''}${reference ? ` vs master ${reference.hash.slice(0, 12)}` : ' (no reference profile)'}`,
+  );
   const featureNames = FEATURE_NAMES.filter((n) => reference?.profile.columns[n]);
-  const driftResult = reference && window.rows.length ? computeDrift(reference.profile, columnsOf(window.rows, featureNames), driftParamsOf(params), window.rows.map((r) => String(r.customer_key))) : null;
+  const driftResult =
+    reference && window.rows.length
+      ? computeDrift(
+          reference.profile,
+          columnsOf(window.rows, featureNames),
+          driftParamsOf(params),
+          window.rows.map((r) => String(r.customer_key)),
+        )
+      : null;
 
   // Registry: who serves, thresholds and value matrices.
   const aliases = readAliases(layout.registry);
@@ -209,16 +303,33 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   const outcomes: LabelledOutcome[] = [];
   for (const p of predictions) {
     const actual = feedback.get(p.request_id);
-    if (actual !== undefined) outcomes.push({ date: p.date, modelVersion: p.model_version, probability: p.probability, actual, source: 'feedback' });
+    if (actual !== undefined)
+      outcomes.push({
+        date: p.date,
+        modelVersion: p.model_version,
+        probability: p.probability,
+        actual,
+        source: 'feedback',
+      });
   }
   const feedbackCount = outcomes.length;
   // Outcomes from the data itself: a window snapshot's label matures H days after it.
-  const horizonDays = reference ? readJson<{ target?: { horizon_days?: number } }>(path.join(reference.dir, 'manifest.json'), {}).target?.horizon_days ?? 7 : 7;
-  const featureParams = { ...DEFAULT_FEATURE_PARAMS, ...readJson<{ params?: Partial<FeatureParams> }>(layout.featureManifest, {}).params };
+  const horizonDays = reference
+    ? (readJson<{ target?: { horizon_days?: number } }>(path.join(reference.dir, 'manifest.json'), {}).target
+        ?.horizon_days ?? 7)
+    : 7;
+  const featureParams = {
+    ...DEFAULT_FEATURE_PARAMS,
+    ...readJson<{ params?: Partial<FeatureParams> }>(layout.featureManifest, {}).params,
+  };
   const rule = { threshold: featureParams.revengeThreshold, essential_groups: featureParams.essentialGroups };
-  const matured = window.rows.length ? maturedSnapshots(window.rows, readOutcomeIndex(layout.featureStore, window.dates[0], rule), horizonDays) : { rows: [], actual: [], pending: 0 };
+  const matured = window.rows.length
+    ? maturedSnapshots(window.rows, readOutcomeIndex(layout.featureStore, window.dates[0], rule), horizonDays)
+    : { rows: [], actual: [], pending: 0 };
   const labelled = matured.rows;
-  log(`labels: ${labelled.length} matured snapshots in the window, ${matured.pending} waiting for their ${horizonDays}-day horizon`);
+  log(
+    `labels: ${labelled.length} matured snapshots in the window, ${matured.pending} waiting for their ${horizonDays}-day horizon`,
+  );
   for (const model of [champion, challenger, previous]) {
     if (!model || !labelled.length) continue;
     const scores = model.predict(labelled);
@@ -248,9 +359,17 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   let score: ScoreDrift | null = null;
   if (champion && params.metrics.score_reference_rows > 0) {
     const refRows = master.testRows;
-    const live = predictions.filter((p) => p.model_version === champion.card.version && (!range.from || p.date >= range.from) && (!range.to || p.date <= range.to)).map((p) => p.probability);
+    const live = predictions
+      .filter(
+        (p) =>
+          p.model_version === champion.card.version &&
+          (!range.from || p.date >= range.from) &&
+          (!range.to || p.date <= range.to),
+      )
+      .map((p) => p.probability);
     const current = live.length ? live : labelled.length ? Array.from(champion.predict(window.rows)) : [];
-    if (refRows.length && current.length) score = computeScoreDrift(champion.predict(refRows), current, params.drift.alpha);
+    if (refRows.length && current.length)
+      score = computeScoreDrift(champion.predict(refRows), current, params.drift.alpha);
   }
 
   // Costs.
@@ -261,7 +380,9 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   const stateFile = path.join(layout.monitoring, 'state.json');
   const state = readJson<MonitorState>(stateFile, emptyState());
   const lastOutcomeDate = outcomes.reduce<string | null>((m, o) => (!m || o.date > m ? o.date : m), null);
-  const recent = lastOutcomeDate ? outcomes.filter((o) => daysBetween(o.date, lastOutcomeDate) < params.metrics.window_days) : [];
+  const recent = lastOutcomeDate
+    ? outcomes.filter((o) => daysBetween(o.date, lastOutcomeDate) < params.metrics.window_days)
+    : [];
   const championEvaluation: Partial<Record<'pr_auc' | 'roc_auc', number>> = {};
   if (champion) {
     const report = readJson<unknown>(path.join(layout.reports, champion.card.version, 'metrics.json'), null);
@@ -274,7 +395,13 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     policy,
     {
       drift: driftResult
-        ? { rows: driftResult.rows, psiAboveCount: driftResult.psiAboveCount, shareDrifted: driftResult.shareDrifted, features: driftResult.features.length, driftedFeatures: driftResult.features.filter((f) => f.drifted).map((f) => f.feature) }
+        ? {
+            rows: driftResult.rows,
+            psiAboveCount: driftResult.psiAboveCount,
+            shareDrifted: driftResult.shareDrifted,
+            features: driftResult.features.length,
+            driftedFeatures: driftResult.features.filter((f) => f.drifted).map((f) => f.feature),
+          }
         : null,
       champion: aliases.champion,
       challenger: aliases.challenger,
@@ -284,7 +411,9 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     },
     state,
   );
-  const actions: ActionRecord[] = evaluation.actions.map((a) => executeAction(a, { ...opts, registry: layout.registry, run: evaluation.state.runs, ts }));
+  const actions: ActionRecord[] = evaluation.actions.map((a) =>
+    executeAction(a, { ...opts, registry: layout.registry, run: evaluation.state.runs, ts }),
+  );
   for (const a of actions) log(`action ${a.action} (${a.rule}): ${a.status}${a.detail ? ` — ${a.detail}` : ''}`);
   // A dry run reports what it would do and writes nothing (no state, actions, report or history).
   if (!opts.dryRun) {
@@ -296,20 +425,41 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     drift: {
       generated_at: ts,
       reference: reference ? { hash: reference.hash, rows: reference.profile.rows, last_date: lastDate } : null,
-      window: { kind, from: window.dates[0] ?? null, to: window.dates[window.dates.length - 1] ?? null, partitions: window.dates.length, rows: window.total, sampled_rows: window.sampled },
+      window: {
+        kind,
+        from: window.dates[0] ?? null,
+        to: window.dates[window.dates.length - 1] ?? null,
+        partitions: window.dates.length,
+        rows: window.total,
+        sampled_rows: window.sampled,
+      },
       result: driftResult,
       score,
     },
-    metrics: { generated_at: ts, window_days: params.metrics.window_days, labels: { feedback: feedbackCount, computed: outcomes.length - feedbackCount }, versions: versionMetrics },
+    metrics: {
+      generated_at: ts,
+      window_days: params.metrics.window_days,
+      labels: { feedback: feedbackCount, computed: outcomes.length - feedbackCount },
+      versions: versionMetrics,
+    },
     value: { generated_at: ts, matrices, points: value },
     costs: { generated_at: ts, ...costs },
-    alarms: { generated_at: ts, run: evaluation.state.runs, dry_run: opts.dryRun, alarms: evaluation.alarms, actions, aliases: { ...readAliases(layout.registry) } },
+    alarms: {
+      generated_at: ts,
+      run: evaluation.state.runs,
+      dry_run: opts.dryRun,
+      alarms: evaluation.alarms,
+      actions,
+      aliases: { ...readAliases(layout.registry) },
+    },
     data: dataHealth(
       ts,
       readJson(layout.ingestManifest, null),
       seenGroupsOf(reference?.profile.columns.merchant_group),
       window.rows.map((r) => r.merchant_group),
-      predictions.filter((p) => (!range.from || p.date >= range.from) && (!range.to || p.date <= range.to)).map((p) => (p.features as Record<string, unknown> | undefined)?.merchant_group),
+      predictions
+        .filter((p) => (!range.from || p.date >= range.from) && (!range.to || p.date <= range.to))
+        .map((p) => (p.features as Record<string, unknown> | undefined)?.merchant_group),
     ),
   };
   for (const w of summary.data.warnings) log(`WARNING: ${w}`);
@@ -324,7 +474,14 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   if (driftResult) {
     // Drift over time: one line per run, so the page can chart PSI per feature across runs.
     appendJsonl(path.join(layout.monitoring, 'drift-history.jsonl'), [
-      { ts, window_from: summary.drift.window.from, window_to: summary.drift.window.to, rows: driftResult.rows, share_drifted: driftResult.shareDrifted, psi: Object.fromEntries(driftResult.features.map((f) => [f.feature, f.psi])) },
+      {
+        ts,
+        window_from: summary.drift.window.from,
+        window_to: summary.drift.window.to,
+        rows: driftResult.rows,
+        share_drifted: driftResult.shareDrifted,
+        psi: Object.fromEntries(driftResult.features.map((f) => [f.feature, f.psi])),
+      },
     ]);
   }
   return summary;
@@ -339,7 +496,10 @@ function readCardThreshold(registry: string, version: string): number | undefine
  * Carry out one planned action the way a person would: registry `rollback` / `promote` through
  * core, retrain as the pipeline command in a child process with the same DATA_DIR.
  */
-function executeAction(a: PlannedAction, ctx: MonitorOptions & { registry: string; run: number; ts: string }): ActionRecord {
+function executeAction(
+  a: PlannedAction,
+  ctx: MonitorOptions & { registry: string; run: number; ts: string },
+): ActionRecord {
   const base = { ts: ctx.ts, run: ctx.run, rule: a.rule, action: a.action, version: a.version, reason: a.reason };
   if (ctx.dryRun) return { ...base, status: 'dry-run', detail: 'dry run: nothing changed' };
   try {
@@ -353,7 +513,12 @@ function executeAction(a: PlannedAction, ctx: MonitorOptions & { registry: strin
       return { ...base, status: 'executed', detail: `champion is now ${after.champion}, previous ${after.previous}` };
     }
     const command = ctx.retrainCommand ?? RETRAIN_COMMAND;
-    if (!ctx.allowRetrain) return { ...base, status: 'requested', detail: `retrain requested; run \`${command.join(' ')}\` (or the monitor with --allow-retrain)` };
+    if (!ctx.allowRetrain)
+      return {
+        ...base,
+        status: 'requested',
+        detail: `retrain requested; run \`${command.join(' ')}\` (or the monitor with --allow-retrain)`,
+      };
     const res = spawnSync(command[0]!, command.slice(1), {
       cwd: ctx.workspaceRoot ?? process.cwd(),
       env: { ...process.env, DATA_DIR: ctx.dataDir },

@@ -4,7 +4,17 @@ import { appendJsonl, readAliases, readAudit, readJsonl, setAlias } from '@bolsi
 import type { FeatureRow, PredictionLogEntry } from '@bolsillo/schema';
 import { renderMonitoringPage } from './page';
 import { runMonitor, type ActionRecord, type MonitorOptions, type MonitorSummary } from './run';
-import { generatedFeatureRows, promoteVersion, registerRule, RULES, shippedConfig, tempDataDir, removeTempDataDirs, writeFeatureStore, writeReference } from './scenario.test-util';
+import {
+  generatedFeatureRows,
+  promoteVersion,
+  registerRule,
+  RULES,
+  shippedConfig,
+  tempDataDir,
+  removeTempDataDirs,
+  writeFeatureStore,
+  writeReference,
+} from './scenario.test-util';
 
 // Reference = the generated population up to the cut; the window = its later days (new partitions).
 const CUT = '2020-03-10';
@@ -12,9 +22,22 @@ const GEN = { rows: 10000, seed: 11, start: '2019-09-01', end: '2020-04-30' };
 // Features computed from amounts or from the available limit (which the generator lowers by the amounts spent).
 // Amounts lower the available limit, so the ratio-based features and the flagged counts move too.
 const AMOUNT_DERIVED = [
-  'amount', 'log_amount', 'available_ratio', 'day_min_available_ratio', 'min_available_ratio_7d', 'mean_available_ratio_30d',
-  'available_ratio_trend_30d', 'day_sum', 'hist_sum_7d', 'hist_sum_30d', 'hist_nonessential_share_30d', 'amount_to_running_mean',
-  'revenge_count_today', 'revenge_count_7d', 'revenge_count_30d', 'days_since_revenge',
+  'amount',
+  'log_amount',
+  'available_ratio',
+  'day_min_available_ratio',
+  'min_available_ratio_7d',
+  'mean_available_ratio_30d',
+  'available_ratio_trend_30d',
+  'day_sum',
+  'hist_sum_7d',
+  'hist_sum_30d',
+  'hist_nonessential_share_30d',
+  'amount_to_running_mean',
+  'revenge_count_today',
+  'revenge_count_7d',
+  'revenge_count_30d',
+  'days_since_revenge',
 ];
 
 let base: FeatureRow[];
@@ -32,13 +55,28 @@ function setUp(name: string, window: readonly FeatureRow[]): string {
   const reference = base.filter((r) => r.date <= CUT);
   writeReference(dir, reference);
   // The monitor reads only partitions newer than the master table, so only those are written.
-  writeFeatureStore(dir, window.filter((r) => r.date > CUT));
+  writeFeatureStore(
+    dir,
+    window.filter((r) => r.date > CUT),
+  );
   return dir;
 }
 
-async function monitor(dataDir: string, extra: Partial<Pick<MonitorOptions, 'dryRun' | 'allowRetrain' | 'retrainCommand' | 'policy'>> = {}): Promise<MonitorSummary> {
+async function monitor(
+  dataDir: string,
+  extra: Partial<Pick<MonitorOptions, 'dryRun' | 'allowRetrain' | 'retrainCommand' | 'policy'>> = {},
+): Promise<MonitorSummary> {
   const { params, policy } = shippedConfig();
-  return runMonitor({ dataDir, params, policy, dryRun: false, allowRetrain: false, now: new Date('2020-05-08T00:00:00Z'), log: () => undefined, ...extra });
+  return runMonitor({
+    dataDir,
+    params,
+    policy,
+    dryRun: false,
+    allowRetrain: false,
+    now: new Date('2020-05-08T00:00:00Z'),
+    log: () => undefined,
+    ...extra,
+  });
 }
 
 const drifted = (s: MonitorSummary) => (s.drift.result?.features ?? []).filter((f) => f.drifted).map((f) => f.feature);
@@ -66,11 +104,14 @@ describe('monitor scenarios on generated data', () => {
     expect(second.drift.result!.psiAboveCount).toBe(0);
     expect(second.alarms.alarms.find((a) => a.rule === 'feature-drift')!.status).toBe('ok');
     expect(actionsOf(dir)).toEqual([]);
-    for (const f of ['drift.json', 'model-metrics.json', 'costs.json', 'value.json', 'alarms.json', 'data.json']) expect(fs.existsSync(path.join(dir, 'monitoring', 'report', f))).toBe(true);
+    for (const f of ['drift.json', 'model-metrics.json', 'costs.json', 'value.json', 'alarms.json', 'data.json'])
+      expect(fs.existsSync(path.join(dir, 'monitoring', 'report', f))).toBe(true);
   });
 
   it('reports data health: files ingest quarantined, k-anonymity below the minimum, merchant groups absent from the reference', async () => {
-    const window = base.filter((r) => r.date > CUT).map((r, i) => (i % 50 === 0 ? { ...r, merchant_group: 'GRUPO NOVO' } : r));
+    const window = base
+      .filter((r) => r.date > CUT)
+      .map((r, i) => (i % 50 === 0 ? { ...r, merchant_group: 'GRUPO NOVO' } : r));
     const dir = setUp('data-health', window);
     fs.mkdirSync(path.join(dir, 'lake'), { recursive: true });
     fs.writeFileSync(
@@ -81,12 +122,21 @@ describe('monitor scenarios on generated data', () => {
         partitions: {},
         content_hash: '',
         rejected: { 'renamed.csv': { sha256: 'x', reason: 'renamed.csv: wrong header: missing columns " valor "' } },
-        k_anonymity: { min_k: 5, ok: false, sets: [{ quasi_identifiers: ['age', 'sex', 'city', 'state'], k: 1, ok: false }, { quasi_identifiers: ['sex', 'state'], k: 9, ok: true }] },
+        k_anonymity: {
+          min_k: 5,
+          ok: false,
+          sets: [
+            { quasi_identifiers: ['age', 'sex', 'city', 'state'], k: 1, ok: false },
+            { quasi_identifiers: ['sex', 'state'], k: 9, ok: true },
+          ],
+        },
       }),
     );
     const s = await monitor(dir);
     const unseen = window.filter((r) => r.merchant_group === 'GRUPO NOVO').length;
-    expect(s.data.rejected_files).toEqual([{ file: 'renamed.csv', reason: 'renamed.csv: wrong header: missing columns " valor "' }]);
+    expect(s.data.rejected_files).toEqual([
+      { file: 'renamed.csv', reason: 'renamed.csv: wrong header: missing columns " valor "' },
+    ]);
     expect(s.data.unseen_merchant_groups.window).toEqual({ 'GRUPO NOVO': unseen });
     expect(s.data.warnings).toEqual([
       'file renamed.csv quarantined by ingest: renamed.csv: wrong header: missing columns " valor "',
@@ -154,7 +204,10 @@ describe('monitor scenarios on generated data', () => {
       cpu_us: 100 + i,
     }));
     appendJsonl(path.join(dir, 'monitoring', 'predictions', `date=${window[0]!.date}`, '1-0.jsonl'), log);
-    appendJsonl(path.join(dir, 'monitoring', 'feedback', `date=${window[0]!.date}`, '1-0.jsonl'), log.map((l, i) => ({ request_id: l.request_id, is_revenge_spending: i % 4 === 0, ts: l.ts })));
+    appendJsonl(
+      path.join(dir, 'monitoring', 'feedback', `date=${window[0]!.date}`, '1-0.jsonl'),
+      log.map((l, i) => ({ request_id: l.request_id, is_revenge_spending: i % 4 === 0, ts: l.ts })),
+    );
 
     const s = await monitor(dir);
     expect(s.metrics.labels.feedback).toBe(40);
@@ -163,7 +216,11 @@ describe('monitor scenarios on generated data', () => {
     expect(alarm.status).toBe('firing');
     expect(s.alarms.actions.map((a) => [a.action, a.status])).toEqual([['rollback', 'executed']]);
     expect(readAliases(path.join(dir, 'registry')).champion).toBe(good);
-    expect(readAudit(path.join(dir, 'registry')).some((e) => e.action === 'rollback' && String(e.reason).startsWith('monitor: champion-degraded'))).toBe(true);
+    expect(
+      readAudit(path.join(dir, 'registry')).some(
+        (e) => e.action === 'rollback' && String(e.reason).startsWith('monitor: champion-degraded'),
+      ),
+    ).toBe(true);
     // Value per version from decision.json's matrix; costs from the prediction log.
     expect(s.value.points.some((p) => p.modelVersion === poor && p.date === 'total' && p.n > 1000)).toBe(true);
     expect(s.costs.serving.reduce((n, d) => n + d.predictions, 0)).toBe(40);
@@ -175,9 +232,16 @@ describe('monitor scenarios on generated data', () => {
   it('with --allow-retrain, a retrain runs as a child process with the same DATA_DIR', async () => {
     const dir = setUp('retrain', amountShifted);
     const { policy } = shippedConfig();
-    const once = { ...policy, rules: policy.rules.map((r) => (r.kind === 'drift' ? { ...r, consecutive_runs: 1 } : r)) };
+    const once = {
+      ...policy,
+      rules: policy.rules.map((r) => (r.kind === 'drift' ? { ...r, consecutive_runs: 1 } : r)),
+    };
     const marker = "require('fs').writeFileSync(require('path').join(process.env.DATA_DIR, 'retrained.txt'), 'yes')";
-    const s = await monitor(dir, { policy: once, allowRetrain: true, retrainCommand: [process.execPath, '-e', marker] });
+    const s = await monitor(dir, {
+      policy: once,
+      allowRetrain: true,
+      retrainCommand: [process.execPath, '-e', marker],
+    });
     expect(s.alarms.actions.map((a) => [a.action, a.status])).toEqual([['retrain', 'executed']]);
     expect(fs.readFileSync(path.join(dir, 'retrained.txt'), 'utf8')).toBe('yes');
   });

@@ -25,7 +25,14 @@ import {
   type GenerateOptions,
   type RuleCondition,
 } from '@bolsillo/core';
-import { FEATURE_DECLARATIONS, FeatureRowSchema, MasterRowSchema, arrowSchemaFor, type FeatureRow, type ModelCard } from '@bolsillo/schema';
+import {
+  FEATURE_DECLARATIONS,
+  FeatureRowSchema,
+  MasterRowSchema,
+  arrowSchemaFor,
+  type FeatureRow,
+  type ModelCard,
+} from '@bolsillo/schema';
 import { profileFromColumns } from './drift';
 import type { MonitorParams } from './params';
 import type { Policy } from './policy';
@@ -49,7 +56,10 @@ export function generatedFeatureRows(options: GenerateOptions): FeatureRow[] {
 /** Feature rows of a MiBolsillo-dialect CSV (the generator's or the real file). */
 export function featureRowsFromCsv(bytes: Buffer): FeatureRow[] {
   const text = bytes.toString('latin1').replace(/\x82/g, 'Ç');
-  const lines = text.split(/\r?\n/).slice(1).filter((l) => l.trim());
+  const lines = text
+    .split(/\r?\n/)
+    .slice(1)
+    .filter((l) => l.trim());
   const txns = lines.map((line, i) => {
     const f = line.split(';');
     const identity = [f[0], f[1], f[2], f[3], f[4], f[5]].map((x) => x!.trim()).join('|');
@@ -70,7 +80,12 @@ export function featureRowsFromCsv(bytes: Buffer): FeatureRow[] {
     };
     return { input, txn_id: `gen.csv#${i + 2}`, line: i };
   });
-  txns.sort((a, b) => a.input.customer_key.localeCompare(b.input.customer_key) || a.input.date.localeCompare(b.input.date) || a.line - b.line);
+  txns.sort(
+    (a, b) =>
+      a.input.customer_key.localeCompare(b.input.customer_key) ||
+      a.input.date.localeCompare(b.input.date) ||
+      a.line - b.line,
+  );
   const states = new Map<string, CustomerState>();
   const rows: FeatureRow[] = [];
   for (const t of txns) {
@@ -103,13 +118,29 @@ export function removeTempDataDirs(): void {
 
 /** Write a master reference (master.parquet, profile.json, latest.json) from feature rows, as build lays it out. */
 export function writeReference(dataDir: string, rows: readonly FeatureRow[]): string {
-  const hash = crypto.createHash('sha256').update(`${rows.length}:${rows[0]?.txn_id}:${rows[rows.length - 1]?.txn_id}`).digest('hex');
+  const hash = crypto
+    .createHash('sha256')
+    .update(`${rows.length}:${rows[0]?.txn_id}:${rows[rows.length - 1]?.txn_id}`)
+    .digest('hex');
   const dir = path.join(dataDir, 'master', hash);
-  const master = rows.map((r, i) => ({ ...r, revenge_in_horizon: targetOf(r), group: r.customer_key, split: i % 5 === 0 ? 'test' : 'train', fold: i % 5 === 0 ? -1 : i % 3 }));
+  const master = rows.map((r, i) => ({
+    ...r,
+    revenge_in_horizon: targetOf(r),
+    group: r.customer_key,
+    split: i % 5 === 0 ? 'test' : 'train',
+    fold: i % 5 === 0 ? -1 : i % 3,
+  }));
   fs.mkdirSync(dir, { recursive: true });
   writeParquetFile(path.join(dir, 'master.parquet'), tableFromRows(arrowSchemaFor(MasterRowSchema), master));
-  const kinds = Object.fromEntries(FEATURE_DECLARATIONS.map((d) => [d.name, d.dtype === 'number' || d.dtype === 'integer' ? ('numeric' as const) : ('categorical' as const)]));
-  const columns = Object.fromEntries(Object.keys(kinds).map((k) => [k, master.map((r) => (r as Record<string, unknown>)[k])]));
+  const kinds = Object.fromEntries(
+    FEATURE_DECLARATIONS.map((d) => [
+      d.name,
+      d.dtype === 'number' || d.dtype === 'integer' ? ('numeric' as const) : ('categorical' as const),
+    ]),
+  );
+  const columns = Object.fromEntries(
+    Object.keys(kinds).map((k) => [k, master.map((r) => (r as Record<string, unknown>)[k])]),
+  );
   writeJsonAtomic(path.join(dir, 'profile.json'), profileFromColumns(columns, kinds, 20, hash));
   writeJsonAtomic(path.join(dataDir, 'master', 'latest.json'), { hash });
   return hash;
@@ -120,7 +151,11 @@ export function writeFeatureStore(dataDir: string, rows: readonly FeatureRow[]):
   const byDate = new Map<string, FeatureRow[]>();
   for (const r of rows) byDate.set(r.date, [...(byDate.get(r.date) ?? []), r]);
   const schema = arrowSchemaFor(FeatureRowSchema);
-  for (const [date, list] of byDate) writeParquetFile(path.join(partitionDir(path.join(dataDir, 'feature-store', 'transactions'), date), 'part-0.parquet'), tableFromRows(schema, list));
+  for (const [date, list] of byDate)
+    writeParquetFile(
+      path.join(partitionDir(path.join(dataDir, 'feature-store', 'transactions'), date), 'part-0.parquet'),
+      tableFromRows(schema, list),
+    );
   return [...byDate.keys()].sort();
 }
 
@@ -153,11 +188,22 @@ export const RULES = {
 };
 
 /** Register a rule model through core and return its version. */
-export async function registerRule(dataDir: string, version: string, all: readonly RuleCondition[], prAuc: number, valueMatrix = { tp: 50, fp: -5, fn: -20, tn: 0 }): Promise<string> {
+export async function registerRule(
+  dataDir: string,
+  version: string,
+  all: readonly RuleCondition[],
+  prAuc: number,
+  valueMatrix = { tp: 50, fp: -5, fn: -20, tn: 0 },
+): Promise<string> {
   const registry = path.join(dataDir, 'registry');
-  await writeModelVersion(registry, card(version, all, prAuc), baselineArtifacts({ format: 'bolsillo-baseline', family: 'rule', all: [...all] }), {
-    'decision.json': JSON.stringify({ threshold: 0.5, objective: 'value', value_matrix: valueMatrix }),
-  });
+  await writeModelVersion(
+    registry,
+    card(version, all, prAuc),
+    baselineArtifacts({ format: 'bolsillo-baseline', family: 'rule', all: [...all] }),
+    {
+      'decision.json': JSON.stringify({ threshold: 0.5, objective: 'value', value_matrix: valueMatrix }),
+    },
+  );
   return version;
 }
 
@@ -169,5 +215,8 @@ export function promoteVersion(dataDir: string, version: string): void {
 /** Params and policy files as shipped (read from the package). */
 export function shippedConfig(): { params: MonitorParams; policy: Policy } {
   const root = path.resolve(__dirname, '..');
-  return { params: JSON.parse(fs.readFileSync(path.join(root, 'params.json'), 'utf8')), policy: JSON.parse(fs.readFileSync(path.join(root, 'policy.json'), 'utf8')) };
+  return {
+    params: JSON.parse(fs.readFileSync(path.join(root, 'params.json'), 'utf8')),
+    policy: JSON.parse(fs.readFileSync(path.join(root, 'policy.json'), 'utf8')),
+  };
 }

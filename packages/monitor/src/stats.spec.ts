@@ -1,6 +1,15 @@
 import { seededRandom } from '@bolsillo/core';
 import { computeDrift, profileFromColumns, DEFAULT_DRIFT_PARAMS } from './drift';
-import { binIndex, chiSquareCritical, chiSquareSurvival, designEffect, histogram, jensenShannon, ksPValue, psi } from './stats';
+import {
+  binIndex,
+  chiSquareCritical,
+  chiSquareSurvival,
+  designEffect,
+  histogram,
+  jensenShannon,
+  ksPValue,
+  psi,
+} from './stats';
 
 function normal(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
@@ -19,7 +28,13 @@ function sample(n: number, seed: number, shift = 0): Record<string, unknown[]> {
   }
   return out;
 }
-const KINDS = { amount: 'numeric', age: 'numeric', group: 'categorical', flag: 'categorical', ratio: 'numeric' } as const;
+const KINDS = {
+  amount: 'numeric',
+  age: 'numeric',
+  group: 'categorical',
+  flag: 'categorical',
+  ratio: 'numeric',
+} as const;
 const PARAMS = { ...DEFAULT_DRIFT_PARAMS, exclude: [] };
 
 describe('drift statistics', () => {
@@ -73,7 +88,9 @@ describe('drift statistics', () => {
     const small = computeDrift(reference, sample(400, 99, 0.5), PARAMS);
     const large = computeDrift(reference, sample(5000, 99, 0.5), PARAMS);
     expect(small.features.filter((f) => f.drifted).map((f) => [f.feature, f.test])).toEqual([['amount', 'ks']]);
-    expect(large.features.filter((f) => f.drifted).map((f) => [f.feature, f.test])).toEqual([['amount', 'wasserstein']]);
+    expect(large.features.filter((f) => f.drifted).map((f) => [f.feature, f.test])).toEqual([
+      ['amount', 'wasserstein'],
+    ]);
     expect(large.features.find((f) => f.feature === 'group')!.test).toBe('jensen_shannon');
     expect(small.features.find((f) => f.feature === 'group')!.test).toBe('chi_square');
   });

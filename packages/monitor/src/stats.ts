@@ -5,12 +5,15 @@
 
 /** ln Γ(x) (Lanczos), enough precision for p-values. */
 function logGamma(x: number): number {
-  const g = [76.1800917294715, -86.5053203294168, 24.0140982408309, -1.23173957245015, 0.00120865097386618, -0.000005395239384953];
+  const g = [
+    76.1800917294715, -86.5053203294168, 24.0140982408309, -1.23173957245015, 0.00120865097386618,
+    -0.000005395239384953,
+  ];
   let y = x;
   const tmp = x + 5.5 - (x + 0.5) * Math.log(x + 5.5);
   let ser = 1.00000000019001;
   for (const c of g) ser += c / ++y;
-  return -tmp + Math.log((2.50662827463100 * ser) / x);
+  return -tmp + Math.log((2.506628274631 * ser) / x);
 }
 
 /** Regularised upper incomplete gamma Q(a, x). */
@@ -205,7 +208,10 @@ export function wassersteinBinned(
 }
 
 /** Chi-square test of homogeneity for two count vectors over the same categories. */
-export function chiSquareTwoSample(reference: readonly number[], current: readonly number[]): { statistic: number; df: number; pValue: number } {
+export function chiSquareTwoSample(
+  reference: readonly number[],
+  current: readonly number[],
+): { statistic: number; df: number; pValue: number } {
   const nr = total(reference);
   const nc = total(current);
   const n = nr + nc;

@@ -12,7 +12,9 @@ export const NumericProfileSchema = Type.Object({
   min: Nullable(Type.Number()),
   max: Nullable(Type.Number()),
   quantiles: Type.Record(Type.String(), Type.Number(), { description: 'p01, p05, p25, p50, p75, p95, p99.' }),
-  bin_edges: Type.Array(Type.Number(), { description: 'Histogram bin edges (length bins + 1); the first and last bins are open-ended for drift.' }),
+  bin_edges: Type.Array(Type.Number(), {
+    description: 'Histogram bin edges (length bins + 1); the first and last bins are open-ended for drift.',
+  }),
   bin_counts: Type.Array(Type.Integer()),
 });
 export type NumericProfile = Static<typeof NumericProfileSchema>;

@@ -38,8 +38,19 @@ const validTxn = {
 describe('schema derivations agree', () => {
   it('maps the 13 raw columns, in file order, onto canonical transaction fields', () => {
     expect(RAW_COLUMNS).toEqual([
-      'id', 'safra_abertura', 'cidade', 'estado', 'idade', 'sexo', 'limite_total', 'limite_disp', 'data', ' valor ',
-      'grupo_estabelecimento', 'cidade_estabelecimento', 'pais_estabelecimento',
+      'id',
+      'safra_abertura',
+      'cidade',
+      'estado',
+      'idade',
+      'sexo',
+      'limite_total',
+      'limite_disp',
+      'data',
+      ' valor ',
+      'grupo_estabelecimento',
+      'cidade_estabelecimento',
+      'pais_estabelecimento',
     ]);
     for (const canonical of Object.values(RAW_TO_CANONICAL)) expect(TRANSACTION_COLUMNS).toContain(canonical);
   });
@@ -58,14 +69,21 @@ describe('schema derivations agree', () => {
 
   it('derives the feature-row schema from the declarations, one column per feature', () => {
     const arrow = arrowSchemaFor(FeatureRowSchema);
-    expect(arrow.fields.map((f) => f.name)).toEqual(['txn_id', 'customer_key', 'date', ...FEATURE_DECLARATIONS.map((d) => d.name)]);
+    expect(arrow.fields.map((f) => f.name)).toEqual([
+      'txn_id',
+      'customer_key',
+      'date',
+      ...FEATURE_DECLARATIONS.map((d) => d.name),
+    ]);
     for (const d of FEATURE_DECLARATIONS) {
       const field = arrow.fields.find((f) => f.name === d.name)!;
       expect(field.nullable).toBe(d.nullable);
       const expected = { number: Float64, integer: Int32, boolean: Bool, category: Utf8 }[d.dtype];
       expect(field.type).toBeInstanceOf(expected);
     }
-    expect(arrowSchemaFor(MasterRowSchema).fields.map((f) => f.name)).toEqual(expect.arrayContaining(['revenge_in_horizon', 'group', 'split', 'fold']));
+    expect(arrowSchemaFor(MasterRowSchema).fields.map((f) => f.name)).toEqual(
+      expect.arrayContaining(['revenge_in_horizon', 'group', 'split', 'fold']),
+    );
   });
 
   it('validates with the compiled ajv validator and names every invalid field', () => {
@@ -73,10 +91,14 @@ describe('schema derivations agree', () => {
     expect(validatorFor(TransactionSchema)).toBe(validate);
     expect(validate(validTxn)).toBe(true);
     expect(validate({ ...validTxn, age: 'x', amount: -1, extra: 1 })).toBe(false);
-    expect(describeErrors(validate.errors)).toEqual(['/extra is not a known field', '/age must be an integer (got "x")', '/amount must be at least 0 (got -1)']);
+    expect(describeErrors(validate.errors)).toEqual([
+      '/extra is not a known field',
+      '/age must be an integer (got "x")',
+      '/amount must be at least 0 (got -1)',
+    ]);
   });
 
-  it('says one thing per field, unions included, in the data\'s terms', () => {
+  it("says one thing per field, unions included, in the data's terms", () => {
     const validate = validatorFor(TransactionSchema);
     const { city: _city, ...noCity } = validTxn;
     expect(validate({ ...noCity, sex: 'X', amount: 'abc', merchant_city: 5, state: '' })).toBe(false);

@@ -35,7 +35,11 @@ const TYPE_WORDS: Record<string, string> = {
 };
 
 function typeWords(type: unknown): string {
-  return alternatives(String(type).split(',').map((t) => TYPE_WORDS[t] ?? t));
+  return alternatives(
+    String(type)
+      .split(',')
+      .map((t) => TYPE_WORDS[t] ?? t),
+  );
 }
 
 /** "a", "a or b", "a, b or c". */
@@ -69,7 +73,10 @@ function describeOne(e: ErrorObject): { field: string; message: string } {
     case 'const':
       return { field, message: `must be ${JSON.stringify(p.allowedValue)}${got(e.data)}` };
     case 'enum':
-      return { field, message: `must be one of ${alternatives((p.allowedValues as unknown[]).map((v) => JSON.stringify(v)))}${got(e.data)}` };
+      return {
+        field,
+        message: `must be one of ${alternatives((p.allowedValues as unknown[]).map((v) => JSON.stringify(v)))}${got(e.data)}`,
+      };
     case 'minimum':
       return { field, message: `must be at least ${String(p.limit)}${got(e.data)}` };
     case 'maximum':
@@ -79,7 +86,11 @@ function describeOne(e: ErrorObject): { field: string; message: string } {
     case 'exclusiveMaximum':
       return { field, message: `must be less than ${String(p.limit)}${got(e.data)}` };
     case 'minLength':
-      return { field, message: p.limit === 1 ? 'must not be empty' : `must have at least ${plural(p.limit, 'character')}${got(e.data)}` };
+      return {
+        field,
+        message:
+          p.limit === 1 ? 'must not be empty' : `must have at least ${plural(p.limit, 'character')}${got(e.data)}`,
+      };
     case 'maxLength':
       return { field, message: `must have at most ${plural(p.limit, 'character')}` };
     case 'minItems':
@@ -90,7 +101,10 @@ function describeOne(e: ErrorObject): { field: string; message: string } {
     case 'format': {
       const example = (e.parentSchema as { examples?: unknown[] } | undefined)?.examples?.[0];
       const shape = e.keyword === 'pattern' ? `match ${String(p.pattern)}` : `be a ${String(p.format)}`;
-      return { field, message: `must ${example !== undefined ? `look like ${JSON.stringify(example)}` : shape}${got(e.data)}` };
+      return {
+        field,
+        message: `must ${example !== undefined ? `look like ${JSON.stringify(example)}` : shape}${got(e.data)}`,
+      };
     }
     default:
       return { field, message: `${e.message ?? 'is invalid'}${got(e.data)}` };
@@ -108,11 +122,14 @@ function describeUnion(union: ErrorObject, inner: readonly ErrorObject[]): { fie
     const branch = e.schemaPath.slice(union.schemaPath.length + 1).split('/')[0]!;
     branches.set(branch, [...(branches.get(branch) ?? []), e]);
   }
-  const shapeOnly = (e: ErrorObject) => (e.keyword === 'type' || e.keyword === 'const') && e.instancePath === union.instancePath;
+  const shapeOnly = (e: ErrorObject) =>
+    (e.keyword === 'type' || e.keyword === 'const') && e.instancePath === union.instancePath;
   const near = [...branches.values()].find((errors) => !errors.every(shapeOnly));
   if (near) return { field: union.instancePath, message: near.map((e) => describeOne(e).message).join('; ') };
   const shapes = inner.filter(shapeOnly);
-  const consts = shapes.filter((e) => e.keyword === 'const').map((e) => JSON.stringify((e.params as { allowedValue: unknown }).allowedValue));
+  const consts = shapes
+    .filter((e) => e.keyword === 'const')
+    .map((e) => JSON.stringify((e.params as { allowedValue: unknown }).allowedValue));
   const types = shapes.filter((e) => e.keyword === 'type').map((e) => typeWords((e.params as { type: unknown }).type));
   const words = [...(consts.length > 1 ? [`one of ${alternatives(consts)}`] : consts), ...types];
   return { field: union.instancePath, message: `must be ${alternatives(words)}${got(union.data)}` };
@@ -129,7 +146,9 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): string
   const list = errors ?? [];
   const unions = list.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
   const inside = (union: ErrorObject, e: ErrorObject) =>
-    e !== union && e.schemaPath.startsWith(`${union.schemaPath}/`) && (e.instancePath === union.instancePath || e.instancePath.startsWith(`${union.instancePath}/`));
+    e !== union &&
+    e.schemaPath.startsWith(`${union.schemaPath}/`) &&
+    (e.instancePath === union.instancePath || e.instancePath.startsWith(`${union.instancePath}/`));
   const byField = new Map<string, string[]>();
   const add = ({ field, message }: { field: string; message: string }) => {
     const messages = byField.get(field || '/') ?? [];
@@ -139,7 +158,13 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): string
   for (const e of list) {
     // Errors inside a union are summarised by the union's own error (ajv reports it after them).
     if (unions.some((u) => inside(u, e))) continue;
-    if (e.keyword === 'anyOf' || e.keyword === 'oneOf') add(describeUnion(e, list.filter((x) => inside(e, x))));
+    if (e.keyword === 'anyOf' || e.keyword === 'oneOf')
+      add(
+        describeUnion(
+          e,
+          list.filter((x) => inside(e, x)),
+        ),
+      );
     else add(describeOne(e));
   }
   return [...byField].map(([field, messages]) => `${field} ${messages.join('; ')}`);
@@ -155,7 +180,8 @@ function arrowType(schema: JsonSchemaLike): { type: DataType; nullable: boolean 
   if (schema.anyOf) {
     const nonNull = schema.anyOf.filter((s) => s.type !== 'null');
     const nullable = nonNull.length !== schema.anyOf.length;
-    if (nonNull.every((s) => s.const !== undefined && typeof s.const === 'string')) return { type: new Utf8(), nullable };
+    if (nonNull.every((s) => s.const !== undefined && typeof s.const === 'string'))
+      return { type: new Utf8(), nullable };
     if (nonNull.length !== 1) throw new Error('arrowType: unions other than T | null need a single type');
     return { type: arrowType(nonNull[0]!).type, nullable };
   }
@@ -187,5 +213,8 @@ export function arrowSchemaFor(schema: TObject): Schema {
 
 /** A schema as an OpenAPI 3.1 component: TypeBox's symbols and `$id` dropped. */
 export function openApiComponent(schema: TSchema): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(schema, (key, value) => (key === '$id' ? undefined : value))) as Record<string, unknown>;
+  return JSON.parse(JSON.stringify(schema, (key, value) => (key === '$id' ? undefined : value))) as Record<
+    string,
+    unknown
+  >;
 }

@@ -52,10 +52,22 @@ export type {
   PredictionLogEntry,
   StageRun,
 } from './artifacts';
-export { ModelCardSchema, MODEL_FAMILIES, BASELINE_KINDS, PopulationSliceSchema, ModelLimitationsSchema } from './model-card';
+export {
+  ModelCardSchema,
+  MODEL_FAMILIES,
+  BASELINE_KINDS,
+  PopulationSliceSchema,
+  ModelLimitationsSchema,
+} from './model-card';
 export type { ModelCard, ModelFamily, BaselineKind, PopulationSlice, ModelLimitations } from './model-card';
 export { PreprocessingSchema, PreprocessingColumnSchema, CalibrationSchema } from './model-card';
 export type { Preprocessing, PreprocessingColumn, Calibration } from './model-card';
 export { validatorFor, describeErrors, arrowSchemaFor, openApiComponent } from './derive';
-export { TransactionPushSchema, BatchTransactionPushSchema, TransactionPushResponseSchema, PushOutcomeSchema, TRANSACTION_PUSH_EXAMPLE } from './push';
+export {
+  TransactionPushSchema,
+  BatchTransactionPushSchema,
+  TransactionPushResponseSchema,
+  PushOutcomeSchema,
+  TRANSACTION_PUSH_EXAMPLE,
+} from './push';
 export type { TransactionPush, TransactionPushResponse } from './push';

@@ -30,9 +30,15 @@ export type MasterRow = FeatureRow & {
 export const MasterRowSchema = Type.Object(
   {
     ...FeatureRowSchema.properties,
-    revenge_in_horizon: Type.Boolean({ description: 'Target: the customer makes a flagged (revenge-spending) transaction in the next horizon_days days after the snapshot day.' }),
+    revenge_in_horizon: Type.Boolean({
+      description:
+        'Target: the customer makes a flagged (revenge-spending) transaction in the next horizon_days days after the snapshot day.',
+    }),
     group: Type.String({ description: 'Entity group for group-aware splits and CV (the customer key).' }),
-    split: Type.Union(SPLITS.map((s) => Type.Literal(s)), { description: 'Split the row belongs to.' }),
+    split: Type.Union(
+      SPLITS.map((s) => Type.Literal(s)),
+      { description: 'Split the row belongs to.' },
+    ),
     fold: Type.Integer({ minimum: -1, description: 'CV fold on the train split, -1 elsewhere.' }),
   },
   { $id: 'MasterRow', additionalProperties: false },

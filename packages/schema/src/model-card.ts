@@ -28,10 +28,15 @@ export type PopulationSlice = Static<typeof PopulationSliceSchema>;
 export const ModelLimitationsSchema = Type.Object({
   train_customers: Type.Integer(),
   train_positive_customers: Type.Integer(),
-  dominant_customer_positive_share: Type.Number({ description: "Share of the training positives held by the customer with the most positives." }),
+  dominant_customer_positive_share: Type.Number({
+    description: 'Share of the training positives held by the customer with the most positives.',
+  }),
   calibration: PopulationSliceSchema,
   thresholds: Type.Object({ min_customers: Type.Integer(), min_positive_customers: Type.Integer() }),
-  warnings: Type.Array(Type.String(), { description: 'Plain-language limits a user of the model must know (few customers, one dominant customer, thin calibration data).' }),
+  warnings: Type.Array(Type.String(), {
+    description:
+      'Plain-language limits a user of the model must know (few customers, one dominant customer, thin calibration data).',
+  }),
 });
 export type ModelLimitations = Static<typeof ModelLimitationsSchema>;
 
@@ -44,14 +49,21 @@ export const PreprocessingColumnSchema = Type.Union([
     std: Type.Number({ description: 'Training standard deviation (1 when constant).' }),
     missing_indicator: Type.Boolean({ description: 'An extra 0/1 column flags a missing value.' }),
     bin_edges: Type.Optional(
-      Type.Array(Type.Number(), { description: 'Increasing training-quantile edges: one-hot bin columns (x < e0, e0 ≤ x < e1, …, x ≥ last) after the scaled value, all 0 when missing. Lets linear models learn thresholds.' }),
+      Type.Array(Type.Number(), {
+        description:
+          'Increasing training-quantile edges: one-hot bin columns (x < e0, e0 ≤ x < e1, …, x ≥ last) after the scaled value, all 0 when missing. Lets linear models learn thresholds.',
+      }),
     ),
     scaled: Type.Optional(
-      Type.Boolean({ description: 'false: the standardised value column is left out and the bins alone encode the feature (a step function, no forced linear trend). Absent = true.' }),
+      Type.Boolean({
+        description:
+          'false: the standardised value column is left out and the bins alone encode the feature (a step function, no forced linear trend). Absent = true.',
+      }),
     ),
     bin_encoding: Type.Optional(
       Type.Union([Type.Literal('one_hot'), Type.Literal('thermometer')], {
-        description: "How bin_edges become columns. one_hot (default when absent): one column per bin. thermometer: one column per edge, 1 when x ≥ edge (cumulative), so a step at one threshold is a single weight. All 0 when missing.",
+        description:
+          'How bin_edges become columns. one_hot (default when absent): one column per bin. thermometer: one column per edge, 1 when x ≥ edge (cumulative), so a step at one threshold is a single weight. All 0 when missing.',
       }),
     ),
   }),
@@ -59,7 +71,9 @@ export const PreprocessingColumnSchema = Type.Union([
   Type.Object({
     name: Type.String(),
     kind: Type.Literal('category'),
-    vocabulary: Type.Array(Type.String(), { description: 'One-hot columns, in order; anything else (and missing) goes to a final out-of-vocabulary column.' }),
+    vocabulary: Type.Array(Type.String(), {
+      description: 'One-hot columns, in order; anything else (and missing) goes to a final out-of-vocabulary column.',
+    }),
   }),
 ]);
 export type PreprocessingColumn = Static<typeof PreprocessingColumnSchema>;
@@ -79,11 +93,18 @@ export type Preprocessing = Static<typeof PreprocessingSchema>;
 export const CalibrationSchema = Type.Union(
   [
     Type.Object({ method: Type.Literal('none') }),
-    Type.Object({ method: Type.Literal('platt'), a: Type.Number(), b: Type.Number(), description: Type.Optional(Type.String()) }),
+    Type.Object({
+      method: Type.Literal('platt'),
+      a: Type.Number(),
+      b: Type.Number(),
+      description: Type.Optional(Type.String()),
+    }),
     Type.Object({
       method: Type.Literal('isotonic'),
       x: Type.Array(Type.Number(), { description: 'Increasing raw probabilities (knots).' }),
-      y: Type.Array(Type.Number(), { description: 'Calibrated probability at each knot; linear in between, flat outside.' }),
+      y: Type.Array(Type.Number(), {
+        description: 'Calibrated probability at each knot; linear in between, flat outside.',
+      }),
     }),
   ],
   { $id: 'Calibration' },
@@ -100,8 +121,12 @@ export const ModelCardSchema = Type.Object(
     created_at: Type.String(),
     family: Type.Union(MODEL_FAMILIES.map((f) => Type.Literal(f))),
     features: Type.Array(Type.String(), { description: 'Model input features, in order.' }),
-    preprocessing: Type.Record(Type.String(), Type.Unknown(), { description: 'Fitted on the training split only; shape: PreprocessingSchema (checked when a model loads).' }),
-    calibration: Type.Record(Type.String(), Type.Unknown(), { description: 'Shape: CalibrationSchema (checked when a model loads), plus the comparison that chose it.' }),
+    preprocessing: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'Fitted on the training split only; shape: PreprocessingSchema (checked when a model loads).',
+    }),
+    calibration: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'Shape: CalibrationSchema (checked when a model loads), plus the comparison that chose it.',
+    }),
     threshold: Type.Number({ description: 'Decision threshold on the calibrated probability.' }),
     master_hash: Type.String({ description: 'Content hash of the master table trained on.' }),
     params: Type.Record(Type.String(), Type.Unknown()),
@@ -111,18 +136,42 @@ export const ModelCardSchema = Type.Object(
     backend: Type.String({ description: 'TensorFlow.js backend that trained the model.' }),
     code_version: Type.String(),
     parent: Type.Optional(Nullable(Type.String())),
-    role: Type.Optional(Type.Union([Type.Literal('candidate'), Type.Literal('baseline')], { description: 'Baselines are registered beside each trained model for comparison.' })),
-    baselines: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Family → version of the baselines trained on the same data.' })),
+    role: Type.Optional(
+      Type.Union([Type.Literal('candidate'), Type.Literal('baseline')], {
+        description: 'Baselines are registered beside each trained model for comparison.',
+      }),
+    ),
+    baselines: Type.Optional(
+      Type.Record(Type.String(), Type.String(), {
+        description: 'Family → version of the baselines trained on the same data.',
+      }),
+    ),
     selection_metric: Type.Optional(Type.String({ description: 'CV metric the search maximised (e.g. pr_auc).' })),
-    baseline_kind: Type.Optional(Type.Union(BASELINE_KINDS.map((k) => Type.Literal(k)), { description: 'Which baseline this version is (role baseline only).' })),
+    baseline_kind: Type.Optional(
+      Type.Union(
+        BASELINE_KINDS.map((k) => Type.Literal(k)),
+        { description: 'Which baseline this version is (role baseline only).' },
+      ),
+    ),
     intended_use: Type.Optional(Type.String()),
     target: Type.Optional(Type.String({ description: 'Target column the model predicts.' })),
-    horizon_days: Type.Optional(Nullable(Type.Integer({ description: "Forecast horizon H in days, from the master manifest's target info." }))),
-    population: Type.Optional(Type.Object({ train: PopulationSliceSchema, calibration: PopulationSliceSchema, sampled: Type.Boolean({ description: 'Train rows were a sample of whole customers (full_round.max_rows).' }) })),
+    horizon_days: Type.Optional(
+      Nullable(Type.Integer({ description: "Forecast horizon H in days, from the master manifest's target info." })),
+    ),
+    population: Type.Optional(
+      Type.Object({
+        train: PopulationSliceSchema,
+        calibration: PopulationSliceSchema,
+        sampled: Type.Boolean({ description: 'Train rows were a sample of whole customers (full_round.max_rows).' }),
+      }),
+    ),
     limitations: Type.Optional(ModelLimitationsSchema),
     evaluation: Type.Optional(
       Type.Object({
-        verdict_file: Type.String({ description: "Path under the data folder of the gate's verdict for this version: the one record of the baselines it was compared with and whether it beat them." }),
+        verdict_file: Type.String({
+          description:
+            "Path under the data folder of the gate's verdict for this version: the one record of the baselines it was compared with and whether it beat them.",
+        }),
       }),
     ),
   },

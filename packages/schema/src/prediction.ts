@@ -2,8 +2,18 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TransactionSchema } from './transaction';
 
 const FROM_TRANSACTION = [
-  'account_cohort', 'city', 'state', 'age', 'sex', 'credit_limit', 'available_limit',
-  'date', 'amount', 'merchant_group', 'merchant_city', 'merchant_country',
+  'account_cohort',
+  'city',
+  'state',
+  'age',
+  'sex',
+  'credit_limit',
+  'available_limit',
+  'date',
+  'amount',
+  'merchant_group',
+  'merchant_city',
+  'merchant_country',
 ] as const;
 
 /**
@@ -35,7 +45,13 @@ export const PREDICTION_EXAMPLE = {
  */
 export const PredictionRequestSchema = Type.Object(
   {
-    customer_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Raw customer id as in the source file; pseudonymised on arrival, never stored.' })),
+    customer_id: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'Raw customer id as in the source file; pseudonymised on arrival, never stored.',
+      }),
+    ),
     ...Type.Pick(TransactionSchema, FROM_TRANSACTION).properties,
   },
   { $id: 'PredictionRequest', additionalProperties: false, examples: [PREDICTION_EXAMPLE] },
@@ -52,9 +68,13 @@ export type BatchPredictionRequest = Static<typeof BatchPredictionRequestSchema>
 /** The conditions of the authorisation-time flag for one transaction. */
 export const FlagConditionsSchema = Type.Object(
   {
-    available_ratio: Type.Union([Type.Number(), Type.Null()], { description: 'available_limit / credit_limit, unrounded; null when the limit is 0.' }),
+    available_ratio: Type.Union([Type.Number(), Type.Null()], {
+      description: 'available_limit / credit_limit, unrounded; null when the limit is 0.',
+    }),
     threshold: Type.Number({ description: 'The flag fires below this ratio.' }),
-    below_threshold: Type.Union([Type.Boolean(), Type.Null()], { description: 'available_ratio < threshold (null when the ratio cannot be computed).' }),
+    below_threshold: Type.Union([Type.Boolean(), Type.Null()], {
+      description: 'available_ratio < threshold (null when the ratio cannot be computed).',
+    }),
     non_essential: Type.Boolean({ description: 'The merchant group is not in the essential list.' }),
   },
   { additionalProperties: false },
@@ -70,17 +90,35 @@ export const PredictionResponseSchema = Type.Object(
   {
     request_id: Type.String({ description: 'Id of this prediction, for feedback and the prediction log.' }),
     is_revenge_spending: Type.Union([Type.Boolean(), Type.Null()], {
-      description: 'The flag: this transaction is revenge spending (available ratio below the threshold at a non-essential group). Exact, no model; null when the ratio cannot be computed (limit 0).',
+      description:
+        'The flag: this transaction is revenge spending (available ratio below the threshold at a non-essential group). Exact, no model; null when the ratio cannot be computed (limit 0).',
     }),
     flag: FlagConditionsSchema,
-    probability: Type.Number({ minimum: 0, maximum: 1, description: 'The forecast: calibrated probability that the customer makes a flagged transaction in the next horizon_days days.' }),
+    probability: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      description:
+        'The forecast: calibrated probability that the customer makes a flagged transaction in the next horizon_days days.',
+    }),
     horizon_days: Type.Integer({ minimum: 1, description: 'Forecast horizon in days.' }),
-    alert: Type.Boolean({ description: 'probability ≥ threshold: the customer is worth acting on (a nudge, an instalment offer, a limit review).' }),
+    alert: Type.Boolean({
+      description:
+        'probability ≥ threshold: the customer is worth acting on (a nudge, an instalment offer, a limit review).',
+    }),
     threshold: Type.Number({ description: 'Decision threshold of the answering model for `alert`.' }),
-    history_found: Type.Boolean({ description: 'The customer was found in the online store; false: scored from this transaction alone and what the model learnt from the population.' }),
+    history_found: Type.Boolean({
+      description:
+        'The customer was found in the online store; false: scored from this transaction alone and what the model learnt from the population.',
+    }),
     model_version: Type.String({ description: 'Registry version of the answering model.' }),
-    variant: Type.Union([Type.Literal('champion'), Type.Literal('challenger')], { description: 'Which alias answered.' }),
-    contributions: Type.Optional(Type.Record(Type.String(), Type.Number(), { description: 'Per-feature contribution to the logit (linear models).' })),
+    variant: Type.Union([Type.Literal('champion'), Type.Literal('challenger')], {
+      description: 'Which alias answered.',
+    }),
+    contributions: Type.Optional(
+      Type.Record(Type.String(), Type.Number(), {
+        description: 'Per-feature contribution to the logit (linear models).',
+      }),
+    ),
   },
   { $id: 'PredictionResponse', additionalProperties: false },
 );

@@ -16,7 +16,12 @@ export const TRANSACTION_PUSH_EXAMPLE = { txn_id: 'demo-2020-05-08-0001', ...PRE
  */
 export const TransactionPushSchema = Type.Object(
   {
-    txn_id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\s]+$', description: 'Unique transaction id; a second push with the same id changes nothing.' }),
+    txn_id: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      pattern: '^[^\\s]+$',
+      description: 'Unique transaction id; a second push with the same id changes nothing.',
+    }),
     ...Type.Required(Type.Pick(PredictionRequestSchema, ['customer_id'])).properties,
     ...Type.Omit(PredictionRequestSchema, ['customer_id']).properties,
   },
@@ -28,14 +33,20 @@ export type TransactionPush = Static<typeof TransactionPushSchema>;
 export const BatchTransactionPushSchema = Type.Array(TransactionPushSchema, { minItems: 1, maxItems: 1000 });
 
 /** What happened to one pushed transaction (see core's ApplyOutcome). */
-export const PushOutcomeSchema = Type.Union([Type.Literal('applied'), Type.Literal('duplicate'), Type.Literal('late')], {
-  description: 'applied: folded into the customer\'s state; duplicate: this id was already applied (nothing changed); late: dated before the customer\'s latest transaction, landed for the next batch run but not folded now.',
-});
+export const PushOutcomeSchema = Type.Union(
+  [Type.Literal('applied'), Type.Literal('duplicate'), Type.Literal('late')],
+  {
+    description:
+      "applied: folded into the customer's state; duplicate: this id was already applied (nothing changed); late: dated before the customer's latest transaction, landed for the next batch run but not folded now.",
+  },
+);
 
 /** The answer to `POST /transactions`: one outcome per transaction, in order. */
 export const TransactionPushResponseSchema = Type.Object(
   {
-    results: Type.Array(Type.Object({ txn_id: Type.String(), status: PushOutcomeSchema }, { additionalProperties: false })),
+    results: Type.Array(
+      Type.Object({ txn_id: Type.String(), status: PushOutcomeSchema }, { additionalProperties: false }),
+    ),
   },
   { $id: 'TransactionPushResponse', additionalProperties: false },
 );

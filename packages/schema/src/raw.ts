@@ -17,12 +17,24 @@ export const RawRowSchema = Type.Object(
     idade: Type.String({ canonical: 'age', description: 'Customer age in years.' }),
     sexo: Type.String({ canonical: 'sex', description: 'Customer sex, F or M.' }),
     limite_total: Type.String({ canonical: 'credit_limit', description: 'Total credit limit (BRL, integer).' }),
-    limite_disp: Type.String({ canonical: 'available_limit', description: 'Available limit snapshot at the transaction (BRL, integer).' }),
+    limite_disp: Type.String({
+      canonical: 'available_limit',
+      description: 'Available limit snapshot at the transaction (BRL, integer).',
+    }),
     data: Type.String({ canonical: 'date', description: 'Transaction date, d.mm.yyyy with an unpadded day.' }),
-    ' valor ': Type.String({ canonical: 'amount', description: 'Amount, Brazilian format ("1.784,13"); " -   " when missing.' }),
-    grupo_estabelecimento: Type.String({ canonical: 'merchant_group', description: 'Merchant group; 0x82 stands for Ç.' }),
+    ' valor ': Type.String({
+      canonical: 'amount',
+      description: 'Amount, Brazilian format ("1.784,13"); " -   " when missing.',
+    }),
+    grupo_estabelecimento: Type.String({
+      canonical: 'merchant_group',
+      description: 'Merchant group; 0x82 stands for Ç.',
+    }),
     cidade_estabelecimento: Type.String({ canonical: 'merchant_city', description: 'Merchant city, may be empty.' }),
-    pais_estabelecimento: Type.String({ canonical: 'merchant_country', description: 'Merchant country code, may be empty.' }),
+    pais_estabelecimento: Type.String({
+      canonical: 'merchant_country',
+      description: 'Merchant country code, may be empty.',
+    }),
   },
   { $id: 'RawRow', additionalProperties: false },
 );
@@ -35,5 +47,8 @@ export const RAW_COLUMNS = Object.keys(RawRowSchema.properties) as (keyof RawRow
 
 /** Raw column name → canonical field name, derived from the `canonical` annotation. */
 export const RAW_TO_CANONICAL: Readonly<Record<keyof RawRow, string>> = Object.fromEntries(
-  RAW_COLUMNS.map((column) => [column, (RawRowSchema.properties[column] as unknown as { canonical: string }).canonical]),
+  RAW_COLUMNS.map((column) => [
+    column,
+    (RawRowSchema.properties[column] as unknown as { canonical: string }).canonical,
+  ]),
 ) as Record<keyof RawRow, string>;

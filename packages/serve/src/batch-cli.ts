@@ -2,7 +2,15 @@
  * `npx nx run serve:batch -- --from 2019-12-01 --to 2019-12-31 [--version <id>]`: score feature-store
  * partitions with the champion (or a given version) into `predictions/date=*\/part-0.parquet`.
  */
-import { dataLayout, loadModel, readAliases, readJson, runCli, DEFAULT_FEATURE_PARAMS, type FeatureParams } from '@bolsillo/core';
+import {
+  dataLayout,
+  loadModel,
+  readAliases,
+  readJson,
+  runCli,
+  DEFAULT_FEATURE_PARAMS,
+  type FeatureParams,
+} from '@bolsillo/core';
 import { scorePartitions } from './batch';
 
 void runCli({
@@ -10,9 +18,12 @@ void runCli({
   description:
     'Batch scoring: reads feature-store partitions date=YYYY-MM-DD in [--from, --to] and writes one predictions/date=YYYY-MM-DD/part-0.parquet per partition ' +
     '(txn_id, customer_key, date, the exact flag is_revenge_spending, is_snapshot, the forecast probability and its alert, threshold, model_version), ' +
-      'through the same scoring code as the API.',
+    'through the same scoring code as the API.',
   options: {
-    from: { type: 'string', description: 'First partition date (inclusive, YYYY-MM-DD); all from the start when omitted.' },
+    from: {
+      type: 'string',
+      description: 'First partition date (inclusive, YYYY-MM-DD); all from the start when omitted.',
+    },
     to: { type: 'string', description: 'Last partition date (inclusive, YYYY-MM-DD); all to the end when omitted.' },
     version: { type: 'string', description: 'Registry version to score with; the champion when omitted.' },
   },
@@ -20,14 +31,19 @@ void runCli({
     const layout = dataLayout(ctx.dataDir);
     for (const name of ['from', 'to'] as const) {
       const v = ctx.values[name];
-      if (v !== undefined && (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v))) throw new Error(`--${name} must be a date YYYY-MM-DD, got ${String(v)}`);
+      if (v !== undefined && (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v)))
+        throw new Error(`--${name} must be a date YYYY-MM-DD, got ${String(v)}`);
     }
     const version = (ctx.values.version as string | undefined) ?? readAliases(layout.registry).champion;
-    if (!version) throw new Error(`no champion in ${layout.registry}/aliases.json and no --version given: train and promote a model first`);
+    if (!version)
+      throw new Error(
+        `no champion in ${layout.registry}/aliases.json and no --version given: train and promote a model first`,
+      );
     const model = await loadModel(layout.registry, version);
     ctx.log(`scoring with ${version} (${model.card.family}, threshold ${model.threshold.toFixed(4)})`);
     // The flag uses the params the features were computed with (the build checks they equal its rule).
-    const params = readJson<{ params?: FeatureParams } | null>(layout.featureManifest, null)?.params ?? DEFAULT_FEATURE_PARAMS;
+    const params =
+      readJson<{ params?: FeatureParams } | null>(layout.featureManifest, null)?.params ?? DEFAULT_FEATURE_PARAMS;
     const summary = scorePartitions({
       rule: { threshold: params.revengeThreshold, essential_groups: params.essentialGroups },
       featureStoreDir: layout.featureStore,
@@ -38,9 +54,11 @@ void runCli({
       to: ctx.values.to as string | undefined,
       onPartition: (date, rows) => ctx.log(`${date}: ${rows} rows`),
     });
-    if (summary.partitions === 0) throw new Error(`no feature-store partitions in ${layout.featureStore} for the requested range`);
-    ctx.log(`${summary.rows} rows in ${summary.partitions} partitions: ${summary.flagged} flagged, ${summary.positives} forecast alerts, ${Math.round(summary.rowsPerSecond)} rows/s`);
+    if (summary.partitions === 0)
+      throw new Error(`no feature-store partitions in ${layout.featureStore} for the requested range`);
+    ctx.log(
+      `${summary.rows} rows in ${summary.partitions} partitions: ${summary.flagged} flagged, ${summary.positives} forecast alerts, ${Math.round(summary.rowsPerSecond)} rows/s`,
+    );
     return { rowsIn: summary.rows, rowsOut: summary.rows, summary: { ...summary, version } };
   },
 });
-

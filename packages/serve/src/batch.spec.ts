@@ -2,7 +2,17 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_FEATURE_PARAMS, dataLayout, loadModel, partitionDir, readParquetFile, rowsFromTable, seededRandom, tableFromRows, writeParquetFile } from '@bolsillo/core';
+import {
+  DEFAULT_FEATURE_PARAMS,
+  dataLayout,
+  loadModel,
+  partitionDir,
+  readParquetFile,
+  rowsFromTable,
+  seededRandom,
+  tableFromRows,
+  writeParquetFile,
+} from '@bolsillo/core';
 import { FeatureRowSchema, PREDICTION_EXAMPLE, arrowSchemaFor, type PredictionRequest } from '@bolsillo/schema';
 import { scorePartitions, type BatchPredictionRow } from './batch';
 import { registerDemoChampion } from './demo-model';
@@ -39,17 +49,36 @@ describe('batch scoring', () => {
         return { txn_id: `t.csv#${i + 2}`, customer_key: f.customerKey!, date: r.date, ...f.features };
       });
       for (const date of DATES) {
-        writeParquetFile(path.join(partitionDir(layout.featureStore, date), 'part-0.parquet'), tableFromRows(arrowSchemaFor(FeatureRowSchema), featureRows.filter((r) => r.date === date)));
+        writeParquetFile(
+          path.join(partitionDir(layout.featureStore, date), 'part-0.parquet'),
+          tableFromRows(
+            arrowSchemaFor(FeatureRowSchema),
+            featureRows.filter((r) => r.date === date),
+          ),
+        );
       }
-      const rule = { threshold: DEFAULT_FEATURE_PARAMS.revengeThreshold, essential_groups: DEFAULT_FEATURE_PARAMS.essentialGroups };
-      const summary = scorePartitions({ featureStoreDir: layout.featureStore, predictionsDir: layout.predictions, model: serving.host.slot('champion')!.model, version, rule, from: '2019-12-02' });
+      const rule = {
+        threshold: DEFAULT_FEATURE_PARAMS.revengeThreshold,
+        essential_groups: DEFAULT_FEATURE_PARAMS.essentialGroups,
+      };
+      const summary = scorePartitions({
+        featureStoreDir: layout.featureStore,
+        predictionsDir: layout.predictions,
+        model: serving.host.slot('champion')!.model,
+        version,
+        rule,
+        from: '2019-12-02',
+      });
       expect(summary.partitions).toBe(2);
       expect(summary.rows).toBe(200);
 
       const api = serving.service.predict(reqs, true).predictions;
       const batch = new Map<string, BatchPredictionRow>();
       for (const date of DATES.slice(1)) {
-        for (const row of rowsFromTable<BatchPredictionRow>(readParquetFile(path.join(partitionDir(layout.predictions, date), 'part-0.parquet')))) batch.set(row.txn_id, row);
+        for (const row of rowsFromTable<BatchPredictionRow>(
+          readParquetFile(path.join(partitionDir(layout.predictions, date), 'part-0.parquet')),
+        ))
+          batch.set(row.txn_id, row);
       }
       expect(fs.existsSync(partitionDir(layout.predictions, DATES[0]!))).toBe(false);
       let compared = 0;
@@ -82,14 +111,36 @@ describe('batch scoring', () => {
     try {
       await registerDemoChampion(layout.registry, 5);
       const serving = createServing({ dataDir, load: loadModel, secret: 's', pollMs: 0, log: () => undefined });
-      const rows = requests(30, 2).map((r, i) => ({ txn_id: `t.csv#${i + 2}`, customer_key: 'k', date: r.date, ...serving.features.featuresFor(r).features }));
-      for (const date of DATES) writeParquetFile(path.join(partitionDir(layout.featureStore, date), 'part-0.parquet'), tableFromRows(arrowSchemaFor(FeatureRowSchema), rows.filter((r) => r.date === date)));
-      const out = execFileSync(tsx, [cli, '--from', '2019-12-01', '--to', '2019-12-02'], { cwd: root, env: { ...process.env, DATA_DIR: dataDir }, encoding: 'utf8', stdio: 'pipe' });
+      const rows = requests(30, 2).map((r, i) => ({
+        txn_id: `t.csv#${i + 2}`,
+        customer_key: 'k',
+        date: r.date,
+        ...serving.features.featuresFor(r).features,
+      }));
+      for (const date of DATES)
+        writeParquetFile(
+          path.join(partitionDir(layout.featureStore, date), 'part-0.parquet'),
+          tableFromRows(
+            arrowSchemaFor(FeatureRowSchema),
+            rows.filter((r) => r.date === date),
+          ),
+        );
+      const out = execFileSync(tsx, [cli, '--from', '2019-12-01', '--to', '2019-12-02'], {
+        cwd: root,
+        env: { ...process.env, DATA_DIR: dataDir },
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
       expect(out).toMatch(/rows in 20, rows out 20/);
       expect(fs.readdirSync(layout.predictions).sort()).toEqual(['date=2019-12-01', 'date=2019-12-02']);
       let failed: { status: number | null; stderr: string } | null = null;
       try {
-        execFileSync(tsx, [cli, '--from', '2030-01-01'], { cwd: root, env: { ...process.env, DATA_DIR: dataDir }, encoding: 'utf8', stdio: 'pipe' });
+        execFileSync(tsx, [cli, '--from', '2030-01-01'], {
+          cwd: root,
+          env: { ...process.env, DATA_DIR: dataDir },
+          encoding: 'utf8',
+          stdio: 'pipe',
+        });
       } catch (error) {
         failed = error as { status: number | null; stderr: string };
       }

@@ -20,7 +20,8 @@ function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: num
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const v = Number(raw);
-  if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${name}=${raw}: expected a number in [${min}, ${max}]`);
+  if (!Number.isFinite(v) || v < min || v > max)
+    throw new Error(`${name}=${raw}: expected a number in [${min}, ${max}]`);
   return v;
 }
 

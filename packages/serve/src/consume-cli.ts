@@ -27,10 +27,28 @@ void runCli({
   // Long-running and writes only the landing folder and the store: it must not hold the pipeline's data-folder lock.
   readOnly: () => true,
   options: {
-    durable: { type: 'string', description: 'Durable consumer name (its position survives restarts).', default: TRANSACTION_CONSUMER },
-    batch: { type: 'string', description: 'Messages per batch (landed with one sync, then acked).', default: '256', check: (v) => (/^[1-9]\d*$/.test(v) ? null : 'a positive integer') },
-    'idle-exit-ms': { type: 'string', description: 'Exit after this many ms without a message (0: run until SIGTERM/SIGINT).', default: '0', check: (v) => (/^\d+$/.test(v) ? null : 'a non-negative integer') },
-    writer: { type: 'string', description: 'Landing writer id (default consumer-<durable>; keep it across restarts so redeliveries are not landed twice).' },
+    durable: {
+      type: 'string',
+      description: 'Durable consumer name (its position survives restarts).',
+      default: TRANSACTION_CONSUMER,
+    },
+    batch: {
+      type: 'string',
+      description: 'Messages per batch (landed with one sync, then acked).',
+      default: '256',
+      check: (v) => (/^[1-9]\d*$/.test(v) ? null : 'a positive integer'),
+    },
+    'idle-exit-ms': {
+      type: 'string',
+      description: 'Exit after this many ms without a message (0: run until SIGTERM/SIGINT).',
+      default: '0',
+      check: (v) => (/^\d+$/.test(v) ? null : 'a non-negative integer'),
+    },
+    writer: {
+      type: 'string',
+      description:
+        'Landing writer id (default consumer-<durable>; keep it across restarts so redeliveries are not landed twice).',
+    },
   },
   run: async (ctx) => {
     const layout = dataLayout(ctx.dataDir);
@@ -45,13 +63,35 @@ void runCli({
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));
     try {
-      const features = new OnlineFeatures({ store, snapshotFile: path.join(layout.onlineStore, ONLINE_STORE_FILE), secret: resolveSecret(process.env, ctx.log), log: ctx.log });
-      const landing = LandingWriter.open(layout.landing, typeof ctx.values.writer === 'string' ? ctx.values.writer : `consumer-${durable}`);
+      const features = new OnlineFeatures({
+        store,
+        snapshotFile: path.join(layout.onlineStore, ONLINE_STORE_FILE),
+        secret: resolveSecret(process.env, ctx.log),
+        log: ctx.log,
+      });
+      const landing = LandingWriter.open(
+        layout.landing,
+        typeof ctx.values.writer === 'string' ? ctx.values.writer : `consumer-${durable}`,
+      );
       const push = new PushService({ store, landing, keyFor: (p) => features.keyFor(p)! });
-      ctx.log(`consuming ${TRANSACTION_SUBJECT} as ${durable} into the ${store.backend} store (${landing.size} transactions already landed by ${landing.writer})`);
-      const s = await runConsumer({ stream, push, durable, batch: Number(ctx.values.batch), idleExitMs: Number(ctx.values['idle-exit-ms']), log: ctx.log }, stop.signal);
+      ctx.log(
+        `consuming ${TRANSACTION_SUBJECT} as ${durable} into the ${store.backend} store (${landing.size} transactions already landed by ${landing.writer})`,
+      );
+      const s = await runConsumer(
+        {
+          stream,
+          push,
+          durable,
+          batch: Number(ctx.values.batch),
+          idleExitMs: Number(ctx.values['idle-exit-ms']),
+          log: ctx.log,
+        },
+        stop.signal,
+      );
       await landing.flush();
-      ctx.log(`${s.messages} messages: ${s.applied} applied, ${s.duplicate} duplicate, ${s.late} late, ${s.invalid} invalid`);
+      ctx.log(
+        `${s.messages} messages: ${s.applied} applied, ${s.duplicate} duplicate, ${s.late} late, ${s.invalid} invalid`,
+      );
       return { rowsIn: s.messages, rowsOut: s.applied, unitIn: 'messages', unitOut: 'applied', summary: { ...s } };
     } finally {
       await stream.close();

@@ -56,7 +56,12 @@ export async function runConsumer(options: ConsumerOptions, signal?: AbortSignal
       } catch {
         record = undefined;
       }
-      const errors = record === undefined ? ['not JSON'] : !validPush(record) ? describeErrors(validPush.errors) : semanticErrors([record as TransactionPush], false);
+      const errors =
+        record === undefined
+          ? ['not JSON']
+          : !validPush(record)
+            ? describeErrors(validPush.errors)
+            : semanticErrors([record as TransactionPush], false);
       if (errors.length > 0) {
         summary.invalid += 1;
         log(`message ${m.seq} terminated (never redelivered): ${errors.slice(0, 5).join('; ')}`);
@@ -66,7 +71,10 @@ export async function runConsumer(options: ConsumerOptions, signal?: AbortSignal
       good.push({ m, record: record as TransactionPush });
     }
     if (good.length > 0) {
-      const results = await push.push(good.map((g) => g.record), true);
+      const results = await push.push(
+        good.map((g) => g.record),
+        true,
+      );
       for (const r of results) summary[r.status] += 1;
       for (const g of good) g.m.ack();
     }

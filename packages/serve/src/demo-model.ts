@@ -3,7 +3,15 @@
  * Tests and the API benchmark use them so they exercise the production loader and runtime on a
  * machine with no trained model; they are never promoted by the pipeline.
  */
-import { encodedNames, newVersionId, promote, seededRandom, setAlias, writeModelVersion, type LayersModelJson } from '@bolsillo/core';
+import {
+  encodedNames,
+  newVersionId,
+  promote,
+  seededRandom,
+  setAlias,
+  writeModelVersion,
+  type LayersModelJson,
+} from '@bolsillo/core';
 import type { ModelCard, Preprocessing } from '@bolsillo/schema';
 
 const COLUMNS: Preprocessing['columns'] = [
@@ -35,8 +43,22 @@ export async function registerDemoModel(registryDir: string, seed: number, bias 
     format: 'layers-model',
     generatedBy: 'bolsillo serve demo model',
     convertedBy: null,
-    modelTopology: { class_name: 'Sequential', config: { name: 'logistic', layers: [{ class_name: 'Dense', config: { name: 'dense', units: 1, activation: 'sigmoid', use_bias: true } }] } },
-    weightsManifest: [{ paths: ['weights.bin'], weights: [{ name: 'dense/kernel', shape: [width, 1], dtype: 'float32' }, { name: 'dense/bias', shape: [1], dtype: 'float32' }] }],
+    modelTopology: {
+      class_name: 'Sequential',
+      config: {
+        name: 'logistic',
+        layers: [{ class_name: 'Dense', config: { name: 'dense', units: 1, activation: 'sigmoid', use_bias: true } }],
+      },
+    },
+    weightsManifest: [
+      {
+        paths: ['weights.bin'],
+        weights: [
+          { name: 'dense/kernel', shape: [width, 1], dtype: 'float32' },
+          { name: 'dense/bias', shape: [1], dtype: 'float32' },
+        ],
+      },
+    ],
   };
   const card: ModelCard = {
     version,

@@ -32,7 +32,10 @@ export class LandingWriter {
     if (!/^[A-Za-z0-9._-]+$/.test(writer)) throw new Error(`landing writer id "${writer}" must be [A-Za-z0-9._-]+`);
     const w = new LandingWriter(path.join(root, writer), writer, now);
     fs.mkdirSync(w.dir, { recursive: true });
-    for (const name of fs.readdirSync(w.dir).filter((f) => f.endsWith('.jsonl')).sort()) {
+    for (const name of fs
+      .readdirSync(w.dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .sort()) {
       const file = path.join(w.dir, name);
       let text = fs.readFileSync(file, 'utf8');
       const end = text.lastIndexOf('\n') + 1;
@@ -109,7 +112,10 @@ export function readLanding(root: string): LandedTransaction[] {
   for (const writer of fs.readdirSync(root).sort()) {
     const dir = path.join(root, writer);
     if (!fs.statSync(dir).isDirectory()) continue;
-    for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
+    for (const name of fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .sort()) {
       for (const line of fs.readFileSync(path.join(dir, name), 'utf8').split('\n')) {
         if (line !== '') out.push(JSON.parse(line) as LandedTransaction);
       }

@@ -27,7 +27,13 @@ describe('Prometheus metrics', () => {
     const m = createMetrics();
     m.requests.inc({ route: '/health', method: 'GET', status: '200' });
     const text = m.render();
-    for (const name of ['bolsillo_http_requests_total', 'bolsillo_http_request_duration_seconds', 'bolsillo_predictions_total', 'bolsillo_model_load_events_total', 'bolsillo_model_info']) {
+    for (const name of [
+      'bolsillo_http_requests_total',
+      'bolsillo_http_request_duration_seconds',
+      'bolsillo_predictions_total',
+      'bolsillo_model_load_events_total',
+      'bolsillo_model_info',
+    ]) {
       expect(text).toContain(`# HELP ${name} `);
       expect(text).toContain(`# TYPE ${name} `);
     }
@@ -35,7 +41,8 @@ describe('Prometheus metrics', () => {
 
   it('reports event-loop delay beyond the sampling period: about zero when idle, the stall when blocked', async () => {
     const m = createMetrics({ eventLoopDelay: true });
-    const quantile = (text: string, q: string) => Number(new RegExp(`^bolsillo_event_loop_delay_seconds\\{quantile="${q}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    const quantile = (text: string, q: string) =>
+      Number(new RegExp(`^bolsillo_event_loop_delay_seconds\\{quantile="${q}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
     try {
       m.render(); // start a fresh window
       await new Promise((r) => setTimeout(r, 120));

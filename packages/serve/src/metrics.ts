@@ -36,7 +36,10 @@ function buildLabelKey(labels: Labels): string {
 /** A monotonically increasing counter with labels. */
 export class Counter {
   private readonly values = new Map<string, number>();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
   inc(labels: Labels = {}, by = 1): void {
     const key = labelKey(labels);
     this.values.set(key, (this.values.get(key) ?? 0) + by);
@@ -54,7 +57,10 @@ export class Counter {
 /** A gauge with labels (set, not accumulated). */
 export class Gauge {
   private readonly values = new Map<string, number>();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
   set(labels: Labels, value: number): void {
     this.values.set(labelKey(labels), value);
   }
@@ -80,7 +86,11 @@ interface HistogramSeries {
 /** A cumulative histogram with labels. */
 export class Histogram {
   private readonly series = new Map<string, HistogramSeries>();
-  constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[] = LATENCY_BUCKETS) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[] = LATENCY_BUCKETS,
+  ) {}
   observe(labels: Labels, value: number): void {
     const key = labelKey(labels);
     let s = this.series.get(key);
@@ -157,7 +167,8 @@ class EventLoopDelay {
   render(): string {
     const h = this.histogram;
     const name = 'bolsillo_event_loop_delay_seconds';
-    const s = (ns: number) => (h.count > 0 && Number.isFinite(ns) ? Math.max(0, ns / 1e6 - EVENT_LOOP_SAMPLING_MS) / 1e3 : 0);
+    const s = (ns: number) =>
+      h.count > 0 && Number.isFinite(ns) ? Math.max(0, ns / 1e6 - EVENT_LOOP_SAMPLING_MS) / 1e3 : 0;
     const lines = [
       `# HELP ${name} Event-loop delay since the previous scrape (beyond the ${EVENT_LOOP_SAMPLING_MS} ms sampling timer's period): quantiles and max.`,
       `# TYPE ${name} gauge`,
@@ -177,13 +188,35 @@ export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
   const requests = new Counter('bolsillo_http_requests_total', 'HTTP requests by route, method and status code.');
   const latency = new Histogram('bolsillo_http_request_duration_seconds', 'HTTP request latency by route.');
   const predictions = new Counter('bolsillo_predictions_total', 'Predictions by label, model version and variant.');
-  const modelLoads = new Counter('bolsillo_model_load_events_total', 'Model load attempts by alias, version and result (loaded, load_failed, smoke_failed).');
+  const modelLoads = new Counter(
+    'bolsillo_model_load_events_total',
+    'Model load attempts by alias, version and result (loaded, load_failed, smoke_failed).',
+  );
   const modelInfo = new Gauge('bolsillo_model_info', 'Model currently serving each variant (value 1).');
-  const logDropped = new Counter('bolsillo_prediction_log_dropped_total', 'Prediction-log lines dropped because the buffer was full or a write failed.');
-  const shadowErrors = new Counter('bolsillo_shadow_errors_total', 'Challenger shadow predictions that failed (never affect the answer).');
-  const unseenCategories = new Counter('bolsillo_unseen_category_total', 'Predictions with a category value absent from the serving model\'s training data, by feature and model version (scored as out-of-vocabulary).');
+  const logDropped = new Counter(
+    'bolsillo_prediction_log_dropped_total',
+    'Prediction-log lines dropped because the buffer was full or a write failed.',
+  );
+  const shadowErrors = new Counter(
+    'bolsillo_shadow_errors_total',
+    'Challenger shadow predictions that failed (never affect the answer).',
+  );
+  const unseenCategories = new Counter(
+    'bolsillo_unseen_category_total',
+    "Predictions with a category value absent from the serving model's training data, by feature and model version (scored as out-of-vocabulary).",
+  );
   const loop = options.eventLoopDelay ? new EventLoopDelay() : null;
-  const all: { render(): string }[] = [requests, latency, predictions, modelLoads, modelInfo, logDropped, shadowErrors, unseenCategories, ...(loop ? [loop] : [])];
+  const all: { render(): string }[] = [
+    requests,
+    latency,
+    predictions,
+    modelLoads,
+    modelInfo,
+    logDropped,
+    shadowErrors,
+    unseenCategories,
+    ...(loop ? [loop] : []),
+  ];
   return {
     requests,
     latency,

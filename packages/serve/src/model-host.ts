@@ -28,12 +28,15 @@ const validAliases = validatorFor(AliasesSchema);
 /** Throws unless the model scores the smoke row to one finite probability and has a usable threshold. */
 export function smokeTest(model: ScoringModel, row: Record<string, unknown>): void {
   const p = model.predict([row]);
-  if (!(p instanceof Float64Array) || p.length !== 1) throw new Error(`smoke test: predict returned ${p?.length ?? 'nothing'} values for 1 row`);
+  if (!(p instanceof Float64Array) || p.length !== 1)
+    throw new Error(`smoke test: predict returned ${p?.length ?? 'nothing'} values for 1 row`);
   const v = p[0]!;
   if (!Number.isFinite(v) || v < 0 || v > 1) throw new Error(`smoke test: probability ${v} is not in [0, 1]`);
-  if (!Number.isFinite(model.threshold) || model.threshold < 0 || model.threshold > 1) throw new Error(`smoke test: threshold ${model.threshold} is not in [0, 1]`);
+  if (!Number.isFinite(model.threshold) || model.threshold < 0 || model.threshold > 1)
+    throw new Error(`smoke test: threshold ${model.threshold} is not in [0, 1]`);
   const c = model.contributions(row);
-  if (c !== null && Object.values(c).some((x) => !Number.isFinite(x))) throw new Error('smoke test: contributions are not finite');
+  if (c !== null && Object.values(c).some((x) => !Number.isFinite(x)))
+    throw new Error('smoke test: contributions are not finite');
 }
 
 /**
@@ -45,7 +48,10 @@ export function smokeTest(model: ScoringModel, row: Record<string, unknown>): vo
  * the smoke test is never assigned; the old one keeps serving and the failure is logged and counted.
  */
 export class ModelHost {
-  private slots: { champion: ServingSlot | null; challenger: ServingSlot | null } = { champion: null, challenger: null };
+  private slots: { champion: ServingSlot | null; challenger: ServingSlot | null } = {
+    champion: null,
+    challenger: null,
+  };
   private timer: NodeJS.Timeout | null = null;
   private lastMtime = -1;
   private checking: Promise<void> | null = null;
@@ -136,11 +142,15 @@ export class ModelHost {
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      this.options.log(`aliases: ${this.aliasesFile} is not valid JSON (${(error as Error).message}); keeping current models`);
+      this.options.log(
+        `aliases: ${this.aliasesFile} is not valid JSON (${(error as Error).message}); keeping current models`,
+      );
       return null;
     }
     if (!validAliases(parsed)) {
-      this.options.log(`aliases: ${this.aliasesFile} is invalid (${describeErrors(validAliases.errors).join('; ')}); keeping current models`);
+      this.options.log(
+        `aliases: ${this.aliasesFile} is invalid (${describeErrors(validAliases.errors).join('; ')}); keeping current models`,
+      );
       return null;
     }
     return parsed;
@@ -194,14 +204,18 @@ export class ModelHost {
     this.options.metrics.modelLoads.inc({ alias: variant, version, result: 'loaded' });
     this.options.metrics.modelInfo.reset();
     this.publishInfo();
-    this.options.log(`${variant} -> ${version} (${model.card.family}, threshold ${model.threshold.toFixed(4)}, ${cached ? 'from memory' : `loaded in ${(performance.now() - t0).toFixed(0)} ms`})${current ? `, was ${current.version}` : ''}`);
+    this.options.log(
+      `${variant} -> ${version} (${model.card.family}, threshold ${model.threshold.toFixed(4)}, ${cached ? 'from memory' : `loaded in ${(performance.now() - t0).toFixed(0)} ms`})${current ? `, was ${current.version}` : ''}`,
+    );
   }
 
   private refuse(variant: Variant, version: string, result: 'load_failed' | 'smoke_failed', message: string): void {
     this.failed.set(version, `${result}: ${message}`);
     this.options.metrics.modelLoads.inc({ alias: variant, version, result });
     const keeping = this.slots[variant];
-    this.options.log(`${variant} ${version} refused (${result}: ${message}); ${keeping ? `keeping ${keeping.version}` : 'nothing loaded yet'}`);
+    this.options.log(
+      `${variant} ${version} refused (${result}: ${message}); ${keeping ? `keeping ${keeping.version}` : 'nothing loaded yet'}`,
+    );
   }
 
   private publishInfo(): void {

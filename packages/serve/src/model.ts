@@ -16,7 +16,10 @@ export interface ScoringModel {
    * Both of the above from one encoding of the rows (core's runtime has it); the probabilities must
    * equal {@link predict}'s and the contributions {@link contributions}'.
    */
-  score?(rows: Record<string, unknown>[], withContributions: boolean): { probabilities: Float64Array; contributions: (Record<string, number> | null)[] | null };
+  score?(
+    rows: Record<string, unknown>[],
+    withContributions: boolean,
+  ): { probabilities: Float64Array; contributions: (Record<string, number> | null)[] | null };
 }
 
 /** Loads one registry version (core's `loadModel` in production). */

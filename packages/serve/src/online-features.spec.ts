@@ -1,13 +1,28 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { customerKey, openEmbeddedOnlineStore, emptyCustomerState, updateCustomerState, writeJsonAtomic, DEFAULT_FEATURE_PARAMS, type FeatureInput } from '@bolsillo/core';
+import {
+  customerKey,
+  openEmbeddedOnlineStore,
+  emptyCustomerState,
+  updateCustomerState,
+  writeJsonAtomic,
+  DEFAULT_FEATURE_PARAMS,
+  type FeatureInput,
+} from '@bolsillo/core';
 import { PREDICTION_EXAMPLE } from '@bolsillo/schema';
 import { OnlineFeatures } from './online-features';
 
 const SECRET = 'spec-secret';
 const { customer_id: id, ...fields } = PREDICTION_EXAMPLE;
-const identity = { id, account_cohort: fields.account_cohort, city: fields.city, state: fields.state, age: fields.age, sex: fields.sex };
+const identity = {
+  id,
+  account_cohort: fields.account_cohort,
+  city: fields.city,
+  state: fields.state,
+  age: fields.age,
+  sex: fields.sex,
+};
 
 describe('OnlineFeatures', () => {
   let dir: string;
@@ -17,7 +32,12 @@ describe('OnlineFeatures', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('keys a customer exactly as core customerKey does, also from its cache, and none without an id', () => {
-    const features = new OnlineFeatures({ store: openEmbeddedOnlineStore(path.join(dir, 'online')), snapshotFile: path.join(dir, 'customers.json'), secret: SECRET, log: () => undefined });
+    const features = new OnlineFeatures({
+      store: openEmbeddedOnlineStore(path.join(dir, 'online')),
+      snapshotFile: path.join(dir, 'customers.json'),
+      secret: SECRET,
+      log: () => undefined,
+    });
     const expected = customerKey(SECRET, identity);
     expect(features.keyFor(PREDICTION_EXAMPLE)).toBe(expected);
     expect(features.keyFor({ ...PREDICTION_EXAMPLE })).toBe(expected);
@@ -29,12 +49,21 @@ describe('OnlineFeatures', () => {
   it('picks up a new store file asynchronously, and keeps the old one when the new file is broken', async () => {
     const file = path.join(dir, 'customers.json');
     const logs: string[] = [];
-    const features = new OnlineFeatures({ store: openEmbeddedOnlineStore(path.join(dir, 'online')), snapshotFile: file, secret: SECRET, log: (m) => logs.push(m) });
+    const features = new OnlineFeatures({
+      store: openEmbeddedOnlineStore(path.join(dir, 'online')),
+      snapshotFile: file,
+      secret: SECRET,
+      log: (m) => logs.push(m),
+    });
     expect(features.featuresFor(PREDICTION_EXAMPLE).known).toBe(false);
 
     const key = customerKey(SECRET, identity);
     const txn: FeatureInput = { ...fields, customer_key: key, date: '2020-05-01', amount: 50 };
-    writeJsonAtomic(file, { params: DEFAULT_FEATURE_PARAMS, as_of: '2020-05-01', customers: { [key]: updateCustomerState(emptyCustomerState(), txn) } });
+    writeJsonAtomic(file, {
+      params: DEFAULT_FEATURE_PARAMS,
+      as_of: '2020-05-01',
+      customers: { [key]: updateCustomerState(emptyCustomerState(), txn) },
+    });
     await features.refreshAsync();
     const row = features.featuresFor(PREDICTION_EXAMPLE);
     expect(row.known).toBe(true);

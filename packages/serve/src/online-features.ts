@@ -28,11 +28,21 @@ export interface OnlineFeatureRow {
  * that, the state contains later transactions (a negative `days_since_prev`, future amounts in the
  * running mean): not point-in-time correct, so such a request is scored without history.
  */
-export function featuresForRequest(request: PredictionRequest, key: string | null, state: CustomerState | undefined, params: FeatureParams): OnlineFeatureRow {
+export function featuresForRequest(
+  request: PredictionRequest,
+  key: string | null,
+  state: CustomerState | undefined,
+  params: FeatureParams,
+): OnlineFeatureRow {
   const { customer_id: _id, ...fields } = request;
   const input: FeatureInput = { customer_key: key ?? '', ...fields };
-  const usable = state !== undefined && (state.last_date === null || state.last_date <= request.date) ? state : undefined;
-  return { customerKey: key, features: computeFeatures(input, usable ?? emptyCustomerState(), params), known: usable !== undefined };
+  const usable =
+    state !== undefined && (state.last_date === null || state.last_date <= request.date) ? state : undefined;
+  return {
+    customerKey: key,
+    features: computeFeatures(input, usable ?? emptyCustomerState(), params),
+    known: usable !== undefined,
+  };
 }
 
 const withDefaults = new WeakMap<FeatureParams, FeatureParams>();
@@ -119,7 +129,8 @@ export class OnlineFeatures {
     try {
       mtime = fs.statSync(this.file).mtimeMs;
     } catch {
-      if (force && this.info === null) this.log(`online store ${this.file} not found: history features are those of a first transaction`);
+      if (force && this.info === null)
+        this.log(`online store ${this.file} not found: history features are those of a first transaction`);
       return;
     }
     if (mtime === this.mtime && !force) return;
@@ -160,7 +171,10 @@ export class OnlineFeatures {
 
   private announce(): void {
     const info = this.info;
-    if (info) this.log(`online store (${this.store.backend}): version ${info.version}, ${info.customers} customers as of ${info.as_of || 'no batch run'}`);
+    if (info)
+      this.log(
+        `online store (${this.store.backend}): version ${info.version}, ${info.customers} customers as of ${info.as_of || 'no batch run'}`,
+      );
   }
 
   /** Follow the store every `ms` (unref'd timer); `stop` ends it. */
@@ -178,7 +192,9 @@ export class OnlineFeatures {
   }
 
   /** The pseudonymous customer key of a request (cached per identity). */
-  keyFor(request: { customer_id?: string } & Pick<PredictionRequest, 'account_cohort' | 'city' | 'state' | 'age' | 'sex'>): string | null {
+  keyFor(
+    request: { customer_id?: string } & Pick<PredictionRequest, 'account_cohort' | 'city' | 'state' | 'age' | 'sex'>,
+  ): string | null {
     if (request.customer_id === undefined) return null;
     // Joined like core's customerKey joins them, so two requests share a cache entry only if they share the key.
     const id = `${request.customer_id}\u001f${request.account_cohort}\u001f${request.city}\u001f${request.state}\u001f${request.age}\u001f${request.sex}`;
@@ -210,7 +226,9 @@ export class OnlineFeatures {
       if (k !== null) keys.push(k);
     }
     if (keys.length === 0) return Promise.resolve(new Map());
-    return Promise.all([this.cachedInfo === null ? this.refreshAsync() : undefined, this.store.getStates(keys)]).then(([, states]) => new Map(keys.map((k, i) => [k, states[i]])));
+    return Promise.all([this.cachedInfo === null ? this.refreshAsync() : undefined, this.store.getStates(keys)]).then(
+      ([, states]) => new Map(keys.map((k, i) => [k, states[i]])),
+    );
   }
 
   /** Run `fn` (synchronous scoring) with the states read by {@link prefetch} as the store's view. */

@@ -37,7 +37,9 @@ export class PushService {
       const { customer_id: _id, ...fields } = p;
       return { ...fields, customer_key: this.deps.keyFor(p) };
     });
-    const known = await Promise.all(txns.map((t) => (landing.has(t.txn_id) ? false : store.isApplied(t.customer_key, t.txn_id))));
+    const known = await Promise.all(
+      txns.map((t) => (landing.has(t.txn_id) ? false : store.isApplied(t.customer_key, t.txn_id))),
+    );
     await landing.append(txns.filter((_, i) => !known[i]));
     const status = new Array<ApplyOutcome>(txns.length).fill('duplicate');
     const todo = txns.flatMap((_, i) => (known[i] ? [] : [i]));

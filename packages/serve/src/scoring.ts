@@ -27,7 +27,11 @@ export function scoreRows(model: ScoringModel, rows: Record<string, unknown>[], 
   const out: RowScore[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i += 1) {
     const probability = p[i]!;
-    const contributions = !withContributions ? null : explained !== null ? explained[i]! : model.contributions(rows[i]!);
+    const contributions = !withContributions
+      ? null
+      : explained !== null
+        ? explained[i]!
+        : model.contributions(rows[i]!);
     out[i] = { probability, label: probability >= model.threshold, contributions };
   }
   return out;

@@ -22,7 +22,13 @@ export class SeenCategories {
     if (seen === undefined) {
       const profile = readJson<Profile | null>(path.join(this.masterDir, masterHash, 'profile.json'), null);
       seen = profile?.columns
-        ? new Map(WATCHED_CATEGORIES.flatMap((f) => (profile.columns![f]?.frequencies ? [[f, new Set(Object.keys(profile.columns![f]!.frequencies!))] as const] : [])))
+        ? new Map(
+            WATCHED_CATEGORIES.flatMap((f) =>
+              profile.columns![f]?.frequencies
+                ? [[f, new Set(Object.keys(profile.columns![f]!.frequencies!))] as const]
+                : [],
+            ),
+          )
         : null;
       this.cache.set(masterHash, seen);
     }

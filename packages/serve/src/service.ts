@@ -67,7 +67,8 @@ export function semanticErrors(requests: readonly PredictionRequest[], batch: bo
       errors.push(`${at}/date must be a real calendar date (got ${r.date})`);
     }
     const month = Number(r.account_cohort.slice(4, 6));
-    if (month < 1 || month > 12) errors.push(`${at}/account_cohort must be YYYYMM with a month 01-12 (got ${r.account_cohort})`);
+    if (month < 1 || month > 12)
+      errors.push(`${at}/account_cohort must be YYYYMM with a month 01-12 (got ${r.account_cohort})`);
   });
   return errors;
 }
@@ -141,11 +142,15 @@ export class PredictionService {
       // The rows this variant answers (all of them in the common case of one variant).
       const idx = count === n ? null : indicesOf(variants, variant, count);
       const features = new Array<Record<string, unknown>>(count);
-      for (let k = 0; k < count; k += 1) features[k] = rows[idx === null ? k : idx[k]!]!.features as unknown as Record<string, unknown>;
+      for (let k = 0; k < count; k += 1)
+        features[k] = rows[idx === null ? k : idx[k]!]!.features as unknown as Record<string, unknown>;
       const scores = scoreRows(slot.model, features);
       const broken: string[] = [];
       for (let k = 0; k < count; k += 1) {
-        if (!Number.isFinite(scores[k]!.probability)) broken.push(`${batch ? `/${idx === null ? k : idx[k]!}` : '/'} cannot be scored: the model gave no finite probability for these values`);
+        if (!Number.isFinite(scores[k]!.probability))
+          broken.push(
+            `${batch ? `/${idx === null ? k : idx[k]!}` : '/'} cannot be scored: the model gave no finite probability for these values`,
+          );
       }
       if (broken.length > 0) throw new InvalidRequestError(422, broken);
       for (let k = 0; k < count; k += 1) {
@@ -155,7 +160,12 @@ export class PredictionService {
         const p: PredictionResponse = {
           request_id: ids[i]!,
           is_revenge_spending: f.flagged,
-          flag: { available_ratio: f.available_ratio, threshold: target.rule.threshold, below_threshold: f.below_threshold, non_essential: f.non_essential },
+          flag: {
+            available_ratio: f.available_ratio,
+            threshold: target.rule.threshold,
+            below_threshold: f.below_threshold,
+            non_essential: f.non_essential,
+          },
           probability: s.probability,
           horizon_days: target.horizonDays,
           alert: s.label,
@@ -198,10 +208,21 @@ export class PredictionService {
     return { predictions, versions };
   }
 
-  private shadow(slot: ServingSlot, rows: OnlineFeatureRow[], ids: string[], requests: readonly PredictionRequest[], ts: string, day: string): void {
+  private shadow(
+    slot: ServingSlot,
+    rows: OnlineFeatureRow[],
+    ids: string[],
+    requests: readonly PredictionRequest[],
+    ts: string,
+    day: string,
+  ): void {
     try {
       const t0 = performance.now();
-      const scores = scoreRows(slot.model, rows.map((r) => r.features as unknown as Record<string, unknown>), false);
+      const scores = scoreRows(
+        slot.model,
+        rows.map((r) => r.features as unknown as Record<string, unknown>),
+        false,
+      );
       const latencyMs = performance.now() - t0;
       scores.forEach((s, i) => {
         this.deps.metrics.predictions.inc({ label: String(s.label), model_version: slot.version, variant: 'shadow' });

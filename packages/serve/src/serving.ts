@@ -65,7 +65,10 @@ export function defaultWriterId(prefix: string): string {
 
 /** The row every model must score before it may serve: the features of the Swagger example. */
 export function smokeRowFor(features: OnlineFeatures): Record<string, unknown> {
-  return featuresForRequest(PREDICTION_EXAMPLE, null, undefined, features.params).features as unknown as Record<string, unknown>;
+  return featuresForRequest(PREDICTION_EXAMPLE, null, undefined, features.params).features as unknown as Record<
+    string,
+    unknown
+  >;
 }
 
 /** Forecast horizon used before any build has run (the build params' default). */
@@ -75,7 +78,10 @@ export const DEFAULT_HORIZON_DAYS = 7;
 export function latestHorizonDays(masterDir: string): number {
   const latest = readJson<{ hash?: string } | null>(path.join(masterDir, 'latest.json'), null);
   if (!latest?.hash) return DEFAULT_HORIZON_DAYS;
-  const manifest = readJson<{ target?: { horizon_days?: number } } | null>(path.join(masterDir, latest.hash, 'manifest.json'), null);
+  const manifest = readJson<{ target?: { horizon_days?: number } } | null>(
+    path.join(masterDir, latest.hash, 'manifest.json'),
+    null,
+  );
   return manifest?.target?.horizon_days ?? DEFAULT_HORIZON_DAYS;
 }
 
@@ -94,19 +100,44 @@ export function createServing(options: ServingOptions): Serving {
   const log = options.log ?? ((m: string) => process.stderr.write(`[serve] ${m}\n`));
   const metrics = createMetrics({ eventLoopDelay: true });
   const store = options.store ?? openEmbeddedOnlineStore(layout.onlineEmbedded);
-  const features = new OnlineFeatures({ store, snapshotFile: path.join(layout.onlineStore, ONLINE_STORE_FILE), secret: options.secret, log });
+  const features = new OnlineFeatures({
+    store,
+    snapshotFile: path.join(layout.onlineStore, ONLINE_STORE_FILE),
+    secret: options.secret,
+    log,
+  });
   const landing = LandingWriter.open(layout.landing, options.landingWriter ?? defaultWriterId('api'));
   const push = new PushService({ store, landing, keyFor: (p) => features.keyFor(p)! });
   const horizonDays = latestHorizonDays(layout.master);
-  const host = new ModelHost({ registryDir: layout.registry, load: options.load, smokeRow: smokeRowFor(features), metrics, log, pollMs: options.pollMs });
+  const host = new ModelHost({
+    registryDir: layout.registry,
+    load: options.load,
+    smokeRow: smokeRowFor(features),
+    metrics,
+    log,
+    pollMs: options.pollMs,
+  });
   const onDrop = (n: number) => metrics.logDropped.inc({}, n);
   const startMs = Date.now();
-  const predictionLog = new JsonlLog<PredictionLogEntry>({ root: path.join(layout.monitoring, 'predictions'), flushMs: options.logFlushMs, onDrop, log, startMs });
-  const feedbackLog = new JsonlLog<FeedbackLogEntry>({ root: path.join(layout.monitoring, 'feedback'), flushMs: options.logFlushMs, onDrop, log, startMs });
+  const predictionLog = new JsonlLog<PredictionLogEntry>({
+    root: path.join(layout.monitoring, 'predictions'),
+    flushMs: options.logFlushMs,
+    onDrop,
+    log,
+    startMs,
+  });
+  const feedbackLog = new JsonlLog<FeedbackLogEntry>({
+    root: path.join(layout.monitoring, 'feedback'),
+    flushMs: options.logFlushMs,
+    onDrop,
+    log,
+    startMs,
+  });
   const requestIds = new RequestIds({ root: path.join(layout.monitoring, 'predictions') });
   // A merchant group the model never saw is scored (as out-of-vocabulary) and counted, for /metrics and monitoring.
   const seenCategories = new SeenCategories(layout.master);
-  const masterHashOf = (version: string) => [host.slot('champion'), host.slot('challenger')].find((s) => s?.version === version)?.model.card.master_hash;
+  const masterHashOf = (version: string) =>
+    [host.slot('champion'), host.slot('challenger')].find((s) => s?.version === version)?.model.card.master_hash;
   const service = new PredictionService({
     host,
     features,
@@ -114,7 +145,10 @@ export function createServing(options: ServingOptions): Serving {
     metrics,
     logPrediction: (date, entry) => {
       requestIds.add(entry.request_id);
-      for (const feature of seenCategories.unseen(masterHashOf(entry.model_version), entry.features as Readonly<Record<string, unknown>>)) {
+      for (const feature of seenCategories.unseen(
+        masterHashOf(entry.model_version),
+        entry.features as Readonly<Record<string, unknown>>,
+      )) {
         metrics.unseenCategories.inc({ feature, model_version: entry.model_version });
       }
       predictionLog.push(date, entry);

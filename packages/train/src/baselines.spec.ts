@@ -46,14 +46,26 @@ describe('CV plans', () => {
 
   it('leaves one customer out when customers are few', () => {
     const few = groups.filter((g) => Number(g.slice(1)) < 12);
-    const plan = planCv(few, y.slice(0, few.length), new Int32Array(few.length), { scheme: 'auto', loco_below_customers: 50 }, 1);
+    const plan = planCv(
+      few,
+      y.slice(0, few.length),
+      new Int32Array(few.length),
+      { scheme: 'auto', loco_below_customers: 50 },
+      1,
+    );
     expect(plan.scheme).toBe('loco');
     expect(plan.repeats).toHaveLength(1);
     expect(new Set(plan.repeats[0])).toEqual(new Set(Array.from({ length: 12 }, (_, i) => i)));
   });
 
   it('repeats grouped k-fold with whole customers per fold and positives spread over folds', () => {
-    const plan = planCv(groups, y, new Int32Array(groups.length), { scheme: 'auto', folds: 5, repeats: 3, loco_below_customers: 50 }, 1);
+    const plan = planCv(
+      groups,
+      y,
+      new Int32Array(groups.length),
+      { scheme: 'auto', folds: 5, repeats: 3, loco_below_customers: 50 },
+      1,
+    );
     expect(plan.scheme).toBe('group_kfold');
     expect(plan.repeats).toHaveLength(3);
     expect(plan.positive_customers).toBe(15);
@@ -67,6 +79,8 @@ describe('CV plans', () => {
       expect(Math.max(...posPerFold) - Math.min(...posPerFold)).toBeLessThanOrEqual(Math.max(...posPerFold) / 3 + 4);
     }
     expect(Array.from(plan.repeats[0]!)).not.toEqual(Array.from(plan.repeats[1]!));
-    expect(planCv(groups, y, new Int32Array(groups.length), { folds: 5, repeats: 3 }, 1).repeats.map((a) => Array.from(a))).toEqual(plan.repeats.map((a) => Array.from(a)));
+    expect(
+      planCv(groups, y, new Int32Array(groups.length), { folds: 5, repeats: 3 }, 1).repeats.map((a) => Array.from(a)),
+    ).toEqual(plan.repeats.map((a) => Array.from(a)));
   });
 });

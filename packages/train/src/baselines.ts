@@ -135,7 +135,18 @@ export function fitFeatureScorer(rows: readonly Row[], y: Labels, spec: FeatureS
       b = Math.log(Math.max(rate, 1e-9) / Math.max(1 - rate, 1e-9));
     }
   }
-  return { format: 'bolsillo-baseline', family: 'feature', feature: spec.feature, direction, threshold: spec.threshold, center, scale, a, b, missing_probability };
+  return {
+    format: 'bolsillo-baseline',
+    family: 'feature',
+    feature: spec.feature,
+    direction,
+    threshold: spec.threshold,
+    center,
+    scale,
+    a,
+    b,
+    missing_probability,
+  };
 }
 
 /** Can a feature be scored as a number? True when every present value is a number or a boolean (categories cannot). */

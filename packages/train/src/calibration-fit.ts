@@ -50,7 +50,7 @@ export function fitIsotonic(y: Labels, p: ArrayLike<number>): Calibration & { me
   const idx = Array.from({ length: p.length }, (_, i) => i).sort((i, j) => p[i]! - p[j]!);
   // Tied scores must share one value, so start from one block per distinct score.
   const blocks: { sumY: number; sumX: number; n: number }[] = [];
-  for (let k = 0; k < idx.length; ) {
+  for (let k = 0; k < idx.length;) {
     let j = k;
     let sumY = 0;
     let sumX = 0;
@@ -61,7 +61,11 @@ export function fitIsotonic(y: Labels, p: ArrayLike<number>): Calibration & { me
     }
     blocks.push({ sumY, sumX, n: j - k });
     k = j;
-    while (blocks.length > 1 && blocks[blocks.length - 2]!.sumY / blocks[blocks.length - 2]!.n >= blocks[blocks.length - 1]!.sumY / blocks[blocks.length - 1]!.n) {
+    while (
+      blocks.length > 1 &&
+      blocks[blocks.length - 2]!.sumY / blocks[blocks.length - 2]!.n >=
+        blocks[blocks.length - 1]!.sumY / blocks[blocks.length - 1]!.n
+    ) {
       const last = blocks.pop()!;
       const prev = blocks[blocks.length - 1]!;
       prev.sumY += last.sumY;
@@ -100,7 +104,8 @@ export function chooseCalibration(
   for (let i = 1; i < scores.length; i++) {
     const a = scores[i]!;
     const b = scores[best]!;
-    if (a[selectBy] < b[selectBy] - 1e-12 || (Math.abs(a[selectBy] - b[selectBy]) <= 1e-12 && a[other] < b[other])) best = i;
+    if (a[selectBy] < b[selectBy] - 1e-12 || (Math.abs(a[selectBy] - b[selectBy]) <= 1e-12 && a[other] < b[other]))
+      best = i;
   }
   return { chosen: candidates[best]!, scores: [{ method: 'none', ...pick(score({ method: 'none' })) }, ...scores] };
 }

@@ -9,7 +9,11 @@ void runCli({
   options: {
     params: { type: 'string', description: 'Params file', default: DEFAULT_PARAMS_FILE },
     master: { type: 'string', description: 'Master-table hash (default: master/latest.json)' },
-    backend: { type: 'string', choices: ['wasm', 'cpu'], description: 'Force a tfjs backend (default: tfjs-node if installed, else wasm)' },
+    backend: {
+      type: 'string',
+      choices: ['wasm', 'cpu'],
+      description: 'Force a tfjs backend (default: tfjs-node if installed, else wasm)',
+    },
   },
   run: async (ctx) => {
     const s = await runTrain({
@@ -21,7 +25,11 @@ void runCli({
     });
     ctx.log(
       // The CV figure is printed from the card, as `registry list` prints it: one number, one name.
-      `${s.version} ${s.family}: cv ${cvSummary(readCard(dataLayout(ctx.dataDir).registry, s.version))}; baselines on the same selection score: ${Object.entries(s.baseline_cv).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}; backend ${s.backend}; ${s.seconds.toFixed(1)}s`,
+      `${s.version} ${s.family}: cv ${cvSummary(readCard(dataLayout(ctx.dataDir).registry, s.version))}; baselines on the same selection score: ${Object.entries(
+        s.baseline_cv,
+      )
+        .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+        .join(', ')}; backend ${s.backend}; ${s.seconds.toFixed(1)}s`,
     );
     return {
       rowsIn: s.train_rows,
@@ -29,7 +37,15 @@ void runCli({
       // The chosen model and its registered baselines.
       rowsOut: 1 + Object.keys(s.baselines).length,
       unitOut: 'models',
-      summary: { version: s.version, family: s.family, master_hash: s.master_hash, backend: s.backend, cv: s.cv, baseline_cv: s.baseline_cv, baselines: s.baselines },
+      summary: {
+        version: s.version,
+        family: s.family,
+        master_hash: s.master_hash,
+        backend: s.backend,
+        cv: s.cv,
+        baseline_cv: s.baseline_cv,
+        baselines: s.baselines,
+      },
     };
   },
 });

@@ -24,7 +24,9 @@ const card = {
 describe('one CV number, one name', () => {
   it('names the pooled out-of-fold figure and never pairs it with the fold spread', () => {
     expect(cvSummary(card)).toBe('pr_auc pooled out-of-fold 0.8713 (fold mean 0.5865 ± 0.3263 sd)');
-    expect(cvSummary({ ...card, cv: { selection_metric: 'pr_auc', rounds: { selection_aggregate: 'fold_mean' } } })).toBe('pr_auc fold mean 0.5865 ± 0.3263 sd');
+    expect(
+      cvSummary({ ...card, cv: { selection_metric: 'pr_auc', rounds: { selection_aggregate: 'fold_mean' } } }),
+    ).toBe('pr_auc fold mean 0.5865 ± 0.3263 sd');
   });
 
   it('registry list prints the same string as the train log (both cvSummary of the card)', () => {
@@ -35,8 +37,14 @@ describe('one CV number, one name', () => {
 
   it('the card view says which threshold is served and where it comes from', () => {
     const decision = { threshold: 0.1151, objective: 'f1', chosen_on: 'calibration' };
-    expect(thresholdSummary(card, decision)).toBe("served 0.1151 (decision.json, chosen by evaluate: best f1 on the calibration split; the API and monitor use it); train's proposal 0.1532 (card)");
-    expect(formatShow(card, { champion: null, challenger: null, previous: null }, decision)).toContain('threshold      served 0.1151 (decision.json');
-    expect(thresholdSummary(card, null)).toBe("served 0.1532 (card: train's proposal; evaluate has not written decision.json yet)");
+    expect(thresholdSummary(card, decision)).toBe(
+      "served 0.1151 (decision.json, chosen by evaluate: best f1 on the calibration split; the API and monitor use it); train's proposal 0.1532 (card)",
+    );
+    expect(formatShow(card, { champion: null, challenger: null, previous: null }, decision)).toContain(
+      'threshold      served 0.1151 (decision.json',
+    );
+    expect(thresholdSummary(card, null)).toBe(
+      "served 0.1532 (card: train's proposal; evaluate has not written decision.json yet)",
+    );
   });
 });

@@ -16,14 +16,23 @@ export function cvSummary(card: Pick<ModelCard, 'metrics' | 'cv'>): string {
   const std = m[`cv_${metric}_std`];
   const pooled = m[`cv_oof_${metric}`];
   const folds = mean !== undefined ? `fold mean ${f4(mean)}${std !== undefined ? ` ± ${f4(std)} sd` : ''}` : '';
-  if (cv.rounds?.selection_aggregate === 'pooled' && pooled !== undefined) return `${metric} pooled out-of-fold ${f4(pooled)}${folds ? ` (${folds})` : ''}`;
+  if (cv.rounds?.selection_aggregate === 'pooled' && pooled !== undefined)
+    return `${metric} pooled out-of-fold ${f4(pooled)}${folds ? ` (${folds})` : ''}`;
   return folds ? `${metric} ${folds}` : '';
 }
 
 /** Where the threshold a version is served at comes from: evaluate's decision.json when written, else the card. */
-export function thresholdSummary(card: Pick<ModelCard, 'threshold'>, decision: { threshold?: number; objective?: string; chosen_on?: string } | null): string {
+export function thresholdSummary(
+  card: Pick<ModelCard, 'threshold'>,
+  decision: { threshold?: number; objective?: string; chosen_on?: string } | null,
+): string {
   if (decision && typeof decision.threshold === 'number') {
-    const how = [decision.objective ? `best ${decision.objective}` : '', decision.chosen_on ? `on the ${decision.chosen_on} split` : ''].filter(Boolean).join(' ');
+    const how = [
+      decision.objective ? `best ${decision.objective}` : '',
+      decision.chosen_on ? `on the ${decision.chosen_on} split` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
     return `served ${f4(decision.threshold)} (decision.json, chosen by evaluate${how ? `: ${how}` : ''}; the API and monitor use it); train's proposal ${f4(card.threshold)} (card)`;
   }
   return `served ${f4(card.threshold)} (card: train's proposal; evaluate has not written decision.json yet)`;

@@ -30,7 +30,13 @@ export interface CvPlan {
  * then dealt, most positives first, to the fold with the fewest positives so far (ties: fewest
  * rows), so every fold has positives when there are enough positive customers.
  */
-export function planCv(groups: readonly string[], y: ArrayLike<number>, buildFolds: Int32Array, cv: CvParams | undefined, seed: number): CvPlan {
+export function planCv(
+  groups: readonly string[],
+  y: ArrayLike<number>,
+  buildFolds: Int32Array,
+  cv: CvParams | undefined,
+  seed: number,
+): CvPlan {
   const p = { ...DEFAULT_CV, ...(cv ?? {}) };
   const rowsOf = new Map<string, number>();
   const posOf = new Map<string, number>();
@@ -44,11 +50,23 @@ export function planCv(groups: readonly string[], y: ArrayLike<number>, buildFol
   const scheme = p.scheme === 'auto' ? (customers < p.loco_below_customers ? 'loco' : 'group_kfold') : p.scheme;
   if (scheme === 'build') {
     const k = new Set(Array.from(buildFolds).filter((f) => f >= 0)).size;
-    return { scheme, repeats: [Int32Array.from(buildFolds)], customers, positive_customers, description: `the build's ${k} grouped folds` };
+    return {
+      scheme,
+      repeats: [Int32Array.from(buildFolds)],
+      customers,
+      positive_customers,
+      description: `the build's ${k} grouped folds`,
+    };
   }
   if (scheme === 'loco') {
     const index = new Map(names.map((g, i) => [g, i]));
-    return { scheme, repeats: [Int32Array.from(groups, (g) => index.get(g)!)], customers, positive_customers, description: `leave one customer out (${customers} folds)` };
+    return {
+      scheme,
+      repeats: [Int32Array.from(groups, (g) => index.get(g)!)],
+      customers,
+      positive_customers,
+      description: `leave one customer out (${customers} folds)`,
+    };
   }
   const k = Math.max(2, Math.min(p.folds, customers));
   const repeats: Int32Array[] = [];
@@ -75,7 +93,13 @@ export function planCv(groups: readonly string[], y: ArrayLike<number>, buildFol
     }
     repeats.push(Int32Array.from(groups, (g) => foldOf.get(g)!));
   }
-  return { scheme, repeats, customers, positive_customers, description: `${repeats.length} × grouped ${k}-fold (positives spread over folds)` };
+  return {
+    scheme,
+    repeats,
+    customers,
+    positive_customers,
+    description: `${repeats.length} × grouped ${k}-fold (positives spread over folds)`,
+  };
 }
 
 /** Fold ids of one repeat (ascending, −1 excluded). */

@@ -11,7 +11,12 @@ const STATES = ['SP', 'RJ', 'MG', 'RS', 'BA'];
  * unit tests: each customer's utilisation drifts, so `day_min_available_ratio` (the ratio as of the
  * row before) carries the signal.
  */
-export function syntheticMasterRows(customers: number, perCustomer: number, seed = 1, folds = 5): Record<string, unknown>[] {
+export function syntheticMasterRows(
+  customers: number,
+  perCustomer: number,
+  seed = 1,
+  folds = 5,
+): Record<string, unknown>[] {
   const rand = seededRandom(seed);
   const rows: Record<string, unknown>[] = [];
   for (let c = 0; c < customers; c++) {
@@ -90,7 +95,12 @@ export function syntheticMasterRows(customers: number, perCustomer: number, seed
 export const SYNTHETIC_FEATURES = FEATURE_NAMES.filter((f) => f !== 'available_ratio');
 
 /** Write a synthetic master table as the build stage would (`master/<hash>/…`, `latest.json`). */
-export function writeSyntheticMaster(dataDir: string, rows: Record<string, unknown>[], hash = 'synthetic0001', features: readonly string[] = SYNTHETIC_FEATURES): string {
+export function writeSyntheticMaster(
+  dataDir: string,
+  rows: Record<string, unknown>[],
+  hash = 'synthetic0001',
+  features: readonly string[] = SYNTHETIC_FEATURES,
+): string {
   const dir = path.join(dataDir, 'master', hash);
   writeParquetFile(path.join(dir, 'master.parquet'), tableFromRows(arrowSchemaFor(MasterRowSchema), rows));
   writeJsonAtomic(path.join(dir, 'selection.json'), { features, decisions: [] });

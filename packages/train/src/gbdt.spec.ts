@@ -1,7 +1,20 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { averagePrecision, baselineArtifacts, compileTreeEnsemble, createEncoder, loadModel, loadParams, loadTf, newVersionId, seededRandom, treeLogits, writeModelVersion, type TreeEnsembleJson } from '@bolsillo/core';
+import {
+  averagePrecision,
+  baselineArtifacts,
+  compileTreeEnsemble,
+  createEncoder,
+  loadModel,
+  loadParams,
+  loadTf,
+  newVersionId,
+  seededRandom,
+  treeLogits,
+  writeModelVersion,
+  type TreeEnsembleJson,
+} from '@bolsillo/core';
 import type { ModelCard } from '@bolsillo/schema';
 import { syntheticMasterRows, SYNTHETIC_FEATURES } from './fixture.test-util';
 import { applyBins, fitBins, predictGbdt, resolveGbdtParams, trainGbdt } from './gbdt';
@@ -46,7 +59,14 @@ describe('gbdt binning', () => {
 });
 
 describe('gbdt training', () => {
-  const params = resolveGbdtParams({ n_estimators: 40, learning_rate: 0.2, max_depth: 4, max_leaves: 12, subsample: 0.8, colsample: 0.8 });
+  const params = resolveGbdtParams({
+    n_estimators: 40,
+    learning_rate: 0.2,
+    max_depth: 4,
+    max_leaves: 12,
+    subsample: 0.8,
+    colsample: 0.8,
+  });
 
   it('is deterministic for a seed and depends on it when subsampling', () => {
     const a = trainGbdt(x, y, encoder.width, params, 7);
@@ -77,22 +97,40 @@ describe('gbdt training', () => {
   it('early stopping on a validation set keeps the best round and fixed rounds reproduce the prefix', () => {
     const half = Math.floor(rows.length / 2);
     const w = encoder.width;
-    const fit = trainGbdt(x.subarray(0, half * w), y.subarray(0, half), w, { ...params, n_estimators: 300, learning_rate: 0.5, early_stopping_rounds: 5 }, 7, {
-      valid: { x: x.subarray(half * w), y: y.subarray(half) },
-    });
+    const fit = trainGbdt(
+      x.subarray(0, half * w),
+      y.subarray(0, half),
+      w,
+      { ...params, n_estimators: 300, learning_rate: 0.5, early_stopping_rounds: 5 },
+      7,
+      {
+        valid: { x: x.subarray(half * w), y: y.subarray(half) },
+      },
+    );
     expect(fit.rounds).toBeLessThan(300);
     expect(fit.model.trees).toHaveLength(fit.rounds);
     const bestLoss = Math.min(...fit.valid_loss);
     expect(fit.valid_loss[fit.rounds - 1]).toBe(bestLoss);
     expect(fit.valid_loss.length - fit.rounds).toBe(5);
-    const fixed = trainGbdt(x.subarray(0, half * w), y.subarray(0, half), w, { ...params, n_estimators: 300, learning_rate: 0.5 }, 7, { rounds: fit.rounds });
+    const fixed = trainGbdt(
+      x.subarray(0, half * w),
+      y.subarray(0, half),
+      w,
+      { ...params, n_estimators: 300, learning_rate: 0.5 },
+      7,
+      { rounds: fit.rounds },
+    );
     expect(JSON.stringify(fixed.model)).toEqual(JSON.stringify(fit.model));
   });
 
   it('class weights move the raw probabilities up for the rare class', () => {
     const few = { ...params, n_estimators: 3 };
     const plain = predictGbdt(trainGbdt(x, y, encoder.width, few, 7).model, x, rows.length);
-    const balanced = predictGbdt(trainGbdt(x, y, encoder.width, { ...few, class_weight: 'balanced' }, 7).model, x, rows.length);
+    const balanced = predictGbdt(
+      trainGbdt(x, y, encoder.width, { ...few, class_weight: 'balanced' }, 7).model,
+      x,
+      rows.length,
+    );
     const mean = (a: Float64Array) => a.reduce((s, v) => s + v, 0) / a.length;
     expect(mean(balanced)).toBeGreaterThan(mean(plain) + 0.1);
   });
@@ -106,7 +144,13 @@ describe('gbdt model file (trees as arrays, scored by core)', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('save → load gives identical predictions, and contributions add up to the logit', async () => {
-    const { model } = trainGbdt(x, y, encoder.width, resolveGbdtParams({ n_estimators: 30, max_depth: 4, subsample: 0.9, colsample: 0.7 }), 11);
+    const { model } = trainGbdt(
+      x,
+      y,
+      encoder.width,
+      resolveGbdtParams({ n_estimators: 30, max_depth: 4, subsample: 0.9, colsample: 0.7 }),
+      11,
+    );
     const expected = predictGbdt(model, x, rows.length);
     const version = newVersionId(new Date(Date.UTC(2024, 0, 1)));
     const card: ModelCard = {
@@ -126,7 +170,9 @@ describe('gbdt model file (trees as arrays, scored by core)', () => {
       code_version: 'test',
     };
     await writeModelVersion(dir, card, { modelJson: model, weights: new Uint8Array(0) });
-    const stored = JSON.parse(fs.readFileSync(path.join(dir, 'models', version, 'model.json'), 'utf8')) as TreeEnsembleJson;
+    const stored = JSON.parse(
+      fs.readFileSync(path.join(dir, 'models', version, 'model.json'), 'utf8'),
+    ) as TreeEnsembleJson;
     expect(stored.format).toBe('bolsillo-gbdt');
     expect(stored.trees).toHaveLength(30);
     const loaded = await loadModel(dir, version);
@@ -148,14 +194,37 @@ describe('gbdt model file (trees as arrays, scored by core)', () => {
   });
 
   it('refuses a tree whose children do not point forward (a walk that could loop) and a wrong input count', async () => {
-    const bad: TreeEnsembleJson = { format: 'bolsillo-gbdt', objective: 'binary:logistic', n_inputs: 2, base_score: 0, trees: [{ feature: [0, -1], threshold: [0.5, 0], left: [0, -1], right: [1, -1], value: [0, 1] }] };
+    const bad: TreeEnsembleJson = {
+      format: 'bolsillo-gbdt',
+      objective: 'binary:logistic',
+      n_inputs: 2,
+      base_score: 0,
+      trees: [{ feature: [0, -1], threshold: [0.5, 0], left: [0, -1], right: [1, -1], value: [0, 1] }],
+    };
     expect(() => compileTreeEnsemble(bad)).toThrow(/point forward/);
-    expect(() => compileTreeEnsemble({ ...bad, trees: [{ ...bad.trees[0]!, left: [1, -1], feature: [5, -1] }] })).toThrow(/input 5/);
+    expect(() =>
+      compileTreeEnsemble({ ...bad, trees: [{ ...bad.trees[0]!, left: [1, -1], feature: [5, -1] }] }),
+    ).toThrow(/input 5/);
     const version = newVersionId(new Date(Date.UTC(2024, 0, 2)));
     const ok: TreeEnsembleJson = { ...bad, n_inputs: 3, trees: [{ ...bad.trees[0]!, left: [1, -1], right: [1, -1] }] };
     await writeModelVersion(
       dir,
-      { version, created_at: '', family: 'gbdt', features: [...SYNTHETIC_FEATURES], preprocessing: prep, calibration: { method: 'none' }, threshold: 0.5, master_hash: 'x', params: {}, cv: {}, metrics: {}, training_seconds: 0, backend: 'js', code_version: 't' },
+      {
+        version,
+        created_at: '',
+        family: 'gbdt',
+        features: [...SYNTHETIC_FEATURES],
+        preprocessing: prep,
+        calibration: { method: 'none' },
+        threshold: 0.5,
+        master_hash: 'x',
+        params: {},
+        cv: {},
+        metrics: {},
+        training_seconds: 0,
+        backend: 'js',
+        code_version: 't',
+      },
       { ...baselineArtifacts({ format: 'bolsillo-baseline', family: 'prior', probability: 0 }), modelJson: ok },
     );
     await expect(loadModel(dir, version)).rejects.toThrow(/trees expect 3 inputs/);
@@ -166,7 +235,12 @@ describe('gbdt in the search', () => {
   const split = (name: string) => rows.filter((r) => r.split === name);
   const train = split('train');
   const cal = split('calibration');
-  const data: TrainData = { rows: train, y: Float32Array.from(train, (r) => (r.revenge_in_horizon ? 1 : 0)), folds: Int32Array.from(train, (r) => Number(r.fold)), groups: train.map((r) => String(r.group)) };
+  const data: TrainData = {
+    rows: train,
+    y: Float32Array.from(train, (r) => (r.revenge_in_horizon ? 1 : 0)),
+    folds: Int32Array.from(train, (r) => Number(r.fold)),
+    groups: train.map((r) => String(r.group)),
+  };
   const calibration = { rows: cal, y: Float32Array.from(cal, (r) => (r.revenge_in_horizon ? 1 : 0)) };
 
   it('holds out whole customers for early stopping', () => {
@@ -178,11 +252,15 @@ describe('gbdt in the search', () => {
     expect(groupValidationMask(data.groups, 0.25, 3)).toEqual(mask);
   });
 
-  it('the default params search gbdt; the same seed gives the same chosen trees, refitted for the CV folds\' mean early-stopped rounds', async () => {
+  it("the default params search gbdt; the same seed gives the same chosen trees, refitted for the CV folds' mean early-stopped rounds", async () => {
     const defaults = loadParams(DEFAULT_PARAMS_FILE, TrainParamsSchema);
     expect(defaults.families.gbdt).toBeDefined();
     // The build's folds (5) keep the test short; the default plan repeats grouped k-fold.
-    const params: TrainParams = { ...defaults, cv: { scheme: 'build' }, families: { gbdt: { ...defaults.families.gbdt!, fixed: { ...defaults.families.gbdt!.fixed, n_estimators: 60 } } } };
+    const params: TrainParams = {
+      ...defaults,
+      cv: { scheme: 'build' },
+      families: { gbdt: { ...defaults.families.gbdt!, fixed: { ...defaults.families.gbdt!.fixed, n_estimators: 60 } } },
+    };
     const { tf } = await loadTf();
     const deps = { tf, now: () => 0 };
     const a = await trainAndSelect(deps, data, calibration, SYNTHETIC_FEATURES, params);
@@ -195,6 +273,8 @@ describe('gbdt in the search', () => {
     const mean = Math.round(cvRounds.reduce((s, v) => s + v, 0) / cvRounds.length);
     expect(a.best.params.refit_rounds).toBe(mean);
     expect((a.best.artifacts.modelJson as TreeEnsembleJson).trees).toHaveLength(mean);
-    expect(a.best.trial.score_mean).toBeGreaterThan(a.baseline_trials.find((t) => t.family === 'prior')!.score_mean + 0.3);
+    expect(a.best.trial.score_mean).toBeGreaterThan(
+      a.baseline_trials.find((t) => t.family === 'prior')!.score_mean + 0.3,
+    );
   });
 });

@@ -188,9 +188,18 @@ export function trainGbdt(
   const n = y.length;
   const mapper = fitBins(x, n, width, p.max_bins);
   const { pos, neg } = classWeights(y, p.class_weight);
-  const weights = (yy: Float32Array, rw?: Float32Array) => Float32Array.from(yy, (v, i) => (v ? pos : neg) * (rw ? rw[i]! : 1));
+  const weights = (yy: Float32Array, rw?: Float32Array) =>
+    Float32Array.from(yy, (v, i) => (v ? pos : neg) * (rw ? rw[i]! : 1));
   const train: Binned = { n, bins: applyBins(mapper, x, n), y, w: weights(y, options.rowWeights) };
-  const valid: Binned | null = options.valid && options.rounds === undefined ? { n: options.valid.y.length, bins: applyBins(mapper, options.valid.x, options.valid.y.length), y: options.valid.y, w: weights(options.valid.y) } : null;
+  const valid: Binned | null =
+    options.valid && options.rounds === undefined
+      ? {
+          n: options.valid.y.length,
+          bins: applyBins(mapper, options.valid.x, options.valid.y.length),
+          y: options.valid.y,
+          w: weights(options.valid.y),
+        }
+      : null;
   const maxRounds = options.rounds ?? p.n_estimators;
   const patience = valid ? p.early_stopping_rounds : 0;
 
@@ -233,7 +242,8 @@ export function trainGbdt(
     for (let r = 0; r < n; r++) for (let f = 0; f < width; f++) counts[offsets[f]! + train.bins[r * width + f]!]!++;
     for (let f = 0; f < width; f++) {
       let best = 0;
-      for (let b = 1; b < offsets[f + 1]! - offsets[f]!; b++) if (counts[offsets[f]! + b]! > counts[offsets[f]! + best]!) best = b;
+      for (let b = 1; b < offsets[f + 1]! - offsets[f]!; b++)
+        if (counts[offsets[f]! + b]! > counts[offsets[f]! + best]!) best = b;
       defaults[f] = best;
     }
     for (let r = 0; r < n; r++) {
@@ -243,7 +253,9 @@ export function trainGbdt(
     }
   }
   const entries = new Int32Array(rowStart[n]!);
-  for (let r = 0, k = 0; r < n; r++) for (let f = 0; f < width; f++) if (train.bins[r * width + f] !== defaults[f]) entries[k++] = (offsets[f]! + train.bins[r * width + f]!) << 1;
+  for (let r = 0, k = 0; r < n; r++)
+    for (let f = 0; f < width; f++)
+      if (train.bins[r * width + f] !== defaults[f]) entries[k++] = (offsets[f]! + train.bins[r * width + f]!) << 1;
 
   const buildHist = (hist: Float64Array, begin: number, end: number, gTotal: number, hTotal: number) => {
     for (let i = begin; i < end; i++) {
@@ -341,14 +353,26 @@ export function trainGbdt(
       g0 += grad[rows[i]!]!;
       h0 += hess[rows[i]!]!;
     }
-    const root: Leaf = { node: addNode(g0, h0), begin: 0, end: m, depth: 0, g: g0, h: h0, hist: takeHist(), gain: 0, feature: -1, bin: 0 };
+    const root: Leaf = {
+      node: addNode(g0, h0),
+      begin: 0,
+      end: m,
+      depth: 0,
+      g: g0,
+      h: h0,
+      hist: takeHist(),
+      gain: 0,
+      feature: -1,
+      bin: 0,
+    };
     buildHist(root.hist, 0, m, g0, h0);
     findSplit(root, feats);
     const leaves: Leaf[] = [root];
     let count = 1;
     while (count < p.max_leaves) {
       let bi = -1;
-      for (let i = 0; i < leaves.length; i++) if (leaves[i]!.feature >= 0 && (bi < 0 || leaves[i]!.gain > leaves[bi]!.gain)) bi = i;
+      for (let i = 0; i < leaves.length; i++)
+        if (leaves[i]!.feature >= 0 && (bi < 0 || leaves[i]!.gain > leaves[bi]!.gain)) bi = i;
       if (bi < 0) break;
       const leaf = leaves[bi]!;
       const f = leaf.feature;
@@ -368,8 +392,30 @@ export function trainGbdt(
         gl += leaf.hist[(start + b) << 1]!;
         hl += leaf.hist[((start + b) << 1) + 1]!;
       }
-      const leftLeaf: Leaf = { node: addNode(gl, hl), begin: leaf.begin, end: l, depth: leaf.depth + 1, g: gl, h: hl, hist: leaf.hist, gain: 0, feature: -1, bin: 0 };
-      const rightLeaf: Leaf = { node: addNode(leaf.g - gl, leaf.h - hl), begin: l, end: leaf.end, depth: leaf.depth + 1, g: leaf.g - gl, h: leaf.h - hl, hist: leaf.hist, gain: 0, feature: -1, bin: 0 };
+      const leftLeaf: Leaf = {
+        node: addNode(gl, hl),
+        begin: leaf.begin,
+        end: l,
+        depth: leaf.depth + 1,
+        g: gl,
+        h: hl,
+        hist: leaf.hist,
+        gain: 0,
+        feature: -1,
+        bin: 0,
+      };
+      const rightLeaf: Leaf = {
+        node: addNode(leaf.g - gl, leaf.h - hl),
+        begin: l,
+        end: leaf.end,
+        depth: leaf.depth + 1,
+        g: leaf.g - gl,
+        h: leaf.h - hl,
+        hist: leaf.hist,
+        gain: 0,
+        feature: -1,
+        bin: 0,
+      };
       tree.feature[leaf.node] = f;
       tree.threshold[leaf.node] = mapper.thresholds[f]![leaf.bin]!;
       tree.bin[leaf.node] = leaf.bin;
@@ -394,11 +440,18 @@ export function trainGbdt(
     // Add the tree to every row's logit by walking it on the bins (rows outside the subsample too).
     const walk = (bins: Uint8Array, at: number) => {
       let node = 0;
-      while (tree.feature[node]! >= 0) node = bins[at + tree.feature[node]!]! <= tree.bin[node]! ? tree.left[node]! : tree.right[node]!;
+      while (tree.feature[node]! >= 0)
+        node = bins[at + tree.feature[node]!]! <= tree.bin[node]! ? tree.left[node]! : tree.right[node]!;
       return tree.value[node]!;
     };
     for (let i = 0; i < n; i++) F[i] += walk(train.bins, i * width);
-    trees.push({ feature: tree.feature, threshold: tree.threshold, left: tree.left, right: tree.right, value: tree.value });
+    trees.push({
+      feature: tree.feature,
+      threshold: tree.threshold,
+      left: tree.left,
+      right: tree.right,
+      value: tree.value,
+    });
 
     if (valid && Fv) {
       let loss = 0;
@@ -421,7 +474,13 @@ export function trainGbdt(
   }
   const rounds = valid && patience > 0 ? Math.max(bestRound, 1) : trees.length;
   return {
-    model: { format: 'bolsillo-gbdt', objective: 'binary:logistic', n_inputs: width, base_score: base, trees: trees.slice(0, rounds) },
+    model: {
+      format: 'bolsillo-gbdt',
+      objective: 'binary:logistic',
+      n_inputs: width,
+      base_score: base,
+      trees: trees.slice(0, rounds),
+    },
     rounds,
     valid_loss: validLoss,
   };

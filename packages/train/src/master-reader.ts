@@ -35,7 +35,10 @@ export function sampleGroupsByFold(groups: Int32Array, folds: Int32Array, maxRow
   const rand = seededRandom(seed);
   const keep = new Set<number>();
   for (const fold of [...foldRows.keys()].sort((a, b) => a - b)) {
-    const names = [...foldOf].filter(([, f]) => f === fold).map(([g]) => g).sort((a, b) => a - b);
+    const names = [...foldOf]
+      .filter(([, f]) => f === fold)
+      .map(([g]) => g)
+      .sort((a, b) => a - b);
     for (let i = names.length - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
       [names[i], names[j]] = [names[j]!, names[i]!];
@@ -141,7 +144,8 @@ interface Utf8Chunk {
 function utf8Chunks(v: { data: readonly unknown[] } | null): Utf8Chunk[] | null {
   if (!v) return null;
   const chunks = v.data as (Partial<Utf8Chunk> & { nullCount?: number })[];
-  if (!chunks.every((c) => c.valueOffsets instanceof Int32Array && c.values instanceof Uint8Array && !c.nullCount)) return null;
+  if (!chunks.every((c) => c.valueOffsets instanceof Int32Array && c.values instanceof Uint8Array && !c.nullCount))
+    return null;
   return chunks as Utf8Chunk[];
 }
 
@@ -227,7 +231,12 @@ export async function readTrainingRows(
     }
   });
   const trainKeep = sampleGroupsByFold(trainGroup.view(), trainFold.view(), options.maxTrainRows, options.seed);
-  const calKeep = sampleGroupsByFold(calGroup.view(), new Int32Array(calGroup.length), options.maxCalibrationRows, options.seed + 2);
+  const calKeep = sampleGroupsByFold(
+    calGroup.view(),
+    new Int32Array(calGroup.length),
+    options.maxCalibrationRows,
+    options.seed + 2,
+  );
   // Global positions to materialise, tagged train (1) or calibration (2): one byte per row of the file.
   const wanted = new Uint8Array(total);
   for (const i of trainKeep) wanted[trainPos.data[i]!] = 1;

@@ -32,7 +32,10 @@ export function resolveParams(family: 'logistic' | 'mlp', p: HyperParams): Resol
 }
 
 /** Positive and negative sample weights for a class-weight setting ('balanced' = n / (2 · class count)). */
-export function classWeights(y: ArrayLike<number>, setting: ResolvedParams['class_weight']): { pos: number; neg: number } {
+export function classWeights(
+  y: ArrayLike<number>,
+  setting: ResolvedParams['class_weight'],
+): { pos: number; neg: number } {
   if (setting === 'none') return { pos: 1, neg: 1 };
   if (typeof setting === 'number') return { pos: setting, neg: 1 };
   let pos = 0;
@@ -124,10 +127,15 @@ export function trainNetwork(
         z = tf.matMul(z, d.kernel).add(d.bias);
         if (d.relu) z = tf.relu(z);
       }
-      const ce = tf.relu(z).sub(z.mul(yb)).add(tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
+      const ce = tf
+        .relu(z)
+        .sub(z.mul(yb))
+        .add(tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
       let loss = ce.mul(wb).sum().div(wTotal) as import('@tensorflow/tfjs').Scalar;
-      if (p.l2 > 0) for (const k of kernels) loss = loss.add(k.square().sum().mul(p.l2)) as import('@tensorflow/tfjs').Scalar;
-      if (p.l1 > 0) for (const k of kernels) loss = loss.add(k.abs().sum().mul(p.l1)) as import('@tensorflow/tfjs').Scalar;
+      if (p.l2 > 0)
+        for (const k of kernels) loss = loss.add(k.square().sum().mul(p.l2)) as import('@tensorflow/tfjs').Scalar;
+      if (p.l1 > 0)
+        for (const k of kernels) loss = loss.add(k.abs().sum().mul(p.l1)) as import('@tensorflow/tfjs').Scalar;
       return loss;
     });
   try {

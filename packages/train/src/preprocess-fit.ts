@@ -23,14 +23,20 @@ const isMissing = (v: unknown) => v === null || v === undefined || (typeof v ===
  * indicator for nullable or gappy features), booleans as 0/1, categories one-hot over a vocabulary of
  * frequent values plus an out-of-vocabulary column. Kinds come from the feature declarations.
  */
-export function fitPreprocessing(rows: readonly Row[], features: readonly string[], options: PreprocessOptions): Preprocessing {
+export function fitPreprocessing(
+  rows: readonly Row[],
+  features: readonly string[],
+  options: PreprocessOptions,
+): Preprocessing {
   const columns: PreprocessingColumn[] = features.map((name) => {
     const decl = featureDeclaration(name);
-    const dtype = decl?.dtype ?? (typeof rows.find((r) => !isMissing(r[name]))?.[name] === 'string' ? 'category' : 'number');
+    const dtype =
+      decl?.dtype ?? (typeof rows.find((r) => !isMissing(r[name]))?.[name] === 'string' ? 'category' : 'number');
     if (dtype === 'boolean') return { name, kind: 'boolean' };
     if (dtype === 'category') {
       const counts = new Map<string, number>();
-      for (const r of rows) if (!isMissing(r[name])) counts.set(String(r[name]), (counts.get(String(r[name])) ?? 0) + 1);
+      for (const r of rows)
+        if (!isMissing(r[name])) counts.set(String(r[name]), (counts.get(String(r[name])) ?? 0) + 1);
       const vocabulary = [...counts]
         .filter(([, c]) => c >= options.min_category_count)
         .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
@@ -63,12 +69,26 @@ export function fitPreprocessing(rows: readonly Row[], features: readonly string
     if (bins > 1 && values.length > 0) {
       values.sort((a, b) => a - b);
       const edges = new Set<number>();
-      for (let q = 1; q < bins; q++) edges.add(values[Math.min(values.length - 1, Math.floor((q * values.length) / bins))]!);
+      for (let q = 1; q < bins; q++)
+        edges.add(values[Math.min(values.length - 1, Math.floor((q * values.length) / bins))]!);
       // Drop an edge at the minimum: its lower bin would always be empty.
       bin_edges = [...edges].filter((e) => e > values[0]!).sort((a, b) => a - b);
       if (bin_edges.length === 0) bin_edges = undefined;
     }
-    return { name, kind: 'numeric', mean, std: std > 1e-12 ? std : 1, missing_indicator: missing > 0 || decl?.nullable === true, ...(bin_edges ? { bin_edges, ...(options.bin_encoding === 'thermometer' ? { bin_encoding: 'thermometer' as const } : {}), ...(options.scaled === false ? { scaled: false } : {}) } : {}) };
+    return {
+      name,
+      kind: 'numeric',
+      mean,
+      std: std > 1e-12 ? std : 1,
+      missing_indicator: missing > 0 || decl?.nullable === true,
+      ...(bin_edges
+        ? {
+            bin_edges,
+            ...(options.bin_encoding === 'thermometer' ? { bin_encoding: 'thermometer' as const } : {}),
+            ...(options.scaled === false ? { scaled: false } : {}),
+          }
+        : {}),
+    };
   });
   const encoded_names = columns.flatMap((c) => encodedNames(c));
   return { columns, width: encoded_names.length, encoded_names };

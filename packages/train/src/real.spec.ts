@@ -16,7 +16,12 @@ describe('train on the real file with the default params', () => {
     async () => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'train-real-'));
       const env = { ...process.env, RAW_DIR: path.dirname(realDataPath()), DATA_DIR: dataDir };
-      for (const cli of UPSTREAM) execFileSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), cli], { cwd: ROOT, env, stdio: 'pipe' });
+      for (const cli of UPSTREAM)
+        execFileSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), cli], {
+          cwd: ROOT,
+          env,
+          stdio: 'pipe',
+        });
 
       const summary = await runTrain({ dataDir, log: () => undefined });
 
@@ -33,7 +38,9 @@ describe('train on the real file with the default params', () => {
 
       const registry = path.join(dataDir, 'registry');
       expect(readAliases(registry).challenger).toBe(summary.version);
-      expect(listVersions(registry).map((c) => c.version)).toEqual(expect.arrayContaining([summary.version, ...Object.values(summary.baselines)]));
+      expect(listVersions(registry).map((c) => c.version)).toEqual(
+        expect.arrayContaining([summary.version, ...Object.values(summary.baselines)]),
+      );
       const model = await loadModel(registry, summary.version);
       expect(model.card.master_hash).toBe(summary.master_hash);
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -1,5 +1,17 @@
 import path from 'node:path';
-import { dataLayout, listVersions, readAliases, readCard, readJson, rollback, runCli, setAlias, modelDir, ALIAS_NAMES, type CliContext } from '@bolsillo/core';
+import {
+  dataLayout,
+  listVersions,
+  readAliases,
+  readCard,
+  readJson,
+  rollback,
+  runCli,
+  setAlias,
+  modelDir,
+  ALIAS_NAMES,
+  type CliContext,
+} from '@bolsillo/core';
 import type { AliasName, ModelCard } from '@bolsillo/schema';
 import { cvSummary, thresholdSummary } from './cv-summary';
 
@@ -23,14 +35,27 @@ export function formatList(cards: readonly ModelCard[], aliases: Record<string, 
     tag(c.version),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((v, i) => v.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** The parts of `reports/<version>/verdict.json` the card shows (written by evaluate; the one record of the baseline comparison). */
 interface VerdictSummary {
   readonly version?: string;
   readonly decision?: string;
-  readonly strongest_baseline?: { readonly kind?: string; readonly version?: string | null; readonly beaten?: boolean; readonly delta?: { value: number; lo: number; hi: number }; readonly metric?: string } | null;
+  readonly strongest_baseline?: {
+    readonly kind?: string;
+    readonly version?: string | null;
+    readonly beaten?: boolean;
+    readonly delta?: { value: number; lo: number; hi: number };
+    readonly metric?: string;
+  } | null;
   readonly served?: { readonly version?: string | null; readonly role?: string } | null;
 }
 
@@ -39,25 +64,52 @@ function evaluationLines(card: ModelCard, verdict: VerdictSummary | null): strin
   if (!file) return [];
   if (!verdict) return [`evaluation     not evaluated yet (${file})`];
   const s = verdict.strongest_baseline;
-  const beat = s ? `${s.beaten ? 'beats' : 'does not beat'} the strongest baseline ${s.kind ?? '?'}${s.delta ? ` (${s.metric ?? ''} delta ${fmt(s.delta.value)} [${fmt(s.delta.lo)}, ${fmt(s.delta.hi)}], customer bootstrap)` : ''}` : 'no baseline compared';
+  const beat = s
+    ? `${s.beaten ? 'beats' : 'does not beat'} the strongest baseline ${s.kind ?? '?'}${s.delta ? ` (${s.metric ?? ''} delta ${fmt(s.delta.value)} [${fmt(s.delta.lo)}, ${fmt(s.delta.hi)}], customer bootstrap)` : ''}`
+    : 'no baseline compared';
   const whose = verdict.version && verdict.version !== card.version ? `candidate ${verdict.version} ` : '';
-  return [`evaluation     ${whose}${verdict.decision ?? '?'}; ${whose ? 'it ' : ''}${beat}; serving ${verdict.served?.version ?? '?'} (${verdict.served?.role ?? '?'}) — ${file}`];
+  return [
+    `evaluation     ${whose}${verdict.decision ?? '?'}; ${whose ? 'it ' : ''}${beat}; serving ${verdict.served?.version ?? '?'} (${verdict.served?.role ?? '?'}) — ${file}`,
+  ];
 }
 
 /** Everything needed to trust one version: data hash, params, CV and calibration metrics, backend, when, population, limitations, verdict. */
-export function formatShow(card: ModelCard, aliases: Record<string, string | null>, decision: unknown, verdict: VerdictSummary | null = null): string {
+export function formatShow(
+  card: ModelCard,
+  aliases: Record<string, string | null>,
+  decision: unknown,
+  verdict: VerdictSummary | null = null,
+): string {
   const on = ALIAS_NAMES.filter((a) => aliases[a] === card.version);
-  const cv = card.cv as { selection_metric?: string; folds?: number; rows?: number; rounds?: unknown; customers?: number; positive_customers?: number; plan?: { description?: string } };
+  const cv = card.cv as {
+    selection_metric?: string;
+    folds?: number;
+    rows?: number;
+    rounds?: unknown;
+    customers?: number;
+    positive_customers?: number;
+    plan?: { description?: string };
+  };
   const pop = card.population;
-  const slice = (p: NonNullable<ModelCard['population']>['train']) => `${p.rows} rows, ${p.positives} positives, ${p.customers} customers (${p.positive_customers} with positives), ${p.date_from ?? '?'} .. ${p.date_to ?? '?'}`;
+  const slice = (p: NonNullable<ModelCard['population']>['train']) =>
+    `${p.rows} rows, ${p.positives} positives, ${p.customers} customers (${p.positive_customers} with positives), ${p.date_from ?? '?'} .. ${p.date_to ?? '?'}`;
   const cal = card.calibration as { method?: string; comparison?: { method: string; brier: number; ece: number }[] };
   return [
     `version        ${card.version}${on.length ? `  (${on.join(', ')})` : ''}`,
     `family         ${card.family}${card.role ? ` (${card.role}${card.baseline_kind ? `: ${card.baseline_kind}` : ''})` : ''}`,
     ...(card.intended_use ? [`intended use   ${card.intended_use}`] : []),
-    ...(card.target ? [`target         ${card.target}${card.horizon_days ? `, horizon ${card.horizon_days} days` : ''}`] : []),
-    ...(pop ? [`population     train: ${slice(pop.train)}${pop.sampled ? ' (sampled)' : ''}`, `               calibration: ${slice(pop.calibration)}`] : []),
-    ...(card.limitations?.warnings.length ? card.limitations.warnings.map((w, i) => `${i ? '               ' : 'limitations    '}${w}`) : []),
+    ...(card.target
+      ? [`target         ${card.target}${card.horizon_days ? `, horizon ${card.horizon_days} days` : ''}`]
+      : []),
+    ...(pop
+      ? [
+          `population     train: ${slice(pop.train)}${pop.sampled ? ' (sampled)' : ''}`,
+          `               calibration: ${slice(pop.calibration)}`,
+        ]
+      : []),
+    ...(card.limitations?.warnings.length
+      ? card.limitations.warnings.map((w, i) => `${i ? '               ' : 'limitations    '}${w}`)
+      : []),
     `created        ${card.created_at}`,
     `master hash    ${card.master_hash}`,
     `code version   ${card.code_version}`,
@@ -89,16 +141,25 @@ async function main(ctx: CliContext) {
     }
     case 'show': {
       const aliases = readAliases(registry);
-      const version = args[0] && (ALIAS_NAMES as readonly string[]).includes(args[0]) ? aliases[args[0] as AliasName] : args[0];
+      const version =
+        args[0] && (ALIAS_NAMES as readonly string[]).includes(args[0]) ? aliases[args[0] as AliasName] : args[0];
       if (!version) throw new Error('usage: registry show <version|alias>');
       const card = readCard(registry, version);
       const verdictFile = card.evaluation?.verdict_file ? path.join(ctx.dataDir, card.evaluation.verdict_file) : null;
-      out(formatShow(card, aliases, readJson(path.join(modelDir(registry, version), 'decision.json'), null), verdictFile ? readJson<VerdictSummary | null>(verdictFile, null) : null));
+      out(
+        formatShow(
+          card,
+          aliases,
+          readJson(path.join(modelDir(registry, version), 'decision.json'), null),
+          verdictFile ? readJson<VerdictSummary | null>(verdictFile, null) : null,
+        ),
+      );
       return { rowsIn: 1, rowsOut: 1 };
     }
     case 'alias': {
       const [name, version] = args;
-      if (!name || !version) throw new Error('usage: registry alias <champion|challenger|previous> <version|none> --reason "…"');
+      if (!name || !version)
+        throw new Error('usage: registry alias <champion|challenger|previous> <version|none> --reason "…"');
       const a = setAlias(registry, name as AliasName, version === 'none' ? null : version, reason);
       out(JSON.stringify(a));
       return { rowsIn: 1, rowsOut: 1 };
@@ -109,7 +170,9 @@ async function main(ctx: CliContext) {
       return { rowsIn: 1, rowsOut: 1 };
     }
     default:
-      throw new Error(`unknown command "${command ?? ''}": use list, show <version>, alias <name> <version> --reason, rollback --reason`);
+      throw new Error(
+        `unknown command "${command ?? ''}": use list, show <version>, alias <name> <version> --reason, rollback --reason`,
+      );
   }
 }
 
@@ -118,7 +181,9 @@ if (require.main === module) {
     name: 'registry',
     description:
       'Model registry: `list` (versions with CV metric, data hash, backend, aliases), `show <version|alias>` (the card: data hash, params, metrics, calibration, backend, when), `alias <name> <version|none> --reason …`, `rollback --reason …`.',
-    options: { reason: { type: 'string', description: 'Why (required for alias and rollback; written to registry/audit.jsonl)' } },
+    options: {
+      reason: { type: 'string', description: 'Why (required for alias and rollback; written to registry/audit.jsonl)' },
+    },
     recordRun: false,
     run: main,
   });

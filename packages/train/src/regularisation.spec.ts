@@ -15,7 +15,15 @@ describe('L1 (lasso) penalty', () => {
       y[i] = x[i * width]! + 0.3 * (rand() - 0.5) > 0.4 ? 1 : 0;
     }
     const kernel = (l1: number) => {
-      const net = trainNetwork(tf, 'logistic', resolveParams('logistic', { learning_rate: 0.05, epochs: 150, l1 }), x, y, width, 5);
+      const net = trainNetwork(
+        tf,
+        'logistic',
+        resolveParams('logistic', { learning_rate: 0.05, epochs: 150, l1 }),
+        x,
+        y,
+        width,
+        5,
+      );
       const k = Array.from(net.model.getWeights()[0]!.dataSync());
       net.model.dispose();
       return { signal: Math.abs(k[0]!), noise: k.slice(1).reduce((a, b) => a + Math.abs(b), 0) };

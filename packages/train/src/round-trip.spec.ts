@@ -1,7 +1,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { baselineArtifacts, createEncoder, loadModel, loadTf, newVersionId, ruleScore, writeModelVersion, type LayersModelJson } from '@bolsillo/core';
+import {
+  baselineArtifacts,
+  createEncoder,
+  loadModel,
+  loadTf,
+  newVersionId,
+  ruleScore,
+  writeModelVersion,
+  type LayersModelJson,
+} from '@bolsillo/core';
 import { TARGET, type ModelCard } from '@bolsillo/schema';
 import { syntheticMasterRows, SYNTHETIC_FEATURES } from './fixture.test-util';
 import { networkArtifacts, predictNetwork, resolveParams, trainNetwork } from './models';
@@ -11,7 +20,12 @@ import type { HyperParams } from './params';
 const rows = syntheticMasterRows(40, 15, 3);
 const y = Float32Array.from(rows, (r) => (r[TARGET] ? 1 : 0));
 
-function card(version: string, family: ModelCard['family'], preprocessing: Record<string, unknown>, features: string[]): ModelCard {
+function card(
+  version: string,
+  family: ModelCard['family'],
+  preprocessing: Record<string, unknown>,
+  features: string[],
+): ModelCard {
   return {
     version,
     created_at: '2024-01-01T00:00:00.000Z',
@@ -40,21 +54,36 @@ describe('save → load round trip (registry files, no tfjs at load time)', () =
 
   it.each<['logistic' | 'mlp', HyperParams, PreprocessOptions]>([
     ['logistic', { epochs: 5, learning_rate: 0.1 }, { min_category_count: 2, max_categories: 10, numeric_bins: 4 }],
-    ['mlp', { epochs: 5, learning_rate: 0.05, hidden: [8, 4] }, { min_category_count: 2, max_categories: 10, numeric_bins: 4 }],
+    [
+      'mlp',
+      { epochs: 5, learning_rate: 0.05, hidden: [8, 4] },
+      { min_category_count: 2, max_categories: 10, numeric_bins: 4 },
+    ],
     // The default params' encoding: thermometer bins in place of the scaled value, trained with L1.
-    ['logistic', { epochs: 5, learning_rate: 0.1, l1: 0.01 }, { min_category_count: 2, max_categories: 10, numeric_bins: 6, bin_encoding: 'thermometer', scaled: false }],
-    ['mlp', { epochs: 5, learning_rate: 0.05, hidden: [8], l1: 0.01 }, { min_category_count: 2, max_categories: 10, numeric_bins: 6, bin_encoding: 'thermometer', scaled: false }],
+    [
+      'logistic',
+      { epochs: 5, learning_rate: 0.1, l1: 0.01 },
+      { min_category_count: 2, max_categories: 10, numeric_bins: 6, bin_encoding: 'thermometer', scaled: false },
+    ],
+    [
+      'mlp',
+      { epochs: 5, learning_rate: 0.05, hidden: [8], l1: 0.01 },
+      { min_category_count: 2, max_categories: 10, numeric_bins: 6, bin_encoding: 'thermometer', scaled: false },
+    ],
   ])('%s: the runtime reproduces tfjs predictions (%j, %j)', async (family, hp, options) => {
     const { tf } = await loadTf();
     const prep = fitPreprocessing(rows, SYNTHETIC_FEATURES, options);
-    if (options.scaled === false) expect(prep.columns.some((c) => c.kind === 'numeric' && c.bin_encoding === 'thermometer' && c.scaled === false)).toBe(true);
+    if (options.scaled === false)
+      expect(
+        prep.columns.some((c) => c.kind === 'numeric' && c.bin_encoding === 'thermometer' && c.scaled === false),
+      ).toBe(true);
     const encoder = createEncoder(prep);
     const x = encoder.encode(rows);
     const net = trainNetwork(tf, family, resolveParams(family, hp), x, y, encoder.width, 7);
     const expected = predictNetwork(tf, net, x, rows.length);
     const artifacts = await networkArtifacts(tf, net);
     net.model.dispose();
-    const version = newVersionId(new Date(Date.UTC(2024, 0, 1) + (counter++) * 86_400_000));
+    const version = newVersionId(new Date(Date.UTC(2024, 0, 1) + counter++ * 86_400_000));
     await writeModelVersion(dir, card(version, family, prep, [...SYNTHETIC_FEATURES]), artifacts);
 
     const loaded = await loadModel(dir, version);
@@ -66,12 +95,20 @@ describe('save → load round trip (registry files, no tfjs at load time)', () =
     expect(Math.max(...got) - Math.min(...got)).toBeGreaterThan(0.05);
 
     // The files are standard tfjs artifacts: tfjs itself loads them and agrees too.
-    const modelJson = JSON.parse(fs.readFileSync(path.join(dir, 'models', version, 'model.json'), 'utf8')) as LayersModelJson;
+    const modelJson = JSON.parse(
+      fs.readFileSync(path.join(dir, 'models', version, 'model.json'), 'utf8'),
+    ) as LayersModelJson;
     const weights = fs.readFileSync(path.join(dir, 'models', version, 'weights.bin'));
     const reloaded = await tf.loadLayersModel(
-      tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest[0]!.weights as never, weightData: new Uint8Array(weights).buffer }),
+      tf.io.fromMemory({
+        modelTopology: modelJson.modelTopology,
+        weightSpecs: modelJson.weightsManifest[0]!.weights as never,
+        weightData: new Uint8Array(weights).buffer,
+      }),
     );
-    const again = tf.tidy(() => (reloaded.predict(tf.tensor2d(x, [rows.length, encoder.width])) as import('@tensorflow/tfjs').Tensor).dataSync());
+    const again = tf.tidy(() =>
+      (reloaded.predict(tf.tensor2d(x, [rows.length, encoder.width])) as import('@tensorflow/tfjs').Tensor).dataSync(),
+    );
     reloaded.dispose();
     for (let i = 0; i < rows.length; i++) expect(Math.abs(again[i]! - expected[i]!)).toBeLessThan(1e-6);
 
@@ -98,10 +135,17 @@ describe('save → load round trip (registry files, no tfjs at load time)', () =
     ];
     const vp = newVersionId(new Date('2024-02-01T00:00:00Z'));
     const vr = newVersionId(new Date('2024-02-02T00:00:00Z'));
-    await writeModelVersion(dir, card(vp, 'prior', { none: true }, []), baselineArtifacts({ format: 'bolsillo-baseline', family: 'prior', probability: 0.07 }));
     await writeModelVersion(
       dir,
-      { ...card(vr, 'rule', { none: true }, ['day_min_available_ratio', 'is_essential']), calibration: { method: 'isotonic', x: [0, 1], y: [0.03, 0.6] } },
+      card(vp, 'prior', { none: true }, []),
+      baselineArtifacts({ format: 'bolsillo-baseline', family: 'prior', probability: 0.07 }),
+    );
+    await writeModelVersion(
+      dir,
+      {
+        ...card(vr, 'rule', { none: true }, ['day_min_available_ratio', 'is_essential']),
+        calibration: { method: 'isotonic', x: [0, 1], y: [0.03, 0.6] },
+      },
       baselineArtifacts({ format: 'bolsillo-baseline', family: 'rule', all: rule }),
     );
     const prior = await loadModel(dir, vp);

@@ -56,13 +56,19 @@ export const DEFAULT_PARAMS_FILE = path.resolve(__dirname, '../params.json');
 function codeVersion(): string {
   if (process.env.CODE_VERSION) return process.env.CODE_VERSION;
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: __dirname, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: __dirname,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
   } catch {
     return 'unknown';
   }
 }
 
-const finite = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([, v]) => Number.isFinite(v)));
+const finite = (m: Record<string, number>) =>
+  Object.fromEntries(Object.entries(m).filter(([, v]) => Number.isFinite(v)));
 
 /** Rows, positives, customers, positive customers and date range of a slice of master rows. */
 export function populationOf(rows: readonly Record<string, unknown>[], target: string, group: string): PopulationSlice {
@@ -84,7 +90,14 @@ export function populationOf(rows: readonly Record<string, unknown>[], target: s
       if (to === null || d > to) to = d;
     }
   }
-  return { rows: rows.length, positives, customers: customers.size, positive_customers: positive.size, date_from: from, date_to: to };
+  return {
+    rows: rows.length,
+    positives,
+    customers: customers.size,
+    positive_customers: positive.size,
+    date_from: from,
+    date_to: to,
+  };
 }
 
 /**
@@ -104,10 +117,22 @@ export function limitationsOf(
   const top = Math.max(0, ...byCustomer.values());
   const share = pop.positives ? top / pop.positives : 0;
   const warnings: string[] = [];
-  if (pop.customers < thresholds.min_customers) warnings.push(`trained on ${pop.customers} customers (fewer than ${thresholds.min_customers}): estimates rest on few people and may not carry over to others`);
-  if (pop.positive_customers < thresholds.min_positive_customers) warnings.push(`only ${pop.positive_customers} training customers have a positive (fewer than ${thresholds.min_positive_customers})`);
-  if (share >= 0.5) warnings.push(`one customer holds ${(100 * share).toFixed(1)}% of the training positives (${top} of ${pop.positives}): the model may have learnt that customer`);
-  if (calibration.positive_customers < thresholds.min_positive_customers) warnings.push(`calibration data: ${calibration.customers} customers, ${calibration.positive_customers} with a positive (${calibration.positives} positive rows): probabilities are calibrated on thin data`);
+  if (pop.customers < thresholds.min_customers)
+    warnings.push(
+      `trained on ${pop.customers} customers (fewer than ${thresholds.min_customers}): estimates rest on few people and may not carry over to others`,
+    );
+  if (pop.positive_customers < thresholds.min_positive_customers)
+    warnings.push(
+      `only ${pop.positive_customers} training customers have a positive (fewer than ${thresholds.min_positive_customers})`,
+    );
+  if (share >= 0.5)
+    warnings.push(
+      `one customer holds ${(100 * share).toFixed(1)}% of the training positives (${top} of ${pop.positives}): the model may have learnt that customer`,
+    );
+  if (calibration.positive_customers < thresholds.min_positive_customers)
+    warnings.push(
+      `calibration data: ${calibration.customers} customers, ${calibration.positive_customers} with a positive (${calibration.positives} positive rows): probabilities are calibrated on thin data`,
+    );
   return {
     train_customers: pop.customers,
     train_positive_customers: pop.positive_customers,
@@ -120,7 +145,26 @@ export function limitationsOf(
 
 /** The trials table as CSV: one row per trial, params as JSON, fold scores and mean ± std. */
 export function trialsCsv(trials: readonly Trial[]): string {
-  const header = ['round', 'candidate', 'family', 'search', 'rows', 'customers', 'positive_customers', 'params', 'pr_auc_mean', 'pr_auc_std', 'roc_auc_mean', 'log_loss_mean', 'brier_mean', 'score_mean', 'score_std', 'oof_pr_auc', 'fold_pr_auc', 'seconds'];
+  const header = [
+    'round',
+    'candidate',
+    'family',
+    'search',
+    'rows',
+    'customers',
+    'positive_customers',
+    'params',
+    'pr_auc_mean',
+    'pr_auc_std',
+    'roc_auc_mean',
+    'log_loss_mean',
+    'brier_mean',
+    'score_mean',
+    'score_std',
+    'oof_pr_auc',
+    'fold_pr_auc',
+    'seconds',
+  ];
   const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
   const lines = trials.map((t) =>
     [
@@ -158,20 +202,30 @@ export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummar
   const layout = dataLayout(options.dataDir);
   const params = options.params ?? loadParams(options.paramsFile ?? DEFAULT_PARAMS_FILE, TrainParamsSchema);
   const hash = options.masterHash ?? readJson<{ hash?: string }>(path.join(layout.master, 'latest.json'), {}).hash;
-  if (!hash) throw new Error(`no master table: ${path.join(layout.master, 'latest.json')} is missing (run the build stage first)`);
+  if (!hash)
+    throw new Error(
+      `no master table: ${path.join(layout.master, 'latest.json')} is missing (run the build stage first)`,
+    );
   const dir = path.join(layout.master, hash);
   const masterFile = path.join(dir, 'master.parquet');
   if (!fs.existsSync(masterFile)) throw new Error(`${masterFile} not found`);
   const selection = readJson<{ features?: string[] }>(path.join(dir, 'selection.json'));
   const features = selection.features ?? [];
   if (features.length === 0) throw new Error(`${path.join(dir, 'selection.json')}: no features selected`);
-  const manifest = readJson<{ target?: { horizon_days?: number; name?: string }; params?: { target?: { horizon_days?: number } } } | null>(path.join(dir, 'manifest.json'), null);
+  const manifest = readJson<{
+    target?: { horizon_days?: number; name?: string };
+    params?: { target?: { horizon_days?: number } };
+  } | null>(path.join(dir, 'manifest.json'), null);
   const horizon = manifest?.target?.horizon_days ?? manifest?.params?.target?.horizon_days ?? null;
   const present = new Set(await readParquetColumnNames(masterFile));
   // The customer column: the build's group column (the customer key), or the key itself.
   const group = present.has('group') ? 'group' : 'customer_key';
-  const baselineFeatures = (['ratio_rule', 'ratio_graded', 'persistence'] as const).flatMap((k) => params.baselines[k]?.feature ?? []);
-  const columns = [...new Set([...features, ...baselineFeatures, TARGET, group, 'date', 'split', 'fold'])].filter((c) => present.has(c));
+  const baselineFeatures = (['ratio_rule', 'ratio_graded', 'persistence'] as const).flatMap(
+    (k) => params.baselines[k]?.feature ?? [],
+  );
+  const columns = [...new Set([...features, ...baselineFeatures, TARGET, group, 'date', 'split', 'fold'])].filter((c) =>
+    present.has(c),
+  );
   if (!present.has(TARGET)) throw new Error(`${masterFile}: no target column ${TARGET}`);
   // Only the needed columns, and row objects only for the (capped) train and calibration rows.
   const read = await readTrainingRows(masterFile, columns, {
@@ -214,13 +268,23 @@ export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummar
   const created = now();
   const version = (offset: number) => newVersionId(new Date(created.getTime() + offset * 1000));
   const code = codeVersion();
-  const card = (v: string, m: FittedModel, role: 'candidate' | 'baseline', extra: Partial<ModelCard> = {}): ModelCard => ({
+  const card = (
+    v: string,
+    m: FittedModel,
+    role: 'candidate' | 'baseline',
+    extra: Partial<ModelCard> = {},
+  ): ModelCard => ({
     version: v,
     created_at: created.toISOString(),
     family: m.family,
     features: [...m.features],
     preprocessing: m.preprocessing as Record<string, unknown>,
-    calibration: { ...m.calibration, select_by: params.calibration.select_by, comparison: m.calibration_scores, fitted_on: 'calibration split' },
+    calibration: {
+      ...m.calibration,
+      select_by: params.calibration.select_by,
+      comparison: m.calibration_scores,
+      fitted_on: 'calibration split',
+    },
     threshold: m.threshold,
     master_hash: hash,
     params: { ...m.params, seed: params.seed },
@@ -240,8 +304,17 @@ export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummar
       score_std: m.trial.score_std,
       oof: m.trial.oof,
       rounds: {
-        sample: { rows: result.sample_rows, candidates: result.sample_trials.length, max_rows: params.sample_round.max_rows, fraction: params.sample_round.fraction },
-        full: { rows: result.train_rows, finalists: result.full_trials.map((t) => t.candidate), max_rows: params.full_round.max_rows },
+        sample: {
+          rows: result.sample_rows,
+          candidates: result.sample_trials.length,
+          max_rows: params.sample_round.max_rows,
+          fraction: params.sample_round.fraction,
+        },
+        full: {
+          rows: result.train_rows,
+          finalists: result.full_trials.map((t) => t.candidate),
+          max_rows: params.full_round.max_rows,
+        },
         sampling: sampled,
         selection_aggregate: params.selection_aggregate ?? 'fold_mean',
       },
@@ -289,8 +362,15 @@ export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummar
     'trials.json': `${JSON.stringify(trials, null, 2)}\n`,
     'trials.csv': trialsCsv(trials),
   });
-  setAlias(registry, 'challenger', bestVersion, `trained ${result.best.family} on master ${hash}; ${params.selection_metric} ${result.best.trial.score_mean.toFixed(4)}`);
-  log(`registered ${bestVersion} (${result.best.family}) as challenger; baselines ${kinds.map((k) => `${k} ${baselines[k]}`).join(', ')}`);
+  setAlias(
+    registry,
+    'challenger',
+    bestVersion,
+    `trained ${result.best.family} on master ${hash}; ${params.selection_metric} ${result.best.trial.score_mean.toFixed(4)}`,
+  );
+  log(
+    `registered ${bestVersion} (${result.best.family}) as challenger; baselines ${kinds.map((k) => `${k} ${baselines[k]}`).join(', ')}`,
+  );
   return {
     version: bestVersion,
     family: result.best.family,

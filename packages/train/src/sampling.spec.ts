@@ -30,11 +30,19 @@ describe('sampling the master table', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'train-read-'));
     try {
       const file = path.join(writeSyntheticMaster(dir, rows), 'master.parquet');
-      const all = await readTrainingRows(file, ['amount', 'split', 'fold', 'group', TARGET], { maxTrainRows: 1e9, maxCalibrationRows: 1e9, seed: 1 });
+      const all = await readTrainingRows(file, ['amount', 'split', 'fold', 'group', TARGET], {
+        maxTrainRows: 1e9,
+        maxCalibrationRows: 1e9,
+        seed: 1,
+      });
       expect(all.train).toHaveLength(rows.filter((r) => r.split === 'train').length);
       expect(all.calibration).toHaveLength(rows.filter((r) => r.split === 'calibration').length);
       expect(Object.keys(all.train[0]!).sort()).toEqual(['amount', 'fold', 'group', TARGET, 'split'].sort());
-      const capped = await readTrainingRows(file, ['amount', 'split', 'fold', 'group'], { maxTrainRows: 200, maxCalibrationRows: 60, seed: 1 });
+      const capped = await readTrainingRows(file, ['amount', 'split', 'fold', 'group'], {
+        maxTrainRows: 200,
+        maxCalibrationRows: 60,
+        seed: 1,
+      });
       expect(capped.train.length).toBeLessThanOrEqual(200);
       expect(capped.calibration.length).toBeLessThanOrEqual(60);
       expect(capped.sample.train_rows).toBe(capped.train.length);
@@ -62,21 +70,36 @@ describe('pooled selection and group weights', () => {
     sample_round: { fraction: 1, max_rows: 100000, finalists: 2 },
     full_round: { max_rows: 100000 },
     families: {
-      logistic: { fixed: { learning_rate: 0.1, epochs: 20, batch_size: 4096 }, grid: {}, random: { trials: 0, space: {} } },
-      mlp: { fixed: { learning_rate: 0.05, epochs: 20, batch_size: 4096, hidden: [8], max_steps: 15 }, grid: { group_weight: ['none', 'balanced'] }, random: { trials: 0, space: {} } },
+      logistic: {
+        fixed: { learning_rate: 0.1, epochs: 20, batch_size: 4096 },
+        grid: {},
+        random: { trials: 0, space: {} },
+      },
+      mlp: {
+        fixed: { learning_rate: 0.05, epochs: 20, batch_size: 4096, hidden: [8], max_steps: 15 },
+        grid: { group_weight: ['none', 'balanced'] },
+        random: { trials: 0, space: {} },
+      },
     },
     baselines: TEST_BASELINES,
     cv: { scheme: 'build' },
     calibration: { methods: ['platt', 'isotonic'], select_by: 'brier' },
   };
   // Customers of unequal size (every third keeps 5 of its rows), so group weights differ from 1.
-  const tr = rows.filter((r) => r.split === 'train').filter((r, i, all) => {
-    const g = String(r.group);
-    const order = [...new Set(all.map((x) => String(x.group)))].indexOf(g);
-    return order % 3 !== 0 || all.slice(0, i).filter((x) => x.group === g).length < 5;
-  });
+  const tr = rows
+    .filter((r) => r.split === 'train')
+    .filter((r, i, all) => {
+      const g = String(r.group);
+      const order = [...new Set(all.map((x) => String(x.group)))].indexOf(g);
+      return order % 3 !== 0 || all.slice(0, i).filter((x) => x.group === g).length < 5;
+    });
   const cal = rows.filter((r) => r.split === 'calibration');
-  const train: TrainData = { rows: tr, y: Float32Array.from(tr, (r) => (r[TARGET] ? 1 : 0)), folds: Int32Array.from(tr, (r) => Number(r.fold)), groups: tr.map((r) => String(r.group)) };
+  const train: TrainData = {
+    rows: tr,
+    y: Float32Array.from(tr, (r) => (r[TARGET] ? 1 : 0)),
+    folds: Int32Array.from(tr, (r) => Number(r.fold)),
+    groups: tr.map((r) => String(r.group)),
+  };
   const calibration = { rows: cal, y: Float32Array.from(cal, (r) => (r[TARGET] ? 1 : 0)) };
 
   it('same seed → same metrics; pooled score is the out-of-fold PR-AUC; a full-size sample is not refitted in round 2', async () => {
@@ -92,7 +115,8 @@ describe('pooled selection and group weights', () => {
     expect(balanced!.params.group_weight).toBe('balanced');
     expect(none!.oof.pr_auc).not.toBe(balanced!.oof.pr_auc);
     expect(a.sample_rows).toBe(a.train_rows);
-    for (const t of a.full_trials) expect(t.fold_metrics).toEqual(a.sample_trials.find((s) => s.candidate === t.candidate)!.fold_metrics);
+    for (const t of a.full_trials)
+      expect(t.fold_metrics).toEqual(a.sample_trials.find((s) => s.candidate === t.candidate)!.fold_metrics);
     expect(a.best.trial.score_mean).toBeGreaterThan(a.baseline_trials.find((t) => t.family === 'prior')!.score_mean);
   });
 });

@@ -12,7 +12,8 @@ export interface Candidate {
 /** Every combination of a grid, in a stable order (keys sorted). */
 export function expandGrid(grid: Readonly<Record<string, readonly unknown[]>>): Record<string, unknown>[] {
   let points: Record<string, unknown>[] = [{}];
-  for (const key of Object.keys(grid).sort()) points = points.flatMap((p) => grid[key]!.map((v) => ({ ...p, [key]: v })));
+  for (const key of Object.keys(grid).sort())
+    points = points.flatMap((p) => grid[key]!.map((v) => ({ ...p, [key]: v })));
   return points;
 }
 
@@ -26,7 +27,8 @@ function draw(dim: SpaceDim, rand: () => number): unknown {
   return dim.int[0] + Math.floor(rand() * (dim.int[1] - dim.int[0] + 1));
 }
 
-const key = (p: HyperParams) => JSON.stringify(Object.fromEntries(Object.entries(p).sort(([a], [b]) => (a < b ? -1 : 1))));
+const key = (p: HyperParams) =>
+  JSON.stringify(Object.fromEntries(Object.entries(p).sort(([a], [b]) => (a < b ? -1 : 1))));
 
 /**
  * The candidates of one family: the grid (over the fixed values), then `random.trials` seeded draws
@@ -44,7 +46,11 @@ export function familyCandidates(family: Candidate['family'], space: FamilySpace
   for (const point of expandGrid(space.grid)) add({ ...space.fixed, ...point } as HyperParams, 'grid');
   const rand = seededRandom(seed);
   for (let t = 0; t < space.random.trials; t++) {
-    const point = Object.fromEntries(Object.keys(space.random.space).sort().map((k) => [k, draw(space.random.space[k]!, rand)]));
+    const point = Object.fromEntries(
+      Object.keys(space.random.space)
+        .sort()
+        .map((k) => [k, draw(space.random.space[k]!, rand)]),
+    );
     add({ ...space.fixed, ...point } as HyperParams, 'random');
   }
   return out;

@@ -19,27 +19,52 @@ const PARAMS: TrainParams = {
   sample_round: { fraction: 0.5, max_rows: 100000, finalists: 2 },
   full_round: { max_rows: 100000 },
   families: {
-    logistic: { fixed: { learning_rate: 0.1, epochs: 8, batch_size: 256 }, grid: { class_weight: ['none', 'balanced'] }, random: { trials: 0, space: {} } },
-    mlp: { fixed: { learning_rate: 0.05, epochs: 8, batch_size: 256, hidden: [8] }, grid: {}, random: { trials: 1, space: { l2: { log_uniform: [0.00001, 0.001] } } } },
+    logistic: {
+      fixed: { learning_rate: 0.1, epochs: 8, batch_size: 256 },
+      grid: { class_weight: ['none', 'balanced'] },
+      random: { trials: 0, space: {} },
+    },
+    mlp: {
+      fixed: { learning_rate: 0.05, epochs: 8, batch_size: 256, hidden: [8] },
+      grid: {},
+      random: { trials: 1, space: { l2: { log_uniform: [0.00001, 0.001] } } },
+    },
   },
   baselines: TEST_BASELINES,
   cv: { scheme: 'group_kfold', folds: 3, repeats: 2 },
   calibration: { methods: ['platt', 'isotonic'], select_by: 'brier' },
 };
 
-function data(rows: Record<string, unknown>[]): { train: TrainData; cal: { rows: Record<string, unknown>[]; y: Float32Array } } {
+function data(rows: Record<string, unknown>[]): {
+  train: TrainData;
+  cal: { rows: Record<string, unknown>[]; y: Float32Array };
+} {
   const tr = rows.filter((r) => r.split === 'train');
   const cal = rows.filter((r) => r.split === 'calibration');
   return {
-    train: { rows: tr, y: Float32Array.from(tr, (r) => (r[TARGET] ? 1 : 0)), folds: Int32Array.from(tr, (r) => Number(r.fold)), groups: tr.map((r) => String(r.group)) },
+    train: {
+      rows: tr,
+      y: Float32Array.from(tr, (r) => (r[TARGET] ? 1 : 0)),
+      folds: Int32Array.from(tr, (r) => Number(r.fold)),
+      groups: tr.map((r) => String(r.group)),
+    },
     cal: { rows: cal, y: Float32Array.from(cal, (r) => (r[TARGET] ? 1 : 0)) },
   };
 }
 
 describe('search spaces', () => {
   it('expands grids in a stable order and draws seeded random candidates', () => {
-    expect(expandGrid({ b: [1, 2], a: ['x', 'y'] })).toEqual([{ a: 'x', b: 1 }, { a: 'x', b: 2 }, { a: 'y', b: 1 }, { a: 'y', b: 2 }]);
-    const space = { fixed: { epochs: 3 }, grid: { l2: [0, 0.1] }, random: { trials: 3, space: { learning_rate: { log_uniform: [0.001, 0.1] as [number, number] } } } };
+    expect(expandGrid({ b: [1, 2], a: ['x', 'y'] })).toEqual([
+      { a: 'x', b: 1 },
+      { a: 'x', b: 2 },
+      { a: 'y', b: 1 },
+      { a: 'y', b: 2 },
+    ]);
+    const space = {
+      fixed: { epochs: 3 },
+      grid: { l2: [0, 0.1] },
+      random: { trials: 3, space: { learning_rate: { log_uniform: [0.001, 0.1] as [number, number] } } },
+    };
     const a = familyCandidates('mlp', space, 5);
     expect(a).toEqual(familyCandidates('mlp', space, 5));
     expect(a.map((c) => c.search)).toEqual(['grid', 'grid', 'random', 'random', 'random']);
@@ -80,7 +105,8 @@ describe('trainAndSelect', () => {
     const deps = { tf, now: () => (clock += 1) };
     const a = await trainAndSelect(deps, train, cal, SYNTHETIC_FEATURES, PARAMS);
     const b = await trainAndSelect(deps, train, cal, SYNTHETIC_FEATURES, PARAMS);
-    const scores = (r: typeof a) => [...r.sample_trials, ...r.full_trials].map((t) => t.fold_metrics.map((f) => f.pr_auc));
+    const scores = (r: typeof a) =>
+      [...r.sample_trials, ...r.full_trials].map((t) => t.fold_metrics.map((f) => f.pr_auc));
     const sa = scores(a).flat();
     const sb = scores(b).flat();
     expect(sa.length).toBeGreaterThan(10);
@@ -115,7 +141,14 @@ describe('runTrain (registry end to end on a master table written like the build
       const s = await runTrain({ dataDir: dir, params: PARAMS, log: () => undefined });
       const registry = path.join(dir, 'registry');
       const cards = listVersions(registry);
-      expect(cards.map((c) => c.baseline_kind ?? c.family)).toEqual(['prior', 'ratio_rule', 'ratio_graded', 'persistence', 'best_feature', s.family]);
+      expect(cards.map((c) => c.baseline_kind ?? c.family)).toEqual([
+        'prior',
+        'ratio_rule',
+        'ratio_graded',
+        'persistence',
+        'best_feature',
+        s.family,
+      ]);
       expect(cards.slice(0, 5).every((c) => c.role === 'baseline')).toBe(true);
       expect(readAliases(registry).challenger).toBe(s.version);
       const best = cards[5]!;
@@ -135,10 +168,21 @@ describe('runTrain (registry end to end on a master table written like the build
       expect(best.metrics.cv_pr_auc).toBeGreaterThan(cards[0]!.metrics.cv_pr_auc!);
       const trials = readJson<{ round: string }[]>(path.join(registry, 'models', s.version, 'trials.json'));
       expect(new Set(trials.map((t) => t.round))).toEqual(new Set(['sample', 'full', 'baseline', 'feature']));
-      expect(fs.readFileSync(path.join(registry, 'models', s.version, 'trials.csv'), 'utf8').split('\n')[0]).toContain('score_mean');
+      expect(fs.readFileSync(path.join(registry, 'models', s.version, 'trials.csv'), 'utf8').split('\n')[0]).toContain(
+        'score_mean',
+      );
       // What a person needs to trust a model: data hash, params, metrics, backend, when.
       const shown = formatShow(best, readAliases(registry), null);
-      for (const needle of [best.master_hash, best.backend, best.created_at, 'cv_pr_auc', 'calibration_brier', '"seed":11', '(challenger)']) expect(shown).toContain(needle);
+      for (const needle of [
+        best.master_hash,
+        best.backend,
+        best.created_at,
+        'cv_pr_auc',
+        'calibration_brier',
+        '"seed":11',
+        '(challenger)',
+      ])
+        expect(shown).toContain(needle);
       const listed = formatList(cards, readAliases(registry)).split('\n');
       expect(listed).toHaveLength(7);
       expect(listed[6]).toContain('[challenger]');

@@ -102,7 +102,13 @@ export interface TrainResult {
   readonly calibration_rows: number;
   /** Folds per repeat (the first repeat's) and the plan of the full round. */
   readonly folds: number;
-  readonly cv_plan: { readonly scheme: CvPlan['scheme']; readonly repeats: number; readonly customers: number; readonly positive_customers: number; readonly description: string };
+  readonly cv_plan: {
+    readonly scheme: CvPlan['scheme'];
+    readonly repeats: number;
+    readonly customers: number;
+    readonly positive_customers: number;
+    readonly description: string;
+  };
 }
 
 /** Dependencies that are not data: tfjs and a clock for trial seconds (both injected; the logic stays testable). */
@@ -131,7 +137,13 @@ function summarise(folds: FoldMetrics[]): { mean: FoldMetrics; std: FoldMetrics 
 
 /** Selection score (higher is better) from fold metrics. */
 export function selectionScore(m: FoldMetrics, metric: SelectionMetric): number {
-  return metric === 'pr_auc' ? m.pr_auc : metric === 'roc_auc' ? m.roc_auc : metric === 'neg_log_loss' ? -m.log_loss : -m.brier;
+  return metric === 'pr_auc'
+    ? m.pr_auc
+    : metric === 'roc_auc'
+      ? m.roc_auc
+      : metric === 'neg_log_loss'
+        ? -m.log_loss
+        : -m.brier;
 }
 
 function subset(data: TrainData, idx: readonly number[]): TrainData {
@@ -188,7 +200,10 @@ function splitFold(assignment: Int32Array, k: number): { train: number[]; val: n
  * Run a grouped CV: for every repeat and fold, `fitScore` fits on the other folds and scores the
  * held-out rows. Returns the fold metrics of all repeats and each repeat's out-of-fold scores.
  */
-function crossValidate(data: TrainData, fitScore: (train: TrainData, val: TrainData) => ArrayLike<number>): { folds: FoldMetrics[]; oof: Float64Array[] } {
+function crossValidate(
+  data: TrainData,
+  fitScore: (train: TrainData, val: TrainData) => ArrayLike<number>,
+): { folds: FoldMetrics[]; oof: Float64Array[] } {
   const folds: FoldMetrics[] = [];
   const oof: Float64Array[] = [];
   for (const assignment of repeatsOf(data)) {
@@ -212,12 +227,27 @@ export function groupBalancedWeights(groups: readonly string[]): Float32Array {
   return Float32Array.from(groups, (g) => groups.length / (counts.size * counts.get(g)!));
 }
 
-function fitNetworkModel(deps: TrainDeps, c: Candidate, features: readonly string[], data: TrainData, params: TrainParams) {
+function fitNetworkModel(
+  deps: TrainDeps,
+  c: Candidate,
+  features: readonly string[],
+  data: TrainData,
+  params: TrainParams,
+) {
   const prep = fitPreprocessing(data.rows, features, params.preprocessing);
   const encoder = createEncoder(prep);
   const weights = c.params.group_weight === 'balanced' ? groupBalancedWeights(data.groups) : undefined;
   if (c.family === 'gbdt') throw new Error('fitNetworkModel: gbdt is not a network family');
-  const net = trainNetwork(deps.tf, c.family, resolveParams(c.family, c.params), encoder.encode(data.rows), data.y, encoder.width, params.seed, weights);
+  const net = trainNetwork(
+    deps.tf,
+    c.family,
+    resolveParams(c.family, c.params),
+    encoder.encode(data.rows),
+    data.y,
+    encoder.width,
+    params.seed,
+    weights,
+  );
   return { prep, encoder, net };
 }
 
@@ -242,13 +272,26 @@ export function groupValidationMask(groups: readonly string[], fraction: number,
  * `rounds`, early stopping watches a grouped validation fold (whole customers, seeded) cut from
  * `data`; with `rounds` (a refit), every row trains that many rounds.
  */
-function fitGbdtModel(c: Candidate, features: readonly string[], data: TrainData, params: TrainParams, rounds?: number) {
-  const prep = fitPreprocessing(data.rows, features, { min_category_count: params.preprocessing.min_category_count, max_categories: params.preprocessing.max_categories });
+function fitGbdtModel(
+  c: Candidate,
+  features: readonly string[],
+  data: TrainData,
+  params: TrainParams,
+  rounds?: number,
+) {
+  const prep = fitPreprocessing(data.rows, features, {
+    min_category_count: params.preprocessing.min_category_count,
+    max_categories: params.preprocessing.max_categories,
+  });
   const encoder = createEncoder(prep);
   const p = resolveGbdtParams(c.params);
   const x = encoder.encode(data.rows);
   if (rounds !== undefined || p.early_stopping_rounds === 0) {
-    return { prep, encoder, fit: trainGbdt(x, data.y, encoder.width, p, params.seed, { rounds: rounds ?? p.n_estimators }) };
+    return {
+      prep,
+      encoder,
+      fit: trainGbdt(x, data.y, encoder.width, p, params.seed, { rounds: rounds ?? p.n_estimators }),
+    };
   }
   const mask = groupValidationMask(data.groups, p.validation_fraction, params.seed + 3);
   const w = encoder.width;
@@ -272,11 +315,20 @@ function fitGbdtModel(c: Candidate, features: readonly string[], data: TrainData
 /** Rounds for a gbdt refit on all rows: the mean of the CV folds' early-stopped rounds. */
 function refitRounds(t: Trial): number | undefined {
   const r = t.params.cv_rounds;
-  return Array.isArray(r) && r.length ? Math.max(1, Math.round(r.reduce((a: number, b: number) => a + b, 0) / r.length)) : undefined;
+  return Array.isArray(r) && r.length
+    ? Math.max(1, Math.round(r.reduce((a: number, b: number) => a + b, 0) / r.length))
+    : undefined;
 }
 
 /** Grouped CV of one candidate over the data's CV plan (every repeat, every fold). */
-export function cvCandidate(deps: TrainDeps, data: TrainData, features: readonly string[], c: Candidate, params: TrainParams, round: Trial['round']): Trial {
+export function cvCandidate(
+  deps: TrainDeps,
+  data: TrainData,
+  features: readonly string[],
+  c: Candidate,
+  params: TrainParams,
+  round: Trial['round'],
+): Trial {
   const t0 = deps.now();
   const rounds: number[] = [];
   const { folds, oof } = crossValidate(data, (tr, va) => {
@@ -290,7 +342,10 @@ export function cvCandidate(deps: TrainDeps, data: TrainData, features: readonly
     net.model.dispose();
     return p;
   });
-  const params_ = c.family === 'gbdt' ? { ...resolveGbdtParams(c.params), cv_rounds: rounds } : (resolveParams(c.family, c.params) as unknown as Record<string, unknown>);
+  const params_ =
+    c.family === 'gbdt'
+      ? { ...resolveGbdtParams(c.params), cv_rounds: rounds }
+      : (resolveParams(c.family, c.params) as unknown as Record<string, unknown>);
   return trial(round, c.id, c.family, c.search, params_, data, oof, folds, params, (deps.now() - t0) / 1000);
 }
 
@@ -323,11 +378,30 @@ function trial(
   // score_mean is what selection ranks by: the fold mean, or (selection_aggregate 'pooled') the pooled out-of-fold score.
   const score = params.selection_aggregate === 'pooled' ? selectionScore(pooled, metric) : sm.mean.pr_auc;
   const c = customerCounts(data.groups, data.y);
-  return { round, candidate, family, search, params: hyper, rows: data.y.length, fold_metrics: folds, mean, std, score_mean: score, score_std: sm.std.pr_auc, oof: pooled, repeat_scores, ...c, seconds };
+  return {
+    round,
+    candidate,
+    family,
+    search,
+    params: hyper,
+    rows: data.y.length,
+    fold_metrics: folds,
+    mean,
+    std,
+    score_mean: score,
+    score_std: sm.std.pr_auc,
+    oof: pooled,
+    repeat_scores,
+    ...c,
+    seconds,
+  };
 }
 
 /** Customers, customers with a positive row, and positive rows. */
-export function customerCounts(groups: readonly string[], y: ArrayLike<number>): { customers: number; positive_customers: number; positives: number } {
+export function customerCounts(
+  groups: readonly string[],
+  y: ArrayLike<number>,
+): { customers: number; positive_customers: number; positives: number } {
   const pos = new Set<string>();
   const all = new Set<string>();
   let positives = 0;
@@ -365,19 +439,50 @@ function scoreBaseline(m: BaselineModelJson, rows: readonly Row[]): Float64Array
 /** A baseline's fitted parameters for the card (model.json without its format tags). */
 function baselineParams(m: BaselineModelJson): Record<string, unknown> {
   if (m.family === 'prior') return { probability: m.probability };
-  if (m.family === 'feature') return { feature: m.feature, direction: m.direction, threshold: m.threshold, center: m.center, scale: m.scale, a: m.a, b: m.b, missing_probability: m.missing_probability };
+  if (m.family === 'feature')
+    return {
+      feature: m.feature,
+      direction: m.direction,
+      threshold: m.threshold,
+      center: m.center,
+      scale: m.scale,
+      a: m.a,
+      b: m.b,
+      missing_probability: m.missing_probability,
+    };
   return { all: m.all };
 }
 
-function cvBaseline(deps: TrainDeps, data: TrainData, id: string, b: BaselineSpec, params: TrainParams, round: 'baseline' | 'feature'): Trial {
+function cvBaseline(
+  deps: TrainDeps,
+  data: TrainData,
+  id: string,
+  b: BaselineSpec,
+  params: TrainParams,
+  round: 'baseline' | 'feature',
+): Trial {
   const t0 = deps.now();
   const { folds, oof } = crossValidate(data, (tr, va) => scoreBaseline(fitBaseline(b, tr.rows, tr.y), va.rows));
   const hyper = b.kind === 'prior' ? {} : { ...b.spec };
-  return trial(round, id, b.kind === 'prior' ? 'prior' : 'feature', 'fixed', hyper, data, oof, folds, params, (deps.now() - t0) / 1000);
+  return trial(
+    round,
+    id,
+    b.kind === 'prior' ? 'prior' : 'feature',
+    'fixed',
+    hyper,
+    data,
+    oof,
+    folds,
+    params,
+    (deps.now() - t0) / 1000,
+  );
 }
 
 /** The baselines of the params whose features the data has, in {@link BaselineKind} order; best_feature is chosen separately. */
-function configuredBaselines(params: TrainParams, available: (feature: string) => boolean): { specs: { kind: BaselineKind; b: BaselineSpec }[]; skipped: { kind: BaselineKind; reason: string }[] } {
+function configuredBaselines(
+  params: TrainParams,
+  available: (feature: string) => boolean,
+): { specs: { kind: BaselineKind; b: BaselineSpec }[]; skipped: { kind: BaselineKind; reason: string }[] } {
   const cfg = params.baselines;
   const specs: { kind: BaselineKind; b: BaselineSpec }[] = [{ kind: 'prior', b: { kind: 'prior' } }];
   const skipped: { kind: BaselineKind; reason: string }[] = [];
@@ -388,7 +493,10 @@ function configuredBaselines(params: TrainParams, available: (feature: string) =
       skipped.push({ kind, reason: `feature ${s.feature} is not in the master table` });
       continue;
     }
-    specs.push({ kind, b: { kind: 'feature', spec: { feature: s.feature, direction: s.direction, threshold: s.threshold ?? null } } });
+    specs.push({
+      kind,
+      b: { kind: 'feature', spec: { feature: s.feature, direction: s.direction, threshold: s.threshold ?? null } },
+    });
   }
   return { specs, skipped };
 }
@@ -440,7 +548,8 @@ export async function trainAndSelect(
   if (calibration.rows.length === 0) throw new Error('train: the calibration split is empty');
   const plan = train.cv ? null : planCv(train.groups, train.y, train.folds, params.cv, params.seed);
   if (plan) train = { ...train, cv: plan.repeats };
-  if (foldsOf(repeatsOf(train)[0]!).length < 2) throw new Error('train: the CV needs at least two folds (two customers, or the build fold column)');
+  if (foldsOf(repeatsOf(train)[0]!).length < 2)
+    throw new Error('train: the CV needs at least two folds (two customers, or the build fold column)');
   if (plan) log(`cv: ${plan.description} over ${plan.customers} customers (${plan.positive_customers} with positives)`);
   const candidates: Candidate[] = [];
   const fam = params.families;
@@ -454,7 +563,9 @@ export async function trainAndSelect(
   log(`round 1 (algorithm selection): ${candidates.length} candidates on a sample of ${sample.y.length} rows`);
   const sampleTrials = candidates.map((c) => {
     const t = cvCandidate(deps, sample, features, c, params, 'sample');
-    log(`  ${c.id} ${JSON.stringify(c.params)} ${params.selection_metric} ${t.score_mean.toFixed(4)} ± ${t.score_std.toFixed(4)} (${t.seconds.toFixed(1)}s)`);
+    log(
+      `  ${c.id} ${JSON.stringify(c.params)} ${params.selection_metric} ${t.score_mean.toFixed(4)} ± ${t.score_std.toFixed(4)} (${t.seconds.toFixed(1)}s)`,
+    );
     return t;
   });
 
@@ -466,9 +577,13 @@ export async function trainAndSelect(
       if (best) finalistIds.add(best.candidate);
     }
   }
-  for (const t of ranked) if (finalistIds.size < Math.max(params.sample_round.finalists, finalistIds.size)) finalistIds.add(t.candidate);
+  for (const t of ranked)
+    if (finalistIds.size < Math.max(params.sample_round.finalists, finalistIds.size)) finalistIds.add(t.candidate);
 
-  const fullIdx = train.y.length > params.full_round.max_rows ? sampleGroups(train.groups, 1, params.full_round.max_rows, params.seed + 1) : null;
+  const fullIdx =
+    train.y.length > params.full_round.max_rows
+      ? sampleGroups(train.groups, 1, params.full_round.max_rows, params.seed + 1)
+      : null;
   const full = fullIdx ? subset(train, fullIdx) : train;
   log(`round 2 (finalists on all training rows): ${[...finalistIds].join(', ')} on ${full.y.length} rows`);
   // When the round-1 sample already holds every training row, round 2 would repeat the same fits:
@@ -480,7 +595,9 @@ export async function trainAndSelect(
       const reused = sameRows ? sampleTrials.find((t) => t.candidate === c.id) : undefined;
       if (reused) return { ...reused, round: 'full' as const };
       const t = cvCandidate(deps, full, features, c, params, 'full');
-      log(`  ${c.id} ${params.selection_metric} ${t.score_mean.toFixed(4)} ± ${t.score_std.toFixed(4)} (${t.seconds.toFixed(1)}s)`);
+      log(
+        `  ${c.id} ${params.selection_metric} ${t.score_mean.toFixed(4)} ± ${t.score_std.toFixed(4)} (${t.seconds.toFixed(1)}s)`,
+      );
       return t;
     });
   // Baselines: the configured ones, then best_feature = the single model feature with the best grouped-CV score.
@@ -490,19 +607,40 @@ export async function trainAndSelect(
   const baselineTrials = specs.map(({ kind, b }) => cvBaseline(deps, full, kind, b, params, 'baseline'));
   const bf = params.baselines.best_feature;
   const exclude = new Set(bf ? (bf.exclude ?? []) : []);
-  const featureTrials = params.baselines.best_feature === false ? [] : features
-    .filter((f) => !exclude.has(f) && isNumericFeature(full.rows, f))
-    .map((f) => cvBaseline(deps, full, `best_feature:${f}`, { kind: 'feature', spec: { feature: f, direction: 'auto', threshold: null } }, params, 'feature'));
+  const featureTrials =
+    params.baselines.best_feature === false
+      ? []
+      : features
+          .filter((f) => !exclude.has(f) && isNumericFeature(full.rows, f))
+          .map((f) =>
+            cvBaseline(
+              deps,
+              full,
+              `best_feature:${f}`,
+              { kind: 'feature', spec: { feature: f, direction: 'auto', threshold: null } },
+              params,
+              'feature',
+            ),
+          );
   const bestFeature = [...featureTrials].sort(rank)[0];
   if (bestFeature) {
     baselineTrials.push({ ...bestFeature, round: 'baseline', candidate: 'best_feature' });
-    specs.push({ kind: 'best_feature', b: { kind: 'feature', spec: { feature: String(bestFeature.params.feature), direction: 'auto', threshold: null } } });
-  } else if (params.baselines.best_feature !== false) skipped.push({ kind: 'best_feature', reason: 'no numeric model feature' });
-  for (const t of baselineTrials) log(`  baseline ${t.candidate} ${params.selection_metric} ${t.score_mean.toFixed(4)} ± ${t.score_std.toFixed(4)}${t.candidate === 'best_feature' ? ` (${String(t.params.feature)})` : ''}`);
+    specs.push({
+      kind: 'best_feature',
+      b: { kind: 'feature', spec: { feature: String(bestFeature.params.feature), direction: 'auto', threshold: null } },
+    });
+  } else if (params.baselines.best_feature !== false)
+    skipped.push({ kind: 'best_feature', reason: 'no numeric model feature' });
+  for (const t of baselineTrials)
+    log(
+      `  baseline ${t.candidate} ${params.selection_metric} ${t.score_mean.toFixed(4)} ± ${t.score_std.toFixed(4)}${t.candidate === 'best_feature' ? ` (${String(t.params.feature)})` : ''}`,
+    );
 
   const winner = [...fullTrials].sort(rank)[0]!;
   const candidate = candidates.find((c) => c.id === winner.candidate)!;
-  log(`chosen: ${candidate.id} (${candidate.family}); refitting on ${full.y.length} rows and calibrating on ${calibration.rows.length}`);
+  log(
+    `chosen: ${candidate.id} (${candidate.family}); refitting on ${full.y.length} rows and calibrating on ${calibration.rows.length}`,
+  );
   let prep: Preprocessing;
   let raw: Float64Array;
   let artifacts: ModelArtifacts;

@@ -11,7 +11,16 @@ export function epochDay(iso: string): number {
   const y = Number(iso.slice(0, 4));
   const m = Number(iso.slice(5, 7));
   const d = Number(iso.slice(8, 10));
-  if (iso.length !== 10 || !Number.isInteger(y) || !Number.isInteger(m) || !Number.isInteger(d) || m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m)) {
+  if (
+    iso.length !== 10 ||
+    !Number.isInteger(y) ||
+    !Number.isInteger(m) ||
+    !Number.isInteger(d) ||
+    m < 1 ||
+    m > 12 ||
+    d < 1 ||
+    d > daysInMonth(y, m)
+  ) {
     throw new Error(`not an ISO calendar date: "${iso}"`);
   }
   return Date.UTC(y, m - 1, d) / MS_PER_DAY;
@@ -76,7 +85,8 @@ export function brazilianHolidays(year: number): ReadonlySet<number> {
   let set = holidayCache.get(year);
   if (!set) {
     const days = new Set<number>();
-    for (const [mmdd, since] of FIXED_HOLIDAYS) if (year >= since) days.add(epochDay(`${String(year).padStart(4, '0')}-${mmdd}`));
+    for (const [mmdd, since] of FIXED_HOLIDAYS)
+      if (year >= since) days.add(epochDay(`${String(year).padStart(4, '0')}-${mmdd}`));
     const easter = easterSunday(year);
     for (const offset of EASTER_OFFSETS) days.add(easter + offset);
     set = days;

@@ -3,7 +3,9 @@ import { FEATURE_DECLARATIONS, type FeatureDeclaration, type FeatureName, type F
 const DECLS = FEATURE_DECLARATIONS as readonly FeatureDeclaration[];
 
 /** Position of every declared feature in {@link FeatureColumns} (declaration order). */
-export const FEATURE_INDEX = Object.fromEntries(DECLS.map((d, i) => [d.name, i])) as Readonly<Record<FeatureName, number>>;
+export const FEATURE_INDEX = Object.fromEntries(DECLS.map((d, i) => [d.name, i])) as Readonly<
+  Record<FeatureName, number>
+>;
 
 /** Options of a {@link FeatureColumns} sink. */
 export interface FeatureColumnsOptions {
@@ -55,7 +57,8 @@ export class FeatureColumns {
     this.categoryCodes = options.categoryCodes === true;
     const codes = this.categoryCodes;
     const r = options.recycled;
-    const reuse = codes && r !== undefined && r.valid.length === DECLS.length && r.valid.every((v) => v.length >= capacity);
+    const reuse =
+      codes && r !== undefined && r.valid.length === DECLS.length && r.valid.every((v) => v.length >= capacity);
     this.values = reuse ? r.values : DECLS.map((d) => new Float64Array(d.dtype === 'category' ? 0 : capacity));
     this.valid = reuse ? r.valid : DECLS.map(() => new Uint8Array(capacity).fill(1));
     this.text = DECLS.map((d) => (d.dtype === 'category' && !codes ? new Array<string>(capacity) : []));
@@ -68,7 +71,12 @@ export class FeatureColumns {
     const out: Record<string, unknown> = {};
     for (let f = 0; f < DECLS.length; f++) {
       const d = DECLS[f]!;
-      if (d.dtype === 'category') out[d.name] = !this.valid[f]![i] ? null : this.categoryCodes ? this.dicts[f]![this.codes[f]![i]!] : this.text[f]![i];
+      if (d.dtype === 'category')
+        out[d.name] = !this.valid[f]![i]
+          ? null
+          : this.categoryCodes
+            ? this.dicts[f]![this.codes[f]![i]!]
+            : this.text[f]![i];
       else if (!this.valid[f]![i]) out[d.name] = null;
       else out[d.name] = d.dtype === 'boolean' ? this.values[f]![i] === 1 : this.values[f]![i];
     }

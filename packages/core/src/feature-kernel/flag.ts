@@ -41,12 +41,25 @@ export function normaliseGroup(group: string): string {
  */
 export function revengeFlagOfRatio(ratio: number | null, group: string | null, rule: FlagRule): RevengeFlag {
   const nonEssential = !(group !== null && essentialSet(rule.essential_groups).has(normaliseGroup(group)));
-  if (ratio === null || !Number.isFinite(ratio)) return { flagged: null, available_ratio: null, below_threshold: null, non_essential: nonEssential };
+  if (ratio === null || !Number.isFinite(ratio))
+    return { flagged: null, available_ratio: null, below_threshold: null, non_essential: nonEssential };
   const below = ratio < rule.threshold;
-  return { flagged: below && nonEssential, available_ratio: ratio, below_threshold: below, non_essential: nonEssential };
+  return {
+    flagged: below && nonEssential,
+    available_ratio: ratio,
+    below_threshold: below,
+    non_essential: nonEssential,
+  };
 }
 
 /** {@link revengeFlagOfRatio} from a transaction's balance, limit and merchant group. */
-export function revengeFlag(txn: { available_limit: number; credit_limit: number; merchant_group: string }, rule: FlagRule): RevengeFlag {
-  return revengeFlagOfRatio(txn.credit_limit > 0 ? txn.available_limit / txn.credit_limit : null, txn.merchant_group, rule);
+export function revengeFlag(
+  txn: { available_limit: number; credit_limit: number; merchant_group: string },
+  rule: FlagRule,
+): RevengeFlag {
+  return revengeFlagOfRatio(
+    txn.credit_limit > 0 ? txn.available_limit / txn.credit_limit : null,
+    txn.merchant_group,
+    rule,
+  );
 }

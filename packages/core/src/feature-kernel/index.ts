@@ -14,7 +14,14 @@ export {
   DEFAULT_FEATURE_PARAMS,
   HISTORY_WINDOW_DAYS,
 } from './kernel';
-export type { FeatureParams, FeatureInput, CustomerState, RecentTransaction, KernelColumns, KernelStrings } from './kernel';
+export type {
+  FeatureParams,
+  FeatureInput,
+  CustomerState,
+  RecentTransaction,
+  KernelColumns,
+  KernelStrings,
+} from './kernel';
 export { revengeFlag, revengeFlagOfRatio, normaliseGroup } from './flag';
 export type { FlagRule, RevengeFlag } from './flag';
 export { readOnlineStore, parseOnlineStore, ONLINE_STORE_FILE } from './online-store';

@@ -60,18 +60,50 @@ describe('computeFeatures: transaction features', () => {
 
   it('handles missing values, month edges, weekends, holidays and a zero limit', () => {
     const f = computeFeatures(
-      txn({ amount: null, date: '2020-02-29', credit_limit: 0, merchant_city: null, merchant_country: 'US', merchant_group: 'VESTUARIO' }),
+      txn({
+        amount: null,
+        date: '2020-02-29',
+        credit_limit: 0,
+        merchant_city: null,
+        merchant_country: 'US',
+        merchant_group: 'VESTUARIO',
+      }),
       emptyCustomerState(),
       DEFAULT_FEATURE_PARAMS,
     );
-    expect(f).toMatchObject({ amount: null, log_amount: null, amount_missing: true, day_of_week: 6, is_weekend: true, is_month_end: true, is_month_start: false });
-    expect(f).toMatchObject({ available_ratio: null, merchant_city_differs: false, merchant_abroad: true, is_essential: false });
-    expect(computeFeatures(txn({ date: '2019-03-05', merchant_city: ' são paulo ', city: 'SAO PAULO' }), emptyCustomerState(), DEFAULT_FEATURE_PARAMS)).toMatchObject({
+    expect(f).toMatchObject({
+      amount: null,
+      log_amount: null,
+      amount_missing: true,
+      day_of_week: 6,
+      is_weekend: true,
+      is_month_end: true,
+      is_month_start: false,
+    });
+    expect(f).toMatchObject({
+      available_ratio: null,
+      merchant_city_differs: false,
+      merchant_abroad: true,
+      is_essential: false,
+    });
+    expect(
+      computeFeatures(
+        txn({ date: '2019-03-05', merchant_city: ' são paulo ', city: 'SAO PAULO' }),
+        emptyCustomerState(),
+        DEFAULT_FEATURE_PARAMS,
+      ),
+    ).toMatchObject({
       is_holiday: true,
       merchant_city_differs: false,
       is_month_start: false,
     });
-    expect(computeFeatures(txn({ date: '2019-06-02', merchant_country: null }), emptyCustomerState(), DEFAULT_FEATURE_PARAMS)).toMatchObject({
+    expect(
+      computeFeatures(
+        txn({ date: '2019-06-02', merchant_country: null }),
+        emptyCustomerState(),
+        DEFAULT_FEATURE_PARAMS,
+      ),
+    ).toMatchObject({
       is_month_start: true,
       day_of_week: 0,
       merchant_abroad: false,
@@ -80,7 +112,10 @@ describe('computeFeatures: transaction features', () => {
 
   it('applies the configured essential list and home country', () => {
     const params = { essentialGroups: ['VESTUARIO'], homeCountry: 'US', revengeThreshold: 0.2 };
-    expect(computeFeatures(txn({ merchant_group: 'VESTUARIO' }), emptyCustomerState(), params)).toMatchObject({ is_essential: true, merchant_abroad: true });
+    expect(computeFeatures(txn({ merchant_group: 'VESTUARIO' }), emptyCustomerState(), params)).toMatchObject({
+      is_essential: true,
+      merchant_abroad: true,
+    });
     expect(computeFeatures(base, emptyCustomerState(), params).is_essential).toBe(false);
   });
 });
@@ -109,7 +144,14 @@ describe('packed customer history (CustomerHistory, computeBatchInto)', () => {
   let day = epochDay('2019-01-01');
   for (let k = 0; k < 600; k++) {
     day += rnd() < 0.7 ? 0 : rnd() < 0.9 ? 1 + Math.floor(rnd() * 5) : 40;
-    history.push(txn({ date: isoFromEpochDay(day), amount: rnd() < 0.1 ? null : Math.round(rnd() * 50000) / 100, merchant_group: groups[Math.floor(rnd() * groups.length)]!, available_limit: Math.floor(rnd() * 1000) }));
+    history.push(
+      txn({
+        date: isoFromEpochDay(day),
+        amount: rnd() < 0.1 ? null : Math.round(rnd() * 50000) / 100,
+        merchant_group: groups[Math.floor(rnd() * groups.length)]!,
+        available_limit: Math.floor(rnd() * 1000),
+      }),
+    );
   }
 
   /**
@@ -174,12 +216,23 @@ describe('packed customer history (CustomerHistory, computeBatchInto)', () => {
     // Fold the rest offline-style under the default list, then compute under another list.
     const h = CustomerHistory.fromState(s);
     const one = (t: FeatureInput): KernelColumns => {
-      const str = (v: string | null) => (v === null ? { ids: Int32Array.of(-1), dict: [] } : { ids: Int32Array.of(0), dict: [v] });
+      const str = (v: string | null) =>
+        v === null ? { ids: Int32Array.of(-1), dict: [] } : { ids: Int32Array.of(0), dict: [v] };
       return {
-        length: 1, account_cohort: str(t.account_cohort), city: str(t.city), state: str(t.state), sex: str(t.sex), date: str(t.date),
-        merchant_group: str(t.merchant_group), merchant_city: str(t.merchant_city), merchant_country: str(t.merchant_country),
-        age: Int32Array.of(t.age), credit_limit: Int32Array.of(t.credit_limit), available_limit: Int32Array.of(t.available_limit),
-        amount: Float64Array.of(t.amount ?? 0), amount_valid: Uint8Array.of(t.amount === null ? 0 : 1),
+        length: 1,
+        account_cohort: str(t.account_cohort),
+        city: str(t.city),
+        state: str(t.state),
+        sex: str(t.sex),
+        date: str(t.date),
+        merchant_group: str(t.merchant_group),
+        merchant_city: str(t.merchant_city),
+        merchant_country: str(t.merchant_country),
+        age: Int32Array.of(t.age),
+        credit_limit: Int32Array.of(t.credit_limit),
+        available_limit: Int32Array.of(t.available_limit),
+        amount: Float64Array.of(t.amount ?? 0),
+        amount_valid: Uint8Array.of(t.amount === null ? 0 : 1),
       };
     };
     const zero = Int32Array.of(0);

@@ -6,9 +6,7 @@ import { FEATURE_INDEX, FeatureColumns } from './feature-columns';
 const F = FEATURE_INDEX;
 const FEATURE_COUNT = FEATURE_DECLARATIONS.length;
 /** Indices of the features the sink stores as numbers (all but categories). */
-const NUMERIC = Int32Array.from(
-  FEATURE_DECLARATIONS.flatMap((d, f) => (d.dtype === 'category' ? [] : [f])),
-);
+const NUMERIC = Int32Array.from(FEATURE_DECLARATIONS.flatMap((d, f) => (d.dtype === 'category' ? [] : [f])));
 
 /** Parameters of the feature kernel (the features stage's `params.json`, also stored in the online store). */
 export interface FeatureParams {
@@ -244,7 +242,8 @@ export class CustomerHistory {
   bind(essential: ReadonlySet<string> | null): void {
     if (this.essential === essential) return;
     this.essential = essential;
-    for (let j = this.start; j < this.end; j++) this.nonEssential[j] = essential !== null && !essential.has(this.groups[j]!) ? 1 : 0;
+    for (let j = this.start; j < this.end; j++)
+      this.nonEssential[j] = essential !== null && !essential.has(this.groups[j]!) ? 1 : 0;
   }
 
   private push(day: number, amount: number, ratio: number, group: string, nonEssential: number): void {
@@ -299,7 +298,15 @@ export class CustomerHistory {
    * Fold one transaction (already resolved to numbers; `amount` counts only when `amountKnown` is 1,
    * a NaN `availableRatio` stands for null) into the history.
    */
-  fold(day: number, date: string, amount: number, amountKnown: number, group: string, nonEssential: number, availableRatio: number): void {
+  fold(
+    day: number,
+    date: string,
+    amount: number,
+    amountKnown: number,
+    group: string,
+    nonEssential: number,
+    availableRatio: number,
+  ): void {
     ROW[ROW_AMOUNT] = amount;
     ROW[ROW_RATIO] = availableRatio;
     this.foldRow(day, date, amountKnown, group, nonEssential);
@@ -496,7 +503,9 @@ export function computeBatchInto(
   const essential = params === null ? null : essentialSet(params);
   // Per distinct value of the batch, not per row.
   const dates = cols.date.dict.map(dayInfo);
-  const groupNonEssential = Uint8Array.from(cols.merchant_group.dict, (g) => (essential !== null && !essential.has(g) ? 1 : 0));
+  const groupNonEssential = Uint8Array.from(cols.merchant_group.dict, (g) =>
+    essential !== null && !essential.has(g) ? 1 : 0,
+  );
   const dateIds = cols.date.ids;
   const groupIds = cols.merchant_group.ids;
   // The strings a history keeps (group of each window entry, latest date) are the long-lived
@@ -561,7 +570,9 @@ class BatchSink {
     this.cohortMonths = Float64Array.from(cols.account_cohort.dict, cohortMonthsOf);
     this.essential = Uint8Array.from(cols.merchant_group.dict, (g) => (essential.has(g) ? 1 : 0));
     const home = normalisePlace(params.homeCountry);
-    this.abroad = Uint8Array.from(cols.merchant_country.dict, (c) => (c.trim() !== '' && normalisePlace(c) !== home ? 1 : 0));
+    this.abroad = Uint8Array.from(cols.merchant_country.dict, (c) =>
+      c.trim() !== '' && normalisePlace(c) !== home ? 1 : 0,
+    );
     const places = new Map<string, number>();
     this.cityPlace = placeIds(cols.city, places);
     this.merchantCityPlace = placeIds(cols.merchant_city, places);
@@ -719,7 +730,13 @@ let oneRow: FeatureColumns | undefined;
  * {@link computeFeatures} written into row `row` of a columnar sink instead of a new object
  * (the state is not modified).
  */
-export function computeFeaturesInto(txn: FeatureInput, state: CustomerState, params: FeatureParams, out: FeatureColumns, row: number): void {
+export function computeFeaturesInto(
+  txn: FeatureInput,
+  state: CustomerState,
+  params: FeatureParams,
+  out: FeatureColumns,
+  row: number,
+): void {
   computeBatchInto(oneRowColumns(txn), ONE, ONE, [CustomerHistory.fromState(state)], params, out, row);
 }
 
@@ -734,7 +751,6 @@ function cohortMonthsOf(cohort: string): number {
   }
   return m;
 }
-
 
 /**
  * Fold a transaction into a state in place and return it (the online path; {@link updateCustomerState}

@@ -34,7 +34,15 @@ export function parseOnlineStore(file: string, text: string): OnlineStoreSnapsho
     throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
   }
   const v = value as Partial<OnlineStoreSnapshot> | null;
-  if (!v || typeof v !== 'object' || typeof v.as_of !== 'string' || !v.params || !Array.isArray(v.params.essentialGroups) || typeof v.customers !== 'object' || v.customers === null) {
+  if (
+    !v ||
+    typeof v !== 'object' ||
+    typeof v.as_of !== 'string' ||
+    !v.params ||
+    !Array.isArray(v.params.essentialGroups) ||
+    typeof v.customers !== 'object' ||
+    v.customers === null
+  ) {
     throw new Error(`${file}: not an online feature store (needs params, as_of, customers)`);
   }
   return v as OnlineStoreSnapshot;

@@ -17,7 +17,9 @@ const amount = (s: string) => Number(s.replace(/\./g, '').replace(',', '.'));
 describe('generate (synthetic MiBolsillo CSV)', () => {
   it('is deterministic for a seed: the bytes of a small output are pinned', () => {
     const a = generate({ rows: 500, seed: 1 });
-    expect(crypto.createHash('sha256').update(a).digest('hex')).toBe('53b9d862923b57b6b6322e50d50eeb3b31bfd8d8675c0eb44edd0a1324e68fcf');
+    expect(crypto.createHash('sha256').update(a).digest('hex')).toBe(
+      '53b9d862923b57b6b6322e50d50eeb3b31bfd8d8675c0eb44edd0a1324e68fcf',
+    );
     expect(generate({ rows: 500, seed: 2 }).equals(a)).toBe(false);
   });
 
@@ -41,7 +43,9 @@ describe('generate (synthetic MiBolsillo CSV)', () => {
     expect(rows.every((r) => r.length === 13)).toBe(true);
     expect(rows.every((r) => /^[1-9]\d?\.\d{2}\.20\d{2}$/.test(r[8]!))).toBe(true);
     expect(rows.some((r) => /^[1-9]\./.test(r[8]!))).toBe(true); // unpadded day
-    expect(rows.every((r) => r[9] === ' -   ' || /^(\d{1,3}(\.\d{3})+,\d{2}|\d{1,3}(,\d{1,2})?)$/.test(r[9]!))).toBe(true);
+    expect(rows.every((r) => r[9] === ' -   ' || /^(\d{1,3}(\.\d{3})+,\d{2}|\d{1,3}(,\d{1,2})?)$/.test(r[9]!))).toBe(
+      true,
+    );
     expect(rows.some((r) => /^\d{1,3}\.\d{3},\d{2}$/.test(r[9]!))).toBe(true);
     expect(rows.some((r) => r[9] === ' -   ')).toBe(true);
     expect(rows.every((r) => r[2]!.length === 22 && r[3]!.endsWith(' '))).toBe(true);
@@ -60,7 +64,8 @@ describe('generate (synthetic MiBolsillo CSV)', () => {
     const servico = rows.filter((r) => r[10] === 'SERVI\x82O').length / rows.length;
     expect(servico).toBeGreaterThan(0.3); // real: 1,782 / 4,955 = 0.36
     expect(servico).toBeLessThan(0.42);
-    const positives = rows.filter((r) => Number(r[7]) / Number(r[6]) < 0.2 && !ESSENTIAL.has(r[10]!)).length / rows.length;
+    const positives =
+      rows.filter((r) => Number(r[7]) / Number(r[6]) < 0.2 && !ESSENTIAL.has(r[10]!)).length / rows.length;
     expect(positives).toBeGreaterThan(0.06);
     expect(positives).toBeLessThan(0.14);
     expect(rows.some((r) => Number(r[7]) > Number(r[6]))).toBe(true); // available above total, as in the real file
@@ -71,7 +76,7 @@ describe('generate (synthetic MiBolsillo CSV)', () => {
     expect(share(low)).toBeGreaterThan(share(high) + 0.05);
   });
 
-  it('keeps each customer\'s balance consistent: spending lowers the available limit, only payday repayments raise it', () => {
+  it("keeps each customer's balance consistent: spending lowers the available limit, only payday repayments raise it", () => {
     const rows = rowsOf(generate({ rows: 30_000, seed: 13, shift: { missingAmountRate: 0 } }));
     const byCustomerDay = new Map<string, string[][]>();
     for (const r of rows) {
@@ -84,7 +89,9 @@ describe('generate (synthetic MiBolsillo CSV)', () => {
     let consistent = 0;
     for (const day of byCustomerDay.values()) {
       // Within a day the order is unknown (rows are shuffled): the highest available limit came first.
-      const sorted = [...new Map(day.map((r) => [r.join(';'), r])).values()].sort((a, b) => Number(b[7]) - Number(a[7]));
+      const sorted = [...new Map(day.map((r) => [r.join(';'), r])).values()].sort(
+        (a, b) => Number(b[7]) - Number(a[7]),
+      );
       for (let i = 1; i < sorted.length; i++) {
         const prev = Number(sorted[i - 1]![7]);
         const cur = Number(sorted[i]![7]);
@@ -101,7 +108,11 @@ describe('generate (synthetic MiBolsillo CSV)', () => {
       const [customer, date] = key.split('|');
       const [d, m, y] = date!.split('.');
       const list = customers.get(customer!) ?? [];
-      list.push({ day: `${y}-${m}-${d!.padStart(2, '0')}`, min: Math.min(...day.map((r) => Number(r[7]))), max: Math.max(...day.map((r) => Number(r[7]))) });
+      list.push({
+        day: `${y}-${m}-${d!.padStart(2, '0')}`,
+        min: Math.min(...day.map((r) => Number(r[7]))),
+        max: Math.max(...day.map((r) => Number(r[7]))),
+      });
       customers.set(customer!, list);
     }
     let rises = 0;
@@ -158,7 +169,9 @@ describe('generate (synthetic MiBolsillo CSV)', () => {
     expect(rate((m) => m < 0.2)).toBeGreaterThan(2.5 * prior); // the ratio rule is informative
     expect(rate((m) => m < 0.2)).toBeLessThan(0.9); // but not deterministic
     // Same current headroom, different month behind it: the 30-day history carries signal the current ratio does not.
-    expect(rate((m, t) => m >= 0.2 && m < 0.4 && m - t < 0.25)).toBeGreaterThan(1.5 * rate((m, t) => m >= 0.2 && m < 0.4 && m - t > 0.45));
+    expect(rate((m, t) => m >= 0.2 && m < 0.4 && m - t < 0.25)).toBeGreaterThan(
+      1.5 * rate((m, t) => m >= 0.2 && m < 0.4 && m - t > 0.45),
+    );
     // Payday bursts: non-essential spending is more frequent in the week after the 5th than in the week before it.
     const share = (days: number[]) => {
       const sel = rows.filter((r) => days.includes(Number(r[8]!.split('.')[0])));
@@ -170,7 +183,9 @@ describe('generate (synthetic MiBolsillo CSV)', () => {
   it('a shift changes amounts or ages, not who transacts when', () => {
     const base = rowsOf(generate({ rows: 5_000, seed: 5 }));
     const shifted = rowsOf(generate({ rows: 5_000, seed: 5, shift: { amountScale: 3, ageOffset: 10 } }));
-    expect(shifted.map((r) => [r[0], r[1], r[2], r[3], r[5], r[8]].join(';'))).toEqual(base.map((r) => [r[0], r[1], r[2], r[3], r[5], r[8]].join(';')));
+    expect(shifted.map((r) => [r[0], r[1], r[2], r[3], r[5], r[8]].join(';'))).toEqual(
+      base.map((r) => [r[0], r[1], r[2], r[3], r[5], r[8]].join(';')),
+    );
   });
 
   it('shifts named distributions: amountScale multiplies amounts, ageOffset adds years', () => {
@@ -191,6 +206,14 @@ describe('generate (synthetic MiBolsillo CSV)', () => {
   });
 
   it('formats Brazilian amounts like the source', () => {
-    expect([3100, 15001, 5440, 178413, 140000, 1383516, 3].map(formatBrazilianAmount)).toEqual(['31', '150,01', '54,4', '1.784,13', '1.400,00', '13.835,16', '0,03']);
+    expect([3100, 15001, 5440, 178413, 140000, 1383516, 3].map(formatBrazilianAmount)).toEqual([
+      '31',
+      '150,01',
+      '54,4',
+      '1.784,13',
+      '1.400,00',
+      '13.835,16',
+      '0,03',
+    ]);
   });
 });

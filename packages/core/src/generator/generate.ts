@@ -36,10 +36,17 @@ export interface GenerateOptions {
 }
 
 /** The MiBolsillo header line, byte for byte (note the spaces around " valor "). */
-export const MIBOLSILLO_HEADER = 'id;safra_abertura;cidade;estado;idade;sexo;limite_total;limite_disp;data; valor ;grupo_estabelecimento;cidade_estabelecimento;pais_estabelecimento';
+export const MIBOLSILLO_HEADER =
+  'id;safra_abertura;cidade;estado;idade;sexo;limite_total;limite_disp;data; valor ;grupo_estabelecimento;cidade_estabelecimento;pais_estabelecimento';
 
 /** Merchant groups the revenge-spending target treats as essential (vital), normalised spelling. */
-export const MIBOLSILLO_ESSENTIAL_GROUPS = ['SERVIÇO', 'SUPERMERCADOS', 'FARMACIAS', 'HOSP E CLINICA', 'TRANS FINANC'] as const;
+export const MIBOLSILLO_ESSENTIAL_GROUPS = [
+  'SERVIÇO',
+  'SUPERMERCADOS',
+  'FARMACIAS',
+  'HOSP E CLINICA',
+  'TRANS FINANC',
+] as const;
 
 // Counts measured on the real file (4,955 rows). Written with the 0x82 byte for Ç, as in the source.
 const GROUP_COUNTS: readonly (readonly [string, number, boolean])[] = [
@@ -309,7 +316,7 @@ export function* generateChunks(options: GenerateOptions): Generator<Buffer> {
     // The limit follows expected monthly spending: utilisation u = spending / limit, about 0.17 at the median.
     const monthlySpend = 30 * (1 - Math.exp(-rate)) * (1 + EXTRA_TXNS) * MEAN_AMOUNT * spendScale;
     const u = Math.exp(Math.log(0.17) + 0.45 * normal(rng));
-    const limit = Math.max(100, Math.round((monthlySpend / u) * limitScale / 50) * 50);
+    const limit = Math.max(100, Math.round(((monthlySpend / u) * limitScale) / 50) * 50);
     const changes = rng() < 0.25;
     const firstDay = first + (rng() < 0.7 ? 0 : Math.floor(rng() * nDays * 0.5));
     const transactor = rng() < 0.45;
@@ -392,7 +399,9 @@ export function* generateChunks(options: GenerateOptions): Generator<Buffer> {
           } else cityCountry = `${MERCHANT_CITIES[pick(MCITY_CUM, rng())]![0]};BR`;
         }
         const available = Math.max(0, Math.floor(limit - balance));
-        out.push(`${c.prefix}${limit};${available};${dateText[i]};${amountText};${GROUP_COUNTS[group]![0]};${cityCountry}`);
+        out.push(
+          `${c.prefix}${limit};${available};${dateText[i]};${amountText};${GROUP_COUNTS[group]![0]};${cityCountry}`,
+        );
       }
     }
     const n = out.length;

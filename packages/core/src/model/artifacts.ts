@@ -75,10 +75,25 @@ export function ruleScore(all: readonly RuleCondition[], row: Readonly<Record<st
   for (const c of all) {
     const v = row[c.feature];
     if (v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v))) return 0;
-    const a = typeof c.value === 'number' ? Number(v) : typeof c.value === 'boolean' ? v === true || v === 1 || v === 'true' : String(v);
+    const a =
+      typeof c.value === 'number'
+        ? Number(v)
+        : typeof c.value === 'boolean'
+          ? v === true || v === 1 || v === 'true'
+          : String(v);
     const b = c.value;
     const ok =
-      c.op === '<' ? a < b : c.op === '<=' ? a <= b : c.op === '>' ? a > b : c.op === '>=' ? a >= b : c.op === '==' ? a === b : a !== b;
+      c.op === '<'
+        ? a < b
+        : c.op === '<='
+          ? a <= b
+          : c.op === '>'
+            ? a > b
+            : c.op === '>='
+              ? a >= b
+              : c.op === '=='
+                ? a === b
+                : a !== b;
     if (!ok) return 0;
   }
   return 1;

@@ -1,6 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { CalibrationSchema, PreprocessingSchema, describeErrors, validatorFor, type Calibration, type ModelCard, type Preprocessing } from '@bolsillo/schema';
+import {
+  CalibrationSchema,
+  PreprocessingSchema,
+  describeErrors,
+  validatorFor,
+  type Calibration,
+  type ModelCard,
+  type Preprocessing,
+} from '@bolsillo/schema';
 import { readJson } from '../atomic';
 import { modelDir, readCard } from '../registry/registry';
 import { featureScore, ruleScore, type ModelJson } from './artifacts';
@@ -44,8 +52,17 @@ function checked<T>(what: string, schema: Parameters<typeof validatorFor>[0], va
  * Build a scorer from a card and the model files' contents. Used by {@link loadModel}, and by
  * training to check a model before registering it.
  */
-export function modelFromArtifacts(card: ModelCard, modelJson: ModelJson, weights: Uint8Array, threshold = card.threshold): LoadedModel {
-  const calibration = checked<Calibration>(`model ${card.version}: card.calibration`, CalibrationSchema, stripExtras(card.calibration));
+export function modelFromArtifacts(
+  card: ModelCard,
+  modelJson: ModelJson,
+  weights: Uint8Array,
+  threshold = card.threshold,
+): LoadedModel {
+  const calibration = checked<Calibration>(
+    `model ${card.version}: card.calibration`,
+    CalibrationSchema,
+    stripExtras(card.calibration),
+  );
   const finish = (raw: Float64Array): Float64Array => raw.map((p) => calibrate(calibration, p));
   let predictRaw: (rows: readonly Readonly<Record<string, unknown>>[]) => Float64Array;
   let contributions: LoadedModel['contributions'] = () => null;
@@ -62,11 +79,19 @@ export function modelFromArtifacts(card: ModelCard, modelJson: ModelJson, weight
       predictRaw = (rows) => Float64Array.from(rows, (r) => ruleScore(all, r));
     }
   } else if (modelJson.format === 'layers-model') {
-    const prep = checked<Preprocessing>(`model ${card.version}: card.preprocessing`, PreprocessingSchema, card.preprocessing);
+    const prep = checked<Preprocessing>(
+      `model ${card.version}: card.preprocessing`,
+      PreprocessingSchema,
+      card.preprocessing,
+    );
     const encoder = createEncoder(prep);
     const layers = readDenseNetwork(modelJson, weights);
-    if (layers.length === 0 || layers[0]!.inputs !== encoder.width) throw new Error(`model ${card.version}: network expects ${layers[0]?.inputs} inputs, preprocessing gives ${encoder.width}`);
-    if (layers[layers.length - 1]!.units !== 1) throw new Error(`model ${card.version}: the last layer must have one unit`);
+    if (layers.length === 0 || layers[0]!.inputs !== encoder.width)
+      throw new Error(
+        `model ${card.version}: network expects ${layers[0]?.inputs} inputs, preprocessing gives ${encoder.width}`,
+      );
+    if (layers[layers.length - 1]!.units !== 1)
+      throw new Error(`model ${card.version}: the last layer must have one unit`);
     predictRaw = (rows) => Float64Array.from(forwardDense(layers, encoder.encode(rows), rows.length));
     if (card.family === 'logistic' && layers.length === 1) {
       const { kernel } = layers[0]!;
@@ -85,14 +110,24 @@ export function modelFromArtifacts(card: ModelCard, modelJson: ModelJson, weight
       score = (rows, withContributions) => {
         const x = encoder.encode(rows);
         const probabilities = finish(Float64Array.from(forwardDense(layers, x, rows.length)));
-        return { probabilities, contributions: withContributions ? rows.map((_, r) => explain(x, r * encoder.width)) : null };
+        return {
+          probabilities,
+          contributions: withContributions ? rows.map((_, r) => explain(x, r * encoder.width)) : null,
+        };
       };
     }
   } else if (modelJson.format === 'bolsillo-gbdt') {
-    const prep = checked<Preprocessing>(`model ${card.version}: card.preprocessing`, PreprocessingSchema, card.preprocessing);
+    const prep = checked<Preprocessing>(
+      `model ${card.version}: card.preprocessing`,
+      PreprocessingSchema,
+      card.preprocessing,
+    );
     const encoder = createEncoder(prep);
     const trees = compileTreeEnsemble(modelJson);
-    if (trees.inputs !== encoder.width) throw new Error(`model ${card.version}: trees expect ${trees.inputs} inputs, preprocessing gives ${encoder.width}`);
+    if (trees.inputs !== encoder.width)
+      throw new Error(
+        `model ${card.version}: trees expect ${trees.inputs} inputs, preprocessing gives ${encoder.width}`,
+      );
     predictRaw = (rows) => treeLogits(trees, encoder.encode(rows), rows.length).map(sigmoid);
     const spans = encoder.spans;
     const perInput = new Float64Array(encoder.width);
@@ -115,10 +150,17 @@ export function modelFromArtifacts(card: ModelCard, modelJson: ModelJson, weight
       return { probabilities, contributions: withContributions ? rows.map((_, r) => explain(x, r)) : null };
     };
   } else {
-    throw new Error(`model ${card.version}: unknown model.json format ${String((modelJson as { format?: unknown }).format)}`);
+    throw new Error(
+      `model ${card.version}: unknown model.json format ${String((modelJson as { format?: unknown }).format)}`,
+    );
   }
   const predict = (rows: readonly Readonly<Record<string, unknown>>[]) => finish(predictRaw(rows));
-  const scoreAny: LoadedModel['score'] = score ?? ((rows, withContributions) => ({ probabilities: predict(rows), contributions: withContributions ? rows.map(contributions) : null }));
+  const scoreAny: LoadedModel['score'] =
+    score ??
+    ((rows, withContributions) => ({
+      probabilities: predict(rows),
+      contributions: withContributions ? rows.map(contributions) : null,
+    }));
   return { card, threshold, predictRaw, predict, contributions, score: scoreAny };
 }
 
@@ -143,5 +185,10 @@ export async function loadModel(registryDir: string, version: string): Promise<L
   const weights = await fs.promises.readFile(path.join(dir, 'weights.bin'));
   const decision = readJson<{ threshold?: unknown } | null>(path.join(dir, 'decision.json'), null);
   const threshold = decision && typeof decision.threshold === 'number' ? decision.threshold : card.threshold;
-  return modelFromArtifacts(card, modelJson, new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength), threshold);
+  return modelFromArtifacts(
+    card,
+    modelJson,
+    new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength),
+    threshold,
+  );
 }

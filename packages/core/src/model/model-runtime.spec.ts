@@ -27,18 +27,31 @@ describe('preprocessing encoder', () => {
       encoded_names: ['r', 'r__missing', 'r#bin0<0.2', 'r#bin1<0.5', 'r#bin2<Infinity'],
     });
     expect(e.names).toEqual(['r', 'r__missing', 'r#bin0<0.2', 'r#bin1<0.5', 'r#bin2<Infinity']);
-    expect(Array.from(e.encode([{ r: 0.1 }, { r: 0.2 }, { r: 0.9 }, { r: null }]))).toEqual([
-      0.1, 0, 1, 0, 0, 0.2, 0, 0, 1, 0, 0.9, 0, 0, 0, 1, 0, 1, 0, 0, 0,
-    ].map((v) => Math.fround(v)));
+    expect(Array.from(e.encode([{ r: 0.1 }, { r: 0.2 }, { r: 0.9 }, { r: null }]))).toEqual(
+      [0.1, 0, 1, 0, 0, 0.2, 0, 0, 1, 0, 0.9, 0, 0, 0, 1, 0, 1, 0, 0, 0].map((v) => Math.fround(v)),
+    );
   });
   it('thermometer bins without the scaled value: one cumulative column per edge passed (none when missing)', () => {
     const e = createEncoder({
-      columns: [{ name: 'r', kind: 'numeric', mean: 0, std: 1, missing_indicator: true, bin_edges: [0.2, 0.5], bin_encoding: 'thermometer', scaled: false }],
+      columns: [
+        {
+          name: 'r',
+          kind: 'numeric',
+          mean: 0,
+          std: 1,
+          missing_indicator: true,
+          bin_edges: [0.2, 0.5],
+          bin_encoding: 'thermometer',
+          scaled: false,
+        },
+      ],
       width: 3,
       encoded_names: ['r__missing', 'r#bin0>=0.2', 'r#bin1>=0.5'],
     });
     expect(e.names).toEqual(['r__missing', 'r#bin0>=0.2', 'r#bin1>=0.5']);
-    expect(Array.from(e.encode([{ r: 0.1 }, { r: 0.2 }, { r: 0.9 }, { r: null }]))).toEqual([0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 0, 0]);
+    expect(Array.from(e.encode([{ r: 0.1 }, { r: 0.2 }, { r: 0.9 }, { r: null }]))).toEqual([
+      0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 0, 0,
+    ]);
   });
   it('refuses state whose width does not match its columns', () => {
     expect(() => createEncoder({ ...prep, width: 5 })).toThrow(/width/);
@@ -58,12 +71,30 @@ describe('calibration and rules', () => {
       { feature: 'r', op: '<' as const, value: 0.2 },
       { feature: 'e', op: '==' as const, value: false },
     ];
-    expect([{ r: 0.1, e: false }, { r: 0.1, e: true }, { r: 0.3, e: false }, { r: null, e: false }].map((row) => ruleScore(rule, row))).toEqual([1, 0, 0, 0]);
+    expect(
+      [
+        { r: 0.1, e: false },
+        { r: 0.1, e: true },
+        { r: 0.3, e: false },
+        { r: null, e: false },
+      ].map((row) => ruleScore(rule, row)),
+    ).toEqual([1, 0, 0, 0]);
   });
 });
 
 describe('single-feature scorer', () => {
-  const graded: FeatureScorerJson = { format: 'bolsillo-baseline', family: 'feature', feature: 'r', direction: 'lower', threshold: null, center: -0.5, scale: 0.25, a: 2, b: -1, missing_probability: 0.05 };
+  const graded: FeatureScorerJson = {
+    format: 'bolsillo-baseline',
+    family: 'feature',
+    feature: 'r',
+    direction: 'lower',
+    threshold: null,
+    center: -0.5,
+    scale: 0.25,
+    a: 2,
+    b: -1,
+    missing_probability: 0.05,
+  };
   it('ranks by the signed feature (lower ratio, higher risk) and scores a missing value with its own probability', () => {
     const p = [0.05, 0.3, 0.9].map((r) => featureScore(graded, { r }));
     expect(p[0]).toBeGreaterThan(p[1]!);
@@ -122,6 +153,17 @@ describe('dense network runtime', () => {
     // x = [1, 2]: hidden = relu([1 + 1, -1 + 4 + 1]) = [2, 4]; logit = 2 + 4 - 1 = 5.
     const out = forwardDense(layers, Float32Array.from([1, 2]), 1);
     expect(out[0]).toBeCloseTo(1 / (1 + Math.exp(-5)), 6);
-    expect(() => readDenseNetwork({ format: 'layers-model', generatedBy: '', convertedBy: null, modelTopology: { class_name: 'Sequential', config: { layers: [] } }, weightsManifest: [] }, new Uint8Array(4))).toThrow(/bytes/);
+    expect(() =>
+      readDenseNetwork(
+        {
+          format: 'layers-model',
+          generatedBy: '',
+          convertedBy: null,
+          modelTopology: { class_name: 'Sequential', config: { layers: [] } },
+          weightsManifest: [],
+        },
+        new Uint8Array(4),
+      ),
+    ).toThrow(/bytes/);
   });
 });

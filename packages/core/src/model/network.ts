@@ -22,10 +22,14 @@ interface TopologyLayer {
 
 function topologyLayers(topology: Record<string, unknown>): TopologyLayer[] {
   // tfjs writes either { class_name: 'Sequential', config: { layers } } or a nested model_config.
-  const root = ((topology.model_config as Record<string, unknown> | undefined) ?? topology) as { class_name?: string; config?: unknown };
+  const root = ((topology.model_config as Record<string, unknown> | undefined) ?? topology) as {
+    class_name?: string;
+    config?: unknown;
+  };
   const config = root.config as { layers?: TopologyLayer[] } | TopologyLayer[] | undefined;
   const layers = Array.isArray(config) ? config : config?.layers;
-  if (root.class_name !== 'Sequential' || !layers) throw new Error(`model.json: only Sequential models are supported (got ${String(root.class_name)})`);
+  if (root.class_name !== 'Sequential' || !layers)
+    throw new Error(`model.json: only Sequential models are supported (got ${String(root.class_name)})`);
   return layers;
 }
 
@@ -47,12 +51,14 @@ export function readDenseNetwork(modelJson: LayersModelJson, weights: Uint8Array
     tensors.push({ name: s.name, shape: s.shape, data: new Float32Array(aligned.buffer, offset, size) });
     offset += size * 4;
   }
-  if (offset !== aligned.byteLength) throw new Error(`weights.bin: ${aligned.byteLength} bytes but the manifest describes ${offset}`);
+  if (offset !== aligned.byteLength)
+    throw new Error(`weights.bin: ${aligned.byteLength} bytes but the manifest describes ${offset}`);
   // tfjs writes weights in layer order, kernel then bias; names may carry a uniqueness suffix (`output/kernel_1`), so go by order and check the kind.
   let next = 0;
   const take = (layer: string, kind: string, rank: number) => {
     const t = tensors[next++];
-    if (!t || !t.name.includes(kind) || t.shape.length !== rank) throw new Error(`weights.bin: expected ${layer}/${kind}, found ${t?.name ?? 'nothing'}`);
+    if (!t || !t.name.includes(kind) || t.shape.length !== rank)
+      throw new Error(`weights.bin: expected ${layer}/${kind}, found ${t?.name ?? 'nothing'}`);
     return t;
   };
   const out: DenseLayer[] = [];
@@ -61,7 +67,8 @@ export function readDenseNetwork(modelJson: LayersModelJson, weights: Uint8Array
     if (l.class_name === 'Activation') {
       // A separate activation layer (training computes the loss on the logits before it) folds into the dense layer it follows.
       const prev = out[out.length - 1];
-      if (!prev || prev.activation !== 'linear') throw new Error(`model.json: activation layer ${l.config.name} must follow a linear dense layer`);
+      if (!prev || prev.activation !== 'linear')
+        throw new Error(`model.json: activation layer ${l.config.name} must follow a linear dense layer`);
       const activation = (l.config.activation ?? 'linear') as Activation;
       if (!ACTIVATIONS.includes(activation)) throw new Error(`model.json: unsupported activation ${activation}`);
       out[out.length - 1] = { ...prev, activation };
@@ -77,7 +84,8 @@ export function readDenseNetwork(modelJson: LayersModelJson, weights: Uint8Array
   }
   if (next !== tensors.length) throw new Error(`weights.bin: ${tensors.length - next} weights not used by any layer`);
   for (let i = 1; i < out.length; i++) {
-    if (out[i]!.inputs !== out[i - 1]!.units) throw new Error(`model.json: layer ${out[i]!.name} expects ${out[i]!.inputs} inputs, gets ${out[i - 1]!.units}`);
+    if (out[i]!.inputs !== out[i - 1]!.units)
+      throw new Error(`model.json: layer ${out[i]!.name} expects ${out[i]!.inputs} inputs, gets ${out[i - 1]!.units}`);
   }
   return out;
 }

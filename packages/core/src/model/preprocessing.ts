@@ -33,7 +33,11 @@ export function encodedNames(column: PreprocessingColumn): string[] {
       : column.bin_encoding === 'thermometer'
         ? edges.map((e, i) => `${column.name}${BIN_INFIX}${i}>=${e}`)
         : [...edges, Infinity].map((e, i) => `${column.name}${BIN_INFIX}${i}<${e}`);
-    return [...(column.scaled === false ? [] : [column.name]), ...(column.missing_indicator ? [`${column.name}${MISSING_SUFFIX}`] : []), ...bins];
+    return [
+      ...(column.scaled === false ? [] : [column.name]),
+      ...(column.missing_indicator ? [`${column.name}${MISSING_SUFFIX}`] : []),
+      ...bins,
+    ];
   }
   if (column.kind === 'boolean') return [column.name];
   return [...column.vocabulary.map((v) => `${column.name}=${v}`), `${column.name}=${OOV_TOKEN}`];
@@ -63,7 +67,8 @@ export function createEncoder(prep: Preprocessing): Encoder {
     if (c.kind === 'category') vocabMaps.set(c.name, new Map(c.vocabulary.map((v, i) => [v, i])));
   }
   const width = names.length;
-  if (width !== prep.width) throw new Error(`preprocessing: width ${prep.width} does not match its ${width} encoded columns`);
+  if (width !== prep.width)
+    throw new Error(`preprocessing: width ${prep.width} does not match its ${width} encoded columns`);
   const columns = prep.columns;
   return {
     width,

@@ -47,7 +47,8 @@ export interface CompiledEnsemble {
  */
 export function compileTreeEnsemble(model: TreeEnsembleJson): CompiledEnsemble {
   if (model.format !== 'bolsillo-gbdt') throw new Error(`tree ensemble: format ${String(model.format)}`);
-  if (model.objective !== 'binary:logistic') throw new Error(`tree ensemble: unsupported objective ${String(model.objective)}`);
+  if (model.objective !== 'binary:logistic')
+    throw new Error(`tree ensemble: unsupported objective ${String(model.objective)}`);
   const inputs = model.n_inputs;
   if (!Number.isInteger(inputs) || inputs < 1) throw new Error(`tree ensemble: n_inputs ${inputs}`);
   if (!Number.isFinite(model.base_score)) throw new Error('tree ensemble: base_score is not finite');
@@ -76,8 +77,10 @@ export function compileTreeEnsemble(model: TreeEnsembleJson): CompiledEnsemble {
         left[at + i] = -1;
         right[at + i] = -1;
       } else {
-        if (!Number.isInteger(f) || f < 0 || f >= inputs) throw new Error(`tree ensemble: tree ${ti} node ${i} input ${f} outside 0..${inputs - 1}`);
-        if (!Number.isInteger(l) || !Number.isInteger(r) || l <= i || r <= i || l >= n || r >= n) throw new Error(`tree ensemble: tree ${ti} node ${i} children ${l}, ${r} must point forward inside the tree`);
+        if (!Number.isInteger(f) || f < 0 || f >= inputs)
+          throw new Error(`tree ensemble: tree ${ti} node ${i} input ${f} outside 0..${inputs - 1}`);
+        if (!Number.isInteger(l) || !Number.isInteger(r) || l <= i || r <= i || l >= n || r >= n)
+          throw new Error(`tree ensemble: tree ${ti} node ${i} children ${l}, ${r} must point forward inside the tree`);
         if (Number.isNaN(t.threshold[i]!)) throw new Error(`tree ensemble: tree ${ti} node ${i} threshold is NaN`);
         feature[at + i] = f;
         left[at + i] = at + l;

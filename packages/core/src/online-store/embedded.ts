@@ -40,7 +40,13 @@ export class EmbeddedOnlineStore implements OnlineStore {
   /** Open (or create) the store in `dir` (created if missing). */
   constructor(readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true });
-    this.root = open<string, string>({ path: path.join(dir, 'store.mdb'), noSubdir: true, maxDbs: 16, encoding: 'string', cache: false });
+    this.root = open<string, string>({
+      path: path.join(dir, 'store.mdb'),
+      noSubdir: true,
+      maxDbs: 16,
+      encoding: 'string',
+      cache: false,
+    });
   }
 
   private db(version: string): Database<string, string> {
@@ -174,7 +180,11 @@ export class EmbeddedOnlineStore implements OnlineStore {
     return this.materialiseSync(parseOnlineStore(file, read.text), read.version);
   }
 
-  readonly sync = { info: () => this.infoSync(), getState: (key: string) => this.getStateSync(key), materialiseFile: (file: string) => this.materialiseFileSync(file) };
+  readonly sync = {
+    info: () => this.infoSync(),
+    getState: (key: string) => this.getStateSync(key),
+    materialiseFile: (file: string) => this.materialiseFileSync(file),
+  };
 
   async customerKeys(): Promise<string[]> {
     const version = this.currentVersion();

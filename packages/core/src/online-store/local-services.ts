@@ -36,7 +36,12 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
-async function start(command: string, args: (port: number, dir: string) => string[], scheme: string, waitMs: number): Promise<LocalService> {
+async function start(
+  command: string,
+  args: (port: number, dir: string) => string[],
+  scheme: string,
+  waitMs: number,
+): Promise<LocalService> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bolsillo-${path.basename(command)}-`));
   const child: ChildProcess = spawn(command, args(port, dir), { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -48,7 +53,10 @@ async function start(command: string, args: (port: number, dir: string) => strin
   const deadline = Date.now() + waitMs;
   for (;;) {
     const failed = await Promise.race([spawnError, new Promise<null>((r) => setTimeout(() => r(null), 50))]);
-    if (failed) throw new Error(`${command}: cannot start (${failed.message}); install it (Debian: apt-get install redis-server nats-server)`);
+    if (failed)
+      throw new Error(
+        `${command}: cannot start (${failed.message}); install it (Debian: apt-get install redis-server nats-server)`,
+      );
     if (exited) throw new Error(`${command} exited at start: ${stderr}`);
     if (await answers(port)) break;
     if (Date.now() > deadline) {
@@ -74,10 +82,20 @@ async function start(command: string, args: (port: number, dir: string) => strin
 
 /** Start a throw-away redis-server on a free port (no persistence), waiting at most `waitMs` for it to answer. */
 export function startRedisServer(waitMs = 10_000): Promise<LocalService> {
-  return start('redis-server', (port, dir) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], 'redis', waitMs);
+  return start(
+    'redis-server',
+    (port, dir) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    'redis',
+    waitMs,
+  );
 }
 
 /** Start a throw-away nats-server with JetStream on a free port (storage in a temporary folder). */
 export function startNatsServer(waitMs = 10_000): Promise<LocalService> {
-  return start('nats-server', (port, dir) => ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], 'nats', waitMs);
+  return start(
+    'nats-server',
+    (port, dir) => ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir],
+    'nats',
+    waitMs,
+  );
 }

@@ -1,7 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_FEATURE_PARAMS, emptyCustomerState, updateCustomerState, type CustomerState, type FeatureInput } from '../feature-kernel/kernel';
+import {
+  DEFAULT_FEATURE_PARAMS,
+  emptyCustomerState,
+  updateCustomerState,
+  type CustomerState,
+  type FeatureInput,
+} from '../feature-kernel/kernel';
 import type { OnlineStoreSnapshot } from '../feature-kernel/online-store';
 import { startRedisServer, type LocalService } from './local-services';
 import { openOnlineStore } from './open';
@@ -45,7 +51,11 @@ describe.each(backends)('online store, %s backend', (_backend, open) => {
     const store = await open('fold');
     try {
       const a = 'a'.repeat(64);
-      const history = [push('t1', { date: '2020-01-02' }), push('t2', { date: '2020-01-03', amount: null }), push('t3', { date: '2020-01-03', available_limit: 10, merchant_group: 'SUPERMERCADOS' })];
+      const history = [
+        push('t1', { date: '2020-01-02' }),
+        push('t2', { date: '2020-01-03', amount: null }),
+        push('t3', { date: '2020-01-03', available_limit: 10, merchant_group: 'SUPERMERCADOS' }),
+      ];
       let expected = emptyCustomerState();
       for (const t of history) {
         expect(await store.apply(t)).toBe('applied');
@@ -69,10 +79,19 @@ describe.each(backends)('online store, %s backend', (_backend, open) => {
     const store = await open('switch');
     try {
       const s1 = updateCustomerState(emptyCustomerState(), base);
-      const snap1: OnlineStoreSnapshot = { params: DEFAULT_FEATURE_PARAMS, as_of: '2020-01-04', customers: { ['c'.repeat(64)]: s1, ['d'.repeat(64)]: emptyCustomerState() } };
+      const snap1: OnlineStoreSnapshot = {
+        params: DEFAULT_FEATURE_PARAMS,
+        as_of: '2020-01-04',
+        customers: { ['c'.repeat(64)]: s1, ['d'.repeat(64)]: emptyCustomerState() },
+      };
       const v1 = await store.materialise(snap1);
       expect(v1).toBe(snapshotVersion(snap1));
-      expect(await store.info()).toEqual({ version: v1, as_of: '2020-01-04', params: DEFAULT_FEATURE_PARAMS, customers: 2 });
+      expect(await store.info()).toEqual({
+        version: v1,
+        as_of: '2020-01-04',
+        params: DEFAULT_FEATURE_PARAMS,
+        customers: 2,
+      });
       expect(json((await store.getStates(['c'.repeat(64)]))[0])).toBe(json(s1));
       expect(await store.apply(push('p1', { customer_key: 'c'.repeat(64), date: '2020-01-05' }))).toBe('applied');
 
@@ -99,7 +118,9 @@ describe.each(backends)('online store, %s backend', (_backend, open) => {
       // Identical transactions (but for their ids) fold to the same state in any order, so the final
       // state is known whatever the interleaving; a lost update would leave a smaller count.
       const customers = ['1', '2', '3'].map((c) => c.repeat(64));
-      const txns = customers.flatMap((c) => Array.from({ length: 40 }, (_, i) => push(`${c.slice(0, 1)}-${i}`, { customer_key: c })));
+      const txns = customers.flatMap((c) =>
+        Array.from({ length: 40 }, (_, i) => push(`${c.slice(0, 1)}-${i}`, { customer_key: c })),
+      );
       const outcomes = await Promise.all([...txns.map((t) => one.apply(t)), ...txns.map((t) => two.apply(t))]);
       expect(outcomes.filter((o) => o === 'applied')).toHaveLength(txns.length);
       expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(txns.length);

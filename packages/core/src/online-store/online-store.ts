@@ -1,6 +1,14 @@
 import fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import { DEFAULT_FEATURE_PARAMS, cloneCustomerState, emptyCustomerState, foldCustomerState, type CustomerState, type FeatureInput, type FeatureParams } from '../feature-kernel/kernel';
+import {
+  DEFAULT_FEATURE_PARAMS,
+  cloneCustomerState,
+  emptyCustomerState,
+  foldCustomerState,
+  type CustomerState,
+  type FeatureInput,
+  type FeatureParams,
+} from '../feature-kernel/kernel';
 import type { OnlineStoreSnapshot } from '../feature-kernel/online-store';
 
 /** A transaction pushed to the online store: the kernel's input plus the id that makes the push idempotent. */
@@ -130,7 +138,10 @@ export function foldPushed(state: CustomerState | undefined, txn: PushedTransact
 }
 
 /** {@link OnlineStore.applyAll} over a store's `apply`: customers in parallel, each customer's transactions in order. */
-export async function applyByCustomer(txns: readonly PushedTransaction[], apply: (txn: PushedTransaction) => Promise<ApplyOutcome>): Promise<ApplyOutcome[]> {
+export async function applyByCustomer(
+  txns: readonly PushedTransaction[],
+  apply: (txn: PushedTransaction) => Promise<ApplyOutcome>,
+): Promise<ApplyOutcome[]> {
   const status = new Array<ApplyOutcome>(txns.length);
   const byCustomer = new Map<string, number[]>();
   txns.forEach((t, i) => {

@@ -21,7 +21,9 @@ export async function openOnlineStore(options: OpenOnlineStoreOptions): Promise<
     const { RedisOnlineStore } = require('./redis') as typeof import('./redis');
     return RedisOnlineStore.connect({ url, namespace: options.namespace });
   }
-  throw new Error(`${ONLINE_STORE_ENV}: unsupported online store "${url}" (leave it unset for the embedded store, or give redis://host:port)`);
+  throw new Error(
+    `${ONLINE_STORE_ENV}: unsupported online store "${url}" (leave it unset for the embedded store, or give redis://host:port)`,
+  );
 }
 
 /** The embedded store in `dir`, opened synchronously (it needs no server). */

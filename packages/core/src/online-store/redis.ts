@@ -80,7 +80,11 @@ export class RedisOnlineStore implements OnlineStore {
   static async connect(options: RedisOnlineStoreOptions): Promise<RedisOnlineStore> {
     const client = createClient({
       url: options.url,
-      socket: { connectTimeout: 5_000, reconnectStrategy: (retries: number) => (retries > 20 ? new Error('redis: gave up reconnecting') : Math.min(50 * 2 ** retries, 2_000)) },
+      socket: {
+        connectTimeout: 5_000,
+        reconnectStrategy: (retries: number) =>
+          retries > 20 ? new Error('redis: gave up reconnecting') : Math.min(50 * 2 ** retries, 2_000),
+      },
     });
     client.on('error', () => undefined); // surfaced by the failing command; a reconnect is attempted
     await client.connect();
@@ -146,8 +150,14 @@ export class RedisOnlineStore implements OnlineStore {
       const key = this.key(version!, txn.customer_key);
       const [text, n, seen] = await this.client.hmGet(key, ['s', 'n', field]);
       if (seen !== null && seen !== undefined) return 'duplicate';
-      const next = foldPushed(text === null || text === undefined ? undefined : (JSON.parse(text) as CustomerState), txn);
-      const r = await this.evalApply([`${this.ns}:current`, key], [version!, n ?? '0', field, next === null ? '' : JSON.stringify(next)]);
+      const next = foldPushed(
+        text === null || text === undefined ? undefined : (JSON.parse(text) as CustomerState),
+        txn,
+      );
+      const r = await this.evalApply(
+        [`${this.ns}:current`, key],
+        [version!, n ?? '0', field, next === null ? '' : JSON.stringify(next)],
+      );
       if (r === 1) return 'applied';
       if (r === 2) return 'late';
       if (r === 0) return 'duplicate';
@@ -173,7 +183,8 @@ export class RedisOnlineStore implements OnlineStore {
     const keys = Object.keys(snapshot.customers);
     for (let i = 0; i < keys.length; i += MATERIALISE_BATCH) {
       const batch = this.client.multi();
-      for (const k of keys.slice(i, i + MATERIALISE_BATCH)) batch.hSetNX(this.key(version, k), 's', JSON.stringify(snapshot.customers[k]));
+      for (const k of keys.slice(i, i + MATERIALISE_BATCH))
+        batch.hSetNX(this.key(version, k), 's', JSON.stringify(snapshot.customers[k]));
       await batch.execAsPipeline();
     }
     const info: OnlineStoreInfo = { version, as_of: snapshot.as_of, params: snapshot.params, customers: keys.length };

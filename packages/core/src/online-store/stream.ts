@@ -29,7 +29,12 @@ export async function connectTransactionStream(url: string, timeoutMs = 5_000): 
   try {
     await jsm.streams.info(TRANSACTION_STREAM);
   } catch {
-    await jsm.streams.add({ name: TRANSACTION_STREAM, subjects: [TRANSACTION_SUBJECT], storage: nats.StorageType.File, duplicate_window: nats.nanos(10 * 60_000) });
+    await jsm.streams.add({
+      name: TRANSACTION_STREAM,
+      subjects: [TRANSACTION_SUBJECT],
+      storage: nats.StorageType.File,
+      duplicate_window: nats.nanos(10 * 60_000),
+    });
   }
   return {
     nc,
@@ -42,7 +47,11 @@ export async function connectTransactionStream(url: string, timeoutMs = 5_000): 
 }
 
 /** Create (or keep) the durable pull consumer with explicit acks: an unacked message is redelivered after `ackWaitMs`. */
-export async function ensureTransactionConsumer(stream: TransactionStream, durable = TRANSACTION_CONSUMER, ackWaitMs = 30_000): Promise<void> {
+export async function ensureTransactionConsumer(
+  stream: TransactionStream,
+  durable = TRANSACTION_CONSUMER,
+  ackWaitMs = 30_000,
+): Promise<void> {
   const nats = require('nats') as typeof import('nats');
   try {
     await stream.jsm.consumers.info(TRANSACTION_STREAM, durable);

@@ -4,7 +4,18 @@ import path from 'node:path';
 import type { ModelCard } from '@bolsillo/schema';
 import { baselineArtifacts } from '../model/artifacts';
 import { loadModel } from '../model/load-model';
-import { listVersions, modelDir, newVersionId, promote, readAliases, readAudit, readCard, rollback, setAlias, writeModelVersion } from './registry';
+import {
+  listVersions,
+  modelDir,
+  newVersionId,
+  promote,
+  readAliases,
+  readAudit,
+  readCard,
+  rollback,
+  setAlias,
+  writeModelVersion,
+} from './registry';
 
 function card(version: string, probability: number): ModelCard {
   return {
@@ -34,7 +45,11 @@ describe('model registry', () => {
 
   async function register(at: string, p: number): Promise<string> {
     const v = newVersionId(new Date(at));
-    await writeModelVersion(dir, card(v, p), baselineArtifacts({ format: 'bolsillo-baseline', family: 'prior', probability: p }));
+    await writeModelVersion(
+      dir,
+      card(v, p),
+      baselineArtifacts({ format: 'bolsillo-baseline', family: 'prior', probability: p }),
+    );
     return v;
   }
 
@@ -62,15 +77,34 @@ describe('model registry', () => {
 
     const audit = readAudit(dir);
     expect(audit.map((a) => a.action)).toEqual(['register', 'register', 'alias', 'promote', 'promote', 'rollback']);
-    expect(audit[5]).toMatchObject({ reason: 'alarm: value dropped', before: { champion: v2, previous: v1 }, after: { champion: v1, previous: null } });
+    expect(audit[5]).toMatchObject({
+      reason: 'alarm: value dropped',
+      before: { champion: v2, previous: v1 },
+      after: { champion: v1, previous: null },
+    });
     expect(fs.readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
   it('refuses to overwrite a version and rejects an invalid card', async () => {
     const v = await register('2024-01-01T00:00:00Z', 0.1);
-    await expect(writeModelVersion(dir, card(v, 0.1), baselineArtifacts({ format: 'bolsillo-baseline', family: 'prior', probability: 0.1 }))).rejects.toThrow(/already exists/);
-    const bad = { ...card(newVersionId(new Date('2024-03-01T00:00:00Z')), 0.1), threshold: 'high' } as unknown as ModelCard;
-    await expect(writeModelVersion(dir, bad, baselineArtifacts({ format: 'bolsillo-baseline', family: 'prior', probability: 0.1 }))).rejects.toThrow(/threshold/);
+    await expect(
+      writeModelVersion(
+        dir,
+        card(v, 0.1),
+        baselineArtifacts({ format: 'bolsillo-baseline', family: 'prior', probability: 0.1 }),
+      ),
+    ).rejects.toThrow(/already exists/);
+    const bad = {
+      ...card(newVersionId(new Date('2024-03-01T00:00:00Z')), 0.1),
+      threshold: 'high',
+    } as unknown as ModelCard;
+    await expect(
+      writeModelVersion(
+        dir,
+        bad,
+        baselineArtifacts({ format: 'bolsillo-baseline', family: 'prior', probability: 0.1 }),
+      ),
+    ).rejects.toThrow(/threshold/);
   });
 
   it('loads a baseline through loadModel, taking the threshold from decision.json when evaluate wrote one', async () => {
@@ -79,7 +113,10 @@ describe('model registry', () => {
     expect(Array.from(m.predict([{}, { amount: 3 }]))).toEqual([0.125, 0.125]);
     expect(m.threshold).toBe(0.3);
     expect(m.contributions({})).toBeNull();
-    fs.writeFileSync(path.join(modelDir(dir, v), 'decision.json'), JSON.stringify({ threshold: 0.42, objective: 'value' }));
+    fs.writeFileSync(
+      path.join(modelDir(dir, v), 'decision.json'),
+      JSON.stringify({ threshold: 0.42, objective: 'value' }),
+    );
     m = await loadModel(dir, v);
     expect(m.threshold).toBe(0.42);
     expect(readCard(dir, v).params).toEqual({ probability: 0.125 });

@@ -1,7 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { AliasesSchema, ModelCardSchema, describeErrors, validatorFor, type AliasName, type Aliases, type ModelCard } from '@bolsillo/schema';
+import {
+  AliasesSchema,
+  ModelCardSchema,
+  describeErrors,
+  validatorFor,
+  type AliasName,
+  type Aliases,
+  type ModelCard,
+} from '@bolsillo/schema';
 import { appendJsonl, readJson, readJsonl, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../atomic';
 import type { ModelArtifacts } from '../model/artifacts';
 
@@ -32,13 +40,17 @@ export interface AuditEntry {
  * @example newVersionId(new Date('2024-05-01T12:00:00Z')) // '20240501T120000Z-3fa9c1'
  */
 export function newVersionId(at: Date, suffix: string = crypto.randomBytes(3).toString('hex')): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
   return `${stamp}-${suffix}`;
 }
 
 /** Folder of one model version: `<registry>/models/<version>`. */
 export function modelDir(registryDir: string, version: string): string {
-  if (!VERSION_PATTERN.test(version)) throw new Error(`registry: "${version}" is not a version id (YYYYMMDDTHHMMSSZ-xxxxxx)`);
+  if (!VERSION_PATTERN.test(version))
+    throw new Error(`registry: "${version}" is not a version id (YYYYMMDDTHHMMSSZ-xxxxxx)`);
   return path.join(registryDir, 'models', version);
 }
 
@@ -67,9 +79,15 @@ export function listVersions(registryDir: string): ModelCard[] {
 
 /** The aliases file; all aliases null when nothing was registered yet. */
 export function readAliases(registryDir: string): Aliases {
-  const value = readJson<unknown>(aliasesFile(registryDir), { champion: null, challenger: null, previous: null, updated_at: '' });
+  const value = readJson<unknown>(aliasesFile(registryDir), {
+    champion: null,
+    challenger: null,
+    previous: null,
+    updated_at: '',
+  });
   const validate = validatorFor(AliasesSchema);
-  if (!validate(value)) throw new Error(`${aliasesFile(registryDir)}: invalid aliases: ${describeErrors(validate.errors).join('; ')}`);
+  if (!validate(value))
+    throw new Error(`${aliasesFile(registryDir)}: invalid aliases: ${describeErrors(validate.errors).join('; ')}`);
   return value;
 }
 
@@ -84,14 +102,22 @@ export function readAudit(registryDir: string): AuditEntry[] {
 }
 
 function requireVersion(registryDir: string, version: string): void {
-  if (!fs.existsSync(path.join(modelDir(registryDir, version), 'card.json'))) throw new Error(`registry: version ${version} is not registered`);
+  if (!fs.existsSync(path.join(modelDir(registryDir, version), 'card.json')))
+    throw new Error(`registry: version ${version} is not registered`);
 }
 
 function requireReason(reason: string): void {
   if (!reason || !reason.trim()) throw new Error('registry: a reason is required for every alias change');
 }
 
-function writeAliases(registryDir: string, before: Aliases, next: Omit<Aliases, 'updated_at'>, action: string, reason: string, extra: Record<string, unknown> = {}): Aliases {
+function writeAliases(
+  registryDir: string,
+  before: Aliases,
+  next: Omit<Aliases, 'updated_at'>,
+  action: string,
+  reason: string,
+  extra: Record<string, unknown> = {},
+): Aliases {
   const ts = new Date().toISOString();
   const aliases: Aliases = { ...next, updated_at: ts };
   // One file, renamed into place: readers see the old aliases or the new, never a mix.
@@ -104,10 +130,18 @@ function writeAliases(registryDir: string, before: Aliases, next: Omit<Aliases, 
 /** Point `alias` at `version` (or clear it with null). Atomic and audited. */
 export function setAlias(registryDir: string, alias: AliasName, version: string | null, reason: string): Aliases {
   requireReason(reason);
-  if (!ALIAS_NAMES.includes(alias)) throw new Error(`registry: unknown alias "${alias}" (use ${ALIAS_NAMES.join(', ')})`);
+  if (!ALIAS_NAMES.includes(alias))
+    throw new Error(`registry: unknown alias "${alias}" (use ${ALIAS_NAMES.join(', ')})`);
   if (version !== null) requireVersion(registryDir, version);
   const before = readAliases(registryDir);
-  return writeAliases(registryDir, before, { champion: before.champion, challenger: before.challenger, previous: before.previous, [alias]: version }, 'alias', reason, { alias, version });
+  return writeAliases(
+    registryDir,
+    before,
+    { champion: before.champion, challenger: before.challenger, previous: before.previous, [alias]: version },
+    'alias',
+    reason,
+    { alias, version },
+  );
 }
 
 /**
@@ -122,7 +156,11 @@ export function promote(registryDir: string, version: string, reason: string): A
   return writeAliases(
     registryDir,
     before,
-    { champion: version, previous: before.champion ?? before.previous, challenger: before.challenger === version ? null : before.challenger },
+    {
+      champion: version,
+      previous: before.champion ?? before.previous,
+      challenger: before.challenger === version ? null : before.challenger,
+    },
     'promote',
     reason,
     { version },
@@ -138,10 +176,17 @@ export function rollback(registryDir: string, reason: string): Aliases {
   const before = readAliases(registryDir);
   if (!before.previous) throw new Error('registry: no previous version to roll back to');
   requireVersion(registryDir, before.previous);
-  return writeAliases(registryDir, before, { champion: before.previous, previous: null, challenger: before.challenger }, 'rollback', reason, {
-    version: before.previous,
-    demoted: before.champion,
-  });
+  return writeAliases(
+    registryDir,
+    before,
+    { champion: before.previous, previous: null, challenger: before.challenger },
+    'rollback',
+    reason,
+    {
+      version: before.previous,
+      demoted: before.champion,
+    },
+  );
 }
 
 /**
@@ -165,6 +210,11 @@ export async function writeModelVersion(
     // The card goes last: listVersions only lists folders with a card.
     writeJsonAtomic(path.join(tmp, 'card.json'), card);
   });
-  appendAudit(registryDir, { ts: card.created_at, action: 'register', version: card.version, reason: `trained ${card.family} on master ${card.master_hash}` });
+  appendAudit(registryDir, {
+    ts: card.created_at,
+    action: 'register',
+    version: card.version,
+    reason: `trained ${card.family} on master ${card.master_hash}`,
+  });
   return dir;
 }
