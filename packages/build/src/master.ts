@@ -32,8 +32,8 @@ export function canonicalOrder(frame: Frame, keep: (i: number) => boolean): Uint
     ranks = Math.max(ranks, dateRank(i) + 2);
   }
   const start = new Uint32Array(ranks + 1);
-  for (let i = 0; i < frame.length; i++) if (keep(i)) start[dateRank(i) + 2]++;
-  for (let r = 0; r < ranks; r++) start[r + 1] += start[r]!;
+  for (let i = 0; i < frame.length; i++) if (keep(i)) start[dateRank(i) + 2] = start[dateRank(i) + 2]! + 1;
+  for (let r = 0; r < ranks; r++) start[r + 1] = start[r + 1]! + start[r]!;
   const idx = new Uint32Array(kept);
   const next = start.slice();
   for (let i = 0; i < frame.length; i++) if (keep(i)) idx[next[dateRank(i) + 1]!++] = i;

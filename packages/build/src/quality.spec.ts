@@ -19,7 +19,7 @@ describe('quality suite', () => {
 
   it('fails exactly the expectations a corrupted dataset breaks, with observed values', () => {
     const rows = generateFeatureRows() as unknown as Record<string, Cell>[];
-    rows[3]!.txn_id = rows[2]!.txn_id; // duplicate key
+    rows[3]!.txn_id = rows[2]!.txn_id!; // duplicate key
     rows[10]!.age = 7; // out of range
     rows[11]!.sex = 'X'; // not in the allowed set
     rows[12]!.customer_key = null; // null key

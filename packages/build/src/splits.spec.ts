@@ -112,7 +112,7 @@ describe('assignSplits', () => {
     let laterFirst = '9999';
     d.group.forEach((g, i) => {
       const sp = split[i];
-      if (sp === null) return;
+      if (sp === null || sp === undefined) return;
       expect(where.get(g) ?? sp).toBe(sp); // one split per customer
       where.set(g, sp);
       if (sp === 'train') trainLast = d.date[i]! > trainLast ? d.date[i]! : trainLast;

@@ -135,8 +135,8 @@ function groupStats(group: Coded, y: Int8Array, take?: (i: number) => boolean) {
   for (let i = 0; i < n; i++) {
     if (take && !take(i)) continue;
     const c = group.codes[i]!;
-    rows[c]++;
-    if (y[i] === 1) pos[c]++;
+    rows[c] = rows[c]! + 1;
+    if (y[i] === 1) pos[c] = pos[c]! + 1;
   }
   const out: { key: string; rows: number; pos: number }[] = [];
   for (let c = 0; c < rows.length; c++)
@@ -221,7 +221,10 @@ export function assignSplitsCoded(
   } else {
     const days = dayOfRank(date.dict, dateRank);
     const rowsPerRank = new Float64Array(days.length);
-    for (let i = 0; i < n; i++) rowsPerRank[dateRank[date.codes[i]!]!]++;
+    for (let i = 0; i < n; i++) {
+      const r = dateRank[date.codes[i]!]!;
+      rowsPerRank[r] = rowsPerRank[r]! + 1;
+    }
     if (params.strategy === 'time') {
       const period = periodsByDate(rowsPerRank, days, shares, gapDays);
       for (let i = 0; i < n; i++) {

@@ -459,7 +459,9 @@ export async function parseRangeColumnar(
     const m = out.merchants[merchant]!;
     if (m.merchant_city === null) out.emptyMerchantCity += 1;
     if (m.merchant_country === null) out.emptyMerchantCountry += 1;
-    if (merchantRows[merchant]++ === 0 && !groupOrder.has(m.merchant_group)) groupOrder.set(m.merchant_group, 0);
+    const seen = merchantRows[merchant]!;
+    merchantRows[merchant] = seen + 1;
+    if (seen === 0 && !groupOrder.has(m.merchant_group)) groupOrder.set(m.merchant_group, 0);
     buffered += 1;
     if (spill && buffered >= spill.maxRows) {
       flushStaging(st, dates, out);

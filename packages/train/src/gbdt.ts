@@ -264,8 +264,8 @@ export function trainGbdt(
       const h = hess[r]!;
       for (let k = rowStart[r]!, e = rowStart[r + 1]!; k < e; k++) {
         const idx = entries[k]!;
-        hist[idx] += g;
-        hist[idx + 1] += h;
+        hist[idx] = hist[idx]! + g;
+        hist[idx + 1] = hist[idx + 1]! + h;
       }
     }
     for (let f = 0; f < width; f++) {
@@ -428,7 +428,7 @@ export function trainGbdt(
       buildHist(small.hist, small.begin, small.end, small.g, small.h);
       const ph = large.hist;
       const sh = small.hist;
-      for (let k = 0; k < ph.length; k++) ph[k] -= sh[k]!;
+      for (let k = 0; k < ph.length; k++) ph[k] = ph[k]! - sh[k]!;
       findSplit(leftLeaf, feats);
       findSplit(rightLeaf, feats);
       leaves[bi] = leftLeaf;
@@ -444,7 +444,7 @@ export function trainGbdt(
         node = bins[at + tree.feature[node]!]! <= tree.bin[node]! ? tree.left[node]! : tree.right[node]!;
       return tree.value[node]!;
     };
-    for (let i = 0; i < n; i++) F[i] += walk(train.bins, i * width);
+    for (let i = 0; i < n; i++) F[i] = F[i]! + walk(train.bins, i * width);
     trees.push({
       feature: tree.feature,
       threshold: tree.threshold,
@@ -457,7 +457,7 @@ export function trainGbdt(
       let loss = 0;
       let wsum = 0;
       for (let i = 0; i < valid.n; i++) {
-        Fv[i] += walk(valid.bins, i * width);
+        Fv[i] = Fv[i]! + walk(valid.bins, i * width);
         const z = Fv[i]!;
         // log(1 + e^z) − y·z, computed stably.
         const l = Math.max(z, 0) - z * valid.y[i]! + Math.log1p(Math.exp(-Math.abs(z)));

@@ -130,7 +130,7 @@ export function treeContributions(e: CompiledEnsemble, x: Float32Array, row: num
     let f = feature[node]!;
     while (f >= 0) {
       const next = x[base + f]! < threshold[node]! ? left[node]! : right[node]!;
-      out[f] += value[next]! - value[node]!;
+      out[f] = out[f]! + value[next]! - value[node]!;
       node = next;
       f = feature[node]!;
     }
