@@ -10,8 +10,9 @@ module.exports = [
   {
     files: ['**/*.ts', '**/*.js'],
     rules: {
-      // Module boundaries: a stage imports only the shared libraries (schema, core), never another
-      // stage; the API app imports serve, monitor and the shared libraries.
+      // Module boundaries: a stage imports only the shared libraries (schema, core, model), never another
+      // stage; the data stages (scope:data: ingest, features, build) never import the model runtime, so
+      // they install without TensorFlow; the API app imports serve, monitor, evaluate and the shared libraries.
       '@nx/enforce-module-boundaries': [
         'error',
         {
@@ -20,10 +21,19 @@ module.exports = [
           depConstraints: [
             { sourceTag: 'type:schema', onlyDependOnLibsWithTags: ['type:schema'] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:schema', 'type:util'] },
-            { sourceTag: 'type:stage', onlyDependOnLibsWithTags: ['type:schema', 'type:util'] },
+            { sourceTag: 'type:model', onlyDependOnLibsWithTags: ['type:schema', 'type:util'] },
+            { sourceTag: 'type:stage', onlyDependOnLibsWithTags: ['type:schema', 'type:util', 'type:model'] },
+            { sourceTag: 'scope:data', notDependOnLibsWithTags: ['type:model'] },
             {
               sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:schema', 'type:util', 'stage:serve', 'stage:monitor', 'stage:evaluate'],
+              onlyDependOnLibsWithTags: [
+                'type:schema',
+                'type:util',
+                'type:model',
+                'stage:serve',
+                'stage:monitor',
+                'stage:evaluate',
+              ],
             },
           ],
         },

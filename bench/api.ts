@@ -21,13 +21,12 @@ import path from 'node:path';
 import {
   DEFAULT_FEATURE_PARAMS,
   dataLayout,
-  loadModel,
   partitionDir,
-  readAliases,
   seededRandom,
   tableFromRows,
   writeParquetFile,
 } from '@bolsillo/core';
+import { loadModel, readAliases } from '@bolsillo/model';
 import { FeatureRowSchema, PREDICTION_EXAMPLE, arrowSchemaFor } from '@bolsillo/schema';
 import { featuresForRequest, registerDemoChampion, scorePartitions, scoreRows } from '@bolsillo/serve';
 import type { PacedResult } from './paced-load';

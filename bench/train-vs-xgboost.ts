@@ -21,15 +21,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  averagePrecision,
-  createEncoder,
-  forEachParquetBatch,
-  loadModel,
-  loadParams,
-  readJson,
-  seededRandom,
-} from '@bolsillo/core';
+import { averagePrecision, forEachParquetBatch, loadParams, readJson, seededRandom } from '@bolsillo/core';
+import { createEncoder, loadModel } from '@bolsillo/model';
 import { TARGET } from '@bolsillo/schema';
 import { readTrainingRows } from '../packages/train/src/master-reader';
 import { TrainParamsSchema } from '../packages/train/src/params';

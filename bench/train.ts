@@ -16,7 +16,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { averagePrecision, confusionAt, forEachParquetBatch, loadModel, readJson } from '@bolsillo/core';
+import { averagePrecision, confusionAt, forEachParquetBatch, readJson } from '@bolsillo/core';
+import { loadModel } from '@bolsillo/model';
 import { runTrain } from '../packages/train/src/run';
 
 const root = path.resolve(__dirname, '..');

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { acquireDataLock, listVersions } from '@bolsillo/core';
+import { acquireDataLock } from '@bolsillo/core';
+import { listVersions } from '@bolsillo/model';
 import { DEFAULT_PARAMS_FILE, runEvaluate, runForcePromote, runRollback } from '@bolsillo/evaluate';
 import type { RegistryOps } from './app';
 

@@ -5,13 +5,12 @@ import {
   customerKey,
   dataLayout,
   emptyCustomerState,
-  readAliases,
-  readAudit,
   readJsonl,
   updateCustomerState,
   writeJsonAtomic,
   type FeatureInput,
 } from '@bolsillo/core';
+import { readAliases, readAudit } from '@bolsillo/model';
 import {
   MAX_BATCH,
   PREDICTION_EXAMPLE,

@@ -14,7 +14,6 @@ import {
   emptyCustomerState,
   freePort,
   listPartitions,
-  loadModel,
   openOnlineStore,
   readOnlineStore,
   readParquetFile,
@@ -26,6 +25,7 @@ import {
   type OnlineStore,
   type OnlineStoreSnapshot,
 } from '@bolsillo/core';
+import { loadModel } from '@bolsillo/model';
 import {
   FEATURE_NAMES,
   TRANSACTION_PUSH_EXAMPLE,

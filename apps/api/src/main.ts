@@ -2,7 +2,8 @@
  * The API process: `npx nx serve api` (PORT, default 8000). Wires serving over DATA_DIR, loads the
  * champion named by `registry/aliases.json`, follows alias changes, and listens.
  */
-import { ONLINE_STORE_ENV, dataLayout, dirsFromEnv, loadModel, openOnlineStore, resolveSecret } from '@bolsillo/core';
+import { ONLINE_STORE_ENV, dataLayout, dirsFromEnv, openOnlineStore, resolveSecret } from '@bolsillo/core';
+import { loadModel } from '@bolsillo/model';
 import { renderMonitoringPage } from '@bolsillo/monitor';
 import { configFromEnv, createServing } from '@bolsillo/serve';
 import { evaluateRegistryOps } from './admin-ops';

@@ -11,8 +11,6 @@ import {
   dataLayout,
   emptyCustomerState,
   listPartitions,
-  loadModel,
-  readAliases,
   readJson,
   readParquetFile,
   rowsFromTable,
@@ -20,6 +18,7 @@ import {
   type CustomerState,
   type FeatureParams,
 } from '@bolsillo/core';
+import { loadModel, readAliases } from '@bolsillo/model';
 import {
   createServing,
   featuresForRequest,

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { modelDir, promote } from '@bolsillo/core';
+import { modelDir, promote } from '@bolsillo/model';
 import { PREDICTION_EXAMPLE, type PredictionResponse } from '@bolsillo/schema';
 import { registerDemoModel } from '@bolsillo/serve';
 import { listen, pool, type Client } from './http-client.test-util';

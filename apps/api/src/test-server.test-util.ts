@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dataLayout, loadModel } from '@bolsillo/core';
+import { dataLayout } from '@bolsillo/core';
+import { loadModel } from '@bolsillo/model';
 import {
   createServing,
   registerDemoChampion,

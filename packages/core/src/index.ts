@@ -82,43 +82,6 @@ export {
   MIBOLSILLO_ESSENTIAL_GROUPS,
 } from './generator/generate';
 export type { GenerateOptions, GeneratorShift } from './generator/generate';
-export {
-  ALIAS_NAMES,
-  VERSION_PATTERN,
-  newVersionId,
-  modelDir,
-  readCard,
-  listVersions,
-  readAliases,
-  appendAudit,
-  readAudit,
-  setAlias,
-  promote,
-  rollback,
-  writeModelVersion,
-} from './registry/registry';
-export type { AuditEntry } from './registry/registry';
-export { loadModel, modelFromArtifacts } from './model/load-model';
-export type { LoadedModel, ModelScores } from './model/load-model';
-export { baselineArtifacts, ruleScore, featureScore, featureSignal, featureNumber } from './model/artifacts';
-export { compileTreeEnsemble, treeLogits, treeContributions } from './model/trees';
-export type { TreeEnsembleJson, TreeJson, CompiledEnsemble } from './model/trees';
-export type {
-  ModelArtifacts,
-  ModelJson,
-  LayersModelJson,
-  BaselineModelJson,
-  FeatureScorerJson,
-  RuleCondition,
-  WeightSpec,
-} from './model/artifacts';
-export { createEncoder, encodedNames, MISSING_SUFFIX, OOV_TOKEN, BIN_INFIX } from './model/preprocessing';
-export type { Encoder } from './model/preprocessing';
-export { calibrate, logit, sigmoid } from './model/calibration';
-export { readDenseNetwork, forwardDense } from './model/network';
-export type { DenseLayer, Activation } from './model/network';
-export { loadTf } from './tf-backend';
-export type { Tf, TfHandle } from './tf-backend';
 export { compatibleWriterProperties, tableToCompatibleParquet } from './parquet-compat';
 export { forEachParquetBatch, readParquetColumnNames, writeParquetBatches } from './parquet-stream';
 export type { ParquetBatchOptions, WriteParquetBatchesOptions } from './parquet-stream';

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 // The workspace's ESLint config enforces module boundaries by project tags: a stage imports only the
-// shared libraries, the API app only serve, monitor and the shared libraries.
+// shared libraries, a data stage never the model runtime, the API app only serve, monitor, evaluate
+// and the shared libraries.
 const root = path.resolve(__dirname, '../../..');
 
 // ESLint runs as the CLI does (its config loader needs native ESM, which Jest's VM lacks). The report
@@ -69,6 +70,32 @@ describe('module boundaries (ESLint)', () => {
       "import { dataLayout } from '@bolsillo/core';\nimport { TARGET } from '@bolsillo/schema';\nexport const x = [dataLayout, TARGET];\n",
     );
     expect(errors).toEqual([]);
+  });
+
+  it('keeps the model runtime out of the data stages and core', async () => {
+    const probe = "import { loadModel } from '@bolsillo/model';\nexport const x = loadModel;\n";
+    for (const file of [
+      'packages/ingest/src/probe.ts',
+      'packages/features/src/probe.ts',
+      'packages/build/src/probe.ts',
+    ]) {
+      const errors = await boundaryErrors(file, probe);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain('type:model');
+    }
+    expect(await boundaryErrors('packages/core/src/probe.ts', probe)).toHaveLength(1);
+  });
+
+  it('lets a model stage and the API import the model runtime, and not the runtime a stage', async () => {
+    const probe = "import { loadModel } from '@bolsillo/model';\nexport const x = loadModel;\n";
+    expect(await boundaryErrors('packages/train/src/probe.ts', probe)).toEqual([]);
+    expect(await boundaryErrors('apps/api/src/probe.ts', probe)).toEqual([]);
+    expect(
+      await boundaryErrors(
+        'packages/model/src/probe.ts',
+        "import { runTrain } from '@bolsillo/train';\nexport const x = runTrain;\n",
+      ),
+    ).toHaveLength(1);
   });
 
   it('lets the API import serve, monitor and evaluate (the admin routes run its gate) but not train', async () => {

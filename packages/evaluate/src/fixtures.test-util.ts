@@ -5,16 +5,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  baselineArtifacts,
-  dataLayout,
-  newVersionId,
-  seededRandom,
-  tableFromRows,
-  writeJsonAtomic,
-  writeModelVersion,
-  writeParquetFile,
-} from '@bolsillo/core';
+import { dataLayout, seededRandom, tableFromRows, writeJsonAtomic, writeParquetFile } from '@bolsillo/core';
+import { baselineArtifacts, newVersionId, writeModelVersion } from '@bolsillo/model';
 import { FEATURE_DECLARATIONS, MasterRowSchema, TARGET, arrowSchemaFor, type ModelCard } from '@bolsillo/schema';
 
 export const MASTER_HASH = 'testhash0001';

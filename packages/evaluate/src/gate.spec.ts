@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { dataLayout, readAliases, readAudit, readJson } from '@bolsillo/core';
+import { dataLayout, readJson } from '@bolsillo/core';
+import { readAliases, readAudit } from '@bolsillo/model';
 import { decideGate, type Verdict } from './gate';
 import { DEFAULT_EVALUATE_PARAMS, type EvaluateParams } from './params';
 import { runEvaluate, runForcePromote, runRollback } from './run';

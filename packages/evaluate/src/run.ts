@@ -6,26 +6,28 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  appendAudit,
   dataLayout,
   forEachParquetBatch,
   readParquetColumnNames,
-  listVersions,
-  loadModel,
   loadParams,
-  modelDir,
-  promote,
-  readAliases,
-  readCard,
   readJson,
-  rollback,
   seededRandom,
   rowsFromTable,
   writeDirAtomic,
   writeFileAtomic,
   writeJsonAtomic,
-  type LoadedModel,
 } from '@bolsillo/core';
+import {
+  appendAudit,
+  listVersions,
+  loadModel,
+  modelDir,
+  promote,
+  readAliases,
+  readCard,
+  rollback,
+  type LoadedModel,
+} from '@bolsillo/model';
 import { BASELINE_KINDS, FEATURE_NAMES, TARGET, type Aliases, type ModelCard } from '@bolsillo/schema';
 import { evaluateCandidate, type Contender, type Evaluation } from './evaluation';
 import type { Verdict } from './gate';

@@ -4,18 +4,14 @@ import {
   appendJsonl,
   dataLayout,
   listPartitions,
-  loadModel,
   loadParams,
-  promote,
-  readAliases,
   readJson,
   readJsonl,
-  rollback,
   writeJsonAtomic,
   DEFAULT_FEATURE_PARAMS,
   type FeatureParams,
-  type LoadedModel,
 } from '@bolsillo/core';
+import { loadModel, promote, readAliases, rollback, type LoadedModel } from '@bolsillo/model';
 import { FEATURE_NAMES, type StageRun } from '@bolsillo/schema';
 import { computeCosts, type CostReport } from './costs';
 import { computeDrift, computeScoreDrift, type DriftResult, type ScoreDrift } from './drift';

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { appendJsonl, readAliases, readAudit, readJsonl, setAlias } from '@bolsillo/core';
+import { appendJsonl, readJsonl } from '@bolsillo/core';
+import { readAliases, readAudit, setAlias } from '@bolsillo/model';
 import type { FeatureRow, PredictionLogEntry } from '@bolsillo/schema';
 import { renderMonitoringPage } from './page';
 import { runMonitor, type ActionRecord, type MonitorOptions, type MonitorSummary } from './run';

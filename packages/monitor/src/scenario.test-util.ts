@@ -9,22 +9,19 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   DEFAULT_FEATURE_PARAMS,
-  baselineArtifacts,
   computeFeatures,
   emptyCustomerState,
   foldCustomerState,
   generate,
   partitionDir,
-  promote,
   tableFromRows,
   writeJsonAtomic,
-  writeModelVersion,
   writeParquetFile,
   type CustomerState,
   type FeatureInput,
   type GenerateOptions,
-  type RuleCondition,
 } from '@bolsillo/core';
+import { baselineArtifacts, promote, writeModelVersion, type RuleCondition } from '@bolsillo/model';
 import {
   FEATURE_DECLARATIONS,
   FeatureRowSchema,

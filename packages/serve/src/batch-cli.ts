@@ -2,15 +2,8 @@
  * `npx nx run serve:batch -- --from 2019-12-01 --to 2019-12-31 [--version <id>]`: score feature-store
  * partitions with the champion (or a given version) into `predictions/date=*\/part-0.parquet`.
  */
-import {
-  dataLayout,
-  loadModel,
-  readAliases,
-  readJson,
-  runCli,
-  DEFAULT_FEATURE_PARAMS,
-  type FeatureParams,
-} from '@bolsillo/core';
+import { dataLayout, readJson, runCli, DEFAULT_FEATURE_PARAMS, type FeatureParams } from '@bolsillo/core';
+import { loadModel, readAliases } from '@bolsillo/model';
 import { scorePartitions } from './batch';
 
 void runCli({

@@ -5,7 +5,6 @@ import path from 'node:path';
 import {
   DEFAULT_FEATURE_PARAMS,
   dataLayout,
-  loadModel,
   partitionDir,
   readParquetFile,
   rowsFromTable,
@@ -13,6 +12,7 @@ import {
   tableFromRows,
   writeParquetFile,
 } from '@bolsillo/core';
+import { loadModel } from '@bolsillo/model';
 import { FeatureRowSchema, PREDICTION_EXAMPLE, arrowSchemaFor, type PredictionRequest } from '@bolsillo/schema';
 import { scorePartitions, type BatchPredictionRow } from './batch';
 import { registerDemoChampion } from './demo-model';

@@ -3,15 +3,15 @@
  * Tests and the API benchmark use them so they exercise the production loader and runtime on a
  * machine with no trained model; they are never promoted by the pipeline.
  */
+import { seededRandom } from '@bolsillo/core';
 import {
   encodedNames,
   newVersionId,
   promote,
-  seededRandom,
   setAlias,
   writeModelVersion,
   type LayersModelJson,
-} from '@bolsillo/core';
+} from '@bolsillo/model';
 import type { ModelCard, Preprocessing } from '@bolsillo/schema';
 
 const COLUMNS: Preprocessing['columns'] = [

@@ -1,4 +1,4 @@
-import { featureScore } from '@bolsillo/core';
+import { featureScore } from '@bolsillo/model';
 import { fitFeatureScorer } from './baselines';
 import { planCv } from './cv';
 

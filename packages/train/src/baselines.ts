@@ -4,7 +4,7 @@
  * probability). Which feature, direction and threshold each baseline uses comes from the train
  * params; the fitting here knows none of them.
  */
-import { featureNumber, featureSignal, type FeatureScorerJson } from '@bolsillo/core';
+import { featureNumber, featureSignal, type FeatureScorerJson } from '@bolsillo/model';
 
 type Row = Readonly<Record<string, unknown>>;
 type Labels = ArrayLike<number>;

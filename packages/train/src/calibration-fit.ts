@@ -1,5 +1,6 @@
 import type { Calibration } from '@bolsillo/schema';
-import { brierScore, calibrate, confusionAt, expectedCalibrationError, logit, sigmoid } from '@bolsillo/core';
+import { brierScore, confusionAt, expectedCalibrationError } from '@bolsillo/core';
+import { calibrate, logit, sigmoid } from '@bolsillo/model';
 
 type Labels = ArrayLike<number | boolean>;
 const y01 = (y: Labels, i: number) => (y[i] ? 1 : 0);

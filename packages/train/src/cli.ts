@@ -1,4 +1,5 @@
-import { dataLayout, readCard, runCli } from '@bolsillo/core';
+import { dataLayout, runCli } from '@bolsillo/core';
+import { readCard } from '@bolsillo/model';
 import { cvSummary } from './cv-summary';
 import { DEFAULT_PARAMS_FILE, runTrain } from './run';
 

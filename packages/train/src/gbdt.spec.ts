@@ -1,20 +1,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { averagePrecision, loadParams, seededRandom } from '@bolsillo/core';
 import {
-  averagePrecision,
   baselineArtifacts,
   compileTreeEnsemble,
   createEncoder,
   loadModel,
-  loadParams,
   loadTf,
   newVersionId,
-  seededRandom,
   treeLogits,
   writeModelVersion,
   type TreeEnsembleJson,
-} from '@bolsillo/core';
+} from '@bolsillo/model';
 import type { ModelCard } from '@bolsillo/schema';
 import { syntheticMasterRows, SYNTHETIC_FEATURES } from './fixture.test-util';
 import { applyBins, fitBins, predictGbdt, resolveGbdtParams, trainGbdt } from './gbdt';

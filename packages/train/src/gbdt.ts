@@ -1,4 +1,5 @@
-import { compileTreeEnsemble, seededRandom, treeLogits, type TreeEnsembleJson, type TreeJson } from '@bolsillo/core';
+import { seededRandom } from '@bolsillo/core';
+import { compileTreeEnsemble, treeLogits, type TreeEnsembleJson, type TreeJson } from '@bolsillo/model';
 import { classWeights } from './models';
 import type { HyperParams } from './params';
 

@@ -1,4 +1,5 @@
-import { seededRandom, type LayersModelJson, type ModelArtifacts, type Tf, type WeightSpec } from '@bolsillo/core';
+import { seededRandom } from '@bolsillo/core';
+import { type LayersModelJson, type ModelArtifacts, type Tf, type WeightSpec } from '@bolsillo/model';
 import type { HyperParams } from './params';
 
 /** Hyper-parameters with every default filled in. */

@@ -1,5 +1,5 @@
 import { featureDeclaration, type Preprocessing, type PreprocessingColumn } from '@bolsillo/schema';
-import { encodedNames } from '@bolsillo/core';
+import { encodedNames } from '@bolsillo/model';
 
 /** Options of {@link fitPreprocessing}. */
 export interface PreprocessOptions {

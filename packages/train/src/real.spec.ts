@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { listVersions, loadModel, readAliases } from '@bolsillo/core';
+import { listVersions, loadModel, readAliases } from '@bolsillo/model';
 import { runTrain } from './run';
 import { itRealData, realDataPath } from '@bolsillo/testing';
 

@@ -1,17 +1,6 @@
 import path from 'node:path';
-import {
-  dataLayout,
-  listVersions,
-  readAliases,
-  readCard,
-  readJson,
-  rollback,
-  runCli,
-  setAlias,
-  modelDir,
-  ALIAS_NAMES,
-  type CliContext,
-} from '@bolsillo/core';
+import { dataLayout, readJson, runCli, type CliContext } from '@bolsillo/core';
+import { listVersions, readAliases, readCard, rollback, setAlias, modelDir, ALIAS_NAMES } from '@bolsillo/model';
 import type { AliasName, ModelCard } from '@bolsillo/schema';
 import { cvSummary, thresholdSummary } from './cv-summary';
 

@@ -1,4 +1,5 @@
-import { loadTf, seededRandom } from '@bolsillo/core';
+import { seededRandom } from '@bolsillo/core';
+import { loadTf } from '@bolsillo/model';
 import { resolveParams, trainNetwork } from './models';
 
 describe('L1 (lasso) penalty', () => {

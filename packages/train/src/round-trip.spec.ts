@@ -10,7 +10,7 @@ import {
   ruleScore,
   writeModelVersion,
   type LayersModelJson,
-} from '@bolsillo/core';
+} from '@bolsillo/model';
 import { TARGET, type ModelCard } from '@bolsillo/schema';
 import { syntheticMasterRows, SYNTHETIC_FEATURES } from './fixture.test-util';
 import { networkArtifacts, predictNetwork, resolveParams, trainNetwork } from './models';

@@ -1,17 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  dataLayout,
-  loadParams,
-  loadTf,
-  newVersionId,
-  readAliases,
-  readJson,
-  readParquetColumnNames,
-  setAlias,
-  writeModelVersion,
-} from '@bolsillo/core';
+import { dataLayout, loadParams, readJson, readParquetColumnNames } from '@bolsillo/core';
+import { loadTf, newVersionId, readAliases, setAlias, writeModelVersion } from '@bolsillo/model';
 import { BASELINE_KINDS, TARGET, type ModelCard, type ModelLimitations, type PopulationSlice } from '@bolsillo/schema';
 import { TrainParamsSchema, type TrainParams } from './params';
 import { readTrainingRows, type SampleRecord } from './master-reader';

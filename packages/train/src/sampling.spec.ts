@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadTf } from '@bolsillo/core';
+import { loadTf } from '@bolsillo/model';
 import { TARGET } from '@bolsillo/schema';
 import { syntheticMasterRows, SYNTHETIC_FEATURES, TEST_BASELINES, writeSyntheticMaster } from './fixture.test-util';
 import { readTrainingRows, sampleGroupsByFold } from './master-reader';

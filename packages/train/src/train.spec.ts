@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { listVersions, loadModel, loadTf, readAliases, readJson } from '@bolsillo/core';
+import { readJson } from '@bolsillo/core';
+import { listVersions, loadModel, loadTf, readAliases } from '@bolsillo/model';
 import { TARGET } from '@bolsillo/schema';
 import { syntheticMasterRows, SYNTHETIC_FEATURES, TEST_BASELINES, writeSyntheticMaster } from './fixture.test-util';
 import { fitIsotonic, fitPlatt } from './calibration-fit';

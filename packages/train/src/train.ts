@@ -1,18 +1,13 @@
+import { averagePrecision, brierScore, expectedCalibrationError, logLoss, rocAuc, seededRandom } from '@bolsillo/core';
 import {
-  averagePrecision,
   baselineArtifacts,
-  brierScore,
   calibrate,
   createEncoder,
-  expectedCalibrationError,
   featureScore,
-  logLoss,
-  rocAuc,
-  seededRandom,
   type BaselineModelJson,
   type ModelArtifacts,
   type Tf,
-} from '@bolsillo/core';
+} from '@bolsillo/model';
 import type { BaselineKind, Calibration, ModelFamily, Preprocessing } from '@bolsillo/schema';
 import { fitFeatureScorer, isNumericFeature, type FeatureScorerSpec } from './baselines';
 import { bestF1Threshold, chooseCalibration, type CalibrationScore } from './calibration-fit';

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ModelCard } from '@bolsillo/schema';
-import { baselineArtifacts } from '../model/artifacts';
-import { loadModel } from '../model/load-model';
+import { baselineArtifacts } from './artifacts';
+import { loadModel } from './load-model';
 import {
   listVersions,
   modelDir,

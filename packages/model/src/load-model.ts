@@ -9,8 +9,8 @@ import {
   type ModelCard,
   type Preprocessing,
 } from '@bolsillo/schema';
-import { readJson } from '../atomic';
-import { modelDir, readCard } from '../registry/registry';
+import { readJson } from '@bolsillo/core';
+import { modelDir, readCard } from './registry';
 import { featureScore, ruleScore, type ModelJson } from './artifacts';
 import { calibrate, sigmoid } from './calibration';
 import { createEncoder } from './preprocessing';

@@ -10,8 +10,8 @@ import {
   type Aliases,
   type ModelCard,
 } from '@bolsillo/schema';
-import { appendJsonl, readJson, readJsonl, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../atomic';
-import type { ModelArtifacts } from '../model/artifacts';
+import { appendJsonl, readJson, readJsonl, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '@bolsillo/core';
+import type { ModelArtifacts } from './artifacts';
 
 /** Alias names, in display order. */
 export const ALIAS_NAMES: readonly AliasName[] = ['champion', 'challenger', 'previous'];
