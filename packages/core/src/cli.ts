@@ -2,8 +2,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StageRun } from '@bolsillo/schema';
 import { appendJsonl } from './atomic';
-import { acquireDataLock } from './data-lock';
+import { acquireDataLock, acquireShardLock } from './data-lock';
 import { dataLayout, dirsFromEnv } from './paths';
+import { describeRole, SHARDS_ENV, SHARD_INDEX_ENV, shardRole, shardSpecCheck, WHOLE, type ShardRole } from './shard';
 
 /** A command-line option of a stage. */
 export interface CliOption {
@@ -35,6 +36,8 @@ export interface CliContext {
   readonly rawDir: string;
   /** Print a progress or info line (stderr). */
   readonly log: (message: string) => void;
+  /** Whole stage, one shard, or the merge ({@link CliSpec.shardable} stages; always whole for the others). */
+  readonly shard: ShardRole;
 }
 
 /** A stage (or tool) command line. */
@@ -51,11 +54,35 @@ export interface CliSpec {
    * and the data folder is not locked. Default: reads and writes.
    */
   readonly readOnly?: (values: CliContext['values']) => boolean;
+  /**
+   * The stage splits into shards by customer: adds `--shard i/N` (or `JOB_COMPLETION_INDEX` with
+   * `BOLSILLO_SHARDS`), `--merge` and `--shards N`. A shard run takes its shard's lock instead of
+   * the data folder's, so that the shards of a stage run at once.
+   */
+  readonly shardable?: boolean;
   readonly run: (ctx: CliContext) => Promise<StageResult>;
 }
 
+const SHARD_OPTIONS: Readonly<Record<string, CliOption>> = {
+  shard: {
+    type: 'string',
+    check: shardSpecCheck,
+    description: `Run shard i of N (i/N): the customers whose key hashes to i, into the stage's part-<i> files. Default: ${SHARD_INDEX_ENV}/${SHARDS_ENV} when both are set (a Kubernetes Indexed Job), else the whole stage.`,
+  },
+  merge: {
+    type: 'boolean',
+    description:
+      "After every shard has run: write the stage's manifest and whole-data results from the shards' partial results.",
+  },
+  shards: { type: 'string', description: `Shard count of --merge (default ${SHARDS_ENV}).` },
+};
+
+function optionsOf(spec: CliSpec): Readonly<Record<string, CliOption>> {
+  return spec.shardable ? { ...SHARD_OPTIONS, ...spec.options } : (spec.options ?? {});
+}
+
 function helpText(spec: CliSpec): string {
-  const opts = Object.entries(spec.options ?? {}).map(
+  const opts = Object.entries(optionsOf(spec)).map(
     ([name, o]) =>
       `  --${name}${o.type === 'string' ? (o.choices ? ` <${o.choices.join('|')}>` : ' <value>') : ''}\n      ${o.description}${o.default !== undefined ? ` (default: ${String(o.default)})` : ''}`,
   );
@@ -79,7 +106,7 @@ function helpText(spec: CliSpec): string {
  */
 export async function runCli(spec: CliSpec, argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const options = Object.fromEntries(
-    Object.entries(spec.options ?? {}).map(([name, o]) => [
+    Object.entries(optionsOf(spec)).map(([name, o]) => [
       name,
       { type: o.type, ...(o.default !== undefined ? { default: o.default } : {}) },
     ]),
@@ -101,14 +128,27 @@ export async function runCli(spec: CliSpec, argv: readonly string[] = process.ar
     process.stdout.write(`${helpText(spec)}\n`);
     return;
   }
-  const invalid = invalidOptions(spec, parsed.values as CliContext['values']);
+  const values = parsed.values as CliContext['values'];
+  const invalid = invalidOptions({ options: optionsOf(spec) }, values);
+  let role: ShardRole = WHOLE;
+  try {
+    if (spec.shardable)
+      role = shardRole({
+        ...(typeof values.shard === 'string' ? { shard: values.shard } : {}),
+        ...(values.merge === true ? { merge: true } : {}),
+        ...(typeof values.shards === 'string' ? { shards: values.shards } : {}),
+      });
+  } catch (error) {
+    if (invalid.length === 0) invalid.push((error as Error).message);
+  }
   if (invalid.length > 0) {
     process.stderr.write(`${spec.name}: ${invalid.join('; ')}\n`);
     process.exitCode = 1;
     return;
   }
   const { dataDir, rawDir } = dirsFromEnv();
-  const log = (message: string) => process.stderr.write(`[${spec.name}] ${message}\n`);
+  const tag = role.kind === 'whole' ? spec.name : `${spec.name} ${describeRole(role)}`;
+  const log = (message: string) => process.stderr.write(`[${tag}] ${message}\n`);
   const started = new Date();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -126,7 +166,9 @@ export async function runCli(spec: CliSpec, argv: readonly string[] = process.ar
       rows_in: rowsIn,
       rows_out: rowsOut,
       status,
-      ...(summary ? { summary } : {}),
+      ...(summary || role.kind !== 'whole'
+        ? { summary: { ...(role.kind !== 'whole' ? { shard: describeRole(role) } : {}), ...summary } }
+        : {}),
     };
     try {
       appendJsonl(path.join(dataLayout(dataDir).monitoring, 'runs.jsonl'), [run]);
@@ -137,28 +179,26 @@ export async function runCli(spec: CliSpec, argv: readonly string[] = process.ar
   let release: () => void = () => undefined;
   try {
     // One writer per data folder: a stage run joins the pipeline run holding the lock, or takes it.
-    if (writes) release = acquireDataLock(dataDir, spec.name);
+    if (writes)
+      release =
+        role.kind === 'shard'
+          ? acquireShardLock(dataDir, spec.name, role.index)
+          : acquireDataLock(dataDir, role.kind === 'merge' ? `${spec.name} merge` : spec.name);
   } catch (error) {
     process.stderr.write(`[${spec.name}] error: ${(error as Error).message}\n`);
     process.exitCode = 1;
     return;
   }
   try {
-    const result = await spec.run({
-      values: parsed.values as CliContext['values'],
-      positionals: parsed.positionals,
-      dataDir,
-      rawDir,
-      log,
-    });
+    const result = await spec.run({ values, positionals: parsed.positionals, dataDir, rawDir, log, shard: role });
     const seconds = (performance.now() - t0) / 1000;
     record('ok', result.rowsIn, result.rowsOut, result.summary);
     process.stdout.write(
-      `[${spec.name}] done: ${result.unitIn ?? 'rows'} in ${result.rowsIn}, ${result.unitOut ?? 'rows'} out ${result.rowsOut}, ${seconds.toFixed(2)}s\n`,
+      `[${tag}] done: ${result.unitIn ?? 'rows'} in ${result.rowsIn}, ${result.unitOut ?? 'rows'} out ${result.rowsOut}, ${seconds.toFixed(2)}s\n`,
     );
   } catch (error) {
     record('failed', 0, 0, { error: (error as Error).message });
-    process.stderr.write(`[${spec.name}] error: ${(error as Error).message}\n`);
+    process.stderr.write(`[${tag}] error: ${(error as Error).message}\n`);
     if (process.env.BOLSILLO_DEBUG) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
     process.exitCode = 1;
   } finally {

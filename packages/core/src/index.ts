@@ -33,7 +33,26 @@ export { loadParams } from './params';
 export { createProgress, formatCount } from './progress';
 export type { Progress } from './progress';
 export { runCli, invalidOptions, isoDateCheck } from './cli';
-export { acquireDataLock, DATA_LOCK_FILE, DATA_LOCK_ENV } from './data-lock';
+export { acquireDataLock, acquireShardLock, shardLockFile, DATA_LOCK_FILE, DATA_LOCK_ENV } from './data-lock';
+export {
+  shardRole,
+  parseShardSpec,
+  shardSpecCheck,
+  describeRole,
+  shardOf,
+  shardsOfDictionary,
+  shardPartName,
+  partShard,
+  shardTag,
+  listShardDirs,
+  cleanPartTemporaries,
+  removeStaleParts,
+  WHOLE,
+  SHARDS_ENV,
+  SHARD_INDEX_ENV,
+  MAX_SHARDS,
+} from './shard';
+export type { ShardRole } from './shard';
 export type { DataLockOwner } from './data-lock';
 export type { CliOption, CliSpec, CliContext, StageResult } from './cli';
 export {
