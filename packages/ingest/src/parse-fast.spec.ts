@@ -5,7 +5,8 @@ import { bucketColumns } from './lake';
 import { parseFile, type ParsedFile } from './parse-file';
 import { parseFileColumnar, readChunks, type ColumnarParsedFile } from './parse-fast';
 import { readManifest, tmpDir, writeGenerated, TEST_SECRET } from './ingest.test-util';
-import { DEFAULT_PARAMS_FILE, runIngest } from './run';
+import { DEFAULT_PARAMS_FILE } from './params';
+import { runIngest } from './run';
 import { itRealData, realDataPath } from '@bolsillo/testing';
 
 const PARAMS = { secret: TEST_SECRET, minAge: 16, maxAge: 110 };

@@ -7,7 +7,8 @@ import { parseFileColumnar, type ColumnarParsedFile } from './parse-fast';
 import { parseFileParallel, splitRanges } from './parse-ranges';
 import { startIngestWorkers } from './ingest-workers';
 import { readManifest, tmpDir, writeGenerated, TEST_SECRET } from './ingest.test-util';
-import { DEFAULT_PARAMS_FILE, runIngest } from './run';
+import { DEFAULT_PARAMS_FILE } from './params';
+import { runIngest } from './run';
 
 const PARAMS = { secret: TEST_SECRET, minAge: 16, maxAge: 110 };
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NATS_URL_ENV, TRANSACTION_SUBJECT, connectTransactionStream, loadParams, runCli } from '@bolsillo/core';
 import { pushRecordsFromCsv } from './produce';
-import { IngestParamsSchema, DEFAULT_PARAMS_FILE } from './run';
+import { IngestParamsSchema, DEFAULT_PARAMS_FILE } from './params';
 
 /** Publishes awaiting their acknowledgement at most (the stream's flow control). */
 const IN_FLIGHT = 512;

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { dataLayout, readParquetFile, rowsFromTable } from '@bolsillo/core';
 import { RAW_COLUMNS } from '@bolsillo/schema';
 import { ingest, readLake, readManifest, tmpDir, walk, writeGenerated, TEST_SECRET } from './ingest.test-util';
-import { DEFAULT_PARAMS_FILE, runIngest } from './run';
+import { DEFAULT_PARAMS_FILE } from './params';
+import { runIngest } from './run';
 
 const sortRows = <T extends { txn_id: string }>(rows: T[]) => [...rows].sort((a, b) => (a.txn_id < b.txn_id ? -1 : 1));
 
