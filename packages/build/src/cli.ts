@@ -8,7 +8,7 @@ void runCli({
     'Build the master table from the offline feature store: target, data-quality suite, distribution profile, ' +
     'leakage check, feature selection, group-aware splits and CV folds. Writes DATA_DIR/master/<hash>/ and master/latest.json.',
   options: {
-    params: { type: 'string', description: 'Params file.', default: path.relative(process.cwd(), DEFAULT_PARAMS_FILE) },
+    params: { type: 'string', description: 'Params file.', default: DEFAULT_PARAMS_FILE },
     'as-of': {
       type: 'string',
       check: isoDateCheck,

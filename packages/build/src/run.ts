@@ -5,6 +5,7 @@ import {
   dataLayout,
   listPartitions,
   loadParams,
+  packageFile,
   normaliseGroup,
   parquetToTable,
   readJson,
@@ -67,7 +68,7 @@ function memory(): string {
 }
 
 /** Default params file of the stage. */
-export const DEFAULT_PARAMS_FILE = path.resolve(__dirname, '..', 'params.json');
+export const DEFAULT_PARAMS_FILE = packageFile(__dirname, 'params.json');
 
 /** Options of {@link runBuild}. */
 export interface RunBuildOptions {

@@ -29,7 +29,7 @@ export { listPartitions, partitionDir } from './partitions';
 export type { DatePartition } from './partitions';
 export { customerKey, resolveSecret, SECRET_ENV, DEVELOPMENT_SECRET } from './pseudonymise';
 export type { CustomerIdentity } from './pseudonymise';
-export { loadParams } from './params';
+export { loadParams, packageFile } from './params';
 export { createProgress, formatCount } from './progress';
 export type { Progress } from './progress';
 export { runCli, invalidOptions, isoDateCheck } from './cli';

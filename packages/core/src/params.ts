@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { describeErrors, validatorFor } from '@bolsillo/schema';
 
@@ -18,4 +19,19 @@ export function loadParams<T extends TSchema>(file: string, schema: T): Static<T
   if (!validate(value))
     throw new Error(`params file ${file} is invalid: ${describeErrors(validate.errors).join('; ')}`);
   return value as Static<T>;
+}
+
+/**
+ * A file at the root of the package whose code runs from `dir` (pass `__dirname`): the nearest folder
+ * at or above `dir` that holds a `package.json`. Every stage finds its default `params.json` this way,
+ * so the Nx pipeline (run from the workspace root), a CLI run from any other folder, the sources under
+ * tsx and the compiled `dist/` all read the same file.
+ *
+ * @example export const DEFAULT_PARAMS_FILE = packageFile(__dirname, 'params.json');
+ */
+export function packageFile(dir: string, name: string): string {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    if (fs.existsSync(path.join(current, 'package.json'))) return path.join(current, name);
+    if (current === path.dirname(current)) throw new Error(`no package.json at or above ${dir}`);
+  }
 }

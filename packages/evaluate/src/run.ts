@@ -10,6 +10,7 @@ import {
   forEachParquetBatch,
   readParquetColumnNames,
   loadParams,
+  packageFile,
   readJson,
   seededRandom,
   rowsFromTable,
@@ -73,7 +74,7 @@ export function baselineDescription(c: ModelCard): string {
 const BASELINE_FAMILIES = new Set(['prior', 'rule']);
 
 /** Default params file, relative to the workspace root (the CLI's working directory). */
-export const DEFAULT_PARAMS_FILE = path.resolve(__dirname, '..', 'params.json');
+export const DEFAULT_PARAMS_FILE = packageFile(__dirname, 'params.json');
 
 /** Options of {@link runEvaluate}. */
 export interface RunEvaluateOptions {

@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { packageFile } from '@bolsillo/core';
 import { Type, type Static } from '@sinclair/typebox';
 import { PARQUET_COMPRESSIONS } from './parquet-worker';
 
@@ -45,4 +45,4 @@ export const FeaturesParamsSchema = Type.Object(
 export type FeaturesParams = Static<typeof FeaturesParamsSchema>;
 
 /** The stage's params file, found from this package (not the working directory), so the CLI runs from any folder. */
-export const DEFAULT_PARAMS_FILE = path.resolve(__dirname, '..', 'params.json');
+export const DEFAULT_PARAMS_FILE = packageFile(__dirname, 'params.json');

@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { packageFile } from '@bolsillo/core';
 import { Type, type Static } from '@sinclair/typebox';
 import { QUASI_IDENTIFIERS } from './parse-file';
 
@@ -70,4 +70,4 @@ export const DEFAULT_K_ANONYMITY: NonNullable<IngestParams['k_anonymity']> = {
 };
 
 /** The default params file beside the package. */
-export const DEFAULT_PARAMS_FILE = path.resolve(__dirname, '..', 'params.json');
+export const DEFAULT_PARAMS_FILE = packageFile(__dirname, 'params.json');

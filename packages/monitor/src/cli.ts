@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { runCli } from '@bolsillo/core';
+import { packageFile, runCli } from '@bolsillo/core';
 import { loadMonitorConfig, runMonitor } from './run';
 
-// The Nx pipeline target runs this from the workspace root; params and policy are Nx inputs there.
+// A retrain runs Nx from the workspace root.
 const ROOT = path.resolve(__dirname, '../../..');
 
 void runCli({
@@ -26,11 +26,11 @@ void runCli({
       description: 'Run a requested retrain as a child process (build, train, evaluate through Nx).',
       default: false,
     },
-    params: { type: 'string', description: 'Params file.', default: path.join(ROOT, 'packages/monitor/params.json') },
+    params: { type: 'string', description: 'Params file.', default: packageFile(__dirname, 'params.json') },
     policy: {
       type: 'string',
       description: 'Alarm policy file.',
-      default: path.join(ROOT, 'packages/monitor/policy.json'),
+      default: packageFile(__dirname, 'policy.json'),
     },
   },
   run: async (ctx) => {

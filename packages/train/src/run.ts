@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { dataLayout, loadParams, readJson, readParquetColumnNames } from '@bolsillo/core';
+import { dataLayout, loadParams, packageFile, readJson, readParquetColumnNames } from '@bolsillo/core';
 import { loadTf, newVersionId, readAliases, setAlias, writeModelVersion } from '@bolsillo/model';
 import { BASELINE_KINDS, TARGET, type ModelCard, type ModelLimitations, type PopulationSlice } from '@bolsillo/schema';
 import { TrainParamsSchema, type TrainParams } from './params';
@@ -42,7 +42,7 @@ export interface RunTrainSummary {
 }
 
 /** Default params file of the train stage. */
-export const DEFAULT_PARAMS_FILE = path.resolve(__dirname, '../params.json');
+export const DEFAULT_PARAMS_FILE = packageFile(__dirname, 'params.json');
 
 function codeVersion(): string {
   if (process.env.CODE_VERSION) return process.env.CODE_VERSION;
