@@ -1,9 +1,11 @@
 /**
  * @packageDocumentation
- * Shared helpers every stage may use: the data layout, atomic writes, Parquet I/O through
- * apache-arrow + parquet-wasm, params files, the stage command line, progress output, metrics
- * and pseudonymisation.
+ * What every stage shares: the data folder and its files, Parquet I/O, the stage command line and
+ * params, metrics, pseudonymisation, the feature kernel, the online store and the synthetic
+ * generator. No TensorFlow here: the model runtime is `@bolsillo/model`.
  */
+
+/** The data folder: where each dataset lives, atomic writes, date partitions, the single-writer lock, content hashes. */
 export { dataLayout, dirsFromEnv } from './paths';
 export type { DataLayout } from './paths';
 export {
@@ -15,25 +17,13 @@ export {
   appendJsonl,
   readJsonl,
 } from './atomic';
-export {
-  parquetToTable,
-  writeParquetFile,
-  readParquetFile,
-  tableFromColumns,
-  tableFromRows,
-  rowsFromTable,
-} from './parquet';
-export type { ReadParquetOptions } from './parquet';
-export { sha256, sha256File, canonicalJson } from './hash';
 export { listPartitions, partitionDir } from './partitions';
 export type { DatePartition } from './partitions';
-export { customerKey, resolveSecret, SECRET_ENV, DEVELOPMENT_SECRET } from './pseudonymise';
-export type { CustomerIdentity } from './pseudonymise';
-export { loadParams, packageFile } from './params';
-export { createProgress, formatCount } from './progress';
-export type { Progress } from './progress';
-export { runCli, invalidOptions, isoDateCheck } from './cli';
 export { acquireDataLock, acquireShardLock, shardLockFile, DATA_LOCK_FILE, DATA_LOCK_ENV } from './data-lock';
+export type { DataLockOwner } from './data-lock';
+export { sha256, sha256File, canonicalJson } from './hash';
+
+/** Sharding a stage's run (`--shard i/N`, Kubernetes Indexed Jobs): roles, customer → shard, shard parts. */
 export {
   shardRole,
   parseShardSpec,
@@ -53,8 +43,31 @@ export {
   MAX_SHARDS,
 } from './shard';
 export type { ShardRole } from './shard';
-export type { DataLockOwner } from './data-lock';
+
+/** Parquet through apache-arrow + parquet-wasm: whole tables, batch streams, and the settings every reader opens. */
+export {
+  parquetToTable,
+  writeParquetFile,
+  readParquetFile,
+  tableFromColumns,
+  tableFromRows,
+  rowsFromTable,
+} from './parquet';
+export type { ReadParquetOptions } from './parquet';
+export { forEachParquetBatch, readParquetColumnNames, writeParquetBatches } from './parquet-stream';
+export type { ParquetBatchOptions, WriteParquetBatchesOptions } from './parquet-stream';
+export { compatibleWriterProperties, tableToCompatibleParquet } from './parquet-compat';
+export { ipcToCompatibleParquet } from './parquet-ipc';
+export { readParquetRowCount } from './parquet-row-count';
+
+/** A stage's command line, its params file and its progress output. */
+export { runCli, invalidOptions, isoDateCheck } from './cli';
 export type { CliOption, CliSpec, CliContext, StageResult } from './cli';
+export { loadParams, packageFile } from './params';
+export { createProgress, formatCount } from './progress';
+export type { Progress } from './progress';
+
+/** Metrics for scores against labels, the seeded random source, and chart axis ticks. */
 export {
   rocAuc,
   averagePrecision,
@@ -66,6 +79,16 @@ export {
   seededRandom,
 } from './metrics';
 export type { Labels, Scores, ReliabilityBin, Confusion } from './metrics';
+export { niceTicks, formatTick } from './chart-ticks';
+
+/** Pseudonymisation: the keyed customer key that replaces a customer's identity. */
+export { customerKey, resolveSecret, SECRET_ENV, DEVELOPMENT_SECRET } from './pseudonymise';
+export type { CustomerIdentity } from './pseudonymise';
+
+/**
+ * The feature kernel: one code path for offline features, online serving and monitoring, row by row
+ * (`computeFeatures`) or over typed columns (`computeBatchInto`), with the calendar it needs.
+ */
 export {
   computeFeatures,
   updateCustomerState,
@@ -90,27 +113,15 @@ export type {
   RecentTransaction,
   OnlineStoreSnapshot,
 } from './feature-kernel';
+export { computeFeaturesInto, FeatureColumns, FEATURE_INDEX } from './feature-kernel';
+export { computeBatchInto, CustomerHistory } from './feature-kernel';
+export type { KernelColumns, KernelStrings, FeatureColumnsOptions, FeatureColumnsArrays } from './feature-kernel';
+
 /** The authorisation-time flag: exact arithmetic on one transaction (build labels with it, the API answers it). */
 export { revengeFlag, revengeFlagOfRatio, normaliseGroup } from './feature-kernel';
 export type { FlagRule, RevengeFlag } from './feature-kernel';
-export {
-  generate,
-  generateChunks,
-  formatBrazilianAmount,
-  MIBOLSILLO_HEADER,
-  MIBOLSILLO_ESSENTIAL_GROUPS,
-} from './generator/generate';
-export type { GenerateOptions, GeneratorShift } from './generator/generate';
-export { compatibleWriterProperties, tableToCompatibleParquet } from './parquet-compat';
-export { forEachParquetBatch, readParquetColumnNames, writeParquetBatches } from './parquet-stream';
-export type { ParquetBatchOptions, WriteParquetBatchesOptions } from './parquet-stream';
-export { computeFeaturesInto, FeatureColumns, FEATURE_INDEX } from './feature-kernel';
-export { computeBatchInto, CustomerHistory } from './feature-kernel';
-export type { KernelColumns, KernelStrings } from './feature-kernel';
-export { readParquetRowCount } from './parquet-row-count';
-export { niceTicks, formatTick } from './chart-ticks';
-export type { FeatureColumnsOptions, FeatureColumnsArrays } from './feature-kernel';
-export { ipcToCompatibleParquet } from './parquet-ipc';
+
+/** The online store (customer states for serving: embedded LMDB or Redis) and the NATS transaction stream. */
 export { openOnlineStore, openEmbeddedOnlineStore } from './online-store/open';
 export type { OpenOnlineStoreOptions } from './online-store/open';
 export {
@@ -130,8 +141,6 @@ export type {
   PushedTransaction,
   ApplyOutcome,
 } from './online-store/online-store';
-export { startRedisServer, startNatsServer, freePort } from './online-store/local-services';
-export type { LocalService } from './online-store/local-services';
 export {
   connectTransactionStream,
   ensureTransactionConsumer,
@@ -141,3 +150,15 @@ export {
   NATS_URL_ENV,
 } from './online-store/stream';
 export type { TransactionStream } from './online-store/stream';
+export { startRedisServer, startNatsServer, freePort } from './online-store/local-services';
+export type { LocalService } from './online-store/local-services';
+
+/** The synthetic generator: MiBolsillo-shaped CSV for tests, benchmarks and the demo. */
+export {
+  generate,
+  generateChunks,
+  formatBrazilianAmount,
+  MIBOLSILLO_HEADER,
+  MIBOLSILLO_ESSENTIAL_GROUPS,
+} from './generator/generate';
+export type { GenerateOptions, GeneratorShift } from './generator/generate';

@@ -44,6 +44,7 @@ export interface RunTrainSummary {
 /** Default params file of the train stage. */
 export const DEFAULT_PARAMS_FILE = packageFile(__dirname, 'params.json');
 
+/** The code a model is trained from, for its card: `CODE_VERSION` (the image sets it), else the git commit. */
 function codeVersion(): string {
   if (process.env.CODE_VERSION) return process.env.CODE_VERSION;
   try {
