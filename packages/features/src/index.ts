@@ -7,7 +7,8 @@
  */
 export { readFeatures } from './read-features';
 export type { ReadFeaturesQuery } from './read-features';
-export { runFeatures, configHash, featureManifestPath, featureArrowSchema } from './run';
+export { runFeatures, featureManifestPath, featureArrowSchema } from './run';
+export { configHash } from './features-plan';
 export type { RunFeaturesOptions, RunFeaturesResult } from './run';
 export {
   computeFeatureRows,

@@ -1,0 +1,124 @@
+import path from 'node:path';
+import {
+  CustomerHistory,
+  FeatureColumns,
+  createProgress,
+  partitionDir,
+  type DatePartition,
+  type FeatureParams,
+  type OnlineStoreSnapshot,
+} from '@bolsillo/core';
+import { partitionHash } from './features-plan';
+import type { FeatureWriterPool } from './parquet-worker';
+import { computeColumnarBatch, foldColumnarStates, type CustomerStates } from './pipeline';
+import type { TxnColumns } from './txn-columns';
+
+/** Partitions decoded ahead of the one being computed, and encoded partitions allowed in flight. */
+const READ_AHEAD = 3;
+const WRITE_BEHIND = 3;
+
+/**
+ * Lake partitions decoded on the Parquet threads, a few ahead of the one the main thread computes
+ * (bounded, so memory stays flat), handed out in order. A partition with several files is one batch
+ * (history order is sorted across its files): one thread decodes them all and interns their strings.
+ */
+export class PartitionReader {
+  private readonly prefetched: Promise<TxnColumns>[] = [];
+  private next = 0;
+
+  /** With `hashes`, each partition's input hash is put there as its files are read ({@link partitionHash}). */
+  constructor(
+    private readonly io: FeatureWriterPool,
+    private readonly partitions: readonly DatePartition[],
+    private readonly hashes: Record<string, string> | null,
+  ) {}
+
+  /** The next partition's columns. */
+  read(): Promise<TxnColumns> {
+    while (this.prefetched.length < READ_AHEAD && this.next < this.partitions.length) {
+      const p = this.partitions[this.next++]!;
+      const hashes = this.hashes;
+      const pending = this.io.readColumnsHashed(p.files, hashes !== null).then(({ cols, fileSha256 }) => {
+        if (hashes && fileSha256 !== null) hashes[p.date] = partitionHash(p, fileSha256);
+        return cols;
+      });
+      pending.catch(() => undefined); // surfaced when awaited
+      this.prefetched.push(pending);
+    }
+    const next = this.prefetched.shift();
+    if (!next) throw new Error('PartitionReader: every partition has been read');
+    return next;
+  }
+}
+
+/** Customer states as of the online store (a pure append resumes from them). */
+export function resumeStates(online: OnlineStoreSnapshot, states: CustomerStates): void {
+  for (const [key, s] of Object.entries(online.customers)) states.set(key, CustomerHistory.fromState(s));
+}
+
+/** Fold the next `count` partitions of `reader` into the customer states; returns the rows read. */
+export async function replayHistory(
+  reader: PartitionReader,
+  count: number,
+  states: CustomerStates,
+  params: FeatureParams,
+): Promise<number> {
+  let rows = 0;
+  for (let k = 0; k < count; k++) {
+    const cols = await reader.read();
+    rows += cols.length;
+    foldColumnarStates(cols, states, params);
+  }
+  return rows;
+}
+
+/** What {@link writeFeaturePartitions} needs besides the partitions. */
+export interface WriteFeaturesOptions {
+  readonly io: FeatureWriterPool;
+  readonly states: CustomerStates;
+  readonly params: FeatureParams;
+  readonly featureStore: string;
+  readonly log: (message: string) => void;
+  /**
+   * Called once the last batch is computed, while the threads still encode and write the last partitions
+   * (the customer histories are final then).
+   */
+  readonly afterCompute?: () => void;
+}
+
+/**
+ * Compute the features of `todo` (the next partitions of `reader`) on the main thread, advancing the
+ * customer states; encoding and writing run behind on the Parquet threads. Returns the rows written.
+ */
+export async function writeFeaturePartitions(
+  reader: PartitionReader,
+  todo: readonly DatePartition[],
+  options: WriteFeaturesOptions,
+): Promise<number> {
+  const { io, states, params } = options;
+  const progress = createProgress('write', { total: todo.length, unit: 'partitions', write: options.log });
+  const writes: Promise<void>[] = [];
+  let rows = 0;
+  for (const p of todo) {
+    const cols = await reader.read();
+    // The sink's arrays come back from the thread that wrote an earlier partition; new ones get
+    // some slack so that later, slightly larger partitions fit too.
+    const recycled =
+      io.spareSink(cols.length) ?? new FeatureColumns(Math.ceil(cols.length * 1.25), { categoryCodes: true });
+    const batch = computeColumnarBatch(cols, states, params, { categoryCodes: true, recycled });
+    const written = io.writeFeatures(
+      path.join(partitionDir(options.featureStore, p.date), 'part-0.parquet'),
+      cols,
+      batch,
+    );
+    written.catch(() => undefined); // surfaced when awaited below
+    writes.push(written);
+    if (writes.length >= WRITE_BEHIND) await writes.shift();
+    rows += cols.length;
+    progress.tick(1, `${rows} rows`);
+  }
+  options.afterCompute?.();
+  await Promise.all(writes);
+  if (todo.length > 0) progress.done(`${rows} rows`);
+  return rows;
+}

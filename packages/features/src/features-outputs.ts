@@ -1,0 +1,54 @@
+import path from 'node:path';
+import {
+  ONLINE_STORE_FILE,
+  writeFileAtomic,
+  writeJsonAtomic,
+  type CustomerState,
+  type DataLayout,
+  type FeatureParams,
+  type OnlineStoreSnapshot,
+} from '@bolsillo/core';
+import { refuseCorrupt, type FeaturesRunPlan } from './features-plan';
+import type { CustomerStates, FeatureStoreManifest } from './pipeline';
+
+/** The online store file's text: every customer's state after its latest transaction, keys sorted. */
+export function onlineStoreText(states: CustomerStates, params: FeatureParams, asOf: string): string {
+  const customers: Record<string, CustomerState> = {};
+  for (const key of [...states.keys()].sort()) customers[key] = states.get(key)!.toState();
+  const store: OnlineStoreSnapshot = { params, as_of: asOf, customers };
+  // Compact JSON: the API loads this at start-up and it grows with the number of customers.
+  return `${JSON.stringify(store)}\n`;
+}
+
+/** The date of the lake's last partition: what the online store and the manifest are as of. */
+export function lakeAsOf(run: FeaturesRunPlan): string {
+  return run.lake[run.lake.length - 1]!.date;
+}
+
+/**
+ * Finish a run once every feature partition is written: refuse a lake partition hashed while read that
+ * is not what ingest wrote, then write the online store file and, last, the manifest (so a failure before
+ * it leaves the old manifest and the next run redoes the work).
+ */
+export function commitFeatureRun(
+  layout: DataLayout,
+  run: FeaturesRunPlan,
+  params: FeatureParams,
+  onlineText: string,
+  updatedAt: Date,
+): void {
+  if (run.hashWhileReading) refuseCorrupt(layout, run.lake, run.inputs);
+  writeFileAtomic(path.join(layout.onlineStore, ONLINE_STORE_FILE), onlineText);
+  const unhashed = Object.keys(run.inputs).filter((d) => run.inputs[d] === '');
+  if (unhashed.length > 0)
+    throw new Error(`features: lake partitions left unhashed (${unhashed.join(', ')}); the manifest is not written`);
+  const manifest: FeatureStoreManifest = {
+    version: 1,
+    config_hash: run.configHash,
+    params,
+    inputs: run.inputs,
+    as_of: lakeAsOf(run),
+    updated_at: updatedAt.toISOString(),
+  };
+  writeJsonAtomic(layout.featureManifest, manifest);
+}

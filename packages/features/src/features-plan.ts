@@ -1,0 +1,134 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  ONLINE_STORE_FILE,
+  canonicalJson,
+  listPartitions,
+  readJson,
+  readOnlineStore,
+  sha256,
+  type DataLayout,
+  type DatePartition,
+  type FeatureParams,
+  type OnlineStoreSnapshot,
+} from '@bolsillo/core';
+import { FEATURE_DECLARATIONS } from '@bolsillo/schema';
+import { planIncremental, type FeatureStoreManifest, type IncrementalPlan } from './pipeline';
+
+/** Hash identifying the configuration: params plus the feature declarations (any change recomputes all). */
+export function configHash(params: FeatureParams): string {
+  return sha256(canonicalJson({ params, declarations: FEATURE_DECLARATIONS }));
+}
+
+/** What a features run will do, decided before any partition is read. */
+export interface FeaturesRunPlan extends IncrementalPlan {
+  /** The lake's date partitions, in date order. */
+  readonly lake: readonly DatePartition[];
+  readonly configHash: string;
+  readonly previous: FeatureStoreManifest | null;
+  /** The online store file (null with `full` or when there is none). */
+  readonly online: OnlineStoreSnapshot | null;
+  /**
+   * Lake partition date → hash of its files (what the manifest records). With {@link hashWhileReading}
+   * the values are '' until the Parquet threads hash the partitions as they read them.
+   */
+  readonly inputs: Record<string, string>;
+  /**
+   * Every partition is recomputed (no previous run, or other params): the Parquet threads hash the lake
+   * files from the bytes they read for the run, instead of the main thread reading all of them once more
+   * before the run starts.
+   */
+  readonly hashWhileReading: boolean;
+  /** Nothing to recompute and the online store is current. */
+  readonly nothingToDo: boolean;
+  /** Customer states just before `from` come from the online store (a pure append), not from replaying history. */
+  readonly resumable: boolean;
+  /** Partitions read only to rebuild the customer states before `from`. */
+  readonly replay: readonly DatePartition[];
+  /** Partitions whose features are recomputed (date ≥ `from`). */
+  readonly todo: readonly DatePartition[];
+}
+
+/**
+ * Plan a run from the lake, the previous manifest and the online store ({@link planIncremental}). A lake
+ * partition whose bytes differ from what ingest recorded is refused before it is read.
+ */
+export function planFeaturesRun(layout: DataLayout, params: FeatureParams, full: boolean): FeaturesRunPlan {
+  const lake = listPartitions(layout.lake);
+  if (lake.length === 0) throw new Error(`no lake partitions under ${layout.lake} (run ingest first)`);
+  const previous =
+    full || !fs.existsSync(layout.featureManifest) ? null : readJson<FeatureStoreManifest>(layout.featureManifest);
+  const hash = configHash(params);
+  const hashWhileReading = previous === null || previous.config_hash !== hash;
+  const inputs: Record<string, string> = Object.fromEntries(
+    lake.map((p) => [p.date, hashWhileReading ? '' : partitionHash(p)]),
+  );
+  const online = full ? null : readOnlineStore(path.join(layout.onlineStore, ONLINE_STORE_FILE));
+  const existing = new Set(
+    listPartitions(layout.featureStore)
+      .filter((p) => p.files.length > 0)
+      .map((p) => p.date),
+  );
+  if (!hashWhileReading) refuseCorrupt(layout, lake, inputs);
+  let plan = planIncremental(previous, inputs, hash, existing);
+  // The online store must reflect the current lake even when no feature partition changes.
+  const nothingToDo = plan.from === null && plan.removed.length === 0 && online !== null;
+  if (plan.from === null && !nothingToDo) plan = { ...plan, reason: `${plan.reason}; online store rebuilt` };
+  const from = plan.from;
+  const resumable =
+    from !== null &&
+    online !== null &&
+    previous !== null &&
+    plan.removed.length === 0 &&
+    online.as_of < from &&
+    canonicalJson(online.params) === canonicalJson(params);
+  return {
+    ...plan,
+    lake,
+    configHash: hash,
+    previous,
+    online,
+    inputs,
+    hashWhileReading,
+    nothingToDo,
+    resumable,
+    replay: resumable ? [] : lake.filter((p) => from === null || p.date < from),
+    todo: from === null ? [] : lake.filter((p) => p.date >= from),
+  };
+}
+
+/** A lake partition's input hash: its file names and the sha256 of each file's bytes (read here unless given). */
+export function partitionHash(
+  p: DatePartition,
+  fileSha256: readonly string[] = p.files.map((f) => sha256(fs.readFileSync(f))),
+): string {
+  return sha256(p.files.map((f, i) => `${path.basename(f)}:${fileSha256[i]}`).join('\n'));
+}
+
+/**
+ * Throw when a lake partition's bytes are not the ones ingest wrote (its sha256 in lake/manifest.json):
+ * a flipped byte can decode to plausible values (one more customer) instead of failing. Partitions not
+ * hashed yet ('') are skipped.
+ */
+export function refuseCorrupt(
+  layout: DataLayout,
+  lake: readonly DatePartition[],
+  inputs: Readonly<Record<string, string>>,
+): void {
+  const recorded = readJson<{ partitions?: Record<string, { sha256: string }> } | null>(
+    layout.ingestManifest,
+    null,
+  )?.partitions;
+  if (!recorded) return;
+  const corrupt = lake.filter((p) => {
+    const r = recorded[p.date];
+    if (!r || p.files.length !== 1 || !inputs[p.date]) return false;
+    return inputs[p.date] !== sha256(`${path.basename(p.files[0]!)}:${r.sha256}`);
+  });
+  if (corrupt.length > 0) {
+    throw new Error(
+      `lake partition(s) ${corrupt.map((p) => p.files[0]).join(', ')} do not match the sha256 ingest recorded in ${layout.ingestManifest} ` +
+        '(corrupt, or changed outside ingest); nothing was written to the online store or the manifest. Rebuild the lake: ingest --backfill.',
+    );
+  }
+}
