@@ -16,7 +16,15 @@ export {
   BRAZILIAN_STATES,
 } from './dialect';
 export type { SourceEncoding, ReasonCode, DomainRules, ParsedRow, Rejection } from './dialect';
-export { parseFile, kAnonymity, kAnonymityReport, QUASI_IDENTIFIERS } from './parse-file';
+export {
+  parseFile,
+  kAnonymity,
+  kAnonymityReport,
+  kAnonymityGroups,
+  addKAnonymityGroups,
+  kAnonymityFromGroups,
+  QUASI_IDENTIFIERS,
+} from './parse-file';
 export type { KAnonymityReport, KAnonymitySet, QuasiIdentifier } from './parse-file';
 export { parseFileColumnar } from './parse-fast';
 export type { ColumnarParsedFile, ColumnarBucket, ColumnarSpillSink, IdentityEntry, MerchantEntry } from './parse-fast';
@@ -29,9 +37,12 @@ export { FIELD_VALIDATORS, classifyBlock, decodeRange, parseIdentity, parseMerch
 export type { RawIdentity } from './dialect';
 export type { ParsedFile, ParseParams, QuarantineEntry, DateBucket, QuasiIdentifiers } from './parse-file';
 export { planIngest, affectedDates, mergePartition, EMPTY_MANIFEST, LAKE_SCHEMA } from './lake';
-export type { IngestManifest, ManifestFile, IngestPlan } from './lake';
+export type { IngestManifest, ManifestFile, IngestPlan, PartitionRecord } from './lake';
 export { runIngest } from './run';
 export type { RunIngestOptions } from './run';
+export { mergeIngest, shardLakeDir, LAKE_SHARDS_DIR } from './ingest-shards';
+export type { MergeIngestOptions } from './ingest-shards';
+export { ShardRowFilter } from './shard-rows';
 export { IngestParamsSchema, DEFAULT_PARAMS_FILE, DEFAULT_K_ANONYMITY } from './params';
 export type { IngestParams } from './params';
 export { secretFingerprint } from './ingest-plan';

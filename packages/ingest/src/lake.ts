@@ -14,12 +14,24 @@ export interface ManifestFile {
   readonly partitions: Readonly<Record<string, number>>;
 }
 
-/** `lake/manifest.json`: the source files ingested and the partitions they made. */
+/** A lake partition as the manifest records it. */
+export interface PartitionRecord {
+  readonly rows: number;
+  /** sha256 of the Parquet bytes of `part-0.parquet`; for a sharded lake, over its parts' names and hashes. */
+  readonly sha256: string;
+  /** A sharded lake's part files of the date (`part-<i>.parquet`) with their rows and sha256. */
+  readonly parts?: Readonly<Record<string, { readonly rows: number; readonly sha256: string }>>;
+}
+
+/**
+ * `lake/manifest.json`: the source files ingested and the partitions they made. A shard keeps its own
+ * (`lake/shards/<i>-of-<N>/manifest.json`: its customers' rows and parts only), which the merge combines.
+ */
 export interface IngestManifest {
   readonly version: 1;
   readonly files: Readonly<Record<string, ManifestFile>>;
   /** Every partition: rows and the sha256 of its Parquet bytes. */
-  readonly partitions: Readonly<Record<string, { readonly rows: number; readonly sha256: string }>>;
+  readonly partitions: Readonly<Record<string, PartitionRecord>>;
   /** sha256 over the partition hashes: same inputs → same content hash. */
   readonly content_hash: string;
   /** Fingerprint of the pseudonymisation secret the customer keys were made with (never the secret). */
@@ -28,6 +40,10 @@ export interface IngestManifest {
   readonly rejected?: Readonly<Record<string, { readonly sha256: string; readonly reason: string }>>;
   /** k-anonymity of the last run that parsed files (see the ingest summary), for monitoring. */
   readonly k_anonymity?: unknown;
+  /** Shards the lake was written by (absent: one process). */
+  readonly shards?: number;
+  /** A shard's manifest: customers per quasi-identifier combination, per set (what the merge adds up). */
+  readonly k_anonymity_groups?: readonly Readonly<Record<string, number>>[];
 }
 
 /** An empty manifest (first run). */

@@ -7,17 +7,20 @@ import {
   readJson,
   readParquetFile,
   sha256,
+  shardOf,
+  shardPartName,
   tableFromRows,
   writeJsonAtomic,
   writeParquetFile,
 } from '@bolsillo/core';
 import { TransactionSchema, validatorFor, type Transaction } from '@bolsillo/schema';
+import { shardLakeDir } from './ingest-shards';
 import { LAKE_SCHEMA } from './lake';
 
 const validTransaction = validatorFor(TransactionSchema);
 
-/** The file of each lake partition that holds its landed transactions (next to ingest's `part-0.parquet`). */
-export const LANDING_PART = 'landing-0.parquet';
+/** The file of each lake partition that holds its landed transactions (next to ingest's `part-0.parquet`); shard i's is `landing-<i>.parquet`. */
+export const LANDING_PART = shardPartName(0, 'landing');
 
 /** What {@link ingestLanding} did. */
 export interface LandingIngest {
@@ -41,10 +44,25 @@ export interface LandingIngest {
  * in the landing folder, or already in the partition's rows from a source file, is not counted again.
  * Landed rows go to `date=D/landing-0.parquet`, rebuilt from the whole landing folder whenever a
  * landing file or the lake's source-file part changed, so the step can be re-run at any time.
+ * Shard i keeps the landed transactions of its customers, in `landing-<i>.parquet`, checked against
+ * its own `part-<i>.parquet` (every shard reads the whole landing folder, so a transaction id is kept
+ * once however the shards split it).
  */
-export function ingestLanding(dataDir: string, log: (message: string) => void): LandingIngest {
+export function ingestLanding(
+  dataDir: string,
+  log: (message: string) => void,
+  shard?: { readonly index: number; readonly count: number },
+): LandingIngest {
   const layout = dataLayout(dataDir);
-  const stateFile = path.join(path.dirname(layout.lake), 'landing.json');
+  const sharded = shard !== undefined && shard.count > 1 ? shard : undefined;
+  const part = shardPartName(sharded?.index ?? 0);
+  const landingPart = shardPartName(sharded?.index ?? 0, 'landing');
+  const stateFile = sharded
+    ? path.join(shardLakeDir(layout, sharded.index, sharded.count), 'landing.json')
+    : path.join(path.dirname(layout.lake), 'landing.json');
+  const manifestFile = sharded
+    ? path.join(shardLakeDir(layout, sharded.index, sharded.count), 'manifest.json')
+    : layout.ingestManifest;
   const files: string[] = [];
   if (fs.existsSync(layout.landing)) {
     for (const writer of fs.readdirSync(layout.landing).sort()) {
@@ -59,7 +77,7 @@ export function ingestLanding(dataDir: string, log: (message: string) => void): 
   }
   const previous = readJson<{ inputs: string; dates: string[] }>(stateFile, { inputs: '', dates: [] });
   const texts = files.map((f) => fs.readFileSync(f, 'utf8'));
-  const manifestText = fs.existsSync(layout.ingestManifest) ? fs.readFileSync(layout.ingestManifest, 'utf8') : '';
+  const manifestText = fs.existsSync(manifestFile) ? fs.readFileSync(manifestFile, 'utf8') : '';
   const inputs = sha256(
     [sha256(manifestText), ...files.map((f, i) => `${path.relative(layout.landing, f)}:${sha256(texts[i]!)}`)].join(
       '\n',
@@ -92,6 +110,7 @@ export function ingestLanding(dataDir: string, log: (message: string) => void): 
         return;
       }
       seen.add(t.txn_id);
+      if (sharded && shardOf(t.customer_key, sharded.count) !== sharded.index) return;
       const list = byDate.get(t.date);
       if (list) list.push(t);
       else byDate.set(t.date, [t]);
@@ -103,7 +122,7 @@ export function ingestLanding(dataDir: string, log: (message: string) => void): 
   const dates = [...byDate.keys()].sort();
   for (const date of dates) {
     const dir = partitionDir(layout.lake, date);
-    const sourcePart = path.join(dir, 'part-0.parquet');
+    const sourcePart = path.join(dir, part);
     const inLake = new Set<string>();
     if (fs.existsSync(sourcePart)) {
       const ids = readParquetFile(sourcePart, { columns: ['txn_id'] }).getChild('txn_id')!;
@@ -111,7 +130,7 @@ export function ingestLanding(dataDir: string, log: (message: string) => void): 
     }
     const keep = byDate.get(date)!.filter((t) => !inLake.has(t.txn_id));
     inSourceFiles += byDate.get(date)!.length - keep.length;
-    const file = path.join(dir, LANDING_PART);
+    const file = path.join(dir, landingPart);
     if (keep.length === 0) {
       fs.rmSync(file, { force: true });
       continue;
@@ -120,13 +139,21 @@ export function ingestLanding(dataDir: string, log: (message: string) => void): 
     writeParquetFile(file, tableFromRows(LAKE_SCHEMA, keep as unknown as Record<string, unknown>[]));
     rows += keep.length;
   }
-  // Landed parts of dates that no longer have landed rows.
+  // Landed parts of dates that no longer have landed rows (a shard leaves empty folders to the merge:
+  // another shard may be writing into one).
   const now = new Set(dates);
   for (const p of listPartitions(layout.lake)) {
-    if (!now.has(p.date) && fs.existsSync(path.join(p.dir, LANDING_PART))) {
-      fs.rmSync(path.join(p.dir, LANDING_PART));
-      if (fs.readdirSync(p.dir).length === 0) fs.rmdirSync(p.dir);
+    if (!now.has(p.date) && fs.existsSync(path.join(p.dir, landingPart))) {
+      fs.rmSync(path.join(p.dir, landingPart));
+      if (!sharded && fs.readdirSync(p.dir).length === 0) fs.rmdirSync(p.dir);
     }
+    // One process owns the lake: landed parts of shards an earlier sharded run wrote go.
+    if (!sharded)
+      for (const f of p.files)
+        if (/^landing-[1-9]\d*\.parquet$/.test(path.basename(f))) {
+          fs.rmSync(f);
+          if (fs.readdirSync(p.dir).length === 0) fs.rmdirSync(p.dir);
+        }
   }
   writeJsonAtomic(stateFile, { inputs, dates });
   log(

@@ -324,22 +324,55 @@ export function kAnonymityReport(
   sets: readonly (readonly QuasiIdentifier[])[],
   minK: number,
 ): KAnonymityReport {
-  const out = sets.map((qi): KAnonymitySet => {
-    const groups = new Map<string, number>();
-    for (const c of customers) {
+  return kAnonymityFromGroups(kAnonymityGroups(customers, sets), sets, minK);
+}
+
+/**
+ * Customers per combination of quasi-identifier values, one record per set: the partial aggregate of
+ * k-anonymity. Shards hold disjoint customers, so the merge adds their counts ({@link addKAnonymityGroups}).
+ */
+export function kAnonymityGroups(
+  customers: Iterable<QuasiIdentifiers>,
+  sets: readonly (readonly QuasiIdentifier[])[],
+): Record<string, number>[] {
+  const out = sets.map(() => new Map<string, number>());
+  for (const c of customers)
+    sets.forEach((qi, s) => {
       const g = qi.map((q) => String(c[q])).join('|');
-      groups.set(g, (groups.get(g) ?? 0) + 1);
-    }
-    const small = [...groups.values()].filter((n) => n < minK);
-    const k = groups.size ? Math.min(...groups.values()) : 0;
+      out[s]!.set(g, (out[s]!.get(g) ?? 0) + 1);
+    });
+  return out.map((m) => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
+
+/** The sum of group counts of disjoint sets of customers (shards), set by set. */
+export function addKAnonymityGroups(parts: readonly (readonly Record<string, number>[])[]): Record<string, number>[] {
+  const width = Math.max(0, ...parts.map((p) => p.length));
+  return Array.from({ length: width }, (_, s) => {
+    const sum = new Map<string, number>();
+    for (const p of parts) for (const [g, n] of Object.entries(p[s] ?? {})) sum.set(g, (sum.get(g) ?? 0) + n);
+    return Object.fromEntries([...sum].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
+}
+
+/** {@link kAnonymityReport} from group counts ({@link kAnonymityGroups}). */
+export function kAnonymityFromGroups(
+  groupsPerSet: readonly Readonly<Record<string, number>>[],
+  sets: readonly (readonly QuasiIdentifier[])[],
+  minK: number,
+): KAnonymityReport {
+  const out = sets.map((qi, s): KAnonymitySet => {
+    const counts = Object.values(groupsPerSet[s] ?? {});
+    const customers = counts.reduce((a, n) => a + n, 0);
+    const small = counts.filter((n) => n < minK);
+    const k = counts.length ? counts.reduce((m, n) => Math.min(m, n), Infinity) : 0;
     return {
       quasi_identifiers: [...qi],
       k,
-      groups: groups.size,
-      customers: customers.length,
+      groups: counts.length,
+      customers,
       groups_below: small.length,
-      customers_below: small.reduce((s, n) => s + n, 0),
-      ok: customers.length === 0 || k >= minK,
+      customers_below: small.reduce((a, n) => a + n, 0),
+      ok: customers === 0 || k >= minK,
     };
   });
   return { min_k: minK, sets: out, ok: out.every((s) => s.ok) };

@@ -10,6 +10,7 @@ import { LAKE_SCHEMA, bucketColumns } from './lake';
 import type { IngestParams } from './params';
 import { parseFileColumnar, readChunks, type ColumnarParsedFile, type ColumnarSpillSink } from './parse-fast';
 import { parseFileParallel } from './parse-ranges';
+import type { ShardRowFilter } from './shard-rows';
 
 // Target size of a byte range of a large file parsed on several threads.
 const RANGE_BYTES = 32 << 20;
@@ -28,11 +29,15 @@ export class SpillStore {
     private readonly utf8Cache: Map<string, Uint8Array>,
   ) {}
 
-  /** A sink for one file's parse: every spilled part is recorded in `written` ([date, file]) too. */
-  sink(maxRows: number, written: [string, string][]): ColumnarSpillSink {
+  /**
+   * A sink for one file's parse: every spilled part is recorded in `written` ([date, file]) too. A shard
+   * keeps only its customers' rows (`shardRows`) before they are spilled.
+   */
+  sink(maxRows: number, written: [string, string][], shardRows?: ShardRowFilter): ColumnarSpillSink {
     return {
       maxRows,
       write: (partial) => {
+        shardRows?.restrict(partial);
         for (const [date, parts] of partial.buckets) {
           for (const b of parts) {
             const target = path.join(this.dir, `${date}-${this.seq++}.arrow`);
@@ -80,6 +85,8 @@ export interface ParseSourcesOptions {
   readonly workers: readonly Worker[];
   readonly parseWorkers: number;
   readonly spills: SpillStore;
+  /** A shard's run: only its customers' rows are kept (see {@link ShardRowFilter}). */
+  readonly shardRows?: ShardRowFilter;
   readonly log: (message: string) => void;
 }
 
@@ -106,7 +113,9 @@ export async function parseSources(
   for (const f of files) {
     const fileSpills: [string, string][] = [];
     try {
-      parsed.push(await parseSource(f, fileSpills, options));
+      const p = await parseSource(f, fileSpills, options);
+      options.shardRows?.finish(p);
+      parsed.push(p);
     } catch (error) {
       if (!(error instanceof IngestError) || policy === 'fail') throw error;
       options.spills.withdraw(fileSpills);
@@ -166,7 +175,7 @@ async function parseSource(
     readChunks(file, params.chunk_bytes),
     parseParams,
     onProgress,
-    options.spills.sink(params.spill_rows, fileSpills),
+    options.spills.sink(params.spill_rows, fileSpills, options.shardRows),
   );
   progress.done(`${p.rowsIn} rows`);
   return p;

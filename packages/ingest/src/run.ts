@@ -1,11 +1,15 @@
 import os from 'node:os';
 import path from 'node:path';
+import fs from 'node:fs';
 import {
+  cleanPartTemporaries,
   cleanTemporaries,
   dataLayout,
   loadParams,
   readJson,
+  removeStaleParts,
   resolveSecret,
+  shardPartName,
   type DataLayout,
   type StageResult,
 } from '@bolsillo/core';
@@ -13,6 +17,9 @@ import { startIngestWorkers } from './ingest-workers';
 import { nextManifest, writeIngestManifest, writeQuarantine } from './ingest-manifest';
 import { checkSecret, hashSourceFiles, isNothingToDo, planRun, type IngestRunPlan } from './ingest-plan';
 import { logSummary, summarise } from './ingest-summary';
+import { LAKE_SHARDS_DIR, shardLakeDir } from './ingest-shards';
+import { kAnonymityGroups, type QuasiIdentifiers } from './parse-file';
+import { ShardRowFilter } from './shard-rows';
 import { EMPTY_MANIFEST, affectedDates, type IngestManifest } from './lake';
 import { DEFAULT_K_ANONYMITY, DEFAULT_PARAMS_FILE, IngestParamsSchema } from './params';
 import { SpillStore, parseSources } from './parse-sources';
@@ -26,6 +33,12 @@ export interface RunIngestOptions {
   readonly paramsFile?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly log?: (message: string) => void;
+  /**
+   * Run shard `index` of `count`: keep the rows of the customers hashing to `index`, write them to
+   * `part-<index>.parquet` of each date, and keep this shard's manifest in `lake/shards/<index>-of-<count>/`;
+   * `mergeIngest` then writes the lake manifest. Without it the run is the whole stage.
+   */
+  readonly shard?: { readonly index: number; readonly count: number };
 }
 
 /**
@@ -37,22 +50,34 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
   const log = options.log ?? ((m: string) => process.stderr.write(`[ingest] ${m}\n`));
   const params = loadParams(options.paramsFile ?? DEFAULT_PARAMS_FILE, IngestParamsSchema);
   const layout = dataLayout(options.dataDir);
-  const backfill = options.backfill === true;
+  const shard = options.shard && options.shard.count > 1 ? options.shard : undefined;
   const hashes = await hashSourceFiles(options.rawDir);
-  cleanTemporaries(path.dirname(layout.lake));
-  const manifest = readJson<IngestManifest>(layout.ingestManifest, EMPTY_MANIFEST);
+  const manifestFile = shard
+    ? path.join(shardLakeDir(layout, shard.index, shard.count), 'manifest.json')
+    : layout.ingestManifest;
+  cleanRunTemporaries(layout, shard?.index);
+  const recorded = readJson<IngestManifest>(manifestFile, EMPTY_MANIFEST);
+  // A lake another shard count wrote (a shard without its own manifest yet, one process after shards)
+  // is rebuilt: this run's parts are written afresh and the others removed.
+  const rebuild = shard ? !fs.existsSync(manifestFile) : (recorded.shards ?? 1) !== 1;
+  const backfill = options.backfill === true || rebuild;
+  const manifest = rebuild ? EMPTY_MANIFEST : recorded;
   const plan = planRun(hashes, manifest, backfill);
   for (const [f, r] of Object.entries(plan.rejectedBefore))
     log(`WARNING: ${f} stays quarantined (unchanged since rejected): ${r.reason}`);
   if (isNothingToDo(plan)) return nothingToDo(plan, manifest, log);
   log(
-    `plan: parse ${plan.parse.join(', ') || '-'}; drop ${plan.drop.join(', ') || '-'}; unchanged ${plan.unchanged.length}${backfill ? ' (backfill)' : ''}`,
+    `plan: parse ${plan.parse.join(', ') || '-'}; drop ${plan.drop.join(', ') || '-'}; unchanged ${plan.unchanged.length}${backfill ? ` (backfill${rebuild ? ': the lake was written by another shard count' : ''})` : ''}`,
   );
   const secret = resolveSecret(options.env ?? process.env, log);
+  // The lake's secret is checked against the lake manifest too: a first shard run must not re-key a lake.
   const fingerprint = checkSecret(secret, manifest, backfill);
+  if (rebuild && options.backfill !== true)
+    checkSecret(secret, readJson<IngestManifest>(layout.ingestManifest, EMPTY_MANIFEST), false);
+  const shardRows = shard ? new ShardRowFilter(shard.index, shard.count) : undefined;
 
   const utf8Cache = new Map<string, Uint8Array>();
-  const spills = new SpillStore(spillDir(layout), utf8Cache);
+  const spills = new SpillStore(spillDir(layout, shard?.index), utf8Cache);
   // Worker threads, started once for both phases: range parsing of large files, then Parquet encoding.
   const parseWorkers = params.parse_workers ?? Math.max(0, os.availableParallelism() - 1);
   const parquetWorkers = params.parquet_workers ?? Math.min(1, os.availableParallelism() - 1);
@@ -65,11 +90,13 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
       workers,
       parseWorkers,
       spills,
+      ...(shardRows ? { shardRows } : {}),
       log,
     });
     const dates = affectedDates(plan, manifest, parsed);
     const partitions = await writePartitions(dates, backfill ? {} : { ...manifest.partitions }, {
       lake: layout.lake,
+      ...(shard ? { shard: shard.index } : {}),
       backfill,
       drop: new Set(plan.drop),
       parsed,
@@ -79,9 +106,10 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
       worker: workers[0],
       log,
     });
-    if (backfill) removeStalePartitions(layout.lake, partitions);
+    if (backfill) removeStalePartitions(layout.lake, partitions, shard?.index);
     const allRejected = { ...plan.rejectedBefore, ...rejected };
-    writeQuarantine(layout.quarantine, plan, parsed, allRejected);
+    // Quarantine is per source file, the same in every shard (each parses every file): shard 0 writes it.
+    if ((shard?.index ?? 0) === 0) writeQuarantine(layout.quarantine, plan, parsed, allRejected);
     const next = nextManifest({
       plan,
       previous: manifest,
@@ -90,8 +118,20 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
       rejected: allRejected,
       secretFingerprint: fingerprint,
     });
-    const summary = summarise(parsed, plan.drop, next, params.k_anonymity ?? DEFAULT_K_ANONYMITY);
-    writeIngestManifest(layout.ingestManifest, next, manifest, parsed.length > 0, summary.k_anonymity);
+    const kParams = params.k_anonymity ?? DEFAULT_K_ANONYMITY;
+    const summary = summarise(parsed, plan.drop, next, kParams);
+    if (!shard) {
+      // One process owns the whole lake: parts of shards a sharded run left, and their manifests, go.
+      removeStaleParts(layout.lake, 1, ['part']);
+      fs.rmSync(path.join(path.dirname(layout.lake), LAKE_SHARDS_DIR), { recursive: true, force: true });
+    }
+    writeIngestManifest(
+      manifestFile,
+      shard ? { ...next, k_anonymity_groups: shardGroups(parsed, manifest, kParams.quasi_identifier_sets) } : next,
+      manifest,
+      parsed.length > 0,
+      summary.k_anonymity,
+    );
     logSummary(log, summary, dates.length);
     return {
       rowsIn: summary.rows_in,
@@ -100,7 +140,7 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
     };
   } catch (error) {
     // A failed run (a full disk, a bad file under the `fail` policy) leaves no temporary partition behind.
-    cleanTemporaries(path.dirname(layout.lake));
+    cleanRunTemporaries(layout, shard?.index);
     throw error;
   } finally {
     spills.remove();
@@ -108,9 +148,37 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
   }
 }
 
-/** Spilled rows live in a temporary folder (removed at the end, or by cleanTemporaries after a crash). */
-function spillDir(layout: DataLayout): string {
-  return path.join(path.dirname(layout.lake), `.spill.tmp-${process.pid}`);
+/** Spilled rows live in a temporary folder (removed at the end, or by cleanRunTemporaries after a crash). */
+function spillDir(layout: DataLayout, shard: number | undefined): string {
+  return path.join(path.dirname(layout.lake), `.spill${shard === undefined ? '' : `-${shard}`}.tmp-${process.pid}`);
+}
+
+/**
+ * Temporaries a killed run left: all of them for the whole stage; for shard i only its own (its parts'
+ * and its spill folders), as the other shards may be writing theirs.
+ */
+function cleanRunTemporaries(layout: DataLayout, shard: number | undefined): void {
+  const root = path.dirname(layout.lake);
+  if (shard === undefined) {
+    cleanTemporaries(root);
+    return;
+  }
+  cleanPartTemporaries(layout.lake, [shardPartName(shard), shardPartName(shard, 'landing')]);
+  if (!fs.existsSync(root)) return;
+  for (const f of fs.readdirSync(root))
+    if (f.startsWith(`.spill-${shard}.tmp-`)) fs.rmSync(path.join(root, f), { recursive: true, force: true });
+}
+
+/** A shard's k-anonymity groups: of this run's files' customers, or the previous run's when it parsed none. */
+function shardGroups(
+  parsed: readonly { readonly customers: ReadonlyMap<string, QuasiIdentifiers> }[],
+  previous: IngestManifest,
+  sets: readonly (readonly (keyof QuasiIdentifiers)[])[],
+): readonly Readonly<Record<string, number>>[] {
+  if (parsed.length === 0) return previous.k_anonymity_groups ?? [];
+  const customers = new Map<string, QuasiIdentifiers>();
+  for (const p of parsed) for (const [k, q] of p.customers) customers.set(k, q);
+  return kAnonymityGroups(customers.values(), sets);
 }
 
 /** The result of a run whose plan changes nothing. */

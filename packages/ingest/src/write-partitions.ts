@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { createProgress, partitionDir, readParquetFile, rowsFromTable, sha256 } from '@bolsillo/core';
+import { createProgress, partitionDir, readParquetFile, rowsFromTable, sha256, shardPartName } from '@bolsillo/core';
 import type { Transaction } from '@bolsillo/schema';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import { buildTable } from './arrow-build';
@@ -21,6 +21,11 @@ export interface PartitionEntry {
 /** What {@link writePartitions} needs. */
 export interface WritePartitionsOptions {
   readonly lake: string;
+  /**
+   * Shard i writes `part-<i>.parquet` of each date and touches nothing else in the date folders (other
+   * shards write theirs at the same time); the whole run (undefined) writes `part-0.parquet` and owns the folders.
+   */
+  readonly shard?: number;
   /** Rebuild: existing partition files are ignored (and replaced). */
   readonly backfill: boolean;
   /** Files whose rows leave the lake. */
@@ -51,14 +56,14 @@ export async function writePartitions(
   try {
     for (const date of dates) {
       const dir = partitionDir(options.lake, date);
-      const file = path.join(dir, 'part-0.parquet');
+      const file = path.join(dir, shardPartName(options.shard ?? 0));
       const table = partitionTable(date, file, options);
       // The date's typed columns are in the table now: release them, so the write phase frees the parse's
       // memory partition by partition instead of holding every row until the end.
       for (const p of options.parsed) p.buckets.delete(date);
       const rows = table.numRows;
       if (rows === 0) {
-        fs.rmSync(dir, { recursive: true, force: true });
+        fs.rmSync(options.shard === undefined ? dir : file, { recursive: true, force: true });
         delete partitions[date];
         progress.tick(1);
         continue;
@@ -110,11 +115,20 @@ function partitionTable(date: string, file: string, options: WritePartitionsOpti
   );
 }
 
-/** After a backfill: remove the partition folders of dates no longer in `partitions`. */
-export function removeStalePartitions(lake: string, partitions: Readonly<Record<string, PartitionEntry>>): void {
+/**
+ * After a backfill: remove the partition folders of dates no longer in `partitions`; for shard i, only its
+ * own part file of those dates (the merge removes folders left empty).
+ */
+export function removeStalePartitions(
+  lake: string,
+  partitions: Readonly<Record<string, PartitionEntry>>,
+  shard?: number,
+): void {
   if (!fs.existsSync(lake)) return;
   for (const entry of fs.readdirSync(lake)) {
     const m = /^date=(.+)$/.exec(entry);
-    if (m && !(m[1]! in partitions)) fs.rmSync(path.join(lake, entry), { recursive: true, force: true });
+    if (!m || m[1]! in partitions) continue;
+    const target = path.join(lake, entry, ...(shard === undefined ? [] : [shardPartName(shard)]));
+    fs.rmSync(target, { recursive: true, force: true });
   }
 }
