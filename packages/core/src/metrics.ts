@@ -11,17 +11,48 @@ function checkLengths(y: Labels, p: Scores): void {
   if (y.length !== p.length) throw new Error(`metrics: ${y.length} labels but ${p.length} scores`);
 }
 
-/** Indices sorted by score, descending. */
-function orderDesc(p: Scores): Uint32Array {
-  const idx = new Uint32Array(p.length);
-  for (let i = 0; i < idx.length; i++) idx[i] = i;
-  return idx.sort((a, b) => p[b]! - p[a]!);
+/**
+ * Walk the groups of tied scores from the highest score down, with each group's positives and
+ * negatives. The two classes' scores are sorted apart (typed arrays sort numerically, without a
+ * comparator, which is several times faster than sorting indices) and merged from the top.
+ */
+function forEachTieGroup(y: Labels, p: Scores, visit: (gPos: number, gNeg: number) => void): void {
+  let pos = 0;
+  for (let i = 0; i < y.length; i++) pos += y01(y, i);
+  const ps = new Float64Array(pos);
+  const ns = new Float64Array(y.length - pos);
+  for (let i = 0, a = 0, b = 0; i < y.length; i++) {
+    if (y01(y, i)) ps[a++] = p[i]!;
+    else ns[b++] = p[i]!;
+  }
+  ps.sort();
+  ns.sort();
+  let i = ps.length - 1;
+  let j = ns.length - 1;
+  while (i >= 0 || j >= 0) {
+    // NaN sorts last, so it comes first here; it ties with nothing.
+    const v = i < 0 ? ns[j]! : j < 0 ? ps[i]! : Number.isNaN(ps[i]!) || ps[i]! > ns[j]! ? ps[i]! : ns[j]!;
+    let gPos = 0;
+    let gNeg = 0;
+    if (Number.isNaN(v)) {
+      if (i >= 0 && Number.isNaN(ps[i]!)) {
+        gPos = 1;
+        i--;
+      } else {
+        gNeg = 1;
+        j--;
+      }
+    } else {
+      for (; i >= 0 && ps[i] === v; i--) gPos++;
+      for (; j >= 0 && ns[j] === v; j--) gNeg++;
+    }
+    visit(gPos, gNeg);
+  }
 }
 
 /** Area under the ROC curve (ties count half). NaN when only one class is present. */
 export function rocAuc(y: Labels, p: Scores): number {
   checkLengths(y, p);
-  const idx = orderDesc(p);
   let pos = 0;
   let neg = 0;
   for (let i = 0; i < y.length; i++) {
@@ -29,30 +60,19 @@ export function rocAuc(y: Labels, p: Scores): number {
     else neg++;
   }
   if (pos === 0 || neg === 0) return NaN;
-  // Walk groups of tied scores from the top: each negative counts the positives ranked above it.
+  // Each negative counts the positives ranked above it (half of those tied with it).
   let auc = 0;
   let posAbove = 0;
-  let i = 0;
-  while (i < idx.length) {
-    let j = i;
-    let gPos = 0;
-    let gNeg = 0;
-    while (j < idx.length && p[idx[j]!] === p[idx[i]!]) {
-      if (y01(y, idx[j]!)) gPos++;
-      else gNeg++;
-      j++;
-    }
+  forEachTieGroup(y, p, (gPos, gNeg) => {
     auc += gNeg * (posAbove + gPos / 2);
     posAbove += gPos;
-    i = j;
-  }
+  });
   return auc / (pos * neg);
 }
 
 /** Average precision (area under the precision–recall curve, step-wise, ties grouped). NaN without positives. */
 export function averagePrecision(y: Labels, p: Scores): number {
   checkLengths(y, p);
-  const idx = orderDesc(p);
   let totalPos = 0;
   for (let i = 0; i < y.length; i++) totalPos += y01(y, i);
   if (totalPos === 0) return NaN;
@@ -60,20 +80,14 @@ export function averagePrecision(y: Labels, p: Scores): number {
   let fp = 0;
   let ap = 0;
   let prevRecall = 0;
-  let i = 0;
-  while (i < idx.length) {
-    let j = i;
-    while (j < idx.length && p[idx[j]!] === p[idx[i]!]) {
-      if (y01(y, idx[j]!)) tp++;
-      else fp++;
-      j++;
-    }
+  forEachTieGroup(y, p, (gPos, gNeg) => {
+    tp += gPos;
+    fp += gNeg;
     const recall = tp / totalPos;
     const precision = tp / (tp + fp);
     ap += (recall - prevRecall) * precision;
     prevRecall = recall;
-    i = j;
-  }
+  });
   return ap;
 }
 
