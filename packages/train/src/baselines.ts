@@ -94,18 +94,20 @@ export function fitTwoGroups(x: Float64Array, y: Labels): { a: number; b: number
  */
 export function fitFeatureScorer(rows: readonly Row[], y: Labels, spec: FeatureScorerSpec): FeatureScorerJson {
   const direction0 = spec.direction === 'lower' ? 'lower' : 'higher';
-  const t: number[] = [];
-  const ty: number[] = [];
+  const signal = { direction: direction0, threshold: spec.threshold } as const;
+  const t = new Float64Array(rows.length);
+  const ty = new Uint8Array(rows.length);
+  let present = 0;
   let pos = 0;
   let missN = 0;
   let missPos = 0;
   for (let i = 0; i < rows.length; i++) {
     const yi = y[i] ? 1 : 0;
     pos += yi;
-    const v = featureSignal({ direction: direction0, threshold: spec.threshold }, rows[i]![spec.feature]);
+    const v = featureSignal(signal, rows[i]![spec.feature]);
     if (Number.isFinite(v)) {
-      t.push(v);
-      ty.push(yi);
+      t[present] = v;
+      ty[present++] = yi;
     } else {
       missN++;
       missPos += yi;
@@ -115,13 +117,19 @@ export function fitFeatureScorer(rows: readonly Row[], y: Labels, spec: FeatureS
   const missing_probability = (missPos + 2 * prevalence) / (missN + 2);
   let center = 0;
   let scale = 1;
-  if (spec.threshold === null && t.length) {
-    center = t.reduce((s, v) => s + v, 0) / t.length;
-    const sd = Math.sqrt(t.reduce((s, v) => s + (v - center) ** 2, 0) / t.length);
+  if (spec.threshold === null && present) {
+    let sum = 0;
+    for (let i = 0; i < present; i++) sum += t[i]!;
+    center = sum / present;
+    let ss = 0;
+    for (let i = 0; i < present; i++) ss += (t[i]! - center) ** 2;
+    const sd = Math.sqrt(ss / present);
     scale = sd > 0 ? sd : 1;
   }
-  const x = Float64Array.from(t, (v) => (v - center) / scale);
-  let { a, b } = t.length ? (spec.threshold === null ? fitLogistic1d(x, ty) : fitTwoGroups(x, ty)) : { a: 0, b: 0 };
+  const x = new Float64Array(present);
+  for (let i = 0; i < present; i++) x[i] = (t[i]! - center) / scale;
+  const yx = ty.subarray(0, present);
+  let { a, b } = present ? (spec.threshold === null ? fitLogistic1d(x, yx) : fitTwoGroups(x, yx)) : { a: 0, b: 0 };
   let direction: 'higher' | 'lower' = direction0;
   if (a < 0) {
     if (spec.direction === 'auto' && spec.threshold === null) {
@@ -130,7 +138,9 @@ export function fitFeatureScorer(rows: readonly Row[], y: Labels, spec: FeatureS
       a = -a;
       center = -center;
     } else {
-      const rate = ty.length ? (ty.reduce((s, v) => s + v, 0) + 2 * prevalence) / (ty.length + 2) : prevalence;
+      let hits = 0;
+      for (let i = 0; i < present; i++) hits += yx[i]!;
+      const rate = present ? (hits + 2 * prevalence) / (present + 2) : prevalence;
       a = 0;
       b = Math.log(Math.max(rate, 1e-9) / Math.max(1 - rate, 1e-9));
     }
