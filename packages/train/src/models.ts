@@ -116,18 +116,30 @@ export function trainNetwork(
   // The dense stack's variables, used directly: Layer.apply adds several ms of bookkeeping per step.
   const dense = model.layers.slice(0, -1).map((layer) => {
     const [kernel, bias] = layer.trainableWeights.map((v) => v.read());
-    return { kernel: kernel!, bias: bias!, relu: layer.name.startsWith('hidden_') };
+    return { kernel: kernel!, bias: bias!, relu: layer.name.startsWith('hidden_'), units: kernel!.shape[1] ?? 1 };
   });
   type T = import('@tensorflow/tfjs').Tensor;
+  // A first layer of several units takes its kernel gradient (xᵀ·dz) from the batch's transpose:
+  // tfjs derives it as a product with a transposed left operand, which the wasm backend computes
+  // without its fast matrix kernel (several times slower; for one unit it is a cheap vector
+  // product). The batch is an input, not a variable: it needs no gradient.
+  const transposed = (dense[0]?.units ?? 1) > 1;
+  const firstLayer = (xb: T, xbT: T | null, kernel: T) =>
+    xbT
+      ? tf.customGrad((...inputs) => ({
+          value: tf.matMul(xb, inputs[0] as T),
+          gradFunc: (dz: T) => tf.matMul(xbT, dz),
+        }))(kernel)
+      : tf.matMul(xb, kernel);
   // Weighted, numerically stable binary cross-entropy on the logits, written with elementary ops:
   // tfjs's sigmoidCrossEntropy with weights costs several times more per step on wasm.
-  const step = (xb: T, yb: T, wb: T, wTotal: number) =>
+  const step = (xb: T, xbT: T | null, yb: T, wb: T, wTotal: number) =>
     optimizer.minimize(() => {
       let z = xb;
-      for (const d of dense) {
-        z = tf.matMul(z, d.kernel).add(d.bias);
+      dense.forEach((d, i) => {
+        z = (i === 0 ? firstLayer(xb, xbT, d.kernel) : tf.matMul(z, d.kernel)).add(d.bias);
         if (d.relu) z = tf.relu(z);
-      }
+      });
       const ce = tf
         .relu(z)
         .sub(z.mul(yb))
@@ -144,15 +156,17 @@ export function trainNetwork(
       // Full batch: no shuffling, the tensors are built once.
       tf.tidy(() => {
         const X = tf.tensor2d(x, [n, width]);
+        const XT = transposed ? tf.tensor2d(transpose(x, n, width), [width, n]) : null;
         const Y = tf.tensor2d(y, [n, 1]);
         const W = tf.tensor2d(w, [n, 1]);
-        for (let epoch = 0; epoch < epochs; epoch++) tf.tidy(() => void step(X, Y, W, n));
+        for (let epoch = 0; epoch < epochs; epoch++) tf.tidy(() => void step(X, XT, Y, W, n));
       });
     } else {
       // Mini-batches: a seeded shuffle (tfjs `fit` would use Math.random) done in JS, batches
       // uploaded as fresh tensors (cheaper than gather + slice on the backends).
       const perm = new Int32Array(n);
       const xs = new Float32Array(n * width);
+      const xsT = transposed ? new Float32Array(batch * width) : null;
       const ys = new Float32Array(n);
       const ws = new Float32Array(n);
       for (let epoch = 0; epoch < epochs; epoch++) {
@@ -165,17 +179,19 @@ export function trainNetwork(
         }
         for (let i = 0; i < n; i++) {
           const r = perm[i]!;
-          xs.set(x.subarray(r * width, (r + 1) * width), i * width);
+          for (let f = 0, a = r * width, b = i * width; f < width; f++) xs[b + f] = x[a + f]!;
           ys[i] = y[r]!;
           ws[i] = w[r]!;
         }
         for (let start = 0; start < n; start += batch) {
           const size = Math.min(batch, n - start);
           tf.tidy(() => {
-            const xb = tf.tensor2d(xs.subarray(start * width, (start + size) * width), [size, width]);
+            const rowsOf = xs.subarray(start * width, (start + size) * width);
+            const xb = tf.tensor2d(rowsOf, [size, width]);
+            const xbT = xsT ? tf.tensor2d(transpose(rowsOf, size, width, xsT), [width, size]) : null;
             const yb = tf.tensor2d(ys.subarray(start, start + size), [size, 1]);
             const wb = tf.tensor2d(ws.subarray(start, start + size), [size, 1]);
-            step(xb, yb, wb, size);
+            step(xb, xbT, yb, wb, size);
           });
         }
       }
@@ -186,6 +202,30 @@ export function trainNetwork(
   return { model, width };
 }
 
+/** The transpose of `n` row-major rows of `width` values (column-major), into `out` when given. */
+function transpose(x: Float32Array, n: number, width: number, out?: Float32Array): Float32Array {
+  const t = out ? out.subarray(0, n * width) : new Float32Array(n * width);
+  let r = 0;
+  // Eight rows at a time: each input's eight values are written side by side (a few times faster
+  // than one row at a time, whose writes are all a column apart).
+  for (; r + 8 <= n; r += 8) {
+    const a = r * width;
+    for (let f = 0, o = r; f < width; f++, o += n) {
+      const s = a + f;
+      t[o] = x[s]!;
+      t[o + 1] = x[s + width]!;
+      t[o + 2] = x[s + 2 * width]!;
+      t[o + 3] = x[s + 3 * width]!;
+      t[o + 4] = x[s + 4 * width]!;
+      t[o + 5] = x[s + 5 * width]!;
+      t[o + 6] = x[s + 6 * width]!;
+      t[o + 7] = x[s + 7 * width]!;
+    }
+  }
+  for (; r < n; r++) for (let f = 0; f < width; f++) t[f * n + r] = x[r * width + f]!;
+  return t;
+}
+
 /** Raw probabilities of a trained network (tfjs, batched, tensors disposed). */
 export function predictNetwork(tf: Tf, net: TrainedNetwork, x: Float32Array, n: number): Float64Array {
   const out = new Float64Array(n);
@@ -194,7 +234,8 @@ export function predictNetwork(tf: Tf, net: TrainedNetwork, x: Float32Array, n: 
     const size = Math.min(chunk, n - start);
     const values = tf.tidy(() => {
       const xb = tf.tensor2d(x.subarray(start * net.width, (start + size) * net.width), [size, net.width]);
-      return (net.model.predict(xb) as import('@tensorflow/tfjs').Tensor).dataSync();
+      // One batch: `predict` would cut the rows into batches of 32, each a copy.
+      return (net.model.predictOnBatch(xb) as import('@tensorflow/tfjs').Tensor).dataSync();
     });
     out.set(values, start);
   }
