@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   ONLINE_STORE_FILE,
+  connectTransactionStream,
   dataLayout,
   emptyCustomerState,
   freePort,
@@ -33,7 +34,7 @@ import {
   type PredictionRequest,
   type TransactionPush,
 } from '@bolsillo/schema';
-import { createServing, readLanding, type Serving } from '@bolsillo/serve';
+import { createServing, readLanding, runConsumer, type Serving } from '@bolsillo/serve';
 import { itRealData, realDataPath } from '@bolsillo/testing';
 import { evaluateRegistryOps } from './admin-ops';
 import { createApp } from './app';
@@ -174,6 +175,21 @@ async function liveApi(
   };
 }
 
+/**
+ * The features the API serves for a transaction, from the online store as it is now, equal the batch
+ * path's features of that transaction (exactly: toEqual compares numbers with Object.is).
+ */
+async function expectServedOffline(serving: Serving, p: TransactionPush, rows: Map<string, FeatureRow>): Promise<void> {
+  const f = serving.features;
+  const req = request(p);
+  const pending = f.prefetch([req]);
+  const served = pending === null ? f.featuresFor(req) : f.withStates(await pending, () => f.featuresFor(req));
+  expect({ txn_id: p.txn_id, ...served.features }).toEqual({
+    txn_id: p.txn_id,
+    ...features(rows.get(p.txn_id)! as unknown as Record<string, unknown>),
+  });
+}
+
 async function post(url: string, body: unknown): Promise<{ results: { txn_id: string; status: string }[] }> {
   const res = await fetch(`${url}/transactions`, {
     method: 'POST',
@@ -194,14 +210,7 @@ describe('live online store', () => {
         try {
           const f = api.serving.features;
           for (const p of pushes) {
-            const req = request(p);
-            const pending = f.prefetch([req]);
-            const served =
-              pending === null ? f.featuresFor(req) : f.withStates(await pending, () => f.featuresFor(req));
-            expect({ txn_id: p.txn_id, ...served.features }).toEqual({
-              txn_id: p.txn_id,
-              ...features(rows.get(p.txn_id)! as unknown as Record<string, unknown>),
-            });
+            await expectServedOffline(api.serving, p, rows);
             expect((await post(api.url, p)).results[0]!.status).toBe('applied');
           }
           expect(await storeStates(f.store)).toEqual(snapshot.customers);
@@ -219,28 +228,45 @@ describe('live online store', () => {
     );
 
     itRealData(
-      `${backend}: streaming the real file through JetStream to the consumer leaves the batch path's states, landed once`,
+      `${backend}: streaming the real file through JetStream, the consumer serves the batch path's features after each message and leaves its states, landed once`,
       async () => {
-        const { snapshot, pushes, csv } = batchPath();
-        const dataDir = path.join(tmp, `stream-${backend}`);
-        const storeUrl = backend === 'redis' ? redis.url : undefined;
-        const e = env(dataDir, storeUrl);
-        // The consumer reads the default Redis namespace: start it from an empty version with the batch params.
-        const store = await openOnlineStore({ url: storeUrl, embeddedDir: dataLayout(dataDir).onlineEmbedded });
+        const { snapshot, rows, pushes, csv } = batchPath();
+        const name = `stream-${backend}`;
+        const api = await liveApi(name, backend === 'redis' ? redis.url : undefined, snapshot.params);
+        const stream = await connectTransactionStream(nats.url);
         try {
-          await store.materialise({ params: snapshot.params, as_of: '', customers: {} });
-          cli('packages/ingest/src/produce-cli.ts', ['--csv', csv], e);
-          const out = cli(
-            'packages/serve/src/consume-cli.ts',
-            ['--durable', `parity-${backend}`, '--idle-exit-ms', '1500'],
-            e,
-          );
-          expect(out).toContain(`${pushes.length} messages: ${pushes.length} applied, 0 duplicate, 0 late, 0 invalid`);
-          expect(await storeStates(store)).toEqual(snapshot.customers);
-          const landed = readLanding(dataLayout(dataDir).landing);
+          cli('packages/ingest/src/produce-cli.ts', ['--csv', csv], env(path.join(tmp, name), undefined));
+          // The consumer in this process, one message per batch, over the API's store and push path: after
+          // each message is folded, the next transaction is served the batch path's features.
+          await expectServedOffline(api.serving, pushes[0]!, rows);
+          let folded = 0;
+          const summary = await runConsumer({
+            stream,
+            push: api.serving.push,
+            durable: `parity-${backend}`,
+            batch: 1,
+            idleExitMs: 1_500,
+            log: () => undefined,
+            onBatch: async () => {
+              folded += 1;
+              if (folded < pushes.length) await expectServedOffline(api.serving, pushes[folded]!, rows);
+            },
+          });
+          expect(summary).toEqual({
+            messages: pushes.length,
+            replayed: 0,
+            applied: pushes.length,
+            duplicate: 0,
+            late: 0,
+            invalid: 0,
+          });
+          expect(folded).toBe(pushes.length);
+          expect(await storeStates(api.serving.features.store)).toEqual(snapshot.customers);
+          const landed = readLanding(dataLayout(path.join(tmp, name)).landing);
           expect(landed.map((t) => t.txn_id)).toEqual(pushes.map((p) => p.txn_id));
         } finally {
-          await store.close();
+          await stream.close();
+          await api.close();
         }
       },
       600_000,
