@@ -12,7 +12,7 @@ import {
   type Aliases,
   type ModelCard,
 } from '@bolsillo/schema';
-import { InvalidRequestError, type Serving } from '@bolsillo/serve';
+import { InvalidRequestError, PUSH_OUTCOMES, type PushOutcome, type Serving } from '@bolsillo/serve';
 import { PromoteRequestSchema, RollbackRequestSchema } from './admin-schemas';
 import { openApiDocument } from './openapi';
 import { createFastPredict, invalid, predictAnswer } from './predict-route';
@@ -58,6 +58,10 @@ const validPush = validatorFor(TransactionPushSchema);
 const validPushBatch = validatorFor(BatchTransactionPushSchema);
 const validPromote = validatorFor(PromoteRequestSchema);
 const validRollback = validatorFor(RollbackRequestSchema);
+/** Frozen label sets of the push-outcome counter (the metrics registry keys a frozen set once). */
+const OUTCOME_LABELS = Object.fromEntries(
+  PUSH_OUTCOMES.map((outcome) => [outcome, Object.freeze({ outcome })]),
+) as Record<PushOutcome, Readonly<{ outcome: PushOutcome }>>;
 
 /** Route label for metrics: the matched route, never the raw URL (bounded cardinality). */
 function routeOf(req: Request, res: Response): string {
@@ -122,9 +126,14 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/transactions', requireJson, json, async (req, res) => {
     res.locals.route = '/transactions';
     const isBatch = Array.isArray(req.body);
+    const pushes = serving.metrics.pushes;
+    // A request is refused whole: every transaction in it counts as invalid.
+    const refused = (errors: string[]) => {
+      pushes.inc(OUTCOME_LABELS.invalid, isBatch ? (req.body as unknown[]).length : 1);
+      return invalid('Invalid transaction', errors);
+    };
     const valid = isBatch ? validPushBatch(req.body) : validPush(req.body);
-    if (!valid)
-      throw invalid('Invalid transaction', describeErrors(isBatch ? validPushBatch.errors : validPush.errors));
+    if (!valid) throw refused(describeErrors(isBatch ? validPushBatch.errors : validPush.errors));
     let results;
     try {
       results = await serving.push.push(
@@ -132,9 +141,10 @@ export function createApp(deps: AppDeps): express.Express {
         isBatch,
       );
     } catch (error) {
-      if (error instanceof InvalidRequestError) throw invalid('Invalid transaction', error.errors);
+      if (error instanceof InvalidRequestError) throw refused(error.errors);
       throw error;
     }
+    for (const r of results) pushes.inc(OUTCOME_LABELS[r.status]);
     res.json({ results });
   });
 

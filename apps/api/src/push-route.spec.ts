@@ -69,6 +69,47 @@ describe('POST /transactions', () => {
     ]);
   });
 
+  it('counts pushed transactions by outcome on /metrics', async () => {
+    const counts = async () => {
+      const text = (await request(s.app).get('/metrics').expect(200)).text;
+      return Object.fromEntries(
+        ['applied', 'duplicate', 'late', 'invalid'].map((o) => {
+          const m = new RegExp(`^bolsillo_transaction_pushes_total\\{outcome="${o}"\\} (\\d+)$`, 'm').exec(text);
+          return [o, Number(m?.[1])];
+        }),
+      );
+    };
+    const before = await counts();
+    const m = { ...TRANSACTION_PUSH_EXAMPLE, customer_id: 'metrics-1' };
+    await request(s.app)
+      .post('/transactions')
+      .send([
+        { ...m, txn_id: 'm-1', date: '2020-05-10' },
+        { ...m, txn_id: 'm-2', date: '2020-05-12' },
+        { ...m, txn_id: 'm-3', date: '2020-05-11' },
+      ])
+      .expect(200);
+    await request(s.app)
+      .post('/transactions')
+      .send({ ...m, txn_id: 'm-1', date: '2020-05-10' })
+      .expect(200);
+    // Refused whole: both transactions of the batch count as invalid.
+    await request(s.app)
+      .post('/transactions')
+      .send([
+        { ...m, txn_id: 'm-4' },
+        { ...m, txn_id: 'm-5', date: '2020-02-30' },
+      ])
+      .expect(400);
+    const after = await counts();
+    expect({
+      applied: after.applied! - before.applied!,
+      duplicate: after.duplicate! - before.duplicate!,
+      late: after.late! - before.late!,
+      invalid: after.invalid! - before.invalid!,
+    }).toEqual({ applied: 2, duplicate: 1, late: 1, invalid: 2 });
+  });
+
   it('reports the online store on /ready', async () => {
     const ready = (await request(s.app).get('/ready').expect(200)).body;
     expect(ready.online_store).toEqual({ backend: 'embedded', version: expect.stringMatching(/^[0-9a-f]{16}$/) });

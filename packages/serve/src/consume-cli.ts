@@ -12,10 +12,16 @@ import {
   resolveSecret,
   runCli,
 } from '@bolsillo/core';
-import { runConsumer } from './consume';
+import { runConsumer, type PushCounts } from './consume';
 import { LandingWriter } from './landing';
 import { OnlineFeatures } from './online-features';
 import { PushService } from './push';
+
+/** How often the running counts are logged (ms). */
+const PROGRESS_MS = 10_000;
+
+const outcomes = (c: PushCounts & { readonly messages: number }) =>
+  `${c.messages} messages: ${c.applied} applied, ${c.duplicate} duplicate, ${c.late} late, ${c.invalid} invalid`;
 
 void runCli({
   name: 'consume',
@@ -29,7 +35,7 @@ void runCli({
   options: {
     durable: {
       type: 'string',
-      description: 'Durable consumer name (its position survives restarts).',
+      description: 'Durable consumer name (its position survives restarts; run one consumer process per durable).',
       default: TRANSACTION_CONSUMER,
     },
     batch: {
@@ -77,6 +83,10 @@ void runCli({
       ctx.log(
         `consuming ${TRANSACTION_SUBJECT} as ${durable} into the ${store.backend} store (${landing.size} transactions already landed by ${landing.writer})`,
       );
+      // Running counts by outcome (the same four as the API's bolsillo_transaction_pushes_total), logged
+      // at most every PROGRESS_MS while messages arrive.
+      const totals = { messages: 0, applied: 0, duplicate: 0, late: 0, invalid: 0 };
+      let lastProgress = performance.now();
       const s = await runConsumer(
         {
           stream,
@@ -85,12 +95,21 @@ void runCli({
           batch: Number(ctx.values.batch),
           idleExitMs: Number(ctx.values['idle-exit-ms']),
           log: ctx.log,
+          onBatch: (counts) => {
+            for (const k of ['applied', 'duplicate', 'late', 'invalid'] as const) {
+              totals[k] += counts[k];
+              totals.messages += counts[k];
+            }
+            if (performance.now() - lastProgress < PROGRESS_MS) return;
+            lastProgress = performance.now();
+            ctx.log(`so far ${outcomes(totals)}`);
+          },
         },
         stop.signal,
       );
       await landing.flush();
       ctx.log(
-        `${s.messages} messages: ${s.applied} applied, ${s.duplicate} duplicate, ${s.late} late, ${s.invalid} invalid`,
+        `${outcomes(s)}${s.replayed > 0 ? ` (${s.replayed} of them pushed again from a previous run that never acked them)` : ''}`,
       );
       return { rowsIn: s.messages, rowsOut: s.applied, unitIn: 'messages', unitOut: 'applied', summary: { ...s } };
     } finally {

@@ -33,10 +33,12 @@ describe('Prometheus metrics', () => {
       'bolsillo_predictions_total',
       'bolsillo_model_load_events_total',
       'bolsillo_model_info',
+      'bolsillo_transaction_pushes_total',
     ]) {
       expect(text).toContain(`# HELP ${name} `);
       expect(text).toContain(`# TYPE ${name} `);
     }
+    expect(text).toContain('bolsillo_transaction_pushes_total{outcome="late"} 0');
   });
 
   it('reports event-loop delay beyond the sampling period: about zero when idle, the stall when blocked', async () => {

@@ -136,6 +136,8 @@ export interface ServeMetrics {
   readonly shadowErrors: Counter;
   /** Predictions whose category value the serving model never saw in its training data (served all the same). */
   readonly unseenCategories: Counter;
+  /** Transactions pushed to `POST /transactions`, by outcome ({@link PUSH_OUTCOMES}). */
+  readonly pushes: Counter;
   /** The whole registry in Prometheus text format. */
   render(): string;
   /** Stop the event-loop delay monitor, if any. */
@@ -183,6 +185,14 @@ class EventLoopDelay {
   }
 }
 
+/**
+ * What a push did with a transaction: the store's outcomes (applied; duplicate: this id was applied
+ * already; late: dated before the customer's state, recorded and not folded) and invalid (refused by
+ * validation; a request is refused whole, so every transaction in it counts).
+ */
+export const PUSH_OUTCOMES = ['applied', 'duplicate', 'late', 'invalid'] as const;
+export type PushOutcome = (typeof PUSH_OUTCOMES)[number];
+
 /** A fresh metrics registry (one per app, so tests do not share counts). */
 export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
   const requests = new Counter('bolsillo_http_requests_total', 'HTTP requests by route, method and status code.');
@@ -205,6 +215,12 @@ export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
     'bolsillo_unseen_category_total',
     "Predictions with a category value absent from the serving model's training data, by feature and model version (scored as out-of-vocabulary).",
   );
+  const pushes = new Counter(
+    'bolsillo_transaction_pushes_total',
+    'Transactions pushed to POST /transactions by outcome: applied, duplicate (id already applied), late (dated before the customer state: recorded, not folded), invalid (in a request refused with 400).',
+  );
+  // Every outcome from the start, so a rate over a series that has not happened yet reads 0, not absent.
+  for (const outcome of PUSH_OUTCOMES) pushes.inc({ outcome }, 0);
   const loop = options.eventLoopDelay ? new EventLoopDelay() : null;
   const all: { render(): string }[] = [
     requests,
@@ -215,6 +231,7 @@ export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
     logDropped,
     shadowErrors,
     unseenCategories,
+    pushes,
     ...(loop ? [loop] : []),
   ];
   return {
@@ -226,6 +243,7 @@ export function createMetrics(options: MetricsOptions = {}): ServeMetrics {
     logDropped,
     shadowErrors,
     unseenCategories,
+    pushes,
     render: () => `${all.map((m) => m.render()).join('\n')}\n`,
     close: () => loop?.close(),
   };
