@@ -56,9 +56,14 @@ export {
 export type { ReadParquetOptions } from './parquet';
 export { forEachParquetBatch, readParquetColumnNames, writeParquetBatches } from './parquet-stream';
 export type { ParquetBatchOptions, WriteParquetBatchesOptions } from './parquet-stream';
-export { compatibleWriterProperties, tableToCompatibleParquet } from './parquet-compat';
+export { compatibleWriterProperties, tableToCompatibleParquet, PARQUET_COMPRESSIONS } from './parquet-compat';
+export type { CompatibleWriterOptions, ParquetCompression } from './parquet-compat';
 export { ipcToCompatibleParquet } from './parquet-ipc';
 export { readParquetRowCount } from './parquet-row-count';
+
+/** Worker threads running a package's own typed module, request/reply channels to them, per-thread CPU time. */
+export { startWorkerModule, isWorkerAlive, WorkerChannel, serveChannel, threadCpuSeconds } from './worker-thread';
+export type { WorkerModuleOptions, WorkerReply } from './worker-thread';
 
 /** A stage's command line, its params file and its progress output. */
 export { runCli, invalidOptions, isoDateCheck } from './cli';

@@ -1,5 +1,5 @@
 import { Table as WasmTable, writeParquet } from 'parquet-wasm';
-import { compatibleWriterProperties } from './parquet-compat';
+import { compatibleWriterProperties, type CompatibleWriterOptions } from './parquet-compat';
 
 /**
  * Encode an Arrow IPC stream (what `tableToIPC(table, 'stream')` gives) as Parquet bytes with the
@@ -7,6 +7,6 @@ import { compatibleWriterProperties } from './parquet-compat';
  * table to exactly such a stream first. For a thread that receives tables as IPC (a worker), this skips
  * decoding the stream into a JS table and serialising it again.
  */
-export function ipcToCompatibleParquet(ipc: Uint8Array): Uint8Array {
-  return writeParquet(WasmTable.fromIPCStream(ipc), compatibleWriterProperties());
+export function ipcToCompatibleParquet(ipc: Uint8Array, options: CompatibleWriterOptions = {}): Uint8Array {
+  return writeParquet(WasmTable.fromIPCStream(ipc), compatibleWriterProperties(options));
 }

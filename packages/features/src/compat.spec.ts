@@ -2,7 +2,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DEFAULT_FEATURE_PARAMS, dataLayout, listPartitions, rowsFromTable } from '@bolsillo/core';
 import { FEATURE_NAMES, type FeatureRow } from '@bolsillo/schema';
-import { PARQUET_COMPRESSIONS } from './parquet-worker';
+import { PARQUET_COMPRESSIONS } from '@bolsillo/core';
 import { readFeatures } from './read-features';
 import { runFeatures } from './run';
 import { syntheticTransactions, tempDataDir, writeLake } from './fixtures.test-util';

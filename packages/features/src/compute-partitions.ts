@@ -38,7 +38,7 @@ export class PartitionReader {
     while (this.prefetched.length < READ_AHEAD && this.next < this.partitions.length) {
       const p = this.partitions[this.next++]!;
       const hashes = this.hashes;
-      const pending = this.io.readColumnsHashed(p.files, hashes !== null).then(({ cols, fileSha256 }) => {
+      const pending = this.io.readColumns(p.files, hashes !== null).then(({ cols, fileSha256 }) => {
         if (hashes && fileSha256 !== null) hashes[p.date] = partitionHash(p, fileSha256);
         return cols;
       });

@@ -11,7 +11,7 @@ import {
   type Field,
   type Schema,
 } from 'apache-arrow';
-import { FEATURE_INDEX, type FeatureColumns } from '@bolsillo/core';
+import { FEATURE_INDEX } from '@bolsillo/core';
 import {
   FEATURE_KEY_COLUMNS,
   FeatureRowSchema,
@@ -123,24 +123,46 @@ export function featureTable(
   return new Table(SCHEMA, [new RecordBatch(SCHEMA, struct)]);
 }
 
-function gatherUtf8(src: RawUtf8Column, order: Int32Array): { valueOffsets: Int32Array; data: Uint8Array } {
+/** The lake is written in history order, so the order is usually the identity. */
+function isIdentity(order: Int32Array): boolean {
+  for (let k = 0; k < order.length; k++) if (order[k] !== k) return false;
+  return true;
+}
+
+function gatherUtf8(
+  src: RawUtf8Column,
+  order: Int32Array,
+  identity: boolean,
+): { valueOffsets: Int32Array; data: Uint8Array } {
   const n = order.length;
+  if (identity) {
+    // Views, not copies: the table is only read (encoding copies its buffers).
+    const from = src.offsets[0]!;
+    const valueOffsets = from === 0 ? src.offsets.subarray(0, n + 1) : src.offsets.slice(0, n + 1).map((o) => o - from);
+    return { valueOffsets, data: src.bytes.subarray(from, src.offsets[n]) };
+  }
+  const { offsets, bytes } = src;
   const valueOffsets = new Int32Array(n + 1);
   let total = 0;
   for (let k = 0; k < n; k++) {
     const i = order[k]!;
-    total += src.offsets[i + 1]! - src.offsets[i]!;
+    total += offsets[i + 1]! - offsets[i]!;
     valueOffsets[k + 1] = total;
   }
   const data = new Uint8Array(total);
+  // A byte loop: values are short (ids, digests, dates), a subarray per row would cost more.
   for (let k = 0; k < n; k++) {
     const i = order[k]!;
-    data.set(src.bytes.subarray(src.offsets[i]!, src.offsets[i + 1]!), valueOffsets[k]!);
+    let at = valueOffsets[k]!;
+    for (let j = offsets[i]!, end = offsets[i + 1]!; j < end; j++) data[at++] = bytes[j]!;
   }
   return { valueOffsets, data };
 }
 
 function validity(valid: Uint8Array, n: number): { nullCount: number; nullBitmap: Uint8Array | undefined } {
+  // Most features have no null: one native scan instead of a bitmap built bit by bit.
+  const firstNull = valid.indexOf(0);
+  if (firstNull < 0 || firstNull >= n) return { nullCount: 0, nullBitmap: undefined };
   const bits = bitmap(n);
   let nullCount = 0;
   for (let i = 0; i < n; i++) {
@@ -150,57 +172,90 @@ function validity(valid: Uint8Array, n: number): { nullCount: number; nullBitmap
   return { nullCount, nullBitmap: nullCount > 0 ? bits : undefined };
 }
 
-function featureColumnData(field: Field, f: number, features: FeatureColumns, n: number): Data {
+/**
+ * The kernel's output arrays for one batch (a {@link FeatureColumns}, or its arrays moved to a Parquet
+ * thread): per feature, values and validity; category features as codes into `dicts`, or as `text`.
+ */
+export interface FeatureArrays {
+  readonly values: readonly Float64Array[];
+  readonly valid: readonly Uint8Array[];
+  readonly codes: readonly Int32Array[];
+  readonly dicts: readonly (readonly string[])[];
+  readonly text?: readonly (readonly string[])[];
+  readonly categoryCodes: boolean;
+}
+
+/** The UTF-8 of the key columns of a batch's input rows. */
+export interface FeatureKeyColumns {
+  readonly txn_id: RawUtf8Column;
+  readonly customer_key: RawUtf8Column;
+  readonly date: RawUtf8Column;
+}
+
+function featureColumnData(field: Field, f: number, features: FeatureArrays, n: number): Data {
   const type = field.type;
   const { nullCount, nullBitmap } = validity(features.valid[f]!, n);
   const base = { type, length: n, nullCount, nullBitmap };
-  if (type instanceof Float64) return makeData({ ...base, data: features.values[f]!.subarray(0, n) } as never);
-  if (type instanceof Int32)
-    return makeData({ ...base, data: Int32Array.from(features.values[f]!.subarray(0, n)) } as never);
+  const v = features.values[f]!;
+  if (type instanceof Float64) return makeData({ ...base, data: v.subarray(0, n) } as never);
+  if (type instanceof Int32) {
+    const ints = new Int32Array(n);
+    ints.set(v.subarray(0, n)); // the values are whole numbers
+    return makeData({ ...base, data: ints } as never);
+  }
   if (type instanceof Bool) {
-    const values = bitmap(n);
-    const v = features.values[f]!;
-    for (let i = 0; i < n; i++) if (v[i] === 1) values[i >> 3]! |= 1 << (i & 7);
-    return makeData({ ...base, data: values } as never);
+    const bits = bitmap(n);
+    for (let i = 0; i < n; i++) if (v[i] === 1) bits[i >> 3]! |= 1 << (i & 7);
+    return makeData({ ...base, data: bits } as never);
   }
-  if (type instanceof Utf8) {
-    const text = features.text[f]!;
-    const codes = features.codes[f]!;
-    const dict = features.dicts[f]!;
-    const parts: Buffer[] = new Array(n);
-    const valueOffsets = new Int32Array(n + 1);
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      const b = features.valid[f]![i] ? utf8(features.categoryCodes ? dict[codes[i]!]! : text[i]!) : EMPTY;
-      parts[i] = b;
-      total += b.length;
-      valueOffsets[i + 1] = total;
-    }
-    return makeData({ ...base, valueOffsets, data: new Uint8Array(Buffer.concat(parts, total)) } as never);
-  }
+  if (type instanceof Utf8) return makeData({ ...base, ...categoryUtf8(f, features, n) } as never);
   throw new Error(`featureTable: unsupported column type ${String(type)} for ${field.name}`);
 }
-const EMPTY = Buffer.alloc(0);
+
+/** A category feature's UTF-8: from codes, each dictionary word encoded once per batch; or from text. */
+function categoryUtf8(f: number, features: FeatureArrays, n: number): { valueOffsets: Int32Array; data: Uint8Array } {
+  const valid = features.valid[f]!;
+  const words = features.categoryCodes ? features.dicts[f]!.map((s) => utf8(s)) : null;
+  const codes = features.codes[f]!;
+  const text = features.text?.[f] ?? [];
+  const word = (i: number) => (words ? words[codes[i]!]! : utf8(text[i]!));
+  const valueOffsets = new Int32Array(n + 1);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    if (valid[i]) total += word(i).length;
+    valueOffsets[i + 1] = total;
+  }
+  const data = new Uint8Array(total);
+  for (let i = 0; i < n; i++) if (valid[i]) data.set(word(i), valueOffsets[i]!);
+  return { valueOffsets, data };
+}
 
 /**
- * A computed columnar batch as an Arrow table with exactly the feature-row schema: key columns are
- * the input's UTF-8 bytes copied in history order, feature columns are the kernel's sink arrays
- * (numbers zero-copy). Same table as {@link featureTable} on the equivalent rows.
+ * A computed batch as an Arrow table with exactly the feature-row schema: key columns are the input's
+ * UTF-8 bytes in history order (`order[k]` is the input row at position k), feature columns the kernel's
+ * arrays (numbers zero-copy). Same table as {@link featureTable} on the equivalent rows.
  */
-export function featureTableFromColumns(cols: TxnColumns, batch: ColumnarFeatureBatch): Table {
-  const n = batch.order.length;
-  const keys: Record<string, RawUtf8Column> = {
-    txn_id: cols.txn_id,
-    customer_key: cols.customer_key_bytes,
-    date: cols.date_bytes,
-  };
+export function featureTableFromArrays(keys: FeatureKeyColumns, order: Int32Array, features: FeatureArrays): Table {
+  const n = order.length;
+  const identity = isIdentity(order);
   const children = SCHEMA.fields.map((field) => {
-    const key = keys[field.name];
-    if (key) return makeData({ type: field.type as Utf8, length: n, nullCount: 0, ...gatherUtf8(key, batch.order) });
+    const key = KEYS.has(field.name) ? keys[field.name as keyof FeatureKeyColumns] : undefined;
+    if (key)
+      return makeData({ type: field.type as Utf8, length: n, nullCount: 0, ...gatherUtf8(key, order, identity) });
     const f = FEATURE_INDEX[field.name as FeatureName];
     if (f === undefined) throw new Error(`featureTable: no feature named ${field.name}`);
-    return featureColumnData(field, f, batch.features, n);
+    return featureColumnData(field, f, features, n);
   });
   const struct = makeData({ type: new Struct(SCHEMA.fields), length: n, nullCount: 0, children });
   return new Table(SCHEMA, [new RecordBatch(SCHEMA, struct)]);
+}
+
+/** The key columns of a batch's input. */
+export function featureKeys(cols: TxnColumns): FeatureKeyColumns {
+  return { txn_id: cols.txn_id, customer_key: cols.customer_key_bytes, date: cols.date_bytes };
+}
+
+/** {@link featureTableFromArrays} for a batch computed on this thread. */
+export function featureTableFromColumns(cols: TxnColumns, batch: ColumnarFeatureBatch): Table {
+  return featureTableFromArrays(featureKeys(cols), batch.order, batch.features);
 }

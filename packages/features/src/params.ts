@@ -1,6 +1,6 @@
 import { packageFile } from '@bolsillo/core';
 import { Type, type Static } from '@sinclair/typebox';
-import { PARQUET_COMPRESSIONS } from './parquet-worker';
+import { PARQUET_COMPRESSIONS } from '@bolsillo/core';
 
 /** Schema of `packages/features/params.json`: the feature kernel's parameters plus the store's Parquet codec. */
 export const FeaturesParamsSchema = Type.Object(

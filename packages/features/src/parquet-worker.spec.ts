@@ -1,11 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_FEATURE_PARAMS, parquetToTable, sha256, tableFromRows, writeParquetFile } from '@bolsillo/core';
+import {
+  DEFAULT_FEATURE_PARAMS,
+  parquetToTable,
+  rowsFromTable,
+  sha256,
+  tableFromRows,
+  writeParquetFile,
+} from '@bolsillo/core';
 import { TransactionSchema, arrowSchemaFor, type Transaction } from '@bolsillo/schema';
-import { featureTableFromColumns } from './feature-table';
+import { featureTable, featureTableFromColumns } from './feature-table';
 import { syntheticTransactions, tempDataDir } from './fixtures.test-util';
 import { ParquetWorker } from './parquet-worker';
-import { computeColumnarBatch } from './pipeline';
+import { computeColumnarBatch, computeFeatureRows } from './pipeline';
 import { txnColumnsFromTable, utf8At, type InternedColumn, type TxnColumns } from './txn-columns';
 
 const SCHEMA = arrowSchemaFor(TransactionSchema);
@@ -57,12 +64,12 @@ describe('ParquetWorker columns', () => {
   });
 
   it('decodes a partition into the same columns as txnColumnsFromTable, customer ids stable across partitions', async () => {
-    const first = await worker.readColumns(files.slice(0, 2));
+    const { cols: first } = await worker.readColumns(files.slice(0, 2));
     expect(decoded(first)).toEqual(decoded(txnColumnsFromTable(tableOf(files.slice(0, 2)))));
     expect(first.merchant_group.dict.length).toBe(new Set(txns.slice(0, 300).map((t) => t.merchant_group)).size);
     const seen = first.customer_key.dict.length;
     expect(seen).toBe(new Set(txns.slice(0, 300).map((t) => t.customer_key)).size);
-    const second = await worker.readColumns(files.slice(2));
+    const { cols: second } = await worker.readColumns(files.slice(2));
     expect(decoded(second)).toEqual(decoded(txnColumnsFromTable(tableOf(files.slice(2)))));
     // The thread's customer dictionary only grows: ids given before keep their meaning.
     expect(second.customer_key.dict.slice(0, seen)).toEqual(first.customer_key.dict.slice(0, seen));
@@ -70,24 +77,28 @@ describe('ParquetWorker columns', () => {
   });
 
   it('hashes the files it reads when asked (what a full recompute records in the manifest)', async () => {
-    const hashed = await worker.readColumnsHashed(files.slice(0, 2), true);
+    const hashed = await worker.readColumns(files.slice(0, 2), true);
     expect(hashed.fileSha256).toEqual(files.slice(0, 2).map((f) => sha256(fs.readFileSync(f))));
     expect(decoded(hashed.cols)).toEqual(decoded(txnColumnsFromTable(tableOf(files.slice(0, 2)))));
-    expect((await worker.readColumnsHashed(files.slice(2), false)).fileSha256).toBeNull();
+    expect((await worker.readColumns(files.slice(2), false)).fileSha256).toBeNull();
   });
 
-  it('writes the same Parquet bytes from typed columns as from the main-thread feature table', async () => {
-    const viaTable = path.join(dir, 'out', 'table.parquet');
-    const viaColumns = path.join(dir, 'out', 'columns.parquet');
+  it('writes the same Parquet bytes from the kernel arrays as the main thread from feature rows', async () => {
+    const viaRows = path.join(dir, 'out', 'rows.parquet');
+    const viaTextColumns = path.join(dir, 'out', 'text-columns.parquet');
+    const viaThread = path.join(dir, 'out', 'thread.parquet');
+    const rows = computeFeatureRows(rowsFromTable<Transaction>(tableOf(files)), new Map(), DEFAULT_FEATURE_PARAMS);
+    writeParquetFile(viaRows, featureTable(rows));
     const a = txnColumnsFromTable(tableOf(files));
-    await worker.write(
-      viaTable,
+    writeParquetFile(
+      viaTextColumns,
       featureTableFromColumns(a, computeColumnarBatch(a, new Map(), DEFAULT_FEATURE_PARAMS)),
     );
-    const b = await worker.readColumns(files);
+    const { cols: b } = await worker.readColumns(files);
     const batch = computeColumnarBatch(b, new Map(), DEFAULT_FEATURE_PARAMS, { categoryCodes: true });
-    await worker.writeFeatures(viaColumns, b, batch);
+    await worker.writeFeatures(viaThread, b, batch);
     expect(batch.order.length).toBe(0); // transferred to the thread
-    expect(Buffer.compare(fs.readFileSync(viaColumns), fs.readFileSync(viaTable))).toBe(0);
+    expect(Buffer.compare(fs.readFileSync(viaThread), fs.readFileSync(viaRows))).toBe(0);
+    expect(Buffer.compare(fs.readFileSync(viaTextColumns), fs.readFileSync(viaRows))).toBe(0);
   });
 });

@@ -1,12 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { cleanTemporaries, dataLayout, listPartitions, partitionDir, type FeatureParams } from '@bolsillo/core';
+import {
+  cleanTemporaries,
+  dataLayout,
+  listPartitions,
+  partitionDir,
+  threadCpuSeconds,
+  type FeatureParams,
+  type ParquetCompression,
+} from '@bolsillo/core';
 import { FeatureRowSchema, arrowSchemaFor } from '@bolsillo/schema';
 import type { Table } from 'apache-arrow';
 import { PartitionReader, replayHistory, resumeStates, writeFeaturePartitions } from './compute-partitions';
 import { commitFeatureRun, lakeAsOf, onlineStoreText } from './features-outputs';
 import { partitionHash, planFeaturesRun, refuseCorrupt, type FeaturesRunPlan } from './features-plan';
-import { FeatureWriterPool, threadCpuSeconds, type ParquetCompression } from './parquet-worker';
+import { FeatureWriterPool } from './parquet-worker';
 import type { CustomerStates } from './pipeline';
 
 /** Options of {@link runFeatures}. */

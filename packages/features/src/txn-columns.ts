@@ -48,43 +48,99 @@ export interface TxnColumns {
 const decoder = new TextDecoder();
 
 /**
- * Interns UTF-8 byte strings: a hash of the bytes finds the candidate, a byte comparison confirms it
- * (so two different values never share an id).
+ * Where the columns of {@link txnColumnsFromTable} get their arrays: fresh ones, or a thread's reused
+ * buffers. Callers write every element of what they get, so reused memory needs no zeroing.
  */
-class Interner {
-  readonly dict: string[] = [];
-  private readonly copies: Uint8Array[] = [];
-  private readonly byHash = new Map<number, number | number[]>();
+export interface ArraySource {
+  int32(length: number): Int32Array;
+  uint8(length: number): Uint8Array;
+  float64(length: number): Float64Array;
+}
 
+/** Fresh arrays. */
+export const FRESH_ARRAYS: ArraySource = {
+  int32: (n) => new Int32Array(n),
+  uint8: (n) => new Uint8Array(n),
+  float64: (n) => new Float64Array(n),
+};
+
+/**
+ * Interns UTF-8 byte strings: open addressing on a hash of the length and the first 24 bytes (keys
+ * are hex digests, the rest short names); a byte comparison with the kept copy confirms every hit,
+ * so two different values never share an id. Ids are dense: 0, 1, 2, ... in order of first sight.
+ * A slot is 4 Int32 [hash, id (-1 = empty), start, end of the copy in the pool]: one cache line per
+ * probe, then the copy (the customer dictionary outgrows the caches).
+ */
+export class Utf8Interner {
+  /** The values, indexed by id. */
+  readonly dict: string[] = [];
+  private pool = new Uint8Array(1 << 12);
+  private used = 0;
+  private slots = 1 << 8;
+  private table = Utf8Interner.empty(this.slots);
+
+  private static empty(slots: number): Int32Array {
+    const t = new Int32Array(slots * 4);
+    for (let s = 0; s < slots; s++) t[s * 4 + 1] = -1;
+    return t;
+  }
+
+  /** The id of `bytes[start .. end]`, added when new. */
   id(bytes: Uint8Array, start: number, end: number): number {
-    // Length plus the first 24 bytes spread values well (keys are hex digests, the rest short
-    // names); equal hashes are always confirmed by a byte comparison.
-    let h = 0x811c9dc5 ^ (end - start);
+    const length = end - start;
+    let h = 0x811c9dc5 ^ length;
     const stop = Math.min(end, start + 24);
     for (let i = start; i < stop; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-    h &= 0x3fffffff; // a small integer key keeps the Map on its fast path
-    const hit = this.byHash.get(h);
-    if (hit !== undefined) {
-      if (typeof hit === 'number') {
-        if (this.same(hit, bytes, start, end)) return hit;
-      } else {
-        for (const id of hit) if (this.same(id, bytes, start, end)) return id;
-      }
+    const t = this.table;
+    const mask = this.slots - 1;
+    const pool = this.pool;
+    for (let slot = (h ^ (h >>> 15)) & mask; ; slot = (slot + 1) & mask) {
+      const e = slot << 2;
+      const id = t[e + 1]!;
+      if (id < 0) return this.add(bytes, start, end, h, e);
+      if (t[e] !== h) continue;
+      const at = t[e + 2]!;
+      if (t[e + 3]! - at !== length) continue;
+      let k = 0;
+      while (k < length && pool[at + k] === bytes[start + k]) k++;
+      if (k === length) return id;
     }
+  }
+
+  private add(bytes: Uint8Array, start: number, end: number, h: number, e: number): number {
     const id = this.dict.length;
-    const copy = bytes.slice(start, end);
-    this.copies.push(copy);
-    this.dict.push(decoder.decode(copy));
-    if (hit === undefined) this.byHash.set(h, id);
-    else this.byHash.set(h, typeof hit === 'number' ? [hit, id] : [...hit, id]);
+    const length = end - start;
+    if (this.used + length > this.pool.length) {
+      const pool = new Uint8Array(Math.max(this.pool.length * 2, this.used + length));
+      pool.set(this.pool.subarray(0, this.used));
+      this.pool = pool;
+    }
+    this.pool.set(bytes.subarray(start, end), this.used);
+    const t = this.table;
+    t[e] = h;
+    t[e + 1] = id;
+    t[e + 2] = this.used;
+    t[e + 3] = this.used + length;
+    this.used += length;
+    this.dict.push(decoder.decode(bytes.subarray(start, end)));
+    if ((id + 1) * 2 > this.slots) this.grow();
     return id;
   }
 
-  private same(id: number, bytes: Uint8Array, start: number, end: number): boolean {
-    const c = this.copies[id]!;
-    if (c.length !== end - start) return false;
-    for (let i = 0; i < c.length; i++) if (c[i] !== bytes[start + i]) return false;
-    return true;
+  private grow(): void {
+    const old = this.table;
+    const slots = this.slots * 2;
+    const t = Utf8Interner.empty(slots);
+    const mask = slots - 1;
+    for (let e = 0; e < old.length; e += 4) {
+      if (old[e + 1]! < 0) continue;
+      const h = old[e]!;
+      let slot = (h ^ (h >>> 15)) & mask;
+      while (t[(slot << 2) + 1]! >= 0) slot = (slot + 1) & mask;
+      t.set(old.subarray(e, e + 4), slot << 2);
+    }
+    this.table = t;
+    this.slots = slots;
   }
 }
 
@@ -102,27 +158,34 @@ function chunksOf(table: Table, name: string): AnyData[] {
   return v.data as AnyData[];
 }
 
-function isValid(d: AnyData, i: number): boolean {
-  if (d.nullCount === 0 || !d.nullBitmap || d.nullBitmap.length === 0) return true;
-  const j = d.offset + i;
-  return (d.nullBitmap[j >> 3]! & (1 << (j & 7))) !== 0;
+function allValid(d: AnyData): boolean {
+  return d.nullCount === 0 || !d.nullBitmap || d.nullBitmap.length === 0;
 }
 
-function internColumn(table: Table, name: string, n: number): InternedColumn {
-  const ids = new Int32Array(n);
-  const interner = new Interner();
+function isValid(d: AnyData, i: number): boolean {
+  if (allValid(d)) return true;
+  const j = d.offset + i;
+  return (d.nullBitmap![j >> 3]! & (1 << (j & 7))) !== 0;
+}
+
+function sameBytes(bytes: Uint8Array, a: number, b: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (bytes[a + k] !== bytes[b + k]) return false;
+  return true;
+}
+
+function internInto(table: Table, name: string, ids: Int32Array, interner: Utf8Interner): void {
   let row = 0;
   for (const d of chunksOf(table, name)) {
     const offsets = d.valueOffsets;
     const bytes = d.values as Uint8Array;
-    const allValid = d.nullCount === 0 || !d.nullBitmap || d.nullBitmap.length === 0;
+    const every = allValid(d);
     // Runs of one value (date and source file are constant in a partition) skip the hash: a byte
     // comparison with the previous row's value is enough.
     let prevStart = -1;
     let prevEnd = -1;
     let prevId = -1;
     for (let i = 0; i < d.length; i++, row++) {
-      if (!allValid && !isValid(d, i)) {
+      if (!every && !isValid(d, i)) {
         ids[row] = -1;
         continue;
       }
@@ -137,20 +200,21 @@ function internColumn(table: Table, name: string, n: number): InternedColumn {
       prevEnd = end;
     }
   }
+}
+
+function internColumn(table: Table, name: string, n: number, arrays: ArraySource, interner = new Utf8Interner()) {
+  const ids = arrays.int32(n);
+  internInto(table, name, ids, interner);
   return { ids, dict: interner.dict };
 }
 
-function sameBytes(bytes: Uint8Array, a: number, b: number, length: number): boolean {
-  for (let k = 0; k < length; k++) if (bytes[a + k] !== bytes[b + k]) return false;
-  return true;
-}
-
-function rawUtf8Column(table: Table, name: string, n: number): RawUtf8Column {
+function rawUtf8Column(table: Table, name: string, n: number, arrays: ArraySource): RawUtf8Column {
   const chunks = chunksOf(table, name);
-  const offsets = new Int32Array(n + 1);
+  const offsets = arrays.int32(n + 1);
+  offsets[0] = 0;
   let total = 0;
   for (const d of chunks) total += d.valueOffsets[d.offset + d.length]! - d.valueOffsets[d.offset]!;
-  const bytes = new Uint8Array(total);
+  const bytes = arrays.uint8(total);
   let row = 0;
   let at = 0;
   for (const d of chunks) {
@@ -164,14 +228,7 @@ function rawUtf8Column(table: Table, name: string, n: number): RawUtf8Column {
   return { offsets, bytes };
 }
 
-function numberColumn<T extends Int32Array | Float64Array>(
-  table: Table,
-  name: string,
-  n: number,
-  make: (n: number) => T,
-  valid?: Uint8Array,
-): T {
-  const out = make(n);
+function numberColumn<T extends Int32Array | Float64Array>(table: Table, name: string, out: T, valid?: Uint8Array): T {
   let row = 0;
   for (const d of chunksOf(table, name)) {
     const values = d.values as T;
@@ -182,34 +239,49 @@ function numberColumn<T extends Int32Array | Float64Array>(
   return out;
 }
 
+/** Options of {@link txnColumnsFromTable}. */
+export interface TxnColumnsOptions {
+  /** Where the arrays come from (default: fresh ones). */
+  readonly arrays?: ArraySource;
+  /**
+   * The customer_key interner, kept across tables so that ids stay stable (a Parquet thread keeps one for
+   * its life); default: one per table.
+   */
+  readonly customers?: Utf8Interner;
+}
+
 /**
  * The transactions of a lake table as {@link TxnColumns}, read from the Arrow vectors' own buffers
  * (typed arrays copied, strings interned from their bytes): no row objects, no per-value decoding.
+ * String columns other than customer_key get one dictionary per table: the kernel derives its
+ * per-value tables (calendar, places, flags) from each batch's dictionary, which stays small.
  */
-export function txnColumnsFromTable(table: Table): TxnColumns {
+export function txnColumnsFromTable(table: Table, options: TxnColumnsOptions = {}): TxnColumns {
   const n = table.numRows;
-  const amount_valid = new Uint8Array(n);
-  const ints = (name: string) => numberColumn(table, name, n, (k) => new Int32Array(k));
+  const arrays = options.arrays ?? FRESH_ARRAYS;
+  const strings = (name: string) => internColumn(table, name, n, arrays);
+  const ints = (name: string) => numberColumn(table, name, arrays.int32(n));
+  const amount_valid = arrays.uint8(n);
   return {
     length: n,
-    txn_id: rawUtf8Column(table, 'txn_id', n),
-    customer_key: internColumn(table, 'customer_key', n),
-    customer_key_bytes: rawUtf8Column(table, 'customer_key', n),
-    date: internColumn(table, 'date', n),
-    date_bytes: rawUtf8Column(table, 'date', n),
-    account_cohort: internColumn(table, 'account_cohort', n),
-    city: internColumn(table, 'city', n),
-    state: internColumn(table, 'state', n),
-    sex: internColumn(table, 'sex', n),
-    merchant_group: internColumn(table, 'merchant_group', n),
-    merchant_city: internColumn(table, 'merchant_city', n),
-    merchant_country: internColumn(table, 'merchant_country', n),
-    source_file: internColumn(table, 'source_file', n),
+    txn_id: rawUtf8Column(table, 'txn_id', n, arrays),
+    customer_key_bytes: rawUtf8Column(table, 'customer_key', n, arrays),
+    date_bytes: rawUtf8Column(table, 'date', n, arrays),
+    date: strings('date'),
+    account_cohort: strings('account_cohort'),
+    city: strings('city'),
+    state: strings('state'),
+    sex: strings('sex'),
+    merchant_group: strings('merchant_group'),
+    merchant_city: strings('merchant_city'),
+    merchant_country: strings('merchant_country'),
+    source_file: strings('source_file'),
+    customer_key: internColumn(table, 'customer_key', n, arrays, options.customers),
     age: ints('age'),
     credit_limit: ints('credit_limit'),
     available_limit: ints('available_limit'),
     source_line: ints('source_line'),
-    amount: numberColumn(table, 'amount', n, (k) => new Float64Array(k), amount_valid),
+    amount: numberColumn(table, 'amount', arrays.float64(n), amount_valid),
     amount_valid,
   };
 }

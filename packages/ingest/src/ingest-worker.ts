@@ -1,22 +1,17 @@
-import { parentPort } from 'node:worker_threads';
+import { serveChannel } from '@bolsillo/core';
+import { INGEST_CHANNELS } from './ingest-workers';
 import { encodeIpc } from './parquet-pool';
+import type { RangeResult } from './parse-fast';
 import { parseRangeJob, type RangeJob } from './parse-ranges';
 
 // Worker entry of the ingest run (one thread per extra core, started once, used by both phases):
-// a byte range of a source file in → its typed columns out (parseFileParallel, replies tagged 'range');
+// a byte range of a source file in → its typed columns out (parseFileParallel);
 // an Arrow IPC stream in → Parquet bytes out (ParquetPool).
-parentPort?.on('message', (m: { id: number; job?: RangeJob; ipc?: Uint8Array }) => {
-  if (m.job) {
-    parseRangeJob(m.job).then(
-      ({ result, transfer }) => parentPort!.postMessage({ kind: 'range', id: m.id, result }, transfer),
-      (error: Error) => parentPort!.postMessage({ kind: 'range', id: m.id, error: error.message }),
-    );
-    return;
-  }
-  try {
-    const bytes = encodeIpc(m.ipc!);
-    parentPort!.postMessage({ id: m.id, bytes }, [bytes.buffer as ArrayBuffer]);
-  } catch (error) {
-    parentPort!.postMessage({ id: m.id, error: (error as Error).message });
-  }
+serveChannel<RangeJob, RangeResult>(INGEST_CHANNELS.range, async (job) => {
+  const { result, transfer } = await parseRangeJob(job);
+  return { reply: result, transfer };
+});
+serveChannel<Uint8Array, Uint8Array>(INGEST_CHANNELS.parquet, (ipc) => {
+  const bytes = encodeIpc(ipc);
+  return { reply: bytes, transfer: [bytes.buffer as ArrayBuffer] };
 });

@@ -1,8 +1,8 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { ipcToCompatibleParquet, tableToCompatibleParquet } from '@bolsillo/core';
+import { WorkerChannel, ipcToCompatibleParquet, isWorkerAlive, tableToCompatibleParquet } from '@bolsillo/core';
 import { tableToIPC, type Table } from 'apache-arrow';
-import { isAlive, startIngestWorkers } from './ingest-workers';
+import { INGEST_CHANNELS, startIngestWorkers } from './ingest-workers';
 
 /**
  * Parquet encoding on a second core. Encoding (parquet-wasm) costs more than building the partition's
@@ -12,39 +12,15 @@ import { isAlive, startIngestWorkers } from './ingest-workers';
  * main thread (tested). Results come back in submission order.
  */
 export class ParquetPool {
-  private worker: Worker | null = null;
+  private channel: WorkerChannel<Uint8Array, Uint8Array> | null = null;
   private busy: Promise<Uint8Array> | null = null;
-  private seq = 0;
   private owned = false;
-  private onMessage: (m: { kind?: string; id: number; bytes?: Uint8Array; error?: string }) => void = () => undefined;
-  private onError: (e: Error) => void = () => undefined;
-  private onExit: () => void = () => undefined;
-  private readonly pending = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
 
   /** `worker`: an ingest worker to share (see startIngestWorkers; the caller stops it), else one of its own. */
   constructor(workers = Math.min(1, os.availableParallelism() - 1), worker?: Worker) {
-    if (workers < 1 || (worker && !isAlive(worker))) return;
+    if (workers < 1 || (worker && !isWorkerAlive(worker))) return;
     this.owned = worker === undefined;
-    const w = worker ?? startIngestWorkers(1)[0]!;
-    const fail = (e: Error) => {
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
-      this.worker = null;
-    };
-    this.onMessage = (m: { kind?: string; id: number; bytes?: Uint8Array; error?: string }) => {
-      if (m.kind !== undefined) return; // another job kind on a shared worker
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.bytes) p.resolve(m.bytes);
-      else p.reject(new Error(`parquet worker: ${m.error}`));
-    };
-    this.onError = fail;
-    this.onExit = () => fail(new Error('parquet worker exited'));
-    w.on('message', this.onMessage);
-    w.on('error', this.onError);
-    w.on('exit', this.onExit);
-    this.worker = w;
+    this.channel = new WorkerChannel(worker ?? startIngestWorkers(1)[0]!, INGEST_CHANNELS.parquet);
   }
 
   /**
@@ -59,28 +35,14 @@ export class ParquetPool {
    * to it, and encoding them here keeps both cores busy.
    */
   encode(table: Table): { bytes: Promise<Uint8Array>; offloaded: boolean; accepted: Promise<void> } {
-    if (this.worker && (this.busy === null || table.numRows > LOCAL_MAX_ROWS)) {
+    const channel = this.channel?.failed ? null : this.channel;
+    if (channel && (this.busy === null || table.numRows > LOCAL_MAX_ROWS)) {
       const handOver = this.busy === null ? Promise.resolve() : this.busy.then(noop, noop);
-      let post: () => void = noop;
-      const accepted = handOver.then(() => post());
-      const bytes = new Promise<Uint8Array>((resolve, reject) => {
-        post = () => {
-          const w = this.worker;
-          if (!w) {
-            // The worker failed while this table waited: encode it here.
-            try {
-              resolve(tableToCompatibleParquet(table));
-            } catch (error) {
-              reject(error as Error);
-            }
-            return;
-          }
-          const id = this.seq++;
-          const ipc = tableToIPC(table, 'stream');
-          this.pending.set(id, { resolve, reject });
-          w.postMessage({ id, ipc }, [ipc.buffer as ArrayBuffer]);
-        };
+      let posted: Promise<Uint8Array> | undefined;
+      const accepted = handOver.then(() => {
+        posted = this.post(table);
       });
+      const bytes = accepted.then(() => posted!);
       const busy = bytes.finally(() => {
         if (this.busy === busy) this.busy = null;
       });
@@ -88,28 +50,38 @@ export class ParquetPool {
       this.busy = busy;
       return { bytes, offloaded: true, accepted };
     }
-    try {
-      return { bytes: Promise.resolve(tableToCompatibleParquet(table)), offloaded: false, accepted: Promise.resolve() };
-    } catch (error) {
-      return { bytes: Promise.reject(error as Error), offloaded: false, accepted: Promise.resolve() };
-    }
+    return { bytes: encodeHere(table), offloaded: false, accepted: Promise.resolve() };
+  }
+
+  /** Send `table` to the worker, or encode it here if the worker failed while the table waited. */
+  private post(table: Table): Promise<Uint8Array> {
+    const channel = this.channel;
+    if (!channel || channel.failed) return encodeHere(table);
+    const ipc = tableToIPC(table, 'stream');
+    return channel.call(ipc, [ipc.buffer as ArrayBuffer]);
   }
 
   /** Stop the worker. */
   async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = null;
-    if (!w) return;
-    w.off('message', this.onMessage);
-    w.off('error', this.onError);
-    w.off('exit', this.onExit);
-    if (this.owned) await w.terminate();
+    const channel = this.channel;
+    this.channel = null;
+    if (!channel) return;
+    channel.detach();
+    if (this.owned) await channel.worker.terminate();
   }
 }
 
 // Largest table (rows) this thread encodes itself while the worker is busy; see ParquetPool.encode.
 const LOCAL_MAX_ROWS = 8192;
 const noop = () => undefined;
+
+function encodeHere(table: Table): Promise<Uint8Array> {
+  try {
+    return Promise.resolve(tableToCompatibleParquet(table));
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+}
 
 /**
  * What the worker does with one job (exported for the worker entry): the stream straight into the encoder

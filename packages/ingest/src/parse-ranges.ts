@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
-import { isAlive } from './ingest-workers';
+import { WorkerChannel, isWorkerAlive } from '@bolsillo/core';
+import { INGEST_CHANNELS } from './ingest-workers';
 import type { ParseParams } from './parse-file';
 import {
   emptyParsedFile,
@@ -277,43 +278,18 @@ export async function parseRangeJob(job: RangeJob): Promise<{ result: RangeResul
 // Range jobs on shared ingest workers (startIngestWorkers), one job at a time each; the owner stops them.
 class RangeWorkers {
   readonly workers: Worker[];
-  private seq = 0;
-  private readonly pending = new Map<number, { resolve: (r: RangeResult) => void; reject: (e: Error) => void }>();
-  private readonly onMessage = (m: { kind?: string; id: number; result?: RangeResult; error?: string }) => {
-    if (m.kind !== 'range') return; // another job kind on a shared worker
-    const p = this.pending.get(m.id);
-    if (!p) return;
-    this.pending.delete(m.id);
-    if (m.result) p.resolve(m.result);
-    else p.reject(new Error(`parse worker: ${m.error}`));
-  };
-  private readonly onFailure = (e: unknown) => {
-    for (const p of this.pending.values()) p.reject(e instanceof Error ? e : new Error('parse worker exited'));
-    this.pending.clear();
-  };
+  private readonly channels = new Map<Worker, WorkerChannel<RangeJob, RangeResult>>();
 
   constructor(workers: readonly Worker[]) {
-    this.workers = workers.filter(isAlive);
-    for (const w of this.workers) {
-      w.on('message', this.onMessage);
-      w.on('error', this.onFailure);
-      w.on('exit', this.onFailure);
-    }
+    this.workers = workers.filter(isWorkerAlive);
+    for (const w of this.workers) this.channels.set(w, new WorkerChannel(w, INGEST_CHANNELS.range));
   }
 
   parse(worker: Worker, job: RangeJob): Promise<RangeResult> {
-    const id = this.seq++;
-    return new Promise<RangeResult>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, job });
-    });
+    return this.channels.get(worker)!.call(job);
   }
 
   close(): void {
-    for (const w of this.workers) {
-      w.off('message', this.onMessage);
-      w.off('error', this.onFailure);
-      w.off('exit', this.onFailure);
-    }
+    for (const c of this.channels.values()) c.detach();
   }
 }
