@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Replays docker/Dockerfile on a fresh clone without a Docker engine, then checks the API the image
-# would serve: /health, /ready, /docs (Swagger UI) and POST /predict with the documented example.
+# would serve: /health, /ready (with the embedded online store), /docs (Swagger UI) and POST /predict
+# with the documented example. The Dockerfile's own RUN steps check lmdb's native binding after the prune.
 #
 # Each instruction is replayed as Docker would run it, with /app mapped to the clone:
 #   FROM   starts a stage (the clone is shared, as COPY --from=build /app /app does)
@@ -87,6 +88,13 @@ done
 curl -fs "$base/ready" > /dev/null || { echo "verify: /ready never answered 200"; cat "$work/server.log"; exit 1; }
 
 bash -c "$healthcheck" && echo "verify: HEALTHCHECK passes"
+# The image's default online store is the embedded LMDB one: /ready answers only when it opened it.
+ready="$(curl -fs "$base/ready")"
+node -e '
+  const s = JSON.parse(process.argv[1]).online_store;
+  if (s?.backend !== "embedded" || !/^[0-9a-f]{16}$/.test(s.version ?? "")) process.exit(1);
+  console.log(`verify: /ready serves the embedded online store (LMDB), version ${s.version}`);
+' "$ready" || { echo "verify: /ready does not report the embedded online store: $ready"; exit 1; }
 curl -fs "$base/docs/" | grep -qi "swagger" && echo "verify: /docs serves Swagger UI"
 example="$(curl -fs "$base/openapi.json" | node -e '
   let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
@@ -104,4 +112,4 @@ node -e '
   if (!(p.probability >= 0 && p.probability <= 1) || typeof p.is_revenge_spending !== "boolean") process.exit(1);
   if (p.is_revenge_spending !== true) { console.error("the documented example should be revenge spending on the shipped sample"); process.exit(1); }
 ' "$answer" || { echo "verify: /predict answer lacks a probability and the expected label"; exit 1; }
-echo "verify: OK (Dockerfile replayed, API answers /health, /ready, /docs and /predict)"
+echo "verify: OK (Dockerfile replayed, lmdb loads, API answers /health, /ready, /docs and /predict)"
