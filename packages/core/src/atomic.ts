@@ -48,13 +48,23 @@ export function readJson<T>(file: string, fallback?: T): T {
 /**
  * Create a folder atomically: `fill` writes into a temporary sibling, which is then renamed to
  * `target`. If `target` exists it is swapped out and removed after the new one is in place.
+ * `staged(file)` maps a file's final path under `target` to its path in the temporary folder, so
+ * files can be named by the data layout (`staged(layout.masterManifest(hash))`).
  */
-export async function writeDirAtomic(target: string, fill: (tmpDir: string) => Promise<void> | void): Promise<void> {
+export async function writeDirAtomic(
+  target: string,
+  fill: (tmpDir: string, staged: (file: string) => string) => Promise<void> | void,
+): Promise<void> {
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const tmp = tmpName(target);
   fs.mkdirSync(tmp, { recursive: true });
+  const staged = (file: string) => {
+    const rel = path.relative(target, file);
+    if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`${file} is not inside ${target}`);
+    return path.join(tmp, rel);
+  };
   try {
-    await fill(tmp);
+    await fill(tmp, staged);
   } catch (error) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw error;

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StageRun } from '@bolsillo/schema';
 import { appendJsonl } from './atomic';
@@ -171,7 +170,7 @@ export async function runCli(spec: CliSpec, argv: readonly string[] = process.ar
         : {}),
     };
     try {
-      appendJsonl(path.join(dataLayout(dataDir).monitoring, 'runs.jsonl'), [run]);
+      appendJsonl(dataLayout(dataDir).stageRuns, [run]);
     } catch {
       // Cost bookkeeping must never fail a stage.
     }

@@ -6,8 +6,9 @@
  */
 
 /** The data folder: where each dataset lives, atomic writes, date partitions, the single-writer lock, content hashes. */
-export { dataLayout, dirsFromEnv } from './paths';
-export type { DataLayout } from './paths';
+export { DATASETS, dataLayout, registryLayout, catalogueMarkdown, schemaName, dirsFromEnv } from './paths';
+export type { DataLayout, RegistryLayout, Dataset, DatasetKey } from './paths';
+export { readContract, readContractLines, writeContract, checkContract } from './contract';
 export {
   writeFileAtomic,
   writeJsonAtomic,

@@ -3,7 +3,7 @@
  * One definition of every record in the pipeline. Types, ajv validators, Arrow/Parquet schemas and
  * OpenAPI components are all derived from the schemas exported here.
  */
-export { Nullable, IsoDateSchema } from './common';
+export { Nullable, JsonNumber, IsoDateSchema } from './common';
 export { RawRowSchema, RAW_COLUMNS, RAW_TO_CANONICAL } from './raw';
 export type { RawRow } from './raw';
 export { TransactionSchema, TRANSACTION_COLUMNS, IDENTITY_FIELDS } from './transaction';
@@ -71,3 +71,66 @@ export {
   TRANSACTION_PUSH_EXAMPLE,
 } from './push';
 export type { TransactionPush, TransactionPushResponse } from './push';
+export {
+  MasterLatestSchema,
+  MasterManifestSchema,
+  TargetSummarySchema,
+  FlagSummarySchema,
+  SelectionSchema,
+  SelectionDecisionSchema,
+  IdentityReportSchema,
+  IdentityCandidateSchema,
+  IdentityRoundSchema,
+  SplitSummarySchema,
+  ExpectationSchema,
+  ExpectationResultSchema,
+  QualityReportSchema,
+  FeatureLeakageSchema,
+  LeakageReportSchema,
+  BuildFailureSchema,
+} from './master-files';
+export type {
+  MasterLatest,
+  MasterManifest,
+  TargetSummary,
+  FlagSummary,
+  Selection,
+  SelectionDecision,
+  IdentityReport,
+  IdentityCandidate,
+  IdentityRound,
+  SplitSummary,
+  Severity,
+  Expectation,
+  ExpectationResult,
+  QualityReport,
+  LeakageCheck,
+  FeatureLeakage,
+  LeakageReport,
+  BuildFailure,
+} from './master-files';
+export {
+  ValueMatrixSchema,
+  DecisionSchema,
+  EstimateSchema,
+  GateVerdictSchema,
+  MetricSetSchema,
+  ContenderResultSchema,
+  EvaluationMetricsSchema,
+} from './evaluation-files';
+export type {
+  ValueMatrix,
+  Decision,
+  EstimateRecord,
+  GateVerdict,
+  ContenderRecord,
+  EvaluationMetrics,
+} from './evaluation-files';
+export {
+  IngestManifestSchema,
+  KAnonymityReportSchema,
+  KAnonymitySetSchema,
+  FeatureStoreManifestSchema,
+  FeatureParamsSchema,
+} from './store-files';
+export type { IngestManifestRecord, KAnonymityRecord, FeatureStoreManifestRecord } from './store-files';
