@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readJsonl } from '@bolsillo/core';
+import { dataLayout, readJsonl } from '@bolsillo/core';
 import type { StageRun } from '@bolsillo/schema';
 
 const STAGES = ['ingest', 'features', 'build', 'train', 'evaluate', 'monitor'] as const;
@@ -70,7 +70,7 @@ for (const rows of String(values.rows).split(',').map(Number)) {
     wall[stage] = (performance.now() - t0) / 1000;
     load[stage] = `${before.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`;
   }
-  const runs = readJsonl<StageRun>(path.join(dataDir, 'monitoring', 'runs.jsonl'));
+  const runs = readJsonl<StageRun>(dataLayout(dataDir).stageRuns);
   const lines = [
     `### ${rows.toLocaleString('en-US')} generated rows (seed ${values.seed}, ${(bytes / 1e6).toFixed(0)} MB CSV, ${generated})`,
     '',

@@ -16,10 +16,16 @@
  * Bins are equal-frequency cuts over every snapshot (no label involved). Train is cut to whole
  * customers (seeded order) up to --max-train-rows before CV and the final fit, to bound the time.
  */
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { averagePrecision, readJson, readParquetFile, seededRandom } from '@bolsillo/core';
-import { featureDeclaration, SPLITS, TARGET } from '@bolsillo/schema';
+import { averagePrecision, dataLayout, readContract, readParquetFile, seededRandom } from '@bolsillo/core';
+import {
+  featureDeclaration,
+  MasterLatestSchema,
+  MasterManifestSchema,
+  SelectionSchema,
+  SPLITS,
+  TARGET,
+} from '@bolsillo/schema';
 import { discretise, toNumeric } from '../packages/build/src/encode';
 import { frameFromTable, StringColumn, column, type Frame } from '../packages/build/src/frame';
 import { fitAdditiveLogit } from '../packages/build/src/identity';
@@ -100,14 +106,14 @@ interface Run {
 async function main(): Promise<void> {
   const dataDir = String(values.data ?? '');
   if (!dataDir) throw new Error('--data <DATA_DIR with a built master> is required');
-  const { hash } = readJson<{ hash: string }>(path.join(dataDir, 'master', 'latest.json'));
-  const dir = path.join(dataDir, 'master', hash);
-  const manifest = readJson<{ params: BuildParams & { target: { horizon_days?: number } } }>(
-    path.join(dir, 'manifest.json'),
-  );
-  const selection = readJson<{ features: string[] }>(path.join(dir, 'selection.json'));
-  const horizon = manifest.params.target.horizon_days ?? 0;
-  const frame = frameFromTable(readParquetFile(path.join(dir, 'master.parquet')));
+  const layout = dataLayout(dataDir);
+  const { hash } = readContract(layout.masterLatest, MasterLatestSchema);
+  const manifest = readContract(layout.masterManifest(hash), MasterManifestSchema);
+  // The manifest records the build's params as they were validated on load.
+  const buildParams = manifest.params as BuildParams;
+  const selection = readContract(layout.masterSelection(hash), SelectionSchema);
+  const horizon = manifest.target.horizon_days;
+  const frame = frameFromTable(readParquetFile(layout.masterTable(hash)));
   const yCol = column(frame, TARGET);
   const y = Int8Array.from({ length: frame.length }, (_, i) => (yCol.get(i) ? 1 : 0));
   const group = coded(frame, 'customer_key');
@@ -130,7 +136,7 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   for (const strategy of String(values.strategies).split(',') as SplitStrategy[]) {
     for (const seed of String(values.seeds).split(',').map(Number)) {
-      const a = assignSplitsCoded(group, date, y, { ...manifest.params.split, strategy, seed }, horizon);
+      const a = assignSplitsCoded(group, date, y, { ...buildParams.split, strategy, seed }, horizon);
       let train: number[] = [];
       const test: number[] = [];
       for (let i = 0; i < frame.length; i++) (a.split[i] === TRAIN ? train : a.split[i] === TEST ? test : []).push(i);
@@ -150,7 +156,7 @@ async function main(): Promise<void> {
         }
         train = train.filter((i) => keep.has(group.codes[i]!));
       }
-      const folds = manifest.params.split.folds;
+      const folds = buildParams.split.folds;
       const modelCv: number[] = [];
       const ruleCv: number[] = [];
       for (let f = 0; f < folds; f++) {

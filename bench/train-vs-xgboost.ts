@@ -21,9 +21,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { averagePrecision, forEachParquetBatch, loadParams, readJson, seededRandom } from '@bolsillo/core';
+import {
+  averagePrecision,
+  dataLayout,
+  forEachParquetBatch,
+  loadParams,
+  readContract,
+  readJson,
+  seededRandom,
+} from '@bolsillo/core';
 import { createEncoder, loadModel } from '@bolsillo/model';
-import { TARGET } from '@bolsillo/schema';
+import { SelectionSchema, TARGET } from '@bolsillo/schema';
 import { readTrainingRows } from '../packages/train/src/master-reader';
 import { TrainParamsSchema } from '../packages/train/src/params';
 import { fitPreprocessing } from '../packages/train/src/preprocess-fit';
@@ -84,7 +92,7 @@ function ensureXgboost(): string {
 async function testRows(dataDir: string, hash: string, columns: readonly string[]): Promise<Row[]> {
   const out: Row[] = [];
   await forEachParquetBatch(
-    path.join(dataDir, 'master', hash, 'master.parquet'),
+    dataLayout(dataDir).masterTable(hash),
     { columns: [...new Set([...columns, 'split'])] },
     (t) => {
       const split = t.getChild('split')!;
@@ -220,19 +228,16 @@ async function bench(name: string, dataDir: string): Promise<Result> {
   const wall = (performance.now() - t0) / 1000;
   const hash = summary.master_hash;
   const params = loadParams(path.join(root, 'packages', 'train', 'params.json'), TrainParamsSchema);
-  const features = readJson<{ features: string[] }>(path.join(dataDir, 'master', hash, 'selection.json')).features;
+  const layout = dataLayout(dataDir);
+  const { features } = readContract(layout.masterSelection(hash), SelectionSchema);
 
   // The same training rows (the reader is seeded) and the test split, for xgboost.
   const rc0 = process.cpuUsage();
-  const read = await readTrainingRows(
-    path.join(dataDir, 'master', hash, 'master.parquet'),
-    [...features, TARGET, 'group', 'split', 'fold'],
-    {
-      maxTrainRows: params.full_round.max_rows,
-      maxCalibrationRows: params.calibration.max_rows ?? 50_000,
-      seed: params.seed + 1,
-    },
-  );
+  const read = await readTrainingRows(layout.masterTable(hash), [...features, TARGET, 'group', 'split', 'fold'], {
+    maxTrainRows: params.full_round.max_rows,
+    maxCalibrationRows: params.calibration.max_rows ?? 50_000,
+    seed: params.seed + 1,
+  });
   const rc = process.cpuUsage(rc0);
   const test = await testRows(dataDir, hash, [...features, TARGET, 'group']);
   const yTest = test.map((r) => (r[TARGET] ? 1 : 0));

@@ -310,7 +310,8 @@ describe('unseen merchant groups', () => {
     const s = await testServer();
     try {
       // The demo champion was trained on master table "demo": a profile without VESTUARIO (the example's group).
-      writeJsonAtomic(path.join(dataLayout(s.dataDir).master, 'demo', 'profile.json'), {
+      writeJsonAtomic(dataLayout(s.dataDir).masterProfile('demo'), {
+        created_from: 'demo',
         rows: 10,
         columns: {
           merchant_group: {

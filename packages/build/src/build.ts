@@ -5,8 +5,12 @@ import {
   SPLITS,
   TARGET,
   type FeatureDeclaration,
+  type FlagSummary,
   type Profile,
+  type TargetSummary,
 } from '@bolsillo/schema';
+
+export type { FlagSummary, TargetSummary };
 import { column, reorderInPlace, StringColumn, type Column, type Frame } from './frame';
 import { checkLeakage, type LeakageReport } from './leakage';
 import { assembleMaster, canonicalOrder, contentHash } from './master';
@@ -23,40 +27,6 @@ export interface BuildContext {
   readonly asOf: string;
   /** Called as each step starts (progress and memory logging; the logic never depends on it). */
   readonly onStep?: (step: string) => void;
-}
-
-/** The flag's rule and counts over every transaction (written to the manifest and report). */
-export interface FlagSummary {
-  readonly name: string;
-  readonly threshold: number;
-  readonly essential_groups: readonly string[];
-  readonly rows: number;
-  readonly flagged: number;
-  readonly not_flagged: number;
-  readonly excluded: { total: number; missing_ratio: number; no_credit_limit: number };
-  readonly positives_rounded_rule: number;
-}
-
-/** Target bookkeeping written to the manifest and report: the forecast on snapshots, and the flag it is built from. */
-export interface TargetSummary {
-  readonly name: string;
-  readonly horizon_days: number;
-  /** Transactions read (feature-store rows). */
-  readonly rows_in: number;
-  /**
-   * Snapshots (customer-days) in the data, censored ones (horizon past `data_end`), and master rows
-   * (the rest, less rows a split strategy leaves out, e.g. the gap before a time split's test days).
-   */
-  readonly snapshots: number;
-  readonly censored: number;
-  readonly rows_out: number;
-  readonly positives: number;
-  readonly negatives: number;
-  readonly prevalence: number;
-  readonly customers: number;
-  readonly positive_customers: number;
-  readonly data_end: string | null;
-  readonly flag: FlagSummary;
 }
 
 /** Everything the build stage produces, before it is written. */

@@ -1,5 +1,10 @@
 import { averagePrecision, logLoss, seededRandom } from '@bolsillo/core';
-import { featureDeclaration } from '@bolsillo/schema';
+import {
+  featureDeclaration,
+  type IdentityCandidate,
+  type IdentityReport as IdentityRecord,
+  type IdentityRound,
+} from '@bolsillo/schema';
 import { discretise, toNumeric } from './encode';
 import { cellReader, column, type Frame } from './frame';
 import type { BuildParams } from './params';
@@ -8,56 +13,10 @@ import { assignGroups } from './splits';
 /** Params of the identity step (`selection.identity`). */
 export type IdentityParams = NonNullable<BuildParams['selection']['identity']>;
 
-/** How much of a feature is a customer attribute, and what removing it did to grouped CV. */
-export interface IdentityCandidate {
-  readonly feature: string;
-  /**
-   * eta² for numbers (share of the variance between customers); Goodman–Kruskal lambda for
-   * categories and booleans (share of the errors in guessing the value that knowing the customer removes).
-   */
-  readonly measure: 'eta_squared' | 'lambda';
-  readonly customer_share: number;
-  /** customer_share ≥ min_customer_share: measured by drop-column importance. */
-  readonly tested: boolean;
-  /** drop: removing it did not lower grouped-CV PR-AUC by more than the bar; null when not tested. */
-  readonly action: 'keep' | 'drop' | null;
-  /** Fold-mean PR-AUC with it minus without it, in the elimination round that decided it. */
-  readonly delta_pr_auc: number | null;
-  /** Standard deviation of the per-fold deltas (folds × repeats) in that round. */
-  readonly delta_sd: number | null;
-  /** Same round: mean log loss without it minus with it (positive: it helps). */
-  readonly delta_log_loss: number | null;
-  /** Folds (of those with positives) where the model without it scored a higher PR-AUC. */
-  readonly folds_better_without: number | null;
-  readonly folds: number | null;
-  readonly round: number | null;
-}
+export type { IdentityCandidate, IdentityRound };
 
-/** One backward-elimination round: the model's score and every remaining candidate's delta. */
-export interface IdentityRound {
-  readonly round: number;
-  readonly features: number;
-  readonly pr_auc: number;
-  readonly log_loss: number;
-  readonly deltas: Record<string, number>;
-  readonly dropped: string | null;
-}
-
-/** The identity step's record (`selection.json` `identity`). */
-export interface IdentityReport {
-  readonly model: string;
-  readonly metric: 'pr_auc';
-  readonly params: IdentityParams;
-  readonly rows: number;
-  readonly customers: number;
-  readonly positives: number;
-  readonly positive_customers: number;
-  /** Null when nothing was measured (no candidate, or too few customers or positives). */
-  readonly skipped: string | null;
-  readonly rounds: IdentityRound[];
-  readonly candidates: IdentityCandidate[];
-  readonly dropped: string[];
-}
+/** The identity step's record (`selection.json` `identity`), with its params typed. */
+export type IdentityReport = Omit<IdentityRecord, 'params'> & { readonly params: IdentityParams };
 
 /**
  * How much of a feature is a customer attribute, on the given rows (0 none, 1 a pure attribute):

@@ -1,68 +1,22 @@
-import { featureDeclaration, SPLITS, type FeatureDeclaration, type Split } from '@bolsillo/schema';
+import {
+  featureDeclaration,
+  SPLITS,
+  type FeatureDeclaration,
+  type FeatureLeakage,
+  type LeakageCheck,
+  type LeakageReport,
+  type Split,
+} from '@bolsillo/schema';
+
+export type { FeatureLeakage, LeakageCheck, LeakageReport };
 import { scoreColumn } from './encode';
 import { column, StringColumn, type Frame } from './frame';
 import { hashRows } from './row-hash';
 import type { BuildParams } from './params';
 import { TARGET_SOURCES } from './target';
 
-/** Which leakage check raised a flag. */
-export type LeakageCheck = 'target_source' | 'single_feature_power' | 'not_known_before';
-
 /** Checks whose flag blocks a model feature whatever the allow-list says: the feature reads the future. */
 const NEVER_ALLOWED: ReadonlySet<LeakageCheck> = new Set(['not_known_before', 'target_source']);
-
-/** Leakage findings of one feature. */
-export interface FeatureLeakage {
-  readonly feature: string;
-  readonly flags: { check: LeakageCheck; detail: string }[];
-  /** Observations that are not leaks (e.g. the target's source columns read up to the snapshot day only). */
-  readonly notes: string[];
-  /** Single-feature ROC AUC on train, folded to ≥ 0.5 (direction does not matter). */
-  readonly train_auc: number | null;
-  readonly in_model: boolean;
-  /** Reason from the params allow-list, when the feature is flagged but allowed (single-feature power only). */
-  readonly allowed_reason: string | null;
-  /** Flagged, in the model feature list and not allowed (a future-data flag is never allowed): fails the build. */
-  readonly blocking: boolean;
-}
-
-/** `leakage.json`. */
-export interface LeakageReport {
-  readonly target_sources: readonly string[];
-  /**
-   * The forecast target's window relative to a snapshot on day d: days d+1 .. d+H. A feature is
-   * point-in-time when it reads nothing after day d (declared known at the snapshot).
-   */
-  readonly target_window: { from_day: 1; to_day: number; horizon_days: number } | null;
-  /**
-   * (f) Label windows against later splits: for every two splits that share a customer, the earlier
-   * one's last snapshot day + H must fall before the later one's first day (else its labels read the
-   * later split's days). Group splits share no customer, so nothing is compared.
-   */
-  readonly label_windows: {
-    from: Split;
-    to: Split;
-    from_last: string;
-    to_first: string;
-    gap_days: number;
-    shared_customers: number;
-    overlaps: boolean;
-  }[];
-  readonly max_single_feature_auc: number;
-  readonly features: FeatureLeakage[];
-  readonly flagged: string[];
-  /** (c) groups present in more than one split. */
-  readonly entity_overlap: { groups: number; examples: string[]; blocking: boolean; note: string };
-  /** (d) identical feature rows found in different splits. */
-  readonly identical_rows_across_splits: { rows: number; examples: string[] };
-  /**
-   * Train rows the single-feature AUCs were computed on: every train row, or a seeded uniform
-   * sample of them when train is larger than the cap (`seed` is null when not sampled).
-   */
-  readonly auc_rows: { rows: number; train_rows: number; seed: number | null };
-  readonly passed: boolean;
-  readonly failures: string[];
-}
 
 /** Options of {@link checkLeakage}. */
 export interface LeakageOptions {

@@ -1,65 +1,16 @@
-import { FEATURE_DECLARATIONS, type FeatureDeclaration } from '@bolsillo/schema';
+import {
+  FEATURE_DECLARATIONS,
+  type Expectation,
+  type ExpectationResult,
+  type FeatureDeclaration,
+  type QualityReport,
+  type Severity,
+} from '@bolsillo/schema';
+
+export type { Expectation, ExpectationResult, QualityReport, Severity };
 import { BooleanColumn, column, NumberColumn, StringColumn, type Cell, type Column, type Frame } from './frame';
 import { hashRows } from './row-hash';
 import type { BuildParams } from './params';
-
-/** How bad a failed expectation is: `error` stops the build, `warn` is reported and the build goes on. */
-export type Severity = 'error' | 'warn';
-
-/**
- * One declarative expectation (in the spirit of Great Expectations). The suite is data, so it can be
- * written to `quality.json` next to its results and reviewed like config.
- */
-export type Expectation =
-  | { readonly kind: 'not_null'; readonly column: string; readonly mostly: number; readonly severity: Severity }
-  | {
-      readonly kind: 'between';
-      readonly column: string;
-      readonly min: number;
-      readonly max: number;
-      readonly mostly: number;
-      readonly severity: Severity;
-    }
-  | {
-      readonly kind: 'in_set';
-      readonly column: string;
-      readonly values: readonly (string | number | boolean)[];
-      readonly mostly: number;
-      readonly severity: Severity;
-    }
-  | { readonly kind: 'unique'; readonly column: string; readonly severity: Severity }
-  | { readonly kind: 'row_count_between'; readonly min: number; readonly max: number; readonly severity: Severity }
-  | {
-      readonly kind: 'fresh';
-      readonly column: string;
-      readonly as_of: string;
-      readonly max_age_days: number;
-      readonly severity: Severity;
-    }
-  | {
-      readonly kind: 'duplicate_share_below';
-      readonly columns: readonly string[];
-      readonly max: number;
-      readonly severity: Severity;
-    };
-
-/** The outcome of one expectation, with what was observed. */
-export interface ExpectationResult {
-  readonly id: string;
-  readonly expectation: Expectation;
-  readonly success: boolean;
-  readonly observed: Record<string, number | string | null>;
-}
-
-/** The outcome of a suite (`quality.json`). */
-export interface QualityReport {
-  readonly rows: number;
-  readonly success: boolean;
-  readonly evaluated: number;
-  readonly failed_errors: string[];
-  readonly failed_warnings: string[];
-  readonly results: ExpectationResult[];
-}
 
 /** Stable, readable id of an expectation: `not_null(amount)`, `row_count_between`. */
 export function expectationId(e: Expectation): string {

@@ -2,6 +2,8 @@ import { SPLITS } from '@bolsillo/schema';
 import type { BuildOutput } from './build';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+/** Four decimals; a statistic read back from JSON may be null (it was undefined). */
+const f4 = (x: number | null) => (x === null ? '—' : x.toFixed(4));
 const fmt = (x: number | null) => (x === null ? '—' : Number.isInteger(x) ? String(x) : x.toFixed(4));
 
 /** The one-page build report (`report.md`): what went in, what came out, and every decision. */
@@ -145,7 +147,7 @@ function identitySection(out: BuildOutput): string[] {
     '|---:|---:|---:|---:|---|',
     ...id.rounds.map(
       (r) =>
-        `| ${r.round} | ${r.features} | ${r.pr_auc.toFixed(4)} | ${r.log_loss.toFixed(4)} | ${r.dropped ?? '— (every remaining candidate helps)'} |`,
+        `| ${r.round} | ${r.features} | ${f4(r.pr_auc)} | ${f4(r.log_loss)} | ${r.dropped ?? '— (every remaining candidate helps)'} |`,
     ),
     '',
   ];

@@ -8,18 +8,31 @@ import {
   packageFile,
   normaliseGroup,
   parquetToTable,
-  readJson,
+  readContract,
   readParquetRowCount,
   sha256,
   tableFromColumns,
   writeDirAtomic,
+  writeContract,
   writeFileAtomic,
-  writeJsonAtomic,
   writeParquetBatches,
   type FeatureParams,
   type StageResult,
 } from '@bolsillo/core';
-import { MasterRowSchema, arrowSchemaFor, validatorFor, describeErrors, ProfileSchema } from '@bolsillo/schema';
+import {
+  BuildFailureSchema,
+  FeatureStoreManifestSchema,
+  LeakageReportSchema,
+  MasterLatestSchema,
+  MasterManifestSchema,
+  MasterRowSchema,
+  ProfileSchema,
+  QualityReportSchema,
+  SelectionSchema,
+  SplitSummarySchema,
+  arrowSchemaFor,
+  type MasterManifest,
+} from '@bolsillo/schema';
 import { directlyConvertible, tableFromTypedColumns } from './arrow-chunks';
 import { buildMaster, BuildError } from './build';
 import { FrameBuilder, type Frame } from './frame';
@@ -116,7 +129,7 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
   const partitions = listPartitions(layout.featureStore);
   if (partitions.length === 0)
     throw new Error(`no feature-store partitions under ${layout.featureStore} (run the features stage first)`);
-  checkFlagRule(params.target, readJson<{ params?: FeatureParams } | null>(layout.featureManifest, null)?.params);
+  checkFlagRule(params.target, readContract(layout.featureManifest, FeatureStoreManifestSchema, null)?.params);
   // One pass per file: the bytes are hashed and decoded from the same read, and each partition is
   // converted to typed columns at once, so only one partition is ever held as Arrow data.
   // Columns are sized once from the Parquet footers, then filled in place (no growing copies).
@@ -147,7 +160,7 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
   } catch (error) {
     if (error instanceof BuildError && (error.quality || error.leakage)) {
       // Keep the evidence of a failed build where a person will look for it.
-      writeJsonAtomic(path.join(layout.master, 'last-failure.json'), {
+      writeContract(layout.masterFailure, BuildFailureSchema, {
         message: error.message,
         quality: error.quality ?? null,
         leakage: error.leakage ?? null,
@@ -157,10 +170,7 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
   }
   const code = buildSourceHash();
   const hash = sha256(canonicalJson({ content_hash: out.contentHash, params, code_version: code })).slice(0, 16);
-  const validProfile = validatorFor(ProfileSchema);
-  if (!validProfile(out.profile))
-    throw new Error(`profile does not match ProfileSchema: ${describeErrors(validProfile.errors).join('; ')}`);
-  const manifest = {
+  const manifest: MasterManifest = {
     hash,
     content_hash: out.contentHash,
     rows: out.master.length,
@@ -173,29 +183,29 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
     target: out.target,
     model_features: out.selection.features,
     files: [
-      'master.parquet',
-      'manifest.json',
-      'splits.json',
-      'quality.json',
-      'profile.json',
-      'leakage.json',
-      'selection.json',
-      'report.md',
-    ],
+      layout.masterTable,
+      layout.masterManifest,
+      layout.masterSplits,
+      layout.masterQuality,
+      layout.masterProfile,
+      layout.masterLeakage,
+      layout.masterSelection,
+      layout.masterReport,
+    ].map((file) => path.basename(file(hash))),
   };
-  const dir = path.join(layout.master, hash);
-  await writeDirAtomic(dir, async (tmp) => {
-    await writeParquetBatches(path.join(tmp, 'master.parquet'), masterChunks(out.master, MASTER_CHUNK_ROWS));
-    writeJsonAtomic(path.join(tmp, 'manifest.json'), manifest);
-    writeJsonAtomic(path.join(tmp, 'splits.json'), out.splits);
-    writeJsonAtomic(path.join(tmp, 'quality.json'), out.quality);
-    writeJsonAtomic(path.join(tmp, 'profile.json'), out.profile);
-    writeJsonAtomic(path.join(tmp, 'leakage.json'), out.leakage);
-    writeJsonAtomic(path.join(tmp, 'selection.json'), out.selection);
-    writeFileAtomic(path.join(tmp, 'report.md'), renderBuildReport(out, hash));
+  const dir = layout.masterDir(hash);
+  await writeDirAtomic(dir, async (_tmp, staged) => {
+    await writeParquetBatches(staged(layout.masterTable(hash)), masterChunks(out.master, MASTER_CHUNK_ROWS));
+    writeContract(staged(layout.masterManifest(hash)), MasterManifestSchema, manifest);
+    writeContract(staged(layout.masterSplits(hash)), SplitSummarySchema, out.splits);
+    writeContract(staged(layout.masterQuality(hash)), QualityReportSchema, out.quality);
+    writeContract(staged(layout.masterProfile(hash)), ProfileSchema, out.profile);
+    writeContract(staged(layout.masterLeakage(hash)), LeakageReportSchema, out.leakage);
+    writeContract(staged(layout.masterSelection(hash)), SelectionSchema, out.selection);
+    writeFileAtomic(staged(layout.masterReport(hash)), renderBuildReport(out, hash));
   });
   log(`wrote master.parquet and reports (${memory()})`);
-  writeJsonAtomic(path.join(layout.master, 'latest.json'), { hash });
+  writeContract(layout.masterLatest, MasterLatestSchema, { hash });
   log(
     `master ${hash}: ${out.master.length} snapshots of ${out.target.customers} customers, ${out.target.positives} positive ` +
       `(${(100 * out.target.prevalence).toFixed(2)}%, ${out.target.positive_customers} customers; ${out.target.horizon_days}-day horizon), ` +

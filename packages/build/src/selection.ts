@@ -1,34 +1,14 @@
-import { featureDeclaration } from '@bolsillo/schema';
+import { featureDeclaration, type Selection as SelectionRecord, type SelectionDecision } from '@bolsillo/schema';
 import { discretise, mutualInformation, pearson, toNumeric } from './encode';
 import { cellReader, column, type Cell, type CellSource, type Frame } from './frame';
 import { measureIdentityProxies, type IdentityReport } from './identity';
+
+export type { SelectionDecision };
+
+/** `selection.json` (the `Selection` contract), with the identity step's params typed. */
+export type Selection = Omit<SelectionRecord, 'identity'> & { readonly identity?: IdentityReport | null };
 import { hashRows } from './row-hash';
 import type { BuildParams } from './params';
-
-/** One recorded selection decision. */
-export interface SelectionDecision {
-  readonly feature: string;
-  readonly action: 'keep' | 'drop';
-  readonly reason: string;
-  /** Mutual information with the target on train (bits). */
-  readonly mutual_information: number;
-  /** Rank by mutual information among kept features (1 = most informative); null when dropped. */
-  readonly rank: number | null;
-}
-
-/** `selection.json`: the model feature list train uses, and why every candidate is in or out. */
-export interface Selection {
-  readonly features: string[];
-  readonly fitted_on: 'train';
-  /** Train rows selection was fitted on (all of train, or the seeded sample below). */
-  readonly rows: number;
-  /** Train rows in total, and the seed of the uniform sample when `rows` < `train_rows` (else null). */
-  readonly train_rows?: number;
-  readonly sample_seed?: number | null;
-  readonly decisions: SelectionDecision[];
-  /** Identity proxies measured by grouped-CV drop-column importance; null when params have no `identity`. */
-  readonly identity?: IdentityReport | null;
-}
 
 const fmtSigned = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(4)}`;
 

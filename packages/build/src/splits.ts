@@ -1,9 +1,11 @@
 import { seededRandom } from '@bolsillo/core';
-import { SPLITS, type Split } from '@bolsillo/schema';
+import { SPLITS, type Split, type SplitSummary } from '@bolsillo/schema';
+
+export type { SplitSummary };
 import type { BuildParams } from './params';
 
 /** How rows are split: whole customers, periods of time, or both (see {@link assignSplitsCoded}). */
-export type SplitStrategy = 'group' | 'time' | 'group_time';
+export type SplitStrategy = SplitSummary['strategy'];
 
 /** Split code of a row that belongs to no split (a label-window gap, or off the group × time diagonal). */
 export const UNASSIGNED = 255;
@@ -15,35 +17,6 @@ export interface SplitAssignment {
   /** CV fold on train rows (0..k-1), -1 elsewhere. */
   readonly fold: Int32Array;
   readonly summary: SplitSummary;
-}
-
-/** Sizes and prevalence per split and per fold (`splits.json`). */
-export interface SplitSummary {
-  readonly strategy: SplitStrategy;
-  readonly seed: number;
-  /**
-   * Days between the last date of a split and the first date of the next one in time (time and
-   * group_time): the target's horizon, so no label window of an earlier split reaches a later split's days.
-   */
-  readonly gap_days: number;
-  /** Rows in no split: in a gap, or (group_time) a train customer's later rows / another customer's earlier ones. */
-  readonly unassigned: { rows: number; positives: number; share: number };
-  readonly requested: Record<Split, number>;
-  readonly splits: Record<
-    Split,
-    {
-      rows: number;
-      share: number;
-      positives: number;
-      prevalence: number;
-      groups: number;
-      date_min: string | null;
-      date_max: string | null;
-    }
-  >;
-  readonly folds: { fold: number; rows: number; positives: number; prevalence: number; groups: number }[];
-  /** Groups assigned to each split (customer keys), sorted. Empty lists are kept for clarity. */
-  readonly groups: Record<Split, string[]>;
 }
 
 interface Bucket {

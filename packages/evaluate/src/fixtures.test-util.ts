@@ -5,9 +5,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dataLayout, seededRandom, tableFromRows, writeJsonAtomic, writeParquetFile } from '@bolsillo/core';
+import { dataLayout, seededRandom, tableFromRows, writeContract, writeParquetFile } from '@bolsillo/core';
 import { baselineArtifacts, newVersionId, writeModelVersion } from '@bolsillo/model';
-import { FEATURE_DECLARATIONS, MasterRowSchema, TARGET, arrowSchemaFor, type ModelCard } from '@bolsillo/schema';
+import {
+  FEATURE_DECLARATIONS,
+  MasterLatestSchema,
+  MasterRowSchema,
+  TARGET,
+  arrowSchemaFor,
+  type ModelCard,
+} from '@bolsillo/schema';
 
 export const MASTER_HASH = 'testhash0001';
 
@@ -53,11 +60,8 @@ export function makeMasterRows(n: number, seed: number): Record<string, unknown>
 /** Write a master table and `master/latest.json` into `dataDir`. */
 export function writeMaster(dataDir: string, rows: readonly Record<string, unknown>[], hash = MASTER_HASH): void {
   const layout = dataLayout(dataDir);
-  writeParquetFile(
-    path.join(layout.master, hash, 'master.parquet'),
-    tableFromRows(arrowSchemaFor(MasterRowSchema), rows),
-  );
-  writeJsonAtomic(path.join(layout.master, 'latest.json'), { hash });
+  writeParquetFile(layout.masterTable(hash), tableFromRows(arrowSchemaFor(MasterRowSchema), rows));
+  writeContract(layout.masterLatest, MasterLatestSchema, { hash });
 }
 
 let clock = Date.UTC(2026, 0, 1, 0, 0, 0);

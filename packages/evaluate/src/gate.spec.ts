@@ -4,7 +4,7 @@ import { dataLayout, readJson } from '@bolsillo/core';
 import { readAliases, readAudit } from '@bolsillo/model';
 import { decideGate, type Verdict } from './gate';
 import { DEFAULT_EVALUATE_PARAMS, type EvaluateParams } from './params';
-import { runEvaluate, runForcePromote, runRollback } from './run';
+import { runEvaluate, runForcePromote, runRollback, writeIndex } from './run';
 import { makeMasterRows, registerBaselines, registerLogistic, tempDataDir, writeMaster } from './fixtures.test-util';
 
 // Few resamples keep the file fast; the intervals themselves are tested in metrics.spec.ts.
@@ -60,6 +60,14 @@ describe('promotion gate (registry on disk)', () => {
     expect(decision.objective).toBe('f1');
     expect(decision.threshold).toBeGreaterThan(0);
     expect(fs.existsSync(path.join(dataLayout(dir).reports, 'index.html'))).toBe(true);
+    // The index reads metrics.json through its contract: a file missing a field is refused by name.
+    const metricsFile = dataLayout(dir).reportMetrics(v1);
+    const { gate_split: _dropped, ...metrics } = JSON.parse(fs.readFileSync(metricsFile, 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    fs.writeFileSync(metricsFile, JSON.stringify(metrics));
+    expect(() => writeIndex(dir)).toThrow(`${metricsFile} is not a valid EvaluationMetrics: /gate_split is required`);
   });
 
   it('does not promote a worse candidate, promotes a better one, and rollback restores the previous champion', async () => {

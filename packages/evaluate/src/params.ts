@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { ValueMatrixSchema, type ValueMatrix } from '@bolsillo/schema';
 
 /** Metrics the gate and the report know, and whether a higher value is better. */
 export const METRIC_DIRECTIONS = {
@@ -21,17 +22,8 @@ const SplitNameSchema = Type.Union([Type.Literal('test'), Type.Literal('holdout'
 /** Defaults of `evidence` in the params. */
 export const DEFAULT_EVIDENCE = { min_customers: 30, min_positive_customers: 10 } as const;
 
-/** Money (or any utility) per outcome; monitoring reuses it to measure realised value. */
-export const ValueMatrixSchema = Type.Object(
-  {
-    tp: Type.Number({ description: 'Value of a true positive (e.g. money saved by a timely nudge).' }),
-    fp: Type.Number({ description: 'Value of a false positive (usually negative: a needless nudge).' }),
-    fn: Type.Number({ description: 'Value of a false negative (usually negative: missed revenge spending).' }),
-    tn: Type.Number({ description: 'Value of a true negative (usually 0).' }),
-  },
-  { additionalProperties: false },
-);
-export type ValueMatrix = Static<typeof ValueMatrixSchema>;
+/** Money (or any utility) per outcome: one definition in `@bolsillo/schema`, since `decision.json` carries it to monitor. */
+export { ValueMatrixSchema, type ValueMatrix };
 
 /** An absolute floor (or ceiling, for lower-is-better metrics): `metric` must be at least / at most `value`. */
 export const FloorSchema = Type.Object(

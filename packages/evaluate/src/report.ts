@@ -65,8 +65,9 @@ figcaption{font-size:.85rem;color:#444;margin-top:4px}
 code{background:#f0f0f0;padding:0 4px;border-radius:3px}
 `;
 
-function num(x: number, digits = 4): string {
-  return Number.isFinite(x) ? x.toFixed(digits) : '–';
+/** A statistic, or '–' when undefined (NaN in memory, null once read back from JSON). */
+function num(x: number | null, digits = 4): string {
+  return x !== null && Number.isFinite(x) ? x.toFixed(digits) : '–';
 }
 
 function estimateCell(e: Estimate, digits = 4, cls = ''): string {

@@ -11,25 +11,36 @@ import {
   readParquetColumnNames,
   loadParams,
   packageFile,
-  readJson,
+  readContract,
   seededRandom,
   rowsFromTable,
+  writeContract,
   writeDirAtomic,
   writeFileAtomic,
-  writeJsonAtomic,
 } from '@bolsillo/core';
 import {
   appendAudit,
   listVersions,
   loadModel,
-  modelDir,
   promote,
   readAliases,
   readCard,
   rollback,
   type LoadedModel,
 } from '@bolsillo/model';
-import { BASELINE_KINDS, FEATURE_NAMES, TARGET, type Aliases, type ModelCard } from '@bolsillo/schema';
+import {
+  BASELINE_KINDS,
+  DecisionSchema,
+  EvaluationMetricsSchema,
+  FEATURE_NAMES,
+  GateVerdictSchema,
+  MasterLatestSchema,
+  TARGET,
+  type Aliases,
+  type EvaluationMetrics,
+  type GateVerdict,
+  type ModelCard,
+} from '@bolsillo/schema';
 import { evaluateCandidate, type Contender, type Evaluation } from './evaluation';
 import type { Verdict } from './gate';
 import { learningCurve, learningCurveFromCard } from './learning-curve';
@@ -114,11 +125,11 @@ export function pickCandidate(cards: readonly ModelCard[], requested?: string): 
 
 function masterFile(dataDir: string, hash: string): string {
   const layout = dataLayout(dataDir);
-  let file = path.join(layout.master, hash, 'master.parquet');
+  let file = layout.masterTable(hash);
   if (!fs.existsSync(file)) {
-    const latest = readJson<{ hash?: string }>(path.join(layout.master, 'latest.json'), {});
-    if (!latest.hash) throw new Error(`evaluate: master table ${hash} not found and no master/latest.json`);
-    file = path.join(layout.master, latest.hash, 'master.parquet');
+    const latest = readContract(layout.masterLatest, MasterLatestSchema, null);
+    if (!latest) throw new Error(`evaluate: master table ${hash} not found and no master/latest.json`);
+    file = layout.masterTable(latest.hash);
   }
   if (!fs.existsSync(file)) throw new Error(`evaluate: ${file} not found (run build first)`);
   return file;
@@ -390,17 +401,14 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
     `threshold ${ev.decision.threshold.toFixed(4)} (${ev.decision.objective} on ${thresholdSplit}); gate: ${ev.verdict.decision}`,
   );
 
-  writeJsonAtomic(path.join(modelDir(registry, version), 'decision.json'), ev.decision);
+  writeContract(layout.modelDecision(version), DecisionSchema, ev.decision);
   // A baseline that will serve gets its threshold chosen by the same objective on the same rows.
   const servedBaseline =
     ev.verdict.served.role === 'baseline'
       ? ev.contenders.find((c) => c.role !== 'candidate' && c.version === ev.verdict.served.version)
       : undefined;
-  if (
-    servedBaseline?.version &&
-    !fs.existsSync(path.join(modelDir(registry, servedBaseline.version), 'decision.json'))
-  ) {
-    writeJsonAtomic(path.join(modelDir(registry, servedBaseline.version), 'decision.json'), {
+  if (servedBaseline?.version && !fs.existsSync(layout.modelDecision(servedBaseline.version))) {
+    writeContract(layout.modelDecision(servedBaseline.version), DecisionSchema, {
       ...ev.decision,
       threshold: servedBaseline.threshold,
       achieved: undefined,
@@ -434,14 +442,18 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
       : {}),
   };
   const final: Evaluation = { ...ev, verdict };
-  const reportDir = path.join(layout.reports, version);
+  const reportDir = layout.reportDir(version);
   const generatedAt = new Date().toISOString();
-  await writeDirAtomic(reportDir, (tmp) => {
+  await writeDirAtomic(reportDir, (tmp, staged) => {
     for (const [name, svg] of Object.entries(final.plots)) writeFileAtomic(path.join(tmp, name), svg);
-    writeJsonAtomic(path.join(tmp, 'metrics.json'), { ...metricsFile(final, generatedAt), samples });
-    writeJsonAtomic(path.join(tmp, 'verdict.json'), { ...verdict, decided_at: generatedAt });
+    writeContract(
+      staged(layout.reportMetrics(version)),
+      EvaluationMetricsSchema,
+      metricsFile(final, generatedAt, samples),
+    );
+    writeContract(staged(layout.reportVerdict(version)), GateVerdictSchema, { ...verdict, decided_at: generatedAt });
     writeFileAtomic(
-      path.join(tmp, 'report.html'),
+      staged(layout.reportHtml(version)),
       renderModelReport(final, card, after, { confidence: params.bootstrap.confidence, generatedAt }),
     );
   });
@@ -450,19 +462,25 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
   return { version, rowsIn: total, rowsOut: count('test') + count('holdout'), verdict, aliases: after, reportDir };
 }
 
-function metricsFile(ev: Evaluation, generatedAt: string): Record<string, unknown> {
+/** `metrics.json`: the evaluation with the plots' file names, when it was generated and what was sampled. */
+function metricsFile(ev: Evaluation, generatedAt: string, samples: EvaluationMetrics['samples']): EvaluationMetrics {
   const { plots, ...rest } = ev;
-  return { ...rest, plots: Object.keys(plots), generated_at: generatedAt };
+  return { ...rest, plots: Object.keys(plots), generated_at: generatedAt, samples };
 }
 
+/** Three decimals; a statistic read back from JSON is null when it was undefined. */
+const f3 = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
+
 /** One line for the index: the decision, the strongest baseline and what serves. */
-function verdictSummary(v: Partial<Verdict>): string {
+function verdictSummary(v: GateVerdict): string {
   const sb = v.strongest_baseline;
-  const vs = sb
-    ? `; vs ${sb.kind} ${sb.delta.value >= 0 ? '+' : ''}${sb.delta.value.toFixed(3)} [${sb.delta.lo.toFixed(3)}, ${sb.delta.hi.toFixed(3)}]`
-    : '';
+  const d = sb?.delta;
+  const vs =
+    sb && d
+      ? `; vs ${sb.kind} ${d.value !== null && d.value >= 0 ? '+' : ''}${f3(d.value)} [${f3(d.lo)}, ${f3(d.hi)}]`
+      : '';
   const serves = v.served ? `; serves ${v.served.label}` : '';
-  return `${v.decision ?? ''}${v.promoted ? ' (promoted)' : ''}${vs}${serves}`;
+  return `${v.decision}${v.promoted ? ' (promoted)' : ''}${vs}${serves}`;
 }
 
 /** Rebuild `reports/index.html` from the registry, the aliases and each version's metrics.json. */
@@ -470,17 +488,10 @@ export function writeIndex(dataDir: string): string {
   const layout = dataLayout(dataDir);
   const aliases = readAliases(layout.registry);
   const entries: IndexEntry[] = listVersions(layout.registry).map((card) => {
-    const m = readJson<{
-      contenders?: {
-        role: string;
-        threshold: number;
-        splits: Record<string, { metrics: Record<MetricName, { value: number }> }>;
-      }[];
-      verdict?: Verdict;
-    } | null>(path.join(layout.reports, card.version, 'metrics.json'), null);
-    const cand = m?.contenders?.find((c) => c.role === 'candidate');
-    const flat = (s: string) =>
-      Object.fromEntries(Object.entries(cand?.splits[s]?.metrics ?? {}).map(([k, e]) => [k, e.value])) as Partial<
+    const m = readContract(layout.reportMetrics(card.version), EvaluationMetricsSchema, null);
+    const cand = m?.contenders.find((c) => c.role === 'candidate');
+    const flat = (s: 'test' | 'holdout') =>
+      Object.fromEntries(Object.entries(cand?.splits[s].metrics ?? {}).map(([k, e]) => [k, e.value ?? NaN])) as Partial<
         Record<MetricName, number>
       >;
     return {
@@ -490,12 +501,12 @@ export function writeIndex(dataDir: string): string {
             test: flat('test'),
             holdout: flat('holdout'),
             threshold: cand.threshold,
-            decision: m?.verdict ? verdictSummary(m.verdict) : '',
+            decision: m ? verdictSummary(m.verdict) : '',
           }
         : null,
     };
   });
-  const file = path.join(layout.reports, 'index.html');
+  const file = layout.reportsIndex;
   writeFileAtomic(file, renderIndex(entries, aliases, new Date().toISOString()));
   return file;
 }
@@ -516,7 +527,7 @@ export function runForcePromote(dataDir: string, version: string, reason: string
   if (!reason?.trim()) throw new Error('force-promote: --reason is required');
   const layout = dataLayout(dataDir);
   readCard(layout.registry, version);
-  const verdict = readJson<Verdict | null>(path.join(layout.reports, version, 'verdict.json'), null);
+  const verdict = readContract(layout.reportVerdict(version), GateVerdictSchema, null);
   appendAudit(layout.registry, {
     action: 'force-promote',
     version,

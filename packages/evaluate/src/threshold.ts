@@ -1,15 +1,7 @@
-import type { ValueMatrix } from './params';
+import type { Decision, ValueMatrix } from '@bolsillo/schema';
 
 /** The decision file evaluate writes beside a model (`registry/models/<version>/decision.json`); loadModel reads it. */
-export interface Decision {
-  readonly threshold: number;
-  readonly objective: 'f1' | 'value';
-  readonly value_matrix: ValueMatrix;
-  /** What the objective reached at the threshold on the rows it was chosen on. */
-  readonly achieved?: number;
-  /** Split the threshold was chosen on. */
-  readonly chosen_on?: string;
-}
+export type { Decision };
 
 /** Total value of a confusion matrix under a value matrix. */
 export function valueOf(c: { tp: number; fp: number; fn: number; tn: number }, v: ValueMatrix): number {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import {
   CalibrationSchema,
+  DecisionSchema,
   PreprocessingSchema,
   describeErrors,
   validatorFor,
@@ -9,8 +9,8 @@ import {
   type ModelCard,
   type Preprocessing,
 } from '@bolsillo/schema';
-import { readJson } from '@bolsillo/core';
-import { modelDir, readCard } from './registry';
+import { readContract, readJson, registryLayout } from '@bolsillo/core';
+import { readCard } from './registry';
 import { featureScore, ruleScore, type ModelJson } from './artifacts';
 import { calibrate, sigmoid } from './calibration';
 import { createEncoder } from './preprocessing';
@@ -180,11 +180,10 @@ function stripExtras(cal: Record<string, unknown>): unknown {
  */
 export async function loadModel(registryDir: string, version: string): Promise<LoadedModel> {
   const card = readCard(registryDir, version);
-  const dir = modelDir(registryDir, version);
-  const modelJson = readJson<ModelJson>(path.join(dir, 'model.json'));
-  const weights = await fs.promises.readFile(path.join(dir, 'weights.bin'));
-  const decision = readJson<{ threshold?: unknown } | null>(path.join(dir, 'decision.json'), null);
-  const threshold = decision && typeof decision.threshold === 'number' ? decision.threshold : card.threshold;
+  const layout = registryLayout(registryDir);
+  const modelJson = readJson<ModelJson>(layout.modelJson(version));
+  const weights = await fs.promises.readFile(layout.modelWeights(version));
+  const threshold = readContract(layout.modelDecision(version), DecisionSchema, null)?.threshold ?? card.threshold;
   return modelFromArtifacts(
     card,
     modelJson,

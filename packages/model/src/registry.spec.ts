@@ -113,12 +113,18 @@ describe('model registry', () => {
     expect(Array.from(m.predict([{}, { amount: 3 }]))).toEqual([0.125, 0.125]);
     expect(m.threshold).toBe(0.3);
     expect(m.contributions({})).toBeNull();
+    const decisionFile = path.join(modelDir(dir, v), 'decision.json');
     fs.writeFileSync(
-      path.join(modelDir(dir, v), 'decision.json'),
-      JSON.stringify({ threshold: 0.42, objective: 'value' }),
+      decisionFile,
+      JSON.stringify({ threshold: 0.42, objective: 'value', value_matrix: { tp: 1, fp: -0.1, fn: -1, tn: 0 } }),
     );
     m = await loadModel(dir, v);
     expect(m.threshold).toBe(0.42);
     expect(readCard(dir, v).params).toEqual({ probability: 0.125 });
+    // A decision that is not evaluate's contract is refused, naming the file and the field, rather than ignored.
+    fs.writeFileSync(decisionFile, JSON.stringify({ threshold: '0.42', objective: 'value' }));
+    await expect(loadModel(dir, v)).rejects.toThrow(
+      `${decisionFile} is not a valid Decision: /value_matrix is required; /threshold must be a number (got "0.42")`,
+    );
   });
 });

@@ -10,7 +10,16 @@ import {
   type Aliases,
   type ModelCard,
 } from '@bolsillo/schema';
-import { appendJsonl, readJson, readJsonl, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '@bolsillo/core';
+import {
+  appendJsonl,
+  readContract,
+  readJsonl,
+  registryLayout,
+  writeContract,
+  writeDirAtomic,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from '@bolsillo/core';
 import type { ModelArtifacts } from './artifacts';
 
 /** Alias names, in display order. */
@@ -47,62 +56,55 @@ export function newVersionId(at: Date, suffix: string = crypto.randomBytes(3).to
   return `${stamp}-${suffix}`;
 }
 
-/** Folder of one model version: `<registry>/models/<version>`. */
-export function modelDir(registryDir: string, version: string): string {
+function checkVersion(version: string): string {
   if (!VERSION_PATTERN.test(version))
     throw new Error(`registry: "${version}" is not a version id (YYYYMMDDTHHMMSSZ-xxxxxx)`);
-  return path.join(registryDir, 'models', version);
+  return version;
 }
 
-const aliasesFile = (registryDir: string) => path.join(registryDir, 'aliases.json');
-const auditFile = (registryDir: string) => path.join(registryDir, 'audit.jsonl');
+/** Folder of one model version: `<registry>/models/<version>`. */
+export function modelDir(registryDir: string, version: string): string {
+  return registryLayout(registryDir).modelDir(checkVersion(version));
+}
 
 /** Read and validate one version's model card. */
 export function readCard(registryDir: string, version: string): ModelCard {
-  const file = path.join(modelDir(registryDir, version), 'card.json');
-  const card = readJson<unknown>(file);
-  const validate = validatorFor(ModelCardSchema);
-  if (!validate(card)) throw new Error(`${file}: invalid model card: ${describeErrors(validate.errors).join('; ')}`);
-  return card;
+  return readContract(registryLayout(registryDir).modelCard(checkVersion(version)), ModelCardSchema);
 }
 
 /** Every registered version's card, oldest first. Folders without a readable card (half-written, foreign) are skipped. */
 export function listVersions(registryDir: string): ModelCard[] {
-  const dir = path.join(registryDir, 'models');
-  if (!fs.existsSync(dir)) return [];
+  const layout = registryLayout(registryDir);
+  if (!fs.existsSync(layout.registryModels)) return [];
   return fs
-    .readdirSync(dir)
-    .filter((name) => VERSION_PATTERN.test(name) && fs.existsSync(path.join(dir, name, 'card.json')))
+    .readdirSync(layout.registryModels)
+    .filter((name) => VERSION_PATTERN.test(name) && fs.existsSync(layout.modelCard(name)))
     .sort()
     .map((v) => readCard(registryDir, v));
 }
 
 /** The aliases file; all aliases null when nothing was registered yet. */
 export function readAliases(registryDir: string): Aliases {
-  const value = readJson<unknown>(aliasesFile(registryDir), {
+  return readContract(registryLayout(registryDir).registryAliases, AliasesSchema, {
     champion: null,
     challenger: null,
     previous: null,
     updated_at: '',
   });
-  const validate = validatorFor(AliasesSchema);
-  if (!validate(value))
-    throw new Error(`${aliasesFile(registryDir)}: invalid aliases: ${describeErrors(validate.errors).join('; ')}`);
-  return value;
 }
 
 /** Append one entry to `registry/audit.jsonl` (`ts` defaults to now). */
 export function appendAudit(registryDir: string, entry: Omit<AuditEntry, 'ts'> & { ts?: string }): void {
-  appendJsonl(auditFile(registryDir), [{ ts: entry.ts ?? new Date().toISOString(), ...entry }]);
+  appendJsonl(registryLayout(registryDir).registryAudit, [{ ts: entry.ts ?? new Date().toISOString(), ...entry }]);
 }
 
 /** The audit trail, oldest first. */
 export function readAudit(registryDir: string): AuditEntry[] {
-  return readJsonl<AuditEntry>(auditFile(registryDir));
+  return readJsonl<AuditEntry>(registryLayout(registryDir).registryAudit);
 }
 
 function requireVersion(registryDir: string, version: string): void {
-  if (!fs.existsSync(path.join(modelDir(registryDir, version), 'card.json')))
+  if (!fs.existsSync(registryLayout(registryDir).modelCard(checkVersion(version))))
     throw new Error(`registry: version ${version} is not registered`);
 }
 
@@ -121,7 +123,7 @@ function writeAliases(
   const ts = new Date().toISOString();
   const aliases: Aliases = { ...next, updated_at: ts };
   // One file, renamed into place: readers see the old aliases or the new, never a mix.
-  writeJsonAtomic(aliasesFile(registryDir), aliases);
+  writeContract(registryLayout(registryDir).registryAliases, AliasesSchema, aliases);
   const pick = (a: Aliases) => ({ champion: a.champion, challenger: a.challenger, previous: a.previous });
   appendAudit(registryDir, { ts, action, reason, before: pick(before), after: pick(aliases), ...extra });
   return aliases;
@@ -201,14 +203,15 @@ export async function writeModelVersion(
 ): Promise<string> {
   const validate = validatorFor(ModelCardSchema);
   if (!validate(card)) throw new Error(`registry: invalid model card: ${describeErrors(validate.errors).join('; ')}`);
+  const layout = registryLayout(registryDir);
   const dir = modelDir(registryDir, card.version);
   if (fs.existsSync(dir)) throw new Error(`registry: version ${card.version} already exists`);
-  await writeDirAtomic(dir, (tmp) => {
-    writeJsonAtomic(path.join(tmp, 'model.json'), artifacts.modelJson);
-    writeFileAtomic(path.join(tmp, 'weights.bin'), artifacts.weights);
+  await writeDirAtomic(dir, (tmp, staged) => {
+    writeJsonAtomic(staged(layout.modelJson(card.version)), artifacts.modelJson);
+    writeFileAtomic(staged(layout.modelWeights(card.version)), artifacts.weights);
     for (const [name, data] of Object.entries(extraFiles)) writeFileAtomic(path.join(tmp, name), data);
     // The card goes last: listVersions only lists folders with a card.
-    writeJsonAtomic(path.join(tmp, 'card.json'), card);
+    writeContract(staged(layout.modelCard(card.version)), ModelCardSchema, card);
   });
   appendAudit(registryDir, {
     ts: card.created_at,

@@ -4,13 +4,14 @@ import {
   forEachParquetBatch,
   listPartitions,
   parquetToTable,
-  readJson,
+  readContract,
   readJsonl,
   readParquetColumnNames,
   rowsFromTable,
   seededRandom,
 } from '@bolsillo/core';
-import { FEATURE_NAMES, TARGET } from '@bolsillo/schema';
+import { FEATURE_NAMES, MasterLatestSchema, ProfileSchema, TARGET } from '@bolsillo/schema';
+import type { DataLayout } from '@bolsillo/core';
 import type { PredictionLogEntry, Profile } from '@bolsillo/schema';
 
 /** A feedback line as the API writes it. */
@@ -43,12 +44,11 @@ export interface Reference {
 }
 
 /** Read the build's reference profile; null when no master table has been built yet. */
-export function readReference(masterRoot: string): Reference | null {
-  const latest = readJson<{ hash?: string } | null>(path.join(masterRoot, 'latest.json'), null);
-  if (!latest?.hash) return null;
-  const dir = path.join(masterRoot, latest.hash);
-  const profile = readJson<Profile>(path.join(dir, 'profile.json'));
-  return { hash: latest.hash, dir, profile };
+export function readReference(layout: DataLayout): Reference | null {
+  const latest = readContract(layout.masterLatest, MasterLatestSchema, null);
+  if (!latest) return null;
+  const profile = readContract(layout.masterProfile(latest.hash), ProfileSchema);
+  return { hash: latest.hash, dir: layout.masterDir(latest.hash), profile };
 }
 
 /**
@@ -148,15 +148,15 @@ function normalise(v: unknown): unknown {
   return typeof v === 'bigint' ? Number(v) : v;
 }
 
-/** Prediction-log entries (all days). */
-export function readPredictionLog(monitoringDir: string): PredictionLogEntry[] {
-  return readDatedJsonl<PredictionLogEntry>(path.join(monitoringDir, 'predictions'));
+/** Prediction-log entries (all days) under the log's folder (`layout.predictionLog`). */
+export function readPredictionLog(logDir: string): PredictionLogEntry[] {
+  return readDatedJsonl<PredictionLogEntry>(logDir);
 }
 
-/** Feedback entries (all days); the latest label per request wins. */
-export function readFeedback(monitoringDir: string): Map<string, boolean> {
+/** Feedback entries (all days) under the feedback folder (`layout.feedbackLog`); the latest label per request wins. */
+export function readFeedback(feedbackDir: string): Map<string, boolean> {
   const out = new Map<string, boolean>();
-  const entries = readDatedJsonl<FeedbackEntry>(path.join(monitoringDir, 'feedback'));
+  const entries = readDatedJsonl<FeedbackEntry>(feedbackDir);
   entries.sort((a, b) => (a.ts ?? '').localeCompare(b.ts ?? ''));
   for (const e of entries) if (typeof e.is_revenge_spending === 'boolean') out.set(e.request_id, e.is_revenge_spending);
   return out;

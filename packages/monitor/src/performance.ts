@@ -1,4 +1,5 @@
 import { averagePrecision, brierScore, confusionAt, expectedCalibrationError, rocAuc } from '@bolsillo/core';
+import type { ValueMatrix } from '@bolsillo/schema';
 
 /** A scored transaction whose true label is known (from feedback or from a computable target). */
 export interface LabelledOutcome {
@@ -10,12 +11,7 @@ export interface LabelledOutcome {
 }
 
 /** The value matrix written by evaluate in `decision.json`: value of each confusion cell per transaction. */
-export interface ValueMatrix {
-  readonly tp: number;
-  readonly fp: number;
-  readonly fn: number;
-  readonly tn: number;
-}
+export type { ValueMatrix };
 
 /** Metrics of one model version on a set of labelled outcomes. */
 export interface MetricsPoint {

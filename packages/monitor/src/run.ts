@@ -1,18 +1,28 @@
-import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
   appendJsonl,
   dataLayout,
   listPartitions,
   loadParams,
+  readContract,
+  readContractLines,
   readJson,
-  readJsonl,
   writeJsonAtomic,
   DEFAULT_FEATURE_PARAMS,
-  type FeatureParams,
 } from '@bolsillo/core';
-import { loadModel, promote, readAliases, rollback, type LoadedModel } from '@bolsillo/model';
-import { FEATURE_NAMES, type StageRun } from '@bolsillo/schema';
+import { loadModel, promote, readAliases, readCard, rollback, type LoadedModel } from '@bolsillo/model';
+import {
+  DecisionSchema,
+  EvaluationMetricsSchema,
+  FEATURE_NAMES,
+  FeatureStoreManifestSchema,
+  IngestManifestSchema,
+  MasterManifestSchema,
+  StageRunSchema,
+  type Decision,
+  type IngestManifestRecord,
+  type KAnonymityRecord,
+} from '@bolsillo/schema';
 import { computeCosts, type CostReport } from './costs';
 import { computeDrift, computeScoreDrift, type DriftResult, type ScoreDrift } from './drift';
 import { maturedSnapshots, readOutcomeIndex } from './matured';
@@ -114,15 +124,7 @@ export interface DataHealthReport {
   /** Source files ingest quarantined whole, with the reason (lake manifest). */
   readonly rejected_files: readonly { readonly file: string; readonly reason: string }[];
   /** k-anonymity per quasi-identifier set of the last ingest that parsed files (lake manifest); null before one. */
-  readonly k_anonymity: {
-    readonly min_k: number;
-    readonly ok: boolean;
-    readonly sets: readonly {
-      readonly quasi_identifiers: readonly string[];
-      readonly k: number;
-      readonly ok: boolean;
-    }[];
-  } | null;
+  readonly k_anonymity: KAnonymityRecord | null;
   /** Merchant groups absent from the reference master table: in the window's rows and in served predictions. */
   readonly unseen_merchant_groups: {
     readonly window: Readonly<Record<string, number>>;
@@ -174,7 +176,7 @@ function countUnseen(values: Iterable<unknown>, seen: ReadonlySet<string> | null
 /** The data-health report (pure over what was read): rejected files, k-anonymity, unseen merchant groups. */
 export function dataHealth(
   ts: string,
-  lakeManifest: { rejected?: Record<string, { reason: string }>; k_anonymity?: DataHealthReport['k_anonymity'] } | null,
+  lakeManifest: Pick<IngestManifestRecord, 'rejected' | 'k_anonymity'> | null,
   seenGroups: ReadonlySet<string> | null,
   windowGroups: Iterable<unknown>,
   servedGroups: Iterable<unknown>,
@@ -202,13 +204,12 @@ export function loadMonitorConfig(paramsFile: string, policyFile: string): { par
   return { params: loadParams(paramsFile, MonitorParamsSchema), policy: loadParams(policyFile, PolicySchema) };
 }
 
-function decisionOf(registry: string, version: string): { threshold?: number; value_matrix?: ValueMatrix } | null {
+/** A version's decision.json; null when evaluate has not written one, or when it is unreadable (logged). */
+function decisionOf(file: string, log: (m: string) => void): Decision | null {
   try {
-    return readJson<{ threshold?: number; value_matrix?: ValueMatrix } | null>(
-      path.join(registry, 'models', version, 'decision.json'),
-      null,
-    );
-  } catch {
+    return readContract(file, DecisionSchema, null);
+  } catch (error) {
+    log(`ignoring ${file}: ${(error as Error).message}`);
     return null;
   }
 }
@@ -237,7 +238,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   const layout = dataLayout(opts.dataDir);
   const { params, policy, log } = opts;
   const ts = opts.now.toISOString();
-  const reference = readReference(layout.master);
+  const reference = readReference(layout);
   const master = reference
     ? await readMasterSample(reference.dir, params.metrics.score_reference_rows)
     : { lastDate: null, testRows: [] };
@@ -294,8 +295,8 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   const previous = await tryLoad(layout.registry, aliases.previous, log);
 
   // Labelled outcomes: feedback joined to the prediction log, and window days whose target is computable.
-  const predictions = readPredictionLog(layout.monitoring);
-  const feedback = readFeedback(layout.monitoring);
+  const predictions = readPredictionLog(layout.predictionLog);
+  const feedback = readFeedback(layout.feedbackLog);
   const outcomes: LabelledOutcome[] = [];
   for (const p of predictions) {
     const actual = feedback.get(p.request_id);
@@ -311,12 +312,11 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   const feedbackCount = outcomes.length;
   // Outcomes from the data itself: a window snapshot's label matures H days after it.
   const horizonDays = reference
-    ? (readJson<{ target?: { horizon_days?: number } }>(path.join(reference.dir, 'manifest.json'), {}).target
-        ?.horizon_days ?? 7)
+    ? (readContract(layout.masterManifest(reference.hash), MasterManifestSchema, null)?.target.horizon_days ?? 7)
     : 7;
   const featureParams = {
     ...DEFAULT_FEATURE_PARAMS,
-    ...readJson<{ params?: Partial<FeatureParams> }>(layout.featureManifest, {}).params,
+    ...readContract(layout.featureManifest, FeatureStoreManifestSchema, null)?.params,
   };
   const rule = { threshold: featureParams.revengeThreshold, essential_groups: featureParams.essentialGroups };
   const matured = window.rows.length
@@ -343,8 +343,8 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   const thresholds: Record<string, number> = {};
   const matrices: Record<string, ValueMatrix> = {};
   for (const v of versions) {
-    const d = decisionOf(layout.registry, v);
-    if (d?.value_matrix) matrices[v] = d.value_matrix;
+    const d = decisionOf(layout.modelDecision(v), log);
+    if (d) matrices[v] = d.value_matrix;
     const loaded = [champion, challenger, previous].find((m) => m?.card.version === v) ?? null;
     thresholds[v] = loaded?.threshold ?? d?.threshold ?? readCardThreshold(layout.registry, v) ?? 0.5;
   }
@@ -369,11 +369,11 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   }
 
   // Costs.
-  const runs = readJsonl<StageRun>(path.join(layout.monitoring, 'runs.jsonl'));
+  const runs = readContractLines(layout.stageRuns, StageRunSchema);
   const costs = computeCosts(runs, predictions);
 
   // Alarms.
-  const stateFile = path.join(layout.monitoring, 'state.json');
+  const stateFile = layout.monitorState;
   const state = readJson<MonitorState>(stateFile, emptyState());
   const lastOutcomeDate = outcomes.reduce<string | null>((m, o) => (!m || o.date > m ? o.date : m), null);
   const recent = lastOutcomeDate
@@ -381,7 +381,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     : [];
   const championEvaluation: Partial<Record<'pr_auc' | 'roc_auc', number>> = {};
   if (champion) {
-    const report = readJson<unknown>(path.join(layout.reports, champion.card.version, 'metrics.json'), null);
+    const report = readContract(layout.reportMetrics(champion.card.version), EvaluationMetricsSchema, null);
     for (const m of ['pr_auc', 'roc_auc'] as const) {
       const v = findMetric(report, m) ?? findMetric(champion.card.metrics, m);
       if (v !== undefined) championEvaluation[m] = v;
@@ -414,7 +414,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   // A dry run reports what it would do and writes nothing (no state, actions, report or history).
   if (!opts.dryRun) {
     writeJsonAtomic(stateFile, evaluation.state);
-    appendJsonl(path.join(layout.monitoring, 'actions.jsonl'), actions);
+    appendJsonl(layout.monitorActions, actions);
   }
 
   const summary: MonitorSummary = {
@@ -450,7 +450,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     },
     data: dataHealth(
       ts,
-      readJson(layout.ingestManifest, null),
+      readContract(layout.ingestManifest, IngestManifestSchema, null),
       seenGroupsOf(reference?.profile.columns.merchant_group),
       window.rows.map((r) => r.merchant_group),
       predictions
@@ -460,16 +460,15 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   };
   for (const w of summary.data.warnings) log(`WARNING: ${w}`);
   if (opts.dryRun) return summary;
-  const reportDir = path.join(layout.monitoring, 'report');
-  writeJsonAtomic(path.join(reportDir, 'drift.json'), summary.drift);
-  writeJsonAtomic(path.join(reportDir, 'model-metrics.json'), summary.metrics);
-  writeJsonAtomic(path.join(reportDir, 'value.json'), summary.value);
-  writeJsonAtomic(path.join(reportDir, 'costs.json'), summary.costs);
-  writeJsonAtomic(path.join(reportDir, 'alarms.json'), summary.alarms);
-  writeJsonAtomic(path.join(reportDir, 'data.json'), summary.data);
+  writeJsonAtomic(layout.monitorDrift, summary.drift);
+  writeJsonAtomic(layout.monitorMetrics, summary.metrics);
+  writeJsonAtomic(layout.monitorValue, summary.value);
+  writeJsonAtomic(layout.monitorCosts, summary.costs);
+  writeJsonAtomic(layout.monitorAlarms, summary.alarms);
+  writeJsonAtomic(layout.monitorDataHealth, summary.data);
   if (driftResult) {
     // Drift over time: one line per run, so the page can chart PSI per feature across runs.
-    appendJsonl(path.join(layout.monitoring, 'drift-history.jsonl'), [
+    appendJsonl(layout.driftHistory, [
       {
         ts,
         window_from: summary.drift.window.from,
@@ -483,9 +482,13 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   return summary;
 }
 
+/** The card's threshold of a version no alias serves; undefined when the version is not (readably) registered. */
 function readCardThreshold(registry: string, version: string): number | undefined {
-  const card = readJson<{ threshold?: number } | null>(path.join(registry, 'models', version, 'card.json'), null);
-  return typeof card?.threshold === 'number' ? card.threshold : undefined;
+  try {
+    return readCard(registry, version).threshold;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { appendJsonl, readJsonl } from '@bolsillo/core';
+import { appendJsonl, dataLayout, readContract, readJsonl } from '@bolsillo/core';
 import { readAliases, readAudit, setAlias } from '@bolsillo/model';
-import type { FeatureRow, PredictionLogEntry } from '@bolsillo/schema';
+import { MasterLatestSchema, type FeatureRow, type PredictionLogEntry } from '@bolsillo/schema';
 import { renderMonitoringPage } from './page';
 import { runMonitor, type ActionRecord, type MonitorOptions, type MonitorSummary } from './run';
 import {
@@ -94,6 +94,15 @@ const actionsOf = (dir: string) => readJsonl<ActionRecord>(path.join(dir, 'monit
 
 describe('monitor scenarios on generated data', () => {
   afterAll(removeTempDataDirs);
+  it("refuses a reference profile that is not build's contract, naming the file and the field", async () => {
+    const dir = setUp('bad-profile', base);
+    const layout = dataLayout(dir);
+    const file = layout.masterProfile(readContract(layout.masterLatest, MasterLatestSchema).hash);
+    const { rows: _dropped, ...profile } = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(file, JSON.stringify(profile));
+    await expect(monitor(dir)).rejects.toThrow(`${file} is not a valid Profile: /rows is required`);
+  });
+
   it('a fresh sample of the same distribution raises no alarm', async () => {
     const dir = setUp('fresh', base);
     const first = await monitor(dir);

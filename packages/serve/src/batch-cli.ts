@@ -2,8 +2,9 @@
  * `npx nx run serve:batch -- --from 2019-12-01 --to 2019-12-31 [--version <id>]`: score feature-store
  * partitions with the champion (or a given version) into `predictions/date=*\/part-0.parquet`.
  */
-import { dataLayout, readJson, runCli, DEFAULT_FEATURE_PARAMS, type FeatureParams } from '@bolsillo/core';
+import { dataLayout, readContract, runCli, DEFAULT_FEATURE_PARAMS } from '@bolsillo/core';
 import { loadModel, readAliases } from '@bolsillo/model';
+import { FeatureStoreManifestSchema } from '@bolsillo/schema';
 import { scorePartitions } from './batch';
 
 void runCli({
@@ -30,13 +31,13 @@ void runCli({
     const version = (ctx.values.version as string | undefined) ?? readAliases(layout.registry).champion;
     if (!version)
       throw new Error(
-        `no champion in ${layout.registry}/aliases.json and no --version given: train and promote a model first`,
+        `no champion in ${layout.registryAliases} and no --version given: train and promote a model first`,
       );
     const model = await loadModel(layout.registry, version);
     ctx.log(`scoring with ${version} (${model.card.family}, threshold ${model.threshold.toFixed(4)})`);
     // The flag uses the params the features were computed with (the build checks they equal its rule).
     const params =
-      readJson<{ params?: FeatureParams } | null>(layout.featureManifest, null)?.params ?? DEFAULT_FEATURE_PARAMS;
+      readContract(layout.featureManifest, FeatureStoreManifestSchema, null)?.params ?? DEFAULT_FEATURE_PARAMS;
     const summary = scorePartitions({
       rule: { threshold: params.revengeThreshold, essential_groups: params.essentialGroups },
       featureStoreDir: layout.featureStore,

@@ -1,7 +1,5 @@
 #!/usr/bin/env tsx
-import path from 'node:path';
 import {
-  ONLINE_STORE_FILE,
   NATS_URL_ENV,
   ONLINE_STORE_ENV,
   TRANSACTION_CONSUMER,
@@ -71,7 +69,7 @@ void runCli({
     try {
       const features = new OnlineFeatures({
         store,
-        snapshotFile: path.join(layout.onlineStore, ONLINE_STORE_FILE),
+        snapshotFile: layout.onlineSnapshot,
         secret: resolveSecret(process.env, ctx.log),
         log: ctx.log,
       });

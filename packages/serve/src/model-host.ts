@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import path from 'node:path';
+import { registryLayout } from '@bolsillo/core';
 import { AliasesSchema, validatorFor, describeErrors, type Aliases } from '@bolsillo/schema';
 import type { ModelLoader, ScoringModel, Variant } from './model';
 import type { ServeMetrics } from './metrics';
@@ -65,7 +65,7 @@ export class ModelHost {
   constructor(private readonly options: ModelHostOptions) {}
 
   get aliasesFile(): string {
-    return path.join(this.options.registryDir, 'aliases.json');
+    return registryLayout(this.options.registryDir).registryAliases;
   }
 
   /** The slot serving a variant now (read once per request). */

@@ -1,10 +1,8 @@
-import path from 'node:path';
-import { readJson } from '@bolsillo/core';
+import { readContract, type DataLayout } from '@bolsillo/core';
+import { ProfileSchema } from '@bolsillo/schema';
 
 /** Category features whose unseen values are counted. */
 export const WATCHED_CATEGORIES = ['merchant_group'] as const;
-
-type Profile = { columns?: Record<string, { kind?: string; frequencies?: Record<string, number> }> };
 
 /**
  * The category values a model saw in training: the frequencies of its master table's profile
@@ -13,21 +11,20 @@ type Profile = { columns?: Record<string, { kind?: string; frequencies?: Record<
 export class SeenCategories {
   private readonly cache = new Map<string, Map<string, ReadonlySet<string>> | null>();
 
-  constructor(private readonly masterDir: string) {}
+  constructor(private readonly layout: DataLayout) {}
 
   /** The features of `row` whose value the master table `masterHash` never had; [] when unknown. */
   unseen(masterHash: string | undefined, row: Readonly<Record<string, unknown>>): string[] {
     if (!masterHash) return [];
     let seen = this.cache.get(masterHash);
     if (seen === undefined) {
-      const profile = readJson<Profile | null>(path.join(this.masterDir, masterHash, 'profile.json'), null);
-      seen = profile?.columns
+      const profile = readContract(this.layout.masterProfile(masterHash), ProfileSchema, null);
+      seen = profile
         ? new Map(
-            WATCHED_CATEGORIES.flatMap((f) =>
-              profile.columns![f]?.frequencies
-                ? [[f, new Set(Object.keys(profile.columns![f]!.frequencies!))] as const]
-                : [],
-            ),
+            WATCHED_CATEGORIES.flatMap((f) => {
+              const column = profile.columns[f];
+              return column?.kind === 'categorical' ? [[f, new Set(Object.keys(column.frequencies))] as const] : [];
+            }),
           )
         : null;
       this.cache.set(masterHash, seen);

@@ -1,7 +1,12 @@
 import os from 'node:os';
-import path from 'node:path';
-import { dataLayout, openEmbeddedOnlineStore, readJson, ONLINE_STORE_FILE, type OnlineStore } from '@bolsillo/core';
-import { PREDICTION_EXAMPLE, type Feedback, type PredictionLogEntry } from '@bolsillo/schema';
+import { dataLayout, openEmbeddedOnlineStore, readContract, type DataLayout, type OnlineStore } from '@bolsillo/core';
+import {
+  MasterLatestSchema,
+  MasterManifestSchema,
+  PREDICTION_EXAMPLE,
+  type Feedback,
+  type PredictionLogEntry,
+} from '@bolsillo/schema';
 import { createMetrics, type ServeMetrics } from './metrics';
 import { ModelHost } from './model-host';
 import type { ModelLoader } from './model';
@@ -75,14 +80,11 @@ export function smokeRowFor(features: OnlineFeatures): Record<string, unknown> {
 export const DEFAULT_HORIZON_DAYS = 7;
 
 /** The forecast horizon of the latest master table (`master/latest.json` → its manifest), or the default. */
-export function latestHorizonDays(masterDir: string): number {
-  const latest = readJson<{ hash?: string } | null>(path.join(masterDir, 'latest.json'), null);
-  if (!latest?.hash) return DEFAULT_HORIZON_DAYS;
-  const manifest = readJson<{ target?: { horizon_days?: number } } | null>(
-    path.join(masterDir, latest.hash, 'manifest.json'),
-    null,
-  );
-  return manifest?.target?.horizon_days ?? DEFAULT_HORIZON_DAYS;
+export function latestHorizonDays(layout: DataLayout): number {
+  const latest = readContract(layout.masterLatest, MasterLatestSchema, null);
+  if (!latest) return DEFAULT_HORIZON_DAYS;
+  const manifest = readContract(layout.masterManifest(latest.hash), MasterManifestSchema, null);
+  return manifest?.target.horizon_days ?? DEFAULT_HORIZON_DAYS;
 }
 
 /**
@@ -102,13 +104,13 @@ export function createServing(options: ServingOptions): Serving {
   const store = options.store ?? openEmbeddedOnlineStore(layout.onlineEmbedded);
   const features = new OnlineFeatures({
     store,
-    snapshotFile: path.join(layout.onlineStore, ONLINE_STORE_FILE),
+    snapshotFile: layout.onlineSnapshot,
     secret: options.secret,
     log,
   });
   const landing = LandingWriter.open(layout.landing, options.landingWriter ?? defaultWriterId('api'));
   const push = new PushService({ store, landing, keyFor: (p) => features.keyFor(p)! });
-  const horizonDays = latestHorizonDays(layout.master);
+  const horizonDays = latestHorizonDays(layout);
   const host = new ModelHost({
     registryDir: layout.registry,
     load: options.load,
@@ -120,22 +122,22 @@ export function createServing(options: ServingOptions): Serving {
   const onDrop = (n: number) => metrics.logDropped.inc({}, n);
   const startMs = Date.now();
   const predictionLog = new JsonlLog<PredictionLogEntry>({
-    root: path.join(layout.monitoring, 'predictions'),
+    root: layout.predictionLog,
     flushMs: options.logFlushMs,
     onDrop,
     log,
     startMs,
   });
   const feedbackLog = new JsonlLog<FeedbackLogEntry>({
-    root: path.join(layout.monitoring, 'feedback'),
+    root: layout.feedbackLog,
     flushMs: options.logFlushMs,
     onDrop,
     log,
     startMs,
   });
-  const requestIds = new RequestIds({ root: path.join(layout.monitoring, 'predictions') });
+  const requestIds = new RequestIds({ root: layout.predictionLog });
   // A merchant group the model never saw is scored (as out-of-vocabulary) and counted, for /metrics and monitoring.
-  const seenCategories = new SeenCategories(layout.master);
+  const seenCategories = new SeenCategories(layout);
   const masterHashOf = (version: string) =>
     [host.slot('champion'), host.slot('challenger')].find((s) => s?.version === version)?.model.card.master_hash;
   const service = new PredictionService({

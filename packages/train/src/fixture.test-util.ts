@@ -1,6 +1,12 @@
-import path from 'node:path';
-import { arrowSchemaFor, FEATURE_NAMES, MasterRowSchema, TARGET } from '@bolsillo/schema';
-import { seededRandom, tableFromRows, writeJsonAtomic, writeParquetFile } from '@bolsillo/core';
+import {
+  arrowSchemaFor,
+  FEATURE_NAMES,
+  MasterLatestSchema,
+  MasterRowSchema,
+  SelectionSchema,
+  TARGET,
+} from '@bolsillo/schema';
+import { dataLayout, seededRandom, tableFromRows, writeContract, writeParquetFile } from '@bolsillo/core';
 
 const GROUPS = ['SUPERMERCADOS', 'FARMACIAS', 'POSTO DE GAS', 'VESTUARIO', 'RESTAURANTE', 'ELETRONICOS', 'VIAGENS'];
 const ESSENTIAL = new Set(['SUPERMERCADOS', 'FARMACIAS', 'POSTO DE GAS']);
@@ -101,11 +107,17 @@ export function writeSyntheticMaster(
   hash = 'synthetic0001',
   features: readonly string[] = SYNTHETIC_FEATURES,
 ): string {
-  const dir = path.join(dataDir, 'master', hash);
-  writeParquetFile(path.join(dir, 'master.parquet'), tableFromRows(arrowSchemaFor(MasterRowSchema), rows));
-  writeJsonAtomic(path.join(dir, 'selection.json'), { features, decisions: [] });
-  writeJsonAtomic(path.join(dataDir, 'master', 'latest.json'), { hash });
-  return dir;
+  const layout = dataLayout(dataDir);
+  writeParquetFile(layout.masterTable(hash), tableFromRows(arrowSchemaFor(MasterRowSchema), rows));
+  const train = rows.filter((r) => r.split === 'train').length;
+  writeContract(layout.masterSelection(hash), SelectionSchema, {
+    features: [...features],
+    fitted_on: 'train',
+    rows: train,
+    decisions: [],
+  });
+  writeContract(layout.masterLatest, MasterLatestSchema, { hash });
+  return layout.masterDir(hash);
 }
 
 /**

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { dataLayout, readJson, runCli, type CliContext } from '@bolsillo/core';
-import { listVersions, readAliases, readCard, rollback, setAlias, modelDir, ALIAS_NAMES } from '@bolsillo/model';
-import type { AliasName, ModelCard } from '@bolsillo/schema';
+import { dataLayout, readContract, runCli, type CliContext } from '@bolsillo/core';
+import { listVersions, readAliases, readCard, rollback, setAlias, ALIAS_NAMES } from '@bolsillo/model';
+import { DecisionSchema, GateVerdictSchema, type AliasName, type GateVerdict, type ModelCard } from '@bolsillo/schema';
 import { cvSummary, thresholdSummary } from './cv-summary';
 
 const fmt = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : String(v));
@@ -34,31 +34,18 @@ export function formatList(cards: readonly ModelCard[], aliases: Record<string, 
     .join('\n');
 }
 
-/** The parts of `reports/<version>/verdict.json` the card shows (written by evaluate; the one record of the baseline comparison). */
-interface VerdictSummary {
-  readonly version?: string;
-  readonly decision?: string;
-  readonly strongest_baseline?: {
-    readonly kind?: string;
-    readonly version?: string | null;
-    readonly beaten?: boolean;
-    readonly delta?: { value: number; lo: number; hi: number };
-    readonly metric?: string;
-  } | null;
-  readonly served?: { readonly version?: string | null; readonly role?: string } | null;
-}
-
-function evaluationLines(card: ModelCard, verdict: VerdictSummary | null): string[] {
+/** The card's evaluation line, from `reports/<version>/verdict.json` (written by evaluate; the one record of the baseline comparison). */
+function evaluationLines(card: ModelCard, verdict: GateVerdict | null): string[] {
   const file = card.evaluation?.verdict_file;
   if (!file) return [];
   if (!verdict) return [`evaluation     not evaluated yet (${file})`];
   const s = verdict.strongest_baseline;
   const beat = s
-    ? `${s.beaten ? 'beats' : 'does not beat'} the strongest baseline ${s.kind ?? '?'}${s.delta ? ` (${s.metric ?? ''} delta ${fmt(s.delta.value)} [${fmt(s.delta.lo)}, ${fmt(s.delta.hi)}], customer bootstrap)` : ''}`
+    ? `${s.beaten ? 'beats' : 'does not beat'} the strongest baseline ${s.kind} (${s.metric} delta ${fmt(s.delta.value)} [${fmt(s.delta.lo)}, ${fmt(s.delta.hi)}], customer bootstrap)`
     : 'no baseline compared';
-  const whose = verdict.version && verdict.version !== card.version ? `candidate ${verdict.version} ` : '';
+  const whose = verdict.version !== card.version ? `candidate ${verdict.version} ` : '';
   return [
-    `evaluation     ${whose}${verdict.decision ?? '?'}; ${whose ? 'it ' : ''}${beat}; serving ${verdict.served?.version ?? '?'} (${verdict.served?.role ?? '?'}) — ${file}`,
+    `evaluation     ${whose}${verdict.decision}; ${whose ? 'it ' : ''}${beat}; serving ${verdict.served.version ?? '?'} (${verdict.served.role}) — ${file}`,
   ];
 }
 
@@ -66,8 +53,8 @@ function evaluationLines(card: ModelCard, verdict: VerdictSummary | null): strin
 export function formatShow(
   card: ModelCard,
   aliases: Record<string, string | null>,
-  decision: unknown,
-  verdict: VerdictSummary | null = null,
+  decision: Parameters<typeof thresholdSummary>[1],
+  verdict: GateVerdict | null = null,
 ): string {
   const on = ALIAS_NAMES.filter((a) => aliases[a] === card.version);
   const cv = card.cv as {
@@ -108,7 +95,7 @@ export function formatShow(
     `params         ${JSON.stringify(card.params)}`,
     `cv             ${cv.selection_metric ?? ''} over ${cv.plan?.description ?? `${cv.folds ?? '?'} grouped folds`}, ${cv.rows ?? '?'} rows${cv.customers !== undefined ? `, ${cv.customers} customers (${cv.positive_customers ?? '?'} with positives)` : ''}; rounds ${JSON.stringify(cv.rounds ?? {})}`,
     `calibration    ${cal.method ?? '?'}${cal.comparison ? ` (${cal.comparison.map((c) => `${c.method}: brier ${fmt(c.brier)}, ece ${fmt(c.ece)}`).join('; ')})` : ''}`,
-    `threshold      ${thresholdSummary(card, decision as Parameters<typeof thresholdSummary>[1])}`,
+    `threshold      ${thresholdSummary(card, decision)}`,
     `baselines      ${card.baselines ? JSON.stringify(card.baselines) : '-'}`,
     `parent         ${card.parent ?? '-'}`,
     ...evaluationLines(card, verdict),
@@ -118,7 +105,8 @@ export function formatShow(
 }
 
 async function main(ctx: CliContext) {
-  const registry = dataLayout(ctx.dataDir).registry;
+  const layout = dataLayout(ctx.dataDir);
+  const registry = layout.registry;
   const [command, ...args] = ctx.positionals;
   const reason = ctx.values.reason ? String(ctx.values.reason) : '';
   const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -139,8 +127,8 @@ async function main(ctx: CliContext) {
         formatShow(
           card,
           aliases,
-          readJson(path.join(modelDir(registry, version), 'decision.json'), null),
-          verdictFile ? readJson<VerdictSummary | null>(verdictFile, null) : null,
+          readContract(layout.modelDecision(version), DecisionSchema, null),
+          verdictFile ? readContract(verdictFile, GateVerdictSchema, null) : null,
         ),
       );
       return { rowsIn: 1, rowsOut: 1 };

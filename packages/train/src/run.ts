@@ -1,9 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { dataLayout, loadParams, packageFile, readJson, readParquetColumnNames } from '@bolsillo/core';
+import { dataLayout, loadParams, packageFile, readContract, readParquetColumnNames } from '@bolsillo/core';
 import { loadTf, newVersionId, readAliases, setAlias, writeModelVersion } from '@bolsillo/model';
-import { BASELINE_KINDS, TARGET, type ModelCard, type ModelLimitations, type PopulationSlice } from '@bolsillo/schema';
+import {
+  BASELINE_KINDS,
+  MasterLatestSchema,
+  MasterManifestSchema,
+  SelectionSchema,
+  TARGET,
+  type ModelCard,
+  type ModelLimitations,
+  type PopulationSlice,
+} from '@bolsillo/schema';
 import { TrainParamsSchema, type TrainParams } from './params';
 import { readTrainingRows, type SampleRecord } from './master-reader';
 import { trainAndSelect, type FittedModel, type Trial, type TrainResult } from './train';
@@ -193,22 +201,13 @@ export async function runTrain(options: RunTrainOptions): Promise<RunTrainSummar
   const t0 = performance.now();
   const layout = dataLayout(options.dataDir);
   const params = options.params ?? loadParams(options.paramsFile ?? DEFAULT_PARAMS_FILE, TrainParamsSchema);
-  const hash = options.masterHash ?? readJson<{ hash?: string }>(path.join(layout.master, 'latest.json'), {}).hash;
-  if (!hash)
-    throw new Error(
-      `no master table: ${path.join(layout.master, 'latest.json')} is missing (run the build stage first)`,
-    );
-  const dir = path.join(layout.master, hash);
-  const masterFile = path.join(dir, 'master.parquet');
+  const hash = options.masterHash ?? readContract(layout.masterLatest, MasterLatestSchema, null)?.hash;
+  if (!hash) throw new Error(`no master table: ${layout.masterLatest} is missing (run the build stage first)`);
+  const masterFile = layout.masterTable(hash);
   if (!fs.existsSync(masterFile)) throw new Error(`${masterFile} not found`);
-  const selection = readJson<{ features?: string[] }>(path.join(dir, 'selection.json'));
-  const features = selection.features ?? [];
-  if (features.length === 0) throw new Error(`${path.join(dir, 'selection.json')}: no features selected`);
-  const manifest = readJson<{
-    target?: { horizon_days?: number; name?: string };
-    params?: { target?: { horizon_days?: number } };
-  } | null>(path.join(dir, 'manifest.json'), null);
-  const horizon = manifest?.target?.horizon_days ?? manifest?.params?.target?.horizon_days ?? null;
+  const { features } = readContract(layout.masterSelection(hash), SelectionSchema);
+  if (features.length === 0) throw new Error(`${layout.masterSelection(hash)}: no features selected`);
+  const horizon = readContract(layout.masterManifest(hash), MasterManifestSchema, null)?.target.horizon_days ?? null;
   const present = new Set(await readParquetColumnNames(masterFile));
   // The customer column: the build's group column (the customer key), or the key itself.
   const group = present.has('group') ? 'group' : 'customer_key';
