@@ -7,6 +7,7 @@ import {
   EvaluationMetricsSchema,
   FeatureRowSchema,
   FeatureStoreManifestSchema,
+  FeedbackLogEntrySchema,
   IngestManifestSchema,
   GateVerdictSchema,
   LeakageReportSchema,
@@ -406,7 +407,7 @@ export const DATASETS = {
     format: 'date partitions (jsonl)',
     writer: 'serve (API)',
     readers: 'monitor',
-    contract: 'FeedbackLogEntry (serve)',
+    schema: FeedbackLogEntrySchema,
     description: 'Observed outcomes of served predictions.',
   },
   stageRuns: {

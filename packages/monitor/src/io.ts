@@ -12,14 +12,7 @@ import {
 } from '@bolsillo/core';
 import { FEATURE_NAMES, MasterLatestSchema, ProfileSchema, TARGET } from '@bolsillo/schema';
 import type { DataLayout } from '@bolsillo/core';
-import type { PredictionLogEntry, Profile } from '@bolsillo/schema';
-
-/** A feedback line as the API writes it. */
-export interface FeedbackEntry {
-  readonly request_id: string;
-  readonly is_revenge_spending: boolean;
-  readonly ts?: string;
-}
+import type { FeedbackLogEntry, PredictionLogEntry, Profile } from '@bolsillo/schema';
 
 /** All JSON-lines files under `root/date=*` (optionally limited to a date range), concatenated. */
 export function readDatedJsonl<T>(root: string, range: { from?: string; to?: string } = {}): T[] {
@@ -156,7 +149,7 @@ export function readPredictionLog(logDir: string): PredictionLogEntry[] {
 /** Feedback entries (all days) under the feedback folder (`layout.feedbackLog`); the latest label per request wins. */
 export function readFeedback(feedbackDir: string): Map<string, boolean> {
   const out = new Map<string, boolean>();
-  const entries = readDatedJsonl<FeedbackEntry>(feedbackDir);
+  const entries = readDatedJsonl<FeedbackLogEntry>(feedbackDir);
   entries.sort((a, b) => (a.ts ?? '').localeCompare(b.ts ?? ''));
   for (const e of entries) if (typeof e.is_revenge_spending === 'boolean') out.set(e.request_id, e.is_revenge_spending);
   return out;

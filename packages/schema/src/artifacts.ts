@@ -72,6 +72,17 @@ export const PredictionLogEntrySchema = Type.Object(
 );
 export type PredictionLogEntry = Static<typeof PredictionLogEntrySchema>;
 
+/** One line of the feedback log (`data/monitoring/feedback/date=YYYY-MM-DD/*.jsonl`): a label and when it arrived. */
+export const FeedbackLogEntrySchema = Type.Object(
+  {
+    request_id: Type.String({ minLength: 1 }),
+    is_revenge_spending: Type.Boolean(),
+    ts: Type.String({ description: 'ISO timestamp the label arrived; the latest label of a request wins.' }),
+  },
+  { $id: 'FeedbackLogEntry', additionalProperties: false },
+);
+export type FeedbackLogEntry = Static<typeof FeedbackLogEntrySchema>;
+
 /** One stage run's compute cost (`data/monitoring/runs.jsonl`). */
 export const StageRunSchema = Type.Object(
   {

@@ -41,6 +41,7 @@ export {
   CategoricalProfileSchema,
   AliasesSchema,
   PredictionLogEntrySchema,
+  FeedbackLogEntrySchema,
   StageRunSchema,
 } from './artifacts';
 export type {
@@ -50,6 +51,7 @@ export type {
   Aliases,
   AliasName,
   PredictionLogEntry,
+  FeedbackLogEntry,
   StageRun,
 } from './artifacts';
 export {

@@ -4,7 +4,7 @@ import {
   MasterLatestSchema,
   MasterManifestSchema,
   PREDICTION_EXAMPLE,
-  type Feedback,
+  type FeedbackLogEntry,
   type PredictionLogEntry,
 } from '@bolsillo/schema';
 import { createMetrics, type ServeMetrics } from './metrics';
@@ -19,10 +19,8 @@ import { SeenCategories } from './seen-categories';
 import { PredictionService, type ServedTarget } from './service';
 import type { RoutingConfig } from './scoring';
 
-/** One line of the feedback log. */
-export interface FeedbackLogEntry extends Feedback {
-  readonly ts: string;
-}
+/** One line of the feedback log (the contract monitor reads). */
+export type { FeedbackLogEntry };
 
 /** Everything the API routes use, wired over one data folder. */
 export interface Serving {
