@@ -22,7 +22,17 @@ export { listPartitions, partitionDir } from './partitions';
 export type { DatePartition } from './partitions';
 export { acquireDataLock, acquireShardLock, shardLockFile, DATA_LOCK_FILE, DATA_LOCK_ENV } from './data-lock';
 export type { DataLockOwner } from './data-lock';
-export { sha256, sha256File, canonicalJson } from './hash';
+export {
+  sha256,
+  sha256File,
+  canonicalJson,
+  cyrb53,
+  cyrb53Lane1,
+  cyrb53Lane2,
+  cyrb53Finish,
+  CYRB53_SEED_1,
+  CYRB53_SEED_2,
+} from './hash';
 
 /** Sharding a stage's run (`--shard i/N`, Kubernetes Indexed Jobs): roles, customer → shard, shard parts. */
 export {

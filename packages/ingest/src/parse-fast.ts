@@ -1,5 +1,13 @@
 import fs from 'node:fs';
-import { customerKey } from '@bolsillo/core';
+import {
+  CYRB53_SEED_1,
+  CYRB53_SEED_2,
+  customerKey,
+  cyrb53,
+  cyrb53Finish,
+  cyrb53Lane1,
+  cyrb53Lane2,
+} from '@bolsillo/core';
 import { TransactionSchema, type Transaction } from '@bolsillo/schema';
 import {
   FIELD_VALIDATORS,
@@ -17,7 +25,9 @@ import {
   type ReasonCode,
   type SourceEncoding,
 } from './dialect';
+import { parseAmountField, parseIntField } from './byte-fields';
 import { emptyParseSummary, type ParseParams, type ParseSummary } from './parse-file';
+import { STAGING_MAX_ROWS, flushStaging, growRows, releaseStaging, takeStaging, type Staging } from './range-staging';
 
 /** A distinct customer identity seen in a file: its pseudonym and the fields derived from it. */
 export interface IdentityEntry {
@@ -72,8 +82,11 @@ const MAX_LINE_BYTES = 1 << 20;
 const SEMI = 0x3b;
 const NL = 0x0a;
 const FIELDS = 13;
-const INT32_MAX = 2 ** 31 - 1;
 const V = FIELD_VALIDATORS;
+// The hash steps run for every byte of every line: bound here once, not looked up on core's exports per
+// call (docs/bench-ingest.md, "Figures that used to sit in code comments").
+const lane1 = cyrb53Lane1;
+const lane2 = cyrb53Lane2;
 
 // Pseudonyms already computed on this thread (raw identity text → customer_key) for one secret: a file
 // parsed in many byte ranges pays the HMAC once per distinct identity and thread, not once per range.
@@ -88,204 +101,6 @@ function pseudonymCache(secret: string): Map<string, string> {
 /** A parse result with nothing in it yet: what a range parse starts from and range results merge into. */
 export function emptyParsedFile(file: string, encoding: SourceEncoding): ColumnarParsedFile {
   return { ...emptyParseSummary(file), encoding, buckets: new Map(), identities: [], merchants: [] };
-}
-
-/**
- * Valid rows in line order, staged before they are sorted into date buckets: growable columns reused by
- * every parse on a thread (see takeStaging), so a parse allocates no per-date growth buffers. Rows are
- * moved into exact-size buckets by {@link flushStaging}.
- */
-interface Staging extends ColumnarBucket {
-  date: Int32Array;
-  hashes: Float64Array;
-}
-
-// Rows staged before a flush: bounds the staging columns (36 bytes a row) of a one-pass parse of a large file.
-const STAGING_MAX_ROWS = 1 << 20;
-// Groups of consecutive dates a flush splits its rows into (see flushStaging).
-const FLUSH_GROUPS = 8;
-let spareStaging: Staging | null = null;
-
-// The thread's staging columns if no other parse holds them (parses on one thread may interleave), else new ones.
-function takeStaging(): Staging {
-  const st = spareStaging ?? newStaging(1 << 12);
-  spareStaging = null;
-  st.length = 0;
-  return st;
-}
-
-function newStaging(capacity: number): Staging {
-  return {
-    length: 0,
-    date: new Int32Array(capacity),
-    identity: new Int32Array(capacity),
-    merchant: new Int32Array(capacity),
-    credit_limit: new Int32Array(capacity),
-    available_limit: new Int32Array(capacity),
-    amount: new Float64Array(capacity),
-    source_line: new Int32Array(capacity),
-    hashes: new Float64Array(capacity),
-  };
-}
-
-function growRows(st: Staging): void {
-  const n = st.identity.length * 2;
-  const g = <T extends Int32Array | Float64Array>(a: T): T => {
-    const c = new (a.constructor as new (n: number) => T)(n);
-    c.set(a);
-    return c;
-  };
-  st.date = g(st.date);
-  st.identity = g(st.identity);
-  st.merchant = g(st.merchant);
-  st.credit_limit = g(st.credit_limit);
-  st.available_limit = g(st.available_limit);
-  st.amount = g(st.amount);
-  st.source_line = g(st.source_line);
-}
-
-/**
- * Move the staged rows into date buckets, appended as a new part of each date (dates new to `out` in the
- * order of their first row, `dates` being in that order; rows in line order). The rows go into a few
- * exact-size buffers, each date's bucket a view of its slice: no slack and few long-lived allocations,
- * so little heap fragmentation. The buffers are per group of consecutive dates (in date order, the order
- * the write phase goes in), so the write phase frees them group by group instead of all at the end.
- */
-function flushStaging(st: Staging, dates: readonly string[], out: ColumnarParsedFile): void {
-  const n = st.length;
-  st.length = 0;
-  if (n === 0) return;
-  const counts = new Int32Array(dates.length);
-  for (let i = 0; i < n; i++) counts[st.date[i]!]! += 1;
-  const order = [...dates.keys()].sort((a, b) => (dates[a]! < dates[b]! ? -1 : dates[a]! > dates[b]! ? 1 : 0));
-  const groupOf = new Int32Array(dates.length);
-  const start = new Int32Array(dates.length);
-  const sizes = new Int32Array(FLUSH_GROUPS);
-  for (const [rank, d] of order.entries()) {
-    const g = Math.floor((rank * FLUSH_GROUPS) / dates.length);
-    groupOf[d] = g;
-    start[d] = sizes[g]!;
-    sizes[g]! += counts[d]!;
-  }
-  const groups = Array.from(sizes, (size) => ({
-    identity: new Int32Array(size),
-    merchant: new Int32Array(size),
-    credit: new Int32Array(size),
-    avail: new Int32Array(size),
-    amount: new Float64Array(size),
-    line: new Int32Array(size),
-  }));
-  const at = start.slice();
-  for (let i = 0; i < n; i++) {
-    const d = st.date[i]!;
-    const c = groups[groupOf[d]!]!;
-    const j = at[d]!++;
-    c.identity[j] = st.identity[i]!;
-    c.merchant[j] = st.merchant[i]!;
-    c.credit[j] = st.credit_limit[i]!;
-    c.avail[j] = st.available_limit[i]!;
-    c.amount[j] = st.amount[i]!;
-    c.line[j] = st.source_line[i]!;
-  }
-  for (let d = 0; d < dates.length; d++) {
-    if (counts[d] === 0) continue;
-    const c = groups[groupOf[d]!]!;
-    const a = start[d]!;
-    const e = a + counts[d]!;
-    const part: ColumnarBucket = {
-      length: e - a,
-      identity: c.identity.subarray(a, e),
-      merchant: c.merchant.subarray(a, e),
-      credit_limit: c.credit.subarray(a, e),
-      available_limit: c.avail.subarray(a, e),
-      amount: c.amount.subarray(a, e),
-      source_line: c.line.subarray(a, e),
-    };
-    const parts = out.buckets.get(dates[d]!);
-    if (parts) parts.push(part);
-    else out.buckets.set(dates[d]!, [part]);
-  }
-}
-
-const isSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0d;
-
-/**
- * A non-negative integer field ("^\d+$" after trimming) of at most int32 range, parsed from ASCII bytes;
- * -1 when the bytes are anything else (the row then takes the string path, which decides exactly).
- */
-function parseIntField(buf: Uint8Array, s: number, e: number): number {
-  while (s < e && isSpace(buf[s]!)) s++;
-  while (e > s && isSpace(buf[e - 1]!)) e--;
-  if (e === s || e - s > 10) return -1;
-  let v = 0;
-  for (let i = s; i < e; i++) {
-    const d = buf[i]! - 48;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
-  return v > INT32_MAX ? -1 : v;
-}
-
-/**
- * A Brazilian amount from ASCII bytes, exactly as `parseBrazilianAmount`: the digits form an integer below
- * 2^53 divided by a power of ten, which IEEE division rounds correctly, i.e. to the same double as the
- * decimal text. Returns null for the missing marker, undefined when the fast path cannot decide (negative,
- * malformed, too many digits): the string path then handles the row.
- */
-function parseAmountField(buf: Uint8Array, s: number, e: number): number | null | undefined {
-  while (s < e && isSpace(buf[s]!)) s++;
-  while (e > s && isSpace(buf[e - 1]!)) e--;
-  if (e === s || (e - s === 1 && buf[s] === 0x2d)) return null;
-  let i = s;
-  let value = 0;
-  let digits = 0;
-  // Integer part: plain digits, or 1-3 digits followed by groups of ".ddd".
-  let run = 0;
-  let grouped = false;
-  while (i < e) {
-    const b = buf[i]!;
-    if (b >= 48 && b <= 57) {
-      value = value * 10 + (b - 48);
-      digits++;
-      run++;
-      i++;
-    } else if (b === 0x2e) {
-      if (grouped ? run !== 3 : run < 1 || run > 3) return undefined;
-      grouped = true;
-      run = 0;
-      i++;
-    } else break;
-  }
-  if (run === 0 || (grouped && run !== 3)) return undefined;
-  let scale = 1;
-  if (i < e) {
-    if (buf[i] !== 0x2c || i + 1 === e) return undefined;
-    i++;
-    while (i < e) {
-      const d = buf[i]! - 48;
-      if (d < 0 || d > 9) return undefined;
-      value = value * 10 + d;
-      digits++;
-      scale *= 10;
-      i++;
-    }
-  }
-  if (digits > 15) return undefined;
-  return scale === 1 ? value : value / scale;
-}
-
-// 53-bit string hash (cyrb53), the same as parse-file's over the decoded line: exact-duplicate detection.
-function hashString(s: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 /**
@@ -340,196 +155,181 @@ export async function parseRangeColumnar(
   params: ParseParams,
   options: RangeOptions,
 ): Promise<RangeResult> {
-  const { onProgress, spill } = options;
-  const out = emptyParsedFile(file, 'ascii');
+  const parser = new RangeParser(file, params, options);
+  // A chunk is used only until the next one is asked for (readChunks hands out one reused buffer): the
+  // line a chunk ends inside is copied (carry), and the carried line is completed as a block of its own,
+  // so no chunk-sized copy is made per chunk.
+  let carry: Uint8Array = new Uint8Array(0);
+  for await (const chunk of chunks) {
+    parser.out.bytes += chunk.length;
+    const last = chunk.lastIndexOf(NL);
+    if (last < 0) {
+      carry = concat(carry, chunk);
+      if (carry.length > MAX_LINE_BYTES)
+        throw new IngestError(
+          `${file}: line ${parser.lineNo + 1} is longer than ${MAX_LINE_BYTES} bytes (not a CSV line)`,
+        );
+      continue;
+    }
+    let from = 0;
+    if (carry.length > 0) {
+      from = chunk.indexOf(NL) + 1;
+      parser.parseBlock(concat(carry, chunk.subarray(0, from)));
+    }
+    if (from <= last) parser.parseBlock(chunk.subarray(from, last + 1));
+    carry = chunk.slice(last + 1);
+    options.onProgress?.(parser.out.bytes, parser.out.rowsIn);
+  }
+  // A last line without a line break: parse it like any other (a truncated one fails validation).
+  if (carry.length > 0) parser.parseBlock(carry);
+  return parser.finish();
+}
+
+/**
+ * The lines of one range, one at a time: the header checked, each data line scanned once
+ * ({@link LineScan}), then decided on its bytes ({@link RangeParser.fastRow}) or, when the byte path cannot
+ * decide, through the string reference (`parseLine` and the whole-row validator).
+ */
+class RangeParser {
+  readonly out: ColumnarParsedFile;
+  /** Lines seen so far, empty ones included: the current line's number within the range. */
+  lineNo = 0;
+  private readonly dicts: RangeDictionaries;
+  private readonly rows: RangeRows;
+  private readonly line = new LineScan();
   // txn_id and source_file are the same for every row of a file but their type: checked once per file
   // unless the schema constrains them further (then per row, on the string path).
-  const txnIdFast = anyString(TransactionSchema.properties.txn_id) && V.txn_id(`${file}#1`) && V.source_file(file);
+  private readonly txnIdFast: boolean;
+  private mode: SourceEncoding = 'ascii';
+  private headerSeen: boolean;
+  private block: Uint8Array = new Uint8Array(0);
+  private blockFirstLine = 1;
 
-  const st = takeStaging();
-  let hashCount = 0;
-  let buffered = 0;
-  let mode: SourceEncoding = 'ascii';
-  let lineNo = 0;
-  let headerSeen = !options.header;
-  let carry: Uint8Array = new Uint8Array(0);
+  constructor(
+    private readonly file: string,
+    private readonly params: ParseParams,
+    private readonly options: RangeOptions,
+  ) {
+    this.out = emptyParsedFile(file, 'ascii');
+    this.dicts = new RangeDictionaries(this.out, params);
+    this.rows = new RangeRows(this.out, this.dicts, options.spill);
+    this.txnIdFast = anyString(TransactionSchema.properties.txn_id) && V.txn_id(`${file}#1`) && V.source_file(file);
+    this.headerSeen = !options.header;
+  }
 
-  // Dictionaries: canonical value → entry index, and raw bytes (as latin1 text) → entry index or -1.
-  const identityIndex = new Map<string, number>();
-  const keyByIdentity = pseudonymCache(params.secret);
-  const identityUsed: boolean[] = [];
-  const merchantIndex = new Map<string, number>();
-  const rawIdentity = new Map<string, number>();
-  const rawMerchant = new Map<string, number>();
-  const rawDate = new Map<string, string | null>();
-  // Per-row counters without a Map update per row: rows per merchant entry (summed into groups at the
-  // end, groups in the order of their first valid row) and a count cell per date, cached with its bucket.
-  const merchantRows: number[] = [];
-  const groupOrder = new Map<string, number>();
-  // Dates in the order of their first valid row; a staged row holds its date's index.
-  const dates: string[] = [];
-  const dateCells = new Map<string, { n: number; index: number }>();
-  let dateCell = { n: 0, index: -1 };
-  let dateText = '';
-
-  const reject = (line: string, n: number, reason: ReasonCode, detail: string) => {
-    out.reasons[reason] = (out.reasons[reason] ?? 0) + 1;
-    out.quarantine.push({ source_file: file, source_line: n, reason, detail, raw_line: maskRawLine(line) });
-  };
-
-  const identityOf = (t: Omit<IdentityEntry, 'customer_key'>, rawId: string): number => {
-    const identity = `${rawId}\u001f${t.account_cohort}\u001f${t.city}\u001f${t.state}\u001f${t.age}\u001f${t.sex}`;
-    let idx = identityIndex.get(identity);
-    if (idx === undefined) {
-      let key = keyByIdentity.get(identity);
-      if (key === undefined) {
-        key = customerKey(params.secret, {
-          id: rawId,
-          account_cohort: t.account_cohort,
-          city: t.city,
-          state: t.state,
-          age: t.age,
-          sex: t.sex,
-        });
-        if (keyByIdentity.size >= PSEUDONYM_CACHE_MAX) keyByIdentity.clear();
-        keyByIdentity.set(identity, key);
-      }
-      idx = out.identities.length;
-      out.identities.push({
-        customer_key: key,
-        account_cohort: t.account_cohort,
-        city: t.city,
-        state: t.state,
-        age: t.age,
-        sex: t.sex,
-      });
-      identityUsed.push(false);
-      identityIndex.set(identity, idx);
-    }
-    return idx;
-  };
-  const merchantOf = (group: string, mcity: string | null, mcountry: string | null): number => {
-    const k = `${group}\u001f${mcity ?? '\u0000'}\u001f${mcountry ?? '\u0000'}`;
-    let idx = merchantIndex.get(k);
-    if (idx === undefined) {
-      idx = out.merchants.length;
-      out.merchants.push({ merchant_group: group, merchant_city: mcity, merchant_country: mcountry });
-      merchantRows.push(0);
-      merchantIndex.set(k, idx);
-    }
-    return idx;
-  };
-
-  const accept = (
-    date: string,
-    identity: number,
-    merchant: number,
-    credit: number,
-    avail: number,
-    amount: number | null,
-    line: number,
-  ) => {
-    if (date !== dateText || dateCell.index < 0) {
-      dateText = date;
-      let cell = dateCells.get(date);
-      if (!cell) {
-        dateCells.set(date, (cell = { n: 0, index: dates.length }));
-        dates.push(date);
-      }
-      dateCell = cell;
-    }
-    if (st.length === st.identity.length) growRows(st);
-    const i = st.length++;
-    st.date[i] = dateCell.index;
-    st.identity[i] = identity;
-    st.merchant[i] = merchant;
-    st.credit_limit[i] = credit;
-    st.available_limit[i] = avail;
-    st.amount[i] = amount === null ? Number.NaN : amount;
-    st.source_line[i] = line;
-    if (!identityUsed[identity]) {
-      identityUsed[identity] = true;
-      const e = out.identities[identity]!;
-      if (!out.customers.has(e.customer_key))
-        out.customers.set(e.customer_key, { age: e.age, sex: e.sex, city: e.city, state: e.state });
-    }
-    dateCell.n += 1;
-    out.rowsOut += 1;
-    if (amount === null) out.nullAmounts += 1;
-    const m = out.merchants[merchant]!;
-    if (m.merchant_city === null) out.emptyMerchantCity += 1;
-    if (m.merchant_country === null) out.emptyMerchantCountry += 1;
-    const seen = merchantRows[merchant]!;
-    merchantRows[merchant] = seen + 1;
-    if (seen === 0 && !groupOrder.has(m.merchant_group)) groupOrder.set(m.merchant_group, 0);
-    buffered += 1;
-    if (spill && buffered >= spill.maxRows) {
-      flushStaging(st, dates, out);
-      spill.write(out);
-      out.buckets.clear();
-      buffered = 0;
-    } else if (st.length >= STAGING_MAX_ROWS) flushStaging(st, dates, out);
-  };
-
-  // The reference path: the decoded line through parseLine and the whole-row ajv validator.
-  const slowLine = (line: string, n: number) => {
-    const parsed = parseLine(line, file, n, params);
-    if ('reason' in parsed) return reject(line, n, parsed.reason, parsed.detail);
-    const t = parsed.txn;
-    const identity = identityOf(t, parsed.rawId);
-    const txn: Transaction = { ...t, customer_key: out.identities[identity]!.customer_key };
-    const invalid = validateTransaction(txn);
-    if (invalid) return reject(line, n, invalid.reason, invalid.detail);
-    accept(
-      t.date,
-      identity,
-      merchantOf(t.merchant_group, t.merchant_city, t.merchant_country),
-      t.credit_limit,
-      t.available_limit,
-      t.amount,
-      n,
-    );
-  };
-
-  const fieldStart = new Int32Array(FIELDS + 1);
-  // Declared once, not per line: a closure made per row would cost an allocation per row.
-  const fEnd = (k: number) => fieldStart[k + 1]! - 1;
-
-  // A block of whole lines: each ends with '\n', except a file's last line when it has no line break.
-  // Once a file is known to be single-byte, its blocks are checked in the line loop (which reads every
-  // byte anyway) instead of a pass of their own; a byte the check refuses sends the block through
-  // classifyBlock, which raises the very error it would have raised up front.
-  let block: Uint8Array = new Uint8Array(0);
-  let blockFirstLine = 1;
-  const handleBlock = (bytes: Uint8Array) => {
-    block = bytes;
-    blockFirstLine = lineNo + 1;
-    if (mode !== 'mibolsillo-single-byte') mode = classifyBlock(bytes, mode, { file, firstLine: blockFirstLine });
+  /**
+   * A block of whole lines: each ends with '\n', except a file's last line when it has no line break.
+   * Once a file is known to be single-byte, its blocks are checked in the line scan (which reads every
+   * byte anyway) instead of a pass of their own; a byte the scan refuses sends the block through
+   * classifyBlock, which raises the very error it would have raised up front.
+   */
+  parseBlock(bytes: Uint8Array): void {
+    this.block = bytes;
+    this.blockFirstLine = this.lineNo + 1;
+    if (this.mode !== 'mibolsillo-single-byte')
+      this.mode = classifyBlock(bytes, this.mode, { file: this.file, firstLine: this.blockFirstLine });
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    const singleByte = mode === 'mibolsillo-single-byte';
+    const singleByte = this.mode === 'mibolsillo-single-byte';
     let s = 0;
     const end = buf.length;
     while (s < end) {
       let nl = buf.indexOf(NL, s);
       if (nl < 0) nl = end;
-      handleLine(buf, s, nl, singleByte);
+      this.parseLine(buf, s, nl, singleByte);
       s = nl + 1;
     }
-  };
+  }
 
-  const handleLine = (buf: Buffer, s: number, nl: number, singleByte: boolean) => {
-    lineNo += 1;
+  /** The range's rows, counts and sorted hashes once every block is parsed. */
+  finish(): RangeResult {
+    this.out.encoding = this.mode;
+    const hashes = this.rows.finish();
+    return { parsed: this.out, hashes, lines: this.lineNo, headerSeen: this.options.header && this.headerSeen };
+  }
+
+  private parseLine(buf: Buffer, s: number, nl: number, singleByte: boolean): void {
+    this.lineNo += 1;
     const e = nl > s && buf[nl - 1] === 0x0d ? nl - 1 : nl;
-    if (!headerSeen) {
-      headerSeen = true;
-      checkHeader(decodeRange(buf, s, e, mode), file);
+    if (!this.headerSeen) {
+      this.headerSeen = true;
+      checkHeader(decodeRange(buf, s, e, this.mode), this.file);
       return;
     }
     if (e === s) return;
-    out.rowsIn += 1;
-    // One pass over the bytes: field offsets, the duplicate hash, and whether any byte is non-ASCII.
-    let h1 = 0xdeadbeef;
-    let h2 = 0x41c6ce57;
+    this.out.rowsIn += 1;
+    const line = this.line;
+    line.scan(buf, s, e, singleByte);
+    if (line.refused) classifyBlock(this.block, this.mode, { file: this.file, firstLine: this.blockFirstLine }); // throws IngestError
+    this.rows.addHash(line.hash(buf, s, e, singleByte));
+    if (!this.fastRow(buf, s, e)) this.slowRow(decodeRange(buf, s, e, this.mode), this.lineNo);
+  }
+
+  /**
+   * The byte path of a scanned data line: the identity fields, the date and the merchant fields through
+   * caches of their raw text, limits and amount from their digits. False when it cannot decide the row
+   * (any rejection, a value it does not parse): the caller then takes the string path, which decides exactly.
+   */
+  private fastRow(buf: Buffer, s: number, e: number): boolean {
+    const line = this.line;
+    if (line.fields !== FIELDS) return false;
+    const start = line.fieldStart;
+    start[FIELDS] = e + 1;
+    const mode = this.mode;
+    const identity = this.dicts.identityFromBytes(buf, s, line.end(5), mode);
+    if (identity < 0) return false;
+    const credit = parseIntField(buf, start[6]!, line.end(6));
+    const avail = parseIntField(buf, start[7]!, line.end(7));
+    if (credit < 0 || avail < 0 || !V.credit_limit(credit) || !V.available_limit(avail)) return false;
+    const date = this.dicts.dateFromBytes(buf, start[8]!, line.end(8), mode);
+    if (date === null) return false;
+    const amount = parseAmountField(buf, start[9]!, line.end(9));
+    if (amount === undefined || !V.amount(amount)) return false;
+    const merchant = this.dicts.merchantFromBytes(buf, start[10]!, e, mode);
+    if (merchant < 0 || !this.txnIdFast || !V.source_line(this.lineNo)) return false;
+    this.rows.accept(date, identity, merchant, credit, avail, amount, this.lineNo);
+    return true;
+  }
+
+  /** The reference path: the decoded line through parseLine and the whole-row ajv validator. */
+  private slowRow(text: string, n: number): void {
+    const parsed = parseLine(text, this.file, n, this.params);
+    if ('reason' in parsed) return this.reject(text, n, parsed.reason, parsed.detail);
+    const t = parsed.txn;
+    const identity = this.dicts.identityOf(t, parsed.rawId);
+    const txn: Transaction = { ...t, customer_key: this.out.identities[identity]!.customer_key };
+    const invalid = validateTransaction(txn);
+    if (invalid) return this.reject(text, n, invalid.reason, invalid.detail);
+    const merchant = this.dicts.merchantOf(t.merchant_group, t.merchant_city, t.merchant_country);
+    this.rows.accept(t.date, identity, merchant, t.credit_limit, t.available_limit, t.amount, n);
+  }
+
+  private reject(text: string, n: number, reason: ReasonCode, detail: string): void {
+    const out = this.out;
+    out.reasons[reason] = (out.reasons[reason] ?? 0) + 1;
+    out.quarantine.push({ source_file: this.file, source_line: n, reason, detail, raw_line: maskRawLine(text) });
+  }
+}
+
+/**
+ * One pass over a data line's bytes: where each field starts, whether a byte is non-ASCII or not allowed,
+ * and the line's duplicate hash (cyrb53 of the decoded text, fed byte by byte where a byte is a character).
+ */
+class LineScan {
+  /** Start of each field; past the last, the line's end + 1 (set by the byte path). */
+  readonly fieldStart = new Int32Array(FIELDS + 1);
+  /** Fields found (separators + 1). */
+  fields = 0;
+  /** Some byte is not ASCII. */
+  high = false;
+  /** Some byte is not allowed: a control byte, or a high byte the single-byte page does not have. */
+  refused = false;
+  private h1 = 0;
+  private h2 = 0;
+
+  scan(buf: Buffer, s: number, e: number, singleByte: boolean): void {
+    const fieldStart = this.fieldStart;
+    let h1 = CYRB53_SEED_1;
+    let h2 = CYRB53_SEED_2;
     let nf = 1;
     let high = false;
     let refused = false;
@@ -546,38 +346,112 @@ export async function parseRangeColumnar(
           ch = 0xc7; // 'Ç', the only high byte of the single-byte page
         }
       } else if (ch < 0x20 && ch !== 0x09 && ch !== 0x0d) refused = true;
-      h1 = Math.imul(h1 ^ ch, 2654435761);
-      h2 = Math.imul(h2 ^ ch, 1597334677);
+      h1 = lane1(h1, ch);
+      h2 = lane2(h2, ch);
     }
-    if (refused) classifyBlock(block, mode, { file, firstLine: blockFirstLine }); // throws IngestError
-    let hash: number;
-    if (high && !singleByte) hash = hashString(buf.toString('utf8', s, e));
-    else {
-      h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-      h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-      hash = 4294967296 * (2097151 & h2) + (h1 >>> 0);
-    }
-    if (hashCount === st.hashes.length) {
-      const grown = new Float64Array(st.hashes.length * 2);
-      grown.set(st.hashes);
-      st.hashes = grown;
-    }
-    st.hashes[hashCount++] = hash;
-    if (nf !== FIELDS) return slowLine(decodeRange(buf, s, e, mode), lineNo);
-    fieldStart[FIELDS] = e + 1;
+    this.fields = nf;
+    this.high = high;
+    this.refused = refused;
+    this.h1 = h1;
+    this.h2 = h2;
+  }
 
-    // Identity fields 0..5 (contiguous): decoded, checked, validated and pseudonymised once per raw text.
-    const idKey = buf.toString('latin1', s, fEnd(5));
-    let identity = rawIdentity.get(idKey);
+  /** The scanned line's hash: from its bytes, or from its UTF-8 text when a character spans several bytes. */
+  hash(buf: Buffer, s: number, e: number, singleByte: boolean): number {
+    if (this.high && !singleByte) return cyrb53(buf.toString('utf8', s, e));
+    return cyrb53Finish(this.h1, this.h2);
+  }
+
+  /** The end of field `k` (its separator's offset). */
+  end(k: number): number {
+    return this.fieldStart[k + 1]! - 1;
+  }
+}
+
+/**
+ * The identities and merchants a parse has met (entries of its output, in order of first sight), and the
+ * caches that decode, check, validate and pseudonymise each distinct raw text of the identity, date and
+ * merchant fields once.
+ */
+class RangeDictionaries {
+  /** Per identity entry: whether a valid row has used it yet. */
+  readonly identityUsed: boolean[] = [];
+  /** Valid rows per merchant entry (summed into groups at the end, without a Map update per row). */
+  readonly merchantRows: number[] = [];
+  private readonly identityIndex = new Map<string, number>();
+  private readonly merchantIndex = new Map<string, number>();
+  // Raw bytes (as latin1 text) → entry index, or -1 / null when the byte path cannot take the value.
+  private readonly rawIdentity = new Map<string, number>();
+  private readonly rawMerchant = new Map<string, number>();
+  private readonly rawDate = new Map<string, string | null>();
+  private readonly pseudonyms: Map<string, string>;
+
+  constructor(
+    private readonly out: ColumnarParsedFile,
+    private readonly params: ParseParams,
+  ) {
+    this.pseudonyms = pseudonymCache(params.secret);
+  }
+
+  /** The entry of an identity (its customer key computed once per distinct identity and thread). */
+  identityOf(t: Omit<IdentityEntry, 'customer_key'>, rawId: string): number {
+    const identity = `${rawId}\u001f${t.account_cohort}\u001f${t.city}\u001f${t.state}\u001f${t.age}\u001f${t.sex}`;
+    let idx = this.identityIndex.get(identity);
+    if (idx === undefined) {
+      let key = this.pseudonyms.get(identity);
+      if (key === undefined) {
+        key = customerKey(this.params.secret, {
+          id: rawId,
+          account_cohort: t.account_cohort,
+          city: t.city,
+          state: t.state,
+          age: t.age,
+          sex: t.sex,
+        });
+        if (this.pseudonyms.size >= PSEUDONYM_CACHE_MAX) this.pseudonyms.clear();
+        this.pseudonyms.set(identity, key);
+      }
+      idx = this.out.identities.length;
+      this.out.identities.push({
+        customer_key: key,
+        account_cohort: t.account_cohort,
+        city: t.city,
+        state: t.state,
+        age: t.age,
+        sex: t.sex,
+      });
+      this.identityUsed.push(false);
+      this.identityIndex.set(identity, idx);
+    }
+    return idx;
+  }
+
+  /** The entry of a (merchant group, city, country) triple. */
+  merchantOf(group: string, mcity: string | null, mcountry: string | null): number {
+    const k = `${group}\u001f${mcity ?? '\u0000'}\u001f${mcountry ?? '\u0000'}`;
+    let idx = this.merchantIndex.get(k);
+    if (idx === undefined) {
+      idx = this.out.merchants.length;
+      this.out.merchants.push({ merchant_group: group, merchant_city: mcity, merchant_country: mcountry });
+      this.merchantRows.push(0);
+      this.merchantIndex.set(k, idx);
+    }
+    return idx;
+  }
+
+  /** The identity entry of the six identity fields (bytes `s..e`), or -1 when they are not valid as they are. */
+  identityFromBytes(buf: Buffer, s: number, e: number, mode: SourceEncoding): number {
+    const raw = buf.toString('latin1', s, e);
+    let identity = this.rawIdentity.get(raw);
     if (identity === undefined) {
-      const who = parseIdentity(decodeRange(buf, s, fEnd(5), mode).split(';'), params);
+      const who = parseIdentity(decodeRange(buf, s, e, mode).split(';'), this.params);
       identity = -1;
       if (!('reason' in who)) {
-        const idx = identityOf(
+        const idx = this.identityOf(
           { account_cohort: who.cohort, city: who.city, state: who.state, age: who.age, sex: who.sex },
           who.rawId,
         );
-        const t = out.identities[idx]!;
+        const t = this.out.identities[idx]!;
         const valid =
           V.customer_key(t.customer_key) &&
           V.account_cohort(t.account_cohort) &&
@@ -587,86 +461,146 @@ export async function parseRangeColumnar(
           V.sex(t.sex);
         if (valid) identity = idx;
       }
-      rawIdentity.set(idKey, identity);
+      this.rawIdentity.set(raw, identity);
     }
-    if (identity < 0) return slowLine(decodeRange(buf, s, e, mode), lineNo);
-    const credit = parseIntField(buf, fieldStart[6]!, fEnd(6));
-    const avail = parseIntField(buf, fieldStart[7]!, fEnd(7));
-    if (credit < 0 || avail < 0 || !V.credit_limit(credit) || !V.available_limit(avail))
-      return slowLine(decodeRange(buf, s, e, mode), lineNo);
-    const dKey = buf.toString('latin1', fieldStart[8]!, fEnd(8));
-    let date = rawDate.get(dKey);
+    return identity;
+  }
+
+  /** The ISO date of the date field (bytes `s..e`), or null when it is not a valid date as it is. */
+  dateFromBytes(buf: Buffer, s: number, e: number, mode: SourceEncoding): string | null {
+    const raw = buf.toString('latin1', s, e);
+    let date = this.rawDate.get(raw);
     if (date === undefined) {
-      date = parseSourceDate(decodeRange(buf, fieldStart[8]!, fEnd(8), mode).trim());
+      date = parseSourceDate(decodeRange(buf, s, e, mode).trim());
       if (date !== null && !V.date(date)) date = null;
-      rawDate.set(dKey, date);
+      this.rawDate.set(raw, date);
     }
-    if (date === null) return slowLine(decodeRange(buf, s, e, mode), lineNo);
-    const amount = parseAmountField(buf, fieldStart[9]!, fEnd(9));
-    if (amount === undefined || !V.amount(amount)) return slowLine(decodeRange(buf, s, e, mode), lineNo);
-    const mKey = buf.toString('latin1', fieldStart[10]!, e);
-    let merchant = rawMerchant.get(mKey);
+    return date;
+  }
+
+  /** The merchant entry of the last three fields (bytes `s..e`), or -1 when they are not valid as they are. */
+  merchantFromBytes(buf: Buffer, s: number, e: number, mode: SourceEncoding): number {
+    const raw = buf.toString('latin1', s, e);
+    let merchant = this.rawMerchant.get(raw);
     if (merchant === undefined) {
-      const m = parseMerchant([
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        ...decodeRange(buf, fieldStart[10]!, e, mode).split(';'),
-      ]);
+      const m = parseMerchant([...IDENTITY_AND_ROW_FIELDS, ...decodeRange(buf, s, e, mode).split(';')]);
       merchant = -1;
       if (!('reason' in m) && V.merchant_group(m.group) && V.merchant_city(m.mcity) && V.merchant_country(m.mcountry))
-        merchant = merchantOf(m.group, m.mcity, m.mcountry);
-      rawMerchant.set(mKey, merchant);
+        merchant = this.merchantOf(m.group, m.mcity, m.mcountry);
+      this.rawMerchant.set(raw, merchant);
     }
-    if (merchant < 0 || !txnIdFast || !V.source_line(lineNo)) return slowLine(decodeRange(buf, s, e, mode), lineNo);
-    accept(date, identity, merchant, credit, avail, amount, lineNo);
-  };
+    return merchant;
+  }
+}
 
-  // A chunk is used only until the next one is asked for (readChunks hands out one reused buffer): the
-  // line a chunk ends inside is copied (carry), and the carried line is completed as a block of its own,
-  // so no chunk-sized copy is made per chunk.
-  for await (const chunk of chunks) {
-    out.bytes += chunk.length;
-    const last = chunk.lastIndexOf(NL);
-    if (last < 0) {
-      carry = concat(carry, chunk);
-      if (carry.length > MAX_LINE_BYTES)
-        throw new IngestError(`${file}: line ${lineNo + 1} is longer than ${MAX_LINE_BYTES} bytes (not a CSV line)`);
-      continue;
+// parseMerchant reads the merchant fields at their positions in a whole row: the ten before them are unused.
+const IDENTITY_AND_ROW_FIELDS: readonly string[] = Array.from({ length: 10 }, () => '');
+
+/**
+ * The valid rows of a parse, staged in line order with the counts the summary needs (rows per date, per
+ * merchant group, null amounts, empty merchant places, customers), then moved into date buckets or
+ * spilled; and the duplicate hash of every data line.
+ */
+class RangeRows {
+  private readonly st: Staging = takeStaging();
+  private hashCount = 0;
+  private buffered = 0;
+  // Dates in the order of their first valid row; a staged row holds its date's index. A count cell per
+  // date, cached with the last row's date (rows of a date come in runs).
+  private readonly dates: string[] = [];
+  private readonly dateCells = new Map<string, { n: number; index: number }>();
+  private dateCell = { n: 0, index: -1 };
+  private dateText = '';
+  // Merchant groups in the order of their first valid row.
+  private readonly groupOrder = new Map<string, number>();
+
+  constructor(
+    private readonly out: ColumnarParsedFile,
+    private readonly dicts: RangeDictionaries,
+    private readonly spill: ColumnarSpillSink | undefined,
+  ) {}
+
+  /** Record a data line's duplicate hash. */
+  addHash(hash: number): void {
+    const st = this.st;
+    if (this.hashCount === st.hashes.length) {
+      const grown = new Float64Array(st.hashes.length * 2);
+      grown.set(st.hashes);
+      st.hashes = grown;
     }
-    let from = 0;
-    if (carry.length > 0) {
-      from = chunk.indexOf(NL) + 1;
-      handleBlock(concat(carry, chunk.subarray(0, from)));
+    st.hashes[this.hashCount++] = hash;
+  }
+
+  /** Stage a valid row and count it. */
+  accept(
+    date: string,
+    identity: number,
+    merchant: number,
+    credit: number,
+    avail: number,
+    amount: number | null,
+    line: number,
+  ): void {
+    const { st, out, dicts } = this;
+    if (date !== this.dateText || this.dateCell.index < 0) this.enterDate(date);
+    if (st.length === st.identity.length) growRows(st);
+    const i = st.length++;
+    st.date[i] = this.dateCell.index;
+    st.identity[i] = identity;
+    st.merchant[i] = merchant;
+    st.credit_limit[i] = credit;
+    st.available_limit[i] = avail;
+    st.amount[i] = amount === null ? Number.NaN : amount;
+    st.source_line[i] = line;
+    if (!dicts.identityUsed[identity]) {
+      dicts.identityUsed[identity] = true;
+      const e = out.identities[identity]!;
+      if (!out.customers.has(e.customer_key))
+        out.customers.set(e.customer_key, { age: e.age, sex: e.sex, city: e.city, state: e.state });
     }
-    if (from <= last) handleBlock(chunk.subarray(from, last + 1));
-    carry = chunk.slice(last + 1);
-    onProgress?.(out.bytes, out.rowsIn);
+    this.dateCell.n += 1;
+    out.rowsOut += 1;
+    if (amount === null) out.nullAmounts += 1;
+    const m = out.merchants[merchant]!;
+    if (m.merchant_city === null) out.emptyMerchantCity += 1;
+    if (m.merchant_country === null) out.emptyMerchantCountry += 1;
+    const seen = dicts.merchantRows[merchant]!;
+    dicts.merchantRows[merchant] = seen + 1;
+    if (seen === 0 && !this.groupOrder.has(m.merchant_group)) this.groupOrder.set(m.merchant_group, 0);
+    this.buffered += 1;
+    const spill = this.spill;
+    if (spill && this.buffered >= spill.maxRows) {
+      flushStaging(st, this.dates, out);
+      spill.write(out);
+      out.buckets.clear();
+      this.buffered = 0;
+    } else if (st.length >= STAGING_MAX_ROWS) flushStaging(st, this.dates, out);
   }
-  if (carry.length > 0) {
-    // A last line without a line break: parse it like any other (a truncated one fails validation).
-    handleBlock(carry);
+
+  /** Move the staged rows into date buckets, record rows per date and per merchant group; the sorted hashes. */
+  finish(): Float64Array {
+    const { st, out } = this;
+    flushStaging(st, this.dates, out);
+    const hashes = st.hashes.slice(0, this.hashCount).sort();
+    releaseStaging(st);
+    for (const [d, cell] of this.dateCells) out.dateCounts.set(d, cell.n);
+    for (const [m, n] of this.dicts.merchantRows.entries()) {
+      const g = out.merchants[m]!.merchant_group;
+      if (n > 0) this.groupOrder.set(g, this.groupOrder.get(g)! + n);
+    }
+    for (const [g, n] of this.groupOrder) out.merchantGroups[g] = n;
+    return hashes;
   }
-  out.encoding = mode;
-  flushStaging(st, dates, out);
-  const hashes = st.hashes.slice(0, hashCount).sort();
-  // Kept for the thread's next parse, but not a one-pass parse's file-sized hash column.
-  if (st.hashes.length > STAGING_MAX_ROWS) st.hashes = new Float64Array(1 << 12);
-  spareStaging = st;
-  for (const [d, cell] of dateCells) out.dateCounts.set(d, cell.n);
-  for (const [m, n] of merchantRows.entries()) {
-    const g = out.merchants[m]!.merchant_group;
-    if (n > 0) groupOrder.set(g, groupOrder.get(g)! + n);
+
+  private enterDate(date: string): void {
+    this.dateText = date;
+    let cell = this.dateCells.get(date);
+    if (!cell) {
+      this.dateCells.set(date, (cell = { n: 0, index: this.dates.length }));
+      this.dates.push(date);
+    }
+    this.dateCell = cell;
   }
-  for (const [g, n] of groupOrder) out.merchantGroups[g] = n;
-  return { parsed: out, hashes, lines: lineNo, headerSeen: options.header && headerSeen };
 }
 
 /**

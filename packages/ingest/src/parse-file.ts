@@ -1,4 +1,4 @@
-import { customerKey } from '@bolsillo/core';
+import { customerKey, cyrb53 } from '@bolsillo/core';
 import type { Transaction } from '@bolsillo/schema';
 import {
   IngestError,
@@ -125,20 +125,6 @@ function emptyBucket(): DateBucket {
   };
 }
 
-// 53-bit string hash (cyrb53): exact-duplicate detection without keeping every line in memory.
-function hash53(s: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
-}
-
 /**
  * Parse one source file from a stream of byte chunks, in bounded working memory per chunk (valid rows
  * are kept, compactly, grouped by date). No file system access: the caller provides the bytes.
@@ -182,7 +168,7 @@ export async function parseFile(
       grown.set(hashes);
       hashes = grown;
     }
-    hashes[hashCount++] = hash53(line);
+    hashes[hashCount++] = cyrb53(line); // exact duplicates without keeping every line
     const parsed = parseLine(line, file, lineNo, params);
     if ('reason' in parsed) {
       reject(line, lineNo, parsed.reason, parsed.detail);
