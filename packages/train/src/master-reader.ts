@@ -244,12 +244,15 @@ export async function readTrainingRows(
   const train: Row[] = [];
   const calibration: Row[] = [];
   const cols = [...new Set(columns)];
+  // Every row is a copy of one template holding all the columns: rows share one shape and keep fast
+  // properties (an object grown one column at a time falls back to a slow dictionary past a dozen).
+  const template = JSON.parse(JSON.stringify(Object.fromEntries(cols.map((c) => [c, null])))) as Row;
   await forEachParquetBatch(file, { columns: cols }, (t, offset) => {
     const vectors = cols.map((c) => [c, t.getChild(c)] as const);
     for (let i = 0; i < t.numRows; i++) {
       const tag = wanted[offset + i];
       if (!tag) continue;
-      const row: Row = {};
+      const row: Row = { ...template };
       for (const [c, v] of vectors) {
         const x = v ? v.get(i) : null;
         row[c] = typeof x === 'bigint' ? Number(x) : x;
