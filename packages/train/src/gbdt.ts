@@ -219,8 +219,9 @@ export function trainGbdt(
   const rand = seededRandom(seed);
   const F = new Float64Array(n).fill(base);
   const Fv = valid ? new Float64Array(valid.n).fill(base) : null;
-  const grad = new Float64Array(n);
-  const hess = new Float64Array(n);
+  // First and second derivatives of each row, side by side (a histogram update reads both).
+  const gh = new Float64Array(2 * n);
+  const inSample = new Uint8Array(n);
   const rows = new Int32Array(n);
   const scratch = new Int32Array(n);
   const pool: Float64Array[] = [];
@@ -261,8 +262,8 @@ export function trainGbdt(
   const buildHist = (hist: Float64Array, begin: number, end: number, gTotal: number, hTotal: number) => {
     for (let i = begin; i < end; i++) {
       const r = rows[i]!;
-      const g = grad[r]!;
-      const h = hess[r]!;
+      const g = gh[2 * r]!;
+      const h = gh[2 * r + 1]!;
       for (let k = rowStart[r]!, e = rowStart[r + 1]!; k < e; k++) {
         const idx = entries[k]!;
         hist[idx] = hist[idx]! + g;
@@ -313,18 +314,21 @@ export function trainGbdt(
   };
 
   for (let round = 0; round < maxRounds; round++) {
-    // Derivatives of the weighted logistic loss at the current logits.
-    for (let i = 0; i < n; i++) {
-      const q = sigmoid(F[i]!);
-      const w = train.w[i]!;
-      grad[i] = w * (q - y[i]!);
-      hess[i] = Math.max(w * q * (1 - q), 1e-16);
-    }
     let m = 0;
     if (p.subsample < 1) {
       for (let i = 0; i < n; i++) if (rand() < p.subsample) rows[m++] = i;
     } else {
       for (let i = 0; i < n; i++) rows[m++] = i;
+    }
+    // Derivatives of the weighted logistic loss at the current logits, for the rows this tree sees.
+    inSample.fill(0);
+    for (let k = 0; k < m; k++) {
+      const i = rows[k]!;
+      inSample[i] = 1;
+      const q = sigmoid(F[i]!);
+      const w = train.w[i]!;
+      gh[2 * i] = w * (q - y[i]!);
+      gh[2 * i + 1] = Math.max(w * q * (1 - q), 1e-16);
     }
     let feats = allFeatures;
     if (nCols < width) {
@@ -351,8 +355,8 @@ export function trainGbdt(
     let g0 = 0;
     let h0 = 0;
     for (let i = 0; i < m; i++) {
-      g0 += grad[rows[i]!]!;
-      h0 += hess[rows[i]!]!;
+      g0 += gh[2 * rows[i]!]!;
+      h0 += gh[2 * rows[i]! + 1]!;
     }
     const root: Leaf = {
       node: addNode(g0, h0),
@@ -436,16 +440,20 @@ export function trainGbdt(
       leaves.push(rightLeaf);
       count++;
     }
-    for (const leaf of leaves) pool.push(leaf.hist);
-
-    // Add the tree to every row's logit by walking it on the bins (rows outside the subsample too).
+    // Add the tree to every row's logit: the subsample's rows from their leaf's row range, the
+    // others by walking the tree on their bins (the walk sends a row where the partition did).
+    for (const leaf of leaves) {
+      pool.push(leaf.hist);
+      const v = tree.value[leaf.node]!;
+      for (let i = leaf.begin; i < leaf.end; i++) F[rows[i]!] = F[rows[i]!]! + v;
+    }
     const walk = (bins: Uint8Array, at: number) => {
       let node = 0;
       while (tree.feature[node]! >= 0)
         node = bins[at + tree.feature[node]!]! <= tree.bin[node]! ? tree.left[node]! : tree.right[node]!;
       return tree.value[node]!;
     };
-    for (let i = 0; i < n; i++) F[i] = F[i]! + walk(train.bins, i * width);
+    if (m < n) for (let i = 0; i < n; i++) if (!inSample[i]) F[i] = F[i]! + walk(train.bins, i * width);
     trees.push({
       feature: tree.feature,
       threshold: tree.threshold,
