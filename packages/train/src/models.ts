@@ -15,6 +15,10 @@ export interface ResolvedParams {
   readonly group_weight: 'none' | 'balanced';
   /** Cap on optimiser steps (epochs are cut to fit; 0 = no cap), so large inputs cost a bounded time. */
   readonly max_steps: number;
+  /** Stop when the validation loss has not improved for this many steps (checked after each epoch; 0 = no early stopping). */
+  readonly early_stopping_steps: number;
+  /** Share of training customers held out (as whole groups) as the early-stopping validation fold. */
+  readonly validation_fraction: number;
 }
 
 /** Fill defaults; `logistic` ignores `hidden`. */
@@ -29,6 +33,8 @@ export function resolveParams(family: 'logistic' | 'mlp', p: HyperParams): Resol
     class_weight: p.class_weight ?? 'none',
     group_weight: p.group_weight ?? 'none',
     max_steps: p.max_steps ?? 0,
+    early_stopping_steps: p.early_stopping_steps ?? 0,
+    validation_fraction: p.validation_fraction ?? 0.2,
   };
 }
 
@@ -49,6 +55,10 @@ export function classWeights(
 export interface TrainedNetwork {
   readonly model: import('@tensorflow/tfjs').Sequential;
   readonly width: number;
+  /** Optimiser steps of the weights kept (the best validation epoch with early stopping, else all). */
+  readonly steps: number;
+  /** Validation loss after each epoch (empty without a validation set). */
+  readonly valid_loss: number[];
 }
 
 /**
@@ -86,7 +96,10 @@ export function buildNetwork(tf: Tf, family: 'logistic' | 'mlp', p: ResolvedPara
 /**
  * Train with mini-batch Adam on class-weighted binary cross-entropy plus L2 on the kernels. The
  * epoch shuffles come from a seeded generator (tfjs `fit` would use Math.random), so the same seed
- * and data give the same model.
+ * and data give the same model. With `valid` and `early_stopping_steps`, the class-weighted loss
+ * on the validation rows is taken after every epoch; training stops when it has not improved for
+ * that many steps and the weights of the best epoch are kept. `steps` fixes the number of steps
+ * instead (whole epochs, at least one).
  */
 export function trainNetwork(
   tf: Tf,
@@ -97,6 +110,7 @@ export function trainNetwork(
   width: number,
   seed: number,
   rowWeights?: Float32Array,
+  options: { valid?: { x: Float32Array; y: Float32Array }; steps?: number } = {},
 ): TrainedNetwork {
   const n = y.length;
   const model = buildNetwork(tf, family, p, width, seed);
@@ -112,7 +126,13 @@ export function trainNetwork(
   const kernels = model.trainableWeights.filter((v) => v.name.includes('kernel')).map((v) => v.read());
   const batch = Math.min(p.batch_size, n);
   const batches = Math.ceil(n / batch);
-  const epochs = p.max_steps > 0 ? Math.max(1, Math.min(p.epochs, Math.floor(p.max_steps / batches))) : p.epochs;
+  const epochs =
+    options.steps !== undefined
+      ? Math.max(1, Math.min(p.epochs, Math.round(options.steps / batches)))
+      : p.max_steps > 0
+        ? Math.max(1, Math.min(p.epochs, Math.floor(p.max_steps / batches)))
+        : p.epochs;
+  const valid = options.steps === undefined && p.early_stopping_steps > 0 ? (options.valid ?? null) : null;
   // The dense stack's variables, used directly: Layer.apply adds several ms of bookkeeping per step.
   const dense = model.layers.slice(0, -1).map((layer) => {
     const [kernel, bias] = layer.trainableWeights.map((v) => v.read());
@@ -151,25 +171,61 @@ export function trainNetwork(
         for (const k of kernels) loss = loss.add(k.abs().sum().mul(p.l1)) as import('@tensorflow/tfjs').Scalar;
       return loss;
     });
+  type V = import('@tensorflow/tfjs').Variable;
+  const variables = dense.flatMap((d) => [d.kernel, d.bias]) as V[];
+  // Validation rows, class-weighted as in training; the loss is watched after every epoch.
+  const watch = valid
+    ? (() => {
+        const nv = valid.y.length;
+        const wv = Float32Array.from(valid.y, (v) => (v ? pos : neg));
+        let wvSum = 0;
+        for (let i = 0; i < nv; i++) wvSum += wv[i]!;
+        return {
+          X: tf.tensor2d(valid.x, [nv, width]),
+          Y: tf.tensor2d(valid.y, [nv, 1]),
+          W: tf.tensor2d(wv, [nv, 1]),
+          wSum: Math.max(wvSum, 1e-12),
+        };
+      })()
+    : null;
+  const validLoss = (v: NonNullable<typeof watch>) =>
+    tf.tidy(() => {
+      let z: T = v.X;
+      for (const d of dense) {
+        z = tf.matMul(z, d.kernel).add(d.bias);
+        if (d.relu) z = tf.relu(z);
+      }
+      const ce = tf
+        .relu(z)
+        .sub(z.mul(v.Y))
+        .add(tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
+      return ce.mul(v.W).sum().dataSync()[0]! / v.wSum;
+    });
+  const losses: number[] = [];
+  let best: { loss: number; epoch: number; values: T[] } | null = null;
+  let ran = 0;
+  const full =
+    batches === 1
+      ? {
+          X: tf.tensor2d(x, [n, width]),
+          XT: transposed ? tf.tensor2d(transpose(x, n, width), [width, n]) : null,
+          Y: tf.tensor2d(y, [n, 1]),
+          W: tf.tensor2d(w, [n, 1]),
+        }
+      : null;
+  // Mini-batches: a seeded shuffle (tfjs `fit` would use Math.random) done in JS, batches uploaded
+  // as fresh tensors (cheaper than gather + slice on the backends).
+  const perm = new Int32Array(full ? 0 : n);
+  const xs = new Float32Array(full ? 0 : n * width);
+  const xsT = transposed && !full ? new Float32Array(batch * width) : null;
+  const ys = new Float32Array(full ? 0 : n);
+  const ws = new Float32Array(full ? 0 : n);
   try {
-    if (batches === 1) {
-      // Full batch: no shuffling, the tensors are built once.
-      tf.tidy(() => {
-        const X = tf.tensor2d(x, [n, width]);
-        const XT = transposed ? tf.tensor2d(transpose(x, n, width), [width, n]) : null;
-        const Y = tf.tensor2d(y, [n, 1]);
-        const W = tf.tensor2d(w, [n, 1]);
-        for (let epoch = 0; epoch < epochs; epoch++) tf.tidy(() => void step(X, XT, Y, W, n));
-      });
-    } else {
-      // Mini-batches: a seeded shuffle (tfjs `fit` would use Math.random) done in JS, batches
-      // uploaded as fresh tensors (cheaper than gather + slice on the backends).
-      const perm = new Int32Array(n);
-      const xs = new Float32Array(n * width);
-      const xsT = transposed ? new Float32Array(batch * width) : null;
-      const ys = new Float32Array(n);
-      const ws = new Float32Array(n);
-      for (let epoch = 0; epoch < epochs; epoch++) {
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      if (full) {
+        // Full batch: no shuffling, the tensors are built once.
+        tf.tidy(() => void step(full.X, full.XT, full.Y, full.W, n));
+      } else {
         for (let i = 0; i < n; i++) perm[i] = i;
         for (let i = n - 1; i > 0; i--) {
           const j = Math.floor(rand() * (i + 1));
@@ -195,11 +251,23 @@ export function trainNetwork(
           });
         }
       }
+      ran = epoch + 1;
+      if (!watch) continue;
+      const loss = validLoss(watch);
+      losses.push(loss);
+      if (best === null || loss < best.loss - 1e-12) {
+        for (const t of best?.values ?? []) t.dispose();
+        best = { loss, epoch: ran, values: variables.map((v) => v.clone()) };
+      } else if ((ran - best.epoch) * batches >= p.early_stopping_steps) break;
     }
+    // Early stopping keeps the weights of the best epoch.
+    if (best && best.epoch < ran) variables.forEach((v, i) => v.assign(best!.values[i]!));
   } finally {
     optimizer.dispose();
+    for (const t of [...(best?.values ?? []), ...Object.values(full ?? {}), ...Object.values(watch ?? {})])
+      if (t && typeof t === 'object') t.dispose();
   }
-  return { model, width };
+  return { model, width, steps: (best ? best.epoch : ran) * batches, valid_loss: losses };
 }
 
 /** The transpose of `n` row-major rows of `width` values (column-major), into `out` when given. */

@@ -71,11 +71,18 @@ export const HyperParamsSchema = Type.Object(
           "gbdt: stop when the grouped validation fold's log loss has not improved for this many rounds (0 = off).",
       }),
     ),
+    early_stopping_steps: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          "logistic, mlp: stop when the grouped validation fold's loss (taken after every epoch) has not improved for this many optimiser steps, and keep the best epoch's weights (0 = off).",
+      }),
+    ),
     validation_fraction: Type.Optional(
       Type.Number({
         exclusiveMinimum: 0,
         exclusiveMaximum: 1,
-        description: 'gbdt: share of training customers held out as the early-stopping fold.',
+        description: 'Share of training customers held out as the early-stopping fold (every family).',
       }),
     ),
   },
@@ -156,6 +163,13 @@ export const TrainParamsSchema = Type.Object(
         description:
           'Configurations carried to the full round (the best of each family too, unless every_family is false).',
       }),
+      repeats: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          description:
+            'Repeats of the CV plan used in this round (default: all of them); the full round always uses every repeat.',
+        }),
+      ),
       every_family: Type.Optional(
         Type.Boolean({
           description:

@@ -235,30 +235,6 @@ export function groupBalancedWeights(groups: readonly string[]): Float32Array {
   return Float32Array.from(groups, (g) => groups.length / (counts.size * counts.get(g)!));
 }
 
-function fitNetworkModel(
-  deps: TrainDeps,
-  c: Candidate,
-  features: readonly string[],
-  data: TrainData,
-  params: TrainParams,
-) {
-  const prep = fitPreprocessing(data.rows, features, params.preprocessing);
-  const encoder = createEncoder(prep);
-  const weights = c.params.group_weight === 'balanced' ? groupBalancedWeights(data.groups) : undefined;
-  if (c.family === 'gbdt') throw new Error('fitNetworkModel: gbdt is not a network family');
-  const net = trainNetwork(
-    deps.tf,
-    c.family,
-    resolveParams(c.family, c.params),
-    encoder.encode(data.rows),
-    data.y,
-    encoder.width,
-    params.seed,
-    weights,
-  );
-  return { prep, encoder, net };
-}
-
 /**
  * A seeded share of whole groups (customers) as a validation fold: the rows of about `fraction` of
  * the groups, never splitting one. Returns a 0/1 mask (1 = validation).
@@ -272,6 +248,60 @@ export function groupValidationMask(groups: readonly string[], fraction: number,
   }
   const held = new Set(names.slice(0, Math.max(1, Math.round(names.length * fraction))));
   return Uint8Array.from(groups, (g) => (held.has(g) ? 1 : 0));
+}
+
+/** Encoded rows (and labels, and optional row weights) split by a validation mask (1 = validation). */
+function splitByMask(x: Float32Array, width: number, y: Float32Array, mask: Uint8Array, weights?: Float32Array) {
+  const nv = mask.reduce((a, b) => a + b, 0);
+  const nt = mask.length - nv;
+  const out = {
+    xt: new Float32Array(nt * width),
+    yt: new Float32Array(nt),
+    wt: weights ? new Float32Array(nt) : undefined,
+    xv: new Float32Array(nv * width),
+    yv: new Float32Array(nv),
+  };
+  for (let i = 0, a = 0, b = 0; i < mask.length; i++) {
+    if (mask[i]) {
+      out.xv.set(x.subarray(i * width, (i + 1) * width), b * width);
+      out.yv[b++] = y[i]!;
+    } else {
+      out.xt.set(x.subarray(i * width, (i + 1) * width), a * width);
+      if (out.wt) out.wt[a] = weights![i]!;
+      out.yt[a++] = y[i]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * Fit one logistic or MLP candidate: network preprocessing, then Adam. Without `steps`, early
+ * stopping (when the params ask for it) watches a grouped validation fold (whole customers, seeded)
+ * cut from `data`; with `steps` (a refit), every row trains that many steps.
+ */
+function fitNetworkModel(
+  deps: TrainDeps,
+  c: Candidate,
+  features: readonly string[],
+  data: TrainData,
+  params: TrainParams,
+  steps?: number,
+) {
+  if (c.family === 'gbdt') throw new Error('fitNetworkModel: gbdt is not a network family');
+  const prep = fitPreprocessing(data.rows, features, params.preprocessing);
+  const encoder = createEncoder(prep);
+  const weights = c.params.group_weight === 'balanced' ? groupBalancedWeights(data.groups) : undefined;
+  const p = resolveParams(c.family, c.params);
+  const x = encoder.encode(data.rows);
+  const w = encoder.width;
+  if (steps !== undefined || p.early_stopping_steps === 0) {
+    const net = trainNetwork(deps.tf, c.family, p, x, data.y, w, params.seed, weights, { steps });
+    return { prep, encoder, net };
+  }
+  const mask = groupValidationMask(data.groups, p.validation_fraction, params.seed + 3);
+  const s = splitByMask(x, w, data.y, mask, weights);
+  const net = trainNetwork(deps.tf, c.family, p, s.xt, s.yt, w, params.seed, s.wt, { valid: { x: s.xv, y: s.yv } });
+  return { prep, encoder, net };
 }
 
 /**
@@ -302,27 +332,17 @@ function fitGbdtModel(
     };
   }
   const mask = groupValidationMask(data.groups, p.validation_fraction, params.seed + 3);
-  const w = encoder.width;
-  const nv = mask.reduce((a, b) => a + b, 0);
-  const xt = new Float32Array((mask.length - nv) * w);
-  const yt = new Float32Array(mask.length - nv);
-  const xv = new Float32Array(nv * w);
-  const yv = new Float32Array(nv);
-  for (let i = 0, a = 0, b = 0; i < mask.length; i++) {
-    if (mask[i]) {
-      xv.set(x.subarray(i * w, (i + 1) * w), b * w);
-      yv[b++] = data.y[i]!;
-    } else {
-      xt.set(x.subarray(i * w, (i + 1) * w), a * w);
-      yt[a++] = data.y[i]!;
-    }
-  }
-  return { prep, encoder, fit: trainGbdt(xt, yt, w, p, params.seed, { valid: { x: xv, y: yv } }) };
+  const s = splitByMask(x, encoder.width, data.y, mask);
+  return {
+    prep,
+    encoder,
+    fit: trainGbdt(s.xt, s.yt, encoder.width, p, params.seed, { valid: { x: s.xv, y: s.yv } }),
+  };
 }
 
-/** Rounds for a gbdt refit on all rows: the mean of the CV folds' early-stopped rounds. */
-function refitRounds(t: Trial): number | undefined {
-  const r = t.params.cv_rounds;
+/** The mean of a trial's per-fold early-stopped budget (`cv_rounds` of gbdt, `cv_steps` of a network), for the refit on all rows. */
+function refitBudget(t: Trial, key: 'cv_rounds' | 'cv_steps'): number | undefined {
+  const r = t.params[key];
   return Array.isArray(r) && r.length
     ? Math.max(1, Math.round(r.reduce((a: number, b: number) => a + b, 0) / r.length))
     : undefined;
@@ -338,22 +358,26 @@ export function cvCandidate(
   round: Trial['round'],
 ): Trial {
   const t0 = deps.now();
-  const rounds: number[] = [];
+  // Each fold's early-stopped budget: gbdt rounds, network steps (the refit trains their mean).
+  const budgets: number[] = [];
   const { folds, oof } = crossValidate(data, (tr, va) => {
     if (c.family === 'gbdt') {
       const { encoder, fit } = fitGbdtModel(c, features, tr, params);
-      rounds.push(fit.rounds);
+      budgets.push(fit.rounds);
       return predictGbdt(fit.model, encoder.encode(va.rows), va.rows.length);
     }
     const { encoder, net } = fitNetworkModel(deps, c, features, tr, params);
+    budgets.push(net.steps);
     const p = predictNetwork(deps.tf, net, encoder.encode(va.rows), va.rows.length);
     net.model.dispose();
     return p;
   });
-  const params_ =
-    c.family === 'gbdt'
-      ? { ...resolveGbdtParams(c.params), cv_rounds: rounds }
-      : (resolveParams(c.family, c.params) as unknown as Record<string, unknown>);
+  let params_: Record<string, unknown>;
+  if (c.family === 'gbdt') params_ = { ...resolveGbdtParams(c.params), cv_rounds: budgets };
+  else {
+    const p = resolveParams(c.family, c.params);
+    params_ = { ...p, ...(p.early_stopping_steps > 0 ? { cv_steps: budgets } : {}) };
+  }
   return trial(round, c.id, c.family, c.search, params_, data, oof, folds, params, (deps.now() - t0) / 1000);
 }
 
@@ -575,7 +599,13 @@ export async function trainAndSelect(
   if (candidates.length === 0) throw new Error('train: params.families declares no candidates');
 
   const sampleIdx = sampleGroups(train.groups, params.sample_round.fraction, params.sample_round.max_rows, params.seed);
-  const sample = subset(train, sampleIdx);
+  const sampled = subset(train, sampleIdx);
+  // Round 1 ranks families on a sample: the first `repeats` of the CV plan are enough for that.
+  const sampleRepeats = params.sample_round.repeats;
+  const sample =
+    sampleRepeats && sampled.cv && sampled.cv.length > sampleRepeats
+      ? { ...sampled, cv: sampled.cv.slice(0, sampleRepeats) }
+      : sampled;
   log(`round 1 (algorithm selection): ${candidates.length} candidates on a sample of ${sample.y.length} rows`);
   const sampleTrials = candidates.map((c) => {
     const t = cvCandidate(deps, sample, features, c, params, 'sample');
@@ -602,9 +632,10 @@ export async function trainAndSelect(
       : null;
   const full = fullIdx ? subset(train, fullIdx) : train;
   log(`round 2 (finalists on all training rows): ${[...finalistIds].join(', ')} on ${full.y.length} rows`);
-  // When the round-1 sample already holds every training row, round 2 would repeat the same fits:
-  // its trials are round 1's for the finalists (same data, same seed, same result), not refitted.
-  const sameRows = sample.y.length === full.y.length;
+  // When the round-1 sample already holds every training row (and every repeat of the plan), round 2
+  // would repeat the same fits: its trials are round 1's for the finalists (same data, same seed,
+  // same result), not refitted.
+  const sameRows = sample.y.length === full.y.length && repeatsOf(sample).length === repeatsOf(full).length;
   const fullTrials = candidates
     .filter((c) => finalistIds.has(c.id))
     .map((c) => {
@@ -662,18 +693,19 @@ export async function trainAndSelect(
   let artifacts: ModelArtifacts;
   let hyper = winner.params;
   if (candidate.family === 'gbdt') {
-    const rounds = refitRounds(winner);
-    const fitted = fitGbdtModel(candidate, features, full, params, rounds);
+    const fitted = fitGbdtModel(candidate, features, full, params, refitBudget(winner, 'cv_rounds'));
     prep = fitted.prep;
     raw = predictGbdt(fitted.fit.model, fitted.encoder.encode(calibration.rows), calibration.rows.length);
     artifacts = { modelJson: fitted.fit.model, weights: new Uint8Array(0) };
     hyper = { ...hyper, refit_rounds: fitted.fit.rounds };
   } else {
-    const fitted = fitNetworkModel(deps, candidate, features, full, params);
+    const steps = refitBudget(winner, 'cv_steps');
+    const fitted = fitNetworkModel(deps, candidate, features, full, params, steps);
     prep = fitted.prep;
     raw = predictNetwork(deps.tf, fitted.net, fitted.encoder.encode(calibration.rows), calibration.rows.length);
     artifacts = await networkArtifacts(deps.tf, fitted.net);
     fitted.net.model.dispose();
+    if (steps !== undefined) hyper = { ...hyper, refit_steps: fitted.net.steps };
   }
   const cal = calibrated(calibration.y, raw, params, true);
 
