@@ -4,7 +4,8 @@ import { dataLayout, readJson } from '@bolsillo/core';
 import { readAliases, readAudit } from '@bolsillo/model';
 import { decideGate, type Verdict } from './gate';
 import { DEFAULT_EVALUATE_PARAMS, type EvaluateParams } from './params';
-import { runEvaluate, runForcePromote, runRollback, writeIndex } from './run';
+import { writeIndex } from './evaluate-outputs';
+import { runEvaluate, runForcePromote, runRollback } from './run';
 import { makeMasterRows, registerBaselines, registerLogistic, tempDataDir, writeMaster } from './fixtures.test-util';
 
 // Few resamples keep the file fast; the intervals themselves are tested in metrics.spec.ts.

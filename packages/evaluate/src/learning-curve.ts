@@ -5,6 +5,9 @@
  * (validation still improving) and "is the model over-fitting?" (train/validation gap).
  */
 import { logLoss, rocAuc, seededRandom } from '@bolsillo/core';
+import { TARGET, type EvaluationMetrics, type ModelCard } from '@bolsillo/schema';
+import type { EvaluateParams } from './params';
+import type { ScoredMaster } from './score-master';
 
 /** One point of the learning curve. */
 export interface LearningPoint {
@@ -189,4 +192,59 @@ export function learningCurveFromCard(cv: Readonly<Record<string, unknown>>): Le
       typeof (p as Record<string, unknown>).validation_log_loss === 'number',
   );
   return ok ? (lc as LearningPoint[]) : null;
+}
+
+/**
+ * What the learning curve shows, named after the model it actually fits: the card's own curve
+ * (train refitted the candidate's family), or evaluate's refit, a logistic regression, which for
+ * another family is a stand-in that says whether more data would help a model on these features.
+ */
+export function learningCurveModel(family: string, fromCard: boolean): string {
+  if (fromCard) return `${family} refitted by train`;
+  return family === 'logistic' ? 'logistic regression, refitted' : `logistic stand-in for the ${family} model`;
+}
+
+/** The candidate's learning curve and how it was obtained (`metrics.json` `samples`). */
+export interface CandidateLearningCurve {
+  readonly points: LearningPoint[];
+  readonly fromCard: boolean;
+  readonly samples: EvaluationMetrics['samples'];
+}
+
+/**
+ * The candidate's learning curve: the card's own when train recorded one, else a refit on the
+ * master pass's seeded samples (validation on calibration rows, or test rows when there are none).
+ */
+export function candidateLearningCurve(
+  card: ModelCard,
+  scored: ScoredMaster,
+  params: EvaluateParams,
+): CandidateLearningCurve {
+  const { train, calibration, test, cap } = scored.samples;
+  const validation = calibration.seen ? calibration : test;
+  const fromCard = learningCurveFromCard(card.cv);
+  const points =
+    fromCard ??
+    learningCurve(train.items, validation.items, card.features, TARGET, {
+      ...params.learning_curve,
+      seed: params.seed,
+    });
+  return {
+    points,
+    fromCard: fromCard !== null,
+    samples: {
+      learning_curve: fromCard
+        ? { source: 'card' as const }
+        : {
+            source: 'refit' as const,
+            seed: params.seed,
+            train_rows: train.items.length,
+            train_total: scored.trainRows,
+            validation_rows: validation.items.length,
+            validation_total: validation.seen,
+            cap,
+          },
+      bootstrap: { max_rows: params.bootstrap.max_rows ?? null },
+    },
+  };
 }

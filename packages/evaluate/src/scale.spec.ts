@@ -12,7 +12,8 @@ import {
 } from '@bolsillo/core';
 import { bootstrapIndices, bootstrapRows, evaluateScores } from './metrics';
 import { DEFAULT_EVALUATE_PARAMS, type EvaluateParams } from './params';
-import { Reservoir, runEvaluate } from './run';
+import { runEvaluate } from './run';
+import { Reservoir } from './score-master';
 import { makeMasterRows, registerLogistic, tempDataDir, writeMaster } from './fixtures.test-util';
 
 function synthetic(n: number, seed: number): { y: Float64Array; p: Float64Array } {

@@ -1,5 +1,5 @@
 import { barChart, lineChart } from './svg';
-import { learningCurveModel } from './run';
+import { learningCurveModel } from './learning-curve';
 
 /** Text contents of the SVG's <text> elements. */
 const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);

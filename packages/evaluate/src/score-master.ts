@@ -1,0 +1,197 @@
+/**
+ * One streamed pass over the master table: every contender scores the calibration, test and holdout
+ * rows batch by batch (no whole-table row objects), with labels and customers alongside, while the
+ * learning curve's train and validation rows are drawn as seeded reservoir samples.
+ */
+import fs from 'node:fs';
+import {
+  dataLayout,
+  forEachParquetBatch,
+  readContract,
+  readParquetColumnNames,
+  rowsFromTable,
+  seededRandom,
+} from '@bolsillo/core';
+import type { LoadedModel } from '@bolsillo/model';
+import { FEATURE_NAMES, MasterLatestSchema, TARGET, type ModelCard } from '@bolsillo/schema';
+import type { SplitLabels } from './evaluation';
+import { DEFAULT_LEARNING_CURVE_MAX_ROWS, type EvaluateParams } from './params';
+
+type Row = Record<string, unknown>;
+
+/** Splits whose rows are scored: the threshold split (calibration, or test) and the evaluation splits. */
+export const SCORED = ['calibration', 'test', 'holdout'] as const;
+export type Scored = (typeof SCORED)[number];
+
+/** Rows per batch of the master stream: bounds the row objects alive at once. */
+const BATCH_ROWS = 32_768;
+
+/** A growable Float64 column (scores and labels of one split, appended batch by batch). */
+export class Growable {
+  private buf = new Float64Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.buf.length) {
+      const next = new Float64Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.length++] = v;
+  }
+  pushAll(vs: ArrayLike<number>): void {
+    for (let i = 0; i < vs.length; i++) this.push(vs[i]!);
+  }
+  /** A copy of the values. */
+  values(): Float64Array {
+    return this.buf.slice(0, this.length);
+  }
+}
+
+/** Seeded reservoir sample (Algorithm R): a uniform sample of at most `cap` items of a stream of unknown length. */
+export class Reservoir<T> {
+  readonly items: T[] = [];
+  seen = 0;
+  private readonly rand: () => number;
+  constructor(
+    readonly cap: number,
+    seed: number,
+  ) {
+    this.rand = seededRandom(seed);
+  }
+  offer(item: T): void {
+    this.seen++;
+    if (this.items.length < this.cap) this.items.push(item);
+    else {
+      const j = Math.floor(this.rand() * this.seen);
+      if (j < this.cap) this.items[j] = item;
+    }
+  }
+}
+
+/** The master table a candidate is evaluated on: its file, its columns and its customer column. */
+export interface MasterSource {
+  readonly file: string;
+  readonly columns: readonly string[];
+  /** The build's group column (the customer key), or the key itself in older tables. */
+  readonly groupColumn: string;
+}
+
+/** The candidate's master table (the current one when it is gone), its columns and its customer column. */
+export async function openMaster(dataDir: string, hash: string): Promise<MasterSource> {
+  const layout = dataLayout(dataDir);
+  let file = layout.masterTable(hash);
+  if (!fs.existsSync(file)) {
+    const latest = readContract(layout.masterLatest, MasterLatestSchema, null);
+    if (!latest) throw new Error(`evaluate: master table ${hash} not found and no master/latest.json`);
+    file = layout.masterTable(latest.hash);
+  }
+  if (!fs.existsSync(file)) throw new Error(`evaluate: ${file} not found (run build first)`);
+  const columns = await readParquetColumnNames(file);
+  const groupColumn = columns.includes('group') ? 'group' : 'customer_key';
+  if (!columns.includes(groupColumn))
+    throw new Error(`evaluate: ${file} has no customer column (group or customer_key): intervals resample customers`);
+  return { file, columns, groupColumn };
+}
+
+/** Whether a model's features are all columns of the master table. */
+export function canScore(master: MasterSource, card: ModelCard): boolean {
+  return card.features.every((f) => master.columns.includes(f));
+}
+
+/** What one pass over the master table gathered. */
+export interface ScoredMaster {
+  /** Rows read, and train rows among them. */
+  readonly total: number;
+  readonly trainRows: number;
+  /** Distinct customers outside train. */
+  readonly customers: number;
+  /** Labels (0/1) and customer ids (small integers) of each scored split, in row order. */
+  readonly labels: Readonly<Record<Scored, Growable>>;
+  readonly groups: Readonly<Record<Scored, Growable>>;
+  /** Each contender's scores on each scored split, by contender id. */
+  readonly scores: Readonly<Record<string, Readonly<Record<Scored, Growable>>>>;
+  /** The learning curve's seeded samples: train rows, and calibration and test rows for validation. */
+  readonly samples: {
+    readonly train: Reservoir<Row>;
+    readonly calibration: Reservoir<Row>;
+    readonly test: Reservoir<Row>;
+    readonly cap: number;
+  };
+}
+
+/**
+ * Stream the master table once with only the columns a model can use, the target, the split and the
+ * customer (ids and folds are never needed here), and score every scored split's rows with every model.
+ */
+export async function scoreMaster(
+  master: MasterSource,
+  models: readonly { readonly id: string; readonly model: LoadedModel }[],
+  params: EvaluateParams,
+): Promise<ScoredMaster> {
+  const cap = params.learning_curve.max_rows ?? DEFAULT_LEARNING_CURVE_MAX_ROWS;
+  const samples = {
+    train: new Reservoir<Row>(cap, params.seed + 101),
+    calibration: new Reservoir<Row>(cap, params.seed + 102),
+    test: new Reservoir<Row>(cap, params.seed + 103),
+    cap,
+  };
+  const perSplit = () => Object.fromEntries(SCORED.map((s) => [s, new Growable()])) as Record<Scored, Growable>;
+  const labels = perSplit();
+  const groups = perSplit();
+  const scores = Object.fromEntries(models.map((m) => [m.id, perSplit()]));
+  const customerIds = new Map<string, number>();
+  let total = 0;
+  let trainRows = 0;
+  const wanted = new Set<string>([
+    ...FEATURE_NAMES,
+    ...models.flatMap((m) => m.model.card.features),
+    TARGET,
+    'split',
+    master.groupColumn,
+  ]);
+  const columns = master.columns.filter((n) => wanted.has(n));
+  await forEachParquetBatch(master.file, { columns, batchSize: BATCH_ROWS }, (table) => {
+    const rows = rowsFromTable<Row>(table);
+    total += rows.length;
+    const bySplit: Record<Scored, Row[]> = { calibration: [], test: [], holdout: [] };
+    for (const r of rows) {
+      const s = r.split as string;
+      if (s === 'train') {
+        trainRows++;
+        samples.train.offer(r);
+      } else if (s === 'calibration' || s === 'test' || s === 'holdout') {
+        bySplit[s].push(r);
+        if (s !== 'holdout') samples[s].offer(r);
+      }
+    }
+    for (const s of SCORED) {
+      const part = bySplit[s];
+      if (!part.length) continue;
+      for (const r of part) {
+        labels[s].push(r[TARGET] ? 1 : 0);
+        const key = String(r[master.groupColumn]);
+        let id = customerIds.get(key);
+        if (id === undefined) customerIds.set(key, (id = customerIds.size));
+        groups[s].push(id);
+      }
+      for (const m of models) scores[m.id]![s].pushAll(m.model.predict(part));
+    }
+  });
+  return { total, trainRows, customers: customerIds.size, labels, groups, scores, samples };
+}
+
+/** The split the threshold is chosen on: calibration when asked for and present, else test. */
+export function thresholdSplitOf(params: EvaluateParams, scored: ScoredMaster): Scored {
+  return params.threshold.split === 'calibration' && scored.labels.calibration.length > 0 ? 'calibration' : 'test';
+}
+
+/** The labels and customers the evaluation takes: threshold rows, test and holdout. */
+export function splitLabelsOf(scored: ScoredMaster, thresholdSplit: Scored): SplitLabels {
+  return {
+    threshold: scored.labels[thresholdSplit].values(),
+    thresholdSplit,
+    test: scored.labels.test.values(),
+    holdout: scored.labels.holdout.values(),
+    groups: { test: scored.groups.test.values(), holdout: scored.groups.holdout.values() },
+  };
+}
