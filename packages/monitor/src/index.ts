@@ -29,7 +29,14 @@ export { PolicySchema, evaluatePolicy, emptyState, bootstrapBetter } from './pol
 export type { Policy, PolicyRule, MonitorState, RuleState, AlarmInputs, AlarmStatus, PlannedAction } from './policy';
 export { MonitorParamsSchema } from './params';
 export type { MonitorParams } from './params';
-export { runMonitor, loadMonitorConfig, RETRAIN_COMMAND } from './run';
-export type { MonitorOptions, MonitorSummary, ActionRecord, DriftReport } from './run';
+export { runMonitor, loadMonitorConfig } from './run';
+export type { MonitorOptions } from './run';
+export { planWindow, DEFAULT_WINDOW_MAX_ROWS } from './monitor-window';
+export type { WindowPlan, WindowKind } from './monitor-window';
+export { executeAction, RETRAIN_COMMAND } from './actions';
+export type { ActionRecord, ActionContext } from './actions';
+export { dataHealth } from './data-health';
+export type { DataHealthReport } from './data-health';
+export type { MonitorSummary, DriftReport } from './monitor-outputs';
 export { renderMonitoringPage, renderMonitoringHtml } from './page';
 export type { MonitoringPageData } from './page';

@@ -1,5 +1,16 @@
 import fs from 'node:fs';
-import { epochDay, listPartitions, parquetToTable, revengeFlagOfRatio, type FlagRule } from '@bolsillo/core';
+import {
+  DEFAULT_FEATURE_PARAMS,
+  epochDay,
+  listPartitions,
+  parquetToTable,
+  readContract,
+  revengeFlagOfRatio,
+  type DataLayout,
+  type FlagRule,
+} from '@bolsillo/core';
+import { FeatureStoreManifestSchema, MasterManifestSchema } from '@bolsillo/schema';
+import type { WindowRows } from './io';
 
 /**
  * What the data says about outcomes, from the feature store itself: per customer the days with a
@@ -82,4 +93,32 @@ export function maturedSnapshots(
     actual.push(days.some((f) => f > d && f <= d + horizonDays));
   }
   return { rows: out, actual, pending };
+}
+
+/** Forecast horizon used when there is no master table (the build params' default). */
+const DEFAULT_HORIZON_DAYS = 7;
+
+/**
+ * The window's matured snapshots, labelled: the horizon from the reference master table's manifest,
+ * the flag rule from the feature store's params (the rule its history features were computed with),
+ * the outcomes from the feature store from the window's first day on.
+ */
+export function readMaturedWindow(
+  layout: DataLayout,
+  referenceHash: string | null,
+  window: Pick<WindowRows, 'rows' | 'dates'>,
+): MaturedSnapshots & { readonly horizonDays: number } {
+  const horizonDays = referenceHash
+    ? (readContract(layout.masterManifest(referenceHash), MasterManifestSchema, null)?.target.horizon_days ??
+      DEFAULT_HORIZON_DAYS)
+    : DEFAULT_HORIZON_DAYS;
+  const params = {
+    ...DEFAULT_FEATURE_PARAMS,
+    ...readContract(layout.featureManifest, FeatureStoreManifestSchema, null)?.params,
+  };
+  const rule = { threshold: params.revengeThreshold, essential_groups: params.essentialGroups };
+  const matured = window.rows.length
+    ? maturedSnapshots(window.rows, readOutcomeIndex(layout.featureStore, window.dates[0], rule), horizonDays)
+    : { rows: [], actual: [], pending: 0 };
+  return { ...matured, horizonDays };
 }

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { dataLayout, formatTick, niceTicks, readJson, readJsonl } from '@bolsillo/core';
-import type { MonitorSummary, ActionRecord } from './run';
+import type { ActionRecord } from './actions';
+import type { MonitorSummary } from './monitor-outputs';
 
 /** Everything the page shows; each part may be missing (nothing monitored yet). */
 export interface MonitoringPageData {

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { averagePrecision, rocAuc, seededRandom } from '@bolsillo/core';
+import type { DriftResult } from './drift';
 import type { LabelledOutcome } from './performance';
 
 const DriftRuleSchema = Type.Object(
@@ -120,6 +121,19 @@ export interface AlarmInputs {
   readonly championEvaluation: Partial<Record<'pr_auc' | 'roc_auc', number>>;
   /** Labelled outcomes of the recent window, all versions. */
   readonly recentOutcomes: readonly LabelledOutcome[];
+}
+
+/** What the drift rules look at of a drift result (null: no drift was computed). */
+export function driftInputsOf(result: DriftResult | null): AlarmInputs['drift'] {
+  return result
+    ? {
+        rows: result.rows,
+        psiAboveCount: result.psiAboveCount,
+        shareDrifted: result.shareDrifted,
+        features: result.features.length,
+        driftedFeatures: result.features.filter((f) => f.drifted).map((f) => f.feature),
+      }
+    : null;
 }
 
 /** One rule's status after a run. */

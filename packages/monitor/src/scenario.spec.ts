@@ -4,7 +4,9 @@ import { appendJsonl, dataLayout, readContract, readJsonl } from '@bolsillo/core
 import { readAliases, readAudit, setAlias } from '@bolsillo/model';
 import { MasterLatestSchema, type FeatureRow, type PredictionLogEntry } from '@bolsillo/schema';
 import { renderMonitoringPage } from './page';
-import { runMonitor, type ActionRecord, type MonitorOptions, type MonitorSummary } from './run';
+import type { ActionRecord } from './actions';
+import type { MonitorSummary } from './monitor-outputs';
+import { runMonitor, type MonitorOptions } from './run';
 import {
   generatedFeatureRows,
   promoteVersion,
