@@ -1,4 +1,4 @@
-import { seededRandom } from '@bolsillo/core';
+import { Reservoir } from '@bolsillo/core';
 import {
   FEATURE_DECLARATIONS,
   FEATURE_NAMES,
@@ -55,20 +55,10 @@ function coded(col: Column): Coded {
  * Ascending indices of the rows whose split code is `code`: all of them when there are at most
  * `max`, else a seeded uniform sample of exactly `max` (reservoir sampling in row order).
  */
-export function sampleRows(split: Uint8Array, code: number, total: number, max: number, seed: number): Uint32Array {
-  const out = new Uint32Array(Math.min(total, max));
-  const rand = total > max ? seededRandom(seed) : null;
-  let seen = 0;
-  for (let i = 0; i < split.length; i++) {
-    if (split[i] !== code) continue;
-    if (seen < out.length) out[seen] = i;
-    else {
-      const j = Math.floor(rand!() * (seen + 1));
-      if (j < out.length) out[j] = i;
-    }
-    seen++;
-  }
-  return out.sort();
+export function sampleRows(split: Uint8Array, code: number, max: number, seed: number): Uint32Array {
+  const sample = new Reservoir<number>(max, seed);
+  for (let i = 0; i < split.length; i++) if (split[i] === code) sample.offer(i);
+  return Uint32Array.from(sample.items).sort();
 }
 
 /** Thrown when the build must stop; `quality`/`leakage` carry the report that explains why. */
@@ -124,7 +114,7 @@ export function buildMaster(input: Frame, params: BuildParams, ctx: BuildContext
   const TRAIN = SPLITS.indexOf('train');
   let trainTotal = 0;
   for (let i = 0; i < split.length; i++) if (split[i] === TRAIN) trainTotal++;
-  const trainRows = sampleRows(split, TRAIN, trainTotal, maxRows, sampleSeed);
+  const trainRows = sampleRows(split, TRAIN, maxRows, sampleSeed);
   step('selection');
   const selection = selectFeatures(features, y, trainRows, params.model_features, params.selection, {
     trainRows: trainTotal,

@@ -16,7 +16,7 @@ export { computeFlag, forecastTarget, roundHalfEven, TARGET_SOURCES } from './ta
 export type { FlagResult, ForecastTarget } from './target';
 export { runSuite, defaultSuite, expectationId, qualityFailureMessage, qualityWarningsMessage } from './quality';
 export type { Expectation, ExpectationResult, QualityReport, Severity } from './quality';
-export { profileColumns, profileNumeric, profileCategorical, quantileEdges, binIndex } from './profile';
+export { profileColumns, profileNumeric, profileCategorical, quantileEdges } from './profile';
 export { checkLeakage } from './leakage';
 export type { LeakageReport, FeatureLeakage, LeakageCheck, LeakageOptions } from './leakage';
 export { selectFeatures } from './selection';

@@ -1,3 +1,4 @@
+import { binIndex } from '@bolsillo/core';
 import type { CategoricalProfile, NumericProfile, Profile } from '@bolsillo/schema';
 import { cellReader, type CellSource } from './frame';
 
@@ -26,21 +27,6 @@ export function quantileEdges(sorted: Float64Array, bins: number): number[] {
   }
   if (edges.length === 1) edges.push(edges[0]!);
   return edges;
-}
-
-/** Index of the bin of `v` (values outside the edges fall in the first or last bin). */
-export function binIndex(edges: readonly number[], v: number): number {
-  const last = edges.length - 2;
-  if (last <= 0) return 0;
-  let lo = 0;
-  let hi = last;
-  // Largest i with edges[i] <= v, clamped to [0, last]; the last bin includes its upper edge.
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (edges[mid]! <= v) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 /** Profile of a numeric column (numbers; booleans should go to {@link profileCategorical}). */

@@ -83,7 +83,7 @@ export { loadParams, packageFile } from './params';
 export { createProgress, formatCount } from './progress';
 export type { Progress } from './progress';
 
-/** Metrics for scores against labels, the seeded random source, and chart axis ticks. */
+/** Metrics for scores against labels, the seeded random source and reservoir sample, histogram bins, chart axis ticks. */
 export {
   rocAuc,
   averagePrecision,
@@ -96,6 +96,8 @@ export {
 } from './metrics';
 export type { Labels, Scores, ReliabilityBin, Confusion } from './metrics';
 export { niceTicks, formatTick } from './chart-ticks';
+export { Reservoir } from './sampling';
+export { binIndex } from './histogram';
 
 /** Pseudonymisation: the keyed customer key that replaces a customer's identity. */
 export { customerKey, resolveSecret, SECRET_ENV, DEVELOPMENT_SECRET } from './pseudonymise';

@@ -13,7 +13,6 @@ import {
 import { bootstrapIndices, bootstrapRows, evaluateScores } from './metrics';
 import { DEFAULT_EVALUATE_PARAMS, type EvaluateParams } from './params';
 import { runEvaluate } from './run';
-import { Reservoir } from './score-master';
 import { makeMasterRows, registerLogistic, tempDataDir, writeMaster } from './fixtures.test-util';
 
 function synthetic(n: number, seed: number): { y: Float64Array; p: Float64Array } {
@@ -83,19 +82,6 @@ describe('bootstrap at scale', () => {
     expect(rows.length).toBe(1500);
     expect(new Set(rows).size).toBe(1500);
     expect(bootstrapRows(6000, 1500, 10)).not.toEqual(rows);
-  });
-
-  it('reservoir sampling is uniform-sized, seeded and bounded', () => {
-    const a = new Reservoir<number>(50, 1);
-    const b = new Reservoir<number>(50, 1);
-    const c = new Reservoir<number>(50, 2);
-    for (let i = 0; i < 10_000; i++) [a, b, c].forEach((r) => r.offer(i));
-    expect(a.items).toHaveLength(50);
-    expect(a.seen).toBe(10_000);
-    expect(a.items).toEqual(b.items);
-    expect(a.items).not.toEqual(c.items);
-    // Not just the first rows: a uniform sample reaches the second half of the stream.
-    expect(a.items.some((v) => v >= 5000)).toBe(true);
   });
 });
 

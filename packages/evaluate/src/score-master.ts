@@ -10,7 +10,7 @@ import {
   readContract,
   readParquetColumnNames,
   rowsFromTable,
-  seededRandom,
+  Reservoir,
 } from '@bolsillo/core';
 import type { LoadedModel } from '@bolsillo/model';
 import { FEATURE_NAMES, MasterLatestSchema, TARGET, type ModelCard } from '@bolsillo/schema';
@@ -44,27 +44,6 @@ export class Growable {
   /** A copy of the values. */
   values(): Float64Array {
     return this.buf.slice(0, this.length);
-  }
-}
-
-/** Seeded reservoir sample (Algorithm R): a uniform sample of at most `cap` items of a stream of unknown length. */
-export class Reservoir<T> {
-  readonly items: T[] = [];
-  seen = 0;
-  private readonly rand: () => number;
-  constructor(
-    readonly cap: number,
-    seed: number,
-  ) {
-    this.rand = seededRandom(seed);
-  }
-  offer(item: T): void {
-    this.seen++;
-    if (this.items.length < this.cap) this.items.push(item);
-    else {
-      const j = Math.floor(this.rand() * this.seen);
-      if (j < this.cap) this.items[j] = item;
-    }
   }
 }
 

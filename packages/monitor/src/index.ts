@@ -18,7 +18,6 @@ export {
   jensenShannonCritical,
   chiSquareSurvival,
   chiSquareCritical,
-  binIndex,
   histogram,
 } from './stats';
 export { computeModelMetrics, computeValue, metricsOf } from './performance';

@@ -8,7 +8,7 @@ import {
   readJsonl,
   readParquetColumnNames,
   rowsFromTable,
-  seededRandom,
+  Reservoir,
 } from '@bolsillo/core';
 import { FEATURE_NAMES, MasterLatestSchema, ProfileSchema, TARGET } from '@bolsillo/schema';
 import type { DataLayout } from '@bolsillo/core';
@@ -105,25 +105,15 @@ export function readFeatureRows(
   maxRows = Infinity,
   seed = 17,
 ): WindowRows {
-  const kept: { at: number; row: Record<string, unknown> }[] = [];
+  const sample = new Reservoir<Record<string, unknown>>(maxRows, seed);
   const dates: string[] = [];
-  const rand = seededRandom(seed);
-  let seen = 0;
   for (const part of listPartitions(featureStore, range)) {
     dates.push(part.date);
     for (const file of part.files) {
-      for (const row of rowsFromTable(parquetToTable(fs.readFileSync(file)))) {
-        if (kept.length < maxRows) kept.push({ at: seen, row });
-        else {
-          const j = Math.floor(rand() * (seen + 1));
-          if (j < maxRows) kept[j] = { at: seen, row };
-        }
-        seen++;
-      }
+      for (const row of rowsFromTable(parquetToTable(fs.readFileSync(file)))) sample.offer(row);
     }
   }
-  if (seen > maxRows) kept.sort((a, b) => a.at - b.at);
-  return { rows: kept.map((k) => k.row), dates, total: seen, sampled: kept.length };
+  return { rows: sample.inStreamOrder(), dates, total: sample.seen, sampled: sample.items.length };
 }
 
 /** Column arrays from row objects, for the named columns. */

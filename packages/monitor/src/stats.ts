@@ -3,6 +3,8 @@
  * (bin edges + counts) or a frequency table, not a sample, so every test here works on counts.
  */
 
+import { binIndex } from '@bolsillo/core';
+
 /** ln Γ(x) (Lanczos), enough precision for p-values. */
 function logGamma(x: number): number {
   const g = [
@@ -93,26 +95,7 @@ export function ksPValue(d: number, n: number, m: number): number {
   return kolmogorovSurvival((en + 0.12 + 0.11 / en) * d);
 }
 
-/**
- * Histogram bin of `x` for stored edges (length bins + 1): bin i is [e_i, e_{i+1}), the first bin is
- * open below and the last is open above (numpy's convention with open ends), so values outside the
- * reference range still land in a bin.
- */
-export function binIndex(edges: readonly number[], x: number): number {
-  const bins = edges.length - 1;
-  if (bins <= 1) return 0;
-  // Largest i in [0, bins-1] with edges[i] <= x, searching interior edges only.
-  let lo = 0;
-  let hi = bins - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (x >= edges[mid]!) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
-/** Counts of `values` in the stored bins (nulls and NaN skipped). */
+/** Counts of `values` in the stored bins (nulls and NaN skipped; core's {@link binIndex}, build's bins). */
 export function histogram(edges: readonly number[], values: ArrayLike<number>): number[] {
   const counts = new Array<number>(Math.max(1, edges.length - 1)).fill(0);
   for (let i = 0; i < values.length; i++) {
