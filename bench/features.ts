@@ -175,6 +175,12 @@ store and manifest content are identical before and after. Cost: loading core an
 the real file (4,955 rows) a Parquet thread's CPU went from 1.0 to 1.4 s under tsx (1.0 s from the built
 package), nothing measurable at 1M or 10M rows.
 
+Figures that used to sit in code comments: the kernel hands the current row's amount and available ratio to
+the sink and the history through a scratch \`Float64Array\` because a call with a double argument that V8 does
+not inline boxes it into a new heap number, which per row and per feature was most of the offline run's
+garbage (round 1, step 4); and it keeps \`FEATURE_INDEX\` in a module constant because under CommonJS
+transpilation (tsx, Jest) every use of an imported binding is a property read.
+
 Remaining: on 2 cores the wall time is bounded by total CPU / 2, so 200k rows/s needs ≤ 10 µs of CPU per row
 in total with both cores busy; the run is now at ~8.3 µs/row at 10M in round 2's runs (9.3 in the quiet run above, whose process CPU includes start-up and the online store) (main ~2.8, Parquet threads ~2.1 each, V8's
 own threads ~1.4). What is left, by size: parquet-wasm decode + encode, measured alone on 30 partitions of the

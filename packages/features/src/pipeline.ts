@@ -90,9 +90,6 @@ export function historyOrder(cols: TxnColumns): Int32Array {
   return order;
 }
 
-// Bound once: under CommonJS transpilation every call of an imported function is a getter chain.
-const computeBatch = computeBatchInto;
-
 /**
  * Histories already resolved for a customer dictionary: a Parquet thread keeps one growing
  * dictionary for its whole life, so only the entries added since the last batch are looked up.
@@ -134,7 +131,7 @@ export function computeColumnarBatch(
 ): ColumnarFeatureBatch {
   const order = historyOrder(cols);
   const features = new FeatureColumns(cols.length, sink);
-  computeBatch(cols, order, cols.customer_key.ids, historiesByCustomer(cols, states), params, features);
+  computeBatchInto(cols, order, cols.customer_key.ids, historiesByCustomer(cols, states), params, features);
   return { order, features };
 }
 
@@ -148,7 +145,7 @@ export function foldColumnarStates(
   states: CustomerStates,
   params: FeatureParams = DEFAULT_FEATURE_PARAMS,
 ): void {
-  computeBatch(cols, historyOrder(cols), cols.customer_key.ids, historiesByCustomer(cols, states), params, null);
+  computeBatchInto(cols, historyOrder(cols), cols.customer_key.ids, historiesByCustomer(cols, states), params, null);
 }
 
 /**

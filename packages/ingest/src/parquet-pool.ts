@@ -30,7 +30,7 @@ export class ParquetPool {
    * most one table waits beside the one being encoded.
    *
    * Why large tables never encode here: parquet-wasm's memory grows to the largest table an instance has
-   * encoded and never shrinks (about 100 MB for a 25,000-row partition), so encoding them on one thread
+   * encoded and never shrinks (docs/bench-ingest.md), so encoding them on one thread
    * instead of two keeps one such instance, not two. Small tables (a 1M-row file's partitions) add little
    * to it, and encoding them here keeps both cores busy.
    */

@@ -2,7 +2,7 @@ import { FEATURE_DECLARATIONS, type FeatureValues, type Transaction } from '@bol
 import { daysInMonth, epochDay, isBrazilianHoliday } from './calendar';
 import { FEATURE_INDEX, FeatureColumns } from './feature-columns';
 
-// Bound once: under CommonJS transpilation every use of an imported binding is a property read.
+// Feature positions, read for every feature of every row: kept in a module constant (docs/bench-features.md).
 const F = FEATURE_INDEX;
 const FEATURE_COUNT = FEATURE_DECLARATIONS.length;
 /** Indices of the features the sink stores as numbers (all but categories). */
@@ -175,8 +175,8 @@ export interface KernelColumns {
 
 /**
  * The current row's doubles (amount, available ratio), handed to the sink and the history through
- * a typed array: a call with a double argument that V8 does not inline boxes it into a new heap
- * number, which per row and per feature was most of the offline run's garbage.
+ * this scratch array instead of as arguments, so that computing a row allocates nothing
+ * (docs/bench-features.md).
  */
 const ROW = new Float64Array(2);
 const ROW_AMOUNT = 0;
