@@ -19,6 +19,10 @@ export { resolveGbdtParams, fitBins, applyBins, trainGbdt, predictGbdt } from '.
 export type { GbdtParams, BinMapper, TrainedGbdt } from './gbdt';
 export { trainAndSelect, cvCandidate, sampleGroups, selectionScore, groupValidationMask } from './train';
 export type { Trial, FoldMetrics, TrainData, FittedModel, TrainResult, TrainDeps } from './train';
-export { runTrain, trialsCsv, DEFAULT_PARAMS_FILE } from './run';
+export { runTrain, DEFAULT_PARAMS_FILE } from './run';
+export { trialsCsv, populationOf, limitationsOf, modelCard, versionIds } from './model-cards';
+export type { TrainingRun } from './model-cards';
+export { readTrainingInputs, trainingColumns } from './training-inputs';
+export type { TrainingInputs } from './training-inputs';
 export type { RunTrainOptions, RunTrainSummary } from './run';
 export { formatList, formatShow } from './registry-cli';
