@@ -8,7 +8,11 @@
 export { buildMaster, BuildError, sampleRows, DEFAULT_SELECTION_MAX_ROWS } from './build';
 export type { BuildContext, BuildOutput, TargetSummary, FlagSummary } from './build';
 /** I/O adapter behind the CLI: reads `feature-store/`, writes `master/<hash>/` and `master/latest.json`. */
-export { runBuild, buildSourceHash, masterChunks, DEFAULT_PARAMS_FILE } from './run';
+export { runBuild, buildSourceHash, checkFlagRule, DEFAULT_PARAMS_FILE } from './run';
+export { masterChunks, masterHash, masterManifest, writeMasterFolder } from './build-outputs';
+export type { ManifestContext } from './build-outputs';
+export { featureStorePartitions, readFeatureStore } from './read-feature-store';
+export type { FeatureStoreInput } from './read-feature-store';
 export type { RunBuildOptions } from './run';
 export { BuildParamsSchema } from './params';
 export type { BuildParams } from './params';

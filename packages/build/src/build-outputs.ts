@@ -1,0 +1,156 @@
+/**
+ * What the build leaves behind: `master/<hash>/` (the table, its manifest and reports) written
+ * atomically as a folder, then `master/latest.json`; or, when a gate stopped the build, the evidence
+ * in `master/last-failure.json`.
+ */
+import path from 'node:path';
+import {
+  canonicalJson,
+  sha256,
+  tableFromColumns,
+  writeContract,
+  writeDirAtomic,
+  writeFileAtomic,
+  writeParquetBatches,
+  type DataLayout,
+} from '@bolsillo/core';
+import {
+  BuildFailureSchema,
+  LeakageReportSchema,
+  MasterLatestSchema,
+  MasterManifestSchema,
+  MasterRowSchema,
+  ProfileSchema,
+  QualityReportSchema,
+  SelectionSchema,
+  SplitSummarySchema,
+  arrowSchemaFor,
+  type MasterManifest,
+} from '@bolsillo/schema';
+import type { Table } from 'apache-arrow';
+import { directlyConvertible, tableFromTypedColumns } from './arrow-chunks';
+import type { BuildError, BuildOutput } from './build';
+import type { Frame } from './frame';
+import type { BuildParams } from './params';
+import { qualityWarningsMessage } from './quality';
+import { renderBuildReport } from './report';
+
+/** Rows per Arrow chunk (and Parquet row group) of master.parquet: bounds the writer's memory. */
+const MASTER_CHUNK_ROWS = 131_072;
+
+/** The master frame as Arrow tables of at most `rows` rows, with exactly the master schema. */
+export function* masterChunks(master: Frame, rows: number): Generator<Table> {
+  const schema = arrowSchemaFor(MasterRowSchema);
+  const cols = schema.fields.map((f) => {
+    const c = master.columns[f.name];
+    if (!c) throw new Error(`master: column "${f.name}" missing`);
+    return c;
+  });
+  // Typed columns become Arrow data directly; anything else (small test frames) goes cell by cell.
+  const direct = schema.fields.every((f, c) => directlyConvertible(f, cols[c]!));
+  for (let from = 0; from < master.length || (from === 0 && master.length === 0); from += rows) {
+    const to = Math.min(master.length, from + rows);
+    if (direct) {
+      yield tableFromTypedColumns(schema, cols, from, to);
+      if (master.length === 0) break;
+      continue;
+    }
+    const chunk: Record<string, unknown[]> = {};
+    schema.fields.forEach((f, c) => {
+      const out: unknown[] = new Array(to - from);
+      for (let i = from; i < to; i++) out[i - from] = cols[c]!.get(i);
+      chunk[f.name] = out;
+    });
+    yield tableFromColumns(schema, chunk);
+    if (master.length === 0) break;
+  }
+}
+
+/** The master table's folder name (pure): a hash of its content, the params and the build's code. */
+export function masterHash(contentHash: string, params: BuildParams, codeVersion: string): string {
+  return sha256(canonicalJson({ content_hash: contentHash, params, code_version: codeVersion })).slice(0, 16);
+}
+
+/** What the manifest records besides the build output. */
+export interface ManifestContext {
+  readonly hash: string;
+  readonly params: BuildParams;
+  readonly paramsFile: string;
+  readonly codeVersion: string;
+  readonly asOf: string;
+  readonly inputs: MasterManifest['inputs'];
+}
+
+/** `master/<hash>/manifest.json` (pure): inputs, params, code version, target summary and the folder's files. */
+export function masterManifest(out: BuildOutput, ctx: ManifestContext, layout: DataLayout): MasterManifest {
+  const { hash } = ctx;
+  return {
+    hash,
+    content_hash: out.contentHash,
+    rows: out.master.length,
+    columns: Object.keys(out.master.columns),
+    inputs: ctx.inputs,
+    params: ctx.params,
+    params_file: path.basename(ctx.paramsFile),
+    code_version: ctx.codeVersion,
+    freshness_as_of: ctx.asOf,
+    target: out.target,
+    model_features: out.selection.features,
+    files: [
+      layout.masterTable,
+      layout.masterManifest,
+      layout.masterSplits,
+      layout.masterQuality,
+      layout.masterProfile,
+      layout.masterLeakage,
+      layout.masterSelection,
+      layout.masterReport,
+    ].map((file) => path.basename(file(hash))),
+  };
+}
+
+/** Write `master/<hash>/` atomically: master.parquet, the manifest, the reports and report.md. */
+export async function writeMasterFolder(
+  layout: DataLayout,
+  out: BuildOutput,
+  manifest: MasterManifest,
+): Promise<string> {
+  const hash = manifest.hash;
+  const dir = layout.masterDir(hash);
+  await writeDirAtomic(dir, async (_tmp, staged) => {
+    await writeParquetBatches(staged(layout.masterTable(hash)), masterChunks(out.master, MASTER_CHUNK_ROWS));
+    writeContract(staged(layout.masterManifest(hash)), MasterManifestSchema, manifest);
+    writeContract(staged(layout.masterSplits(hash)), SplitSummarySchema, out.splits);
+    writeContract(staged(layout.masterQuality(hash)), QualityReportSchema, out.quality);
+    writeContract(staged(layout.masterProfile(hash)), ProfileSchema, out.profile);
+    writeContract(staged(layout.masterLeakage(hash)), LeakageReportSchema, out.leakage);
+    writeContract(staged(layout.masterSelection(hash)), SelectionSchema, out.selection);
+    writeFileAtomic(staged(layout.masterReport(hash)), renderBuildReport(out, hash));
+  });
+  return dir;
+}
+
+/** Point `master/latest.json` at a complete master folder. */
+export function writeLatest(layout: DataLayout, hash: string): void {
+  writeContract(layout.masterLatest, MasterLatestSchema, { hash });
+}
+
+/** Keep the evidence of a build a quality or leakage gate stopped where a person will look for it. */
+export function writeBuildFailure(layout: DataLayout, error: BuildError): void {
+  writeContract(layout.masterFailure, BuildFailureSchema, {
+    message: error.message,
+    quality: error.quality ?? null,
+    leakage: error.leakage ?? null,
+  });
+}
+
+/** The one-line account of a master table (pure). */
+export function masterSummaryLine(out: BuildOutput, hash: string): string {
+  const t = out.target;
+  return (
+    `master ${hash}: ${out.master.length} snapshots of ${t.customers} customers, ${t.positives} positive ` +
+    `(${(100 * t.prevalence).toFixed(2)}%, ${t.positive_customers} customers; ${t.horizon_days}-day horizon), ` +
+    `${t.censored} censored; flag: ${t.flag.flagged} of ${t.flag.rows} transactions; ` +
+    `${out.selection.features.length} model features, ${qualityWarningsMessage(out.quality)}`
+  );
+}
