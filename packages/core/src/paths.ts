@@ -144,6 +144,30 @@ export const DATASETS = {
     contract: 'OnlineStoreSnapshot (core)',
     description: 'Per-customer feature state at the end of the lake.',
   },
+  featureShards: {
+    path: 'feature-store/shards',
+    format: 'folder',
+    writer: 'features --shard i/N',
+    readers: 'features (its next run, the merge)',
+    description: 'One folder per shard, `<i>-of-<N>`, with that shard’s manifest and customer states.',
+  },
+  featureShardManifest: {
+    path: 'feature-store/shards/{shard}/manifest.json',
+    format: 'json',
+    writer: 'features --shard i/N',
+    readers: 'features (its next run, the merge)',
+    schema: FeatureStoreManifestSchema,
+    description:
+      'A shard’s feature-store manifest: the hashes of the lake files it read, the dates where it has no rows.',
+  },
+  featureShardStates: {
+    path: 'feature-store/shards/{shard}/customers.json',
+    format: 'json',
+    writer: 'features --shard i/N',
+    readers: 'features (its next run, the merge: the online store is their union)',
+    contract: 'OnlineStoreSnapshot (core)',
+    description: 'The states of a shard’s customers at the end of the lake.',
+  },
   onlineEmbedded: {
     path: 'online',
     format: 'lmdb',

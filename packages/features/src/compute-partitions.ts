@@ -1,17 +1,19 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import {
   CustomerHistory,
   FeatureColumns,
   createProgress,
   partitionDir,
+  shardPartName,
   type DatePartition,
   type FeatureParams,
   type OnlineStoreSnapshot,
 } from '@bolsillo/core';
 import { partitionHash } from './features-plan';
 import type { FeatureWriterPool } from './parquet-worker';
-import { computeColumnarBatch, foldColumnarStates, type CustomerStates } from './pipeline';
-import type { TxnColumns } from './txn-columns';
+import { computeColumnarBatch, foldColumnarStates, type CustomerStates, type ShardOfBatch } from './pipeline';
+import { txnColumnsFromRows, type TxnColumns } from './txn-columns';
 
 /** Partitions decoded ahead of the one being computed, and encoded partitions allowed in flight. */
 const READ_AHEAD = 3;
@@ -38,6 +40,12 @@ export class PartitionReader {
     while (this.prefetched.length < READ_AHEAD && this.next < this.partitions.length) {
       const p = this.partitions[this.next++]!;
       const hashes = this.hashes;
+      if (p.files.length === 0) {
+        // A shard's date without any of its parts: no rows.
+        if (hashes) hashes[p.date] = partitionHash(p, []);
+        this.prefetched.push(Promise.resolve(txnColumnsFromRows([])));
+        continue;
+      }
       const pending = this.io.readColumns(p.files, hashes !== null).then(({ cols, fileSha256 }) => {
         if (hashes && fileSha256 !== null) hashes[p.date] = partitionHash(p, fileSha256);
         return cols;
@@ -56,18 +64,19 @@ export function resumeStates(online: OnlineStoreSnapshot, states: CustomerStates
   for (const [key, s] of Object.entries(online.customers)) states.set(key, CustomerHistory.fromState(s));
 }
 
-/** Fold the next `count` partitions of `reader` into the customer states; returns the rows read. */
+/** Fold the next `count` partitions of `reader` into the customer states (a shard's customers only); returns the rows read. */
 export async function replayHistory(
   reader: PartitionReader,
   count: number,
   states: CustomerStates,
   params: FeatureParams,
+  shard?: ShardOfBatch,
 ): Promise<number> {
   let rows = 0;
   for (let k = 0; k < count; k++) {
     const cols = await reader.read();
     rows += cols.length;
-    foldColumnarStates(cols, states, params);
+    foldColumnarStates(cols, states, params, shard);
   }
   return rows;
 }
@@ -78,6 +87,12 @@ export interface WriteFeaturesOptions {
   readonly states: CustomerStates;
   readonly params: FeatureParams;
   readonly featureStore: string;
+  /**
+   * Shard i computes its customers' rows into `part-<i>.parquet` of each date and removes its part of a
+   * date where it has none (listed in `emptyDates`); the whole run writes `part-0.parquet`.
+   */
+  readonly shard?: ShardOfBatch;
+  readonly emptyDates?: Set<string>;
   readonly log: (message: string) => void;
   /**
    * Called once the last batch is computed, while the threads still encode and write the last partitions
@@ -105,16 +120,21 @@ export async function writeFeaturePartitions(
     // some slack so that later, slightly larger partitions fit too.
     const recycled =
       io.spareSink(cols.length) ?? new FeatureColumns(Math.ceil(cols.length * 1.25), { categoryCodes: true });
-    const batch = computeColumnarBatch(cols, states, params, { categoryCodes: true, recycled });
-    const written = io.writeFeatures(
-      path.join(partitionDir(options.featureStore, p.date), 'part-0.parquet'),
-      cols,
-      batch,
-    );
+    const batch = computeColumnarBatch(cols, states, params, { categoryCodes: true, recycled }, options.shard);
+    const file = path.join(partitionDir(options.featureStore, p.date), shardPartName(options.shard?.index ?? 0));
+    options.emptyDates?.delete(p.date);
+    if (options.shard && batch.order.length === 0) {
+      fs.rmSync(file, { force: true });
+      options.emptyDates?.add(p.date);
+      progress.tick(1, `${rows} rows`);
+      continue;
+    }
+    const computed = batch.order.length; // the order's buffer is transferred to the writing thread
+    const written = io.writeFeatures(file, cols, batch);
     written.catch(() => undefined); // surfaced when awaited below
     writes.push(written);
     if (writes.length >= WRITE_BEHIND) await writes.shift();
-    rows += cols.length;
+    rows += computed;
     progress.tick(1, `${rows} rows`);
   }
   options.afterCompute?.();

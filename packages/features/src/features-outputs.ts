@@ -1,6 +1,8 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import {
-  ONLINE_STORE_FILE,
+  partShard,
+  partitionDir,
   writeFileAtomic,
   writeJsonAtomic,
   type CustomerState,
@@ -28,7 +30,9 @@ export function lakeAsOf(run: FeaturesRunPlan): string {
 /**
  * Finish a run once every feature partition is written: refuse a lake partition hashed while read that
  * is not what ingest wrote, then write the online store file and, last, the manifest (so a failure before
- * it leaves the old manifest and the next run redoes the work).
+ * it leaves the old manifest and the next run redoes the work). A shard writes its own states and
+ * manifest (with the dates where it has no rows); the whole run removes the parts and states shards left
+ * in the dates it rewrote.
  */
 export function commitFeatureRun(
   layout: DataLayout,
@@ -36,9 +40,15 @@ export function commitFeatureRun(
   params: FeatureParams,
   onlineText: string,
   updatedAt: Date,
+  emptyDates: ReadonlySet<string> = new Set(),
 ): void {
   if (run.hashWhileReading) refuseCorrupt(layout, run.lake, run.inputs);
-  writeFileAtomic(path.join(layout.onlineStore, ONLINE_STORE_FILE), onlineText);
+  if (!run.shard)
+    removeShardParts(
+      layout,
+      run.todo.map((p) => p.date),
+    );
+  writeFileAtomic(run.files.online, onlineText);
   const unhashed = Object.keys(run.inputs).filter((d) => run.inputs[d] === '');
   if (unhashed.length > 0)
     throw new Error(`features: lake partitions left unhashed (${unhashed.join(', ')}); the manifest is not written`);
@@ -49,6 +59,21 @@ export function commitFeatureRun(
     inputs: run.inputs,
     as_of: lakeAsOf(run),
     updated_at: updatedAt.toISOString(),
+    ...(run.shard ? { empty_dates: run.lake.map((p) => p.date).filter((d) => emptyDates.has(d)) } : {}),
   };
-  writeJsonAtomic(layout.featureManifest, manifest);
+  writeJsonAtomic(run.files.manifest, manifest);
+}
+
+/**
+ * One process owns the store: in the dates it rewrote, parts of shards (`part-<j>`, j ≥ 1) go, and the
+ * shards' states, which no longer describe the store.
+ */
+function removeShardParts(layout: DataLayout, dates: readonly string[]): void {
+  for (const d of dates) {
+    const dir = partitionDir(layout.featureStore, d);
+    if (!fs.existsSync(dir)) continue;
+    for (const f of fs.readdirSync(dir))
+      if ((partShard(f)?.index ?? 0) > 0) fs.rmSync(path.join(dir, f), { force: true });
+  }
+  fs.rmSync(layout.featureShards, { recursive: true, force: true });
 }

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  ONLINE_STORE_FILE,
   canonicalJson,
   listPartitions,
+  shardPartName,
   readJson,
   readOnlineStore,
   sha256,
@@ -13,7 +13,8 @@ import {
   type OnlineStoreSnapshot,
 } from '@bolsillo/core';
 import { FEATURE_DECLARATIONS } from '@bolsillo/schema';
-import { planIncremental, type FeatureStoreManifest, type IncrementalPlan } from './pipeline';
+import { featureRunFiles, lakeForRun, type FeatureRunFiles } from './features-shards';
+import { planIncremental, type FeatureStoreManifest, type IncrementalPlan, type ShardOfBatch } from './pipeline';
 
 /** Hash identifying the configuration: params plus the feature declarations (any change recomputes all). */
 export function configHash(params: FeatureParams): string {
@@ -22,8 +23,12 @@ export function configHash(params: FeatureParams): string {
 
 /** What a features run will do, decided before any partition is read. */
 export interface FeaturesRunPlan extends IncrementalPlan {
-  /** The lake's date partitions, in date order. */
+  /** The lake's date partitions, in date order (a shard's: only its own parts when the lake is split the same way). */
   readonly lake: readonly DatePartition[];
+  /** Shard i of N (its customers only, its own part files, manifest and states), or the whole store. */
+  readonly shard?: ShardOfBatch;
+  /** Where this run's manifest and customer states live. */
+  readonly files: FeatureRunFiles;
   readonly configHash: string;
   readonly previous: FeatureStoreManifest | null;
   /** The online store file (null with `full` or when there is none). */
@@ -53,22 +58,31 @@ export interface FeaturesRunPlan extends IncrementalPlan {
  * Plan a run from the lake, the previous manifest and the online store ({@link planIncremental}). A lake
  * partition whose bytes differ from what ingest recorded is refused before it is read.
  */
-export function planFeaturesRun(layout: DataLayout, params: FeatureParams, full: boolean): FeaturesRunPlan {
-  const lake = listPartitions(layout.lake);
+export function planFeaturesRun(
+  layout: DataLayout,
+  params: FeatureParams,
+  full: boolean,
+  shard?: ShardOfBatch,
+): FeaturesRunPlan {
+  const { lake } = lakeForRun(layout, shard);
   if (lake.length === 0) throw new Error(`no lake partitions under ${layout.lake} (run ingest first)`);
-  const previous =
-    full || !fs.existsSync(layout.featureManifest) ? null : readJson<FeatureStoreManifest>(layout.featureManifest);
+  const files = featureRunFiles(layout, shard);
+  const previous = full || !fs.existsSync(files.manifest) ? null : readJson<FeatureStoreManifest>(files.manifest);
   const hash = configHash(params);
   const hashWhileReading = previous === null || previous.config_hash !== hash;
   const inputs: Record<string, string> = Object.fromEntries(
     lake.map((p) => [p.date, hashWhileReading ? '' : partitionHash(p)]),
   );
-  const online = full ? null : readOnlineStore(path.join(layout.onlineStore, ONLINE_STORE_FILE));
+  const online = full ? null : readOnlineStore(files.online);
+  // A shard's output of a date is its own part, or nothing when it had no rows that day.
   const existing = new Set(
     listPartitions(layout.featureStore)
-      .filter((p) => p.files.length > 0)
+      .filter((p) =>
+        shard ? p.files.some((f) => path.basename(f) === shardPartName(shard.index)) : p.files.length > 0,
+      )
       .map((p) => p.date),
   );
+  for (const d of previous?.empty_dates ?? []) existing.add(d);
   if (!hashWhileReading) refuseCorrupt(layout, lake, inputs);
   let plan = planIncremental(previous, inputs, hash, existing);
   // The online store must reflect the current lake even when no feature partition changes.
@@ -85,6 +99,8 @@ export function planFeaturesRun(layout: DataLayout, params: FeatureParams, full:
   return {
     ...plan,
     lake,
+    ...(shard ? { shard } : {}),
+    files,
     configHash: hash,
     previous,
     online,
@@ -115,20 +131,35 @@ export function refuseCorrupt(
   lake: readonly DatePartition[],
   inputs: Readonly<Record<string, string>>,
 ): void {
-  const recorded = readJson<{ partitions?: Record<string, { sha256: string }> } | null>(
-    layout.ingestManifest,
-    null,
-  )?.partitions;
+  const recorded = recordedLakeHashes(layout);
   if (!recorded) return;
   const corrupt = lake.filter((p) => {
-    const r = recorded[p.date];
-    if (!r || p.files.length !== 1 || !inputs[p.date]) return false;
-    return inputs[p.date] !== sha256(`${path.basename(p.files[0]!)}:${r.sha256}`);
+    if (p.files.length === 0 || !inputs[p.date]) return false;
+    const shas = p.files.map((f) => recorded(p.date, f));
+    if (shas.some((x) => x === undefined)) return false;
+    return inputs[p.date] !== partitionHash(p, shas as string[]);
   });
   if (corrupt.length > 0) {
     throw new Error(
-      `lake partition(s) ${corrupt.map((p) => p.files[0]).join(', ')} do not match the sha256 ingest recorded in ${layout.ingestManifest} ` +
+      `lake partition(s) ${corrupt.map((p) => p.files.join(', ')).join(', ')} do not match the sha256 ingest recorded in ${layout.ingestManifest} ` +
         '(corrupt, or changed outside ingest); nothing was written to the online store or the manifest. Rebuild the lake: ingest --backfill.',
     );
   }
+}
+
+/**
+ * The sha256 ingest recorded for a lake file (date, file path): each part of a sharded lake, or the one
+ * `part-0.parquet` of a lake written in one process; undefined for files it does not record (landed rows).
+ * Null without a lake manifest.
+ */
+export function recordedLakeHashes(layout: DataLayout): ((date: string, file: string) => string | undefined) | null {
+  const recorded = readJson<{
+    partitions?: Record<string, { sha256: string; parts?: Record<string, { sha256: string }> }>;
+  } | null>(layout.ingestManifest, null)?.partitions;
+  if (!recorded) return null;
+  return (date, file) => {
+    const r = recorded[date];
+    const name = path.basename(file);
+    return r?.parts ? r.parts[name]?.sha256 : name === shardPartName(0) ? r?.sha256 : undefined;
+  };
 }

@@ -3,6 +3,7 @@ import {
   DEFAULT_FEATURE_PARAMS,
   FeatureColumns,
   computeBatchInto,
+  shardsOfDictionary,
   type FeatureColumnsOptions,
   type FeatureParams,
 } from '@bolsillo/core';
@@ -90,6 +91,28 @@ export function historyOrder(cols: TxnColumns): Int32Array {
   return order;
 }
 
+/** Shard `index` of `count`: a batch's rows of other customers are left out. */
+export interface ShardOfBatch {
+  readonly index: number;
+  readonly count: number;
+}
+
+/**
+ * The positions of `order` whose row's customer belongs to the shard (core `shardOf`), in order: a shard
+ * reading a lake not split the same way computes only its customers' rows. `order` itself when all do.
+ */
+export function shardOrder(cols: TxnColumns, order: Int32Array, shard: ShardOfBatch): Int32Array {
+  const of = shardsOfDictionary(cols.customer_key.dict, shard.count);
+  const ids = cols.customer_key.ids;
+  let n = 0;
+  for (let k = 0; k < order.length; k++) if (of[ids[order[k]!]!] === shard.index) n++;
+  if (n === order.length) return order;
+  const out = new Int32Array(n);
+  let j = 0;
+  for (let k = 0; k < order.length; k++) if (of[ids[order[k]!]!] === shard.index) out[j++] = order[k]!;
+  return out;
+}
+
 /**
  * Histories already resolved for a customer dictionary: a Parquet thread keeps one growing
  * dictionary for its whole life, so only the entries added since the last batch are looked up.
@@ -121,15 +144,17 @@ function historiesByCustomer(cols: TxnColumns, states: CustomerStates): Customer
  * Feature values of a columnar batch, in history order, written into one {@link FeatureColumns}
  * by the kernel's {@link computeBatchInto}; `states` is advanced in place exactly as
  * {@link computeFeatureBatch} does (which is this function on row objects). `sink` chooses how
- * category features are stored (codes for a batch sent to a Parquet thread).
+ * category features are stored (codes for a batch sent to a Parquet thread). With `shard`, only its
+ * customers' rows are computed (`order` holds those).
  */
 export function computeColumnarBatch(
   cols: TxnColumns,
   states: CustomerStates,
   params: FeatureParams,
   sink: FeatureColumnsOptions = {},
+  shard?: ShardOfBatch,
 ): ColumnarFeatureBatch {
-  const order = historyOrder(cols);
+  const order = shard ? shardOrder(cols, historyOrder(cols), shard) : historyOrder(cols);
   const features = new FeatureColumns(cols.length, sink);
   computeBatchInto(cols, order, cols.customer_key.ids, historiesByCustomer(cols, states), params, features);
   return { order, features };
@@ -144,8 +169,10 @@ export function foldColumnarStates(
   cols: TxnColumns,
   states: CustomerStates,
   params: FeatureParams = DEFAULT_FEATURE_PARAMS,
+  shard?: ShardOfBatch,
 ): void {
-  computeBatchInto(cols, historyOrder(cols), cols.customer_key.ids, historiesByCustomer(cols, states), params, null);
+  const order = shard ? shardOrder(cols, historyOrder(cols), shard) : historyOrder(cols);
+  computeBatchInto(cols, order, cols.customer_key.ids, historiesByCustomer(cols, states), params, null);
 }
 
 /**
@@ -201,6 +228,10 @@ export interface FeatureStoreManifest {
   /** Latest date folded into the online store. */
   readonly as_of: string | null;
   readonly updated_at: string;
+  /** Shards the store was written by (absent: one process). */
+  readonly shards?: number;
+  /** A shard's manifest: lake dates on which the shard has no rows (no part file, nothing to recompute). */
+  readonly empty_dates?: readonly string[];
 }
 
 /** Which partitions a run must write. */

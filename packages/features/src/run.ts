@@ -1,10 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  cleanPartTemporaries,
   cleanTemporaries,
   dataLayout,
   listPartitions,
   partitionDir,
+  shardOf,
+  shardPartName,
   threadCpuSeconds,
   type FeatureParams,
   type ParquetCompression,
@@ -15,7 +18,7 @@ import { PartitionReader, replayHistory, resumeStates, writeFeaturePartitions } 
 import { commitFeatureRun, lakeAsOf, onlineStoreText } from './features-outputs';
 import { partitionHash, planFeaturesRun, refuseCorrupt, type FeaturesRunPlan } from './features-plan';
 import { FeatureWriterPool } from './parquet-worker';
-import type { CustomerStates } from './pipeline';
+import type { CustomerStates, ShardOfBatch } from './pipeline';
 
 /** Options of {@link runFeatures}. */
 export interface RunFeaturesOptions {
@@ -28,6 +31,12 @@ export interface RunFeaturesOptions {
   readonly log?: (message: string) => void;
   /** Clock for the manifest's `updated_at` (injected so tests can pin it). */
   readonly now?: () => Date;
+  /**
+   * Run shard `index` of `count`: the customers hashing to `index`, into `part-<index>.parquet` of each
+   * date, with the shard's manifest and customer states in `feature-store/shards/<index>-of-<count>/`;
+   * `mergeFeatures` then writes the store's manifest and online store file.
+   */
+  readonly shard?: ShardOfBatch;
 }
 
 /** What a features run did. */
@@ -79,18 +88,25 @@ async function computeFeatures(options: RunFeaturesOptions): Promise<RunFeatures
   const log = options.log ?? (() => undefined);
   const layout = dataLayout(options.dataDir);
   const params = options.params;
-  // Leftovers of a writer killed mid-rename; the manifest is only written after all partitions, so nothing is lost.
-  cleanTemporaries(path.dirname(layout.featureStore));
-  const run = planFeaturesRun(layout, params, options.full === true);
+  const shard = options.shard && options.shard.count > 1 ? options.shard : undefined;
+  // Leftovers of a writer killed mid-rename; the manifest is only written after all partitions, so nothing is
+  // lost. A shard removes only its own: the others may be writing theirs.
+  if (shard) cleanPartTemporaries(layout.featureStore, [shardPartName(shard.index)]);
+  else cleanTemporaries(path.dirname(layout.featureStore));
+  const run = planFeaturesRun(layout, params, options.full === true, shard);
   if (run.nothingToDo) {
     log(`nothing to do: ${run.reason}`);
     return { ...counts(run, 0, 0), customers: Object.keys(run.online!.customers).length };
   }
   log(`plan: ${run.reason}${run.from ? `; recompute from ${run.from}` : ''}`);
-  for (const date of run.removed) fs.rmSync(partitionDir(layout.featureStore, date), { recursive: true, force: true });
+  for (const date of run.removed) {
+    const dir = partitionDir(layout.featureStore, date);
+    fs.rmSync(shard ? path.join(dir, shardPartName(shard.index)) : dir, { recursive: true, force: true });
+  }
 
   // States just before `from`: resumed from the online store on a pure append, else replayed from the lake.
   const states: CustomerStates = new Map();
+  const emptyDates = new Set(run.previous?.empty_dates ?? []);
   let onlineText = '';
   const io = new FeatureWriterPool(PARQUET_THREADS, options.compression ?? 'snappy');
   try {
@@ -99,17 +115,21 @@ async function computeFeatures(options: RunFeaturesOptions): Promise<RunFeatures
       resumeStates(run.online!, states);
       log(`resumed ${states.size} customer states from the online store as of ${run.online!.as_of}`);
     }
-    const replayed = await replayHistory(reader, run.replay.length, states, params);
+    const replayed = await replayHistory(reader, run.replay.length, states, params, shard);
     const written = await writeFeaturePartitions(reader, run.todo, {
       io,
       states,
       params,
       featureStore: layout.featureStore,
+      ...(shard ? { shard, emptyDates } : {}),
       log,
-      afterCompute: () => (onlineText = onlineStoreText(states, params, lakeAsOf(run))),
+      afterCompute: () => {
+        if (shard) keepShardCustomers(states, shard);
+        onlineText = onlineStoreText(states, params, lakeAsOf(run));
+      },
     });
     const threads = await threadCpuReport(io, log);
-    commitFeatureRun(layout, run, params, onlineText, (options.now ?? (() => new Date()))());
+    commitFeatureRun(layout, run, params, onlineText, (options.now ?? (() => new Date()))(), emptyDates);
     return {
       ...counts(run, replayed + written, written),
       customers: states.size,
@@ -118,6 +138,14 @@ async function computeFeatures(options: RunFeaturesOptions): Promise<RunFeatures
   } finally {
     await io.close();
   }
+}
+
+/**
+ * A shard's states: only its customers (a shard reading every lake file met the others' customers, whose
+ * histories stayed empty).
+ */
+function keepShardCustomers(states: CustomerStates, shard: ShardOfBatch): void {
+  for (const key of [...states.keys()]) if (shardOf(key, shard.count) !== shard.index) states.delete(key);
 }
 
 /** The counts of a run's result, all but customers. */

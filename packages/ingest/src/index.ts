@@ -40,7 +40,7 @@ export { planIngest, affectedDates, mergePartition, EMPTY_MANIFEST, LAKE_SCHEMA 
 export type { IngestManifest, ManifestFile, IngestPlan, PartitionRecord } from './lake';
 export { runIngest } from './run';
 export type { RunIngestOptions } from './run';
-export { mergeIngest, shardLakeDir, LAKE_SHARDS_DIR } from './ingest-shards';
+export { mergeIngest, shardLakeDir } from './ingest-shards';
 export type { MergeIngestOptions } from './ingest-shards';
 export { ShardRowFilter } from './shard-rows';
 export { IngestParamsSchema, DEFAULT_PARAMS_FILE, DEFAULT_K_ANONYMITY } from './params';

@@ -19,12 +19,9 @@ import type { IngestManifest, ManifestFile, PartitionRecord } from './lake';
 import { DEFAULT_K_ANONYMITY, DEFAULT_PARAMS_FILE, IngestParamsSchema } from './params';
 import { addKAnonymityGroups, kAnonymityFromGroups } from './parse-file';
 
-/** The folder under `lake/` holding each shard's own manifest and landing state (`<i>-of-<N>/`). */
-export const LAKE_SHARDS_DIR = 'shards';
-
 /** Shard i of N's folder: its manifest (its customers' rows and parts only) and landing state. */
 export function shardLakeDir(layout: DataLayout, index: number, count: number): string {
-  return path.join(path.dirname(layout.lake), LAKE_SHARDS_DIR, shardTag(index, count));
+  return path.dirname(layout.lakeShardManifest(shardTag(index, count)));
 }
 
 /** Options of {@link mergeIngest}. */
@@ -49,7 +46,7 @@ export function mergeIngest(options: MergeIngestOptions): StageResult {
   const n = options.shards;
   const params = loadParams(options.paramsFile ?? DEFAULT_PARAMS_FILE, IngestParamsSchema);
   const shards = Array.from({ length: n }, (_, i) => {
-    const file = path.join(shardLakeDir(layout, i, n), 'manifest.json');
+    const file = layout.lakeShardManifest(shardTag(i, n));
     if (!fs.existsSync(file))
       throw new Error(
         `shard ${i} of ${n} has not run (no ${path.relative(layout.root, file)}): run ingest --shard ${i}/${n}`,
@@ -115,9 +112,9 @@ export function mergeIngest(options: MergeIngestOptions): StageResult {
 
   // Parts and states of shards this count does not have are an earlier run's: the lake is this run's parts.
   const removed = removeStaleParts(layout.lake, n, ['part', 'landing']);
-  for (const s of listShardDirs(path.join(path.dirname(layout.lake), LAKE_SHARDS_DIR)))
+  for (const s of listShardDirs(layout.lakeShards))
     if (s.count !== n) fs.rmSync(s.dir, { recursive: true, force: true });
-  fs.rmSync(path.join(path.dirname(layout.lake), 'landing.json'), { force: true });
+  fs.rmSync(layout.landingState, { force: true });
   cleanTemporaries(path.dirname(layout.lake));
   writeJsonAtomic(layout.ingestManifest, merged);
 

@@ -17,7 +17,7 @@ import { startIngestWorkers } from './ingest-workers';
 import { nextManifest, writeIngestManifest, writeQuarantine } from './ingest-manifest';
 import { checkSecret, hashSourceFiles, isNothingToDo, planRun, type IngestRunPlan } from './ingest-plan';
 import { logSummary, summarise } from './ingest-summary';
-import { LAKE_SHARDS_DIR, shardLakeDir } from './ingest-shards';
+import { shardLakeDir } from './ingest-shards';
 import { kAnonymityGroups, type QuasiIdentifiers } from './parse-file';
 import { ShardRowFilter } from './shard-rows';
 import { EMPTY_MANIFEST, affectedDates, type IngestManifest } from './lake';
@@ -123,7 +123,7 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
     if (!shard) {
       // One process owns the whole lake: parts of shards a sharded run left, and their manifests, go.
       removeStaleParts(layout.lake, 1, ['part']);
-      fs.rmSync(path.join(path.dirname(layout.lake), LAKE_SHARDS_DIR), { recursive: true, force: true });
+      fs.rmSync(layout.lakeShards, { recursive: true, force: true });
     }
     writeIngestManifest(
       manifestFile,

@@ -99,6 +99,12 @@ export const FeatureStoreManifestSchema = Type.Object(
     inputs: Type.Record(Type.String(), Type.String(), { description: 'Lake partition date → hash of its files.' }),
     as_of: Nullable(IsoDateSchema),
     updated_at: Type.String(),
+    shards: Type.Optional(Type.Integer({ minimum: 1, description: 'Shards the store was written by.' })),
+    empty_dates: Type.Optional(
+      Type.Array(IsoDateSchema, {
+        description: "A shard's manifest: lake dates on which the shard has no rows (no part file).",
+      }),
+    ),
   },
   { title: 'FeatureStoreManifest' },
 );

@@ -1,0 +1,309 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  DEFAULT_FEATURE_PARAMS,
+  ONLINE_STORE_FILE,
+  dataLayout,
+  listPartitions,
+  partitionDir,
+  readParquetFile,
+  rowsFromTable,
+  sha256,
+  shardOf,
+  tableFromRows,
+  writeParquetFile,
+  writeJsonAtomic,
+} from '@bolsillo/core';
+import { TransactionSchema, arrowSchemaFor, type Transaction } from '@bolsillo/schema';
+import { itRealData, realDataPath } from '@bolsillo/testing';
+import { featureRunFiles, mergeFeatures } from './features-shards';
+import { syntheticTransactions, tempDataDir, writeLake } from './fixtures.test-util';
+import type { FeatureStoreManifest } from './pipeline';
+import { runFeatures } from './run';
+
+const ROOT = path.resolve(__dirname, '../../..');
+/** Several stage runs (or processes) per test, on a shared machine. */
+const SLOW = 400_000;
+const TSX = require.resolve('tsx/cli', { paths: [ROOT] });
+const params = DEFAULT_FEATURE_PARAMS;
+const now = () => new Date('2026-12-03T00:00:00Z');
+const quiet = () => undefined;
+
+/** A lake as ingest writes it in n shards: `part-<i>.parquet` holds the customers hashing to i; the manifest records each part. */
+function writeShardedLake(dataDir: string, txns: readonly Transaction[], n: number): void {
+  const layout = dataLayout(dataDir);
+  const schema = arrowSchemaFor(TransactionSchema);
+  const partitions: Record<string, { rows: number; sha256: string; parts: Record<string, object> }> = {};
+  const byDate = new Map<string, Transaction[]>();
+  for (const t of txns) byDate.set(t.date, [...(byDate.get(t.date) ?? []), t]);
+  for (const [date, rows] of [...byDate].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const parts: Record<string, { rows: number; sha256: string }> = {};
+    for (let i = 0; i < n; i++) {
+      const mine = rows.filter((t) => shardOf(t.customer_key, n) === i);
+      if (mine.length === 0) continue;
+      const file = path.join(partitionDir(layout.lake, date), `part-${i}.parquet`);
+      writeParquetFile(file, tableFromRows(schema, mine));
+      parts[`part-${i}.parquet`] = { rows: mine.length, sha256: sha256(fs.readFileSync(file)) };
+    }
+    const names = Object.keys(parts);
+    partitions[date] = {
+      rows: rows.length,
+      sha256: sha256(names.map((p) => `${p}:${parts[p]!.sha256}`).join('\n')),
+      parts,
+    };
+  }
+  writeJsonAtomic(layout.ingestManifest, { version: 1, files: {}, partitions, content_hash: '', shards: n });
+}
+
+const whole = (dataDir: string) => runFeatures({ dataDir, params, log: quiet, now });
+
+async function sharded(dataDir: string, n: number) {
+  for (let i = 0; i < n; i++) await runFeatures({ dataDir, params, log: quiet, now, shard: { index: i, count: n } });
+  return mergeFeatures({ layout: dataLayout(dataDir), shards: n, now });
+}
+
+/** The feature store's rows as a multiset (each row as JSON, sorted). */
+const featureRows = (dataDir: string) =>
+  listPartitions(dataLayout(dataDir).featureStore)
+    .flatMap((p) => p.files.flatMap((f) => rowsFromTable<Record<string, unknown>>(readParquetFile(f))))
+    .map((r) => JSON.stringify(r))
+    .sort();
+
+const onlineText = (dataDir: string) =>
+  fs.readFileSync(path.join(dataLayout(dataDir).onlineStore, ONLINE_STORE_FILE), 'utf8');
+
+const manifest = (dataDir: string) =>
+  JSON.parse(fs.readFileSync(dataLayout(dataDir).featureManifest, 'utf8')) as FeatureStoreManifest;
+
+function expectSameStore(actual: string, expected: string) {
+  const rows = featureRows(actual);
+  expect(rows.length).toBe(featureRows(expected).length);
+  expect(rows).toEqual(featureRows(expected));
+  expect(onlineText(actual)).toBe(onlineText(expected));
+}
+
+const partNames = (dataDir: string) =>
+  new Set(listPartitions(dataLayout(dataDir).featureStore).flatMap((p) => p.files.map((f) => path.basename(f))));
+
+/** 40 customers over 90 days: some shard has no row on some days. */
+const txns = (n: number, seed: number, days = 90) => syntheticTransactions(n, seed, 40, days);
+
+describe('features in shards', () => {
+  it(
+    '4 shards + merge over a lake ingested in 4 shards give the rows, online store and manifest of one process',
+    async () => {
+      const data = tempDataDir('aligned');
+      const reference = tempDataDir('aligned-one');
+      const rows = txns(1500, 41);
+      writeShardedLake(data, rows, 4);
+      writeShardedLake(reference, rows, 4);
+      await whole(reference);
+      const merged = await sharded(data, 4);
+      expect(merged.customers).toBe(40);
+      expectSameStore(data, reference);
+      expect({ ...manifest(data), shards: undefined }).toEqual({ ...manifest(reference), shards: undefined });
+      expect(manifest(data).shards).toBe(4);
+      expect(partNames(data)).toEqual(new Set([0, 1, 2, 3].map((i) => `part-${i}.parquet`)));
+      // Days without a row of a shard's customers: no part, recorded as such.
+      const empty = [0, 1, 2, 3].flatMap(
+        (i) =>
+          (
+            JSON.parse(
+              fs.readFileSync(featureRunFiles(dataLayout(data), { index: i, count: 4 }).manifest, 'utf8'),
+            ) as FeatureStoreManifest
+          ).empty_dates ?? [],
+      );
+      expect(empty.length).toBeGreaterThan(0);
+
+      // And the same as one process over a lake written in one process.
+      const plain = tempDataDir('aligned-plain');
+      writeLake(plain, rows);
+      await whole(plain);
+      expectSameStore(data, plain);
+    },
+    SLOW,
+  );
+
+  it(
+    '3 shards over a lake written in one process read every file and keep their customers',
+    async () => {
+      const data = tempDataDir('fallback');
+      const reference = tempDataDir('fallback-one');
+      const rows = txns(1200, 42);
+      writeLake(data, rows);
+      writeLake(reference, rows);
+      await whole(reference);
+      await sharded(data, 3);
+      expectSameStore(data, reference);
+      expect({ ...manifest(data), shards: undefined }).toEqual({ ...manifest(reference), shards: undefined });
+      for (const p of listPartitions(dataLayout(data).featureStore))
+        for (const f of p.files) {
+          const i = Number(/part-(\d+)/.exec(f)![1]);
+          for (const r of rowsFromTable<{ customer_key: string }>(readParquetFile(f)))
+            expect(shardOf(r.customer_key, 3)).toBe(i);
+        }
+    },
+    SLOW,
+  );
+
+  it(
+    'incremental shard runs (an appended day, a changed day) and one process after shards equal a clean run',
+    async () => {
+      const data = tempDataDir('inc');
+      const rows = txns(1000, 43, 60);
+      writeShardedLake(data, rows, 2);
+      await sharded(data, 2);
+      // Later days only: each shard resumes from its own states.
+      const later = syntheticTransactions(300, 44, 40, 10).map((t, k) => ({
+        ...t,
+        date: `2019-07-${String(1 + (k % 9)).padStart(2, '0')}`,
+        txn_id: `later.csv#${k + 2}`,
+        source_file: 'later.csv',
+      }));
+      writeShardedLake(data, [...rows, ...later], 2);
+      await sharded(data, 2);
+      const clean = tempDataDir('inc-clean');
+      writeShardedLake(clean, [...rows, ...later], 2);
+      await whole(clean);
+      expectSameStore(data, clean);
+
+      // An earlier day changed: recomputed from there in every shard.
+      const changed = [...rows.map((t) => (t.date === '2019-04-20' ? { ...t, amount: 1 } : t)), ...later];
+      writeShardedLake(data, changed, 2);
+      await sharded(data, 2);
+      const clean2 = tempDataDir('inc-clean2');
+      writeShardedLake(clean2, changed, 2);
+      await whole(clean2);
+      expectSameStore(data, clean2);
+
+      // One process after shards: continues from the merged manifest, rewrites part-0 of the days it recomputes.
+      const more = later.map((t, k) => ({
+        ...t,
+        date: '2019-07-20',
+        txn_id: `more.csv#${k + 2}`,
+        source_file: 'more.csv',
+      }));
+      writeShardedLake(data, [...changed, ...more], 2);
+      const r = await whole(data);
+      expect(r.partitionsWritten).toBe(1);
+      const clean3 = tempDataDir('inc-clean3');
+      writeShardedLake(clean3, [...changed, ...more], 2);
+      await whole(clean3);
+      expectSameStore(data, clean3);
+      expect(fs.readdirSync(partitionDir(dataLayout(data).featureStore, '2019-07-20'))).toEqual(['part-0.parquet']);
+      expect(fs.existsSync(path.join(path.dirname(dataLayout(data).featureStore), 'shards'))).toBe(false);
+
+      // Shards again, now 3: each rebuilds its parts; parts of earlier layouts are gone after the merge.
+      await sharded(data, 3);
+      expectSameStore(data, clean3);
+      expect(partNames(data)).toEqual(new Set(['part-0.parquet', 'part-1.parquet', 'part-2.parquet']));
+    },
+    SLOW,
+  );
+
+  it(
+    'the merge refuses while a shard has not run, or when the lake changed after a shard ran',
+    async () => {
+      const data = tempDataDir('refuse');
+      const rows = txns(600, 45, 30);
+      writeShardedLake(data, rows, 2);
+      await runFeatures({ dataDir: data, params, log: quiet, shard: { index: 0, count: 2 } });
+      expect(() => mergeFeatures({ layout: dataLayout(data), shards: 2 })).toThrow(
+        'shard 1 of 2 has not run (no feature-store/shards/1-of-2/manifest.json): run features --shard 1/2',
+      );
+      await runFeatures({ dataDir: data, params, log: quiet, shard: { index: 1, count: 2 } });
+      writeShardedLake(data, rows.slice(0, 500), 2);
+      expect(() => mergeFeatures({ layout: dataLayout(data), shards: 2 })).toThrow(
+        /shard 0 of 2 computed from another lake than the one now in place: run features --shard 0\/2/,
+      );
+      expect(fs.existsSync(dataLayout(data).featureManifest)).toBe(false);
+    },
+    SLOW,
+  );
+});
+
+/** A stage CLI in its own process, as the pipeline runs it; resolves with its exit code (null when killed). */
+function cli(
+  stage: string,
+  args: string[],
+  env: Record<string, string>,
+  killWhen?: () => boolean,
+): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TSX, path.join(ROOT, 'packages', stage, 'src', 'cli.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    const timer = killWhen
+      ? setInterval(() => {
+          if (!killWhen()) return;
+          clearInterval(timer);
+          child.kill('SIGKILL');
+        }, 2)
+      : undefined;
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (timer) clearInterval(timer);
+      resolve(code);
+    });
+  });
+}
+
+describe('features shards through the CLI', () => {
+  it(
+    'a shard killed with SIGKILL mid-write, then rerun: shards + merge equal a clean run',
+    async () => {
+      const rows = txns(3000, 46, 200);
+      const clean = tempDataDir('kill-clean');
+      writeShardedLake(clean, rows, 2);
+      await whole(clean);
+      const data = tempDataDir('kill');
+      writeShardedLake(data, rows, 2);
+      const env = { DATA_DIR: data };
+      expect(await cli('features', ['--shard', '0/2'], env)).toBe(0);
+      const store = dataLayout(data).featureStore;
+      const written = () =>
+        fs.existsSync(store)
+          ? fs.readdirSync(store).filter((d) => fs.existsSync(path.join(store, d, 'part-1.parquet'))).length
+          : 0;
+      expect(await cli('features', ['--shard', '1/2'], env, () => written() >= 3)).toBeNull();
+      expect(fs.existsSync(featureRunFiles(dataLayout(data), { index: 1, count: 2 }).manifest)).toBe(false);
+      expect(await cli('features', ['--shard', '1/2'], env)).toBe(0);
+      expect(await cli('features', ['--merge'], { ...env, BOLSILLO_SHARDS: '2' })).toBe(0);
+      expectSameStore(data, clean);
+      expect(walkTmp(path.dirname(store))).toEqual([]);
+    },
+    SLOW,
+  );
+
+  itRealData(
+    'on the real file: ingest and features in 4 shards + merge equal one process',
+    async () => {
+      const raw = tempDataDir('real-raw');
+      fs.copyFileSync(realDataPath(), path.join(raw, 'MiBolsillo.csv'));
+      const one = tempDataDir('real-one');
+      const four = tempDataDir('real-four');
+      expect(await cli('ingest', [], { RAW_DIR: raw, DATA_DIR: one })).toBe(0);
+      expect(await cli('features', [], { DATA_DIR: one })).toBe(0);
+      for (const stage of ['ingest', 'features']) {
+        const codes = await Promise.all(
+          [0, 1, 2, 3].map((i) => cli(stage, ['--shard', `${i}/4`], { RAW_DIR: raw, DATA_DIR: four })),
+        );
+        expect(codes).toEqual([0, 0, 0, 0]);
+        expect(await cli(stage, ['--merge'], { RAW_DIR: raw, DATA_DIR: four, BOLSILLO_SHARDS: '4' })).toBe(0);
+      }
+      expectSameStore(four, one);
+      expect(featureRows(four)).toHaveLength(4955);
+    },
+    SLOW,
+  );
+});
+
+function walkTmp(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.name.includes('.tmp-'))
+    .map((e) => e.name);
+}
