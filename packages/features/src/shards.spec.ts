@@ -25,7 +25,9 @@ import { runFeatures } from './run';
 const ROOT = path.resolve(__dirname, '../../..');
 /** Several stage runs (or processes) per test, on a shared machine. */
 const SLOW = 400_000;
-const TSX = require.resolve('tsx/cli', { paths: [ROOT] });
+// The CLI runs in this one process under tsx's loader (tsx's own CLI would run it in a child, which a
+// SIGKILL of the parent leaves running).
+const TSX = ['--import', 'tsx'];
 const params = DEFAULT_FEATURE_PARAMS;
 const now = () => new Date('2026-12-03T00:00:00Z');
 const quiet = () => undefined;
@@ -223,19 +225,25 @@ describe('features in shards', () => {
   );
 });
 
-/** A stage CLI in its own process, as the pipeline runs it; resolves with its exit code (null when killed). */
+/**
+ * A stage CLI in its own process, as the pipeline runs it; resolves with its exit code (null when
+ * killed), or its exit code and its error output when that is not `expected`.
+ */
 function cli(
   stage: string,
   args: string[],
   env: Record<string, string>,
   killWhen?: () => boolean,
-): Promise<number | null> {
+  expected: number | null = killWhen ? null : 0,
+): Promise<number | null | string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TSX, path.join(ROOT, 'packages', stage, 'src', 'cli.ts'), ...args], {
+    const child = spawn(process.execPath, [...TSX, path.join(ROOT, 'packages', stage, 'src', 'cli.ts'), ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'ignore'],
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = killWhen
       ? setInterval(() => {
           if (!killWhen()) return;
@@ -244,9 +252,9 @@ function cli(
         }, 2)
       : undefined;
     child.on('error', reject);
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       if (timer) clearInterval(timer);
-      resolve(code);
+      resolve(code === expected ? code : `${stage} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`);
     });
   });
 }
@@ -259,17 +267,27 @@ describe('features shards through the CLI', () => {
       const clean = tempDataDir('kill-clean');
       writeShardedLake(clean, rows, 2);
       await whole(clean);
-      const data = tempDataDir('kill');
-      writeShardedLake(data, rows, 2);
-      const env = { DATA_DIR: data };
-      expect(await cli('features', ['--shard', '0/2'], env)).toBe(0);
-      const store = dataLayout(data).featureStore;
-      const written = () =>
-        fs.existsSync(store)
-          ? fs.readdirSync(store).filter((d) => fs.existsSync(path.join(store, d, 'part-1.parquet'))).length
-          : 0;
-      expect(await cli('features', ['--shard', '1/2'], env, () => written() >= 3)).toBeNull();
+      // The kill must land mid-write: on a loaded machine the watcher may see the parts only once the
+      // shard has finished, so the scenario is tried again (a fresh folder each time) until it does.
+      let data = '';
+      let store = '';
+      let env: Record<string, string> = {};
+      for (let attempt = 0; attempt < 5; attempt++) {
+        data = tempDataDir('kill');
+        writeShardedLake(data, rows, 2);
+        env = { DATA_DIR: data };
+        expect(await cli('features', ['--shard', '0/2'], env)).toBe(0);
+        store = dataLayout(data).featureStore;
+        const written = () =>
+          fs.existsSync(store)
+            ? fs.readdirSync(store).filter((d) => fs.existsSync(path.join(store, d, 'part-1.parquet'))).length
+            : 0;
+        expect(await cli('features', ['--shard', '1/2'], env, () => written() >= 3)).toBeNull();
+        if (!fs.existsSync(featureRunFiles(dataLayout(data), { index: 1, count: 2 }).manifest)) break;
+      }
+      // Killed before its manifest, the last write: the shard was really interrupted, and the merge refuses.
       expect(fs.existsSync(featureRunFiles(dataLayout(data), { index: 1, count: 2 }).manifest)).toBe(false);
+      expect(await cli('features', ['--merge'], { ...env, BOLSILLO_SHARDS: '2' }, undefined, 1)).toBe(1);
       expect(await cli('features', ['--shard', '1/2'], env)).toBe(0);
       expect(await cli('features', ['--merge'], { ...env, BOLSILLO_SHARDS: '2' })).toBe(0);
       expectSameStore(data, clean);

@@ -13,7 +13,9 @@ const ROOT = path.resolve(__dirname, '../../..');
 /** Several stage runs (or processes) per test, on a shared machine. */
 const SLOW = 400_000;
 const CLI = path.join(__dirname, 'cli.ts');
-const TSX = require.resolve('tsx/cli', { paths: [ROOT] });
+// The CLI runs in this one process under tsx's loader (tsx's own CLI would run it in a child, which a
+// SIGKILL of the parent leaves running).
+const TSX = ['--import', 'tsx'];
 const env = { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET };
 const quiet = () => undefined;
 
@@ -243,7 +245,7 @@ describe('ingest in shards', () => {
 describe('a shard killed with SIGKILL mid-write', () => {
   function shardCli(raw: string, data: string, spec: string, killAfterParts?: number): Promise<number | null> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [TSX, CLI, '--shard', spec], {
+      const child = spawn(process.execPath, [...TSX, CLI, '--shard', spec], {
         cwd: ROOT,
         env: { ...process.env, ...env, RAW_DIR: raw, DATA_DIR: data },
         stdio: ['ignore', 'ignore', 'ignore'],
