@@ -2,6 +2,7 @@ import { Reservoir } from '@bolsillo/core';
 import {
   FEATURE_DECLARATIONS,
   FEATURE_NAMES,
+  FLAG,
   SPLITS,
   TARGET,
   type FeatureDeclaration,
@@ -84,16 +85,71 @@ export function buildMaster(input: Frame, params: BuildParams, ctx: BuildContext
   step('quality');
   const quality = runSuite(input, defaultSuite(params.quality, ctx.asOf));
   if (!quality.success) throw new BuildError(qualityFailureMessage(quality), quality);
+  return finishMaster(labelSnapshots(input, params, step), quality, params, ctx);
+}
 
+/**
+ * The labelled snapshots of some transactions (all of them, or a shard's customers), in canonical
+ * order, with the counts their flag and target summaries add up from.
+ */
+export interface LabelledSnapshots {
+  /** Feature rows of the snapshots with a known outcome, in canonical order. */
+  readonly features: Frame;
+  /** Their target (0 or 1). */
+  readonly y: Int8Array;
+  /** Transactions read. */
+  readonly rowsIn: number;
+  readonly flag: Omit<FlagSummary, 'name' | 'threshold' | 'essential_groups' | 'rows'>;
+  readonly target: Pick<TargetSummary, 'horizon_days' | 'snapshots' | 'censored' | 'data_end'>;
+}
+
+/**
+ * Flag every transaction, label the snapshots (forecast target) and keep those with a known outcome
+ * in canonical order. The input is consumed (reordered in place). `dataEnd` is the last date of the
+ * whole data when `input` is a shard's part of it.
+ */
+export function labelSnapshots(
+  input: Frame,
+  params: BuildParams,
+  step: (name: string) => void = () => undefined,
+  dataEnd?: string,
+): LabelledSnapshots {
   step('flag, snapshots and forecast target');
   const flag = computeFlag(input, params.target);
-  const t = forecastTarget(input, flag.values, params.target.horizon_days);
+  const t = forecastTarget(input, flag.values, params.target.horizon_days, dataEnd);
   step('canonical order');
   const order = canonicalOrder(input, (i) => t.values[i]! >= 0);
   const rowsIn = input.length;
   // The input is consumed: reordered column by column, so the build never holds two copies.
-  const featuresAll = reorderInPlace(input, order);
-  const yAll = Int8Array.from(order, (i) => t.values[i]!);
+  const features = reorderInPlace(input, order);
+  const y = Int8Array.from(order, (i) => t.values[i]!);
+  return {
+    features,
+    y,
+    rowsIn,
+    flag: {
+      flagged: flag.flagged,
+      not_flagged: flag.not_flagged,
+      excluded: flag.excluded,
+      positives_rounded_rule: flag.positives_rounded_rule,
+    },
+    target: { horizon_days: t.horizon_days, snapshots: t.snapshots, censored: t.censored, data_end: t.data_end },
+  };
+}
+
+/**
+ * The rest of the build from the labelled snapshots in canonical order (of all customers) and the
+ * quality report: splits and folds → feature selection (train only) → leakage check → master table,
+ * its hash and profile. Throws a {@link BuildError} when the leakage check fails.
+ */
+export function finishMaster(
+  labelled: LabelledSnapshots,
+  quality: QualityReport,
+  params: BuildParams,
+  ctx: BuildContext,
+): BuildOutput {
+  const step = ctx.onStep ?? (() => undefined);
+  const { features: featuresAll, y: yAll, rowsIn, flag, target: t } = labelled;
   step('splits');
   const horizon = params.target.horizon_days;
   const assigned = assignSplitsCoded(
@@ -171,7 +227,7 @@ export function buildMaster(input: Frame, params: BuildParams, ctx: BuildContext
       positive_customers: positiveCustomers.size,
       data_end: t.data_end,
       flag: {
-        name: flag.name,
+        name: FLAG,
         threshold: params.target.threshold,
         essential_groups: params.target.essential_groups,
         rows: rowsIn,

@@ -35,10 +35,32 @@ interface ColumnCheck {
 }
 
 /**
+ * What one part of the data (a shard's customers) tells about each expectation of a suite, before any
+ * verdict: counts, minima and maxima, which add up over parts ({@link suiteReport}). Duplicates are
+ * counted within a part: a transaction id, and a duplicated source row, belong to one customer.
+ */
+export interface SuitePartial {
+  readonly rows: number;
+  readonly checks: readonly {
+    readonly bad: number;
+    readonly nonNull: number;
+    readonly dupes: number;
+    readonly newest: string | null;
+    readonly min: number | null;
+    readonly max: number | null;
+  }[];
+}
+
+/**
  * Run a suite over a columnar dataset. Expectations on the same column share one pass over it,
  * so the cost is one scan per referenced column whatever the number of expectations.
  */
 export function runSuite(frame: Frame, suite: readonly Expectation[]): QualityReport {
+  return suiteReport(suite, [suitePartial(frame, suite)]);
+}
+
+/** The counts of a suite over one part of the data ({@link SuitePartial}). */
+export function suitePartial(frame: Frame, suite: readonly Expectation[]): SuitePartial {
   const n = frame.length;
   const byColumn = new Map<string, ColumnCheck[]>();
   const checks: ColumnCheck[] = suite.map((e) => ({ e, bad: 0, nonNull: 0 }));
@@ -116,6 +138,55 @@ export function runSuite(frame: Frame, suite: readonly Expectation[]): QualityRe
       }
     }
   }
+  return {
+    rows: n,
+    checks: checks.map((c) => {
+      let dupes = c.dupes ?? 0;
+      if (c.e.kind === 'duplicate_share_below') {
+        // Rows are compared by a 64-bit hash of their cells (sorted, then adjacent runs counted):
+        // 16 bytes a row instead of a set of row strings. A false match needs a 64-bit collision.
+        const { order, hi, lo } = hashRows(
+          c.e.columns.map((name) => column(frame, name)),
+          n,
+        );
+        for (let k = 1; k < n; k++)
+          if (hi[order[k]!] === hi[order[k - 1]!] && lo[order[k]!] === lo[order[k - 1]!]) dupes++;
+      }
+      return {
+        bad: c.bad,
+        nonNull: c.nonNull,
+        dupes,
+        newest: c.max ?? null,
+        min: c.min ?? null,
+        max: c.maxNum ?? null,
+      };
+    }),
+  };
+}
+
+/** The suite's report from the counts of every part of the data (one part: {@link runSuite}). */
+export function suiteReport(suite: readonly Expectation[], parts: readonly SuitePartial[]): QualityReport {
+  const n = parts.reduce((sum, p) => sum + p.rows, 0);
+  const pick = <T>(a: T | null, b: T | null, better: (x: T, y: T) => boolean) =>
+    a === null ? b : b === null ? a : better(b, a) ? b : a;
+  const checks = suite.map((e, k) => {
+    let bad = 0;
+    let nonNull = 0;
+    let dupes = 0;
+    let newest: string | null = null;
+    let min: number | null = null;
+    let max: number | null = null;
+    for (const p of parts) {
+      const c = p.checks[k]!;
+      bad += c.bad;
+      nonNull += c.nonNull;
+      dupes += c.dupes;
+      newest = pick(newest, c.newest, (x, y) => x > y);
+      min = pick(min, c.min, (x, y) => x < y);
+      max = pick(max, c.max, (x, y) => x > y);
+    }
+    return { e, bad, nonNull, dupes, newest, min, max };
+  });
   const results: ExpectationResult[] = checks.map((c): ExpectationResult => {
     const e = c.e;
     const id = expectationId(e);
@@ -132,8 +203,7 @@ export function runSuite(frame: Frame, suite: readonly Expectation[]): QualityRe
       case 'between':
       case 'in_set': {
         const share = c.nonNull > 0 ? (c.nonNull - c.bad) / c.nonNull : 1;
-        const extra: Record<string, number | null> =
-          e.kind === 'between' ? { min: c.min ?? null, max: c.maxNum ?? null } : {};
+        const extra: Record<string, number | null> = e.kind === 'between' ? { min: c.min, max: c.max } : {};
         return {
           id,
           expectation: e,
@@ -142,31 +212,22 @@ export function runSuite(frame: Frame, suite: readonly Expectation[]): QualityRe
         };
       }
       case 'unique':
-        return { id, expectation: e, success: c.dupes === 0, observed: { duplicate_values: c.dupes ?? 0 } };
+        return { id, expectation: e, success: c.dupes === 0, observed: { duplicate_values: c.dupes } };
       case 'row_count_between':
         return { id, expectation: e, success: n >= e.min && n <= e.max, observed: { rows: n } };
       case 'fresh': {
-        const age = c.max ? daysBetween(c.max, e.as_of) : null;
+        const age = c.newest ? daysBetween(c.newest, e.as_of) : null;
         // A newest date after as_of is as suspicious as a stale one: clocks or parsing went wrong.
         const ok = age !== null && age >= 0 && age <= e.max_age_days;
-        return { id, expectation: e, success: ok, observed: { newest: c.max ?? null, as_of: e.as_of, age_days: age } };
+        return { id, expectation: e, success: ok, observed: { newest: c.newest, as_of: e.as_of, age_days: age } };
       }
       case 'duplicate_share_below': {
-        // Rows are compared by a 64-bit hash of their cells (sorted, then adjacent runs counted):
-        // 16 bytes a row instead of a set of row strings. A false match needs a 64-bit collision.
-        const { order, hi, lo } = hashRows(
-          e.columns.map((name) => column(frame, name)),
-          n,
-        );
-        let dupes = 0;
-        for (let k = 1; k < n; k++)
-          if (hi[order[k]!] === hi[order[k - 1]!] && lo[order[k]!] === lo[order[k - 1]!]) dupes++;
-        const share = n > 0 ? dupes / n : 0;
+        const share = n > 0 ? c.dupes / n : 0;
         return {
           id,
           expectation: e,
           success: share <= e.max,
-          observed: { duplicate_rows: dupes, duplicate_share: share },
+          observed: { duplicate_rows: c.dupes, duplicate_share: share },
         };
       }
     }

@@ -11,11 +11,12 @@ import {
   packageFile,
   readContract,
   sha256,
+  type DataLayout,
   type FeatureParams,
   type StageResult,
 } from '@bolsillo/core';
-import { FeatureStoreManifestSchema } from '@bolsillo/schema';
-import { buildMaster, BuildError } from './build';
+import { FeatureStoreManifestSchema, type MasterManifest } from '@bolsillo/schema';
+import { buildMaster, BuildError, type BuildOutput } from './build';
 import {
   masterHash,
   masterManifest,
@@ -92,9 +93,28 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
     if (error instanceof BuildError && (error.quality || error.leakage)) writeBuildFailure(layout, error);
     throw error;
   }
+  return writeBuild(out, { layout, params, paramsFile, asOf, inputs: store.inputs, log });
+}
+
+/** What {@link writeBuild} records besides the build's output. */
+export interface WriteBuildContext {
+  readonly layout: DataLayout;
+  readonly params: BuildParams;
+  readonly paramsFile: string;
+  readonly asOf: string;
+  readonly inputs: MasterManifest['inputs'];
+  readonly log: (message: string) => void;
+}
+
+/** Write a build's `master/<hash>/` folder, then `master/latest.json`; the stage's result. */
+export async function writeBuild(
+  out: BuildOutput,
+  ctx: WriteBuildContext,
+): Promise<StageResult & { hash: string; dir: string }> {
+  const { layout, params, paramsFile, asOf, log } = ctx;
   const codeVersion = buildSourceHash();
   const hash = masterHash(out.contentHash, params, codeVersion);
-  const manifest = masterManifest(out, { hash, params, paramsFile, codeVersion, asOf, inputs: store.inputs }, layout);
+  const manifest = masterManifest(out, { hash, params, paramsFile, codeVersion, asOf, inputs: ctx.inputs }, layout);
   const dir = await writeMasterFolder(layout, out, manifest);
   log(`wrote master.parquet and reports (${memory()})`);
   writeLatest(layout, hash);

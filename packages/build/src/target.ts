@@ -94,11 +94,12 @@ export interface ForecastTarget {
  * the rows within it). Its target is 1 when the customer has a flagged row dated d+1 … d+H, else 0;
  * snapshots with d + H past the last date of the data are censored (-1: the outcome is not known
  * yet), as are rows that are not snapshots. A future row whose flag cannot be computed counts as
- * not flagged.
+ * not flagged. `dataEnd`, when given, is the last date of the whole data (a shard's rows may end
+ * earlier); by default the last date of `frame`.
  *
  * @example forecastTarget(frame, computeFlag(frame, rule).values, 7).positives
  */
-export function forecastTarget(frame: Frame, flags: Int8Array, horizonDays: number): ForecastTarget {
+export function forecastTarget(frame: Frame, flags: Int8Array, horizonDays: number, dataEnd?: string): ForecastTarget {
   const n = frame.length;
   const customer = column(frame, 'customer_key');
   const date = column(frame, 'date');
@@ -124,6 +125,10 @@ export function forecastTarget(frame: Frame, flags: Int8Array, horizonDays: numb
     let c = customerOf.get(key);
     if (c === undefined) customerOf.set(key, (c = customerOf.size));
     customers[i] = c;
+  }
+  if (dataEnd !== undefined) {
+    end = epochDay(dataEnd);
+    endDate = dataEnd;
   }
   // Per customer-day: the snapshot row (largest day_count) and whether any row is flagged.
   const snapshotRow = new Map<number, number>();

@@ -207,6 +207,14 @@ export const DATASETS = {
     schema: BuildFailureSchema,
     description: 'Why the last build stopped, with its quality and leakage reports.',
   },
+  masterShards: {
+    path: 'master/shards',
+    format: 'folder',
+    writer: 'build --shard i/N',
+    readers: 'build (the merge)',
+    description:
+      'One folder per shard, `<i>-of-<N>`: its customers’ labelled snapshots (`rows.parquet`) and counts (`stats.json`); removed by the merge.',
+  },
   masterDir: {
     path: 'master/{hash}',
     format: 'folder',
