@@ -3,6 +3,10 @@
 // cached) and ends with a table: stage, what went in and out (with its unit), seconds, cache hit or not.
 // Extra arguments go to Nx, e.g. `npm run pipeline -- --skip-nx-cache`.
 //
+// `--shards N` runs the pipeline as a cluster does instead (tools/run-sharded.js): each stage that splits
+// by customer as N local processes (`--shard i/N`) and then its merge, the others as one process, in
+// order, without Nx or its cache.
+//
 // - One pipeline per data folder: a second run on the same DATA_DIR while one runs is refused (exit 1).
 // - After Nx reports success, every stage's output must be in DATA_DIR; when one is missing (a cache hit
 //   replayed for outputs that are not there), the data folder's identity is rotated and the pipeline runs
@@ -17,6 +21,7 @@ const {
   LOCK_ENV,
   STAGE_OUTPUTS,
 } = require('./data-folder');
+const { runSharded } = require('./run-sharded');
 
 const STAGES = Object.keys(STAGE_OUTPUTS);
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g;
@@ -50,8 +55,8 @@ function scanLine(stages, raw) {
   if (error && STAGES.includes(error[1])) Object.assign(get(error[1]), { status: 'failed', error: error[2] });
 }
 
-/** The closing table (pure): one row per pipeline stage, in run order. */
-function summaryTable(stages) {
+/** The closing table (pure): one row per pipeline stage, in run order; the last column is Nx's cache, or how a sharded run ran the stage. */
+function summaryTable(stages, last = 'cache') {
   const cell = (n, unit) => (n === undefined ? '-' : `${n} ${unit}`);
   const rows = STAGES.map((name) => stages.get(name) ?? { stage: name }).map((s) => [
     s.stage,
@@ -60,7 +65,7 @@ function summaryTable(stages) {
     s.seconds !== undefined && s.cache !== 'hit' ? s.seconds.toFixed(2) : '-',
     s.status === 'failed' ? 'FAILED' : (s.cache ?? 'not run'),
   ]);
-  const table = [['stage', 'in', 'out', 'seconds', 'cache'], ...rows];
+  const table = [['stage', 'in', 'out', 'seconds', last], ...rows];
   const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
   const fmt = (r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [fmt(table[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...table.slice(1).map(fmt)].join('\n');
@@ -93,8 +98,29 @@ function runNx(extraArgs, env) {
   });
 }
 
+/** `--shards N` (or `--shards=N`) out of the arguments: the shard count (null without) and the rest (pure). */
+function shardsOption(argv) {
+  const rest = [];
+  let shards = null;
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--shards(?:=(.*))?$/.exec(argv[i]);
+    if (!m) {
+      rest.push(argv[i]);
+      continue;
+    }
+    const value = m[1] ?? argv[++i];
+    if (value === undefined || !/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1024)
+      throw new Error(
+        `--shards takes a shard count, 1..1024 (got ${value === undefined ? 'nothing' : JSON.stringify(value)})`,
+      );
+    shards = Number(value);
+  }
+  return { shards, rest };
+}
+
 async function main() {
   const started = Date.now();
+  const { shards, rest } = shardsOption(process.argv.slice(2));
   const dataDir = dataDirFromEnv();
   const lock = acquireLock(dataDir, 'pipeline');
   if (lock.held) {
@@ -115,7 +141,20 @@ async function main() {
   };
   const release = () => lock.release();
   process.on('exit', release);
-  let result = await runNx(process.argv.slice(2), env);
+  if (shards !== null && shards > 1) {
+    if (rest.length > 0) throw new Error(`with --shards, no other arguments (Nx does not run): ${rest.join(' ')}`);
+    const r = await runSharded({ shards, env, stages: STAGES });
+    const still = r.code === 0 ? missingOutputs(dataDir) : [];
+    const how = r.code !== 0 ? 'FAILED' : still.length > 0 ? `FAILED: outputs missing: ${still.join(', ')}` : 'ok';
+    process.stdout.write(
+      `\nPipeline summary (${((Date.now() - started) / 1000).toFixed(1)}s, ${shards} shards, ${how}; data folder ${dataDir})\n`,
+    );
+    process.stdout.write(`${summaryTable(r.stages, 'ran as')}\n`);
+    for (const s of r.stages.values())
+      if (s.status === 'failed') process.stdout.write(`${s.stage} failed: ${s.error}\n`);
+    return r.code === 0 && still.length === 0 ? 0 : 1;
+  }
+  let result = await runNx(rest, env);
   let problem = null;
   if (result.code === 0) {
     const missing = missingOutputs(dataDir);
@@ -125,7 +164,7 @@ async function main() {
           'cache hits replay no outputs outside the workspace. Running every stage again without the cache.\n\n',
       );
       rotateIdentity(dataDir);
-      result = await runNx([...process.argv.slice(2).filter((a) => a !== '--skip-nx-cache'), '--skip-nx-cache'], env);
+      result = await runNx([...rest.filter((a) => a !== '--skip-nx-cache'), '--skip-nx-cache'], env);
       const still = result.code === 0 ? missingOutputs(dataDir) : [];
       if (still.length > 0) problem = `outputs still missing after a run without the cache: ${still.join(', ')}`;
     }
@@ -156,4 +195,4 @@ if (require.main === module) {
   );
 }
 
-module.exports = { scanLine, summaryTable, STAGES };
+module.exports = { scanLine, summaryTable, shardsOption, STAGES };
