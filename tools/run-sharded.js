@@ -7,7 +7,7 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
 /** The stages that split into shards (their CLIs take --shard i/N and --merge). */
-const SHARDED_STAGES = ['ingest', 'features', 'build'];
+const SHARDED_STAGES = ['ingest', 'features', 'build', 'evaluate'];
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g;
 
 /**

@@ -381,6 +381,14 @@ export const DATASETS = {
     readers: 'people, API (`/reports/`)',
     description: 'Every version with its metrics and verdict.',
   },
+  evaluateShards: {
+    path: 'reports/.shards',
+    format: 'folder',
+    writer: 'evaluate --shard i/N',
+    readers: 'evaluate (the merge)',
+    description:
+      'One folder per shard, `<i>-of-<N>`: each evaluation row’s scores and position in the master table; a dot folder, never served; removed by the merge.',
+  },
   reportDir: {
     path: 'reports/{version}',
     format: 'folder',

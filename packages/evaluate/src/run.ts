@@ -5,14 +5,23 @@
  */
 import { dataLayout, loadParams, packageFile, readContract } from '@bolsillo/core';
 import { appendAudit, listVersions, promote, readAliases, readCard, rollback } from '@bolsillo/model';
-import { GateVerdictSchema, type Aliases } from '@bolsillo/schema';
+import { GateVerdictSchema, type Aliases, type ModelCard } from '@bolsillo/schema';
 import { contendersOf, loadContenders, pickCandidate, planContenders } from './contenders';
 import { evaluateCandidate } from './evaluation';
 import { promoteServed, writeDecisions, writeIndex, writeReport } from './evaluate-outputs';
 import type { Verdict } from './gate';
 import { candidateLearningCurve, learningCurveModel } from './learning-curve';
 import { EvaluateParamsSchema, type EvaluateParams } from './params';
-import { canScore, openMaster, scoreMaster, splitLabelsOf, thresholdSplitOf, type Scored } from './score-master';
+import {
+  canScore,
+  openMaster,
+  scoreMaster,
+  splitLabelsOf,
+  thresholdSplitOf,
+  type MasterSource,
+  type Scored,
+  type ScoredMaster,
+} from './score-master';
 
 /** Default params file, relative to the workspace root (the CLI's working directory). */
 export const DEFAULT_PARAMS_FILE = packageFile(__dirname, 'params.json');
@@ -51,6 +60,23 @@ export interface RunEvaluateResult {
  * @example await runEvaluate({ dataDir: '/tmp/dev-evaluate' })
  */
 export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluateResult> {
+  const run = await openEvaluation(opts);
+  return finishEvaluation(run, await scoreMaster(run.master, run.models, run.params), opts);
+}
+
+/** A candidate ready to be scored: its master table, its contenders loaded, the registry's aliases. */
+export interface OpenEvaluation {
+  readonly params: EvaluateParams;
+  readonly layout: ReturnType<typeof dataLayout>;
+  readonly card: ModelCard;
+  readonly master: MasterSource;
+  readonly aliases: Aliases;
+  readonly models: Awaited<ReturnType<typeof loadContenders>>;
+  readonly log: (message: string) => void;
+}
+
+/** Pick the candidate, open its master table, plan and load its contenders. */
+export async function openEvaluation(opts: RunEvaluateOptions): Promise<OpenEvaluation> {
   const log = opts.log ?? (() => undefined);
   const params = opts.params ?? loadParams(opts.paramsFile ?? DEFAULT_PARAMS_FILE, EvaluateParamsSchema);
   const layout = dataLayout(opts.dataDir);
@@ -63,8 +89,19 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
   const plan = planContenders(card, cards, aliases, (c) => canScore(master, c));
   for (const note of plan.notes) log(note);
   const models = await loadContenders(layout.registry, plan.contenders);
+  return { params, layout, card, master, aliases, models, log };
+}
 
-  const scored = await scoreMaster(master, models, params);
+/**
+ * Everything after scoring: threshold, metrics, learning curve, gate, decisions, promotion, report and
+ * index, from the scored master table (one pass, or the shards' scores merged).
+ */
+export async function finishEvaluation(
+  run: OpenEvaluation,
+  scored: ScoredMaster,
+  opts: RunEvaluateOptions,
+): Promise<RunEvaluateResult> {
+  const { params, layout, card, aliases, models, log } = run;
   const count = (s: Scored) => scored.labels[s].length;
   if (count('test') === 0) throw new Error('evaluate: the master table has no test rows');
   const thresholdSplit = thresholdSplitOf(params, scored);

@@ -1,0 +1,218 @@
+/**
+ * Evaluate's scoring in shards. Scoring every evaluation row with every contender is the stage's
+ * per-row work; shard i of N scores the rows of the customers hashing to i and stages, per row, its
+ * split, its position in the master table, its label and each contender's score. The merge puts the
+ * scores back in master-table order and runs the rest of the stage as one process does.
+ *
+ * Why scores and not histograms: the stage's intervals resample customers (cluster bootstrap), the
+ * threshold is chosen over the exact scores and PR-AUC needs every tie resolved as one process resolves
+ * it; merged score histograms would make AUC exact only up to the bin width and the bootstrap
+ * impossible. The evaluation rows' scores (8 bytes a row and contender) are what one process holds too.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  canonicalJson,
+  forEachParquetBatch,
+  readJson,
+  readParquetFile,
+  rowsFromTable,
+  sha256,
+  shardOf,
+  shardTag,
+  tableFromColumns,
+  writeDirAtomic,
+  writeJsonAtomic,
+  writeParquetFile,
+  type DataLayout,
+  type StageResult,
+} from '@bolsillo/core';
+import { FEATURE_NAMES, TARGET } from '@bolsillo/schema';
+import { Field, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
+import {
+  finishEvaluation,
+  openEvaluation,
+  type OpenEvaluation,
+  type RunEvaluateOptions,
+  type RunEvaluateResult,
+} from './run';
+import { Growable, SCORED, scoreMaster, type Scored, type ScoredMaster } from './score-master';
+
+type Row = Record<string, unknown>;
+
+/** Rows per batch of the master stream (as one process reads it). */
+const BATCH_ROWS = 32_768;
+
+/** What a shard hands to the merge besides its scores. */
+interface ShardMeta {
+  readonly version: 1;
+  readonly shard: { readonly index: number; readonly count: number };
+  /** The candidate, the master table and the contenders scored, and the params: the merge refuses a mix. */
+  readonly run: string;
+  readonly candidate: string;
+  readonly contenders: readonly string[];
+  readonly rows: number;
+}
+
+/** Shard i of N's staged scores: `reports/.shards/<i>-of-<N>/` (a dot folder: never served under /reports). */
+export function evaluateShardDir(layout: DataLayout, index: number, count: number): string {
+  return path.join(layout.evaluateShards, shardTag(index, count));
+}
+
+/**
+ * Shard i of N of evaluate: the calibration, test and holdout rows of the customers hashing to i, scored
+ * by every contender, staged with each row's split and position in the master table. Nothing else is
+ * written (no report, no decision, no alias moves).
+ */
+export async function runEvaluateShard(
+  opts: RunEvaluateOptions & { readonly index: number; readonly count: number },
+): Promise<StageResult> {
+  const run = await openEvaluation(opts);
+  const { index, count } = opts;
+  const ids = run.models.map((m) => m.id);
+  const cols: Record<string, unknown[]> = { split: [], row: [], label: [] };
+  ids.forEach((_, k) => (cols[`s${k}`] = []));
+  let total = 0;
+  await forEachParquetBatch(run.master.file, { columns: columnsOf(run), batchSize: BATCH_ROWS }, (table, offset) => {
+    const rows = rowsFromTable<Row>(table);
+    total += rows.length;
+    for (const s of SCORED) {
+      const part: Row[] = [];
+      const at: number[] = [];
+      rows.forEach((r, i) => {
+        if (r.split === s && shardOf(String(r[run.master.groupColumn]), count) === index) {
+          part.push(r);
+          at.push(offset + i);
+        }
+      });
+      if (part.length === 0) continue;
+      for (let i = 0; i < part.length; i++) {
+        cols.split!.push(s);
+        cols.row!.push(at[i]!);
+        cols.label!.push(part[i]![TARGET] ? 1 : 0);
+      }
+      run.models.forEach((m, k) => {
+        const out = cols[`s${k}`]!;
+        for (const v of m.model.predict(part)) out.push(v);
+      });
+    }
+  });
+  const schema = new Schema([
+    new Field('split', new Utf8(), false),
+    new Field('row', new Int32(), false),
+    new Field('label', new Int32(), false),
+    ...ids.map((_, k) => new Field(`s${k}`, new Float64(), false)),
+  ]);
+  const meta: ShardMeta = {
+    version: 1,
+    shard: { index, count },
+    run: runKey(run, total),
+    candidate: run.card.version,
+    contenders: ids,
+    rows: cols.row!.length,
+  };
+  await writeDirAtomic(evaluateShardDir(run.layout, index, count), (tmp) => {
+    writeParquetFile(path.join(tmp, 'scores.parquet'), tableFromColumns(schema, cols));
+    writeJsonAtomic(path.join(tmp, 'meta.json'), meta);
+  });
+  run.log(`scored ${meta.rows} evaluation rows of shard ${index}/${count} with ${ids.length} contenders`);
+  return {
+    rowsIn: total,
+    rowsOut: meta.rows,
+    unitOut: 'scored rows',
+    summary: { shard: `${index}/${count}`, candidate: run.card.version, scored: meta.rows },
+  };
+}
+
+/**
+ * After every evaluate shard: one pass over the master table without scoring (labels, customers and the
+ * learning curve's seeded samples, exactly as one process draws them), each contender's scores taken from
+ * the shards and put back in master-table order, then the rest of the stage as one process runs it
+ * (threshold, metrics with customer-level intervals, learning curve, gate, report, promotion).
+ */
+export async function mergeEvaluate(
+  opts: RunEvaluateOptions & { readonly shards: number },
+): Promise<RunEvaluateResult> {
+  const run = await openEvaluation(opts);
+  const n = opts.shards;
+  const ids = run.models.map((m) => m.id);
+  const shards = Array.from({ length: n }, (_, i) => {
+    const dir = evaluateShardDir(run.layout, i, n);
+    const file = path.join(dir, 'meta.json');
+    if (!fs.existsSync(file))
+      throw new Error(
+        `shard ${i} of ${n} has not run (no ${path.relative(run.layout.root, file)}): run evaluate --shard ${i}/${n}`,
+      );
+    return { dir, meta: readJson<ShardMeta>(file) };
+  });
+  const unscored = await scoreMaster(run.master, [], run.params);
+  const key = runKey(run, unscored.total);
+  shards.forEach(({ meta }, i) => {
+    if (meta.run !== key)
+      throw new Error(
+        `shard ${i} of ${n} scored another candidate, master table, contenders or params than the merge sees: run evaluate --shard ${i}/${n}`,
+      );
+  });
+  // Per split, the scored rows by position in the master table: the order one process scores them in.
+  const bySplit: Record<Scored, { row: number; scores: number[]; label: number }[]> = {
+    calibration: [],
+    test: [],
+    holdout: [],
+  };
+  for (const { dir } of shards) {
+    for (const r of rowsFromTable<Row>(readParquetFile(path.join(dir, 'scores.parquet')))) {
+      bySplit[r.split as Scored].push({
+        row: r.row as number,
+        label: r.label as number,
+        scores: ids.map((_, k) => r[`s${k}`] as number),
+      });
+    }
+  }
+  for (const s of SCORED) {
+    bySplit[s].sort((a, b) => a.row - b.row);
+    const labels = unscored.labels[s].values();
+    if (labels.length !== bySplit[s].length || bySplit[s].some((x, k) => x.label !== labels[k]))
+      throw new Error(`the shards' ${s} rows are not the master table's: run every evaluate shard again`);
+  }
+  const scores: ScoredMaster['scores'] = Object.fromEntries(
+    ids.map((id, k) => [
+      id,
+      Object.fromEntries(
+        SCORED.map((s) => {
+          const g = new Growable();
+          for (const x of bySplit[s]) g.push(x.scores[k]!);
+          return [s, g];
+        }),
+      ),
+    ]),
+  ) as ScoredMaster['scores'];
+  const merged: ScoredMaster = { ...unscored, scores };
+  run.log(`merged the scores of ${n} shards: ${SCORED.map((s) => `${s} ${bySplit[s].length}`).join(', ')}`);
+  const result = await finishEvaluation(run, merged, opts);
+  fs.rmSync(run.layout.evaluateShards, { recursive: true, force: true });
+  return result;
+}
+
+/** The master columns a shard reads: what a contender can use, the target, the split and the customer. */
+function columnsOf(run: OpenEvaluation): string[] {
+  const wanted = new Set<string>([
+    ...FEATURE_NAMES,
+    ...run.models.flatMap((m) => m.model.card.features),
+    TARGET,
+    'split',
+    run.master.groupColumn,
+  ]);
+  return run.master.columns.filter((c) => wanted.has(c));
+}
+
+function runKey(run: OpenEvaluation, rows: number): string {
+  return sha256(
+    canonicalJson({
+      candidate: run.card.version,
+      master: run.master.file,
+      rows,
+      contenders: run.models.map((m) => m.id),
+      params: run.params,
+    }),
+  );
+}
