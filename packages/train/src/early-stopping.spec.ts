@@ -47,41 +47,42 @@ describe('network early stopping', () => {
 });
 
 describe('search with early-stopped networks and a one-repeat sample round', () => {
-  it('round 1 uses the first repeat of the CV plan, round 2 all; the refit trains the folds’ mean steps', async () => {
-    const rows = syntheticMasterRows(90, 12, 7);
-    const tr = rows.filter((r) => r.split === 'train');
-    const cal = rows.filter((r) => r.split === 'calibration');
-    const label = (r: Record<string, unknown>) => (r.revenge_in_horizon ? 1 : 0);
-    const train: TrainData = {
-      rows: tr,
-      y: Float32Array.from(tr, label),
-      folds: Int32Array.from(tr, (r) => Number(r.fold)),
-      groups: tr.map((r) => String(r.group)),
-    };
-    const params: TrainParams = {
-      seed: 4,
-      selection_metric: 'pr_auc',
-      selection_aggregate: 'pooled',
-      preprocessing: { min_category_count: 2, max_categories: 10, numeric_bins: 4 },
-      sample_round: { fraction: 0.6, max_rows: 100000, finalists: 1, repeats: 1, every_family: false },
-      full_round: { max_rows: 100000 },
-      families: {
-        logistic: {
-          fixed: {
-            learning_rate: 0.1,
-            epochs: 30,
-            batch_size: 128,
-            early_stopping_steps: 6,
-            validation_fraction: 0.25,
-          },
-          grid: {},
-          random: { trials: 0, space: {} },
+  const rows = syntheticMasterRows(90, 12, 7);
+  const tr = rows.filter((r) => r.split === 'train');
+  const cal = rows.filter((r) => r.split === 'calibration');
+  const label = (r: Record<string, unknown>) => (r.revenge_in_horizon ? 1 : 0);
+  const train: TrainData = {
+    rows: tr,
+    y: Float32Array.from(tr, label),
+    folds: Int32Array.from(tr, (r) => Number(r.fold)),
+    groups: tr.map((r) => String(r.group)),
+  };
+  const params: TrainParams = {
+    seed: 4,
+    selection_metric: 'pr_auc',
+    selection_aggregate: 'pooled',
+    preprocessing: { min_category_count: 2, max_categories: 10, numeric_bins: 4 },
+    sample_round: { fraction: 0.6, max_rows: 100000, finalists: 1, repeats: 1, every_family: false },
+    full_round: { max_rows: 100000 },
+    families: {
+      logistic: {
+        fixed: {
+          learning_rate: 0.1,
+          epochs: 30,
+          batch_size: 128,
+          early_stopping_steps: 6,
+          validation_fraction: 0.25,
         },
+        grid: {},
+        random: { trials: 0, space: {} },
       },
-      baselines: TEST_BASELINES,
-      cv: { scheme: 'group_kfold', folds: 3, repeats: 2 },
-      calibration: { methods: ['platt'], select_by: 'brier' },
-    };
+    },
+    baselines: TEST_BASELINES,
+    cv: { scheme: 'group_kfold', folds: 3, repeats: 2 },
+    calibration: { methods: ['platt'], select_by: 'brier' },
+  };
+
+  it('round 1 uses the first repeat of the CV plan, round 2 all; the refit trains the folds’ mean steps', async () => {
     const { tf } = await loadTf();
     const deps = { tf, now: () => 0 };
     const a = await trainAndSelect(
@@ -109,5 +110,33 @@ describe('search with early-stopped networks and a one-repeat sample round', () 
     expect(a.best.params.refit_steps).toBe(Math.max(1, Math.round(Math.round(mean) / batches)) * batches);
     expect(a.full_trials.map((t) => t.score_mean)).toEqual(b.full_trials.map((t) => t.score_mean));
     expect(a.best.artifacts.weights).toEqual(b.best.artifacts.weights);
+  });
+
+  it('trains the step budget on every row when the early-stopping fold has too few customers with a positive', async () => {
+    const { tf } = await loadTf();
+    const deps = { tf, now: () => 0 };
+    const calibration = { rows: cal, y: Float32Array.from(cal, label) };
+    const withFamily = (fixed: Record<string, unknown>): TrainParams => ({
+      ...params,
+      families: { logistic: { ...params.families.logistic!, fixed: { ...params.families.logistic!.fixed, ...fixed } } },
+    });
+    const few = await trainAndSelect(
+      deps,
+      train,
+      calibration,
+      SYNTHETIC_FEATURES,
+      withFamily({ early_stopping_min_positive_customers: 1000 }),
+    );
+    const off = await trainAndSelect(
+      deps,
+      train,
+      calibration,
+      SYNTHETIC_FEATURES,
+      withFamily({ early_stopping_steps: 0 }),
+    );
+    expect(few.best.trial.params.cv_steps).toBeUndefined();
+    expect(few.best.params.refit_steps).toBeUndefined();
+    expect(few.full_trials[0]!.fold_metrics).toEqual(off.full_trials[0]!.fold_metrics);
+    expect(few.best.artifacts.weights).toEqual(off.best.artifacts.weights);
   });
 });

@@ -19,6 +19,8 @@ export interface ResolvedParams {
   readonly early_stopping_steps: number;
   /** Share of training customers held out (as whole groups) as the early-stopping validation fold. */
   readonly validation_fraction: number;
+  /** Least customers with a positive in that fold for early stopping; with fewer, the whole step budget trains on every row. */
+  readonly early_stopping_min_positive_customers: number;
 }
 
 /** Fill defaults; `logistic` ignores `hidden`. */
@@ -35,6 +37,7 @@ export function resolveParams(family: 'logistic' | 'mlp', p: HyperParams): Resol
     max_steps: p.max_steps ?? 0,
     early_stopping_steps: p.early_stopping_steps ?? 0,
     validation_fraction: p.validation_fraction ?? 0.2,
+    early_stopping_min_positive_customers: p.early_stopping_min_positive_customers ?? 5,
   };
 }
 

@@ -78,6 +78,13 @@ export const HyperParamsSchema = Type.Object(
           "logistic, mlp: stop when the grouped validation fold's loss (taken after every epoch) has not improved for this many optimiser steps, and keep the best epoch's weights (0 = off).",
       }),
     ),
+    early_stopping_min_positive_customers: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'logistic, mlp: least customers with a positive in the early-stopping fold (default 5); with fewer (a few customers in all), its loss is one or two people and the step budget trains instead.',
+      }),
+    ),
     validation_fraction: Type.Optional(
       Type.Number({
         exclusiveMinimum: 0,

@@ -277,7 +277,8 @@ function splitByMask(x: Float32Array, width: number, y: Float32Array, mask: Uint
 /**
  * Fit one logistic or MLP candidate: network preprocessing, then Adam. Without `steps`, early
  * stopping (when the params ask for it) watches a grouped validation fold (whole customers, seeded)
- * cut from `data`; with `steps` (a refit), every row trains that many steps.
+ * cut from `data`, if that fold holds enough customers with a positive to rank by (else, as with
+ * `steps` in a refit, every row trains the budget). `stopped` says whether it did.
  */
 function fitNetworkModel(
   deps: TrainDeps,
@@ -296,12 +297,18 @@ function fitNetworkModel(
   const w = encoder.width;
   if (steps !== undefined || p.early_stopping_steps === 0) {
     const net = trainNetwork(deps.tf, c.family, p, x, data.y, w, params.seed, weights, { steps });
-    return { prep, encoder, net };
+    return { prep, encoder, net, stopped: false };
   }
   const mask = groupValidationMask(data.groups, p.validation_fraction, params.seed + 3);
+  const positive = new Set<string>();
+  for (let i = 0; i < mask.length; i++) if (mask[i] && data.y[i]) positive.add(data.groups[i]!);
+  if (positive.size < p.early_stopping_min_positive_customers) {
+    const net = trainNetwork(deps.tf, c.family, { ...p, early_stopping_steps: 0 }, x, data.y, w, params.seed, weights);
+    return { prep, encoder, net, stopped: false };
+  }
   const s = splitByMask(x, w, data.y, mask, weights);
   const net = trainNetwork(deps.tf, c.family, p, s.xt, s.yt, w, params.seed, s.wt, { valid: { x: s.xv, y: s.yv } });
-  return { prep, encoder, net };
+  return { prep, encoder, net, stopped: true };
 }
 
 /**
@@ -360,14 +367,16 @@ export function cvCandidate(
   const t0 = deps.now();
   // Each fold's early-stopped budget: gbdt rounds, network steps (the refit trains their mean).
   const budgets: number[] = [];
+  let earlyStopped = 0;
   const { folds, oof } = crossValidate(data, (tr, va) => {
     if (c.family === 'gbdt') {
       const { encoder, fit } = fitGbdtModel(c, features, tr, params);
       budgets.push(fit.rounds);
       return predictGbdt(fit.model, encoder.encode(va.rows), va.rows.length);
     }
-    const { encoder, net } = fitNetworkModel(deps, c, features, tr, params);
+    const { encoder, net, stopped } = fitNetworkModel(deps, c, features, tr, params);
     budgets.push(net.steps);
+    if (stopped) earlyStopped++;
     const p = predictNetwork(deps.tf, net, encoder.encode(va.rows), va.rows.length);
     net.model.dispose();
     return p;
@@ -376,7 +385,8 @@ export function cvCandidate(
   if (c.family === 'gbdt') params_ = { ...resolveGbdtParams(c.params), cv_rounds: budgets };
   else {
     const p = resolveParams(c.family, c.params);
-    params_ = { ...p, ...(p.early_stopping_steps > 0 ? { cv_steps: budgets } : {}) };
+    // Steps for the refit only when some fold stopped early; otherwise the refit trains the budget.
+    params_ = { ...p, ...(earlyStopped > 0 ? { cv_steps: budgets } : {}) };
   }
   return trial(round, c.id, c.family, c.search, params_, data, oof, folds, params, (deps.now() - t0) / 1000);
 }
