@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { jobFor, loadSteps, shardCount } from './k8s-driver';
 
 const K8S_DIR = path.join(__dirname, '..', 'docker', 'k8s');
 const VALIDATOR = path.join(__dirname, 'k8s-validate.mjs');
@@ -188,7 +189,7 @@ describe('docker/k8s manifests', () => {
     docs.find((d) => d.manifest.kind === kind && d.manifest.metadata?.name === name)?.manifest;
 
   it('parse, and hold the serving, daily, storage, secret and sharded-stage objects', () => {
-    expect(docs.length).toBeGreaterThanOrEqual(16);
+    expect(docs.length).toBeGreaterThanOrEqual(20);
     expect(find('Deployment', 'bolsillo-api')).toBeDefined();
     expect(find('CronJob', 'bolsillo-daily-pipeline')).toBeDefined();
     expect(find('PersistentVolumeClaim', 'bolsillo-data')?.spec.accessModes).toEqual(['ReadWriteMany']);
@@ -208,11 +209,57 @@ describe('docker/k8s manifests', () => {
     expect(shardedStageProblems(docs)).toEqual([]);
   });
 
-  it('keep the daily CronJob one process per stage, in pipeline order', () => {
-    const command = podSpec(find('CronJob', 'bolsillo-daily-pipeline')!)!.containers[0].command.join(' ');
-    expect(command).toContain('for s in ingest features build train evaluate monitor;');
-    expect(command).not.toContain('--shard');
+  it('run the daily CronJob as the driver of the sharded Jobs, with the shard count from the ConfigMap', () => {
+    const cron = find('CronJob', 'bolsillo-daily-pipeline')!;
+    const pod = podSpec(cron)!;
+    const [driver] = pod.containers;
+    expect(driver.command).toEqual(['node', 'node_modules/tsx/dist/cli.mjs', 'tools/k8s-driver.ts']);
+    expect(fs.existsSync(path.join(__dirname, '..', driver.command[2]))).toBe(true);
+    expect(cron.spec.concurrencyPolicy).toBe('Forbid');
+    expect(driver.env).toContainEqual({
+      name: 'BOLSILLO_SHARDS',
+      valueFrom: { configMapKeyRef: { name: 'bolsillo-pipeline', key: 'shards' } },
+    });
+    expect(shardCount({ BOLSILLO_SHARDS: find('ConfigMap', 'bolsillo-pipeline')!.data.shards })).toBeGreaterThan(0);
+    // The stage Jobs run the driver's own image.
+    expect(envValue(driver, 'BOLSILLO_IMAGE')).toBe(driver.image);
+    for (const { manifest } of docs.filter((d) => d.manifest.kind === 'Job'))
+      for (const c of containers(podSpec(manifest)!)) expect(c.image).toBe(driver.image);
   });
+
+  it("give the driver's service account create, get and delete on Jobs and nothing else", () => {
+    const account = podSpec(find('CronJob', 'bolsillo-daily-pipeline')!)!.serviceAccountName;
+    expect(find('ServiceAccount', account)).toBeDefined();
+    const bindings = docs
+      .map((d) => d.manifest)
+      .filter((m) => ['RoleBinding', 'ClusterRoleBinding'].includes(m.kind))
+      .filter((m) => m.subjects.some((s: Manifest) => s.kind === 'ServiceAccount' && s.name === account));
+    expect(bindings.map((b) => [b.kind, b.roleRef.kind])).toEqual([['RoleBinding', 'Role']]);
+    expect(find('Role', bindings[0]!.roleRef.name)!.rules).toEqual([
+      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'get', 'delete'] },
+    ]);
+    // Only the driver talks to the API: the stage pods mount no token.
+    for (const { manifest } of docs.filter((d) => d.manifest.kind === 'Job'))
+      expect(podSpec(manifest)!.automountServiceAccountToken).toBe(false);
+  });
+
+  it.each([1, 3, 'the ConfigMap value'] as const)(
+    'the Jobs the driver creates for %s shard(s) pass the schemas and the shard checks',
+    (setting) => {
+      const shards =
+        setting === 'the ConfigMap value'
+          ? shardCount({ BOLSILLO_SHARDS: find('ConfigMap', 'bolsillo-pipeline')!.data.shards })
+          : setting;
+      const built: Doc[] = loadSteps(shards).map(({ step, manifest }) => ({
+        source: `driver:${step.file}`,
+        manifest: jobFor(manifest, step, shards, 'registry.example/bolsillo:1'),
+      }));
+      expect(schemaErrors(built)).toEqual([]);
+      expect(missingReferences([...docs.filter((d) => d.manifest.kind !== 'Job'), ...built])).toEqual([]);
+      expect(indexedJobProblems(built)).toEqual([]);
+      if (shards > 1) expect(shardedStageProblems(built)).toEqual([]);
+    },
+  );
 
   it('point the autoscaler and the Service at the API Deployment', () => {
     const deployment = find('Deployment', 'bolsillo-api')!;
