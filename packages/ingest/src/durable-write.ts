@@ -37,12 +37,18 @@ async function writeOne(target: string, bytes: Uint8Array): Promise<void> {
     path.dirname(target),
     `.${path.basename(target)}.tmp-${process.pid}-${Math.random().toString(16).slice(2, 10)}`,
   );
-  const handle = await fs.promises.open(tmp, 'w');
   try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await fs.promises.open(tmp, 'w');
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.promises.rename(tmp, target);
+  } catch (error) {
+    // A failed write (a full disk) leaves nothing behind: the partition is either whole or absent.
+    await fs.promises.rm(tmp, { force: true });
+    throw error;
   }
-  await fs.promises.rename(tmp, target);
 }
