@@ -1,4 +1,5 @@
 /** Curve data for the plots, pure over label and score arrays. */
+import { descendingOrder } from './order';
 
 export interface Point {
   readonly x: number;
@@ -9,7 +10,7 @@ function sortedGroups(
   y: ArrayLike<number>,
   p: ArrayLike<number>,
 ): { pos: number; neg: number; groups: { pos: number; neg: number }[] } {
-  const idx = Array.from({ length: y.length }, (_, i) => i).sort((a, b) => p[b]! - p[a]!);
+  const idx = descendingOrder(p);
   const groups: { pos: number; neg: number }[] = [];
   let pos = 0;
   let neg = 0;
@@ -84,7 +85,7 @@ export interface Decile {
 /** Lift and cumulative gain by decile (decile 1 = highest scores). */
 export function liftByDecile(y: ArrayLike<number>, p: ArrayLike<number>, buckets = 10): Decile[] {
   const n = y.length;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => p[b]! - p[a]!);
+  const idx = descendingOrder(p);
   let total = 0;
   for (let i = 0; i < n; i++) total += y[i] ? 1 : 0;
   const overall = n ? total / n : 0;

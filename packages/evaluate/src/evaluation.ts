@@ -8,8 +8,8 @@ import { decideGate, strongestBaseline, type GateReference, type SplitMetrics, t
 import type { LearningPoint } from './learning-curve';
 import {
   customerCounts,
-  evaluateScores,
-  pairedDifference,
+  evaluateModels,
+  pairedDifferences,
   perCustomerMetrics,
   spreadOf,
   type BootstrapOptions,
@@ -190,45 +190,51 @@ export function evaluateCandidate(
   const { objective, value_matrix } = params.threshold;
   const gateSplit = params.gate.split as EvalSplit;
   const deltaOptions = { ...bootstrapOptions(params), seed: params.seed + 7, groups: labels.groups[gateSplit] };
-  let results: ContenderResult[] = contenders.map((c) => {
-    const threshold =
-      c.fixedThreshold ?? chooseThreshold(labels.threshold, c.scores.threshold, objective, value_matrix).threshold;
-    const splits = Object.fromEntries(
-      EVAL_SPLITS.map((s, k) => [
-        s,
-        // Same seed per split for every contender: identical resamples, so intervals are paired.
-        evaluateScores(labels[s], c.scores[s], threshold, {
-          ...bootstrapOptions(params),
-          seed: params.seed + 1000 * k,
-          groups: labels.groups[s],
-        }),
-      ]),
-    ) as Record<EvalSplit, MetricSet>;
-    return {
-      id: c.id,
-      label: c.label,
-      role: c.role,
-      version: c.version,
-      description: c.description,
-      threshold,
-      splits,
-      ...(c.kind ? { kind: c.kind } : {}),
-    };
-  });
-  const candThreshold = results.find((r) => r.role === 'candidate')!.threshold;
-  results = results.map((r, i) =>
-    r.role === 'candidate'
-      ? r
-      : {
-          ...r,
-          delta: pairedDifference(
-            labels[gateSplit],
-            { scores: candidate.scores[gateSplit], threshold: candThreshold },
-            { scores: contenders[i]!.scores[gateSplit], threshold: r.threshold },
-            deltaOptions,
-          ),
-        },
+  const thresholds = contenders.map(
+    (c) => c.fixedThreshold ?? chooseThreshold(labels.threshold, c.scores.threshold, objective, value_matrix).threshold,
   );
+  // Every contender of a split on one set of resamples (same seed per split for all of them): the
+  // intervals are paired, and each equals the contender's own evaluateScores with that seed.
+  const bySplit = Object.fromEntries(
+    EVAL_SPLITS.map((s, k) => [
+      s,
+      evaluateModels(
+        labels[s],
+        contenders.map((c, i) => ({ scores: c.scores[s], threshold: thresholds[i]! })),
+        { ...bootstrapOptions(params), seed: params.seed + 1000 * k, groups: labels.groups[s] },
+      ),
+    ]),
+  ) as Record<EvalSplit, MetricSet[]>;
+  const ci = contenders.indexOf(candidate);
+  const champIndex = contenders.findIndex((c) => c.role === 'champion');
+  const baselineIndices = contenders.flatMap((c, i) => (c.role === 'baseline' ? [i] : []));
+  // Paired deltas on the gate split, all from one set of resamples (deltaOptions' seed): the candidate
+  // against every other contender, and the champion against each baseline (the gate reads the one
+  // against the strongest). Each equals its own pairedDifference call.
+  const pairs: [number, number][] = [
+    ...contenders.flatMap((_, i) => (i === ci ? [] : [[ci, i] as [number, number]])),
+    ...(champIndex >= 0 ? baselineIndices.map((i) => [champIndex, i] as [number, number]) : []),
+  ];
+  const deltas = pairs.length
+    ? pairedDifferences(
+        labels[gateSplit],
+        contenders.map((c, i) => ({ scores: c.scores[gateSplit], threshold: thresholds[i]! })),
+        pairs,
+        deltaOptions,
+      )
+    : [];
+  const deltaOf = (a: number, b: number) => deltas[pairs.findIndex(([x, y]) => x === a && y === b)]!;
+  const results: ContenderResult[] = contenders.map((c, i) => ({
+    id: c.id,
+    label: c.label,
+    role: c.role,
+    version: c.version,
+    description: c.description,
+    threshold: thresholds[i]!,
+    splits: Object.fromEntries(EVAL_SPLITS.map((s) => [s, bySplit[s][i]!])) as Record<EvalSplit, MetricSet>,
+    ...(c.kind ? { kind: c.kind } : {}),
+    ...(c.role === 'candidate' ? {} : { delta: deltaOf(ci, i) }),
+  }));
   const cand = results.find((r) => r.role === 'candidate')!;
   const chosen = chooseThreshold(labels.threshold, candidate.scores.threshold, objective, value_matrix);
   const decision: Decision = {
@@ -262,15 +268,8 @@ export function evaluateCandidate(
   const metric = params.gate.metric ?? 'pr_auc';
   const strongest = strongestBaseline(baselineRefs, metric, gateSplit);
   if (champ && strongest) {
-    const ci = contenders.findIndex((c) => c.id === champ.id);
     const si = contenders.findIndex((c) => c.id === strongest.id);
-    const sr = results[si]!;
-    vsStrongest = pairedDifference(
-      labels[gateSplit],
-      { scores: contenders[ci]!.scores[gateSplit], threshold: champ.threshold },
-      { scores: contenders[si]!.scores[gateSplit], threshold: sr.threshold },
-      deltaOptions,
-    )[metric];
+    vsStrongest = deltaOf(champIndex, si)[metric];
   }
   const verdict = decideGate(
     {

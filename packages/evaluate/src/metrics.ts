@@ -7,6 +7,7 @@ import {
   rocAuc,
   seededRandom,
 } from '@bolsillo/core';
+import { descendingOrderOf, forEachTieGroupOrdered } from './order';
 import type { MetricName } from './params';
 
 /** A point estimate with its bootstrap percentile interval (NaN bounds when the bootstrap is off). */
@@ -42,18 +43,66 @@ export interface MetricSet {
   readonly confusion: Record<keyof ConfusionCounts, Estimate>;
 }
 
-/** Point values of all metrics at a threshold, through the shared core metric functions. */
-export function pointMetrics(
-  y: ArrayLike<number>,
-  p: ArrayLike<number>,
-  threshold: number,
-  bins: number,
-): { metrics: Record<MetricName, number>; confusion: ConfusionCounts } {
+/** Metric names in the order every result lists them. */
+const METRIC_KEYS: readonly MetricName[] = [
+  'roc_auc',
+  'pr_auc',
+  'log_loss',
+  'brier',
+  'ece',
+  'precision',
+  'recall',
+  'f1',
+  'accuracy',
+];
+const CONFUSION_KEYS: readonly (keyof ConfusionCounts)[] = ['tp', 'fp', 'fn', 'tn'];
+
+/**
+ * ROC-AUC and average precision from the shared score order (`descendingOrder`): the core
+ * functions' tie groups and sums in the same order, so the same numbers, without sorting again for
+ * every metric and every call. Scores with NaN go to the core functions.
+ */
+function rankingMetrics(y: ArrayLike<number>, p: ArrayLike<number>): { roc_auc: number; pr_auc: number } {
+  for (let i = 0; i < p.length; i++)
+    if (Number.isNaN(p[i]!)) return { roc_auc: rocAuc(y, p), pr_auc: averagePrecision(y, p) };
+  let pos = 0;
+  for (let i = 0; i < y.length; i++) pos += y[i] ? 1 : 0;
+  const neg = y.length - pos;
+  let auc = 0;
+  let posAbove = 0;
+  let tp = 0;
+  let fp = 0;
+  let ap = 0;
+  let prevRecall = 0;
+  forEachTieGroupOrdered(y, p, (gPos, gNeg) => {
+    auc += gNeg * (posAbove + gPos / 2);
+    posAbove += gPos;
+    tp += gPos;
+    fp += gNeg;
+    const recall = tp / pos;
+    const precision = tp / (tp + fp);
+    ap += (recall - prevRecall) * precision;
+    prevRecall = recall;
+  });
+  return { roc_auc: pos === 0 || neg === 0 ? NaN : auc / (pos * neg), pr_auc: pos === 0 ? NaN : ap };
+}
+
+type PointResult = { metrics: Record<MetricName, number>; confusion: ConfusionCounts };
+/** Point metrics already computed, by score array (the gate's paired deltas ask again for the same ones). */
+const pointCache = new WeakMap<object, { y: unknown; threshold: number; bins: number; result: PointResult }[]>();
+
+/** Point values of all metrics at a threshold, with the shared core metric definitions. */
+export function pointMetrics(y: ArrayLike<number>, p: ArrayLike<number>, threshold: number, bins: number): PointResult {
+  if (y.length !== p.length) throw new Error(`metrics: ${y.length} labels but ${p.length} scores`);
+  const cached = pointCache.get(p as object);
+  const hit = cached?.find((c) => c.y === y && Object.is(c.threshold, threshold) && c.bins === bins);
+  if (hit) return hit.result;
   const c = confusionAt(y, p, threshold);
-  return {
+  const ranking = rankingMetrics(y, p);
+  const result: PointResult = {
     metrics: {
-      roc_auc: rocAuc(y, p),
-      pr_auc: averagePrecision(y, p),
+      roc_auc: ranking.roc_auc,
+      pr_auc: ranking.pr_auc,
       log_loss: logLoss(y, p),
       brier: brierScore(y, p),
       ece: expectedCalibrationError(y, p, bins),
@@ -64,6 +113,9 @@ export function pointMetrics(
     },
     confusion: { tp: c.tp, fp: c.fp, fn: c.fn, tn: c.tn },
   };
+  if (cached) cached.push({ y, threshold, bins, result });
+  else pointCache.set(p as object, [{ y, threshold, bins, result }]);
+  return result;
 }
 
 function percentile(sorted: number[], q: number): number {
@@ -184,11 +236,6 @@ export function resampleDesign(
   return { rows, start, members, units: chosen.length, totalUnits: ids.length, unit: 'customer' };
 }
 
-/** Indices sorted by score, descending (one sort per call; every resample reuses it). */
-function orderDesc(p: ArrayLike<number>, rows: Uint32Array): Uint32Array {
-  return Uint32Array.from(rows).sort((a, b) => p[b]! - p[a]!);
-}
-
 /** Seeded subsample without replacement of `m` of `n` row indices (all rows when m ≥ n), in index order. */
 export function bootstrapRows(n: number, maxRows: number | undefined, seed: number): Uint32Array {
   const all = new Uint32Array(n);
@@ -206,29 +253,39 @@ export function bootstrapRows(n: number, maxRows: number | undefined, seed: numb
 }
 
 /**
- * Every metric of one resample given as per-row counts `w` (aligned with `order`'s row ids):
- * the same definitions as the core functions on the expanded resample (ties grouped, zero-weight
- * rows absent), in one pass over the pre-sorted rows instead of a sort per resample.
+ * One model on one resampling design, ready for resamples: its rows in score order (ties in row
+ * order), the unit (customer or row) of each, and the per-row terms that do not change between
+ * resamples.
  */
-/** Per-row terms that do not change between resamples (computed once per call, in score order). */
-interface RowTerms {
+interface Prepared {
+  readonly unitOf: Uint32Array;
   readonly t: Uint8Array;
   readonly ll: Float64Array;
   readonly br: Float64Array;
   readonly bin: Int32Array;
   readonly flagged: Uint8Array;
-  /** Scores in score order (sequential memory access in the resample loops). */
+  /** Scores in score order (sequential memory access in the resample loop). */
   readonly q: Float64Array;
 }
 
-function rowTerms(
-  order: Uint32Array,
+/** The unit of every row of the design, indexed by row (rows outside the design are never read). */
+function unitOfRows(n: number, d: ResampleDesign): Uint32Array {
+  const out = new Uint32Array(n);
+  for (let u = 0; u < d.units; u++) for (let k = d.start[u]!; k < d.start[u + 1]!; k++) out[d.rows[d.members[k]!]!] = u;
+  return out;
+}
+
+function prepare(
+  unitOfRow: Uint32Array,
+  d: ResampleDesign,
   y: ArrayLike<number>,
   p: ArrayLike<number>,
   threshold: number,
   bins: number,
-): RowTerms {
+): Prepared {
+  const order = descendingOrderOf(p, d.rows);
   const m = order.length;
+  const unitOf = new Uint32Array(m);
   const t = new Uint8Array(m);
   const ll = new Float64Array(m);
   const br = new Float64Array(m);
@@ -237,6 +294,7 @@ function rowTerms(
   const qs = new Float64Array(m);
   for (let k = 0; k < m; k++) {
     const i = order[k]!;
+    unitOf[k] = unitOfRow[i]!;
     const yi = y[i] ? 1 : 0;
     const q = p[i]!;
     qs[k] = q;
@@ -247,19 +305,23 @@ function rowTerms(
     bin[k] = Math.min(bins - 1, Math.max(0, Math.floor(q * bins)));
     flagged[k] = q >= threshold ? 1 : 0;
   }
-  return { t, ll, br, bin, flagged, q: qs };
+  return { unitOf, t, ll, br, bin, flagged, q: qs };
 }
 
+/**
+ * Every metric of one resample given as draw counts per unit: the same definitions as the core
+ * functions on the expanded resample (ties grouped, zero-weight rows absent), in one pass over the
+ * pre-sorted rows instead of a sort per resample. `P` is the resample's positives (needed up front
+ * by average precision); every sum runs in score order, as the expanded resample's would.
+ */
 function weightedMetrics(
-  order: Uint32Array,
-  y: ArrayLike<number>,
-  p: ArrayLike<number>,
-  w: Uint32Array,
-  threshold: number,
+  pr: Prepared,
+  cnt: Uint32Array,
+  P: number,
   bins: number,
-  terms: RowTerms = rowTerms(order, y, p, threshold, bins),
 ): { metrics: Record<MetricName, number>; confusion: ConfusionCounts } {
-  let P = 0;
+  const { unitOf, t: T, q: Q, flagged, ll: LL, br: BR, bin } = pr;
+  const m = unitOf.length;
   let N = 0;
   let tp = 0;
   let fp = 0;
@@ -268,25 +330,6 @@ function weightedMetrics(
   const bc = new Float64Array(bins);
   const bp = new Float64Array(bins);
   const by = new Float64Array(bins);
-  for (let k = 0; k < order.length; k++) {
-    const c = w[k]!;
-    if (c === 0) continue;
-    const t = terms.t[k]!;
-    const q = terms.q[k]!;
-    if (t) P += c;
-    else N += c;
-    if (terms.flagged[k]) {
-      if (t) tp += c;
-      else fp += c;
-    }
-    ll += c * terms.ll[k]!;
-    br += c * terms.br[k]!;
-    const b = terms.bin[k]!;
-    bc[b]! += c;
-    bp[b]! += c * q;
-    by[b]! += c * t;
-  }
-  const n = P + N;
   // Ranking metrics: walk tied-score groups from the top.
   let auc = 0;
   let ap = 0;
@@ -295,16 +338,30 @@ function weightedMetrics(
   let cFp = 0;
   let prevRecall = 0;
   let k = 0;
-  while (k < order.length) {
-    const s = terms.q[k]!;
+  while (k < m) {
+    const s = Q[k]!;
     let gPos = 0;
     let gNeg = 0;
-    while (k < order.length && terms.q[k] === s) {
-      const c = w[k]!;
-      if (terms.t[k]) gPos += c;
-      else gNeg += c;
+    do {
+      const c = cnt[unitOf[k]!]!;
+      if (c !== 0) {
+        const t = T[k]!;
+        if (t) gPos += c;
+        else gNeg += c;
+        if (flagged[k]) {
+          if (t) tp += c;
+          else fp += c;
+        }
+        ll += c * LL[k]!;
+        br += c * BR[k]!;
+        const b = bin[k]!;
+        bc[b]! += c;
+        bp[b]! += c * Q[k]!;
+        by[b]! += c * t;
+      }
       k++;
-    }
+    } while (k < m && Q[k] === s);
+    N += gNeg;
     if (gPos + gNeg === 0) continue;
     auc += gNeg * (posAbove + gPos / 2);
     posAbove += gPos;
@@ -316,6 +373,7 @@ function weightedMetrics(
       prevRecall = recall;
     }
   }
+  const n = P + N;
   let ece = 0;
   for (let b = 0; b < bins; b++) if (bc[b]! > 0) ece += (bc[b]! / n) * Math.abs(bp[b]! / bc[b]! - by[b]! / bc[b]!);
   const fn = P - tp;
@@ -338,25 +396,41 @@ function weightedMetrics(
   };
 }
 
+/** A model's scores on the rows and the threshold it flags at. */
+export interface ScoredModel {
+  readonly scores: ArrayLike<number>;
+  readonly threshold: number;
+}
+
 /**
- * Draw one resample as per-row counts: `units` draws with replacement of a unit (a row, or a
- * customer whose every row is counted). With one unit per row this is the same random sequence as
- * {@link bootstrapIndices}. Every `w` gets the same counts (the models' score orders of one resample).
+ * The seeded resamples of one design, each evaluated for every model: one draw of units per
+ * resample (whole customers, or rows), counted for all models alike, so models scored on the same
+ * rows are compared on identical resamples (paired). `visit` gets each resample's metrics per model.
+ * With one unit per row this is the random sequence of {@link bootstrapIndices}.
  */
-function drawCounts(
-  rand: () => number,
+function forEachResample(
+  y: ArrayLike<number>,
+  models: readonly ScoredModel[],
   d: ResampleDesign,
-  w: readonly Uint32Array[],
-  pos: readonly Uint32Array[],
+  options: BootstrapOptions,
+  visit: (results: { metrics: Record<MetricName, number>; confusion: ConfusionCounts }[]) => void,
 ): void {
-  for (const x of w) x.fill(0);
+  const m = d.rows.length;
+  if (m === 0 || options.iterations <= 0) return;
+  const unitOfRow = unitOfRows(y.length, d);
+  const prepared = models.map((x) => prepare(unitOfRow, d, y, x.scores, x.threshold, options.bins));
+  // Positives of each unit: a resample's positives without a pass over its rows.
+  const unitPos = new Float64Array(d.units);
+  for (let k = 0; k < m; k++) unitPos[unitOfRow[d.rows[k]!]!]! += y[d.rows[k]!] ? 1 : 0;
+  const cnt = new Uint32Array(d.units);
+  const rand = seededRandom(options.seed);
   const units = d.units;
-  for (let i = 0; i < units; i++) {
-    const c = Math.floor(rand() * units);
-    for (let k = d.start[c]!; k < d.start[c + 1]!; k++) {
-      const r = d.members[k]!;
-      for (let j = 0; j < w.length; j++) w[j]![pos[j]![r]!]!++;
-    }
+  for (let b = 0; b < options.iterations; b++) {
+    cnt.fill(0);
+    for (let i = 0; i < units; i++) cnt[Math.floor(rand() * units)]!++;
+    let P = 0;
+    for (let u = 0; u < units; u++) P += cnt[u]! * unitPos[u]!;
+    visit(prepared.map((pr) => weightedMetrics(pr, cnt, P, options.bins)));
   }
 }
 
@@ -384,13 +458,6 @@ function interval(value: number, s: number[], alpha: number, m: number, n: numbe
   return { lo: value + f * (lo - value), hi: value + f * (hi - value) };
 }
 
-/** Position of each sampled row in the score order, so counts can be kept in order position. */
-function positions(rows: Uint32Array, order: Uint32Array): Uint32Array {
-  const at = new Map<number, number>();
-  for (let k = 0; k < order.length; k++) at.set(order[k]!, k);
-  return Uint32Array.from(rows, (r) => at.get(r)!);
-}
-
 /**
  * All metrics with seeded bootstrap percentile intervals. Resamples where a metric is undefined
  * (one class only) are skipped for that metric rather than poisoning the interval. Each call sorts
@@ -405,27 +472,38 @@ export function evaluateScores(
   threshold: number,
   options: BootstrapOptions,
 ): MetricSet {
-  if (y.length !== p.length) throw new Error(`evaluate: ${y.length} labels but ${p.length} scores`);
-  const point = pointMetrics(y, p, threshold, options.bins);
-  const names = Object.keys(point.metrics) as MetricName[];
-  const cnames = Object.keys(point.confusion) as (keyof ConfusionCounts)[];
-  const samples: Record<string, number[]> = Object.fromEntries([...names, ...cnames].map((k) => [k, []]));
+  return evaluateModels(y, [{ scores: p, threshold }], options)[0]!;
+}
+
+/**
+ * {@link evaluateScores} of several models scored on the same rows, from one set of resamples:
+ * each model's result equals its own {@link evaluateScores} call with the same options (the draws
+ * depend on the seed and the rows only), at the cost of one draw per resample for all of them.
+ */
+export function evaluateModels(
+  y: ArrayLike<number>,
+  models: readonly ScoredModel[],
+  options: BootstrapOptions,
+): MetricSet[] {
+  for (const x of models)
+    if (y.length !== x.scores.length) throw new Error(`evaluate: ${y.length} labels but ${x.scores.length} scores`);
+  const points = models.map((x) => pointMetrics(y, x.scores, x.threshold, options.bins));
+  const names = METRIC_KEYS;
+  const cnames = CONFUSION_KEYS;
+  const samples = models.map(
+    () => Object.fromEntries([...names, ...cnames].map((k) => [k, [] as number[]])) as Record<string, number[]>,
+  );
   const n = y.length;
   const d = resampleDesign(n, options);
-  const rows = d.rows;
-  const m = rows.length;
-  const order = orderDesc(p, rows);
-  const pos = positions(rows, order);
-  const w = new Uint32Array(m);
-  const rand = seededRandom(options.seed);
+  const m = d.rows.length;
   const scale = m > 0 ? n / m : 1;
-  const terms = rowTerms(order, y, p, threshold, options.bins);
-  for (let b = 0; b < options.iterations && m > 0; b++) {
-    drawCounts(rand, d, [w], [pos]);
-    const r = weightedMetrics(order, y, p, w, threshold, options.bins, terms);
-    for (const k of names) if (Number.isFinite(r.metrics[k])) samples[k]!.push(r.metrics[k]);
-    for (const k of cnames) samples[k]!.push(r.confusion[k] * scale);
-  }
+  forEachResample(y, models, d, options, (results) => {
+    results.forEach((r, j) => {
+      const s = samples[j]!;
+      for (const k of names) if (Number.isFinite(r.metrics[k])) s[k]!.push(r.metrics[k]);
+      for (const k of cnames) s[k]!.push(r.confusion[k] * scale);
+    });
+  });
   const alpha = (1 - options.confidence) / 2;
   const estimate = (value: number, s: number[]): Estimate => ({
     value,
@@ -433,23 +511,24 @@ export function evaluateScores(
   });
   let positives = 0;
   for (let i = 0; i < n; i++) positives += y[i] ? 1 : 0;
-  return {
+  const customers = options.groups ? customerCounts(y, options.groups) : {};
+  return models.map((x, j) => ({
     n,
     positives,
-    ...(options.groups ? customerCounts(y, options.groups) : {}),
-    threshold,
+    ...customers,
+    threshold: x.threshold,
     bootstrap_unit: d.unit,
     bootstrap_rows: m,
     ...(options.groups ? { bootstrap_customers: d.units } : {}),
-    metrics: Object.fromEntries(names.map((k) => [k, estimate(point.metrics[k], samples[k]!)])) as Record<
+    metrics: Object.fromEntries(names.map((k) => [k, estimate(points[j]!.metrics[k], samples[j]![k]!)])) as Record<
       MetricName,
       Estimate
     >,
-    confusion: Object.fromEntries(cnames.map((k) => [k, estimate(point.confusion[k], samples[k]!)])) as Record<
+    confusion: Object.fromEntries(cnames.map((k) => [k, estimate(points[j]!.confusion[k], samples[j]![k]!)])) as Record<
       keyof ConfusionCounts,
       Estimate
     >,
-  };
+  }));
 }
 
 /**
@@ -460,44 +539,49 @@ export function evaluateScores(
  */
 export function pairedDifference(
   y: ArrayLike<number>,
-  a: { scores: ArrayLike<number>; threshold: number },
-  b: { scores: ArrayLike<number>; threshold: number },
+  a: ScoredModel,
+  b: ScoredModel,
   options: BootstrapOptions,
 ): Record<MetricName, Estimate> {
-  const pa = pointMetrics(y, a.scores, a.threshold, options.bins).metrics;
-  const pb = pointMetrics(y, b.scores, b.threshold, options.bins).metrics;
-  const names = Object.keys(pa) as MetricName[];
-  const samples: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
-  const n = y.length;
-  const d = resampleDesign(n, options);
-  const rows = d.rows;
-  const m = rows.length;
-  const orderA = orderDesc(a.scores, rows);
-  const orderB = orderDesc(b.scores, rows);
-  const posA = positions(rows, orderA);
-  const posB = positions(rows, orderB);
-  const wa = new Uint32Array(m);
-  const wb = new Uint32Array(m);
-  const rand = seededRandom(options.seed);
-  const termsA = rowTerms(orderA, y, a.scores, a.threshold, options.bins);
-  const termsB = rowTerms(orderB, y, b.scores, b.threshold, options.bins);
-  for (let it = 0; it < options.iterations && m > 0; it++) {
-    // One draw, counted in both models' score orders: the same resample for both.
-    drawCounts(rand, d, [wa, wb], [posA, posB]);
-    const ma = weightedMetrics(orderA, y, a.scores, wa, a.threshold, options.bins, termsA).metrics;
-    const mb = weightedMetrics(orderB, y, b.scores, wb, b.threshold, options.bins, termsB).metrics;
-    for (const k of names) {
-      const d = ma[k] - mb[k];
-      if (Number.isFinite(d)) samples[k]!.push(d);
-    }
-  }
+  return pairedDifferences(y, [a, b], [[0, 1]], options)[0]!;
+}
+
+/**
+ * {@link pairedDifference} of several pairs of `models` (indices into it) from one set of
+ * resamples: each pair's result equals its own {@link pairedDifference} call with the same options.
+ */
+export function pairedDifferences(
+  y: ArrayLike<number>,
+  models: readonly ScoredModel[],
+  pairs: readonly (readonly [number, number])[],
+  options: BootstrapOptions,
+): Record<MetricName, Estimate>[] {
+  const points = models.map((x) => pointMetrics(y, x.scores, x.threshold, options.bins).metrics);
+  const names = METRIC_KEYS;
+  const samples = pairs.map(
+    () => Object.fromEntries(names.map((k) => [k, [] as number[]])) as Record<string, number[]>,
+  );
+  const d = resampleDesign(y.length, options);
+  forEachResample(y, models, d, options, (results) => {
+    pairs.forEach(([ia, ib], j) => {
+      const ma = results[ia]!.metrics;
+      const mb = results[ib]!.metrics;
+      for (const k of names) {
+        const diff = ma[k] - mb[k];
+        if (Number.isFinite(diff)) samples[j]![k]!.push(diff);
+      }
+    });
+  });
   const alpha = (1 - options.confidence) / 2;
-  return Object.fromEntries(
-    names.map((k) => [
-      k,
-      { value: pa[k] - pb[k], ...interval(pa[k] - pb[k], samples[k]!, alpha, d.units, d.totalUnits) },
-    ]),
-  ) as Record<MetricName, Estimate>;
+  return pairs.map(
+    ([ia, ib], j) =>
+      Object.fromEntries(
+        names.map((k) => {
+          const value = points[ia]![k] - points[ib]![k];
+          return [k, { value, ...interval(value, samples[j]![k]!, alpha, d.units, d.totalUnits) }];
+        }),
+      ) as Record<MetricName, Estimate>,
+  );
 }
 
 /** One customer's ranking metrics (NaN where undefined: PR-AUC needs a positive, ROC-AUC both classes). */

@@ -1,4 +1,5 @@
 import type { Decision, ValueMatrix } from '@bolsillo/schema';
+import { descendingOrder } from './order';
 
 /** The decision file evaluate writes beside a model (`registry/models/<version>/decision.json`); loadModel reads it. */
 export type { Decision };
@@ -25,7 +26,7 @@ export function chooseThreshold(
   const n = y.length;
   if (n !== p.length) throw new Error(`chooseThreshold: ${n} labels but ${p.length} scores`);
   if (n === 0) return { threshold: 0.5, achieved: NaN };
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => p[b]! - p[a]!);
+  const idx = descendingOrder(p);
   let totalPos = 0;
   for (let i = 0; i < n; i++) totalPos += y[i] ? 1 : 0;
   const score = (tp: number, fp: number) => {
