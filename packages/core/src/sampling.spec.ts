@@ -31,6 +31,24 @@ describe('Reservoir', () => {
     expect(a.inStreamOrder()).toEqual([...slots].sort((x, y) => x - y));
   });
 
+  it('offerWith keeps the same sample as offer, and makes only the items it keeps', () => {
+    const a = new Reservoir<number>(10, 3);
+    const b = new Reservoir<number>(10, 3);
+    let made = 0;
+    for (let i = 0; i < 1000; i++) {
+      a.offer(i);
+      b.offerWith(() => {
+        made++;
+        return i;
+      });
+    }
+    expect(b.items).toEqual(a.items);
+    expect(b.inStreamOrder()).toEqual(a.inStreamOrder());
+    expect(b.seen).toBe(1000);
+    expect(made).toBeGreaterThanOrEqual(10);
+    expect(made).toBeLessThan(200);
+  });
+
   it('samples uniformly: every item about equally often over many seeds', () => {
     const hits = new Array<number>(20).fill(0);
     for (let seed = 0; seed < 2000; seed++) {

@@ -36,6 +36,24 @@ export class Reservoir<T> {
     }
   }
 
+  /**
+   * {@link offer} an item that is made only if it is kept: the same draws and the same sample, without
+   * building the items the reservoir passes over (most of a long stream).
+   */
+  offerWith(make: () => T): void {
+    const k = this.seen++;
+    if (this.items.length < this.cap) {
+      this.items.push(make());
+      this.positions.push(k);
+      return;
+    }
+    const j = Math.floor(this.rand() * (k + 1));
+    if (j < this.cap) {
+      this.items[j] = make();
+      this.positions[j] = k;
+    }
+  }
+
   /** The kept items in the order they were offered. */
   inStreamOrder(): T[] {
     if (this.seen <= this.cap) return [...this.items];

@@ -254,18 +254,20 @@ export function bootstrapRows(n: number, maxRows: number | undefined, seed: numb
 
 /**
  * One model on one resampling design, ready for resamples: its rows in score order (ties in row
- * order), the unit (customer or row) of each, and the per-row terms that do not change between
- * resamples.
+ * order) as the unit (customer or row) of each, the per-row terms that do not change between
+ * resamples, and the groups of tied scores (a group shares its score, so its reliability bin and
+ * whether it is flagged).
  */
 interface Prepared {
   readonly unitOf: Uint32Array;
   readonly t: Uint8Array;
   readonly ll: Float64Array;
   readonly br: Float64Array;
-  readonly bin: Int32Array;
-  readonly flagged: Uint8Array;
-  /** Scores in score order (sequential memory access in the resample loop). */
-  readonly q: Float64Array;
+  /** Start of every tie group in score order, and the rows' count at the end. */
+  readonly groupStart: Uint32Array;
+  readonly groupScore: Float64Array;
+  readonly groupBin: Int32Array;
+  readonly groupFlagged: Uint8Array;
 }
 
 /** The unit of every row of the design, indexed by row (rows outside the design are never read). */
@@ -289,30 +291,40 @@ function prepare(
   const t = new Uint8Array(m);
   const ll = new Float64Array(m);
   const br = new Float64Array(m);
-  const bin = new Int32Array(m);
-  const flagged = new Uint8Array(m);
-  const qs = new Float64Array(m);
+  const starts: number[] = [];
   for (let k = 0; k < m; k++) {
     const i = order[k]!;
     unitOf[k] = unitOfRow[i]!;
     const yi = y[i] ? 1 : 0;
     const q = p[i]!;
-    qs[k] = q;
+    if (k === 0 || !(q === p[order[k - 1]!])) starts.push(k);
     const qc = Math.min(Math.max(q, 1e-12), 1 - 1e-12);
     t[k] = yi;
     ll[k] = yi ? -Math.log(qc) : -Math.log(1 - qc);
     br[k] = (q - yi) ** 2;
-    bin[k] = Math.min(bins - 1, Math.max(0, Math.floor(q * bins)));
-    flagged[k] = q >= threshold ? 1 : 0;
   }
-  return { unitOf, t, ll, br, bin, flagged, q: qs };
+  const groups = starts.length;
+  const groupStart = new Uint32Array(groups + 1);
+  const groupScore = new Float64Array(groups);
+  const groupBin = new Int32Array(groups);
+  const groupFlagged = new Uint8Array(groups);
+  for (let g = 0; g < groups; g++) {
+    const q = p[order[starts[g]!]!]!;
+    groupStart[g] = starts[g]!;
+    groupScore[g] = q;
+    groupBin[g] = Math.min(bins - 1, Math.max(0, Math.floor(q * bins)));
+    groupFlagged[g] = q >= threshold ? 1 : 0;
+  }
+  groupStart[groups] = m;
+  return { unitOf, t, ll, br, groupStart, groupScore, groupBin, groupFlagged };
 }
 
 /**
  * Every metric of one resample given as draw counts per unit: the same definitions as the core
  * functions on the expanded resample (ties grouped, zero-weight rows absent), in one pass over the
  * pre-sorted rows instead of a sort per resample. `P` is the resample's positives (needed up front
- * by average precision); every sum runs in score order, as the expanded resample's would.
+ * by average precision). Every floating-point sum adds the rows' terms one by one in score order, as
+ * the expanded resample's would (a row drawn 0 times adds an exact 0); counts are integers.
  */
 function weightedMetrics(
   pr: Prepared,
@@ -320,8 +332,8 @@ function weightedMetrics(
   P: number,
   bins: number,
 ): { metrics: Record<MetricName, number>; confusion: ConfusionCounts } {
-  const { unitOf, t: T, q: Q, flagged, ll: LL, br: BR, bin } = pr;
-  const m = unitOf.length;
+  const { unitOf, t: T, ll: LL, br: BR, groupStart, groupScore, groupBin, groupFlagged } = pr;
+  const groups = groupScore.length;
   let N = 0;
   let tp = 0;
   let fp = 0;
@@ -337,32 +349,31 @@ function weightedMetrics(
   let cTp = 0;
   let cFp = 0;
   let prevRecall = 0;
-  let k = 0;
-  while (k < m) {
-    const s = Q[k]!;
+  for (let g = 0; g < groups; g++) {
+    const s = groupScore[g]!;
+    const b = groupBin[g]!;
+    let bpb = bp[b]!;
     let gPos = 0;
-    let gNeg = 0;
-    do {
+    let gAll = 0;
+    const end = groupStart[g + 1]!;
+    for (let k = groupStart[g]!; k < end; k++) {
       const c = cnt[unitOf[k]!]!;
-      if (c !== 0) {
-        const t = T[k]!;
-        if (t) gPos += c;
-        else gNeg += c;
-        if (flagged[k]) {
-          if (t) tp += c;
-          else fp += c;
-        }
-        ll += c * LL[k]!;
-        br += c * BR[k]!;
-        const b = bin[k]!;
-        bc[b]! += c;
-        bp[b]! += c * Q[k]!;
-        by[b]! += c * t;
-      }
-      k++;
-    } while (k < m && Q[k] === s);
+      gAll += c;
+      gPos += c * T[k]!;
+      ll += c * LL[k]!;
+      br += c * BR[k]!;
+      bpb += c * s;
+    }
+    bp[b] = bpb;
+    const gNeg = gAll - gPos;
     N += gNeg;
-    if (gPos + gNeg === 0) continue;
+    if (gAll === 0) continue;
+    bc[b]! += gAll;
+    by[b]! += gPos;
+    if (groupFlagged[g]) {
+      tp += gPos;
+      fp += gNeg;
+    }
     auc += gNeg * (posAbove + gPos / 2);
     posAbove += gPos;
     cTp += gPos;

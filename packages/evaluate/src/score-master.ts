@@ -4,16 +4,10 @@
  * learning curve's train and validation rows are drawn as seeded reservoir samples.
  */
 import fs from 'node:fs';
-import {
-  dataLayout,
-  forEachParquetBatch,
-  readContract,
-  readParquetColumnNames,
-  rowsFromTable,
-  Reservoir,
-} from '@bolsillo/core';
+import { dataLayout, forEachParquetBatch, readContract, readParquetColumnNames, Reservoir } from '@bolsillo/core';
 import type { LoadedModel } from '@bolsillo/model';
 import { FEATURE_NAMES, MasterLatestSchema, TARGET, type ModelCard } from '@bolsillo/schema';
+import { BatchColumns, SPLIT_CODE, splitCodes, truthyCodes } from './batch-columns';
 import type { SplitLabels } from './evaluation';
 import { DEFAULT_LEARNING_CURVE_MAX_ROWS, type EvaluateParams } from './params';
 
@@ -129,31 +123,54 @@ export async function scoreMaster(
     master.groupColumn,
   ]);
   const columns = master.columns.filter((n) => wanted.has(n));
+  const splitOf: Record<number, Scored | undefined> = {
+    [SPLIT_CODE.calibration]: 'calibration',
+    [SPLIT_CODE.test]: 'test',
+    [SPLIT_CODE.holdout]: 'holdout',
+  };
   await forEachParquetBatch(master.file, { columns, batchSize: BATCH_ROWS }, (table) => {
-    const rows = rowsFromTable<Row>(table);
-    total += rows.length;
-    const bySplit: Record<Scored, Row[]> = { calibration: [], test: [], holdout: [] };
-    for (const r of rows) {
-      const s = r.split as string;
-      if (s === 'train') {
+    const batch = new BatchColumns(table);
+    const n = batch.length;
+    total += n;
+    const split = splitCodes(batch.vector('split'));
+    const target = truthyCodes(batch.vector(TARGET), n);
+    // Rows of each scored split, in row order; the learning curve's samples take row objects only
+    // for the rows they keep.
+    const at: Record<Scored, number[]> = { calibration: [], test: [], holdout: [] };
+    for (let i = 0; i < n; i++) {
+      const code = split[i]!;
+      if (code === SPLIT_CODE.train) {
         trainRows++;
-        samples.train.offer(r);
-      } else if (s === 'calibration' || s === 'test' || s === 'holdout') {
-        bySplit[s].push(r);
-        if (s !== 'holdout') samples[s].offer(r);
+        samples.train.offerWith(() => batch.row(i));
+        continue;
       }
+      const s = splitOf[code];
+      if (!s) continue;
+      at[s].push(i);
+      if (s !== 'holdout') samples[s].offerWith(() => batch.row(i));
     }
+    const group = batch.vector(master.groupColumn);
     for (const s of SCORED) {
-      const part = bySplit[s];
-      if (!part.length) continue;
-      for (const r of part) {
-        labels[s].push(r[TARGET] ? 1 : 0);
-        const key = String(r[master.groupColumn]);
+      for (const i of at[s]) {
+        labels[s].push(target[i]!);
+        const key = String(group?.isValid(i) ? group.get(i) : null);
         let id = customerIds.get(key);
         if (id === undefined) customerIds.set(key, (id = customerIds.size));
         groups[s].push(id);
       }
-      for (const m of models) scores[m.id]![s].pushAll(m.model.predict(part));
+    }
+    if (models.length === 0) return;
+    // Every scored row of the batch in one column batch (a row's score does not depend on the others).
+    const rows = Uint32Array.from([...at.calibration, ...at.test, ...at.holdout]);
+    if (rows.length === 0) return;
+    const columnsOfRows = batch.columnBatch(rows);
+    for (const m of models) {
+      const p = m.model.predictColumns(columnsOfRows);
+      let from = 0;
+      for (const s of SCORED) {
+        scores[m.id]![s].pushAll(p.subarray(from, from + at[s].length));
+        from += at[s].length;
+      }
     }
   });
   return { total, trainRows, customers: customerIds.size, labels, groups, scores, samples };

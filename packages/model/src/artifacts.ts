@@ -120,7 +120,12 @@ export function featureSignal(m: Pick<FeatureScorerJson, 'direction' | 'threshol
 
 /** Probability of a single-feature scorer for one row. */
 export function featureScore(m: FeatureScorerJson, row: Readonly<Record<string, unknown>>): number {
-  const t = featureSignal(m, row[m.feature]);
+  return featureValueScore(m, row[m.feature]);
+}
+
+/** Probability of a single-feature scorer for its feature's value (missing: null, undefined or NaN). */
+export function featureValueScore(m: FeatureScorerJson, value: unknown): number {
+  const t = featureSignal(m, value);
   if (!Number.isFinite(t)) return m.missing_probability;
   const z = (m.a * (t - m.center)) / m.scale + m.b;
   return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));

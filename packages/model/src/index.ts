@@ -29,7 +29,14 @@ export { loadModel, modelFromArtifacts } from './load-model';
 export type { LoadedModel, ModelScores } from './load-model';
 
 /** `model.json` artifacts: layers, baselines, tree ensembles and the scorers behind them. */
-export { baselineArtifacts, ruleScore, featureScore, featureSignal, featureNumber } from './artifacts';
+export {
+  baselineArtifacts,
+  ruleScore,
+  featureScore,
+  featureValueScore,
+  featureSignal,
+  featureNumber,
+} from './artifacts';
 export type {
   ModelArtifacts,
   ModelJson,
@@ -46,7 +53,7 @@ export type { DenseLayer, Activation } from './network';
 
 /** Preprocessing (row → encoded feature vector) and probability calibration. */
 export { createEncoder, encodedNames, MISSING_SUFFIX, OOV_TOKEN, BIN_INFIX } from './preprocessing';
-export type { Encoder } from './preprocessing';
+export type { Encoder, ColumnBatch } from './preprocessing';
 export { calibrate, logit, sigmoid } from './calibration';
 
 /** TensorFlow.js, loaded once per process on the best available backend (training only). */

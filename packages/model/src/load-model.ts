@@ -11,9 +11,9 @@ import {
 } from '@bolsillo/schema';
 import { readContract, readJson, registryLayout } from '@bolsillo/core';
 import { readCard } from './registry';
-import { featureScore, ruleScore, type ModelJson } from './artifacts';
+import { featureScore, featureValueScore, ruleScore, type ModelJson } from './artifacts';
 import { calibrate, sigmoid } from './calibration';
-import { createEncoder } from './preprocessing';
+import { createEncoder, type ColumnBatch } from './preprocessing';
 import { forwardDense, readDenseNetwork } from './network';
 import { compileTreeEnsemble, treeContributions, treeLogits } from './trees';
 
@@ -26,6 +26,13 @@ export interface LoadedModel {
   predict(rows: readonly Readonly<Record<string, unknown>>[]): Float64Array;
   /** Raw (uncalibrated) model probabilities, one per row. */
   predictRaw(rows: readonly Readonly<Record<string, unknown>>[]): Float64Array;
+  /**
+   * {@link predict} of a column batch (the same probabilities as its rows as objects), for callers
+   * that hold typed columns: evaluate scores millions of rows without an object per row.
+   */
+  predictColumns(batch: ColumnBatch): Float64Array;
+  /** The feature columns the scorer reads (a column batch needs these only). */
+  readonly inputs: readonly string[];
   /** Per-feature contributions to the logit (logistic and gbdt models; null otherwise). */
   contributions(row: Readonly<Record<string, unknown>>): Record<string, number> | null;
   /**
@@ -65,18 +72,42 @@ export function modelFromArtifacts(
   );
   const finish = (raw: Float64Array): Float64Array => raw.map((p) => calibrate(calibration, p));
   let predictRaw: (rows: readonly Readonly<Record<string, unknown>>[]) => Float64Array;
+  let predictRawColumns: (batch: ColumnBatch) => Float64Array;
+  let inputs: readonly string[];
   let contributions: LoadedModel['contributions'] = () => null;
   let score: LoadedModel['score'] | null = null;
   if (modelJson.format === 'bolsillo-baseline') {
     if (modelJson.family === 'prior') {
       const p = modelJson.probability;
       predictRaw = (rows) => new Float64Array(rows.length).fill(p);
+      predictRawColumns = (batch) => new Float64Array(batch.length).fill(p);
+      inputs = [];
     } else if (modelJson.family === 'feature') {
       const m = modelJson;
       predictRaw = (rows) => Float64Array.from(rows, (r) => featureScore(m, r));
+      predictRawColumns = (batch) => {
+        const values = batch.column(m.feature);
+        const out = new Float64Array(batch.length);
+        for (let r = 0; r < out.length; r++) out[r] = featureValueScore(m, values ? values[r] : undefined);
+        return out;
+      };
+      inputs = [m.feature];
     } else {
       const all = modelJson.all;
       predictRaw = (rows) => Float64Array.from(rows, (r) => ruleScore(all, r));
+      const features = [...new Set(all.map((c) => c.feature))];
+      predictRawColumns = (batch) => {
+        const cols = features.map((f) => batch.column(f));
+        const out = new Float64Array(batch.length);
+        for (let r = 0; r < out.length; r++) {
+          // The conditions' own columns of the row: a few fields, not the whole row.
+          const row: Record<string, unknown> = {};
+          features.forEach((f, k) => (row[f] = cols[k] ? cols[k]![r] : undefined));
+          out[r] = ruleScore(all, row);
+        }
+        return out;
+      };
+      inputs = features;
     }
   } else if (modelJson.format === 'layers-model') {
     const prep = checked<Preprocessing>(
@@ -93,6 +124,8 @@ export function modelFromArtifacts(
     if (layers[layers.length - 1]!.units !== 1)
       throw new Error(`model ${card.version}: the last layer must have one unit`);
     predictRaw = (rows) => Float64Array.from(forwardDense(layers, encoder.encode(rows), rows.length));
+    predictRawColumns = (batch) => Float64Array.from(forwardDense(layers, encoder.encodeColumns(batch), batch.length));
+    inputs = prep.columns.map((c) => c.name);
     if (card.family === 'logistic' && layers.length === 1) {
       const { kernel } = layers[0]!;
       const spans = encoder.spans;
@@ -129,6 +162,8 @@ export function modelFromArtifacts(
         `model ${card.version}: trees expect ${trees.inputs} inputs, preprocessing gives ${encoder.width}`,
       );
     predictRaw = (rows) => treeLogits(trees, encoder.encode(rows), rows.length).map(sigmoid);
+    predictRawColumns = (batch) => treeLogits(trees, encoder.encodeColumns(batch), batch.length).map(sigmoid);
+    inputs = prep.columns.map((c) => c.name);
     const spans = encoder.spans;
     const perInput = new Float64Array(encoder.width);
     // Path contributions per encoded input, summed per feature (a one-hot category's columns are one feature).
@@ -155,13 +190,14 @@ export function modelFromArtifacts(
     );
   }
   const predict = (rows: readonly Readonly<Record<string, unknown>>[]) => finish(predictRaw(rows));
+  const predictColumns = (batch: ColumnBatch) => finish(predictRawColumns(batch));
   const scoreAny: LoadedModel['score'] =
     score ??
     ((rows, withContributions) => ({
       probabilities: predict(rows),
       contributions: withContributions ? rows.map(contributions) : null,
     }));
-  return { card, threshold, predictRaw, predict, contributions, score: scoreAny };
+  return { card, threshold, predictRaw, predict, predictColumns, inputs, contributions, score: scoreAny };
 }
 
 // The card keeps the comparison that chose the calibration beside it; the runtime needs only the method's own fields.

@@ -53,6 +53,16 @@ describe('preprocessing encoder', () => {
       0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 0, 0,
     ]);
   });
+  it('encodes a column batch exactly as the same rows as objects (NaN and null both missing)', () => {
+    const e = createEncoder(prep);
+    const rows = [{ x: 14, b: true, c: 'B' }, { x: null, b: false, c: 'Z' }, { c: null }, { x: 9.5, b: null, c: 'A' }];
+    const columns: Record<string, ArrayLike<unknown>> = {
+      x: Float64Array.from([14, NaN, NaN, 9.5]),
+      b: [true, false, undefined, null],
+      c: ['B', 'Z', null, 'A'],
+    };
+    expect(Array.from(e.encodeColumns({ length: 4, column: (n) => columns[n] }))).toEqual(Array.from(e.encode(rows)));
+  });
   it('refuses state whose width does not match its columns', () => {
     expect(() => createEncoder({ ...prep, width: 5 })).toThrow(/width/);
   });

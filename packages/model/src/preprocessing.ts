@@ -43,6 +43,16 @@ export function encodedNames(column: PreprocessingColumn): string[] {
   return [...column.vocabulary.map((v) => `${column.name}=${v}`), `${column.name}=${OOV_TOKEN}`];
 }
 
+/**
+ * Feature values by column for `length` rows: `column(name)[r]` is what `row[name]` would be for row
+ * r (null or NaN when missing), or undefined for a column the batch does not have. Lets a caller
+ * that holds typed columns score them without building one object per row.
+ */
+export interface ColumnBatch {
+  readonly length: number;
+  column(name: string): ArrayLike<unknown> | undefined;
+}
+
 /** A compiled encoder: turns feature rows into a row-major Float32Array of `width` columns per row. */
 export interface Encoder {
   readonly width: number;
@@ -50,6 +60,43 @@ export interface Encoder {
   /** Index of the first encoded column and the count of columns, per input feature. */
   readonly spans: readonly { readonly feature: string; readonly start: number; readonly length: number }[];
   encode(rows: readonly Readonly<Record<string, unknown>>[]): Float32Array;
+  /** {@link encode} of a column batch: the same numbers as encoding its rows as objects. */
+  encodeColumns(batch: ColumnBatch): Float32Array;
+}
+
+/** Encode one value of one preprocessing column into `out` from `at` (the row's span of that column). */
+function encodeValue(
+  col: PreprocessingColumn,
+  vocab: Map<string, number> | undefined,
+  v: unknown,
+  out: Float32Array,
+  at: number,
+): void {
+  if (col.kind === 'numeric') {
+    const x = isMissing(v) ? NaN : toNumber(v);
+    const missing = !Number.isFinite(x);
+    // Missing values take the training mean, i.e. 0 after standardising; the indicator keeps the information.
+    let next = at;
+    if (col.scaled !== false) out[next++] = missing ? 0 : (x - col.mean) / col.std;
+    if (col.missing_indicator) out[next++] = missing ? 1 : 0;
+    const edges = col.bin_edges;
+    if (edges && !missing) {
+      const first = next;
+      let b = 0;
+      if (col.bin_encoding === 'thermometer') {
+        // Cumulative: one column per edge passed, so a threshold is one weight (and L1 keeps few of them).
+        while (b < edges.length && x >= edges[b]!) out[first + b++] = 1;
+      } else {
+        while (b < edges.length && x >= edges[b]!) b++;
+        out[first + b] = 1;
+      }
+    }
+  } else if (col.kind === 'boolean') {
+    out[at] = toBool(v);
+  } else {
+    const idx = isMissing(v) ? undefined : vocab!.get(String(v));
+    out[at + (idx ?? col.vocabulary.length)] = 1;
+  }
 }
 
 /**
@@ -59,12 +106,12 @@ export interface Encoder {
 export function createEncoder(prep: Preprocessing): Encoder {
   const spans: { feature: string; start: number; length: number }[] = [];
   const names: string[] = [];
-  const vocabMaps = new Map<string, Map<string, number>>();
+  const vocabs: (Map<string, number> | undefined)[] = [];
   for (const c of prep.columns) {
     const n = encodedNames(c);
     spans.push({ feature: c.name, start: names.length, length: n.length });
     names.push(...n);
-    if (c.kind === 'category') vocabMaps.set(c.name, new Map(c.vocabulary.map((v, i) => [v, i])));
+    vocabs.push(c.kind === 'category' ? new Map(c.vocabulary.map((v, i) => [v, i])) : undefined);
   }
   const width = names.length;
   if (width !== prep.width)
@@ -81,34 +128,20 @@ export function createEncoder(prep: Preprocessing): Encoder {
         const base = r * width;
         for (let c = 0; c < columns.length; c++) {
           const col = columns[c]!;
-          const at = base + spans[c]!.start;
-          const v = row[col.name];
-          if (col.kind === 'numeric') {
-            const x = isMissing(v) ? NaN : toNumber(v);
-            const missing = !Number.isFinite(x);
-            // Missing values take the training mean, i.e. 0 after standardising; the indicator keeps the information.
-            let next = at;
-            if (col.scaled !== false) out[next++] = missing ? 0 : (x - col.mean) / col.std;
-            if (col.missing_indicator) out[next++] = missing ? 1 : 0;
-            const edges = col.bin_edges;
-            if (edges && !missing) {
-              const first = next;
-              let b = 0;
-              if (col.bin_encoding === 'thermometer') {
-                // Cumulative: one column per edge passed, so a threshold is one weight (and L1 keeps few of them).
-                while (b < edges.length && x >= edges[b]!) out[first + b++] = 1;
-              } else {
-                while (b < edges.length && x >= edges[b]!) b++;
-                out[first + b] = 1;
-              }
-            }
-          } else if (col.kind === 'boolean') {
-            out[at] = toBool(v);
-          } else {
-            const idx = isMissing(v) ? undefined : vocabMaps.get(col.name)!.get(String(v));
-            out[at + (idx ?? col.vocabulary.length)] = 1;
-          }
+          encodeValue(col, vocabs[c], row[col.name], out, base + spans[c]!.start);
         }
+      }
+      return out;
+    },
+    encodeColumns(batch) {
+      const n = batch.length;
+      const out = new Float32Array(n * width);
+      for (let c = 0; c < columns.length; c++) {
+        const col = columns[c]!;
+        const values = batch.column(col.name);
+        const vocab = vocabs[c];
+        const start = spans[c]!.start;
+        for (let r = 0; r < n; r++) encodeValue(col, vocab, values ? values[r] : undefined, out, r * width + start);
       }
       return out;
     },
