@@ -53,3 +53,20 @@ describe('score order', () => {
     }
   });
 });
+
+describe('typed access to a sliced batch', () => {
+  it('reads splits, labels and rows of a slice (offsets not at 0) as row objects do', async () => {
+    const dir = tempDataDir('evaluate-batch-slice-');
+    writeMaster(dir, makeMasterRows(500, 9));
+    const file = dataLayout(dir).masterTable('testhash0001');
+    await forEachParquetBatch(file, {}, (whole) => {
+      const table = whole.slice(123, 400);
+      const rows = rowsFromTable<Record<string, unknown>>(table);
+      const batch = new BatchColumns(table);
+      const codes = { train: 1, calibration: 2, test: 3, holdout: 4 } as Record<string, number>;
+      expect(Array.from(splitCodes(batch.vector('split')))).toEqual(rows.map((r) => codes[r.split as string]));
+      expect(Array.from(truthyCodes(batch.vector(TARGET), rows.length))).toEqual(rows.map((r) => (r[TARGET] ? 1 : 0)));
+      expect(rows.map((_, i) => batch.row(i))).toEqual(rows);
+    });
+  });
+});

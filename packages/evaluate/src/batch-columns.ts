@@ -37,10 +37,22 @@ function getterOf(v: Vector): (i: number) => unknown {
     return (i) => (valid && !valid(i) ? null : values[i]);
   }
   if (DataType.isBool(v.type)) {
+    const bit = boolBits(v);
+    if (bit) return (i) => (valid && !valid(i) ? null : bit(i));
     const values = v.toArray() as ArrayLike<boolean>;
     return (i) => (valid && !valid(i) ? null : values[i]);
   }
   return (i) => cell(v, i);
+}
+
+/** The value of row `i` of a single-chunk boolean vector, read from its bit-packed values; null for other layouts. */
+function boolBits(v: Vector): ((i: number) => boolean) | null {
+  if (v.data.length !== 1) return null;
+  const d = v.data[0]!;
+  const bits = d.values as Uint8Array | undefined;
+  if (!bits) return null;
+  const off = d.offset;
+  return (i) => ((bits[(off + i) >> 3]! >> ((off + i) & 7)) & 1) === 1;
 }
 
 /** Validity of row `i` from a single-chunk vector's null bitmap; null when every row is valid. */
@@ -69,8 +81,9 @@ export function splitCodes(v: Vector | null): Uint8Array {
     const bytes = d.values as Uint8Array;
     for (let i = 0; i < n; i++) {
       if (valid && !valid(i)) continue;
-      const a = offsets[d.offset + i]!;
-      const len = offsets[d.offset + i + 1]! - a;
+      // Arrow's value offsets are already those of this slice (its `get` indexes them by row too).
+      const a = offsets[i]!;
+      const len = offsets[i + 1]! - a;
       out[i] = codeOfBytes(bytes, a, len);
     }
     return out;
@@ -99,6 +112,11 @@ export function truthyCodes(v: Vector | null, n: number): Uint8Array {
   const out = new Uint8Array(n);
   if (!v) return out;
   const valid = validityOf(v);
+  const bit = DataType.isBool(v.type) ? boolBits(v) : null;
+  if (bit) {
+    for (let i = 0; i < n; i++) out[i] = (!valid || valid(i)) && bit(i) ? 1 : 0;
+    return out;
+  }
   const values = v.toArray() as ArrayLike<unknown>;
   for (let i = 0; i < n; i++) out[i] = (!valid || valid(i)) && values[i] ? 1 : 0;
   return out;
@@ -126,12 +144,20 @@ export class BatchColumns {
     return this.byName.get(name) ?? null;
   }
 
-  private getters: ((i: number) => unknown)[] | null = null;
+  private readonly getters = new Map<string, (i: number) => unknown>();
 
-  row(i: number): Record<string, unknown> {
-    const get = (this.getters ??= this.vectors.map(getterOf));
+  /** Row `i` as `rowsFromTable` gives it, with only `names` (default every column; names the batch lacks are left out). */
+  row(i: number, names: readonly string[] = this.names): Record<string, unknown> {
     const row: Record<string, unknown> = {};
-    for (let c = 0; c < this.names.length; c++) row[this.names[c]!] = get[c]!(i);
+    for (const name of names) {
+      let get = this.getters.get(name);
+      if (!get) {
+        const v = this.byName.get(name);
+        if (!v) continue;
+        this.getters.set(name, (get = getterOf(v)));
+      }
+      row[name] = get(i);
+    }
     return row;
   }
 
@@ -151,12 +177,9 @@ export class BatchColumns {
       return out;
     }
     if (DataType.isBool(v.type)) {
-      const values = v.toArray() as ArrayLike<boolean>;
-      const out = new Array<boolean | null>(k);
-      for (let j = 0; j < k; j++) {
-        const i = rows[j]!;
-        out[j] = valid && !valid(i) ? null : values[i]!;
-      }
+      const get = getterOf(v);
+      const out = new Array<unknown>(k);
+      for (let j = 0; j < k; j++) out[j] = get(rows[j]!);
       return out;
     }
     const out = new Array<unknown>(k);

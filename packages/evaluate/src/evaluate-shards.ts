@@ -29,9 +29,11 @@ import {
 } from '@bolsillo/core';
 import { FEATURE_NAMES, TARGET } from '@bolsillo/schema';
 import { Field, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
+import type { BootstrapWorker } from './bootstrap-worker';
 import {
   finishEvaluation,
   openEvaluation,
+  startBootstrapWorker,
   type OpenEvaluation,
   type RunEvaluateOptions,
   type RunEvaluateResult,
@@ -134,6 +136,19 @@ export async function mergeEvaluate(
   opts: RunEvaluateOptions & { readonly shards: number },
 ): Promise<RunEvaluateResult> {
   const run = await openEvaluation(opts);
+  const worker = await startBootstrapWorker(run, opts);
+  try {
+    return await mergeWith(run, worker, opts);
+  } finally {
+    await worker?.close();
+  }
+}
+
+async function mergeWith(
+  run: OpenEvaluation,
+  worker: BootstrapWorker | null,
+  opts: RunEvaluateOptions & { readonly shards: number },
+): Promise<RunEvaluateResult> {
   const n = opts.shards;
   const ids = run.models.map((m) => m.id);
   const shards = Array.from({ length: n }, (_, i) => {
@@ -145,7 +160,7 @@ export async function mergeEvaluate(
       );
     return { dir, meta: readJson<ShardMeta>(file) };
   });
-  const unscored = await scoreMaster(run.master, [], run.params);
+  const unscored = await scoreMaster(run.master, [], run.params, run.card.features);
   const key = runKey(run, unscored.total);
   shards.forEach(({ meta }, i) => {
     if (meta.run !== key)
@@ -188,7 +203,7 @@ export async function mergeEvaluate(
   ) as ScoredMaster['scores'];
   const merged: ScoredMaster = { ...unscored, scores };
   run.log(`merged the scores of ${n} shards: ${SCORED.map((s) => `${s} ${bySplit[s].length}`).join(', ')}`);
-  const result = await finishEvaluation(run, merged, opts);
+  const result = await finishEvaluation(run, merged, opts, worker);
   fs.rmSync(run.layout.evaluateShards, { recursive: true, force: true });
   return result;
 }

@@ -14,6 +14,7 @@ import {
   spreadOf,
   type BootstrapOptions,
   type Estimate,
+  type ScoredModel,
   type MetricSet,
   type Spread,
 } from './metrics';
@@ -169,10 +170,85 @@ function perCustomer(labels: SplitLabels, contenders: readonly Contender[], spli
   };
 }
 
+/** Each contender's threshold: its own served one (the champion), else chosen by the objective on the threshold rows. */
+export function contenderThresholds(
+  labels: SplitLabels,
+  contenders: readonly Contender[],
+  params: EvaluateParams,
+): number[] {
+  const { objective, value_matrix } = params.threshold;
+  return contenders.map(
+    (c) => c.fixedThreshold ?? chooseThreshold(labels.threshold, c.scores.threshold, objective, value_matrix).threshold,
+  );
+}
+
+/**
+ * The bootstrap of one evaluation split: its labels, every contender's scores and threshold, and
+ * the options (same seed per split for all contenders, so their intervals are paired).
+ */
+export function splitBootstrap(
+  labels: SplitLabels,
+  contenders: readonly Contender[],
+  thresholds: readonly number[],
+  params: EvaluateParams,
+  split: EvalSplit,
+): { y: ArrayLike<number>; models: ScoredModel[]; options: BootstrapOptions } {
+  return {
+    y: labels[split],
+    models: contenders.map((c, i) => ({ scores: c.scores[split], threshold: thresholds[i]! })),
+    options: {
+      ...bootstrapOptions(params),
+      seed: params.seed + 1000 * EVAL_SPLITS.indexOf(split),
+      groups: labels.groups[split],
+    },
+  };
+}
+
+/** The pairs of the gate's paired deltas: the candidate against every other contender, and the champion against each baseline. */
+function deltaPairs(contenders: readonly Contender[]): [number, number][] {
+  const ci = contenders.findIndex((c) => c.role === 'candidate');
+  const champIndex = contenders.findIndex((c) => c.role === 'champion');
+  const baselineIndices = contenders.flatMap((c, i) => (c.role === 'baseline' ? [i] : []));
+  return [
+    ...contenders.flatMap((_, i) => (i === ci ? [] : [[ci, i] as [number, number]])),
+    ...(champIndex >= 0 ? baselineIndices.map((i) => [champIndex, i] as [number, number]) : []),
+  ];
+}
+
+/**
+ * The gate's paired deltas on the gate split, all from one set of resamples: the candidate against
+ * every other contender, and the champion against each baseline (the gate reads the one against the
+ * strongest). Each equals its own pairedDifference call. In {@link deltaPairs} order.
+ */
+export function gateDeltas(
+  labels: SplitLabels,
+  contenders: readonly Contender[],
+  thresholds: readonly number[],
+  params: EvaluateParams,
+): Record<MetricName, Estimate>[] {
+  const gateSplit = params.gate.split as EvalSplit;
+  const pairs = deltaPairs(contenders);
+  if (pairs.length === 0) return [];
+  return pairedDifferences(
+    labels[gateSplit],
+    contenders.map((c, i) => ({ scores: c.scores[gateSplit], threshold: thresholds[i]! })),
+    pairs,
+    { ...bootstrapOptions(params), seed: params.seed + 7, groups: labels.groups[gateSplit] },
+  );
+}
+
+/** Parts of {@link evaluateCandidate} computed elsewhere (another thread), given in. */
+export interface PrecomputedEvaluation {
+  readonly thresholds?: readonly number[];
+  readonly splits?: Readonly<Partial<Record<EvalSplit, MetricSet[]>>>;
+  readonly deltas?: Record<MetricName, Estimate>[];
+}
+
 /**
  * Evaluate a candidate against its contenders and decide the gate. Every interval is a
  * customer-level (cluster) bootstrap: metrics, and the paired deltas of the candidate against
- * each contender (and of the champion against the strongest baseline).
+ * each contender (and of the champion against the strongest baseline). Parts already computed
+ * (`precomputed`: thresholds, a split's bootstrap, the deltas) are taken as given.
  *
  * @example evaluateCandidate('20260101T000000Z-abc123', labels, [candidate, prior, ratio_rule], learning, params)
  */
@@ -184,45 +260,26 @@ export function evaluateCandidate(
   params: EvaluateParams,
   /** What the learning curve refits, for its title ("logistic regression, refitted", "logistic stand-in for the mlp model"). */
   learningModel = 'logistic regression, refitted',
+  precomputed: PrecomputedEvaluation = {},
 ): Evaluation {
   const candidate = contenders.find((c) => c.role === 'candidate');
   if (!candidate) throw new Error('evaluate: no candidate among the contenders');
   const { objective, value_matrix } = params.threshold;
   const gateSplit = params.gate.split as EvalSplit;
-  const deltaOptions = { ...bootstrapOptions(params), seed: params.seed + 7, groups: labels.groups[gateSplit] };
-  const thresholds = contenders.map(
-    (c) => c.fixedThreshold ?? chooseThreshold(labels.threshold, c.scores.threshold, objective, value_matrix).threshold,
-  );
-  // Every contender of a split on one set of resamples (same seed per split for all of them): the
-  // intervals are paired, and each equals the contender's own evaluateScores with that seed.
+  const thresholds = precomputed.thresholds ?? contenderThresholds(labels, contenders, params);
+  // Every contender of a split on one set of resamples: each equals its own evaluateScores.
   const bySplit = Object.fromEntries(
-    EVAL_SPLITS.map((s, k) => [
-      s,
-      evaluateModels(
-        labels[s],
-        contenders.map((c, i) => ({ scores: c.scores[s], threshold: thresholds[i]! })),
-        { ...bootstrapOptions(params), seed: params.seed + 1000 * k, groups: labels.groups[s] },
-      ),
-    ]),
+    EVAL_SPLITS.map((s) => {
+      const given = precomputed.splits?.[s];
+      if (given) return [s, given];
+      const b = splitBootstrap(labels, contenders, thresholds, params, s);
+      return [s, evaluateModels(b.y, b.models, b.options)];
+    }),
   ) as Record<EvalSplit, MetricSet[]>;
   const ci = contenders.indexOf(candidate);
   const champIndex = contenders.findIndex((c) => c.role === 'champion');
-  const baselineIndices = contenders.flatMap((c, i) => (c.role === 'baseline' ? [i] : []));
-  // Paired deltas on the gate split, all from one set of resamples (deltaOptions' seed): the candidate
-  // against every other contender, and the champion against each baseline (the gate reads the one
-  // against the strongest). Each equals its own pairedDifference call.
-  const pairs: [number, number][] = [
-    ...contenders.flatMap((_, i) => (i === ci ? [] : [[ci, i] as [number, number]])),
-    ...(champIndex >= 0 ? baselineIndices.map((i) => [champIndex, i] as [number, number]) : []),
-  ];
-  const deltas = pairs.length
-    ? pairedDifferences(
-        labels[gateSplit],
-        contenders.map((c, i) => ({ scores: c.scores[gateSplit], threshold: thresholds[i]! })),
-        pairs,
-        deltaOptions,
-      )
-    : [];
+  const pairs = deltaPairs(contenders);
+  const deltas = precomputed.deltas ?? gateDeltas(labels, contenders, thresholds, params);
   const deltaOf = (a: number, b: number) => deltas[pairs.findIndex(([x, y]) => x === a && y === b)]!;
   const results: ContenderResult[] = contenders.map((c, i) => ({
     id: c.id,

@@ -20,21 +20,44 @@ export interface LearningPoint {
 
 type Row = Readonly<Record<string, unknown>>;
 
+/**
+ * The features' values, one array per feature, read once from the row objects: the encoders then
+ * index arrays instead of looking each feature up in every row object for every subset.
+ */
+type Columns = readonly (readonly unknown[])[];
+
+function columnsOf(rows: readonly Row[], features: readonly string[]): Columns {
+  return features.map((f) => rows.map((r) => r[f]));
+}
+
+const isMissingValue = (v: unknown) => v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v));
+
 /** Column encoders fitted on one subset: numbers standardised (nulls → 0 plus an indicator), categories one-hot. */
 interface Encoder {
   readonly width: number;
-  encode(row: Row, out: Float64Array): void;
+  /** Encode row `i` of `cols` into `out` (zeroed first). */
+  encode(cols: Columns, i: number, out: Float64Array): void;
 }
 
-function fitEncoder(rows: readonly Row[], features: readonly string[]): Encoder {
-  const steps: ((row: Row, out: Float64Array) => void)[] = [];
+/** Fit the encoders on the rows `idx` (in that order) of `cols`. */
+function fitEncoder(cols: Columns, idx: ArrayLike<number>): Encoder {
+  const steps: ((cols: Columns, i: number, out: Float64Array) => void)[] = [];
   let width = 0;
-  for (const f of features) {
-    const sample = rows.find((r) => r[f] !== null && r[f] !== undefined)?.[f];
+  cols.forEach((col, f) => {
+    let sample: unknown;
+    for (let k = 0; k < idx.length; k++) {
+      const v = col[idx[k]!];
+      if (v !== null && v !== undefined) {
+        sample = v;
+        break;
+      }
+    }
     if (typeof sample === 'string') {
       const counts = new Map<string, number>();
-      for (const r of rows)
-        if (typeof r[f] === 'string') counts.set(r[f] as string, (counts.get(r[f] as string) ?? 0) + 1);
+      for (let k = 0; k < idx.length; k++) {
+        const v = col[idx[k]!];
+        if (typeof v === 'string') counts.set(v, (counts.get(v) ?? 0) + 1);
+      }
       // Cap the vocabulary so rare categories cannot blow up a tiny subset.
       const vocab = [...counts.entries()]
         .sort((a, b) => b[1] - a[1])
@@ -43,8 +66,8 @@ function fitEncoder(rows: readonly Row[], features: readonly string[]): Encoder 
       const base = width;
       const index = new Map(vocab.map((v, i) => [v, base + i]));
       width += vocab.length;
-      steps.push((row, out) => {
-        const k = index.get(row[f] as string);
+      steps.push((c, i, out) => {
+        const k = index.get(c[f]![i] as string);
         if (k !== undefined) out[k] = 1;
       });
     } else {
@@ -52,9 +75,9 @@ function fitEncoder(rows: readonly Row[], features: readonly string[]): Encoder 
       let s2 = 0;
       let c = 0;
       let missing = 0;
-      for (const r of rows) {
-        const v = r[f];
-        if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) missing++;
+      for (let k = 0; k < idx.length; k++) {
+        const v = col[idx[k]!];
+        if (isMissingValue(v)) missing++;
         else {
           const x = Number(v);
           s += x;
@@ -67,27 +90,27 @@ function fitEncoder(rows: readonly Row[], features: readonly string[]): Encoder 
       const k = width;
       const km = missing ? width + 1 : -1;
       width += missing ? 2 : 1;
-      steps.push((row, out) => {
-        const v = row[f];
-        if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) {
+      steps.push((cc, i, out) => {
+        const v = cc[f]![i];
+        if (isMissingValue(v)) {
           if (km >= 0) out[km] = 1;
         } else out[k] = (Number(v) - mean) / sd;
       });
     }
-  }
+  });
   return {
     width,
-    encode(row, out) {
+    encode(c, i, out) {
       out.fill(0);
-      for (const s of steps) s(row, out);
+      for (const step of steps) step(c, i, out);
     },
   };
 }
 
-function design(rows: readonly Row[], enc: Encoder): Float64Array[] {
-  return rows.map((r) => {
+function design(cols: Columns, idx: ArrayLike<number>, enc: Encoder): Float64Array[] {
+  return Array.from({ length: idx.length }, (_, k) => {
     const x = new Float64Array(enc.width);
-    enc.encode(r, x);
+    enc.encode(cols, idx[k]!, x);
     return x;
   });
 }
@@ -158,17 +181,20 @@ export function learningCurve(
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
   const yv = validation.map((r) => (r[target] ? 1 : 0));
+  const trainCols = columnsOf(train, features);
+  const validationCols = columnsOf(validation, features);
+  const validationIdx = Array.from(validation.keys());
   const out: LearningPoint[] = [];
   for (const fraction of [...options.fractions].sort((a, b) => a - b)) {
     const size = Math.max(2, Math.round(fraction * train.length));
     if (size > train.length) continue;
-    const subset = order.slice(0, size).map((i) => train[i]!);
-    const ys = subset.map((r) => (r[target] ? 1 : 0));
-    const enc = fitEncoder(subset, features);
-    const xs = design(subset, enc);
+    const subset = order.slice(0, size);
+    const ys = subset.map((i) => (train[i]![target] ? 1 : 0));
+    const enc = fitEncoder(trainCols, subset);
+    const xs = design(trainCols, subset, enc);
     const model = fitLogistic(xs, ys, options);
     const ps = predict(xs, model);
-    const pv = predict(design(validation, enc), model);
+    const pv = predict(design(validationCols, validationIdx, enc), model);
     out.push({
       size,
       train_log_loss: logLoss(ys, ps),

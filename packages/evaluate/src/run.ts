@@ -3,13 +3,22 @@
  * the master table in one streamed pass, evaluate (pure), then write the decisions, move the
  * champion alias through the registry's audited promote, and write the report folder and the index.
  */
-import { dataLayout, loadParams, packageFile, readContract } from '@bolsillo/core';
+import { dataLayout, loadParams, packageFile, readContract, readParquetRowCount } from '@bolsillo/core';
 import { appendAudit, listVersions, promote, readAliases, readCard, rollback } from '@bolsillo/model';
 import { GateVerdictSchema, type Aliases, type ModelCard } from '@bolsillo/schema';
 import { contendersOf, loadContenders, pickCandidate, planContenders } from './contenders';
-import { evaluateCandidate } from './evaluation';
+import { BootstrapWorker } from './bootstrap-worker';
+import {
+  EVAL_SPLITS,
+  contenderThresholds,
+  evaluateCandidate,
+  gateDeltas,
+  splitBootstrap,
+  type EvalSplit,
+} from './evaluation';
 import { promoteServed, writeDecisions, writeIndex, writeReport } from './evaluate-outputs';
 import type { Verdict } from './gate';
+import type { MetricSet } from './metrics';
 import { candidateLearningCurve, learningCurveModel } from './learning-curve';
 import { EvaluateParamsSchema, type EvaluateParams } from './params';
 import {
@@ -36,6 +45,12 @@ export interface RunEvaluateOptions {
   readonly paramsFile?: string;
   /** Evaluate and write the report, but never change aliases. */
   readonly noPromote?: boolean;
+  /**
+   * Bootstrap the test and holdout splits on a worker thread while this one refits the learning
+   * curve and bootstraps the gate's deltas (same results either way). Default: when the master table
+   * has at least {@link BOOTSTRAP_THREAD_MIN_ROWS} rows.
+   */
+  readonly bootstrapThread?: boolean;
   readonly log?: (message: string) => void;
 }
 
@@ -61,7 +76,30 @@ export interface RunEvaluateResult {
  */
 export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluateResult> {
   const run = await openEvaluation(opts);
-  return finishEvaluation(run, await scoreMaster(run.master, run.models, run.params), opts);
+  // Started before the master pass, so the thread has loaded its code by the time it is needed.
+  const worker = await startBootstrapWorker(run, opts);
+  try {
+    return await finishEvaluation(
+      run,
+      await scoreMaster(run.master, run.models, run.params, run.card.features),
+      opts,
+      worker,
+    );
+  } finally {
+    await worker?.close();
+  }
+}
+
+/** Master rows from which the bootstrap gets its own thread by default (below, starting it costs more than it saves). */
+export const BOOTSTRAP_THREAD_MIN_ROWS = 100_000;
+
+/** The bootstrap thread when `opts.bootstrapThread` asks for one (default: a master table of at least {@link BOOTSTRAP_THREAD_MIN_ROWS} rows). */
+export async function startBootstrapWorker(
+  run: OpenEvaluation,
+  opts: RunEvaluateOptions,
+): Promise<BootstrapWorker | null> {
+  const wanted = opts.bootstrapThread ?? (await readParquetRowCount(run.master.file)) >= BOOTSTRAP_THREAD_MIN_ROWS;
+  return wanted ? new BootstrapWorker() : null;
 }
 
 /** A candidate ready to be scored: its master table, its contenders loaded, the registry's aliases. */
@@ -100,6 +138,7 @@ export async function finishEvaluation(
   run: OpenEvaluation,
   scored: ScoredMaster,
   opts: RunEvaluateOptions,
+  worker: BootstrapWorker | null = null,
 ): Promise<RunEvaluateResult> {
   const { params, layout, card, aliases, models, log } = run;
   const count = (s: Scored) => scored.labels[s].length;
@@ -108,18 +147,42 @@ export async function finishEvaluation(
   log(
     `master rows ${scored.total}: train ${scored.trainRows}, calibration ${count('calibration')}, test ${count('test')}, holdout ${count('holdout')}; ${scored.customers} customers outside train`,
   );
+  const labels = splitLabelsOf(scored, thresholdSplit);
+  const contenders = contendersOf(models, scored, thresholdSplit);
+  const thresholds = contenderThresholds(labels, contenders, params);
+  // The test and holdout bootstraps on the worker thread (when there is one) while this thread
+  // refits the learning curve and bootstraps the gate's deltas.
+  const offloaded = worker
+    ? EVAL_SPLITS.map((s) => {
+        const b = splitBootstrap(labels, contenders, thresholds, params, s);
+        return worker.evaluate({
+          y: Float64Array.from(b.y),
+          scores: b.models.map((m) => Float64Array.from(m.scores)),
+          thresholds: b.models.map((m) => m.threshold),
+          options: { ...b.options, groups: Float64Array.from(b.options.groups!) },
+        });
+      })
+    : null;
   const learning = candidateLearningCurve(card, scored, params);
   log(
     `learning curve: ${learning.points.length} points${learning.fromCard ? ' (from the card)' : ` on ${scored.samples.train.items.length} of ${scored.trainRows} train rows`}`,
   );
+  const deltas = gateDeltas(labels, contenders, thresholds, params);
+  const splits = offloaded
+    ? (Object.fromEntries(await Promise.all(EVAL_SPLITS.map(async (s, k) => [s, await offloaded[k]!]))) as Record<
+        EvalSplit,
+        MetricSet[]
+      >)
+    : undefined;
 
   const ev = evaluateCandidate(
     card.version,
-    splitLabelsOf(scored, thresholdSplit),
-    contendersOf(models, scored, thresholdSplit),
+    labels,
+    contenders,
     learning.points,
     params,
     learningCurveModel(card.family, learning.fromCard),
+    { thresholds, deltas, ...(splits ? { splits } : {}) },
   );
   log(
     `threshold ${ev.decision.threshold.toFixed(4)} (${ev.decision.objective} on ${thresholdSplit}); gate: ${ev.verdict.decision}`,

@@ -100,6 +100,8 @@ export async function scoreMaster(
   master: MasterSource,
   models: readonly { readonly id: string; readonly model: LoadedModel }[],
   params: EvaluateParams,
+  /** The candidate's features: what the learning curve's sampled rows need besides the target. */
+  learningFeatures: readonly string[],
 ): Promise<ScoredMaster> {
   const cap = params.learning_curve.max_rows ?? DEFAULT_LEARNING_CURVE_MAX_ROWS;
   const samples = {
@@ -122,7 +124,17 @@ export async function scoreMaster(
     'split',
     master.groupColumn,
   ]);
-  const columns = master.columns.filter((n) => wanted.has(n));
+  // Of those, only what is read: each model's inputs, the learning curve's features, the target,
+  // the split and the customer (every other column would be decoded for nothing).
+  const needed = new Set<string>([
+    ...models.flatMap((m) => m.model.inputs),
+    ...learningFeatures,
+    TARGET,
+    'split',
+    master.groupColumn,
+  ]);
+  const columns = master.columns.filter((n) => wanted.has(n) && needed.has(n));
+  const sampleColumns = columns.filter((n) => n === TARGET || learningFeatures.includes(n));
   const splitOf: Record<number, Scored | undefined> = {
     [SPLIT_CODE.calibration]: 'calibration',
     [SPLIT_CODE.test]: 'test',
@@ -141,13 +153,13 @@ export async function scoreMaster(
       const code = split[i]!;
       if (code === SPLIT_CODE.train) {
         trainRows++;
-        samples.train.offerWith(() => batch.row(i));
+        samples.train.offerWith(() => batch.row(i, sampleColumns));
         continue;
       }
       const s = splitOf[code];
       if (!s) continue;
       at[s].push(i);
-      if (s !== 'holdout') samples[s].offerWith(() => batch.row(i));
+      if (s !== 'holdout') samples[s].offerWith(() => batch.row(i, sampleColumns));
     }
     const group = batch.vector(master.groupColumn);
     for (const s of SCORED) {
