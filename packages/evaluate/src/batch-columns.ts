@@ -146,17 +146,28 @@ export class BatchColumns {
 
   private readonly getters = new Map<string, (i: number) => unknown>();
 
+  /** The value of column `name` at row `i` as a row object holds it (undefined when the batch has no such column). */
+  value(name: string, i: number): unknown {
+    const get = this.getter(name);
+    return get ? get(i) : undefined;
+  }
+
+  private getter(name: string): ((i: number) => unknown) | null {
+    let get = this.getters.get(name);
+    if (!get) {
+      const v = this.byName.get(name);
+      if (!v) return null;
+      this.getters.set(name, (get = getterOf(v)));
+    }
+    return get;
+  }
+
   /** Row `i` as `rowsFromTable` gives it, with only `names` (default every column; names the batch lacks are left out). */
   row(i: number, names: readonly string[] = this.names): Record<string, unknown> {
     const row: Record<string, unknown> = {};
     for (const name of names) {
-      let get = this.getters.get(name);
-      if (!get) {
-        const v = this.byName.get(name);
-        if (!v) continue;
-        this.getters.set(name, (get = getterOf(v)));
-      }
-      row[name] = get(i);
+      const get = this.getter(name);
+      if (get) row[name] = get(i);
     }
     return row;
   }

@@ -38,6 +38,7 @@ import {
   type RunEvaluateOptions,
   type RunEvaluateResult,
 } from './run';
+import { BatchColumns, SPLIT_CODE, splitCodes, truthyCodes } from './batch-columns';
 import { Growable, SCORED, scoreMaster, type Scored, type ScoredMaster } from './score-master';
 
 type Row = Record<string, unknown>;
@@ -75,27 +76,31 @@ export async function runEvaluateShard(
   const cols: Record<string, unknown[]> = { split: [], row: [], label: [] };
   ids.forEach((_, k) => (cols[`s${k}`] = []));
   let total = 0;
+  const codes: Record<Scored, number> = {
+    calibration: SPLIT_CODE.calibration,
+    test: SPLIT_CODE.test,
+    holdout: SPLIT_CODE.holdout,
+  };
   await forEachParquetBatch(run.master.file, { columns: columnsOf(run), batchSize: BATCH_ROWS }, (table, offset) => {
-    const rows = rowsFromTable<Row>(table);
-    total += rows.length;
+    const batch = new BatchColumns(table);
+    total += batch.length;
+    const split = splitCodes(batch.vector('split'));
+    const target = truthyCodes(batch.vector(TARGET), batch.length);
     for (const s of SCORED) {
-      const part: Row[] = [];
       const at: number[] = [];
-      rows.forEach((r, i) => {
-        if (r.split === s && shardOf(String(r[run.master.groupColumn]), count) === index) {
-          part.push(r);
-          at.push(offset + i);
-        }
-      });
-      if (part.length === 0) continue;
-      for (let i = 0; i < part.length; i++) {
+      for (let i = 0; i < batch.length; i++)
+        if (split[i] === codes[s] && shardOf(String(batch.value(run.master.groupColumn, i)), count) === index)
+          at.push(i);
+      if (at.length === 0) continue;
+      for (const i of at) {
         cols.split!.push(s);
-        cols.row!.push(at[i]!);
-        cols.label!.push(part[i]![TARGET] ? 1 : 0);
+        cols.row!.push(offset + i);
+        cols.label!.push(target[i]!);
       }
+      const part = batch.columnBatch(Uint32Array.from(at));
       run.models.forEach((m, k) => {
         const out = cols[`s${k}`]!;
-        for (const v of m.model.predict(part)) out.push(v);
+        for (const v of m.model.predictColumns(part)) out.push(v);
       });
     }
   });
@@ -208,7 +213,7 @@ async function mergeWith(
   return result;
 }
 
-/** The master columns a shard reads: what a contender can use, the target, the split and the customer. */
+/** The master columns a shard reads: what the contenders read, the target, the split and the customer. */
 function columnsOf(run: OpenEvaluation): string[] {
   const wanted = new Set<string>([
     ...FEATURE_NAMES,
@@ -217,7 +222,8 @@ function columnsOf(run: OpenEvaluation): string[] {
     'split',
     run.master.groupColumn,
   ]);
-  return run.master.columns.filter((c) => wanted.has(c));
+  const read = new Set<string>([...run.models.flatMap((m) => m.model.inputs), TARGET, 'split', run.master.groupColumn]);
+  return run.master.columns.filter((c) => wanted.has(c) && read.has(c));
 }
 
 function runKey(run: OpenEvaluation, rows: number): string {
