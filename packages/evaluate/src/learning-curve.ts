@@ -24,10 +24,31 @@ type Row = Readonly<Record<string, unknown>>;
  * The features' values, one array per feature, read once from the row objects: the encoders then
  * index arrays instead of looking each feature up in every row object for every subset.
  */
-type Columns = readonly (readonly unknown[])[];
+interface Column {
+  readonly raw: readonly unknown[];
+  /**
+   * The values as numbers when every present one is a number or a boolean (`Number(v)`; NaN when
+   * missing): what a numeric encoder reads, without a type check per value. Null otherwise.
+   */
+  readonly num: Float64Array | null;
+}
+type Columns = readonly Column[];
 
 function columnsOf(rows: readonly Row[], features: readonly string[]): Columns {
-  return features.map((f) => rows.map((r) => r[f]));
+  return features.map((f) => {
+    const raw = rows.map((r) => r[f]);
+    let num: Float64Array | null = new Float64Array(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const v = raw[i];
+      if (v === null || v === undefined) num[i] = NaN;
+      else if (typeof v === 'number' || typeof v === 'boolean') num[i] = Number(v);
+      else {
+        num = null;
+        break;
+      }
+    }
+    return { raw, num };
+  });
 }
 
 const isMissingValue = (v: unknown) => v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v));
@@ -43,7 +64,7 @@ interface Encoder {
 function fitEncoder(cols: Columns, idx: ArrayLike<number>): Encoder {
   const steps: ((cols: Columns, i: number, out: Float64Array) => void)[] = [];
   let width = 0;
-  cols.forEach((col, f) => {
+  cols.forEach(({ raw: col, num }, f) => {
     let sample: unknown;
     for (let k = 0; k < idx.length; k++) {
       const v = col[idx[k]!];
@@ -67,8 +88,43 @@ function fitEncoder(cols: Columns, idx: ArrayLike<number>): Encoder {
       const index = new Map(vocab.map((v, i) => [v, base + i]));
       width += vocab.length;
       steps.push((c, i, out) => {
-        const k = index.get(c[f]![i] as string);
+        const k = index.get(c[f]!.raw[i] as string);
         if (k !== undefined) out[k] = 1;
+      });
+    } else if (num) {
+      // The same sums and values as below, from the numbers (a missing value is any non-finite one).
+      let s = 0;
+      let s2 = 0;
+      let c = 0;
+      let missing = 0;
+      for (let k = 0; k < idx.length; k++) {
+        const x = num[idx[k]!]!;
+        if (!Number.isFinite(x)) missing++;
+        else {
+          s += x;
+          s2 += x * x;
+          c++;
+        }
+      }
+      const mean = c ? s / c : 0;
+      const sd = c ? Math.sqrt(Math.max(s2 / c - mean * mean, 0)) || 1 : 1;
+      const k = width;
+      const km = missing ? width + 1 : -1;
+      width += missing ? 2 : 1;
+      steps.push((cc, i, out) => {
+        // The rows encoded may be other rows (validation) than those fitted on: their own column.
+        const vn = cc[f]!.num;
+        if (vn) {
+          const x = vn[i]!;
+          if (!Number.isFinite(x)) {
+            if (km >= 0) out[km] = 1;
+          } else out[k] = (x - mean) / sd;
+          return;
+        }
+        const v = cc[f]!.raw[i];
+        if (isMissingValue(v)) {
+          if (km >= 0) out[km] = 1;
+        } else out[k] = (Number(v) - mean) / sd;
       });
     } else {
       let s = 0;
@@ -91,7 +147,7 @@ function fitEncoder(cols: Columns, idx: ArrayLike<number>): Encoder {
       const km = missing ? width + 1 : -1;
       width += missing ? 2 : 1;
       steps.push((cc, i, out) => {
-        const v = cc[f]![i];
+        const v = cc[f]!.raw[i];
         if (isMissingValue(v)) {
           if (km >= 0) out[km] = 1;
         } else out[k] = (Number(v) - mean) / sd;
