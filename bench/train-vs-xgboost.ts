@@ -214,7 +214,9 @@ interface Result {
   };
   readonly xgb: XgbResult & { cv: number; test: { value: number; lo: number; hi: number } };
   readonly train_rows: number;
+  readonly train_customers: number;
   readonly test_rows: number;
+  readonly test_customers: number;
   readonly width: number;
 }
 
@@ -312,9 +314,25 @@ async function bench(name: string, dataDir: string): Promise<Result> {
     },
     xgb: { ...xr, cv: xgbCv, test: xgbTestAp! },
     train_rows: read.train.length,
+    train_customers: new Set(read.train.map((r) => String(r.group))).size,
     test_rows: test.length,
+    test_customers: new Set(test.map((r) => String(r.group))).size,
     width: enc.width,
   };
+}
+
+/**
+ * The load average counts every process on the machine; what the bench got of the CPU depends on its
+ * scheduling group (Linux autogroups: each session shares the CPU as one, weighted by the group's nice).
+ */
+function schedulingNote(): string {
+  let group = '';
+  try {
+    group = fs.readFileSync('/proc/self/autogroup', 'utf8').trim();
+  } catch {
+    return '';
+  }
+  return `Scheduling: this bench and its children ran in ${group} (the machine's other sessions share the CPU as their own groups, at nice 0 unless said).`;
 }
 
 function writeSection(results: readonly Result[]): void {
@@ -324,11 +342,17 @@ function writeSection(results: readonly Result[]): void {
   const lines = [
     '# Train vs xgboost',
     '',
-    `Measured by \`npx tsx bench/train-vs-xgboost.ts${values.rows ? ` --rows ${values.rows}` : ''}\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}.`,
+    `Measured by \`npx tsx bench/train-vs-xgboost.ts ${process.argv
+      .slice(2)
+      .map((a) => (/\s/.test(a) ? `'${a}'` : a))
+      .join(
+        ' ',
+      )}\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}.`,
+    schedulingNote(),
     "Both sides in the same run on the same master table: the same seeded sample of whole training customers, the same model features and encoding, the build's grouped folds, the same test split; PR-AUC from the same function. Ours is the whole default search as the train stage runs it (reading the master table, every candidate, refit, calibration, registration); xgboost's time is its grid, CV and refit only (data handed over in memory).",
     '',
-    '| data | load avg (1 min) before → after | train rows × inputs | ours: search wall s (CPU s; reading the master CPU s) | ours: chosen | ours: CV PR-AUC | ours: test PR-AUC [95% customer bootstrap] | xgboost: grid wall s (CPU s) | xgboost: best | xgboost: CV PR-AUC | xgboost: test PR-AUC | test Δ ours − xgboost | ours: µs per row, one row with contributions |',
-    '|---|---|---|---:|---|---:|---|---:|---|---:|---|---:|---:|',
+    '| data | load avg (1 min) before → after | train rows (customers) × inputs | test rows (customers) | ours: search wall s (CPU s; reading the master CPU s) | ours: chosen | ours: CV PR-AUC | ours: test PR-AUC [95% customer bootstrap] | xgboost: grid wall s (CPU s) | xgboost: best | xgboost: CV PR-AUC | xgboost: test PR-AUC | test Δ ours − xgboost | ours: µs per row, one row with contributions |',
+    '|---|---|---|---|---:|---|---:|---|---:|---|---:|---|---:|---:|',
     ...results.map((r) => {
       const p = r.ours.params;
       const chosen =
@@ -336,7 +360,7 @@ function writeSection(results: readonly Result[]): void {
           ? `gbdt (${String(p.max_leaves)} leaves, depth ${String(p.max_depth)}, ${String(p.refit_rounds)} rounds)`
           : r.ours.family;
       return (
-        `| ${r.name} | ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)} | ${r.train_rows.toLocaleString('en-US')} × ${r.width} | **${r.ours.wall.toFixed(1)}** (${r.ours.cpu.toFixed(1)}; ${r.ours.read_cpu.toFixed(1)}) | ${chosen} | ${f(r.ours.cv)} | ${ci(r.ours.test)} ` +
+        `| ${r.name} | ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)} | ${r.train_rows.toLocaleString('en-US')} (${r.train_customers.toLocaleString('en-US')}) × ${r.width} | ${r.test_rows.toLocaleString('en-US')} (${r.test_customers.toLocaleString('en-US')}) | **${r.ours.wall.toFixed(1)}** (${r.ours.cpu.toFixed(1)}; ${r.ours.read_cpu.toFixed(1)}) | ${chosen} | ${f(r.ours.cv)} | ${ci(r.ours.test)} ` +
         `| ${r.xgb.wall.toFixed(1)} (${r.xgb.cpu.toFixed(1)}) | depth ${r.xgb.best.max_depth}, eta ${r.xgb.best.eta}, ${r.xgb.rounds} rounds | ${f(r.xgb.cv)} | ${ci(r.xgb.test)} | ${(r.ours.test.value - r.xgb.test.value >= 0 ? '+' : '') + (r.ours.test.value - r.xgb.test.value).toFixed(4)} | ${r.ours.score_us.toFixed(1)} |`
       );
     }),
