@@ -300,7 +300,11 @@ ${busy ? `\n**The machine was busy with other jobs during this run (load average
 Reproduce: \`taskset -c 1 npx tsx bench/api.ts\` (env: \`BENCH_SECONDS\`, \`BENCH_STEADY_SECONDS\`, \`BENCH_BATCH_ROWS\`, \`BENCH_DATA_DIR\` to bench a real registry's champion).
 `;
   fs.mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
-  fs.writeFileSync(path.join(ROOT, 'docs/bench-api.md'), md);
+  // Hand-written notes below the marker survive a rerun.
+  const out = path.join(ROOT, 'docs/bench-api.md');
+  const previous = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+  const notes = previous.indexOf('\n<!-- notes -->');
+  fs.writeFileSync(out, md + (notes >= 0 ? previous.slice(notes) : ''));
   console.log(md);
 }
 
