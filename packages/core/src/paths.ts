@@ -305,7 +305,7 @@ export const DATASETS = {
     format: 'jsonl',
     writer: 'train, evaluate, monitor, API admin',
     readers: 'people, API admin',
-    contract: 'AuditEntry (core)',
+    contract: 'AuditEntry (model)',
     description: 'Who changed which alias, when and why.',
   },
   registryModels: {
@@ -327,7 +327,7 @@ export const DATASETS = {
     format: 'json',
     writer: 'train',
     readers: 'evaluate, serve, monitor (loadModel)',
-    contract: 'ModelJson (core)',
+    contract: 'ModelJson (model)',
     description: 'The model’s topology, trees or baseline rule.',
   },
   modelWeights: {
