@@ -8,15 +8,16 @@ import path from 'node:path';
 import { WorkerChannel, startWorkerModule } from '@bolsillo/core';
 import type { Worker } from 'node:worker_threads';
 import type { BootstrapOptions, MetricSet } from './metrics';
+import type { NumberColumn } from './score-master';
 
 export const BOOTSTRAP_CHANNEL = 'evaluate.bootstrap';
 
 /** One split to evaluate: labels, every contender's scores and threshold, and the bootstrap options. */
 export interface BootstrapRequest {
-  readonly y: Float64Array;
-  readonly scores: readonly Float64Array[];
+  readonly y: NumberColumn;
+  readonly scores: readonly NumberColumn[];
   readonly thresholds: readonly number[];
-  readonly options: Omit<BootstrapOptions, 'groups'> & { readonly groups?: Float64Array };
+  readonly options: Omit<BootstrapOptions, 'groups'> & { readonly groups?: NumberColumn };
 }
 
 /** The thread module beside this one (TypeScript from sources, JavaScript from the built package). */
@@ -32,7 +33,7 @@ export class BootstrapWorker {
     this.channel = new WorkerChannel(this.worker, BOOTSTRAP_CHANNEL);
   }
 
-  /** Evaluate one split's contenders on the thread (the arrays are copied, the caller keeps them). */
+  /** Evaluate one split's contenders on the thread (the arrays are copied by the message, the caller keeps them). */
   evaluate(request: BootstrapRequest): Promise<MetricSet[]> {
     return this.channel.call(request);
   }

@@ -28,6 +28,7 @@ import {
   splitLabelsOf,
   thresholdSplitOf,
   type MasterSource,
+  type NumberColumn,
   type Scored,
   type ScoredMaster,
 } from './score-master';
@@ -155,11 +156,12 @@ export async function finishEvaluation(
   const offloaded = worker
     ? EVAL_SPLITS.map((s) => {
         const b = splitBootstrap(labels, contenders, thresholds, params, s);
+        // Typed arrays (views of the pass's columns): the message copies them once.
         return worker.evaluate({
-          y: Float64Array.from(b.y),
-          scores: b.models.map((m) => Float64Array.from(m.scores)),
+          y: b.y as NumberColumn,
+          scores: b.models.map((m) => m.scores as NumberColumn),
           thresholds: b.models.map((m) => m.threshold),
-          options: { ...b.options, groups: Float64Array.from(b.options.groups!) },
+          options: { ...b.options, groups: b.options.groups as NumberColumn },
         });
       })
     : null;

@@ -20,13 +20,23 @@ export type Scored = (typeof SCORED)[number];
 /** Rows per batch of the master stream: bounds the row objects alive at once. */
 const BATCH_ROWS = 32_768;
 
-/** A growable Float64 column (scores and labels of one split, appended batch by batch). */
-export class Growable {
-  private buf = new Float64Array(1024);
+/** The typed arrays a {@link Growable} column can hold. */
+export type NumberColumn = Float64Array | Uint32Array | Uint8Array;
+
+/**
+ * A growable typed column (scores, labels or customers of one split, appended batch by batch):
+ * Float64 by default (scores), Uint8 for 0/1 labels and Uint32 for customer ids, so an evaluation
+ * row costs 8 bytes per contender plus 5, not 8 per column.
+ */
+export class Growable<T extends NumberColumn = Float64Array> {
+  private buf: T;
   length = 0;
+  constructor(private readonly make: (n: number) => T = (n) => new Float64Array(n) as T) {
+    this.buf = make(1024);
+  }
   push(v: number): void {
     if (this.length === this.buf.length) {
-      const next = new Float64Array(this.buf.length * 2);
+      const next = this.make(this.buf.length * 2);
       next.set(this.buf);
       this.buf = next;
     }
@@ -35,9 +45,9 @@ export class Growable {
   pushAll(vs: ArrayLike<number>): void {
     for (let i = 0; i < vs.length; i++) this.push(vs[i]!);
   }
-  /** A copy of the values. */
-  values(): Float64Array {
-    return this.buf.slice(0, this.length);
+  /** The values, as a view (no copy: the column is read once the pass that fills it is over). */
+  values(): T {
+    return this.buf.subarray(0, this.length) as T;
   }
 }
 
@@ -79,8 +89,8 @@ export interface ScoredMaster {
   /** Distinct customers outside train. */
   readonly customers: number;
   /** Labels (0/1) and customer ids (small integers) of each scored split, in row order. */
-  readonly labels: Readonly<Record<Scored, Growable>>;
-  readonly groups: Readonly<Record<Scored, Growable>>;
+  readonly labels: Readonly<Record<Scored, Growable<Uint8Array>>>;
+  readonly groups: Readonly<Record<Scored, Growable<Uint32Array>>>;
   /** Each contender's scores on each scored split, by contender id. */
   readonly scores: Readonly<Record<string, Readonly<Record<Scored, Growable>>>>;
   /** The learning curve's seeded samples: train rows, and calibration and test rows for validation. */
@@ -110,10 +120,11 @@ export async function scoreMaster(
     test: new Reservoir<Row>(cap, params.seed + 103),
     cap,
   };
-  const perSplit = () => Object.fromEntries(SCORED.map((s) => [s, new Growable()])) as Record<Scored, Growable>;
-  const labels = perSplit();
-  const groups = perSplit();
-  const scores = Object.fromEntries(models.map((m) => [m.id, perSplit()]));
+  const perSplit = <T extends NumberColumn>(make?: (n: number) => T) =>
+    Object.fromEntries(SCORED.map((s) => [s, new Growable<T>(make)])) as Record<Scored, Growable<T>>;
+  const labels = perSplit((n) => new Uint8Array(n));
+  const groups = perSplit((n) => new Uint32Array(n));
+  const scores = Object.fromEntries(models.map((m) => [m.id, perSplit<Float64Array>()]));
   const customerIds = new Map<string, number>();
   let total = 0;
   let trainRows = 0;
