@@ -420,9 +420,15 @@ async function evaluateStage(con: DuckDBConnection, dataDir: string, out: string
     FROM (SELECT split, "group", revenge_in_horizon, ${baselines.map((b) => `(${b.score})::DOUBLE AS ${q(b.kind)}`).join(', ')}
           FROM read_parquet(${lit(master)}) WHERE split IN ('test', 'holdout'))
     UNPIVOT (p FOR model IN (${baselines.map((b) => q(b.kind)).join(', ')}))`);
+  // Each customer's rows collapsed per (model, score): a resample weighs these, not rows (a rule's
+  // or the prior's scores take one or two values, so most customers are one or two lines).
+  await con.run(`
+    CREATE OR REPLACE TEMP TABLE sc AS
+    SELECT model, split, customer, p, sum(y) AS pos, sum(1 - y) AS neg, sum((p - y) * (p - y)) AS se,
+           sum(-(y * ln(greatest(p, 1e-12)) + (1 - y) * ln(greatest(1 - p, 1e-12)))) AS ll
+    FROM s GROUP BY ALL`);
   const metricsSql = (from: string, by: string) => `
-    WITH g AS (SELECT ${by}, p, sum(w * y) AS pos, sum(w * (1 - y)) AS neg, sum(w * (p - y) * (p - y)) AS se,
-                      sum(w * -(y * ln(greatest(p, 1e-12)) + (1 - y) * ln(greatest(1 - p, 1e-12)))) AS ll
+    WITH g AS (SELECT ${by}, p, sum(w * pos) AS pos, sum(w * neg) AS neg, sum(w * se) AS se, sum(w * ll) AS ll
                FROM ${from} GROUP BY ${by}, p),
          c AS (SELECT *, sum(pos) OVER w AS tp, sum(neg) OVER w AS fp
                FROM g WINDOW w AS (PARTITION BY ${by} ORDER BY p DESC ROWS UNBOUNDED PRECEDING))
@@ -432,7 +438,7 @@ async function evaluateStage(con: DuckDBConnection, dataDir: string, out: string
     FROM c GROUP BY ${by}`;
   const point = await rows<Record<string, unknown>>(
     con,
-    `${metricsSql('(SELECT *, 1 AS w FROM s)', 'model, split')} ORDER BY model, split`,
+    `${metricsSql('(SELECT *, 1 AS w FROM sc)', 'model, split')} ORDER BY model, split`,
   );
   // Bootstrap: per split, whole customers in a seeded order up to max_rows rows; B resamples of those
   // customers drawn with replacement (a customer's rows count once per draw).
@@ -451,13 +457,24 @@ async function evaluateStage(con: DuckDBConnection, dataDir: string, out: string
          d AS (SELECT k.split, b.range AS b, (hash(b.range, i.range, k.split, ${p.seed}) % k.m)::BIGINT AS u
                FROM k, range(${B}) b, LATERAL (SELECT * FROM range(k.m)) i)
     SELECT split, b, customer, count(*) AS w FROM d JOIN units USING (split, u) GROUP BY ALL`);
+  // Resamples in batches of 25, so the join of draws and scores (resamples × capped rows × models)
+  // stays bounded in memory whatever B is.
+  await con.run(
+    'CREATE OR REPLACE TEMP TABLE resampled (model VARCHAR, split VARCHAR, b BIGINT, roc_auc DOUBLE, pr_auc DOUBLE)',
+  );
+  for (let b0 = 0; b0 < B; b0 += 25)
+    await con.run(
+      `INSERT INTO resampled SELECT model, split, b, roc_auc, pr_auc FROM (${metricsSql(
+        `(SELECT sc.*, d.b, d.w FROM sc JOIN (SELECT * FROM draws WHERE b >= ${b0} AND b < ${b0 + 25}) d USING (split, customer))`,
+        'model, split, b',
+      )})`,
+    );
   const boot = await rows<Record<string, unknown>>(
     con,
-    `WITH r AS (${metricsSql('(SELECT s.*, draws.b, draws.w FROM s JOIN draws USING (split, customer))', 'model, split, b')})
-     SELECT model, split, count(*) AS resamples,
+    `SELECT model, split, count(*) AS resamples,
             quantile_cont(roc_auc, [${(1 - p.bootstrap.confidence) / 2}, ${1 - (1 - p.bootstrap.confidence) / 2}]) AS roc_auc_q,
             quantile_cont(pr_auc, [${(1 - p.bootstrap.confidence) / 2}, ${1 - (1 - p.bootstrap.confidence) / 2}]) AS pr_auc_q
-     FROM r GROUP BY model, split ORDER BY model, split`,
+     FROM resampled GROUP BY model, split ORDER BY model, split`,
   );
   const unitCounts = await rows<{ split: string; m: bigint; n: bigint }>(
     con,
