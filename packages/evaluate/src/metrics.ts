@@ -620,26 +620,67 @@ export function perCustomerMetrics(
   p: ArrayLike<number>,
   groups: ArrayLike<number>,
 ): CustomerMetrics[] {
-  const byGroup = new Map<number, number[]>();
-  for (let i = 0; i < y.length; i++) {
-    const list = byGroup.get(groups[i]!);
-    if (list) list.push(i);
-    else byGroup.set(groups[i]!, [i]);
+  const { ids, start, rows } = rowsByCustomer(groups, y.length);
+  return ids.map((customer, c) => {
+    const from = start[c]!;
+    const n = start[c + 1]! - from;
+    const yy = new Uint8Array(n);
+    const pp = new Float64Array(n);
+    let positives = 0;
+    for (let k = 0; k < n; k++) {
+      const i = rows[from + k]!;
+      yy[k] = y[i] ? 1 : 0;
+      positives += yy[k]!;
+      pp[k] = p[i]!;
+    }
+    return {
+      customer,
+      rows: n,
+      positives,
+      pr_auc: positives > 0 ? averagePrecision(yy, pp) : NaN,
+      roc_auc: positives > 0 && positives < n ? rocAuc(yy, pp) : NaN,
+    };
+  });
+}
+
+/** Rows grouped by customer already computed, by customer-id array (every contender of a split shares it). */
+const customerRows = new WeakMap<object, { ids: number[]; start: Uint32Array; rows: Uint32Array }>();
+
+/**
+ * The rows of each customer, customers by ascending id and rows in row order (a counting sort): one
+ * typed index list for all contenders instead of a `number[]` per customer per contender.
+ */
+function rowsByCustomer(
+  groups: ArrayLike<number>,
+  n: number,
+): { ids: number[]; start: Uint32Array; rows: Uint32Array } {
+  const hit = customerRows.get(groups as object);
+  if (hit && hit.rows.length === n) return hit;
+  const slot = new Map<number, number>();
+  const counts: number[] = [];
+  const of = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const g = groups[i]!;
+    let s = slot.get(g);
+    if (s === undefined) {
+      slot.set(g, (s = counts.length));
+      counts.push(0);
+    }
+    of[i] = s;
+    counts[s]!++;
   }
-  return [...byGroup.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([customer, idx]) => {
-      const yy = idx.map((i) => (y[i] ? 1 : 0));
-      const pp = idx.map((i) => p[i]!);
-      const positives = yy.reduce((s: number, v) => s + v, 0);
-      return {
-        customer,
-        rows: idx.length,
-        positives,
-        pr_auc: positives > 0 ? averagePrecision(yy, pp) : NaN,
-        roc_auc: positives > 0 && positives < idx.length ? rocAuc(yy, pp) : NaN,
-      };
-    });
+  const ids = [...slot.keys()].sort((a, b) => a - b);
+  const rank = new Uint32Array(counts.length);
+  ids.forEach((id, r) => (rank[slot.get(id)!] = r));
+  const start = new Uint32Array(ids.length + 1);
+  for (let s = 0; s < counts.length; s++) start[rank[s]! + 1] = counts[s]!;
+  for (let r = 0; r < ids.length; r++) start[r + 1]! += start[r]!;
+  const next = start.slice(0, ids.length);
+  const rows = new Uint32Array(n);
+  for (let i = 0; i < n; i++) rows[next[rank[of[i]!]!]!++] = i;
+  const out = { ids, start, rows };
+  customerRows.set(groups as object, out);
+  return out;
 }
 
 /** Quantiles of the finite values (NaN fields when none). */
