@@ -4,7 +4,18 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const docs = path.join(__dirname, '..', 'docs');
-const order = ['pipeline', 'ingest', 'features', 'scale', 'train', 'train-xgboost', 'evaluate', 'api', 'online-store'];
+const order = [
+  'pipeline',
+  'ingest',
+  'features',
+  'storage',
+  'scale',
+  'train',
+  'train-xgboost',
+  'evaluate',
+  'api',
+  'online-store',
+];
 const files = fs.readdirSync(docs).filter((f) => /^bench-.+\.md$/.test(f));
 files.sort((a, b) => {
   const ia = order.indexOf(a.slice(6, -3));
