@@ -1,4 +1,4 @@
-import { DataType, type Table, type Vector } from 'apache-arrow';
+import { DataType, type Data, type Table, type Vector } from 'apache-arrow';
 
 /** One cell of a column: what Parquet columns of the feature store hold. */
 export type Cell = number | string | boolean | null;
@@ -161,6 +161,16 @@ export function columnFromCells(cells: readonly Cell[]): Column {
   return new NumberColumn(values, valid);
 }
 
+const utf8Decoder = new TextDecoder('utf-8');
+
+/** Whether `n` bytes at `a` equal those at `b` (in `other`, or in `bytes` itself when not given). */
+function sameBytes(bytes: Uint8Array, a: number, b: number, n: number, other?: Uint8Array): boolean {
+  const o = other ?? bytes;
+  const ob = other ? 0 : b;
+  for (let k = 0; k < n; k++) if (bytes[a + k] !== o[ob + k]) return false;
+  return true;
+}
+
 /** Appends strings, interning each distinct value once. */
 class StringBuilder {
   private codes: Int32Array;
@@ -187,6 +197,71 @@ class StringBuilder {
       c = this.dict.length;
       this.dict.push(v);
       this.index.set(v, c);
+    }
+    this.codes[this.n++] = c;
+  }
+  /**
+   * Every value of an Arrow Utf8 chunk, interned by its UTF-8 bytes: a row whose bytes equal the
+   * previous row's, or a known value's (found by a hash of the bytes, then compared), takes its code
+   * without decoding a string; only new values are decoded.
+   */
+  pushUtf8(d: Data): void {
+    const vo = d.valueOffsets as Int32Array;
+    const bytes = d.values as Uint8Array;
+    const nulls = d.nullCount > 0;
+    let prevFrom = -1;
+    let prevTo = -1;
+    let prevCode = -1;
+    for (let k = 0; k < d.length; k++) {
+      if (nulls && !d.getValid(k)) {
+        this.push(null);
+        continue;
+      }
+      const from = vo[d.offset + k]!;
+      const to = vo[d.offset + k + 1]!;
+      if (prevCode >= 0 && to - from === prevTo - prevFrom && sameBytes(bytes, from, prevFrom, to - from)) {
+        this.pushCode(prevCode);
+        continue;
+      }
+      let h = 0x811c9dc5;
+      for (let p = from; p < to; p++) h = Math.imul(h ^ bytes[p]!, 0x01000193);
+      h = (h ^ (to - from)) >>> 0;
+      let code = this.byHash.get(h);
+      if (code === undefined || !this.sameAsEntry(code, bytes, from, to)) {
+        const value = utf8Decoder.decode(bytes.subarray(from, to));
+        code = this.intern(value);
+        if (!this.byHash.has(h)) {
+          this.byHash.set(h, code);
+          this.entryBytes[code] = bytes.slice(from, to);
+        }
+      }
+      this.pushCode(code);
+      prevFrom = from;
+      prevTo = to;
+      prevCode = code;
+    }
+  }
+  /** Codes found by {@link pushUtf8}: a hash of the UTF-8 bytes → the code of the first value with it. */
+  private readonly byHash = new Map<number, number>();
+  private readonly entryBytes: Uint8Array[] = [];
+  private sameAsEntry(code: number, bytes: Uint8Array, from: number, to: number): boolean {
+    const e = this.entryBytes[code];
+    return e !== undefined && e.length === to - from && sameBytes(bytes, from, -1, to - from, e);
+  }
+  private intern(v: string): number {
+    let c = this.index.get(v);
+    if (c === undefined) {
+      c = this.dict.length;
+      this.dict.push(v);
+      this.index.set(v, c);
+    }
+    return c;
+  }
+  private pushCode(c: number): void {
+    if (this.n === this.codes.length) {
+      this.full.push(this.codes);
+      this.codes = new Int32Array(65_536);
+      this.n = 0;
     }
     this.codes[this.n++] = c;
   }
@@ -315,7 +390,12 @@ export class FrameBuilder {
       if (!vector) throw new Error(`FrameBuilder: a partition has no column "${name}"`);
       const hasNulls = vector.nullCount > 0;
       if (b.kind === 'string') {
-        for (let i = 0; i < rows; i++) b.b.push(hasNulls && !vector.isValid(i) ? null : (vector.get(i) as string));
+        let row = 0;
+        for (const d of vector.data) {
+          if (DataType.isUtf8(d.type)) b.b.pushUtf8(d);
+          else for (let k = 0; k < d.length; k++) b.b.push(d.getValid(k) ? (vector.get(row + k) as string) : null);
+          row += d.length;
+        }
       } else if (b.kind === 'utf8') {
         b.chunks.push(utf8Chunk(vector, rows, hasNulls));
       } else {

@@ -91,6 +91,138 @@ function binFeatures(frame: Frame, names: readonly string[], rows: ArrayLike<num
 
 const sigmoid = (m: number) => 1 / (1 + Math.exp(-m));
 
+/** Rows of one fit, gathered: each feature's bin codes and the target, contiguous in fit order. */
+interface Gathered {
+  readonly n: number;
+  readonly y: Int8Array;
+  /** Bin codes by feature index of {@link Binned} (every feature, whichever subset a fit uses). */
+  readonly codes: readonly Int32Array[];
+}
+
+function gather(x: Binned, y: Int8Array, rows: Uint32Array): Gathered {
+  const n = rows.length;
+  return {
+    n,
+    y: Int8Array.from(rows, (i) => y[i]!),
+    codes: x.codes.map((all) => {
+      const out = new Int32Array(n);
+      for (let k = 0; k < n; k++) out[k] = all[rows[k]!]!;
+      return out;
+    }),
+  };
+}
+
+/**
+ * The fit of {@link fitAdditiveLogit} over gathered rows. Each margin update is fused with the next
+ * sweep's sigmoid (the same operations on each row in the same order, so the same bits as one loop
+ * after the other), and the codes are read contiguously: this is the identity step's whole cost.
+ */
+function fitGathered(
+  fit: Gathered,
+  levels: readonly number[],
+  features: readonly number[],
+  p: Pick<IdentityParams, 'l2' | 'passes'>,
+): { bias: number; weights: Float64Array[] } {
+  const n = fit.n;
+  const yv = fit.y;
+  let pos = 0;
+  for (let k = 0; k < n; k++) pos += yv[k]!;
+  const prior = (pos + 0.5) / (n + 1);
+  let bias = Math.log(prior / (1 - prior));
+  const weights = features.map((f) => new Float64Array(levels[f]!));
+  const margin = new Float64Array(n).fill(bias);
+  const maxLevels = features.reduce((m, f) => Math.max(m, levels[f]!), 1);
+  const grad = new Float64Array(maxLevels);
+  const hess = new Float64Array(maxLevels);
+  // The margin update still owed to every row: a bias shift, or a step by bin of the last feature.
+  let owedShift = 0;
+  let owedStep: Float64Array | null = null;
+  let owedCodes: Int32Array | null = null;
+  const steps = features.map((f) => new Float64Array(levels[f]!));
+  for (let pass = 0; pass < p.passes; pass++) {
+    let g = 0;
+    let h = 0;
+    if (owedStep) {
+      const step = owedStep;
+      const codes = owedCodes!;
+      for (let k = 0; k < n; k++) {
+        const m = (margin[k] = margin[k]! - step[codes[k]!]!);
+        const q = 1 / (1 + Math.exp(-m));
+        g += q - yv[k]!;
+        h += q * (1 - q);
+      }
+    } else if (pass > 0) {
+      const db = owedShift;
+      for (let k = 0; k < n; k++) {
+        const m = (margin[k] = margin[k]! - db);
+        const q = 1 / (1 + Math.exp(-m));
+        g += q - yv[k]!;
+        h += q * (1 - q);
+      }
+    } else {
+      for (let k = 0; k < n; k++) {
+        const q = sigmoid(margin[k]!);
+        g += q - yv[k]!;
+        h += q * (1 - q);
+      }
+    }
+    const db = h > 0 ? Math.max(-2, Math.min(2, g / h)) : 0;
+    bias -= db;
+    owedShift = db;
+    owedStep = null;
+    owedCodes = null;
+    for (let j = 0; j < features.length; j++) {
+      const codes = fit.codes[features[j]!]!;
+      const w = weights[j]!;
+      const L = w.length;
+      grad.fill(0, 0, L);
+      hess.fill(0, 0, L);
+      if (owedStep) {
+        const step = owedStep;
+        const prev = owedCodes!;
+        for (let k = 0; k < n; k++) {
+          const m = (margin[k] = margin[k]! - step[prev[k]!]!);
+          const q = 1 / (1 + Math.exp(-m));
+          const c = codes[k]!;
+          grad[c] = grad[c]! + (q - yv[k]!);
+          hess[c] = hess[c]! + q * (1 - q);
+        }
+      } else {
+        const shift = owedShift;
+        for (let k = 0; k < n; k++) {
+          const m = (margin[k] = margin[k]! - shift);
+          const q = 1 / (1 + Math.exp(-m));
+          const c = codes[k]!;
+          grad[c] = grad[c]! + (q - yv[k]!);
+          hess[c] = hess[c]! + q * (1 - q);
+        }
+      }
+      const step = steps[j]!;
+      for (let c = 0; c < L; c++) {
+        step[c] = Math.max(-2, Math.min(2, (grad[c]! + p.l2 * w[c]!) / (hess[c]! + p.l2)));
+        w[c] = w[c]! - step[c]!;
+      }
+      owedStep = step;
+      owedCodes = codes;
+    }
+  }
+  return { bias, weights };
+}
+
+function scoreGathered(
+  held: Gathered,
+  model: { bias: number; weights: Float64Array[] },
+  features: readonly number[],
+): Float64Array {
+  const out = new Float64Array(held.n);
+  for (let k = 0; k < held.n; k++) {
+    let m = model.bias;
+    for (let j = 0; j < features.length; j++) m += model.weights[j]![held.codes[features[j]!]![k]!]!;
+    out[k] = sigmoid(m);
+  }
+  return out;
+}
+
 /**
  * A binned additive logistic model (one weight per bin of each feature, ridge penalty), fitted by
  * block Newton steps: a feature's bins are disjoint, so its Hessian is diagonal and every bin
@@ -106,51 +238,8 @@ export function fitAdditiveLogit(
   scoreRows: Uint32Array,
   p: Pick<IdentityParams, 'l2' | 'passes'>,
 ): Float64Array {
-  let pos = 0;
-  for (const i of fitRows) pos += y[i]!;
-  const prior = (pos + 0.5) / (fitRows.length + 1);
-  let bias = Math.log(prior / (1 - prior));
-  const weights = features.map((f) => new Float64Array(x.levels[f]!));
-  const margin = new Float64Array(fitRows.length).fill(bias);
-  for (let pass = 0; pass < p.passes; pass++) {
-    let g = 0;
-    let h = 0;
-    for (let k = 0; k < fitRows.length; k++) {
-      const q = sigmoid(margin[k]!);
-      g += q - y[fitRows[k]!]!;
-      h += q * (1 - q);
-    }
-    const db = h > 0 ? Math.max(-2, Math.min(2, g / h)) : 0;
-    bias -= db;
-    for (let k = 0; k < margin.length; k++) margin[k]! -= db;
-    features.forEach((f, j) => {
-      const codes = x.codes[f]!;
-      const w = weights[j]!;
-      const grad = new Float64Array(w.length);
-      const hess = new Float64Array(w.length);
-      for (let k = 0; k < fitRows.length; k++) {
-        const i = fitRows[k]!;
-        const q = sigmoid(margin[k]!);
-        const c = codes[i]!;
-        grad[c]! += q - y[i]!;
-        hess[c]! += q * (1 - q);
-      }
-      const step = new Float64Array(w.length);
-      for (let c = 0; c < w.length; c++) {
-        step[c] = Math.max(-2, Math.min(2, (grad[c]! + p.l2 * w[c]!) / (hess[c]! + p.l2)));
-        w[c]! -= step[c]!;
-      }
-      for (let k = 0; k < fitRows.length; k++) margin[k]! -= step[codes[fitRows[k]!]!]!;
-    });
-  }
-  const out = new Float64Array(scoreRows.length);
-  for (let k = 0; k < scoreRows.length; k++) {
-    const i = scoreRows[k]!;
-    let m = bias;
-    features.forEach((f, j) => (m += weights[j]![x.codes[f]![i]!]!));
-    out[k] = sigmoid(m);
-  }
-  return out;
+  const model = fitGathered(gather(x, y, fitRows), x.levels, features, p);
+  return scoreGathered(gather(x, y, scoreRows), model, features);
 }
 
 /** Per-fold PR-AUC and log loss of a feature subset; NaN for a fold without positives. */
@@ -159,27 +248,33 @@ interface FoldScores {
   readonly logLoss: Float64Array;
 }
 
-function groupedCv(
-  x: Binned,
-  features: readonly number[],
-  y: Int8Array,
-  folds: readonly Int32Array[],
-  k: number,
-  p: IdentityParams,
-): FoldScores {
-  const prAuc = new Float64Array(folds.length * k);
-  const ll = new Float64Array(folds.length * k);
-  folds.forEach((fold, r) => {
+/** The fit and held-out rows of every repeat × fold, gathered once for all the subsets a search tries. */
+interface CvRows {
+  readonly x: Binned;
+  readonly k: number;
+  readonly cells: readonly { readonly fit: Gathered; readonly held: Gathered }[];
+}
+
+function cvRows(x: Binned, y: Int8Array, folds: readonly Int32Array[], k: number): CvRows {
+  const cells: { fit: Gathered; held: Gathered }[] = [];
+  for (const fold of folds) {
     for (let f = 0; f < k; f++) {
       const fit: number[] = [];
       const held: number[] = [];
       for (let i = 0; i < fold.length; i++) (fold[i] === f ? held : fit).push(i);
-      const heldRows = Uint32Array.from(held);
-      const scores = fitAdditiveLogit(x, features, y, Uint32Array.from(fit), heldRows, p);
-      const labels = Int8Array.from(heldRows, (i) => y[i]!);
-      prAuc[r * k + f] = averagePrecision(labels, scores);
-      ll[r * k + f] = logLoss(labels, scores);
+      cells.push({ fit: gather(x, y, Uint32Array.from(fit)), held: gather(x, y, Uint32Array.from(held)) });
     }
+  }
+  return { x, k, cells };
+}
+
+function groupedCv(cv: CvRows, features: readonly number[], p: IdentityParams): FoldScores {
+  const prAuc = new Float64Array(cv.cells.length);
+  const ll = new Float64Array(cv.cells.length);
+  cv.cells.forEach(({ fit, held }, c) => {
+    const scores = scoreGathered(held, fitGathered(fit, cv.x.levels, features, p), features);
+    prAuc[c] = averagePrecision(held.y, scores);
+    ll[c] = logLoss(held.y, scores);
   });
   return { prAuc, logLoss: ll };
 }
@@ -310,14 +405,15 @@ export function measureIdentityProxies(
   });
   const index = new Map(features.map((f, j) => [f, j]));
   let current = features.map((_, j) => j);
-  let scores = groupedCv(x, current, ys, folds, p.folds, p);
+  const cv = cvRows(x, ys, folds, p.folds);
+  let scores = groupedCv(cv, current, p);
   const decided = new Map<string, Omit<IdentityCandidate, 'feature' | 'measure' | 'customer_share' | 'tested'>>();
   const rounds: IdentityRound[] = [];
   let remaining = [...testable];
   for (let round = 1; remaining.length > 0; round++) {
     const trials = remaining.map((name) => {
       const without = current.filter((j) => j !== index.get(name));
-      const s = groupedCv(x, without, ys, folds, p.folds, p);
+      const s = groupedCv(cv, without, p);
       const d = paired(scores.prAuc, s.prAuc);
       return { name, without, s, d, ll: paired(s.logLoss, scores.logLoss) };
     });

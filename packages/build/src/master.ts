@@ -6,6 +6,7 @@ import {
   columnFromCells,
   NumberColumn,
   StringColumn,
+  Utf8Column,
   type Cell,
   type Column,
   type Frame,
@@ -87,61 +88,162 @@ export function assembleMaster(
 export function contentHash(master: Frame): string {
   const h = crypto.createHash('sha256');
   h.update(JSON.stringify(MASTER_COLUMNS));
-  const cells = MASTER_COLUMNS.map((n) => cellJson(column(master, n)));
-  const last = cells.length - 1;
-  // Same bytes as one update per row of `JSON.stringify(row)`, fed in blocks of rows (far fewer
-  // native calls); each cell's JSON text comes from its typed column (dictionary entries once).
-  let block = '';
+  // Same bytes as one update per row of `JSON.stringify(row)`: each cell's JSON text is written as
+  // UTF-8 straight into a buffer from its typed column (dictionary entries encoded once, integers
+  // as digits, ASCII ids copied as bytes), and the buffer is hashed whenever it fills.
+  const cells = MASTER_COLUMNS.map((n) => cellWriter(column(master, n)));
+  const out = new JsonBytes(h);
   for (let i = 0; i < master.length; i++) {
-    let row = '\n[';
-    for (let c = 0; c < last; c++) row += cells[c]!(i) + ',';
-    block += row + (last >= 0 ? cells[last]!(i) : '') + ']';
-    if ((i & 1023) === 1023) {
-      h.update(block);
-      block = '';
+    out.ascii(NEWLINE_BRACKET);
+    for (let c = 0; c < cells.length; c++) {
+      if (c > 0) out.byte(COMMA);
+      cells[c]!(out, i);
     }
+    out.byte(CLOSE);
   }
-  if (block) h.update(block);
+  out.flush();
   return h.digest('hex');
 }
 
-/** Dictionaries up to this size have each entry's JSON text computed once. */
-const CACHED_JSON_MAX = 1 << 16;
+const COMMA = 0x2c;
+const CLOSE = 0x5d;
+const NEWLINE_BRACKET = Buffer.from('\n[', 'latin1');
+const NULL = Buffer.from('null', 'latin1');
+const TRUE = Buffer.from('true', 'latin1');
+const FALSE = Buffer.from('false', 'latin1');
 
-/** JSON text of a column's cell, exactly as `JSON.stringify` writes it inside an array. */
-function cellJson(col: Column): (i: number) => string {
+/** A buffer of JSON text fed to a hash whenever it fills. */
+class JsonBytes {
+  private readonly buf = Buffer.allocUnsafe(1 << 20);
+  private at = 0;
+  constructor(private readonly hash: crypto.Hash) {}
+  /** Room for `n` more bytes (a cell longer than the buffer is hashed on its own). */
+  private room(n: number): boolean {
+    if (this.at + n <= this.buf.length) return true;
+    this.flush();
+    return n <= this.buf.length;
+  }
+  flush(): void {
+    if (this.at > 0) this.hash.update(this.buf.subarray(0, this.at));
+    this.at = 0;
+  }
+  byte(b: number): void {
+    if (this.at === this.buf.length) this.flush();
+    this.buf[this.at++] = b;
+  }
+  ascii(bytes: Uint8Array): void {
+    if (!this.room(bytes.length)) {
+      this.hash.update(bytes);
+      return;
+    }
+    this.buf.set(bytes, this.at);
+    this.at += bytes.length;
+  }
+  /** Text as UTF-8 (what hashing the string would feed). */
+  text(s: string): void {
+    if (!this.room(s.length * 3)) {
+      this.hash.update(s);
+      return;
+    }
+    this.at += this.buf.write(s, this.at, 'utf8');
+  }
+  /** An integer in [-2^31, 2^31) as decimal digits (what String writes for it). */
+  int(v: number): void {
+    this.room(11);
+    const buf = this.buf;
+    if (v < 0) {
+      buf[this.at++] = 0x2d;
+      v = -v;
+    }
+    if (v < 10) {
+      buf[this.at++] = 0x30 + v;
+      return;
+    }
+    let digits = 1;
+    for (let x = v; x >= 10; x = Math.floor(x / 10)) digits++;
+    let p = this.at + digits;
+    this.at = p;
+    while (v >= 10) {
+      const q = Math.floor(v / 10);
+      buf[--p] = 0x30 + (v - q * 10);
+      v = q;
+    }
+    buf[--p] = 0x30 + v;
+  }
+  /** Raw UTF-8 bytes of a JSON string's content, quoted (the caller checked nothing needs escaping). */
+  quoted(bytes: Uint8Array, from: number, to: number): void {
+    const n = to - from + 2;
+    if (!this.room(n)) {
+      this.hash.update('"');
+      this.hash.update(bytes.subarray(from, to));
+      this.hash.update('"');
+      return;
+    }
+    const buf = this.buf;
+    buf[this.at++] = 0x22;
+    buf.set(bytes.subarray(from, to), this.at);
+    this.at += to - from;
+    buf[this.at++] = 0x22;
+  }
+}
+
+type CellWriter = (out: JsonBytes, i: number) => void;
+
+/** Writes a column's cell as JSON text, exactly as `JSON.stringify` writes it inside an array. */
+function cellWriter(col: Column): CellWriter {
   if (col instanceof StringColumn) {
     const { codes, dict } = col;
-    if (dict.length <= CACHED_JSON_MAX) {
-      const text = dict.map((v) => JSON.stringify(v));
-      return (i) => {
-        const c = codes[i]!;
-        return c < 0 ? 'null' : text[c]!;
-      };
-    }
-    return (i) => {
+    // Each dictionary entry's JSON text, as UTF-8, encoded on first use.
+    const text: (Buffer | undefined)[] = new Array(dict.length);
+    return (out, i) => {
       const c = codes[i]!;
-      return c < 0 ? 'null' : JSON.stringify(dict[c]!);
+      if (c < 0) out.ascii(NULL);
+      else out.ascii((text[c] ??= Buffer.from(JSON.stringify(dict[c]!), 'utf8')));
     };
   }
   if (col instanceof NumberColumn) {
     const { values, valid } = col;
+    const ints = values instanceof Int32Array;
     // JSON writes non-finite numbers as null and finite ones exactly as String does.
-    return (i) => {
+    return (out, i) => {
       const v = values[i]!;
-      return (valid && valid[i] === 0) || !Number.isFinite(v) ? 'null' : String(v);
+      if ((valid && valid[i] === 0) || !Number.isFinite(v)) out.ascii(NULL);
+      else if (ints || (Number.isInteger(v) && v > -2147483648 && v < 2147483648)) out.int(v === 0 ? 0 : v);
+      else out.text(String(v));
     };
   }
   if (col instanceof BooleanColumn) {
     const { values } = col;
-    return (i) => {
+    return (out, i) => {
       const v = values[i]!;
-      return v === 2 ? 'null' : v === 1 ? 'true' : 'false';
+      out.ascii(v === 2 ? NULL : v === 1 ? TRUE : FALSE);
     };
   }
-  return (i) => {
+  if (col instanceof Utf8Column) {
+    const { offsets, bytes, valid } = col;
+    return (out, i) => {
+      if (valid && valid[i] === 0) {
+        out.ascii(NULL);
+        return;
+      }
+      const from = offsets[i]!;
+      const to = offsets[i + 1]!;
+      // Printable ASCII without quote or backslash is its own JSON text; anything else goes through JSON.stringify.
+      let plain = true;
+      for (let k = from; k < to; k++) {
+        const b = bytes[k]!;
+        if (b < 0x20 || b > 0x7e || b === 0x22 || b === 0x5c) {
+          plain = false;
+          break;
+        }
+      }
+      if (plain) out.quoted(bytes, from, to);
+      else out.text(JSON.stringify(col.get(i)));
+    };
+  }
+  return (out, i) => {
     const v = col.get(i);
-    return v === undefined ? 'null' : JSON.stringify(v);
+    out.text(v === undefined ? 'null' : JSON.stringify(v));
   };
 }
 

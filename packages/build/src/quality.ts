@@ -9,7 +9,7 @@ import {
 
 export type { Expectation, ExpectationResult, QualityReport, Severity };
 import { BooleanColumn, column, NumberColumn, StringColumn, type Cell, type Column, type Frame } from './frame';
-import { hashRows } from './row-hash';
+import { hashRows, repeatedFingerprints } from './row-hash';
 import type { BuildParams } from './params';
 
 /** Stable, readable id of an expectation: `not_null(amount)`, `row_count_between`. */
@@ -102,32 +102,35 @@ export function suitePartial(frame: Frame, suite: readonly Expectation[]): Suite
       if (c.e.kind === 'fresh') c.max = null;
       if (c.e.kind === 'between') c.min = c.maxNum = null;
     }
-    for (let i = 0; i < n; i++) {
-      const v = col.get(i);
+    // Each value counts once per row holding it: `count` rows at a time for coded columns.
+    const visit = (v: Cell, count: number) => {
       for (let k = 0; k < list.length; k++) {
         const c = list[k]!;
         const e = c.e;
         if (v === null) {
-          if (e.kind === 'not_null') c.bad++;
+          if (e.kind === 'not_null') c.bad += count;
           continue;
         }
-        c.nonNull++;
+        c.nonNull += count;
         switch (e.kind) {
           case 'between':
-            if (typeof v !== 'number' || !(v >= e.min && v <= e.max)) c.bad++;
+            if (typeof v !== 'number' || !(v >= e.min && v <= e.max)) c.bad += count;
             if (typeof v === 'number') {
               if (c.min === null || v < c.min!) c.min = v;
               if (c.maxNum === null || v > c.maxNum!) c.maxNum = v;
             }
             break;
           case 'in_set':
-            if (!sets[k]!.has(v)) c.bad++;
+            if (!sets[k]!.has(v)) c.bad += count;
             break;
           case 'unique':
             // Text columns are counted before the pass (no set of every value).
             if (!(col instanceof NumberColumn) && !(col instanceof BooleanColumn)) break;
-            if (c.seen!.has(v)) c.dupes!++;
-            else c.seen!.add(v);
+            if (c.seen!.has(v)) c.dupes! += count;
+            else {
+              c.seen!.add(v);
+              c.dupes! += count - 1;
+            }
             break;
           case 'fresh':
             if (typeof v === 'string' && (c.max === null || v > c.max!)) c.max = v;
@@ -136,6 +139,28 @@ export function suitePartial(frame: Frame, suite: readonly Expectation[]): Suite
             break;
         }
       }
+    };
+    if (col instanceof StringColumn || col instanceof BooleanColumn) {
+      // Rows per code, then each distinct value once with its count (codes in first-seen order).
+      const codes = col instanceof StringColumn ? col.codes : col.values;
+      const size = col instanceof StringColumn ? col.dict.length : 3;
+      const isNull = (code: number) => (col instanceof StringColumn ? code < 0 : code === 2);
+      const counts = new Float64Array(size + 1);
+      const seenOrder: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const code = codes[i]!;
+        const slot = isNull(code) ? size : code;
+        if (counts[slot] === 0) seenOrder.push(slot);
+        counts[slot]!++;
+      }
+      const valueOf = (slot: number): Cell =>
+        slot === size ? null : col instanceof StringColumn ? col.dict[slot]! : slot === 1;
+      for (const slot of seenOrder) visit(valueOf(slot), counts[slot]!);
+    } else if (col instanceof NumberColumn) {
+      const { values, valid } = col;
+      for (let i = 0; i < n; i++) visit(valid && valid[i] === 0 ? null : values[i]!, 1);
+    } else {
+      for (let i = 0; i < n; i++) visit(col.get(i), 1);
     }
   }
   return {
@@ -145,12 +170,12 @@ export function suitePartial(frame: Frame, suite: readonly Expectation[]): Suite
       if (c.e.kind === 'duplicate_share_below') {
         // Rows are compared by a 64-bit hash of their cells (sorted, then adjacent runs counted):
         // 16 bytes a row instead of a set of row strings. A false match needs a 64-bit collision.
-        const { order, hi, lo } = hashRows(
+        const { hi, lo } = hashRows(
           c.e.columns.map((name) => column(frame, name)),
           n,
+          false,
         );
-        for (let k = 1; k < n; k++)
-          if (hi[order[k]!] === hi[order[k - 1]!] && lo[order[k]!] === lo[order[k - 1]!]) dupes++;
+        dupes += repeatedFingerprints(hi, lo);
       }
       return {
         bad: c.bad,
@@ -246,6 +271,9 @@ export function suiteReport(suite: readonly Expectation[], parts: readonly Suite
 
 /** Non-null rows whose value appeared on an earlier row (what a set of seen values would count). */
 function duplicateValues(col: Column, n: number): number {
+  // No two fingerprints equal (the usual case for ids): no two values equal either.
+  const fp = hashRows([col], n, false);
+  if (repeatedFingerprints(fp.hi, fp.lo) === 0) return 0;
   const { order, hi, lo } = hashRows([col], n);
   let dupes = 0;
   for (let k = 0; k < n; k++) {

@@ -1,4 +1,4 @@
-import type { Column } from './frame';
+import { BooleanColumn, NumberColumn, StringColumn, Utf8Column, type Column } from './frame';
 
 /** Mix one 32-bit word into a running FNV-1a-style hash (Math.imul keeps it in 32 bits). */
 function mix(h: number, x: number): number {
@@ -16,12 +16,112 @@ function mixString(h: number, s: string): number {
   return mix(h, s.length);
 }
 
+const NULL_A = 0x9e3779b9;
+const NULL_B = 0x7f4a7c15;
+
+function mixNumber(hi: Uint32Array, lo: Uint32Array, i: number, v: number): void {
+  f64[0] = v === 0 ? 0 : v; // -0 and 0 are the same value
+  hi[i] = mix(mix(mix(hi[i]!, 1), u32[0]!), u32[1]!);
+  lo[i] = mix(mix(mix(lo[i]!, 0x51), u32[1]! ^ 0xdeadbeef), u32[0]!);
+}
+
+/**
+ * Mix one column into every row's fingerprint. Typed columns are read from their arrays (no cell
+ * objects); a dictionary-coded text is mixed as the code of its value's first dictionary entry, and
+ * raw UTF-8 as its bytes: equal values still mix equally, which is all a fingerprint promises.
+ */
+function mixColumn(col: Column, n: number, hi: Uint32Array, lo: Uint32Array): void {
+  if (col instanceof NumberColumn) {
+    const { values, valid } = col;
+    for (let i = 0; i < n; i++) {
+      if (valid && valid[i] === 0) {
+        hi[i] = mix(hi[i]!, NULL_A);
+        lo[i] = mix(lo[i]!, NULL_B);
+      } else mixNumber(hi, lo, i, values[i]!);
+    }
+    return;
+  }
+  if (col instanceof BooleanColumn) {
+    const { values } = col;
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      hi[i] = v === 2 ? mix(hi[i]!, NULL_A) : mix(hi[i]!, v === 1 ? 3 : 2);
+      lo[i] = v === 2 ? mix(lo[i]!, NULL_B) : mix(lo[i]!, v === 1 ? 0x33 : 0x22);
+    }
+    return;
+  }
+  if (col instanceof StringColumn) {
+    const { codes, dict } = col;
+    // A dictionary may in principle repeat a value: every code maps to its value's first code.
+    const first = new Map<string, number>();
+    const canon = Int32Array.from(dict, (v, c) => {
+      const k = first.get(v);
+      if (k !== undefined) return k;
+      first.set(v, c);
+      return c;
+    });
+    for (let i = 0; i < n; i++) {
+      const c = codes[i]!;
+      if (c < 0) {
+        hi[i] = mix(hi[i]!, NULL_A);
+        lo[i] = mix(lo[i]!, NULL_B);
+      } else {
+        hi[i] = mix(mix(hi[i]!, 5), canon[c]!);
+        lo[i] = mix(mix(lo[i]!, 0x55 ^ 0x5bd1e995), canon[c]!);
+      }
+    }
+    return;
+  }
+  if (col instanceof Utf8Column) {
+    const { offsets, bytes, valid } = col;
+    for (let i = 0; i < n; i++) {
+      if (valid && valid[i] === 0) {
+        hi[i] = mix(hi[i]!, NULL_A);
+        lo[i] = mix(lo[i]!, NULL_B);
+        continue;
+      }
+      let a = mix(hi[i]!, 6);
+      let b = mix(lo[i]!, 0x66 ^ 0x5bd1e995);
+      const from = offsets[i]!;
+      const to = offsets[i + 1]!;
+      for (let k = from; k < to; k++) {
+        a = mix(a, bytes[k]!);
+        b = mix(b, bytes[k]!);
+      }
+      hi[i] = mix(a, to - from);
+      lo[i] = mix(b, to - from);
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const v = col.get(i);
+    let a = hi[i]!;
+    let b = lo[i]!;
+    if (v === null) {
+      a = mix(a, NULL_A);
+      b = mix(b, NULL_B);
+    } else if (typeof v === 'number') {
+      mixNumber(hi, lo, i, v);
+      continue;
+    } else if (typeof v === 'boolean') {
+      a = mix(a, v ? 3 : 2);
+      b = mix(b, v ? 0x33 : 0x22);
+    } else {
+      a = mixString(mix(a, 4), v);
+      b = mixString(mix(b, 0x44 ^ 0x5bd1e995), v);
+    }
+    hi[i] = a;
+    lo[i] = b;
+  }
+}
+
 /**
  * Two independent 32-bit hashes (a 64-bit fingerprint) of every row over `cols`, and the row
  * indices sorted by fingerprint (ties by index, so the first occurrence in row order comes first;
  * skipped when `sort` is false).
  * Equal rows always get equal fingerprints; different rows collide with probability ~2^-64 per
- * pair. Missing values and each kind hash distinctly (null ≠ 0 ≠ false ≠ "0").
+ * pair. Missing values and each kind hash distinctly (null ≠ 0 ≠ false ≠ "0"). Fingerprints are
+ * comparable within one call (one set of columns), not across columns of different representations.
  */
 export function hashRows(
   cols: readonly Column[],
@@ -30,32 +130,31 @@ export function hashRows(
 ): { order: Uint32Array; hi: Uint32Array; lo: Uint32Array } {
   const hi = new Uint32Array(n).fill(0x811c9dc5);
   const lo = new Uint32Array(n).fill(0x01234567);
-  for (const col of cols) {
-    for (let i = 0; i < n; i++) {
-      const v = col.get(i);
-      let a = hi[i]!;
-      let b = lo[i]!;
-      if (v === null) {
-        a = mix(a, 0x9e3779b9);
-        b = mix(b, 0x7f4a7c15);
-      } else if (typeof v === 'number') {
-        f64[0] = v === 0 ? 0 : v; // -0 and 0 are the same value
-        a = mix(mix(mix(a, 1), u32[0]!), u32[1]!);
-        b = mix(mix(mix(b, 0x51), u32[1]! ^ 0xdeadbeef), u32[0]!);
-      } else if (typeof v === 'boolean') {
-        a = mix(a, v ? 3 : 2);
-        b = mix(b, v ? 0x33 : 0x22);
-      } else {
-        a = mixString(mix(a, 4), v);
-        b = mixString(mix(b, 0x44 ^ 0x5bd1e995), v);
-      }
-      hi[i] = a;
-      lo[i] = b;
-    }
-  }
+  for (const col of cols) mixColumn(col, n, hi, lo);
   if (!sort) return { order: new Uint32Array(0), hi, lo };
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   order.sort((x, y) => hi[x]! - hi[y]! || lo[x]! - lo[y]! || x - y);
   return { order, hi, lo };
+}
+
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Rows whose fingerprint equals an earlier row's (n − distinct fingerprints), from a native sort of
+ * the 64-bit fingerprints: the count {@link hashRows}' order gives, without a comparator sort.
+ */
+export function repeatedFingerprints(hi: Uint32Array, lo: Uint32Array): number {
+  const n = hi.length;
+  const keys = new BigUint64Array(n);
+  const words = new Uint32Array(keys.buffer);
+  const [low, high] = littleEndian ? [0, 1] : [1, 0];
+  for (let i = 0; i < n; i++) {
+    words[2 * i + low] = lo[i]!;
+    words[2 * i + high] = hi[i]!;
+  }
+  keys.sort();
+  let repeats = 0;
+  for (let k = 1; k < n; k++) if (keys[k] === keys[k - 1]) repeats++;
+  return repeats;
 }

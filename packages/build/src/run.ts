@@ -28,11 +28,18 @@ import {
 import { BuildParamsSchema, type BuildParams } from './params';
 import { featureStorePartitions, readFeatureStore } from './read-feature-store';
 
-/** Resident set and its parts, for the progress log: memory is what bounds the build at scale. */
-function memory(): string {
+/** When the process started, for the progress log's elapsed seconds. */
+const started = performance.now();
+
+/**
+ * Seconds since the start, resident set and its parts, for the progress log: time and memory are
+ * what bound the build at scale, and the log says which step spends them.
+ */
+export function memory(): string {
   const m = process.memoryUsage();
   const mb = (x: number) => `${Math.round(x / 1e6)}`;
-  return `rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)} MB, array buffers ${mb(m.arrayBuffers)} MB`;
+  const s = ((performance.now() - started) / 1000).toFixed(1);
+  return `${s} s, rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)} MB, array buffers ${mb(m.arrayBuffers)} MB`;
 }
 
 /** Default params file of the stage. */

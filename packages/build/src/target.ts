@@ -1,6 +1,6 @@
 import { epochDay, revengeFlagOfRatio, type FlagRule } from '@bolsillo/core';
 import { FLAG, TARGET } from '@bolsillo/schema';
-import { column, type Frame } from './frame';
+import { column, NumberColumn, StringColumn, type Frame } from './frame';
 
 /** The flag of each transaction: 1 flagged, 0 not flagged, -1 cannot be computed (no usable ratio). */
 export interface FlagResult {
@@ -41,6 +41,14 @@ export function computeFlag(frame: Frame, params: FlagRule): FlagResult {
   let noLimit = 0;
   let rounded = 0;
   const pctThreshold = params.threshold * 100;
+  // The merchant group's part of the rule once per distinct group (dictionary code), not per row.
+  const groupCode =
+    group instanceof StringColumn ? group.codes : Int32Array.from({ length: frame.length }, (_, i) => i);
+  const groupValue = (c: number): string | null => {
+    const g = group instanceof StringColumn ? (c < 0 ? null : group.dict[c]!) : group.get(c);
+    return typeof g === 'string' ? g : null;
+  };
+  const nonEssentialOf = new Map<number, boolean>();
   for (let i = 0; i < frame.length; i++) {
     const l = limit.get(i);
     const r = ratio.get(i);
@@ -54,12 +62,18 @@ export function computeFlag(frame: Frame, params: FlagRule): FlagResult {
       values[i] = -1;
       continue;
     }
-    const g = group.get(i);
-    const f = revengeFlagOfRatio(r, typeof g === 'string' ? g : null, params);
-    values[i] = f.flagged ? 1 : 0;
-    if (f.flagged) positives++;
+    const code = groupCode[i]!;
+    let nonEssential = nonEssentialOf.get(code);
+    if (nonEssential === undefined) {
+      nonEssential = revengeFlagOfRatio(r, groupValue(code), params).non_essential;
+      if (group instanceof StringColumn) nonEssentialOf.set(code, nonEssential);
+    }
+    // The rule: below the threshold (the ratio's part, with no group) and not essential.
+    const flagged = revengeFlagOfRatio(r, null, params).flagged === true && nonEssential;
+    values[i] = flagged ? 1 : 0;
+    if (flagged) positives++;
     else negatives++;
-    if (f.non_essential && roundHalfEven(r * 100) < pctThreshold) rounded++;
+    if (nonEssential && roundHalfEven(r * 100) < pctThreshold) rounded++;
   }
   return {
     name: FLAG,
@@ -111,25 +125,48 @@ export function forecastTarget(frame: Frame, flags: Int8Array, horizonDays: numb
   let start = Infinity;
   let end = -Infinity;
   let endDate: string | null = null;
+  // Dictionary-coded dates and customers are converted once per code, not once per row.
+  const dayOfCode = date instanceof StringColumn ? new Float64Array(date.dict.length).fill(NaN) : null;
+  const customerOfCode = customer instanceof StringColumn ? new Int32Array(customer.dict.length).fill(-1) : null;
   for (let i = 0; i < n; i++) {
-    const iso = String(date.get(i));
-    let d = dayOf.get(iso);
-    if (d === undefined) dayOf.set(iso, (d = epochDay(iso)));
+    let iso: string;
+    let d: number;
+    const dc = dayOfCode ? (date as StringColumn).codes[i]! : -1;
+    if (dayOfCode && dc >= 0 && !Number.isNaN(dayOfCode[dc]!)) {
+      d = dayOfCode[dc]!;
+      iso = (date as StringColumn).dict[dc]!;
+    } else {
+      iso = String(date.get(i));
+      let known = dayOf.get(iso);
+      if (known === undefined) dayOf.set(iso, (known = epochDay(iso)));
+      d = known;
+      if (dayOfCode && dc >= 0) dayOfCode[dc] = d;
+    }
     days[i] = d;
     if (d < start) start = d;
     if (d > end) {
       end = d;
       endDate = iso;
     }
-    const key = String(customer.get(i));
-    let c = customerOf.get(key);
-    if (c === undefined) customerOf.set(key, (c = customerOf.size));
+    const cc = customerOfCode ? (customer as StringColumn).codes[i]! : -1;
+    let c = cc >= 0 ? customerOfCode![cc]! : -1;
+    if (c < 0) {
+      const key = String(customer.get(i));
+      let known = customerOf.get(key);
+      if (known === undefined) customerOf.set(key, (known = customerOf.size));
+      c = known;
+      if (cc >= 0) customerOfCode![cc] = c;
+    }
     customers[i] = c;
   }
   if (dataEnd !== undefined) {
     end = epochDay(dataEnd);
     endDate = dataEnd;
   }
+  const countAt =
+    dayCount instanceof NumberColumn && !dayCount.valid
+      ? (i: number) => dayCount.values[i]!
+      : (i: number) => Number(dayCount.get(i));
   // Per customer-day: the snapshot row (largest day_count) and whether any row is flagged.
   const snapshotRow = new Map<number, number>();
   const flaggedDays: number[][] = Array.from({ length: customerOf.size }, () => []);
@@ -138,7 +175,7 @@ export function forecastTarget(frame: Frame, flags: Int8Array, horizonDays: numb
   for (let i = 0; i < n; i++) {
     const key = dayKey(customers[i]!, days[i]!);
     const best = snapshotRow.get(key);
-    if (best === undefined || Number(dayCount.get(i)) > Number(dayCount.get(best))) snapshotRow.set(key, i);
+    if (best === undefined || countAt(i) > countAt(best)) snapshotRow.set(key, i);
     if (flags[i] === 1) flaggedDays[customers[i]!]!.push(days[i]!);
   }
   for (const list of flaggedDays) list.sort((a, b) => a - b);
