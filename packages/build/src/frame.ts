@@ -398,18 +398,27 @@ export class FrameBuilder {
         }
       } else if (b.kind === 'utf8') {
         b.chunks.push(utf8Chunk(vector, rows, hasNulls));
+      } else if (b.kind === 'boolean') {
+        const c = this.room(
+          b.chunks,
+          rows,
+          (x) => x.values.length,
+          (k) => ({ values: new Uint8Array(k), len: 0 }),
+        );
+        // Straight from Arrow's bit-packed values and validity: 1 true, 0 false, 2 missing.
+        let at = c.len;
+        for (const d of vector.data) {
+          const bits = d.values as Uint8Array;
+          const valid = d.nullCount > 0 ? d.nullBitmap : null;
+          for (let k = 0; k < d.length; k++) {
+            const p = d.offset + k;
+            c.values[at++] = valid && ((valid[p >> 3]! >> (p & 7)) & 1) === 0 ? 2 : (bits[p >> 3]! >> (p & 7)) & 1;
+          }
+        }
+        c.len += rows;
       } else {
         const raw = vector.toArray() as ArrayLike<unknown>;
-        if (b.kind === 'boolean') {
-          const c = this.room(
-            b.chunks,
-            rows,
-            (x) => x.values.length,
-            (k) => ({ values: new Uint8Array(k), len: 0 }),
-          );
-          for (let i = 0; i < rows; i++) c.values[c.len + i] = !hasNulls || vector.isValid(i) ? (raw[i] ? 1 : 0) : 2;
-          c.len += rows;
-        } else {
+        {
           const int = b.int;
           const c = this.room(
             b.chunks,
@@ -422,6 +431,26 @@ export class FrameBuilder {
             }),
           );
           if (hasNulls && !c.valid) c.valid = new Uint8Array(c.values.length).fill(1);
+          if ((raw instanceof Float64Array || raw instanceof Int32Array) && raw.length === rows) {
+            // The same numbers as Number(raw[i]) one by one, copied natively (Int32 into Float64 is exact);
+            // then the missing rows from Arrow's validity bits.
+            c.values.set(raw, c.len);
+            if (hasNulls) {
+              let at = c.len;
+              for (const d of vector.data) {
+                const valid = d.nullBitmap;
+                for (let k = 0; k < d.length; k++, at++) {
+                  const p = d.offset + k;
+                  if (d.nullCount > 0 && ((valid[p >> 3]! >> (p & 7)) & 1) === 0) {
+                    c.values[at] = int ? 0 : NaN;
+                    c.valid![at] = 0;
+                  } else c.valid![at] = 1;
+                }
+              }
+            }
+            c.len += rows;
+            continue;
+          }
           for (let i = 0; i < rows; i++) {
             const ok = !hasNulls || vector.isValid(i);
             c.values[c.len + i] = ok ? Number(raw[i]) : int ? 0 : NaN;

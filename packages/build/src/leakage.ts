@@ -10,8 +10,8 @@ import {
 
 export type { FeatureLeakage, LeakageCheck, LeakageReport };
 import { scoreColumn } from './encode';
-import { column, StringColumn, type Frame } from './frame';
-import { hashRows } from './row-hash';
+import { column, StringColumn, type Column, type Frame } from './frame';
+import { hashRows, repeatedFingerprintRows } from './row-hash';
 import type { BuildParams } from './params';
 import { TARGET_SOURCES } from './target';
 
@@ -188,7 +188,7 @@ export function checkLeakage(
   // Rows are grouped by a 64-bit fingerprint of their values (sorted; first occurrence first), so
   // no map of row strings is held; a row counts when its split differs from the first occurrence's.
   const cols = modelFeatures.map((f) => column(frame, f));
-  const { order, hi, lo } = hashRows(cols, frame.length);
+  const { order, hi, lo } = repeatedRowsOrder(cols, frame.length);
   let identical = 0;
   // Only the five earliest flagged rows are reported: keep those, not every flagged row.
   const flagged: number[] = [];
@@ -246,6 +246,21 @@ export function checkLeakage(
     passed: failures.length === 0,
     failures,
   };
+}
+
+/**
+ * The rows whose fingerprint over `cols` is shared with another row, sorted by fingerprint and then
+ * by index (as {@link hashRows} sorts every row): a row alone with its fingerprint is identical to
+ * no other, so only the rest need the comparator sort.
+ */
+function repeatedRowsOrder(
+  cols: readonly Column[],
+  n: number,
+): { order: Uint32Array; hi: Uint32Array; lo: Uint32Array } {
+  const { hi, lo } = hashRows(cols, n, false);
+  const order = repeatedFingerprintRows(hi, lo);
+  order.sort((x, y) => hi[x]! - hi[y]! || lo[x]! - lo[y]! || x - y);
+  return { order, hi, lo };
 }
 
 /**

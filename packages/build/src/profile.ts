@@ -1,6 +1,6 @@
 import { binIndex } from '@bolsillo/core';
 import type { CategoricalProfile, NumericProfile, Profile } from '@bolsillo/schema';
-import { cellReader, type CellSource } from './frame';
+import { BooleanColumn, cellReader, NumberColumn, StringColumn, type CellSource } from './frame';
 
 const QUANTILES = { p01: 0.01, p05: 0.05, p25: 0.25, p50: 0.5, p75: 0.75, p95: 0.95, p99: 0.99 } as const;
 
@@ -31,12 +31,20 @@ export function quantileEdges(sorted: Float64Array, bins: number): number[] {
 
 /** Profile of a numeric column (numbers; booleans should go to {@link profileCategorical}). */
 export function profileNumeric(values: CellSource, bins: number): NumericProfile {
-  const at = cellReader(values);
   const buf = new Float64Array(values.length);
   let m = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = at(i);
-    if (typeof v === 'number' && Number.isFinite(v)) buf[m++] = v;
+  if (values instanceof NumberColumn) {
+    const { values: xs, valid } = values;
+    for (let i = 0; i < xs.length; i++) {
+      const v = xs[i]!;
+      if ((!valid || valid[i] === 1) && Number.isFinite(v)) buf[m++] = v;
+    }
+  } else {
+    const at = cellReader(values);
+    for (let i = 0; i < values.length; i++) {
+      const v = at(i);
+      if (typeof v === 'number' && Number.isFinite(v)) buf[m++] = v;
+    }
   }
   const sorted = buf.subarray(0, m).sort();
   const count = values.length;
@@ -70,13 +78,30 @@ export function profileNumeric(values: CellSource, bins: number): NumericProfile
 export function profileCategorical(values: CellSource): CategoricalProfile {
   const freq: Record<string, number> = {};
   let missing = 0;
-  const at = cellReader(values);
-  for (let i = 0; i < values.length; i++) {
-    const v = at(i);
-    if (v === null) missing++;
-    else {
-      const k = String(v);
-      freq[k] = (freq[k] ?? 0) + 1;
+  if (values instanceof StringColumn || values instanceof BooleanColumn) {
+    // Rows per code, then one entry per value (the same counts as one row at a time).
+    const codes = values instanceof StringColumn ? values.codes : values.values;
+    const size = values instanceof StringColumn ? values.dict.length : 2;
+    const counts = new Float64Array(size);
+    for (let i = 0; i < codes.length; i++) {
+      const c = codes[i]!;
+      if (values instanceof StringColumn ? c < 0 : c === 2) missing++;
+      else counts[c]!++;
+    }
+    for (let c = 0; c < size; c++) {
+      if (counts[c] === 0) continue;
+      const k = values instanceof StringColumn ? values.dict[c]! : String(c === 1);
+      freq[k] = (freq[k] ?? 0) + counts[c]!;
+    }
+  } else {
+    const at = cellReader(values);
+    for (let i = 0; i < values.length; i++) {
+      const v = at(i);
+      if (v === null) missing++;
+      else {
+        const k = String(v);
+        freq[k] = (freq[k] ?? 0) + 1;
+      }
     }
   }
   const sorted = Object.fromEntries(Object.entries(freq).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));

@@ -140,11 +140,8 @@ export function hashRows(
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/**
- * Rows whose fingerprint equals an earlier row's (n − distinct fingerprints), from a native sort of
- * the 64-bit fingerprints: the count {@link hashRows}' order gives, without a comparator sort.
- */
-export function repeatedFingerprints(hi: Uint32Array, lo: Uint32Array): number {
+/** The 64-bit fingerprints as one array of keys (hi in the high word), in row order. */
+function fingerprintKeys(hi: Uint32Array, lo: Uint32Array): BigUint64Array {
   const n = hi.length;
   const keys = new BigUint64Array(n);
   const words = new Uint32Array(keys.buffer);
@@ -153,8 +150,28 @@ export function repeatedFingerprints(hi: Uint32Array, lo: Uint32Array): number {
     words[2 * i + low] = lo[i]!;
     words[2 * i + high] = hi[i]!;
   }
-  keys.sort();
+  return keys;
+}
+
+/**
+ * Rows whose fingerprint equals an earlier row's (n − distinct fingerprints), from a native sort of
+ * the 64-bit fingerprints: the count {@link hashRows}' order gives, without a comparator sort.
+ */
+export function repeatedFingerprints(hi: Uint32Array, lo: Uint32Array): number {
+  const keys = fingerprintKeys(hi, lo).sort();
   let repeats = 0;
-  for (let k = 1; k < n; k++) if (keys[k] === keys[k - 1]) repeats++;
+  for (let k = 1; k < keys.length; k++) if (keys[k] === keys[k - 1]) repeats++;
   return repeats;
+}
+
+/** Ascending indices of the rows whose fingerprint some other row shares. */
+export function repeatedFingerprintRows(hi: Uint32Array, lo: Uint32Array): Uint32Array {
+  const keys = fingerprintKeys(hi, lo);
+  const sorted = keys.slice().sort();
+  const repeated = new Set<bigint>();
+  for (let k = 1; k < sorted.length; k++) if (sorted[k] === sorted[k - 1]) repeated.add(sorted[k]!);
+  if (repeated.size === 0) return new Uint32Array(0);
+  const rows: number[] = [];
+  for (let i = 0; i < keys.length; i++) if (repeated.has(keys[i]!)) rows.push(i);
+  return Uint32Array.from(rows);
 }
