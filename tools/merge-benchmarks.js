@@ -9,6 +9,7 @@ const order = [
   'ingest',
   'features',
   'storage',
+  'build',
   'scale',
   'train',
   'train-xgboost',
