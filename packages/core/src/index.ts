@@ -67,7 +67,13 @@ export {
 export type { ReadParquetOptions } from './parquet';
 export { forEachParquetBatch, readParquetColumnNames, writeParquetBatches } from './parquet-stream';
 export type { ParquetBatchOptions, WriteParquetBatchesOptions } from './parquet-stream';
-export { compatibleWriterProperties, tableToCompatibleParquet, PARQUET_COMPRESSIONS } from './parquet-compat';
+export {
+  compatibleWriterProperties,
+  tableToCompatibleParquet,
+  parquetColumnCodec,
+  PARQUET_COMPRESSIONS,
+  DEFAULT_PARQUET_COMPRESSION,
+} from './parquet-compat';
 export type { CompatibleWriterOptions, ParquetCompression } from './parquet-compat';
 export { ipcToCompatibleParquet } from './parquet-ipc';
 export { readParquetRowCount } from './parquet-row-count';

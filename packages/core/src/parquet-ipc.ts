@@ -1,3 +1,4 @@
+import { RecordBatchReader, type Schema } from 'apache-arrow';
 import { Table as WasmTable, writeParquet } from 'parquet-wasm';
 import { compatibleWriterProperties, type CompatibleWriterOptions } from './parquet-compat';
 
@@ -8,5 +9,11 @@ import { compatibleWriterProperties, type CompatibleWriterOptions } from './parq
  * decoding the stream into a JS table and serialising it again.
  */
 export function ipcToCompatibleParquet(ipc: Uint8Array, options: CompatibleWriterOptions = {}): Uint8Array {
-  return writeParquet(WasmTable.fromIPCStream(ipc), compatibleWriterProperties(options));
+  return writeParquet(WasmTable.fromIPCStream(ipc), compatibleWriterProperties(ipcStreamSchema(ipc), options));
+}
+
+/** The schema of an Arrow IPC stream, from its first message only (the record batches are not read). */
+function ipcStreamSchema(ipc: Uint8Array): Schema {
+  const reader = RecordBatchReader.from(ipc).open();
+  return reader.schema;
 }

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
+import { Schema, tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { ParquetFile, Table as WasmTable, transformParquetStream } from 'parquet-wasm';
-import { compatibleWriterProperties } from './parquet-compat';
+import { compatibleWriterProperties, type ParquetCompression } from './parquet-compat';
 
 /** Options of {@link forEachParquetBatch}. */
 export interface ParquetBatchOptions {
@@ -59,12 +59,15 @@ export async function readParquetColumnNames(file: string): Promise<string[]> {
 export interface WriteParquetBatchesOptions {
   /** Rows per Parquet row group; default 131 072 (readers can then stream the file in bounded memory). */
   readonly rowGroupRows?: number;
+  /** Codec setting; default core's `DEFAULT_PARQUET_COMPRESSION`, as every other Parquet file of the pipeline. */
+  readonly compression?: ParquetCompression;
 }
 
 /**
  * Write Arrow tables (same schema, in order) as one Parquet file with the compatible writer properties
- * (V1 pages, no dictionary, Snappy: parquetjs-lite reads it like DuckDB does), encoding them as they come: memory is bounded by one table plus one row group at any file size, not the whole file. The file appears
- * atomically (temporary name, then rename).
+ * (V1 pages, no dictionary, the pipeline's codecs: parquetjs-lite reads it like DuckDB does), encoding them
+ * as they come: memory is bounded by one table plus one row group at any file size, not the whole file.
+ * The file appears atomically (temporary name, then rename).
  *
  * @example await writeParquetBatches(file, chunks(master, 65_536))
  */
@@ -73,12 +76,18 @@ export async function writeParquetBatches(
   tables: Iterable<Table>,
   options: WriteParquetBatchesOptions = {},
 ): Promise<number> {
-  const props = compatibleWriterProperties({ maxRowGroupRows: options.rowGroupRows ?? 131_072 });
   const it = tables[Symbol.iterator]();
+  // The codecs are chosen per column from the schema: the first table gives it.
+  let head: IteratorResult<Table> | null = it.next();
+  const props = compatibleWriterProperties(head.done ? new Schema([]) : head.value.schema, {
+    maxRowGroupRows: options.rowGroupRows ?? 131_072,
+    ...(options.compression ? { compression: options.compression } : {}),
+  });
   let rows = 0;
   const input = new ReadableStream({
     pull(controller) {
-      const next = it.next();
+      const next = head ?? it.next();
+      head = null;
       if (next.done) {
         controller.close();
         return;

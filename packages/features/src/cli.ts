@@ -1,5 +1,13 @@
 import path from 'node:path';
-import { ONLINE_STORE_ENV, ONLINE_STORE_FILE, dataLayout, loadParams, openOnlineStore, runCli } from '@bolsillo/core';
+import {
+  DEFAULT_PARQUET_COMPRESSION,
+  ONLINE_STORE_ENV,
+  ONLINE_STORE_FILE,
+  dataLayout,
+  loadParams,
+  openOnlineStore,
+  runCli,
+} from '@bolsillo/core';
 import { mergeFeatures } from './features-shards';
 import { DEFAULT_PARAMS_FILE, FeaturesParamsSchema } from './params';
 import { runFeatures } from './run';
@@ -59,7 +67,7 @@ void runCli({
     const shard = ctx.shard.kind === 'shard' ? { index: ctx.shard.index, count: ctx.shard.count } : undefined;
     // The kernel params feed the config hash and the online store; the Parquet codec is storage only.
     const { parquet, ...params } = loadParams(path.resolve(String(ctx.values.params)), FeaturesParamsSchema);
-    const compression = parquet?.compression ?? 'snappy';
+    const compression = parquet?.compression ?? DEFAULT_PARQUET_COMPRESSION;
     const r = await runFeatures({
       dataDir: ctx.dataDir,
       params,

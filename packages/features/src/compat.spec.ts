@@ -1,8 +1,14 @@
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { DEFAULT_FEATURE_PARAMS, dataLayout, listPartitions, rowsFromTable } from '@bolsillo/core';
-import { FEATURE_NAMES, type FeatureRow } from '@bolsillo/schema';
-import { PARQUET_COMPRESSIONS } from '@bolsillo/core';
+import {
+  DEFAULT_FEATURE_PARAMS,
+  PARQUET_COMPRESSIONS,
+  dataLayout,
+  listPartitions,
+  parquetColumnCodec,
+  rowsFromTable,
+} from '@bolsillo/core';
+import { FEATURE_NAMES, FeatureRowSchema, arrowSchemaFor, type FeatureRow } from '@bolsillo/schema';
 import { readFeatures } from './read-features';
 import { runFeatures } from './run';
 import { syntheticTransactions, tempDataDir, writeLake } from './fixtures.test-util';
@@ -56,11 +62,15 @@ describe.each(PARQUET_COMPRESSIONS)(
         `SELECT * EXCLUDE (date) FROM read_parquet('${glob}', hive_partitioning = true) ORDER BY txn_id`,
       );
       const got = result.getRowObjectsJS() as Record<string, unknown>[];
-      // The option really reaches the files: every column chunk carries the chosen codec.
+      // The option really reaches the files: every column chunk carries its column's codec under the setting.
       const codecs = await conn.runAndReadAll(
-        `SELECT DISTINCT compression::VARCHAR AS c FROM parquet_metadata('${glob}')`,
+        `SELECT DISTINCT path_in_schema AS name, compression::VARCHAR AS c FROM parquet_metadata('${glob}')`,
       );
-      expect(codecs.getRowObjectsJS().map((r) => r.c)).toEqual([compression.toUpperCase()]);
+      const types = new Map(arrowSchemaFor(FeatureRowSchema).fields.map((f) => [f.name, f.type]));
+      const chunks = codecs.getRowObjectsJS();
+      expect(chunks).toHaveLength(types.size);
+      for (const r of chunks)
+        expect([r.name, r.c]).toEqual([r.name, parquetColumnCodec(compression, types.get(String(r.name))!)]);
       const sorted = [...ours].sort((a, b) => (a.txn_id < b.txn_id ? -1 : 1));
       expect(got).toHaveLength(sorted.length);
       for (const [i, row] of got.entries()) {

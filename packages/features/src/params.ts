@@ -27,9 +27,10 @@ export const FeaturesParamsSchema = Type.Object(
             PARQUET_COMPRESSIONS.map((c) => Type.Literal(c)),
             {
               description:
-                'Codec of the feature-store partitions (only codecs parquetjs-lite, DuckDB and apache-arrow/parquet-wasm all read). ' +
-                '"snappy" (default): about half the bytes of "uncompressed"; "uncompressed": skips the Snappy encode ' +
-                '(a little less CPU, about twice the bytes; docs/bench-features.md); "gzip": smallest, slowest. Not part of the config ' +
+                'Codecs of the feature-store partitions (only codecs parquetjs-lite, DuckDB and apache-arrow/parquet-wasm all read). ' +
+                '"gzip-strings" (default, as every other Parquet file of the pipeline): GZIP for string columns, Snappy for the rest; ' +
+                '"snappy": every column Snappy (less encode CPU, about 1.2× the bytes; docs/bench-storage.md); "gzip": every column GZIP ' +
+                '(smallest, slowest); "uncompressed": no codec (about twice "snappy"). Not part of the config ' +
                 'hash (the content is identical): run with --full to rewrite an existing store in another codec.',
             },
           ),

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import {
+  DEFAULT_PARQUET_COMPRESSION,
   WorkerChannel,
   startWorkerModule,
   type FeatureColumns,
@@ -51,7 +52,7 @@ export class ParquetWorker {
   /** customer_key dictionary of the thread (its ids index this array; appended as the thread meets new customers). */
   private readonly customers: string[] = [];
 
-  constructor(compression: ParquetCompression = 'snappy') {
+  constructor(compression: ParquetCompression = DEFAULT_PARQUET_COMPRESSION) {
     const workerData: ParquetThreadData = { compression };
     const worker = startWorkerModule(THREAD_MODULE, { workerData });
     this.reads = new WorkerChannel(worker, PARQUET_THREAD_CHANNELS.readColumns);
@@ -134,7 +135,7 @@ export class FeatureWriterPool {
   private writes = 0;
   private readonly spares: FeatureColumnsArrays[] = [];
 
-  constructor(size: number, compression: ParquetCompression = 'snappy') {
+  constructor(size: number, compression: ParquetCompression = DEFAULT_PARQUET_COMPRESSION) {
     this.workers = Array.from({ length: Math.max(1, size) }, () => new ParquetWorker(compression));
   }
 

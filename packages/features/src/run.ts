@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  DEFAULT_PARQUET_COMPRESSION,
   cleanPartTemporaries,
   cleanTemporaries,
   dataLayout,
@@ -26,7 +27,7 @@ export interface RunFeaturesOptions {
   readonly params: FeatureParams;
   /** Ignore the manifest and recompute every partition. */
   readonly full?: boolean;
-  /** Codec of the written partitions (default `snappy`); not part of the config hash, the content is the same. */
+  /** Codec setting of the written partitions (default core's `DEFAULT_PARQUET_COMPRESSION`); not part of the config hash, the content is the same. */
   readonly compression?: ParquetCompression;
   readonly log?: (message: string) => void;
   /** Clock for the manifest's `updated_at` (injected so tests can pin it). */
@@ -108,7 +109,7 @@ async function computeFeatures(options: RunFeaturesOptions): Promise<RunFeatures
   const states: CustomerStates = new Map();
   const emptyDates = new Set(run.previous?.empty_dates ?? []);
   let onlineText = '';
-  const io = new FeatureWriterPool(PARQUET_THREADS, options.compression ?? 'snappy');
+  const io = new FeatureWriterPool(PARQUET_THREADS, options.compression ?? DEFAULT_PARQUET_COMPRESSION);
   try {
     const reader = new PartitionReader(io, [...run.replay, ...run.todo], run.hashWhileReading ? run.inputs : null);
     if (run.resumable) {

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { dataLayout, listPartitions } from '@bolsillo/core';
+import { DEFAULT_PARQUET_COMPRESSION, dataLayout, listPartitions, parquetColumnCodec } from '@bolsillo/core';
 import { ingest, readLake, tmpDir, writeGenerated } from './ingest.test-util';
+import { LAKE_SCHEMA } from './lake';
 
 // parquetjs-lite has no type declarations; the reader API used here is tiny.
 const parquet = require('parquetjs-lite') as {
@@ -57,6 +58,17 @@ describe('lake files open in other Parquet readers', () => {
       amounts.reduce((s, a) => s + a, 0),
       6,
     );
+    // Every column chunk carries the pipeline's codec for its column (GZIP for strings by default).
+    const chunks = (
+      await con.runAndReadAll(
+        `SELECT DISTINCT path_in_schema AS name, compression::VARCHAR AS c FROM parquet_metadata('${glob}')`,
+      )
+    ).getRowObjectsJS();
+    expect(chunks).toHaveLength(LAKE_SCHEMA.fields.length);
+    for (const f of LAKE_SCHEMA.fields)
+      expect(chunks.filter((r) => r.name === f.name).map((r) => r.c)).toEqual([
+        parquetColumnCodec(DEFAULT_PARQUET_COMPRESSION, f.type),
+      ]);
     con.closeSync();
     db.closeSync();
   });
