@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   ONLINE_STORE_FILE,
+  TRANSACTION_STREAM,
   connectTransactionStream,
   dataLayout,
   emptyCustomerState,
@@ -53,6 +54,21 @@ afterAll(async () => {
   await Promise.all([redis?.stop(), nats?.stop()]);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+/**
+ * Each test publishes the real file into a stream of its own making. Publishing the same file twice
+ * into one stream adds nothing only inside JetStream's de-duplication window (10 minutes), so on a slow
+ * machine the stream would hold it twice; deleting the stream (and its consumers) first makes the
+ * count exact whatever the timing.
+ */
+async function emptyStream(): Promise<void> {
+  const s = await connectTransactionStream(nats.url);
+  try {
+    await s.jsm.streams.delete(TRANSACTION_STREAM);
+  } finally {
+    await s.close();
+  }
+}
 
 function env(dataDir: string, store: string | undefined): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = {
@@ -233,6 +249,7 @@ describe('live online store', () => {
         const { snapshot, rows, pushes, csv } = batchPath();
         const name = `stream-${backend}`;
         const api = await liveApi(name, backend === 'redis' ? redis.url : undefined, snapshot.params);
+        await emptyStream();
         const stream = await connectTransactionStream(nats.url);
         try {
           cli('packages/ingest/src/produce-cli.ts', ['--csv', csv], env(path.join(tmp, name), undefined));
@@ -405,6 +422,7 @@ describe('live online store', () => {
             await reopened.close();
           }
         };
+        await emptyStream();
         cli(
           'packages/ingest/src/produce-cli.ts',
           ['--csv', csv],
