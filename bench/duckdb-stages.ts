@@ -516,7 +516,7 @@ async function evaluateStage(con: DuckDBConnection, dataDir: string, out: string
   });
   const n = await one<{ n: bigint; rows: bigint }>(
     con,
-    `SELECT count(*) AS n, (SELECT count(*) FROM read_parquet(${lit(master)})) AS rows FROM s`,
+    `SELECT count(*) FILTER (model = ${lit(baselines[0]!.kind)}) AS n, (SELECT count(*) FROM read_parquet(${lit(master)})) AS rows FROM s`,
   );
   return [Number(n.rows), Number(n.n)];
 }
