@@ -92,22 +92,11 @@ function fitEncoder(cols: Columns, idx: ArrayLike<number>): Encoder {
         if (k !== undefined) out[k] = 1;
       });
     } else if (num) {
-      // The same sums and values as below, from the numbers (a missing value is any non-finite one).
-      let s = 0;
-      let s2 = 0;
-      let c = 0;
-      let missing = 0;
-      for (let k = 0; k < idx.length; k++) {
+      // The same statistics as below, from the numbers (a missing value is any non-finite one).
+      const { mean, sd, missing } = moments(idx.length, (k) => {
         const x = num[idx[k]!]!;
-        if (!Number.isFinite(x)) missing++;
-        else {
-          s += x;
-          s2 += x * x;
-          c++;
-        }
-      }
-      const mean = c ? s / c : 0;
-      const sd = c ? Math.sqrt(Math.max(s2 / c - mean * mean, 0)) || 1 : 1;
+        return Number.isFinite(x) ? x : undefined;
+      });
       const k = width;
       const km = missing ? width + 1 : -1;
       width += missing ? 2 : 1;
@@ -127,22 +116,10 @@ function fitEncoder(cols: Columns, idx: ArrayLike<number>): Encoder {
         } else out[k] = (Number(v) - mean) / sd;
       });
     } else {
-      let s = 0;
-      let s2 = 0;
-      let c = 0;
-      let missing = 0;
-      for (let k = 0; k < idx.length; k++) {
+      const { mean, sd, missing } = moments(idx.length, (k) => {
         const v = col[idx[k]!];
-        if (isMissingValue(v)) missing++;
-        else {
-          const x = Number(v);
-          s += x;
-          s2 += x * x;
-          c++;
-        }
-      }
-      const mean = c ? s / c : 0;
-      const sd = c ? Math.sqrt(Math.max(s2 / c - mean * mean, 0)) || 1 : 1;
+        return isMissingValue(v) ? undefined : Number(v);
+      });
       const k = width;
       const km = missing ? width + 1 : -1;
       width += missing ? 2 : 1;
@@ -329,4 +306,27 @@ export function candidateLearningCurve(
       bootstrap: { max_rows: params.bootstrap.max_rows ?? null },
     },
   };
+}
+
+/**
+ * Mean and standard deviation (1 for a constant or empty column) of the present values among n, and
+ * how many are missing (`valueAt` returns undefined for those).
+ */
+function moments(n: number, valueAt: (k: number) => number | undefined): { mean: number; sd: number; missing: number } {
+  let s = 0;
+  let s2 = 0;
+  let c = 0;
+  let missing = 0;
+  for (let k = 0; k < n; k++) {
+    const x = valueAt(k);
+    if (x === undefined) missing++;
+    else {
+      s += x;
+      s2 += x * x;
+      c++;
+    }
+  }
+  const mean = c ? s / c : 0;
+  const sd = c ? Math.sqrt(Math.max(s2 / c - mean * mean, 0)) || 1 : 1;
+  return { mean, sd, missing };
 }
