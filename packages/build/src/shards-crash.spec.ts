@@ -4,7 +4,6 @@
  * results the merge would take (it refuses, naming the shard), and after its rerun the merge writes
  * the clean run's master folder.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,17 +17,14 @@ import {
   writeParquetFile,
 } from '@bolsillo/core';
 import { arrowSchemaFor, FeatureRowSchema, type FeatureRow } from '@bolsillo/schema';
+import { runStageCli, temporaries } from '@bolsillo/testing';
 import { buildShardDir } from './build-shards';
 import { generateFeatureRows } from './fixtures.test-util';
 import { runBuild } from './run';
 
-const ROOT = path.resolve(__dirname, '../../..');
 /** Several build processes per test, on a shared machine. */
 const SLOW = 600_000;
 const AS_OF = '2020-03-15';
-// The CLI runs in this one process under tsx's loader (tsx's own CLI would run it in a child, which a
-// SIGKILL of the parent leaves running).
-const TSX = ['--import', 'tsx'];
 
 const tmp = (label: string) => fs.mkdtempSync(path.join(os.tmpdir(), `bolsillo-build-crash-${label}-`));
 
@@ -72,48 +68,9 @@ function masterFolder(dataDir: string): Record<string, string> {
   );
 }
 
-/** Temporaries (`.<name>.tmp-<pid>-…`) anywhere under dir. */
-function temporaries(dir: string): string[] {
-  return fs.existsSync(dir)
-    ? fs
-        .readdirSync(dir, { withFileTypes: true, recursive: true })
-        .filter((e) => e.name.includes('.tmp-'))
-        .map((e) => e.name)
-    : [];
-}
-
-/**
- * The build CLI in its own process; resolves with its exit code (null when killed), or with its exit
- * code and error output when that is not `expected`.
- */
-function cli(
-  args: string[],
-  env: Record<string, string>,
-  killWhen?: () => boolean,
-  expected: number | null = killWhen ? null : 0,
-): Promise<number | null | string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [...TSX, path.join(ROOT, 'packages', 'build', 'src', 'cli.ts'), '--as-of', AS_OF, ...args],
-      { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = killWhen
-      ? setInterval(() => {
-          if (!killWhen()) return;
-          clearInterval(timer);
-          child.kill('SIGKILL');
-        }, 2)
-      : undefined;
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (timer) clearInterval(timer);
-      resolve(code === expected ? code : `build ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`);
-    });
-  });
-}
+/** The build CLI at the fixture's as-of date. */
+const cli = (args: string[], env: Record<string, string>, killWhen?: () => boolean, expected?: number | null) =>
+  runStageCli('build', ['--as-of', AS_OF, ...args], env, killWhen, expected);
 
 describe('build shards killed with SIGKILL', () => {
   // Enough rows that staging and writing the master folder take a moment to land the kill in.

@@ -3,20 +3,16 @@
  * rerun, through the CLI as a Job runs it: the merge refuses until the shard has run again, and then
  * writes the metrics, report, verdict and promotion of a clean run.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { dataLayout } from '@bolsillo/core';
+import { runStageCli, temporaries } from '@bolsillo/testing';
 import { evaluateShardDir } from './evaluate-shards';
 import { makeMasterRows, registerBaselines, registerLogistic, tempDataDir, writeMaster } from './fixtures.test-util';
 import { DEFAULT_PARAMS_FILE, runEvaluate } from './run';
 
-const ROOT = path.resolve(__dirname, '../../..');
 /** Several evaluate processes per test, on a shared machine. */
 const SLOW = 600_000;
-// The CLI runs in this one process under tsx's loader (tsx's own CLI would run it in a child, which a
-// SIGKILL of the parent leaves running).
-const TSX = ['--import', 'tsx'];
 
 /** The report folder's files and the model's decision, the run's timestamps left out. */
 function outputs(dir: string, version: string): Record<string, string> {
@@ -30,48 +26,8 @@ function outputs(dir: string, version: string): Record<string, string> {
   return Object.fromEntries(files.map((f) => [path.basename(f), fs.readFileSync(f, 'utf8').replace(stamp, '')]));
 }
 
-/** Temporaries (`.<name>.tmp-<pid>-…`) anywhere under dir. */
-function temporaries(dir: string): string[] {
-  return fs.existsSync(dir)
-    ? fs
-        .readdirSync(dir, { withFileTypes: true, recursive: true })
-        .filter((e) => e.name.includes('.tmp-'))
-        .map((e) => e.name)
-    : [];
-}
-
-/**
- * The evaluate CLI in its own process; resolves with its exit code (null when killed), or with its
- * exit code and error output when that is not `expected`.
- */
-function cli(
-  args: string[],
-  env: Record<string, string>,
-  killWhen?: () => boolean,
-  expected: number | null = killWhen ? null : 0,
-): Promise<number | null | string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...TSX, path.join(ROOT, 'packages', 'evaluate', 'src', 'cli.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = killWhen
-      ? setInterval(() => {
-          if (!killWhen()) return;
-          clearInterval(timer);
-          child.kill('SIGKILL');
-        }, 2)
-      : undefined;
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (timer) clearInterval(timer);
-      resolve(code === expected ? code : `evaluate ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`);
-    });
-  });
-}
+const cli = (args: string[], env: Record<string, string>, killWhen?: () => boolean, expected?: number | null) =>
+  runStageCli('evaluate', args, env, killWhen, expected);
 
 describe('evaluate shards killed with SIGKILL', () => {
   it(

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -16,18 +15,14 @@ import {
   writeJsonAtomic,
 } from '@bolsillo/core';
 import { TransactionSchema, arrowSchemaFor, type Transaction } from '@bolsillo/schema';
-import { itRealData, realDataPath } from '@bolsillo/testing';
+import { itRealData, realDataPath, runStageCli as cli } from '@bolsillo/testing';
 import { featureRunFiles, mergeFeatures } from './features-shards';
 import { syntheticTransactions, tempDataDir, writeLake } from './fixtures.test-util';
 import type { FeatureStoreManifest } from './pipeline';
 import { runFeatures } from './run';
 
-const ROOT = path.resolve(__dirname, '../../..');
 /** Several stage runs (or processes) per test, on a shared machine. */
 const SLOW = 400_000;
-// The CLI runs in this one process under tsx's loader (tsx's own CLI would run it in a child, which a
-// SIGKILL of the parent leaves running).
-const TSX = ['--import', 'tsx'];
 const params = DEFAULT_FEATURE_PARAMS;
 const now = () => new Date('2026-12-03T00:00:00Z');
 const quiet = () => undefined;
@@ -224,40 +219,6 @@ describe('features in shards', () => {
     SLOW,
   );
 });
-
-/**
- * A stage CLI in its own process, as the pipeline runs it; resolves with its exit code (null when
- * killed), or its exit code and its error output when that is not `expected`.
- */
-function cli(
-  stage: string,
-  args: string[],
-  env: Record<string, string>,
-  killWhen?: () => boolean,
-  expected: number | null = killWhen ? null : 0,
-): Promise<number | null | string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...TSX, path.join(ROOT, 'packages', stage, 'src', 'cli.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = killWhen
-      ? setInterval(() => {
-          if (!killWhen()) return;
-          clearInterval(timer);
-          child.kill('SIGKILL');
-        }, 2)
-      : undefined;
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (timer) clearInterval(timer);
-      resolve(code === expected ? code : `${stage} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`);
-    });
-  });
-}
 
 describe('features shards through the CLI', () => {
   it(
