@@ -7,24 +7,35 @@
  * ours (bench/duckdb-stages.ts --check).
  *
  * Usage: npx tsx bench/pipeline.ts [--rows 1000000,10000000] [--seed 11] [--keep] [--raw-dir <dir>]
- *          [--work <dir>] [--duckdb-threads 2] [--duckdb-memory 4GB] [--no-duckdb]
+ *          [--work <dir>] [--duckdb-threads 2] [--duckdb-memory 4GB] [--no-duckdb] [--drop-duckdb-output]
+ *          [--shards N [--parallel 2]] [--until <stage>] [--resume <work folder> --from <stage>]
+ * --shards N runs ingest, features, build and evaluate as a cluster does (tools/run-sharded.js): N shard
+ * processes, at most --parallel at once, then the stage's merge; the table adds their CPU and shows the
+ * largest peak RSS of one process. Each finished stage is written into the doc and into
+ * <work>/bench-results.json, so a long run (100M rows) can go on later from a stage with
+ * --resume <work> --from <stage> (implies the same --rows, --shards, --parallel); --until <stage> stops
+ * after that stage (use --keep to go on later).
+ * --drop-duckdb-output deletes DuckDB's output of a stage once it is checked (disk at 100M rows).
  * --raw-dir reuses CSVs generated earlier: <dir>/<rows>/generated.csv is used when it exists (and
  * written there with --seed when it does not), so repeated runs skip the generator; the CSVs prepared
  * under /work/big/raw are seed 11. --work puts the data folders there instead of the OS temp folder.
  * Peak RSS is each process's own high-water mark (process.resourceUsage().maxRSS): ours as the stage
  * CLI records it in monitoring/runs.jsonl, DuckDB's as its process prints it (DuckDB runs in-process).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { dataLayout, readJsonl } from '@bolsillo/core';
+import { dataLayout, readJsonl, writeJsonAtomic } from '@bolsillo/core';
 import type { StageRun } from '@bolsillo/schema';
 
 const STAGES = ['ingest', 'features', 'build', 'train', 'evaluate', 'monitor'] as const;
+type Stage = (typeof STAGES)[number];
 /** Stages with a DuckDB SQL counterpart, run right after ours on the same inputs. */
 const DUCK_STAGES: ReadonlySet<string> = new Set(['features', 'build', 'evaluate']);
+/** Stages that split by customer (`--shard i/N`, then `--merge`), as tools/run-sharded.js runs them. */
+const SHARDED: ReadonlySet<string> = new Set(['ingest', 'features', 'build', 'evaluate']);
 const root = path.resolve(__dirname, '..');
 const tsx = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
@@ -38,6 +49,12 @@ const { values } = parseArgs({
     'duckdb-threads': { type: 'string', default: '2' },
     'duckdb-memory': { type: 'string', default: '4GB' },
     'no-duckdb': { type: 'boolean', default: false },
+    'drop-duckdb-output': { type: 'boolean', default: false },
+    shards: { type: 'string', default: '1' },
+    parallel: { type: 'string', default: '2' },
+    resume: { type: 'string' },
+    from: { type: 'string' },
+    until: { type: 'string' },
   },
 });
 
@@ -104,79 +121,127 @@ function duck(stage: string, dataDir: string, out: string): DuckRun {
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
-const sections: string[] = [];
-for (const rows of String(values.rows).split(',').map(Number)) {
-  const work = fs.mkdtempSync(path.join(values.work ?? os.tmpdir(), `bench-pipeline-${rows}-`));
-  const rawDir = values['raw-dir'] ? path.resolve(values['raw-dir'], String(rows)) : path.join(work, 'raw');
-  const dataDir = path.join(work, 'data');
-  const duckOut = path.join(work, 'duckdb');
-  fs.mkdirSync(rawDir, { recursive: true });
-  const env = { RAW_DIR: rawDir, DATA_DIR: dataDir };
-  const csv = path.join(rawDir, 'generated.csv');
-  let generated = 'reused';
-  if (!fs.existsSync(csv)) {
-    console.error(`[bench] generating ${rows} rows`);
-    const g0 = performance.now();
-    run(
-      ['packages/ingest/src/generate-cli.ts', '--rows', String(rows), '--seed', String(values.seed), '--out', csv],
-      env,
+/** One stage's figures as the doc's table shows them; kept in the data folder so a resumed run has them. */
+interface OursRun {
+  rowsIn: number;
+  rowsOut: number;
+  wall: number;
+  cpu: number;
+  rss: number;
+  processes: number;
+}
+interface StageResult {
+  at: string;
+  ours: OursRun;
+  load: string;
+  duck?: DuckRun;
+  duckLoad?: string;
+}
+interface SizeResults {
+  rows: number;
+  csvBytes: number;
+  generated: string;
+  shards: number;
+  parallel: number;
+  stages: Record<string, StageResult>;
+}
+
+/** One process of a stage's CLI, resolved when it exits (rejects on a non-zero exit). */
+function runAsync(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [tsx, ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 2, 2],
+    });
+    child.on('close', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`${args.join(' ')} exited with ${code ?? signal}`)),
     );
-    generated = `generated in ${((performance.now() - g0) / 1000).toFixed(1)} s`;
-  }
-  const bytes = fs.statSync(csv).size;
-  const wall: Record<string, number> = {};
-  const load: Record<string, string> = {};
-  const ducks: Record<string, DuckRun> = {};
-  const duckLoad: Record<string, string> = {};
-  for (const stage of STAGES) {
-    console.error(`[bench] ${stage} on ${rows} rows`);
-    let before = os.loadavg()[0]!;
-    const t0 = performance.now();
-    run([`packages/${stage}/src/cli.ts`], env);
-    wall[stage] = (performance.now() - t0) / 1000;
-    load[stage] = `${before.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`;
-    if (DUCK_STAGES.has(stage) && !values['no-duckdb']) {
-      console.error(`[bench] duckdb ${stage} on ${rows} rows`);
-      before = os.loadavg()[0]!;
-      ducks[stage] = duck(stage, dataDir, duckOut);
-      duckLoad[stage] = `${before.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`;
+  });
+}
+
+/** Shards 0..N-1 of a stage, at most `parallel` at once (as an Indexed Job's `parallelism`), then its merge. */
+async function runSharded(stage: string, env: NodeJS.ProcessEnv, shards: number, parallel: number): Promise<void> {
+  const cli = `packages/${stage}/src/cli.ts`;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < shards) {
+      const i = next++;
+      await runAsync([cli, '--shard', `${i}/${shards}`], env);
     }
-  }
-  const runs = readJsonl<StageRun>(dataLayout(dataDir).stageRuns);
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, shards) }, worker));
+  await runAsync([cli, '--merge', '--shards', String(shards)], env);
+}
+
+/**
+ * Our stage's figures from the runs its processes appended to monitoring/runs.jsonl: rows in and out
+ * as the one process or the merge reports them (the whole data), except features, whose merge counts
+ * online-store states and customers, so its shards' rows are added up; CPU added up over every
+ * process, and the highest peak RSS of any one.
+ */
+function oursFrom(stage: string, runs: readonly StageRun[], wall: number): OursRun {
+  const ok = runs.filter((r) => r.status === 'ok');
+  const last = ok.at(-1);
+  if (!last) throw new Error(`${stage} recorded no successful run`);
+  const shardRuns = ok.filter((r) => r !== last);
+  const sum = (f: (r: StageRun) => number): number => shardRuns.reduce((a, r) => a + f(r), 0);
+  const bySum = stage === 'features' && shardRuns.length > 0;
+  return {
+    rowsIn: bySum ? sum((r) => r.rows_in) : last.rows_in,
+    rowsOut: bySum ? sum((r) => r.rows_out) : last.rows_out,
+    wall,
+    cpu: ok.reduce((a, r) => a + r.cpu_seconds, 0),
+    rss: Math.max(...ok.map((r) => r.peak_rss_mb)),
+    processes: ok.length,
+  };
+}
+
+function section(r: SizeResults): string {
+  const done = STAGES.filter((s) => r.stages[s]);
+  const ats = done.map((s) => r.stages[s]!.at).sort();
+  const when =
+    ats.length === 0
+      ? 'not measured yet'
+      : ats[0]!.slice(0, 10) === ats.at(-1)!.slice(0, 10)
+        ? `${ats[0]!.slice(0, 16).replace('T', ' ')}–${ats.at(-1)!.slice(11, 16)} UTC`
+        : `${ats[0]!.slice(0, 16).replace('T', ' ')} – ${ats.at(-1)!.slice(0, 16).replace('T', ' ')} UTC`;
+  const how =
+    r.shards > 1
+      ? `, ${['ingest', 'features', 'build', 'evaluate'].join(', ')} as ${r.shards} shard processes (at most ${r.parallel} at once) and a merge; seconds, CPU and rows in cover them all, peak RSS is the largest of one process`
+      : '';
   const lines = [
-    `### ${rows.toLocaleString('en-US')} generated rows (seed ${values.seed}, ${(bytes / 1e6).toFixed(0)} MB CSV, ${generated})`,
+    `### ${r.rows.toLocaleString('en-US')} generated rows (seed ${values.seed}, ${(r.csvBytes / 1e6).toFixed(0)} MB CSV, ${r.generated})`,
     '',
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ` +
-      `by \`npx tsx bench/pipeline.ts --rows ${rows}\` (DuckDB ${values['duckdb-threads']} threads, memory_limit ${values['duckdb-memory']}).`,
+    `Measured ${when} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ` +
+      `by \`npx tsx bench/pipeline.ts --rows ${r.rows}${r.shards > 1 ? ` --shards ${r.shards} --parallel ${r.parallel}` : ''}\` (DuckDB ${values['duckdb-threads']} threads, memory_limit ${values['duckdb-memory']})${how}.`,
     '',
     '| stage | engine | rows in | rows out | seconds (process) | rows in / s | CPU s | peak RSS (MB) | under 4 GB | same output as ours | load avg (1 min) before → after |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :---: | ---: |',
   ];
-  for (const stage of STAGES) {
-    const r = runs.filter((x) => x.stage === stage && x.status === 'ok').at(-1);
-    if (!r) continue;
+  for (const stage of done) {
+    const { ours: o, load, duck: d, duckLoad } = r.stages[stage]!;
     lines.push(
-      `| ${stage} | ours | ${fmt(r.rows_in)} | ${fmt(r.rows_out)} | ${wall[stage]!.toFixed(1)} | ${fmt(r.rows_in / Math.max(wall[stage]!, 1e-9))} | ${r.cpu_seconds.toFixed(1)} | ${r.peak_rss_mb.toFixed(0)} | ${r.peak_rss_mb < 4096 ? 'yes' : '**no**'} | | ${load[stage]} |`,
+      `| ${stage} | ours${o.processes > 1 ? ` (${o.processes} processes)` : ''} | ${fmt(o.rowsIn)} | ${fmt(o.rowsOut)} | ${o.wall.toFixed(1)} | ${fmt(o.rowsIn / Math.max(o.wall, 1e-9))} | ${o.cpu.toFixed(1)} | ${o.rss.toFixed(0)} | ${o.rss < 4096 ? 'yes' : '**no**'} | | ${load} |`,
     );
-    const d = ducks[stage];
     if (d)
       lines.push(
-        `| ${stage} | DuckDB SQL | ${fmt(d.rowsIn)} | ${fmt(d.rowsOut)} | ${d.process.toFixed(1)} | ${fmt(d.rowsIn / Math.max(d.process, 1e-9))} | ${d.cpu.toFixed(1)} | ${d.rss.toFixed(0)} | ${d.rss < 4096 ? 'yes' : '**no**'} | ${d.check} | ${duckLoad[stage]} |`,
+        `| ${stage} | DuckDB SQL | ${fmt(d.rowsIn)} | ${fmt(d.rowsOut)} | ${d.process.toFixed(1)} | ${fmt(d.rowsIn / Math.max(d.process, 1e-9))} | ${d.cpu.toFixed(1)} | ${d.rss.toFixed(0)} | ${d.rss < 4096 ? 'yes' : '**no**'} | ${d.check} | ${duckLoad} |`,
       );
   }
-  const peak = Math.max(...runs.map((r) => r.peak_rss_mb));
-  const total = Object.values(wall).reduce((a, b) => a + b, 0);
+  const missing = STAGES.filter((s) => !r.stages[s]);
+  const peak = Math.max(...done.map((s) => r.stages[s]!.ours.rss));
+  const total = done.reduce((a, s) => a + r.stages[s]!.ours.wall, 0);
   const ratios = [...DUCK_STAGES]
-    .filter((s) => ducks[s] && wall[s])
-    .map((s) => `${s} ${(wall[s]! / ducks[s]!.process).toFixed(1)}×`);
+    .filter((s) => r.stages[s]?.duck)
+    .map((s) => `${s} ${(r.stages[s]!.ours.wall / r.stages[s]!.duck!.process).toFixed(1)}×`);
   lines.push(
     '',
-    `Peak RSS over our stages: ${peak.toFixed(0)} MB. Total of our stages: ${total.toFixed(1)} s.` +
+    `Peak RSS over our stages: ${peak.toFixed(0)} MB. Total of our stages${missing.length ? ` measured so far (not yet: ${missing.join(', ')})` : ''}: ${total.toFixed(1)} s.` +
       (ratios.length ? ` Our seconds ÷ DuckDB's (process to process): ${ratios.join(', ')}.` : ''),
     '',
   );
-  sections.push(lines.join('\n'));
-  if (!values.keep) fs.rmSync(work, { recursive: true, force: true });
+  return lines.join('\n');
 }
 
 const header = [
@@ -188,21 +253,102 @@ const header = [
   '"Same output as ours" is checked after the timing (`bench/duckdb-stages.ts --check`): see the notes for what is compared.',
   '',
 ].join('\n');
-fs.mkdirSync(path.join(root, 'docs'), { recursive: true });
-// Each size replaces its own section; the other sizes' sections and the hand-written notes after
-// the marker line survive a re-run.
-const out = path.join(root, 'docs', 'bench-pipeline.md');
-const MARK = '<!-- notes -->';
-const old = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
-const notes = old.split(`${MARK}\n`)[1] ?? '';
-const sizeOf = (section: string): number =>
-  Number(/^### ([\d,]+) generated rows/.exec(section)?.[1]?.replace(/,/g, ''));
-const kept = (old.split(`${MARK}\n`)[0] ?? '')
-  .split(/\n(?=### )/)
-  .filter((s) => s.startsWith('### '))
-  .map((s) => `${s.trimEnd()}\n`);
-const bySize = new Map<number, string>();
-for (const s of [...kept, ...sections]) bySize.set(sizeOf(s), s); // this run's sections come last and win
-const all = [...bySize].sort((a, b) => a[0] - b[0]).map(([, s]) => s);
-fs.writeFileSync(out, `${header}${all.join('\n')}${notes ? `\n${MARK}\n${notes}` : ''}`);
-console.error('[bench] wrote docs/bench-pipeline.md');
+function writeDoc(sections: readonly string[]): void {
+  fs.mkdirSync(path.join(root, 'docs'), { recursive: true });
+  // Each size replaces its own section; the other sizes' sections and the hand-written notes after
+  // the marker line survive a re-run.
+  const out = path.join(root, 'docs', 'bench-pipeline.md');
+  const MARK = '<!-- notes -->';
+  const old = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+  const notes = old.split(`${MARK}\n`)[1] ?? '';
+  const sizeOf = (section: string): number =>
+    Number(/^### ([\d,]+) generated rows/.exec(section)?.[1]?.replace(/,/g, ''));
+  const kept = (old.split(`${MARK}\n`)[0] ?? '')
+    .split(/\n(?=### )/)
+    .filter((s) => s.startsWith('### '))
+    .map((s) => `${s.trimEnd()}\n`);
+  const bySize = new Map<number, string>();
+  for (const s of [...kept, ...sections]) bySize.set(sizeOf(s), s); // this run's sections come last and win
+  const all = [...bySize].sort((a, b) => a[0] - b[0]).map(([, s]) => s);
+  fs.writeFileSync(out, `${header}${all.join('\n')}${notes ? `\n${MARK}\n${notes}` : ''}`);
+  console.error('[bench] wrote docs/bench-pipeline.md');
+}
+
+const shards = Number(values.shards);
+const parallel = Number(values.parallel);
+if (!Number.isInteger(shards) || shards < 1) throw new Error(`--shards takes a whole number ≥ 1, got ${values.shards}`);
+if (!Number.isInteger(parallel) || parallel < 1)
+  throw new Error(`--parallel takes a whole number ≥ 1, got ${values.parallel}`);
+const from = values.from ?? STAGES[0];
+if (!STAGES.includes(from as never)) throw new Error(`--from takes one of ${STAGES.join(', ')}, got ${from}`);
+const until = values.until ?? STAGES[STAGES.length - 1];
+if (!STAGES.includes(until as never)) throw new Error(`--until takes one of ${STAGES.join(', ')}, got ${until}`);
+const sizes = String(values.rows).split(',').map(Number);
+if (values.from && (!values.resume || sizes.length !== 1))
+  throw new Error('--from goes with --resume <work folder of an earlier run of one --rows size>');
+
+async function main(): Promise<void> {
+  for (const rows of sizes) {
+    const work = values.resume
+      ? path.resolve(values.resume)
+      : fs.mkdtempSync(path.join(values.work ?? os.tmpdir(), `bench-pipeline-${rows}-`));
+    const rawDir = values['raw-dir'] ? path.resolve(values['raw-dir'], String(rows)) : path.join(work, 'raw');
+    const dataDir = path.join(work, 'data');
+    const duckOut = path.join(work, 'duckdb');
+    const resultsFile = path.join(work, 'bench-results.json');
+    fs.mkdirSync(rawDir, { recursive: true });
+    const env = { RAW_DIR: rawDir, DATA_DIR: dataDir };
+    const csv = path.join(rawDir, 'generated.csv');
+    let generated = 'reused';
+    if (!fs.existsSync(csv)) {
+      console.error(`[bench] generating ${rows} rows`);
+      const g0 = performance.now();
+      run(
+        ['packages/ingest/src/generate-cli.ts', '--rows', String(rows), '--seed', String(values.seed), '--out', csv],
+        env,
+      );
+      generated = `generated in ${((performance.now() - g0) / 1000).toFixed(1)} s`;
+    }
+    const results: SizeResults = values.resume
+      ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as SizeResults)
+      : { rows, csvBytes: fs.statSync(csv).size, generated, shards, parallel, stages: {} };
+    if (results.rows !== rows || results.shards !== shards || results.parallel !== parallel)
+      throw new Error(
+        `${resultsFile} is a run of ${results.rows} rows, ${results.shards} shards, parallel ${results.parallel}: resume it with the same options`,
+      );
+    const layout = dataLayout(dataDir);
+    const runsSoFar = (): number =>
+      fs.existsSync(layout.stageRuns) ? readJsonl<StageRun>(layout.stageRuns).length : 0;
+    for (const stage of STAGES.slice(STAGES.indexOf(from as Stage), STAGES.indexOf(until as Stage) + 1)) {
+      console.error(
+        `[bench] ${stage} on ${rows} rows${shards > 1 && SHARDED.has(stage) ? ` in ${shards} shards` : ''}`,
+      );
+      let before = os.loadavg()[0]!;
+      const seen = runsSoFar();
+      const at = new Date().toISOString();
+      const t0 = performance.now();
+      if (shards > 1 && SHARDED.has(stage)) await runSharded(stage, env, shards, parallel);
+      else await runAsync([`packages/${stage}/src/cli.ts`], env);
+      const wall = (performance.now() - t0) / 1000;
+      const ours = oursFrom(stage, readJsonl<StageRun>(layout.stageRuns).slice(seen), wall);
+      const result: StageResult = { at, ours, load: `${before.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}` };
+      if (DUCK_STAGES.has(stage) && !values['no-duckdb']) {
+        console.error(`[bench] duckdb ${stage} on ${rows} rows`);
+        before = os.loadavg()[0]!;
+        result.duck = duck(stage, dataDir, duckOut);
+        result.duckLoad = `${before.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`;
+        // DuckDB's output of a stage is only read by its check: free the disk before the next stage.
+        if (values['drop-duckdb-output']) fs.rmSync(duckOut, { recursive: true, force: true });
+      }
+      results.stages[stage] = result;
+      writeJsonAtomic(resultsFile, results);
+      writeDoc([section(results)]);
+    }
+    if (!values.keep) fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
