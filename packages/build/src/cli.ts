@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { isoDateCheck, runCli } from '@bolsillo/core';
+import { dataLayout, isoDateCheck, runCli } from '@bolsillo/core';
 import { mergeBuild, runBuildShard } from './build-shards';
-import { DEFAULT_PARAMS_FILE, runBuild } from './run';
+import { DEFAULT_PARAMS_FILE, cleanMasterTemporaries, runBuild } from './run';
 
 void runCli({
   name: 'build',
@@ -28,7 +28,11 @@ void runCli({
     };
     if (ctx.shard.kind === 'shard')
       return runBuildShard({ ...options, index: ctx.shard.index, count: ctx.shard.count });
-    if (ctx.shard.kind === 'merge') return mergeBuild({ ...options, shards: ctx.shard.count });
+    if (ctx.shard.kind === 'merge') {
+      // After every shard, before anything is read: a killed merge's leftovers go first.
+      cleanMasterTemporaries(dataLayout(ctx.dataDir));
+      return mergeBuild({ ...options, shards: ctx.shard.count });
+    }
     return runBuild(options);
   },
 });

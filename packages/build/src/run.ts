@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  cleanTemporaries,
   dataLayout,
   loadParams,
   normaliseGroup,
@@ -80,12 +81,22 @@ export function checkFlagRule(rule: BuildParams['target'], features: FeaturePara
 }
 
 /**
+ * Remove what a build killed mid-write left under `master/` (a `.<hash>.tmp-…` folder, a
+ * `.latest.json.tmp-…` file, a shard's staging folder). For a whole build and the merge, at their
+ * start: no shard writes then. What `latest.json` names is complete, so nothing is lost.
+ */
+export function cleanMasterTemporaries(layout: DataLayout): number {
+  return cleanTemporaries(layout.master);
+}
+
+/**
  * The build stage's I/O adapter: read the offline feature store, run {@link buildMaster}, write
  * `master/<hash>/` atomically and then `master/latest.json`.
  */
 export async function runBuild(options: RunBuildOptions): Promise<StageResult & { hash: string; dir: string }> {
   const log = options.log ?? (() => undefined);
   const layout = dataLayout(options.dataDir);
+  cleanMasterTemporaries(layout);
   const paramsFile = options.paramsFile ?? DEFAULT_PARAMS_FILE;
   const params: BuildParams = loadParams(paramsFile, BuildParamsSchema);
   const partitions = featureStorePartitions(layout);

@@ -2,7 +2,8 @@
  * Build shards killed with SIGKILL (a pod evicted, a node lost) and rerun, through the CLI as a Job
  * runs it: the results equal a clean run's. A shard killed while it stages its snapshots leaves no
  * results the merge would take (it refuses, naming the shard), and after its rerun the merge writes
- * the clean run's master folder.
+ * the clean run's master folder. A merge or whole build killed while it writes the master folder leaves
+ * a temporary folder under master/, which the rerun removes before it writes the clean run's folder.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -109,6 +110,48 @@ describe('build shards killed with SIGKILL', () => {
       expect(await cli(['--merge'], { ...env, BOLSILLO_SHARDS: '2' })).toBe(0);
       expect(masterFolder(data)).toEqual(masterFolder(clean));
       expect(temporaries(path.join(data, 'master'))).toEqual([]);
+    },
+    SLOW,
+  );
+
+  /**
+   * Kill `args`' build while it writes the clean run's master folder (copying a fresh `template` each try,
+   * until the kill lands before `latest.json` is written), check it left a temporary, rerun: the clean result.
+   */
+  async function killWhileWritingMaster(template: string, args: string[], env: Record<string, string>) {
+    const { hash } = readJson<{ hash: string }>(dataLayout(clean).masterLatest);
+    let data = '';
+    for (let attempt = 0; attempt < 5; attempt++) {
+      data = tmp('kill-master');
+      fs.cpSync(template, data, { recursive: true });
+      const writing = () => temporaries(dataLayout(data).master).some((t) => t.startsWith(`.${hash}.tmp-`));
+      expect(await cli(args, { ...env, DATA_DIR: data }, writing)).toBeNull();
+      if (!fs.existsSync(dataLayout(data).masterLatest)) break;
+    }
+    expect(fs.existsSync(dataLayout(data).masterLatest)).toBe(false);
+    expect(temporaries(dataLayout(data).master)).toContainEqual(expect.stringMatching(`^\\.${hash}\\.tmp-`));
+    expect(await cli(args, { ...env, DATA_DIR: data })).toBe(0);
+    expect(temporaries(dataLayout(data).master)).toEqual([]);
+    expect(masterFolder(data)).toEqual(masterFolder(clean));
+  }
+
+  it(
+    'a merge killed while it writes the master folder, then rerun: no temporaries, the clean master folder',
+    async () => {
+      const template = tmp('merge-template');
+      writeShardedStore(template, rows, 2);
+      for (const shard of ['0/2', '1/2']) expect(await cli(['--shard', shard], { DATA_DIR: template })).toBe(0);
+      await killWhileWritingMaster(template, ['--merge'], { BOLSILLO_SHARDS: '2' });
+    },
+    SLOW,
+  );
+
+  it(
+    'a whole build killed while it writes the master folder, then rerun: no temporaries, the clean master folder',
+    async () => {
+      const template = tmp('whole-template');
+      writeShardedStore(template, rows, 2);
+      await killWhileWritingMaster(template, [], {});
     },
     SLOW,
   );
