@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MAX_SHARDS as CORE_MAX_SHARDS, SHARDS_ENV as CORE_SHARDS_ENV } from '@bolsillo/core';
 import {
+  DEFAULT_STEP_DEADLINE_SECONDS,
   MAX_SHARDS,
   SHARDS_ENV,
   failureMessage,
@@ -17,6 +18,8 @@ import {
   planSteps,
   runDriver,
   shardCount,
+  stepDeadline,
+  waitingFor,
   type Manifest,
 } from './k8s-driver';
 
@@ -57,6 +60,32 @@ describe('k8s driver: the Jobs of a run', () => {
     expect(shardCount({ BOLSILLO_SHARDS: ' 16\n' })).toBe(16);
     for (const bad of [undefined, '', '0', 'four', '2.5', '-1', '1025'])
       expect(() => shardCount({ BOLSILLO_SHARDS: bad })).toThrow(/must be a whole number 1\.\.1024/);
+  });
+
+  it('reads the step deadline from the ConfigMap value, 6 h when unset, and refuses anything but 1 s..7 days', () => {
+    expect(stepDeadline({})).toBe(DEFAULT_STEP_DEADLINE_SECONDS);
+    expect(stepDeadline({ BOLSILLO_STEP_DEADLINE_SECONDS: '' })).toBe(6 * 3600);
+    expect(stepDeadline({ BOLSILLO_STEP_DEADLINE_SECONDS: ' 900\n' })).toBe(900);
+    for (const bad of ['0', '1h', '2.5', '-1', '604801'])
+      expect(() => stepDeadline({ BOLSILLO_STEP_DEADLINE_SECONDS: bad })).toThrow(/step-deadline-seconds\) must be/);
+  });
+
+  it('writes the step deadline into every Job as activeDeadlineSeconds', () => {
+    for (const { step, manifest } of loadSteps(3))
+      expect(jobFor(manifest, step, 3, undefined, 900).spec.activeDeadlineSeconds).toBe(900);
+  });
+
+  it('says what a running Job waits for: its pods, and why when they are not ready', () => {
+    expect(waitingFor({ spec: { completions: 4 }, status: { active: 4, ready: 1, succeeded: 0 } })).toBe(
+      '4 pod(s) to complete: 0 succeeded, 4 active (1 ready), 0 failed; pods not ready are Pending or starting: ' +
+        'a PersistentVolumeClaim not bound, no node with room, an image not pulled?',
+    );
+    expect(waitingFor({ spec: {}, status: {} })).toBe(
+      '1 pod(s) to complete: 0 succeeded, 0 active (0 ready), 0 failed; no pod running: the Job controller created none (quota, admission)?',
+    );
+    expect(waitingFor({ spec: { completions: 2 }, status: { active: 1, ready: 1, succeeded: 1 } })).toBe(
+      '2 pod(s) to complete: 1 succeeded, 1 active (1 ready), 0 failed',
+    );
   });
 
   it.each([1, 3, 7])(
@@ -207,7 +236,12 @@ async function fakeApi(outcome: (name: string) => Manifest | 'complete' = () => 
     requests,
     jobs,
     api: { base: `http://127.0.0.1:${port}`, token: () => 'sa-token', namespace: 'ns' },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // Keep-alive connections of a driver still polling would hold close() open.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -364,6 +398,62 @@ describe('k8s driver against a fake API server', () => {
       expect(result.error).toBe('ingest shards: stopped (SIGTERM); Job bolsillo-ingest-shards deleted');
       expect(fake.jobs.size).toBe(0);
       expect(created(fake.requests)).toEqual(['bolsillo-ingest-shards']);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('stops at a Job whose pods stay Pending past the step deadline, names it and what it waited for, and deletes it', async () => {
+    // Never finishes: its pods stay Pending (no PersistentVolumeClaim, no node), and Kubernetes never ends it.
+    const fake = await fakeApi(() => ({ active: 2, ready: 0 }));
+    const lines: string[] = [];
+    try {
+      const result = await runDriver({
+        api: fake.api,
+        shards: 2,
+        pollMs: 5,
+        stepDeadlineSeconds: 1,
+        graceMs: 0,
+        log: (l) => lines.push(l),
+      });
+      expect(result.ok).toBe(false);
+      expect(result.error).toMatch(
+        /^ingest shards: Job bolsillo-ingest-shards still running 1 s after it was created, past the step deadline of 1 s \(BOLSILLO_STEP_DEADLINE_SECONDS\); it was waiting for 2 pod\(s\) to complete: 0 succeeded, 2 active \(0 ready\), 0 failed; pods not ready are Pending or starting: .*; Job bolsillo-ingest-shards deleted$/,
+      );
+      expect(lines.at(-1)).toBe(`[k8s-driver] error: ${result.error}`);
+      expect(created(fake.requests)).toEqual(['bolsillo-ingest-shards']);
+      expect(fake.requests.find((r) => r.method === 'POST')!.body!.spec.activeDeadlineSeconds).toBe(1);
+      expect(fake.requests.at(-1)).toMatchObject({ method: 'DELETE', body: { propagationPolicy: 'Background' } });
+      expect(fake.jobs.size).toBe(0);
+    } finally {
+      await fake.close();
+    }
+  }, 10_000);
+
+  it('reports a Job that Kubernetes failed at its deadline as a failed step, and leaves it for its events', async () => {
+    const fake = await fakeApi((name) =>
+      name === 'bolsillo-train'
+        ? {
+            conditions: [
+              {
+                type: 'Failed',
+                status: 'True',
+                reason: 'DeadlineExceeded',
+                message: 'Job was active longer than specified deadline',
+              },
+            ],
+          }
+        : 'complete',
+    );
+    try {
+      const result = await runDriver({ api: fake.api, shards: 2, pollMs: 1, log: () => undefined });
+      expect(result.error).toBe(
+        'train: the stage failed (Job bolsillo-train: DeadlineExceeded: Job was active longer than specified deadline); ' +
+          'step deadline (BOLSILLO_STEP_DEADLINE_SECONDS); events: kubectl describe job/bolsillo-train',
+      );
+      expect([...fake.jobs.keys()]).toEqual(['bolsillo-train']);
+      const posts = fake.requests.filter((r) => r.method === 'POST');
+      expect(posts.every((r) => r.body!.spec.activeDeadlineSeconds === DEFAULT_STEP_DEADLINE_SECONDS)).toBe(true);
     } finally {
       await fake.close();
     }

@@ -9,6 +9,12 @@
  * The Jobs keep the manifests' names, as `kubectl replace --force` does: a finished Job of an earlier
  * run is deleted first, one still running stops the run (two runs would write the same data folder).
  *
+ * Each step has a deadline (ConfigMap key `step-deadline-seconds`, handed in as
+ * BOLSILLO_STEP_DEADLINE_SECONDS), written into every Job as `activeDeadlineSeconds`: Kubernetes fails
+ * a Job still running then (pods Pending for want of a volume or a node, a hung process), and the
+ * driver reports it as any failed Job. Should the Job still not have ended a grace period later, the
+ * driver deletes it and stops, saying what the Job was waiting for: a stuck Job never hangs the CronJob.
+ *
  * @example node node_modules/tsx/dist/cli.mjs tools/k8s-driver.ts   # in a pod of the CronJob
  */
 import fs from 'node:fs';
@@ -21,6 +27,10 @@ import { parse } from 'yaml';
 export const SHARDS_ENV = 'BOLSILLO_SHARDS';
 /** The image the stage Jobs run (the CronJob sets it to its own image). */
 export const IMAGE_ENV = 'BOLSILLO_IMAGE';
+/** The per-step deadline setting, in seconds (ConfigMap `bolsillo-pipeline`, key `step-deadline-seconds`). */
+export const STEP_DEADLINE_ENV = 'BOLSILLO_STEP_DEADLINE_SECONDS';
+/** Default step deadline: 6 h, the `kubectl wait --timeout` of a run by hand (docker/k8s/README.md). */
+export const DEFAULT_STEP_DEADLINE_SECONDS = 6 * 3600;
 /** Most shards a stage takes (core's MAX_SHARDS). */
 export const MAX_SHARDS = 1024;
 /** The manifests the driver creates its Jobs from, as they sit in the image. */
@@ -78,6 +88,17 @@ export function shardCount(env: Readonly<Record<string, string | undefined>>): n
   return Number(text);
 }
 
+/** The step deadline from the environment: unset or empty is the default; else a whole number of seconds, 1 s..7 days. */
+export function stepDeadline(env: Readonly<Record<string, string | undefined>>): number {
+  const text = (env[STEP_DEADLINE_ENV] ?? '').trim();
+  if (text === '') return DEFAULT_STEP_DEADLINE_SECONDS;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 7 * 86400)
+    throw new Error(
+      `${STEP_DEADLINE_ENV} (ConfigMap bolsillo-pipeline, key step-deadline-seconds) must be a whole number of seconds 1..604800, got ${JSON.stringify(env[STEP_DEADLINE_ENV])}`,
+    );
+  return Number(text);
+}
+
 function setEnv(container: Manifest, name: string, value: string): void {
   const env = (container.env ?? []).filter((e: Manifest) => e.name !== name);
   container.env = [{ name, value }, ...env];
@@ -86,9 +107,16 @@ function setEnv(container: Manifest, name: string, value: string): void {
 /**
  * The Job to create for a step: the manifest with the shard count written into it (an Indexed Job's
  * `completions` and `parallelism`, and BOLSILLO_SHARDS in every container of a shard or merge Job) and,
- * when given, the image. Pure: the manifest is copied, not changed.
+ * when given, the image and the step deadline (`activeDeadlineSeconds`). Pure: the manifest is copied,
+ * not changed.
  */
-export function jobFor(manifest: Manifest, step: Step, shards: number, image?: string): Manifest {
+export function jobFor(
+  manifest: Manifest,
+  step: Step,
+  shards: number,
+  image?: string,
+  deadlineSeconds?: number,
+): Manifest {
   if (manifest.kind !== 'Job') throw new Error(`${step.file}: expected a Job, got ${manifest.kind}`);
   const job = structuredClone(manifest);
   const pod = job.spec?.template?.spec;
@@ -100,6 +128,7 @@ export function jobFor(manifest: Manifest, step: Step, shards: number, image?: s
     job.spec.completions = shards;
     job.spec.parallelism = shards;
   }
+  if (deadlineSeconds !== undefined) job.spec.activeDeadlineSeconds = deadlineSeconds;
   for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
     if (step.step !== 'one') setEnv(c, SHARDS_ENV, String(shards));
     if (image) c.image = image;
@@ -153,7 +182,32 @@ export function failureMessage(
     );
   }
   const what = step.step === 'shards' ? `the shards (${shards})` : step.step === 'merge' ? 'the merge' : 'the stage';
-  return `${step.stage}: ${what} failed (Job ${name}: ${state.reason}); logs: kubectl logs job/${name}`;
+  // Past activeDeadlineSeconds Kubernetes stops the pods: the Job's events say whether they ever ran.
+  const where = state.reason.startsWith('DeadlineExceeded')
+    ? `step deadline (${STEP_DEADLINE_ENV}); events: kubectl describe job/${name}`
+    : `logs: kubectl logs job/${name}`;
+  return `${step.stage}: ${what} failed (Job ${name}: ${state.reason}); ${where}`;
+}
+
+/**
+ * What a Job still running is waiting for, from its status: its pods' counts, and the likely cause
+ * when none is ready (a Pending pod: a PersistentVolumeClaim not bound, no node with room, an image
+ * that cannot be pulled).
+ *
+ * @example waitingFor({ spec: { completions: 4 }, status: { active: 4 } }) // '4 pod(s) to complete: 0 succeeded, 4 active (0 ready: ...'
+ */
+export function waitingFor(job: Manifest): string {
+  const n = (x: unknown) => (typeof x === 'number' ? x : 0);
+  const completions = job.spec?.completions ?? 1;
+  const { active, ready, succeeded, failed } = job.status ?? {};
+  const counts = `${n(succeeded)} succeeded, ${n(active)} active (${n(ready)} ready), ${n(failed)} failed`;
+  const stuck =
+    n(active) > n(ready)
+      ? '; pods not ready are Pending or starting: a PersistentVolumeClaim not bound, no node with room, an image not pulled?'
+      : n(active) === 0 && n(succeeded) < completions
+        ? '; no pod running: the Job controller created none (quota, admission)?'
+        : '';
+  return `${completions} pod(s) to complete: ${counts}${stuck}`;
 }
 
 /** An answer of the Kubernetes API. */
@@ -234,6 +288,13 @@ export interface DriverOptions {
   readonly dir?: string;
   /** How often a Job's status is read. */
   readonly pollMs?: number;
+  /** Each Job's `activeDeadlineSeconds` (default {@link DEFAULT_STEP_DEADLINE_SECONDS}). */
+  readonly stepDeadlineSeconds?: number;
+  /**
+   * How long past the step deadline the driver waits for Kubernetes to end the Job itself (default
+   * 5 min: the Job controller marks it failed and stops its pods) before it deletes the Job and stops.
+   */
+  readonly graceMs?: number;
   readonly log?: (line: string) => void;
   /** Set by a signal handler: the running Job is deleted and the run stops. */
   readonly signal?: AbortSignal;
@@ -273,6 +334,7 @@ export function loadSteps(shards: number, dir = SHARDED_DIR): { step: Step; mani
  */
 export async function runDriver(options: DriverOptions): Promise<DriverResult> {
   const { api, shards, pollMs = 5000, log = (l: string) => console.log(l), signal } = options;
+  const { stepDeadlineSeconds = DEFAULT_STEP_DEADLINE_SECONDS, graceMs = 5 * 60_000 } = options;
   const jobs = `/apis/batch/v1/namespaces/${encodeURIComponent(api.namespace)}/jobs`;
   const call = (method: string, p: string, body?: unknown) => apiRequest(api, method, p, body);
   const apiError = (what: string, a: ApiAnswer) =>
@@ -280,7 +342,7 @@ export async function runDriver(options: DriverOptions): Promise<DriverResult> {
   const steps: { name: string; stage: string; step: string; seconds: number }[] = [];
   const plan = loadSteps(shards, options.dir).map(({ step, manifest }) => ({
     step,
-    job: jobFor(manifest, step, shards, options.image),
+    job: jobFor(manifest, step, shards, options.image, stepDeadlineSeconds),
   }));
   log(`[k8s-driver] ${plan.length} Jobs, ${shards} shard(s): ${plan.map((p) => p.job.metadata.name).join(', ')}`);
 
@@ -315,7 +377,9 @@ export async function runDriver(options: DriverOptions): Promise<DriverResult> {
       const created = await call('POST', jobs, job);
       if (created.status !== 201 && created.status !== 200) throw apiError(`${label}: create Job ${name}`, created);
       const pods = job.spec.completionMode === 'Indexed' ? `${shards} pod(s)` : 'one pod';
-      log(`[k8s-driver] ${label}: created Job ${name} (${pods})`);
+      log(`[k8s-driver] ${label}: created Job ${name} (${pods}, deadline ${stepDeadlineSeconds} s)`);
+      const createdAt = Date.now();
+      const giveUp = createdAt + stepDeadlineSeconds * 1000 + graceMs;
 
       for (;;) {
         await sleep(pollMs, signal);
@@ -326,6 +390,16 @@ export async function runDriver(options: DriverOptions): Promise<DriverResult> {
         const got = await call('GET', `${jobs}/${name}`);
         if (got.status !== 200) throw apiError(`${label}: read Job ${name}`, got);
         const state = jobState(got.body);
+        if (state.kind === 'running' && Date.now() >= giveUp) {
+          // Kubernetes did not end it at its activeDeadlineSeconds: it goes, not left to run or to block the next run.
+          const del = await call('DELETE', `${jobs}/${name}`, { propagationPolicy: 'Background' });
+          const gone = del.status === 200 || del.status === 202 || del.status === 404;
+          throw new Error(
+            `${label}: Job ${name} still running ${((Date.now() - createdAt) / 1000).toFixed(0)} s after it was created, past the step deadline ` +
+              `of ${stepDeadlineSeconds} s (${STEP_DEADLINE_ENV}); it was waiting for ${waitingFor(got.body)}; ` +
+              (gone ? `Job ${name} deleted` : `deleting it failed (${del.status}): kubectl delete job ${name}`),
+          );
+        }
         if (state.kind === 'running') continue;
         if (state.kind === 'failed') throw new Error(failureMessage(step, name, shards, state));
         break;
@@ -353,6 +427,7 @@ async function main(): Promise<void> {
     const result = await runDriver({
       api: inClusterConfig(process.env),
       shards: shardCount(process.env),
+      stepDeadlineSeconds: stepDeadline(process.env),
       ...(process.env[IMAGE_ENV] ? { image: process.env[IMAGE_ENV] } : {}),
       signal: controller.signal,
     });

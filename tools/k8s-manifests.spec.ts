@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { jobFor, loadSteps, shardCount } from './k8s-driver';
+import { DEFAULT_STEP_DEADLINE_SECONDS, jobFor, loadSteps, shardCount, stepDeadline } from './k8s-driver';
 
 const K8S_DIR = path.join(__dirname, '..', 'docker', 'k8s');
 const VALIDATOR = path.join(__dirname, 'k8s-validate.mjs');
@@ -227,6 +227,22 @@ describe('docker/k8s manifests', () => {
       for (const c of containers(podSpec(manifest)!)) expect(c.image).toBe(driver.image);
   });
 
+  it('bound every stage Job by the step deadline of the ConfigMap, which the driver reads', () => {
+    const driver = podSpec(find('CronJob', 'bolsillo-daily-pipeline')!)!.containers[0];
+    expect(driver.env).toContainEqual({
+      name: 'BOLSILLO_STEP_DEADLINE_SECONDS',
+      valueFrom: { configMapKeyRef: { name: 'bolsillo-pipeline', key: 'step-deadline-seconds', optional: true } },
+    });
+    const setting = find('ConfigMap', 'bolsillo-pipeline')!.data['step-deadline-seconds'];
+    const deadline = stepDeadline({ BOLSILLO_STEP_DEADLINE_SECONDS: setting });
+    // The ConfigMap holds the default, and the manifests for runs by hand carry the same.
+    expect(deadline).toBe(DEFAULT_STEP_DEADLINE_SECONDS);
+    const jobs = docs.filter((d) => d.manifest.kind === 'Job');
+    expect(jobs.length).toBeGreaterThan(0);
+    for (const { source, manifest } of jobs)
+      expect([source, manifest.spec.activeDeadlineSeconds]).toEqual([source, deadline]);
+  });
+
   it("give the driver's service account create, get and delete on Jobs and nothing else", () => {
     const account = podSpec(find('CronJob', 'bolsillo-daily-pipeline')!)!.serviceAccountName;
     expect(find('ServiceAccount', account)).toBeDefined();
@@ -252,9 +268,10 @@ describe('docker/k8s manifests', () => {
           : setting;
       const built: Doc[] = loadSteps(shards).map(({ step, manifest }) => ({
         source: `driver:${step.file}`,
-        manifest: jobFor(manifest, step, shards, 'registry.example/bolsillo:1'),
+        manifest: jobFor(manifest, step, shards, 'registry.example/bolsillo:1', 3600),
       }));
       expect(schemaErrors(built)).toEqual([]);
+      expect(built.map((b) => b.manifest.spec.activeDeadlineSeconds)).toEqual(built.map(() => 3600));
       expect(missingReferences([...docs.filter((d) => d.manifest.kind !== 'Job'), ...built])).toEqual([]);
       expect(indexedJobProblems(built)).toEqual([]);
       if (shards > 1) expect(shardedStageProblems(built)).toEqual([]);
