@@ -389,6 +389,15 @@ export const DATASETS = {
     description:
       'One folder per shard, `<i>-of-<N>`: each evaluation row’s scores and position in the master table; a dot folder, never served; removed by the merge.',
   },
+  evaluatePromotion: {
+    path: 'reports/.promotion.json',
+    format: 'json',
+    writer: 'evaluate',
+    readers: 'evaluate (its rerun)',
+    contract: 'PromotionRecord (evaluate)',
+    description:
+      'The promotion an evaluation is about to make and the aliases it saw: written before the champion alias moves, removed after the report, so a run killed in between is rerun against the same aliases; a dot file, never served.',
+  },
   reportDir: {
     path: 'reports/{version}',
     format: 'folder',

@@ -65,10 +65,17 @@ export function recordedVerdict(verdict: Verdict, promoted: boolean, error: stri
   };
 }
 
+/** The version the champion alias moves to after `verdict` (pure): null when it stays, or with `noPromote`. */
+export function promotionTarget(verdict: Verdict, noPromote: boolean): string | null {
+  const served = verdict.served;
+  return served.change && served.version && !noPromote ? served.version : null;
+}
+
 /**
  * Move the champion alias to what the gate serves (the candidate, or the strongest baseline when no
  * model beats it), unless `noPromote`. A failed promotion is recorded, not thrown: the report is
- * still written, and the caller fails afterwards.
+ * still written, and the caller fails afterwards. `done`: a run of this evaluation killed before its
+ * report already moved the alias there (promotion-record.ts), so it is not moved, nor audited, again.
  */
 export function promoteServed(
   registryDir: string,
@@ -76,20 +83,26 @@ export function promoteServed(
   aliases: Aliases,
   noPromote: boolean,
   log: (message: string) => void,
+  done = false,
 ): Promotion {
   let after = aliases;
   let promoted = false;
   let error: string | null = null;
   const served = verdict.served;
-  if (served.change && served.version && !noPromote) {
+  const target = promotionTarget(verdict, noPromote);
+  if (target && done) {
+    after = readAliases(registryDir);
+    promoted = served.role === 'candidate';
+    log(`champion → ${target}: moved by the run of this evaluation that stopped before its report`);
+  } else if (target) {
     try {
       const why =
         served.role === 'candidate'
           ? `gate passed: ${verdict.reasons.slice(1).join('; ')}`
           : `gate: ${verdict.reasons[0]}`;
-      after = promote(registryDir, served.version, why);
+      after = promote(registryDir, target, why);
       promoted = served.role === 'candidate';
-      log(`champion → ${served.version} (${served.label}; previous: ${after.previous ?? 'none'})`);
+      log(`champion → ${target} (${served.label}; previous: ${after.previous ?? 'none'})`);
     } catch (e) {
       error = (e as Error).message;
     }

@@ -31,6 +31,7 @@ import { FEATURE_NAMES, TARGET } from '@bolsillo/schema';
 import { Field, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
 import type { BootstrapWorker } from './bootstrap-worker';
 import {
+  cleanReportTemporaries,
   finishEvaluation,
   openEvaluation,
   startBootstrapWorker,
@@ -140,6 +141,7 @@ export async function runEvaluateShard(
 export async function mergeEvaluate(
   opts: RunEvaluateOptions & { readonly shards: number },
 ): Promise<RunEvaluateResult> {
+  cleanReportTemporaries(opts.dataDir);
   const run = await openEvaluation(opts);
   const worker = await startBootstrapWorker(run, opts);
   try {

@@ -3,7 +3,14 @@
  * the master table in one streamed pass, evaluate (pure), then write the decisions, move the
  * champion alias through the registry's audited promote, and write the report folder and the index.
  */
-import { dataLayout, loadParams, packageFile, readContract, readParquetRowCount } from '@bolsillo/core';
+import {
+  cleanTemporaries,
+  dataLayout,
+  loadParams,
+  packageFile,
+  readContract,
+  readParquetRowCount,
+} from '@bolsillo/core';
 import { appendAudit, listVersions, promote, readAliases, readCard, rollback } from '@bolsillo/model';
 import { GateVerdictSchema, type Aliases, type ModelCard } from '@bolsillo/schema';
 import { contendersOf, loadContenders, pickCandidate, planContenders } from './contenders';
@@ -16,11 +23,18 @@ import {
   splitBootstrap,
   type EvalSplit,
 } from './evaluation';
-import { promoteServed, writeDecisions, writeIndex, writeReport } from './evaluate-outputs';
+import { promoteServed, promotionTarget, writeDecisions, writeIndex, writeReport } from './evaluate-outputs';
 import type { Verdict } from './gate';
 import type { MetricSet } from './metrics';
 import { candidateLearningCurve, learningCurveModel } from './learning-curve';
 import { EvaluateParamsSchema, type EvaluateParams } from './params';
+import {
+  clearPromotion,
+  donePromotion,
+  evaluationKey,
+  recordPromotion,
+  type PromotionRecord,
+} from './promotion-record';
 import {
   canScore,
   openMaster,
@@ -76,6 +90,7 @@ export interface RunEvaluateResult {
  * @example await runEvaluate({ dataDir: '/tmp/dev-evaluate' })
  */
 export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluateResult> {
+  cleanReportTemporaries(opts.dataDir);
   const run = await openEvaluation(opts);
   // Started before the master pass, so the thread has loaded its code by the time it is needed.
   const worker = await startBootstrapWorker(run, opts);
@@ -89,6 +104,15 @@ export async function runEvaluate(opts: RunEvaluateOptions): Promise<RunEvaluate
   } finally {
     await worker?.close();
   }
+}
+
+/**
+ * Remove what a run killed mid-write left under `reports/` (a `.<version>.tmp-…` report folder, a
+ * file's temporary, a shard's staging folder). For a whole run and the merge, at their start: no shard
+ * writes then.
+ */
+export function cleanReportTemporaries(dataDir: string): number {
+  return cleanTemporaries(dataLayout(dataDir).reports);
 }
 
 /** Master rows from which the bootstrap gets its own thread by default (below, starting it costs more than it saves). */
@@ -109,9 +133,12 @@ export interface OpenEvaluation {
   readonly layout: ReturnType<typeof dataLayout>;
   readonly card: ModelCard;
   readonly master: MasterSource;
+  /** The aliases the evaluation runs against: the registry's, or those a killed run of it saw ({@link resumed}). */
   readonly aliases: Aliases;
   readonly models: Awaited<ReturnType<typeof loadContenders>>;
   readonly log: (message: string) => void;
+  /** The promotion a run of this evaluation made before it was killed, before its report; else null. */
+  readonly resumed: PromotionRecord | null;
 }
 
 /** Pick the candidate, open its master table, plan and load its contenders. */
@@ -124,11 +151,18 @@ export async function openEvaluation(opts: RunEvaluateOptions): Promise<OpenEval
   log(`candidate ${card.version} (${card.family}, master ${card.master_hash})`);
 
   const master = await openMaster(opts.dataDir, card.master_hash);
-  const aliases = readAliases(layout.registry);
+  const current = readAliases(layout.registry);
+  // A run of this evaluation killed after it moved the champion alias: the same contenders, gate and report.
+  const resumed = donePromotion(layout, card, params, current);
+  if (resumed)
+    log(
+      `champion ${resumed.promote} was set by a run of this evaluation stopped before its report: evaluating against the aliases it saw (champion ${resumed.aliases.champion ?? 'none'})`,
+    );
+  const aliases = resumed?.aliases ?? current;
   const plan = planContenders(card, cards, aliases, (c) => canScore(master, c));
   for (const note of plan.notes) log(note);
   const models = await loadContenders(layout.registry, plan.contenders);
-  return { params, layout, card, master, aliases, models, log };
+  return { params, layout, card, master, aliases, models, log, resumed };
 }
 
 /**
@@ -191,7 +225,24 @@ export async function finishEvaluation(
   );
 
   writeDecisions(layout, ev);
-  const promotion = promoteServed(layout.registry, ev.verdict, aliases, opts.noPromote === true, log);
+  // Recorded before the alias moves: a run killed before its report is rerun against the same aliases.
+  const target = promotionTarget(ev.verdict, opts.noPromote === true);
+  if (target)
+    recordPromotion(layout, {
+      version: 1,
+      run: evaluationKey(card, params),
+      candidate: card.version,
+      aliases,
+      promote: target,
+    });
+  const promotion = promoteServed(
+    layout.registry,
+    ev.verdict,
+    aliases,
+    opts.noPromote === true,
+    log,
+    target !== null && run.resumed?.promote === target,
+  );
   const reportDir = await writeReport(
     layout,
     { ...ev, verdict: promotion.verdict },
@@ -202,6 +253,7 @@ export async function finishEvaluation(
     new Date().toISOString(),
   );
   writeIndex(opts.dataDir);
+  clearPromotion(layout);
   if (promotion.error) throw new Error(`evaluate: gate passed but promotion failed: ${promotion.error}`);
   return {
     version: card.version,

@@ -1,11 +1,14 @@
 /**
  * An evaluate shard killed with SIGKILL (a pod evicted, a node lost) while it stages its scores, then
  * rerun, through the CLI as a Job runs it: the merge refuses until the shard has run again, and then
- * writes the metrics, report, verdict and promotion of a clean run.
+ * writes the metrics, report, verdict and promotion of a clean run. A merge (or a whole run) killed after
+ * it moved the champion alias and before its report, then rerun: the clean run's verdict, report and one
+ * promotion.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { dataLayout } from '@bolsillo/core';
+import { promote, readAliases, readAudit } from '@bolsillo/model';
 import { runStageCli, temporaries } from '@bolsillo/testing';
 import { evaluateShardDir } from './evaluate-shards';
 import { makeMasterRows, registerBaselines, registerLogistic, tempDataDir, writeMaster } from './fixtures.test-util';
@@ -29,21 +32,31 @@ function outputs(dir: string, version: string): Record<string, string> {
 const cli = (args: string[], env: Record<string, string>, killWhen?: () => boolean, expected?: number | null) =>
   runStageCli('evaluate', args, env, killWhen, expected);
 
+/** A copy of a data folder. */
+function copyOf(dir: string, prefix: string): string {
+  const copy = tempDataDir(prefix);
+  fs.cpSync(dir, copy, { recursive: true });
+  return copy;
+}
+
 describe('evaluate shards killed with SIGKILL', () => {
+  // Few resamples keep the file fast; the intervals themselves are tested in metrics.spec.ts.
+  const paramsFile = path.join(tempDataDir('evaluate-crash-params-'), 'params.json');
+  beforeAll(() => {
+    const params = JSON.parse(fs.readFileSync(DEFAULT_PARAMS_FILE, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(
+      paramsFile,
+      JSON.stringify({
+        ...params,
+        bootstrap: { iterations: 40, confidence: 0.9, max_rows: 100_000 },
+        learning_curve: { fractions: [0.25, 1], epochs: 20, l2: 0.001 },
+      }),
+    );
+  });
+
   it(
     'a shard killed while it stages its scores, then rerun: shards + merge equal a clean run',
     async () => {
-      // Few resamples keep the file fast; the intervals themselves are tested in metrics.spec.ts.
-      const params = JSON.parse(fs.readFileSync(DEFAULT_PARAMS_FILE, 'utf8')) as Record<string, unknown>;
-      const paramsFile = path.join(tempDataDir('evaluate-crash-params-'), 'params.json');
-      fs.writeFileSync(
-        paramsFile,
-        JSON.stringify({
-          ...params,
-          bootstrap: { iterations: 40, confidence: 0.9, max_rows: 100_000 },
-          learning_curve: { fractions: [0.25, 1], epochs: 20, l2: 0.001 },
-        }),
-      );
       // More rows than one batch of the master stream (32,768): the staged scores take a moment to write.
       const template = tempDataDir('evaluate-crash-template-');
       const master = makeMasterRows(70_000, 23);
@@ -78,6 +91,51 @@ describe('evaluate shards killed with SIGKILL', () => {
       expect(outputs(data, version)).toEqual(outputs(clean, version));
       expect(fs.existsSync(dataLayout(data).evaluateShards)).toBe(false);
       expect(temporaries(path.join(data, 'reports'))).toEqual([]);
+    },
+    SLOW,
+  );
+
+  it.each([
+    ['a merge', ['--merge'], ['0/2', '1/2']],
+    ['a whole run', [], []],
+  ])(
+    '%s killed after it moved the champion alias, before its report, then rerun: the clean verdict, one promotion',
+    async (_what, step, shards) => {
+      const template = tempDataDir('evaluate-promotion-template-');
+      const master = makeMasterRows(20_000, 29);
+      writeMaster(template, master);
+      await registerBaselines(template, master);
+      // A champion before the candidate, which the candidate beats: the clean run compares the two and promotes.
+      const champion = await registerLogistic(template, -1, -1);
+      promote(dataLayout(template).registry, champion, 'test: the champion before the candidate');
+      const version = await registerLogistic(template, -3, -12);
+      const clean = copyOf(template, 'evaluate-promotion-clean-');
+      const cleanRun = await runEvaluate({ dataDir: clean, paramsFile, log: () => undefined });
+      expect([cleanRun.verdict.promoted, cleanRun.verdict.champion_before]).toEqual([true, champion]);
+
+      // The kill lands once the promotion is recorded (alias moved, audited), and must land before the report
+      // folder is in place: on a loaded machine it may come too late, so the scenario is tried again (the
+      // shards in each fresh folder: they record the master table's path).
+      const args = ['--params', paramsFile];
+      let data = '';
+      const promoted = () =>
+        readAudit(dataLayout(data).registry).some((e) => e.action === 'promote' && e.version === version);
+      const env = () => ({ DATA_DIR: data, BOLSILLO_SHARDS: '2' });
+      for (let attempt = 0; attempt < 5; attempt++) {
+        data = copyOf(template, 'evaluate-promotion-');
+        for (const shard of shards) expect(await cli(['--shard', shard, ...args], env())).toBe(0);
+        expect(await cli([...step, ...args], env(), promoted)).toBeNull();
+        if (!fs.existsSync(dataLayout(data).reportDir(version))) break;
+      }
+      expect(readAliases(dataLayout(data).registry).champion).toBe(version);
+      expect(fs.existsSync(dataLayout(data).reportDir(version))).toBe(false);
+
+      // The rerun compares the candidate with the champion the killed run saw, and does not promote again.
+      expect(await cli([...step, ...args], env())).toBe(0);
+      expect(outputs(data, version)).toEqual(outputs(clean, version));
+      const audit = (dir: string) => readAudit(dataLayout(dir).registry).map((e) => [e.action, e.version, e.after]);
+      expect(audit(data)).toEqual(audit(clean));
+      expect(fs.readdirSync(dataLayout(data).reports).filter((f) => f.startsWith('.'))).toEqual([]);
     },
     SLOW,
   );
