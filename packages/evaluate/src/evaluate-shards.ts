@@ -16,7 +16,6 @@ import {
   forEachParquetBatch,
   readJson,
   readParquetFile,
-  rowsFromTable,
   sha256,
   shardOf,
   shardTag,
@@ -41,8 +40,6 @@ import {
 } from './run';
 import { BatchColumns, SPLIT_CODE, splitCodes, truthyCodes } from './batch-columns';
 import { Growable, SCORED, scoreMaster, type Scored, type ScoredMaster } from './score-master';
-
-type Row = Record<string, unknown>;
 
 /** Rows per batch of the master stream (as one process reads it). */
 const BATCH_ROWS = 32_768;
@@ -175,44 +172,76 @@ async function mergeWith(
         `shard ${i} of ${n} scored another candidate, master table, contenders or params than the merge sees: run evaluate --shard ${i}/${n}`,
       );
   });
-  // Per split, the scored rows by position in the master table: the order one process scores them in.
-  const bySplit: Record<Scored, { row: number; scores: number[]; label: number }[]> = {
-    calibration: [],
-    test: [],
-    holdout: [],
-  };
-  for (const { dir } of shards) {
-    for (const r of rowsFromTable<Row>(readParquetFile(path.join(dir, 'scores.parquet')))) {
-      bySplit[r.split as Scored].push({
-        row: r.row as number,
-        label: r.label as number,
-        scores: ids.map((_, k) => r[`s${k}`] as number),
-      });
-    }
-  }
-  for (const s of SCORED) {
-    bySplit[s].sort((a, b) => a.row - b.row);
-    const labels = unscored.labels[s].values();
-    if (labels.length !== bySplit[s].length || bySplit[s].some((x, k) => x.label !== labels[k]))
-      throw new Error(`the shards' ${s} rows are not the master table's: run every evaluate shard again`);
-  }
+  // Per split, the shards' scored rows merged by position in the master table: the order one process
+  // scores them in. Each shard's rows of a split are already in that order, so a k-way merge suffices.
+  const staged = shards.map(({ dir }) => stagedScores(path.join(dir, 'scores.parquet'), ids.length));
+  const counts: Record<Scored, number> = { calibration: 0, test: 0, holdout: 0 };
   const scores: ScoredMaster['scores'] = Object.fromEntries(
-    ids.map((id, k) => [
-      id,
-      Object.fromEntries(
-        SCORED.map((s) => {
-          const g = new Growable();
-          for (const x of bySplit[s]) g.push(x.scores[k]!);
-          return [s, g];
-        }),
-      ),
-    ]),
+    ids.map((id) => [id, Object.fromEntries(SCORED.map((s) => [s, new Growable()]))]),
   ) as ScoredMaster['scores'];
+  SCORED.forEach((s, code) => {
+    const labels = unscored.labels[s].values();
+    const out = ids.map((id) => scores[id]![s]);
+    const at = staged.map((x) => x.bySplit[code]!);
+    const next = new Int32Array(staged.length); // per shard: index into its rows of this split
+    for (let k = 0; ; k++) {
+      let best = -1;
+      let bestRow = Infinity;
+      for (let j = 0; j < staged.length; j++) {
+        const n = next[j]!;
+        if (n < at[j]!.length && staged[j]!.row[at[j]![n]!]! < bestRow) {
+          best = j;
+          bestRow = staged[j]!.row[at[j]![n]!]!;
+        }
+      }
+      if (best < 0) {
+        counts[s] = k;
+        break;
+      }
+      const i = at[best]![next[best]!++]!;
+      if (k >= labels.length || staged[best]!.label[i] !== labels[k])
+        throw new Error(`the shards' ${s} rows are not the master table's: run every evaluate shard again`);
+      for (let m = 0; m < out.length; m++) out[m]!.push(staged[best]!.scores[m]![i]!);
+    }
+    if (counts[s] !== labels.length)
+      throw new Error(`the shards' ${s} rows are not the master table's: run every evaluate shard again`);
+  });
   const merged: ScoredMaster = { ...unscored, scores };
-  run.log(`merged the scores of ${n} shards: ${SCORED.map((s) => `${s} ${bySplit[s].length}`).join(', ')}`);
+  run.log(`merged the scores of ${n} shards: ${SCORED.map((s) => `${s} ${counts[s]}`).join(', ')}`);
   const result = await finishEvaluation(run, merged, opts, worker);
   fs.rmSync(run.layout.evaluateShards, { recursive: true, force: true });
   return result;
+}
+
+/** A shard's staged scores, column by column, with the positions of each scored split's rows (in row order). */
+interface StagedScores {
+  readonly row: Int32Array;
+  readonly label: Int32Array;
+  readonly scores: readonly Float64Array[];
+  /** Per scored split (SCORED order), the indexes of its rows in this file. */
+  readonly bySplit: readonly Uint32Array[];
+}
+
+function stagedScores(file: string, contenders: number): StagedScores {
+  const table = readParquetFile(file);
+  const vector = (name: string) => {
+    const v = table.getChild(name);
+    if (!v) throw new Error(`${file}: no column ${name}: run the evaluate shard again`);
+    return v;
+  };
+  const row = Int32Array.from(vector('row').toArray() as ArrayLike<number>);
+  const label = Int32Array.from(vector('label').toArray() as ArrayLike<number>);
+  const scores = Array.from({ length: contenders }, (_, k) =>
+    Float64Array.from(vector(`s${k}`).toArray() as ArrayLike<number>),
+  );
+  const split = vector('split');
+  const positions = SCORED.map(() => new Growable<Uint32Array>((n) => new Uint32Array(n)));
+  for (let i = 0; i < table.numRows; i++) {
+    const code = SCORED.indexOf(split.get(i) as Scored);
+    if (code < 0) throw new Error(`${file}: row ${i} has split ${String(split.get(i))}, not a scored split`);
+    positions[code]!.push(i);
+  }
+  return { row, label, scores, bySplit: positions.map((g) => g.values()) };
 }
 
 /** The master columns a shard reads: what the contenders read, the target, the split and the customer. */
