@@ -29,14 +29,15 @@ import {
 } from '@bolsillo/schema';
 import type { Table } from 'apache-arrow';
 import { directlyConvertible, tableFromTypedColumns } from './arrow-chunks';
-import type { BuildError, BuildOutput } from './build';
+import type { BuildError, BuildReports } from './build';
 import type { Frame } from './frame';
+import { MASTER_COLUMNS } from './master';
 import type { BuildParams } from './params';
 import { qualityWarningsMessage } from './quality';
 import { renderBuildReport } from './report';
 
 /** Rows per Arrow chunk (and Parquet row group) of master.parquet: bounds the writer's memory. */
-const MASTER_CHUNK_ROWS = 131_072;
+export const MASTER_CHUNK_ROWS = 131_072;
 
 /** The master frame as Arrow tables of at most `rows` rows, with exactly the master schema. */
 export function* masterChunks(master: Frame, rows: number): Generator<Table> {
@@ -82,13 +83,13 @@ export interface ManifestContext {
 }
 
 /** `master/<hash>/manifest.json` (pure): inputs, params, code version, target summary and the folder's files. */
-export function masterManifest(out: BuildOutput, ctx: ManifestContext, layout: DataLayout): MasterManifest {
+export function masterManifest(out: BuildReports, ctx: ManifestContext, layout: DataLayout): MasterManifest {
   const { hash } = ctx;
   return {
     hash,
     content_hash: out.contentHash,
-    rows: out.master.length,
-    columns: Object.keys(out.master.columns),
+    rows: out.rows,
+    columns: [...MASTER_COLUMNS],
     inputs: ctx.inputs,
     params: ctx.params,
     params_file: path.basename(ctx.paramsFile),
@@ -109,16 +110,20 @@ export function masterManifest(out: BuildOutput, ctx: ManifestContext, layout: D
   };
 }
 
-/** Write `master/<hash>/` atomically: master.parquet, the manifest, the reports and report.md. */
+/**
+ * Write `master/<hash>/` atomically: master.parquet (`writeTable` writes it to the path it is given),
+ * the manifest, the reports and report.md.
+ */
 export async function writeMasterFolder(
   layout: DataLayout,
-  out: BuildOutput,
+  out: BuildReports,
   manifest: MasterManifest,
+  writeTable: (file: string) => Promise<void>,
 ): Promise<string> {
   const hash = manifest.hash;
   const dir = layout.masterDir(hash);
   await writeDirAtomic(dir, async (_tmp, staged) => {
-    await writeParquetBatches(staged(layout.masterTable(hash)), masterChunks(out.master, MASTER_CHUNK_ROWS));
+    await writeTable(staged(layout.masterTable(hash)));
     writeContract(staged(layout.masterManifest(hash)), MasterManifestSchema, manifest);
     writeContract(staged(layout.masterSplits(hash)), SplitSummarySchema, out.splits);
     writeContract(staged(layout.masterQuality(hash)), QualityReportSchema, out.quality);
@@ -128,6 +133,11 @@ export async function writeMasterFolder(
     writeFileAtomic(staged(layout.masterReport(hash)), renderBuildReport(out, hash));
   });
   return dir;
+}
+
+/** Write a master frame as master.parquet: chunks of {@link MASTER_CHUNK_ROWS} rows (one row group each). */
+export async function writeMasterTable(file: string, master: Frame): Promise<void> {
+  await writeParquetBatches(file, masterChunks(master, MASTER_CHUNK_ROWS));
 }
 
 /** Point `master/latest.json` at a complete master folder. */
@@ -145,10 +155,10 @@ export function writeBuildFailure(layout: DataLayout, error: BuildError): void {
 }
 
 /** The one-line account of a master table (pure). */
-export function masterSummaryLine(out: BuildOutput, hash: string): string {
+export function masterSummaryLine(out: BuildReports, hash: string): string {
   const t = out.target;
   return (
-    `master ${hash}: ${out.master.length} snapshots of ${t.customers} customers, ${t.positives} positive ` +
+    `master ${hash}: ${out.rows} snapshots of ${t.customers} customers, ${t.positives} positive ` +
     `(${(100 * t.prevalence).toFixed(2)}%, ${t.positive_customers} customers; ${t.horizon_days}-day horizon), ` +
     `${t.censored} censored; flag: ${t.flag.flagged} of ${t.flag.rows} transactions; ` +
     `${out.selection.features.length} model features, ${qualityWarningsMessage(out.quality)}`

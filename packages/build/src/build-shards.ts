@@ -1,11 +1,14 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
   dataLayout,
+  forEachParquetBatch,
   loadParams,
   partShard,
   readContract,
   readJson,
+  readParquetColumnNames,
   sha256,
   canonicalJson,
   shardOf,
@@ -16,15 +19,45 @@ import {
   type DataLayout,
   type StageResult,
 } from '@bolsillo/core';
-import { FeatureStoreManifestSchema, SPLITS, TARGET, type MasterManifest } from '@bolsillo/schema';
-import { BuildError, finishMaster, labelSnapshots, type LabelledSnapshots } from './build';
-import { BooleanColumn, column, reorderInPlace, takeRows, type Frame } from './frame';
-import { assembleMaster, canonicalOrder } from './master';
+import {
+  FEATURE_NAMES,
+  FeatureStoreManifestSchema,
+  SPLITS,
+  TARGET,
+  type MasterManifest,
+  type Profile,
+} from '@bolsillo/schema';
+import type { Table } from 'apache-arrow';
+import {
+  BuildError,
+  checkModelFeatures,
+  labelSnapshots,
+  profileKinds,
+  targetSummary,
+  trainSample,
+  type BuildReports,
+  type LabelledSnapshots,
+} from './build';
+import { column, frameFromTable, gatherRows, StringColumn, takeRows, type Column, type Frame } from './frame';
+import { identicalAcrossSplits, leakageReport, type LeakageReport } from './leakage';
+import { assembleMaster, ContentHasher } from './master';
 import { BuildParamsSchema, type BuildParams } from './params';
-import { defaultSuite, qualityFailureMessage, suitePartial, suiteReport, type SuitePartial } from './quality';
-import { masterChunks, writeBuildFailure } from './build-outputs';
+import { appendFinite, CategoryCounts, profileFinite } from './profile';
+import {
+  defaultSuite,
+  qualityFailureMessage,
+  suitePartial,
+  suiteReport,
+  type QualityReport,
+  type SuitePartial,
+} from './quality';
+import { MASTER_CHUNK_ROWS, masterChunks, writeBuildFailure } from './build-outputs';
 import { featureStorePartitions, readFeatureStore } from './read-feature-store';
-import { DEFAULT_PARAMS_FILE, checkFlagRule, writeBuild } from './run';
+import { RowFingerprints } from './row-hash';
+import { selectFeatures, type Selection } from './selection';
+import { mergedRows, mergeOrder, type MergedOrder } from './shard-streams';
+import { assignSplitsCoded, dropUnassigned, UNASSIGNED } from './splits';
+import { DEFAULT_PARAMS_FILE, checkFlagRule, memory, writeBuild } from './run';
 
 /** A feature-store file a build read, as the master manifest lists it. */
 type BuildInput = MasterManifest['inputs'][number];
@@ -168,50 +201,243 @@ export async function mergeBuild(options: BuildShardOptions & { readonly shards:
     writeBuildFailure(layout, error);
     throw error;
   }
-  const staged = await readFeatureStore(
-    layout,
-    shards.map(({ dir }) => ({ date: '', dir, files: [path.join(dir, 'rows.parquet')] })),
-  );
-  log(`read ${staged.frame.length} labelled snapshots from ${n} shards`);
-  const labelled = mergeLabelled(
-    staged.frame,
-    shards.map(({ stats }) => stats),
-  );
-  let out;
-  try {
-    out = finishMaster(labelled, quality, params, { asOf, onStep: (step) => log(step) });
-  } catch (error) {
-    if (error instanceof BuildError && (error.quality || error.leakage)) writeBuildFailure(layout, error);
-    throw error;
-  }
   // The manifest lists the feature-store files as one process reads them: by date, then file name.
   const inputs = shards
     .flatMap(({ stats }) => stats.inputs)
     .sort((a, b) => (a.date !== b.date ? (a.date < b.date ? -1 : 1) : a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  const result = await writeBuild(out, { layout, params, paramsFile, asOf, inputs, log });
+  const files = shards.map(({ dir }) => path.join(dir, 'rows.parquet'));
+  // master.parquet is written before its folder can be named (by its content hash): here first.
+  const staging = path.join(layout.master, `.merge.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  let result;
+  try {
+    let out;
+    try {
+      out = await streamMaster(
+        files,
+        shards.map(({ stats }) => stats),
+        quality,
+        params,
+        path.join(staging, 'master.parquet'),
+        (step) => log(`${step} (${memory()})`),
+      );
+    } catch (error) {
+      if (error instanceof BuildError && (error.quality || error.leakage)) writeBuildFailure(layout, error);
+      throw error;
+    }
+    result = await writeBuild(out, { layout, params, paramsFile, asOf, inputs, log }, async (file) =>
+      fs.renameSync(path.join(staging, 'master.parquet'), file),
+    );
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
   fs.rmSync(layout.masterShards, { recursive: true, force: true });
   return result;
 }
 
-/** The shards' labelled snapshots as one process labels them: in canonical order, counts added up. */
-function mergeLabelled(frame: Frame, stats: readonly ShardStats[]): LabelledSnapshots {
-  const order = canonicalOrder(frame, () => true);
-  const rows = reorderInPlace(frame, order);
-  const target = column(rows, TARGET);
-  if (!(target instanceof BooleanColumn)) throw new Error(`staged rows: ${TARGET} is not a boolean column`);
-  const y = Int8Array.from(target.values, (v) => (v === 1 ? 1 : 0));
+/**
+ * The rest of the build over the shards' staged snapshots (`files`, each in canonical order), the
+ * same steps and results as {@link finishMaster} over all of them at once, in memory that does not
+ * grow with the table's width: a few columns of every row (merge order, target, customer and date
+ * codes, split, fold, row fingerprints) and every column of the train sample selection reads; the
+ * table itself is streamed from the shards, once per step that reads it, and written to `table`.
+ */
+async function streamMaster(
+  files: readonly string[],
+  stats: readonly ShardStats[],
+  quality: QualityReport,
+  params: BuildParams,
+  table: string,
+  step: (name: string) => void,
+): Promise<BuildReports> {
+  const total = stats.reduce((n, s) => n + s.rows_out, 0);
+  step(`canonical order of ${total} snapshots in ${files.length} shards`);
+  const order = await mergeOrder(files, total, TARGET);
+  step('splits');
+  const horizon = params.target.horizon_days;
+  const assigned = assignSplitsCoded(order.customer, order.date, order.y, params.split, horizon);
+  const inSplit = assigned.split;
+  // Rows in no split (time gaps, group_time's off-diagonal) leave the master table.
+  const keys = { length: total, customer: order.customer.codes, date: order.date.codes };
+  const {
+    frame: kept,
+    y,
+    split,
+    fold,
+    summary,
+  } = dropUnassigned(keys, order.y, assigned, (f, index) => ({
+    length: index.length,
+    customer: Int32Array.from(index, (i) => f.customer[i]!),
+    date: Int32Array.from(index, (i) => f.date[i]!),
+  }));
+  const assignedRow = (i: number) => inSplit[i] !== UNASSIGNED;
   // The staged rows carry the master's extra columns; the steps after labelling add their own.
-  const features: Frame = {
-    length: rows.length,
-    columns: Object.fromEntries(
-      Object.entries(rows.columns).filter(([name]) => ![TARGET, 'group', 'split', 'fold'].includes(name)),
-    ),
+  const names = (await readParquetColumnNames(files[0]!)).filter(
+    (n) => ![TARGET, 'group', 'split', 'fold'].includes(n),
+  );
+
+  checkModelFeatures(params);
+  const { selection, leakage } = await selectAndCheck(files, order, assignedRow, { ...kept, y, split }, params, step);
+  if (!leakage.passed) throw new BuildError(`leakage check failed: ${leakage.failures.join('; ')}`, quality, leakage);
+
+  step('master table, content hash, categories');
+  const kinds = profileKinds();
+  const categories = new Map(
+    Object.entries(kinds)
+      .filter(([, kind]) => kind === 'categorical')
+      .map(([name]) => [name, new CategoryCounts()]),
+  );
+  const hasher = new ContentHasher();
+  let at = 0;
+  async function* masterParts(): AsyncGenerator<Table> {
+    for await (const part of mergedRows(files, order.shard, assignedRow, MASTER_CHUNK_ROWS, names)) {
+      const to = at + part.length;
+      const master = assembleMaster(part, y.subarray(at, to), split.subarray(at, to), fold.subarray(at, to));
+      at = to;
+      hasher.update(master);
+      for (const [name, counts] of categories) counts.add(column(master, name));
+      yield* masterChunks(master, MASTER_CHUNK_ROWS);
+    }
+  }
+  await writeParquetBatches(table, masterParts());
+  const hash = hasher.digest();
+  step('profile of the numeric columns');
+  const numeric = Object.keys(kinds).filter((name) => kinds[name] === 'numeric');
+  const profiles = new Map<string, Profile['columns'][string]>(
+    [...categories].map(([name, counts]) => [name, counts.profile()]),
+  );
+  // As many columns at a time as ~128 MB of values allow (at least one): each is sorted whole.
+  const perPass = Math.max(1, Math.floor(16_000_000 / Math.max(1, kept.length)));
+  for (let from = 0; from < numeric.length; from += perPass) {
+    const group = numeric.slice(from, from + perPass);
+    const values = group.map(() => new Float64Array(kept.length));
+    const ends = group.map(() => 0);
+    await forEachParquetBatch(table, { columns: group }, (batch) => {
+      const part = frameFromTable(batch);
+      group.forEach((name, c) => (ends[c] = appendFinite(column(part, name), values[c]!, ends[c]!)));
+    });
+    group.forEach((name, c) =>
+      profiles.set(name, profileFinite(values[c]!.subarray(0, ends[c]!), kept.length, params.profile.bins)),
+    );
+  }
+  const profile: Profile = {
+    created_from: hash,
+    rows: kept.length,
+    columns: Object.fromEntries(Object.keys(kinds).map((name) => [name, profiles.get(name)!])),
   };
+  return {
+    rows: kept.length,
+    contentHash: hash,
+    target: targetSummary(labelledCounts(stats), params, y, kept.customer),
+    quality,
+    splits: summary,
+    selection,
+    leakage,
+    profile,
+  };
+}
+
+/**
+ * Feature selection on the train sample and the leakage checks, as {@link finishMaster} runs them:
+ * every feature of the sampled train rows is read (and released on return); the checks over all
+ * rows read the narrow columns `rows` holds and the fingerprints of the selected features.
+ */
+async function selectAndCheck(
+  files: readonly string[],
+  order: MergedOrder,
+  assignedRow: (i: number) => boolean,
+  rows: { customer: Int32Array; date: Int32Array; y: Int8Array; split: Uint8Array },
+  params: BuildParams,
+  step: (name: string) => void,
+): Promise<{ selection: Selection; leakage: LeakageReport }> {
+  const { y, split } = rows;
+  const train = trainSample(split, params);
+  step(`selection (reading ${train.rows.length} train rows)`);
+  const staged = new Set(await readParquetColumnNames(files[0]!));
+  const wanted = [...new Set<string>([...FEATURE_NAMES, 'customer_key'])].filter((n) => staged.has(n));
+  const sample = await keptRows(files, order.shard, assignedRow, train.rows, wanted);
+  const ySample = Int8Array.from(train.rows, (k) => y[k]!);
+  const sampleRows = Uint32Array.from(train.rows, (_, k) => k);
+  const selection = selectFeatures(sample, ySample, sampleRows, params.model_features, params.selection, {
+    trainRows: train.total,
+    seed: train.seed,
+  });
+  step('leakage');
+  const fingerprints = new RowFingerprints(selection.features, split.length);
+  if (selection.features.length > 0)
+    for await (const part of mergedRows(files, order.shard, assignedRow, MASTER_CHUNK_ROWS, selection.features))
+      fingerprints.add(part);
+  const identical = identicalAcrossSplits(fingerprints.hi, fingerprints.lo, split);
+  const ids = identical.examples.length
+    ? column(
+        await keptRows(files, order.shard, assignedRow, Uint32Array.from(identical.examples), ['txn_id']),
+        'txn_id',
+      )
+    : null;
+  const leakage = leakageReport(
+    {
+      split,
+      groups: new StringColumn(rows.customer, order.customer.dict),
+      dates: new StringColumn(rows.date, order.date.dict),
+      train: { frame: sample, y: ySample, rows: sampleRows, total: train.total },
+      identical: { rows: identical.rows, examples: identical.examples.map((_, k) => String(ids!.get(k))) },
+      sampleSeed: train.rows.length < train.total ? train.seed : null,
+    },
+    FEATURE_NAMES,
+    selection.features,
+    params.leakage,
+    params.split.strategy,
+    { horizonDays: params.target.horizon_days },
+  );
+  return { selection, leakage };
+}
+
+/**
+ * Every column in `names` of the kept rows (those `keep` holds for, in canonical order) at
+ * positions `at` (ascending) among them, as one frame.
+ */
+async function keptRows(
+  files: readonly string[],
+  shard: Uint8Array,
+  keep: (i: number) => boolean,
+  at: Uint32Array,
+  names: readonly string[],
+): Promise<Frame> {
+  let k = 0;
+  let next = 0;
+  const wanted = (i: number) => {
+    if (!keep(i)) return false;
+    const hit = next < at.length && at[next] === k;
+    k++;
+    if (hit) next++;
+    return hit;
+  };
+  const parts: Frame[] = [];
+  for await (const part of mergedRows(files, shard, wanted, MASTER_CHUNK_ROWS, names)) parts.push(part);
+  if (parts.length === 1) return parts[0]!;
+  const source = new Uint32Array(at.length);
+  const row = new Uint32Array(at.length);
+  let n = 0;
+  parts.forEach((p, s) => {
+    for (let r = 0; r < p.length; r++, n++) {
+      source[n] = s;
+      row[n] = r;
+    }
+  });
+  // One column at a time, each part's copy dropped once joined: the peak is the rows plus one column.
+  const columns: Record<string, Column> = {};
+  for (const name of names) {
+    const one = parts.map((p) => ({ length: p.length, columns: { [name]: column(p, name) } }));
+    for (const p of parts) delete (p.columns as Record<string, Column>)[name];
+    columns[name] = column(gatherRows(one, source, row, n), name);
+  }
+  return { length: n, columns };
+}
+
+/** The shards' labelling counts added up: one process's counts over all transactions. */
+function labelledCounts(stats: readonly ShardStats[]): Pick<LabelledSnapshots, 'rowsIn' | 'flag' | 'target'> {
   const sum = (f: (s: ShardStats) => number) => stats.reduce((a, s) => a + f(s), 0);
   const first = stats[0]!;
   return {
-    features,
-    y,
     rowsIn: sum((s) => s.rows_in),
     flag: {
       flagged: sum((s) => s.flag.flagged),

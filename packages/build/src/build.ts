@@ -30,9 +30,10 @@ export interface BuildContext {
   readonly onStep?: (step: string) => void;
 }
 
-/** Everything the build stage produces, before it is written. */
-export interface BuildOutput {
-  readonly master: Frame;
+/** What the build stage writes besides the master table's rows: its size, hash and reports. */
+export interface BuildReports {
+  /** Rows of the master table. */
+  readonly rows: number;
   readonly contentHash: string;
   readonly target: TargetSummary;
   readonly quality: QualityReport;
@@ -41,6 +42,11 @@ export interface BuildOutput {
   readonly leakage: LeakageReport;
   /** Profile of every feature and the target over the master table; `created_from` is the content hash. */
   readonly profile: Profile;
+}
+
+/** Everything the build stage produces, before it is written. */
+export interface BuildOutput extends BuildReports {
+  readonly master: Frame;
 }
 
 /** Train rows selection and the leakage AUCs use at most, when params do not say. */
@@ -149,7 +155,7 @@ export function finishMaster(
   ctx: BuildContext,
 ): BuildOutput {
   const step = ctx.onStep ?? (() => undefined);
-  const { features: featuresAll, y: yAll, rowsIn, flag, target: t } = labelled;
+  const { features: featuresAll, y: yAll } = labelled;
   step('splits');
   const horizon = params.target.horizon_days;
   const assigned = assignSplitsCoded(
@@ -162,19 +168,13 @@ export function finishMaster(
   // Rows in no split (time gaps, group_time's off-diagonal) leave the master table.
   const { frame: features, y, split, fold, summary } = dropUnassigned(featuresAll, yAll, assigned, reorderInPlace);
 
-  const unknown = params.model_features.filter((f) => !FEATURE_NAMES.includes(f as never));
-  if (unknown.length) throw new BuildError(`params model_features names undeclared feature(s): ${unknown.join(', ')}`);
+  checkModelFeatures(params);
   // Selection and the leakage AUCs see at most `max_rows` train rows (a seeded uniform sample).
-  const maxRows = params.selection.max_rows ?? DEFAULT_SELECTION_MAX_ROWS;
-  const sampleSeed = params.split.seed + 2;
-  const TRAIN = SPLITS.indexOf('train');
-  let trainTotal = 0;
-  for (let i = 0; i < split.length; i++) if (split[i] === TRAIN) trainTotal++;
-  const trainRows = sampleRows(split, TRAIN, maxRows, sampleSeed);
+  const train = trainSample(split, params);
   step('selection');
-  const selection = selectFeatures(features, y, trainRows, params.model_features, params.selection, {
-    trainRows: trainTotal,
-    seed: sampleSeed,
+  const selection = selectFeatures(features, y, train.rows, params.model_features, params.selection, {
+    trainRows: train.total,
+    seed: train.seed,
   });
   step('leakage');
   const leakage = checkLeakage(
@@ -185,21 +185,68 @@ export function finishMaster(
     selection.features,
     params.leakage,
     params.split.strategy,
-    { sample: { rows: trainRows, seed: sampleSeed }, horizonDays: horizon },
+    { sample: { rows: train.rows, seed: train.seed }, horizonDays: horizon },
   );
   if (!leakage.passed) throw new BuildError(`leakage check failed: ${leakage.failures.join('; ')}`, quality, leakage);
 
   step('content hash');
   const master = assembleMaster(features, y, split, fold);
   const hash = contentHash(master);
+  step('profile');
+  const profile = profileColumns(master.columns, profileKinds(), params.profile.bins, hash);
+  return {
+    master,
+    rows: master.length,
+    contentHash: hash,
+    target: targetSummary(labelled, params, y, coded(column(features, 'customer_key')).codes),
+    quality,
+    splits: summary,
+    selection,
+    leakage,
+    profile,
+  };
+}
+
+/** Throws when params name a model feature the schema does not declare. */
+export function checkModelFeatures(params: BuildParams): void {
+  const unknown = params.model_features.filter((f) => !FEATURE_NAMES.includes(f as never));
+  if (unknown.length) throw new BuildError(`params model_features names undeclared feature(s): ${unknown.join(', ')}`);
+}
+
+/**
+ * The train rows selection and the leakage AUCs see (`rows`, ascending): at most `max_rows`, a
+ * seeded uniform sample when there are more; `total` train rows in all.
+ */
+export function trainSample(
+  split: Uint8Array,
+  params: BuildParams,
+): { rows: Uint32Array; total: number; seed: number } {
+  const maxRows = params.selection.max_rows ?? DEFAULT_SELECTION_MAX_ROWS;
+  const seed = params.split.seed + 2;
+  const TRAIN = SPLITS.indexOf('train');
+  let total = 0;
+  for (let i = 0; i < split.length; i++) if (split[i] === TRAIN) total++;
+  return { rows: sampleRows(split, TRAIN, maxRows, seed), total, seed };
+}
+
+/** The master table's profiled columns and their kinds: every declared feature, and the target. */
+export function profileKinds(): Record<string, 'numeric' | 'categorical'> {
   const decls = FEATURE_DECLARATIONS as readonly FeatureDeclaration[];
   const kinds: Record<string, 'numeric' | 'categorical'> = Object.fromEntries(
     decls.map((d) => [d.name, d.dtype === 'number' || d.dtype === 'integer' ? 'numeric' : 'categorical']),
   );
   kinds[TARGET] = 'categorical';
-  step('profile');
-  const profile = profileColumns(master.columns, kinds, params.profile.bins, hash);
-  const customerCodes = coded(column(features, 'customer_key')).codes;
+  return kinds;
+}
+
+/** The target summary of the master table: its target `y` and customer codes, and the labelling counts. */
+export function targetSummary(
+  labelled: Pick<LabelledSnapshots, 'rowsIn' | 'flag' | 'target'>,
+  params: BuildParams,
+  y: Int8Array,
+  customerCodes: Int32Array,
+): TargetSummary {
+  const { rowsIn, flag, target: t } = labelled;
   const customers = new Set<number>();
   const positiveCustomers = new Set<number>();
   let positives = 0;
@@ -210,37 +257,29 @@ export function finishMaster(
       positiveCustomers.add(customerCodes[i]!);
     }
   }
+  const rows = y.length;
   return {
-    master,
-    contentHash: hash,
-    target: {
-      name: TARGET,
-      horizon_days: t.horizon_days,
-      rows_in: rowsIn,
-      snapshots: t.snapshots,
-      censored: t.censored,
-      rows_out: master.length,
-      positives,
-      negatives: master.length - positives,
-      prevalence: master.length ? positives / master.length : 0,
-      customers: customers.size,
-      positive_customers: positiveCustomers.size,
-      data_end: t.data_end,
-      flag: {
-        name: FLAG,
-        threshold: params.target.threshold,
-        essential_groups: params.target.essential_groups,
-        rows: rowsIn,
-        flagged: flag.flagged,
-        not_flagged: flag.not_flagged,
-        excluded: flag.excluded,
-        positives_rounded_rule: flag.positives_rounded_rule,
-      },
+    name: TARGET,
+    horizon_days: t.horizon_days,
+    rows_in: rowsIn,
+    snapshots: t.snapshots,
+    censored: t.censored,
+    rows_out: rows,
+    positives,
+    negatives: rows - positives,
+    prevalence: rows ? positives / rows : 0,
+    customers: customers.size,
+    positive_customers: positiveCustomers.size,
+    data_end: t.data_end,
+    flag: {
+      name: FLAG,
+      threshold: params.target.threshold,
+      essential_groups: params.target.essential_groups,
+      rows: rowsIn,
+      flagged: flag.flagged,
+      not_flagged: flag.not_flagged,
+      excluded: flag.excluded,
+      positives_rounded_rule: flag.positives_rounded_rule,
     },
-    quality,
-    splits: summary,
-    selection,
-    leakage,
-    profile,
   };
 }

@@ -636,3 +636,89 @@ export function cellReader(values: CellSource): (i: number) => Cell {
   const col = values as Column;
   return (i) => col.get(i);
 }
+
+/**
+ * Rows picked from several frames with the same columns: row k of the result is row `row[k]` of
+ * `sources[source[k]]` (the first `n` entries). Columns keep their kind; dictionary columns get one
+ * dictionary of the values picked. A k-way merge of sorted frames assembles its output with it.
+ */
+export function gatherRows(
+  sources: readonly Frame[],
+  source: ArrayLike<number>,
+  row: ArrayLike<number>,
+  n: number,
+): Frame {
+  const first = sources[0];
+  if (!first) return { length: 0, columns: {} };
+  const columns: Record<string, Column> = {};
+  for (const name of Object.keys(first.columns)) {
+    const cols = sources.map((f) => column(f, name));
+    const head = cols[0]!;
+    if (head instanceof NumberColumn && cols.every((c) => c instanceof NumberColumn)) {
+      const nums = cols as NumberColumn[];
+      const int = nums.every((c) => c.values instanceof Int32Array);
+      const values = int ? new Int32Array(n) : new Float64Array(n);
+      const valid = nums.some((c) => c.valid) ? new Uint8Array(n) : null;
+      for (let k = 0; k < n; k++) {
+        const c = nums[source[k]!]!;
+        values[k] = c.values[row[k]!]!;
+        if (valid) valid[k] = c.valid ? c.valid[row[k]!]! : 1;
+      }
+      columns[name] = new NumberColumn(values, valid);
+    } else if (head instanceof BooleanColumn && cols.every((c) => c instanceof BooleanColumn)) {
+      const bools = cols as BooleanColumn[];
+      const values = new Uint8Array(n);
+      for (let k = 0; k < n; k++) values[k] = bools[source[k]!]!.values[row[k]!]!;
+      columns[name] = new BooleanColumn(values);
+    } else if (head instanceof StringColumn && cols.every((c) => c instanceof StringColumn)) {
+      const strs = cols as StringColumn[];
+      // Each source's codes are mapped to the result's dictionary on first use (-2: not yet).
+      const remap = strs.map((c) => new Int32Array(c.dict.length).fill(-2));
+      const index = new Map<string, number>();
+      const dict: string[] = [];
+      const codes = new Int32Array(n);
+      for (let k = 0; k < n; k++) {
+        const s = source[k]!;
+        const c = strs[s]!.codes[row[k]!]!;
+        if (c < 0) {
+          codes[k] = -1;
+          continue;
+        }
+        let out = remap[s]![c]!;
+        if (out === -2) {
+          const v = strs[s]!.dict[c]!;
+          out = index.get(v) ?? -1;
+          if (out < 0) {
+            out = dict.length;
+            dict.push(v);
+            index.set(v, out);
+          }
+          remap[s]![c] = out;
+        }
+        codes[k] = out;
+      }
+      columns[name] = new StringColumn(codes, dict);
+    } else if (head instanceof Utf8Column && cols.every((c) => c instanceof Utf8Column)) {
+      const texts = cols as Utf8Column[];
+      const offsets = new Int32Array(n + 1);
+      for (let k = 0; k < n; k++) {
+        const c = texts[source[k]!]!;
+        offsets[k + 1] = offsets[k]! + c.offsets[row[k]! + 1]! - c.offsets[row[k]!]!;
+      }
+      const bytes = new Uint8Array(offsets[n]!);
+      const valid = texts.some((c) => c.valid) ? new Uint8Array(n) : null;
+      for (let k = 0; k < n; k++) {
+        const c = texts[source[k]!]!;
+        const i = row[k]!;
+        bytes.set(c.bytes.subarray(c.offsets[i]!, c.offsets[i + 1]!), offsets[k]!);
+        if (valid) valid[k] = c.valid ? c.valid[i]! : 1;
+      }
+      columns[name] = new Utf8Column(offsets, bytes, valid);
+    } else {
+      const cells: Cell[] = new Array(n);
+      for (let k = 0; k < n; k++) cells[k] = cols[source[k]!]!.get(row[k]!);
+      columns[name] = columnFromCells(cells);
+    }
+  }
+  return { length: n, columns };
+}

@@ -92,8 +92,7 @@ export function checkLeakage(
   strategy: BuildParams['split']['strategy'],
   options: LeakageOptions = {},
 ): LeakageReport {
-  const { sample, horizonDays } = options;
-  const declarationOf = options.declaration ?? featureDeclaration;
+  const { sample } = options;
   const codes = split instanceof Uint8Array ? split : Uint8Array.from(split, (s) => SPLITS.indexOf(s));
   const TRAIN = SPLITS.indexOf('train');
   let trainTotal = 0;
@@ -105,7 +104,69 @@ export function checkLeakage(
     for (let i = 0, k = 0; i < frame.length; i++) if (codes[i] === TRAIN) all[k++] = i;
     trainRows = all;
   }
-  const yTrain = Int8Array.from(trainRows, (i) => y[i]!);
+  const { hi, lo } = hashRows(
+    modelFeatures.map((f) => column(frame, f)),
+    frame.length,
+    false,
+  );
+  const identical = identicalAcrossSplits(hi, lo, codes);
+  const txn = column(frame, 'txn_id');
+  return leakageReport(
+    {
+      split: codes,
+      groups: column(frame, 'customer_key'),
+      dates: column(frame, 'date'),
+      train: { frame, y, rows: trainRows, total: trainTotal },
+      identical: { rows: identical.rows, examples: identical.examples.map((i) => String(txn.get(i))) },
+      sampleSeed: sample && trainRows.length < trainTotal ? sample.seed : null,
+    },
+    features,
+    modelFeatures,
+    params,
+    strategy,
+    options,
+  );
+}
+
+/**
+ * What the leakage checks read, so that a build holding only a few columns of every row (and
+ * every column of a train sample) runs the same checks as one holding the whole table.
+ */
+export interface LeakageRows {
+  /** Split of every row, as indices into `SPLITS`. */
+  readonly split: Uint8Array;
+  /** Customer key of every row. */
+  readonly groups: Column;
+  /** Snapshot date of every row. */
+  readonly dates: Column;
+  /** The train rows the single-feature AUCs use: `rows` index `frame` and `y`; `total` train rows in all. */
+  readonly train: {
+    readonly frame: Frame;
+    readonly y: Int8Array;
+    readonly rows: ArrayLike<number>;
+    readonly total: number;
+  };
+  /** (d): rows whose model-feature values equal an earlier row's under another split, ids of the first five. */
+  readonly identical: { readonly rows: number; readonly examples: readonly string[] };
+  /** Seed of the train sample, null when the AUCs used every train row. */
+  readonly sampleSeed: number | null;
+}
+
+/** {@link checkLeakage} from the columns and counts it reads ({@link LeakageRows}). */
+export function leakageReport(
+  rows: LeakageRows,
+  features: readonly string[],
+  modelFeatures: readonly string[],
+  params: BuildParams['leakage'],
+  strategy: BuildParams['split']['strategy'],
+  options: Omit<LeakageOptions, 'sample'> = {},
+): LeakageReport {
+  const { horizonDays } = options;
+  const declarationOf = options.declaration ?? featureDeclaration;
+  const { split: codes, train } = rows;
+  const trainRows = train.rows;
+  const n = codes.length;
+  const yTrain = Int8Array.from(trainRows, (i) => train.y[i]!);
   const inModel = new Set(modelFeatures);
   const sources = new Set<string>(TARGET_SOURCES);
   const report: FeatureLeakage[] = features.map((name) => {
@@ -124,7 +185,7 @@ export function checkLeakage(
         `reads target source column(s) ${overlap.join(', ')} up to the snapshot day only${horizonDays ? `; the target reads days d+1..d+${horizonDays}` : ''}`,
       );
     }
-    const scores = scoreColumn(column(frame, name), decl.dtype, y, trainRows);
+    const scores = scoreColumn(column(train.frame, name), decl.dtype, train.y, trainRows);
     let m = 0;
     const yKeep = new Int8Array(scores.length);
     const sKeep = new Float64Array(scores.length);
@@ -156,13 +217,13 @@ export function checkLeakage(
     };
   });
 
-  const groups = column(frame, 'customer_key');
+  const groups = rows.groups;
   // One bit per split for each group: codes when the column is dictionary-coded, else a map.
   const maskOf = new Map<string, number>();
   if (groups instanceof StringColumn) {
     const mask = new Uint8Array(groups.dict.length);
     let nullMask = 0;
-    for (let i = 0; i < frame.length; i++) {
+    for (let i = 0; i < n; i++) {
       const c = groups.codes[i]!;
       if (c < 0) nullMask |= 1 << codes[i]!;
       else mask[c]! |= 1 << codes[i]!;
@@ -170,7 +231,7 @@ export function checkLeakage(
     groups.dict.forEach((g, c) => mask[c] && maskOf.set(g, (maskOf.get(g) ?? 0) | mask[c]!));
     if (nullMask) maskOf.set('null', (maskOf.get('null') ?? 0) | nullMask);
   } else {
-    for (let i = 0; i < frame.length; i++) {
+    for (let i = 0; i < n; i++) {
       const g = String(groups.get(i));
       maskOf.set(g, (maskOf.get(g) ?? 0) | (1 << codes[i]!));
     }
@@ -181,32 +242,8 @@ export function checkLeakage(
     .map(([g]) => g)
     .sort();
   const overlapBlocks = strategy !== 'time' && shared.length > 0;
-  const labelWindows = horizonDays === undefined ? [] : checkLabelWindows(frame, codes, maskOf, horizonDays);
+  const labelWindows = horizonDays === undefined ? [] : checkLabelWindows(rows.dates, codes, maskOf, horizonDays);
   const windowFailures = labelWindows.filter((w) => w.overlaps);
-
-  // Identical rows: the model features' values; the same values under two splits make test scores optimistic.
-  // Rows are grouped by a 64-bit fingerprint of their values (sorted; first occurrence first), so
-  // no map of row strings is held; a row counts when its split differs from the first occurrence's.
-  const cols = modelFeatures.map((f) => column(frame, f));
-  const { order, hi, lo } = repeatedRowsOrder(cols, frame.length);
-  let identical = 0;
-  // Only the five earliest flagged rows are reported: keep those, not every flagged row.
-  const flagged: number[] = [];
-  let first = 0;
-  for (let k = 0; k < order.length; k++) {
-    const i = order[k]!;
-    if (k === 0 || hi[i] !== hi[order[k - 1]!] || lo[i] !== lo[order[k - 1]!]) first = i;
-    else if (codes[first] !== codes[i]) {
-      identical++;
-      if (flagged.length < 5 || i < flagged[4]!) {
-        flagged.push(i);
-        flagged.sort((a, b) => a - b);
-        if (flagged.length > 5) flagged.pop();
-      }
-    }
-  }
-  const txn = column(frame, 'txn_id');
-  const examples = flagged.map((i) => String(txn.get(i)));
 
   const failures = [
     ...report
@@ -237,30 +274,43 @@ export function checkLeakage(
           ? 'time splits: customers recur across periods by design; reported only'
           : `${strategy} splits: any overlap fails the build`,
     },
-    identical_rows_across_splits: { rows: identical, examples },
-    auc_rows: {
-      rows: trainRows.length,
-      train_rows: trainTotal,
-      seed: sample && trainRows.length < trainTotal ? sample.seed : null,
-    },
+    identical_rows_across_splits: { rows: rows.identical.rows, examples: [...rows.identical.examples] },
+    auc_rows: { rows: trainRows.length, train_rows: train.total, seed: rows.sampleSeed },
     passed: failures.length === 0,
     failures,
   };
 }
 
 /**
- * The rows whose fingerprint over `cols` is shared with another row, sorted by fingerprint and then
- * by index (as {@link hashRows} sorts every row): a row alone with its fingerprint is identical to
- * no other, so only the rest need the comparator sort.
+ * (d) Identical rows: the model features' values (as row fingerprints `hi`/`lo`); the same values
+ * under two splits make test scores optimistic. Rows are grouped by fingerprint (first occurrence
+ * first), so no map of row strings is held; a row counts when its split differs from the first
+ * occurrence's. Returns the count and the five earliest such rows (ascending).
  */
-function repeatedRowsOrder(
-  cols: readonly Column[],
-  n: number,
-): { order: Uint32Array; hi: Uint32Array; lo: Uint32Array } {
-  const { hi, lo } = hashRows(cols, n, false);
+export function identicalAcrossSplits(
+  hi: Uint32Array,
+  lo: Uint32Array,
+  split: Uint8Array,
+): { rows: number; examples: number[] } {
   const order = repeatedFingerprintRows(hi, lo);
   order.sort((x, y) => hi[x]! - hi[y]! || lo[x]! - lo[y]! || x - y);
-  return { order, hi, lo };
+  let identical = 0;
+  // Only the five earliest flagged rows are reported: keep those, not every flagged row.
+  const flagged: number[] = [];
+  let first = 0;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    if (k === 0 || hi[i] !== hi[order[k - 1]!] || lo[i] !== lo[order[k - 1]!]) first = i;
+    else if (split[first] !== split[i]) {
+      identical++;
+      if (flagged.length < 5 || i < flagged[4]!) {
+        flagged.push(i);
+        flagged.sort((a, b) => a - b);
+        if (flagged.length > 5) flagged.pop();
+      }
+    }
+  }
+  return { rows: identical, examples: flagged };
 }
 
 /**
@@ -268,12 +318,11 @@ function repeatedRowsOrder(
  * (last day + H) reach the later split's first day. Pairs are ordered by their first dates.
  */
 function checkLabelWindows(
-  frame: Frame,
+  date: Column,
   codes: Uint8Array,
   maskOf: ReadonlyMap<string, number>,
   horizonDays: number,
 ): LeakageReport['label_windows'] {
-  const date = column(frame, 'date');
   const first: (string | null)[] = SPLITS.map(() => null);
   const last: (string | null)[] = SPLITS.map(() => null);
   const dateAt =
@@ -283,7 +332,7 @@ function checkLabelWindows(
           const v = date.get(i);
           return v === null ? null : String(v);
         };
-  for (let i = 0; i < frame.length; i++) {
+  for (let i = 0; i < codes.length; i++) {
     const d = dateAt(i);
     const c = codes[i]!;
     if (d === null || c >= SPLITS.length) continue;

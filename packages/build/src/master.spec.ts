@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { BooleanColumn, NumberColumn, StringColumn, Utf8Column, type Column, type Frame } from './frame';
-import { contentHash, MASTER_COLUMNS } from './master';
+import { BooleanColumn, NumberColumn, StringColumn, takeRows, Utf8Column, type Column, type Frame } from './frame';
+import { contentHash, ContentHasher, MASTER_COLUMNS } from './master';
 
 /** The content hash as defined: one update per row of its cells' JSON array, after the column names. */
 function referenceHash(master: Frame): string {
@@ -59,6 +59,22 @@ describe('contentHash', () => {
     });
     const frame: Frame = { length: n, columns };
     expect(contentHash(frame)).toBe(referenceHash(frame));
+    // In parts of any size (the sharded build streams the table): the same hash.
+    const parts = new ContentHasher();
+    for (const [from, to] of [
+      [0, 1],
+      [1, 1],
+      [1, 1000],
+      [1000, 2999],
+      [2999, n],
+    ] as const)
+      parts.update(
+        takeRows(
+          frame,
+          Array.from({ length: to - from }, (_, k) => from + k),
+        ),
+      );
+    expect(parts.digest()).toBe(referenceHash(frame));
   });
 
   it('hashes a long text cell that does not fit the buffer', () => {

@@ -86,23 +86,42 @@ export function assembleMaster(
  * their shortest round-trip form). Independent of Parquet encoding, compression and library versions.
  */
 export function contentHash(master: Frame): string {
-  const h = crypto.createHash('sha256');
-  h.update(JSON.stringify(MASTER_COLUMNS));
+  const h = new ContentHasher();
+  h.update(master);
+  return h.digest();
+}
+
+/**
+ * {@link contentHash} over a master table that comes in consecutive chunks of rows: the same hash
+ * as over the whole table, whatever the chunk sizes.
+ */
+export class ContentHasher {
+  private readonly h = crypto.createHash('sha256');
   // Same bytes as one update per row of `JSON.stringify(row)`: each cell's JSON text is written as
   // UTF-8 straight into a buffer from its typed column (dictionary entries encoded once, integers
   // as digits, ASCII ids copied as bytes), and the buffer is hashed whenever it fills.
-  const cells = MASTER_COLUMNS.map((n) => cellWriter(column(master, n)));
-  const out = new JsonBytes(h);
-  for (let i = 0; i < master.length; i++) {
-    out.ascii(NEWLINE_BRACKET);
-    for (let c = 0; c < cells.length; c++) {
-      if (c > 0) out.byte(COMMA);
-      cells[c]!(out, i);
-    }
-    out.byte(CLOSE);
+  private readonly out = new JsonBytes(this.h);
+  constructor() {
+    this.h.update(JSON.stringify(MASTER_COLUMNS));
   }
-  out.flush();
-  return h.digest('hex');
+  /** Hash the next rows. */
+  update(chunk: Frame): void {
+    const cells = MASTER_COLUMNS.map((n) => cellWriter(column(chunk, n)));
+    const out = this.out;
+    for (let i = 0; i < chunk.length; i++) {
+      out.ascii(NEWLINE_BRACKET);
+      for (let c = 0; c < cells.length; c++) {
+        if (c > 0) out.byte(COMMA);
+        cells[c]!(out, i);
+      }
+      out.byte(CLOSE);
+    }
+  }
+  /** The hash of every row given (hex). */
+  digest(): string {
+    this.out.flush();
+    return this.h.digest('hex');
+  }
 }
 
 const COMMA = 0x2c;

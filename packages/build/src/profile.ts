@@ -29,25 +29,40 @@ export function quantileEdges(sorted: Float64Array, bins: number): number[] {
   return edges;
 }
 
-/** Profile of a numeric column (numbers; booleans should go to {@link profileCategorical}). */
-export function profileNumeric(values: CellSource, bins: number): NumericProfile {
-  const buf = new Float64Array(values.length);
-  let m = 0;
+/**
+ * Append the finite numbers of `values` to `into` from position `at`; returns the new position.
+ * Booleans, text and missing values are skipped (they count as missing in a numeric profile).
+ */
+export function appendFinite(values: CellSource, into: Float64Array, at: number): number {
+  let m = at;
   if (values instanceof NumberColumn) {
     const { values: xs, valid } = values;
     for (let i = 0; i < xs.length; i++) {
       const v = xs[i]!;
-      if ((!valid || valid[i] === 1) && Number.isFinite(v)) buf[m++] = v;
+      if ((!valid || valid[i] === 1) && Number.isFinite(v)) into[m++] = v;
     }
   } else {
     const at = cellReader(values);
     for (let i = 0; i < values.length; i++) {
       const v = at(i);
-      if (typeof v === 'number' && Number.isFinite(v)) buf[m++] = v;
+      if (typeof v === 'number' && Number.isFinite(v)) into[m++] = v;
     }
   }
-  const sorted = buf.subarray(0, m).sort();
-  const count = values.length;
+  return m;
+}
+
+/** Profile of a numeric column (numbers; booleans should go to {@link profileCategorical}). */
+export function profileNumeric(values: CellSource, bins: number): NumericProfile {
+  const buf = new Float64Array(values.length);
+  return profileFinite(buf.subarray(0, appendFinite(values, buf, 0)), values.length, bins);
+}
+
+/**
+ * {@link profileNumeric} from the finite values of a column of `count` rows (any order; sorted in
+ * place): the column can be gathered a part at a time without holding the column itself.
+ */
+export function profileFinite(finite: Float64Array, count: number, bins: number): NumericProfile {
+  const sorted = finite.sort();
   const missing = count - sorted.length;
   let sum = 0;
   for (const v of sorted) sum += v;
@@ -76,42 +91,60 @@ export function profileNumeric(values: CellSource, bins: number): NumericProfile
 
 /** Profile of a categorical or boolean column: frequency of every value (booleans as "true"/"false"). */
 export function profileCategorical(values: CellSource): CategoricalProfile {
-  const freq: Record<string, number> = {};
-  let missing = 0;
-  if (values instanceof StringColumn || values instanceof BooleanColumn) {
-    // Rows per code, then one entry per value (the same counts as one row at a time).
-    const codes = values instanceof StringColumn ? values.codes : values.values;
-    const size = values instanceof StringColumn ? values.dict.length : 2;
-    const counts = new Float64Array(size);
-    for (let i = 0; i < codes.length; i++) {
-      const c = codes[i]!;
-      if (values instanceof StringColumn ? c < 0 : c === 2) missing++;
-      else counts[c]!++;
-    }
-    for (let c = 0; c < size; c++) {
-      if (counts[c] === 0) continue;
-      const k = values instanceof StringColumn ? values.dict[c]! : String(c === 1);
-      freq[k] = (freq[k] ?? 0) + counts[c]!;
-    }
-  } else {
-    const at = cellReader(values);
-    for (let i = 0; i < values.length; i++) {
-      const v = at(i);
-      if (v === null) missing++;
-      else {
-        const k = String(v);
-        freq[k] = (freq[k] ?? 0) + 1;
+  const counts = new CategoryCounts();
+  counts.add(values);
+  return counts.profile();
+}
+
+/** {@link profileCategorical} over a column given in parts: value counts add up part by part. */
+export class CategoryCounts {
+  private readonly freq = new Map<string, number>();
+  private missing = 0;
+  private count = 0;
+
+  /** Count the values of the next part. */
+  add(values: CellSource): void {
+    const freq = this.freq;
+    this.count += values.length;
+    if (values instanceof StringColumn || values instanceof BooleanColumn) {
+      // Rows per code, then one entry per value (the same counts as one row at a time).
+      const codes = values instanceof StringColumn ? values.codes : values.values;
+      const size = values instanceof StringColumn ? values.dict.length : 2;
+      const counts = new Float64Array(size);
+      for (let i = 0; i < codes.length; i++) {
+        const c = codes[i]!;
+        if (values instanceof StringColumn ? c < 0 : c === 2) this.missing++;
+        else counts[c]!++;
+      }
+      for (let c = 0; c < size; c++) {
+        if (counts[c] === 0) continue;
+        const k = values instanceof StringColumn ? values.dict[c]! : String(c === 1);
+        freq.set(k, (freq.get(k) ?? 0) + counts[c]!);
+      }
+    } else {
+      const at = cellReader(values);
+      for (let i = 0; i < values.length; i++) {
+        const v = at(i);
+        if (v === null) this.missing++;
+        else {
+          const k = String(v);
+          freq.set(k, (freq.get(k) ?? 0) + 1);
+        }
       }
     }
   }
-  const sorted = Object.fromEntries(Object.entries(freq).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
-  return {
-    kind: 'categorical',
-    count: values.length,
-    missing,
-    missing_share: values.length ? missing / values.length : 0,
-    frequencies: sorted,
-  };
+
+  /** The profile of every value counted. */
+  profile(): CategoricalProfile {
+    const sorted = Object.fromEntries([...this.freq].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
+    return {
+      kind: 'categorical',
+      count: this.count,
+      missing: this.missing,
+      missing_share: this.count ? this.missing / this.count : 0,
+      frequencies: sorted,
+    };
+  }
 }
 
 /**

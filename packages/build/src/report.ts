@@ -1,5 +1,5 @@
 import { SPLITS } from '@bolsillo/schema';
-import type { BuildOutput } from './build';
+import type { BuildReports } from './build';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 /** Four decimals; a statistic read back from JSON may be null (it was undefined). */
@@ -7,13 +7,13 @@ const f4 = (x: number | null) => (x === null ? '—' : x.toFixed(4));
 const fmt = (x: number | null) => (x === null ? '—' : Number.isInteger(x) ? String(x) : x.toFixed(4));
 
 /** The one-page build report (`report.md`): what went in, what came out, and every decision. */
-export function renderBuildReport(out: BuildOutput, hash: string): string {
+export function renderBuildReport(out: BuildReports, hash: string): string {
   const t = out.target;
   const q = out.quality;
   const lines: string[] = [
     `# Build report — master ${hash}`,
     '',
-    `Content hash \`${out.contentHash}\` over ${out.master.length} rows in canonical order (date, txn_id).`,
+    `Content hash \`${out.contentHash}\` over ${out.rows} rows in canonical order (date, txn_id).`,
     '',
     '## Target',
     '',
@@ -118,7 +118,7 @@ export function renderBuildReport(out: BuildOutput, hash: string): string {
 }
 
 /** The identity-proxy measurement: candidates, drop-column deltas and the elimination rounds. */
-function identitySection(out: BuildOutput): string[] {
+function identitySection(out: BuildReports): string[] {
   const id = out.selection.identity;
   if (!id) return [];
   const p = id.params;

@@ -17,7 +17,7 @@ import {
   type StageResult,
 } from '@bolsillo/core';
 import { FeatureStoreManifestSchema, type MasterManifest } from '@bolsillo/schema';
-import { buildMaster, BuildError, type BuildOutput } from './build';
+import { buildMaster, BuildError, type BuildReports } from './build';
 import {
   masterHash,
   masterManifest,
@@ -25,6 +25,7 @@ import {
   writeBuildFailure,
   writeLatest,
   writeMasterFolder,
+  writeMasterTable,
 } from './build-outputs';
 import { BuildParamsSchema, type BuildParams } from './params';
 import { featureStorePartitions, readFeatureStore } from './read-feature-store';
@@ -111,7 +112,10 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
     if (error instanceof BuildError && (error.quality || error.leakage)) writeBuildFailure(layout, error);
     throw error;
   }
-  return writeBuild(out, { layout, params, paramsFile, asOf, inputs: store.inputs, log });
+  const master = out.master;
+  return writeBuild(out, { layout, params, paramsFile, asOf, inputs: store.inputs, log }, (file) =>
+    writeMasterTable(file, master),
+  );
 }
 
 /** What {@link writeBuild} records besides the build's output. */
@@ -124,22 +128,26 @@ export interface WriteBuildContext {
   readonly log: (message: string) => void;
 }
 
-/** Write a build's `master/<hash>/` folder, then `master/latest.json`; the stage's result. */
+/**
+ * Write a build's `master/<hash>/` folder (master.parquet by `writeTable`, given its path in the
+ * folder being written), then `master/latest.json`; the stage's result.
+ */
 export async function writeBuild(
-  out: BuildOutput,
+  out: BuildReports,
   ctx: WriteBuildContext,
+  writeTable: (file: string) => Promise<void>,
 ): Promise<StageResult & { hash: string; dir: string }> {
   const { layout, params, paramsFile, asOf, log } = ctx;
   const codeVersion = buildSourceHash();
   const hash = masterHash(out.contentHash, params, codeVersion);
   const manifest = masterManifest(out, { hash, params, paramsFile, codeVersion, asOf, inputs: ctx.inputs }, layout);
-  const dir = await writeMasterFolder(layout, out, manifest);
+  const dir = await writeMasterFolder(layout, out, manifest, writeTable);
   log(`wrote master.parquet and reports (${memory()})`);
   writeLatest(layout, hash);
   log(masterSummaryLine(out, hash));
   return {
     rowsIn: out.target.rows_in,
-    rowsOut: out.master.length,
+    rowsOut: out.rows,
     hash,
     dir,
     summary: {

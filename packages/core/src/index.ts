@@ -65,7 +65,7 @@ export {
   rowsFromTable,
 } from './parquet';
 export type { ReadParquetOptions } from './parquet';
-export { forEachParquetBatch, readParquetColumnNames, writeParquetBatches } from './parquet-stream';
+export { forEachParquetBatch, parquetBatches, readParquetColumnNames, writeParquetBatches } from './parquet-stream';
 export type { ParquetBatchOptions, WriteParquetBatchesOptions } from './parquet-stream';
 export {
   compatibleWriterProperties,

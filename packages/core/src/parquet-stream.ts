@@ -25,6 +25,22 @@ export async function forEachParquetBatch(
   options: ParquetBatchOptions,
   onBatch: (table: Table, offset: number) => void | boolean | Promise<void | boolean>,
 ): Promise<number> {
+  let offset = 0;
+  for await (const table of parquetBatches(file, options)) {
+    const more = await onBatch(table, offset);
+    offset += table.numRows;
+    if (more === false) break;
+  }
+  return offset;
+}
+
+/**
+ * {@link forEachParquetBatch} as an async iterator, for readers that pull from several files in
+ * step (a k-way merge of sorted files); leaving the loop early frees the file.
+ *
+ * @example for await (const table of parquetBatches(file, { columns: ['date'] })) n += table.numRows;
+ */
+export async function* parquetBatches(file: string, options: ParquetBatchOptions = {}): AsyncGenerator<Table> {
   const blob = await fs.openAsBlob(file);
   const pq = await ParquetFile.fromFile(blob);
   try {
@@ -32,14 +48,8 @@ export async function forEachParquetBatch(
       batchSize: options.batchSize ?? 65_536,
       ...(options.columns ? { columns: [...options.columns] } : {}),
     });
-    let offset = 0;
-    for await (const batch of stream as unknown as AsyncIterable<{ intoIPCStream(): Uint8Array }>) {
-      const table = tableFromIPC(batch.intoIPCStream());
-      const more = await onBatch(table, offset);
-      offset += table.numRows;
-      if (more === false) break;
-    }
-    return offset;
+    for await (const batch of stream as unknown as AsyncIterable<{ intoIPCStream(): Uint8Array }>)
+      yield tableFromIPC(batch.intoIPCStream());
   } finally {
     pq.free();
   }
@@ -67,26 +77,28 @@ export interface WriteParquetBatchesOptions {
  * Write Arrow tables (same schema, in order) as one Parquet file with the compatible writer properties
  * (V1 pages, no dictionary, the pipeline's codecs: parquetjs-lite reads it like DuckDB does), encoding them
  * as they come: memory is bounded by one table plus one row group at any file size, not the whole file.
+ * The tables may come from an async iterable (computed while the file is written).
  * The file appears atomically (temporary name, then rename).
  *
  * @example await writeParquetBatches(file, chunks(master, 65_536))
  */
 export async function writeParquetBatches(
   file: string,
-  tables: Iterable<Table>,
+  tables: Iterable<Table> | AsyncIterable<Table>,
   options: WriteParquetBatchesOptions = {},
 ): Promise<number> {
-  const it = tables[Symbol.iterator]();
+  const it: Iterator<Table> | AsyncIterator<Table> =
+    Symbol.asyncIterator in tables ? tables[Symbol.asyncIterator]() : tables[Symbol.iterator]();
   // The codecs are chosen per column from the schema: the first table gives it.
-  let head: IteratorResult<Table> | null = it.next();
+  let head: IteratorResult<Table> | null = await it.next();
   const props = compatibleWriterProperties(head.done ? new Schema([]) : head.value.schema, {
     maxRowGroupRows: options.rowGroupRows ?? 131_072,
     ...(options.compression ? { compression: options.compression } : {}),
   });
   let rows = 0;
   const input = new ReadableStream({
-    pull(controller) {
-      const next = head ?? it.next();
+    async pull(controller) {
+      const next = head ?? (await it.next());
       head = null;
       if (next.done) {
         controller.close();
