@@ -39,6 +39,7 @@ export {
   shardRole,
   parseShardSpec,
   shardSpecCheck,
+  parseShardCount,
   describeRole,
   shardOf,
   shardsOfDictionary,

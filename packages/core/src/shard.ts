@@ -28,7 +28,12 @@ export type ShardRole =
 /** The one-process role. */
 export const WHOLE: ShardRole = { kind: 'whole' };
 
-function count(text: string, what: string): number {
+/**
+ * A shard count written as text (1..{@link MAX_SHARDS}); `what` names it in the error.
+ *
+ * @example parseShardCount('8') // 8
+ */
+export function parseShardCount(text: string, what = 'shard count'): number {
   if (!/^\d+$/.test(text.trim())) throw new Error(`${what} ${JSON.stringify(text)} is not a whole number`);
   const n = Number(text.trim());
   if (n < 1 || n > MAX_SHARDS) throw new Error(`${what} ${n} is out of range: 1..${MAX_SHARDS}`);
@@ -43,7 +48,7 @@ function count(text: string, what: string): number {
 export function parseShardSpec(text: string): ShardRole {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
   if (!m) throw new Error(`expected i/N (shard i of N, e.g. 0/4), not ${JSON.stringify(text)}`);
-  const n = count(m[2]!, 'shard count');
+  const n = parseShardCount(m[2]!);
   const i = Number(m[1]);
   if (i >= n) throw new Error(`shard index ${i} is out of range for ${n} shards (0..${n - 1})`);
   return n === 1 ? WHOLE : { kind: 'shard', index: i, count: n };
@@ -73,7 +78,7 @@ export function shardRole(
     const text = options.shards ?? env[SHARDS_ENV];
     if (text === undefined || text === '')
       throw new Error(`--merge needs the shard count: --shards N or ${SHARDS_ENV}=N`);
-    const n = count(text, 'shard count');
+    const n = parseShardCount(text);
     if (n === 1) throw new Error('--merge with one shard: nothing to merge (run the stage without --shard)');
     return { kind: 'merge', count: n };
   }

@@ -25,6 +25,8 @@ export function configHash(params: FeatureParams): string {
 export interface FeaturesRunPlan extends IncrementalPlan {
   /** The lake's date partitions, in date order (a shard's: only its own parts when the lake is split the same way). */
   readonly lake: readonly DatePartition[];
+  /** A shard's lake is split the same way (ingested in as many shards or parts): it reads only its own parts. */
+  readonly aligned: boolean;
   /** Shard i of N (its customers only, its own part files, manifest and states), or the whole store. */
   readonly shard?: ShardOfBatch;
   /** Where this run's manifest and customer states live. */
@@ -64,7 +66,7 @@ export function planFeaturesRun(
   full: boolean,
   shard?: ShardOfBatch,
 ): FeaturesRunPlan {
-  const { lake } = lakeForRun(layout, shard);
+  const { lake, aligned } = lakeForRun(layout, shard);
   if (lake.length === 0) throw new Error(`no lake partitions under ${layout.lake} (run ingest first)`);
   const files = featureRunFiles(layout, shard);
   const previous = full || !fs.existsSync(files.manifest) ? null : readJson<FeatureStoreManifest>(files.manifest);
@@ -99,6 +101,7 @@ export function planFeaturesRun(
   return {
     ...plan,
     lake,
+    aligned,
     ...(shard ? { shard } : {}),
     files,
     configHash: hash,

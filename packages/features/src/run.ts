@@ -95,6 +95,12 @@ async function computeFeatures(options: RunFeaturesOptions): Promise<RunFeatures
   if (shard) cleanPartTemporaries(layout.featureStore, [shardPartName(shard.index)]);
   else cleanTemporaries(path.dirname(layout.featureStore));
   const run = planFeaturesRun(layout, params, options.full === true, shard);
+  if (shard)
+    log(
+      run.aligned
+        ? `lake: reads only its own parts (part-${shard.index}, landing-${shard.index}): the lake is in ${shard.count} parts`
+        : `lake: reads every lake file and keeps its customers' rows (the lake is not in ${shard.count} parts)`,
+    );
   if (run.nothingToDo) {
     log(`nothing to do: ${run.reason}`);
     return { ...counts(run, 0, 0), customers: Object.keys(run.online!.customers).length };

@@ -257,6 +257,32 @@ describe('features shards through the CLI', () => {
     SLOW,
   );
 
+  it(
+    'after ingest --parts 4, each features shard logs that it reads only its own parts; the store equals one process’s',
+    async () => {
+      const raw = path.resolve(__dirname, '../../../data/raw');
+      const one = tempDataDir('parts-one');
+      const four = tempDataDir('parts-four');
+      expect(await cli('ingest', [], { RAW_DIR: raw, DATA_DIR: one })).toBe(0);
+      await whole(one);
+      expect(await cli('ingest', ['--parts', '4'], { RAW_DIR: raw, DATA_DIR: four })).toBe(0);
+      for (let i = 0; i < 4; i++) {
+        const logs: string[] = [];
+        await runFeatures({ dataDir: four, params, log: (m) => logs.push(m), now, shard: { index: i, count: 4 } });
+        expect(logs).toContain(
+          `lake: reads only its own parts (part-${i}, landing-${i}): the lake is in 4 parts`,
+        );
+      }
+      mergeFeatures({ layout: dataLayout(four), shards: 4, now });
+      expectSameStore(four, one);
+      // A lake of one process: a shard reads every file.
+      const logs: string[] = [];
+      await runFeatures({ dataDir: one, params, log: (m) => logs.push(m), now, shard: { index: 1, count: 4 } });
+      expect(logs).toContain("lake: reads every lake file and keeps its customers' rows (the lake is not in 4 parts)");
+    },
+    SLOW,
+  );
+
   itRealData(
     'on the real file: ingest and features in 4 shards + merge equal one process',
     async () => {

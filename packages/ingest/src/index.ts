@@ -41,6 +41,7 @@ export type { IngestManifest, ManifestFile, IngestPlan, PartitionRecord } from '
 export { runIngest } from './run';
 export type { RunIngestOptions } from './run';
 export { mergeIngest, shardLakeDir } from './ingest-shards';
+export { ingestInParts } from './ingest-parts';
 export type { MergeIngestOptions } from './ingest-shards';
 export { ShardRowFilter } from './shard-rows';
 export { IngestParamsSchema, DEFAULT_PARAMS_FILE, DEFAULT_K_ANONYMITY } from './params';

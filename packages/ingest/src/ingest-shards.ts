@@ -147,7 +147,7 @@ export function mergeIngest(options: MergeIngestOptions): StageResult {
 }
 
 /** What every shard must agree on: the files (whole-file figures) and the files rejected whole. */
-function fileIdentity(m: IngestManifest): unknown {
+export function fileIdentity(m: IngestManifest): unknown {
   return {
     files: Object.fromEntries(
       Object.entries(m.files).map(([f, x]) => [

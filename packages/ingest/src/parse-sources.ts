@@ -15,11 +15,18 @@ import type { ShardRowFilter } from './shard-rows';
 // Target size of a byte range of a large file parsed on several threads.
 const RANGE_BYTES = 32 << 20;
 
+/** Where a parse spills rows beyond `spill_rows`: one {@link SpillStore}, or one per part (`ingest --parts N`). */
+export interface SpillTarget {
+  /** A sink for one file's parse: every spilled file is recorded in `written` ([date, file]) too. */
+  sink(maxRows: number, written: [string, string][], shardRows?: ShardRowFilter): ColumnarSpillSink;
+  withdraw(spills: readonly [string, string][]): void;
+}
+
 /**
  * Rows spilled to temporary Arrow IPC files while a large file is parsed (bounded memory), by date. The
  * folder is removed at the end of the run, or by `cleanTemporaries` after a crash (its name says so).
  */
-export class SpillStore {
+export class SpillStore implements SpillTarget {
   private readonly byDate = new Map<string, string[]>();
   private seq = 0;
 
@@ -29,29 +36,31 @@ export class SpillStore {
     private readonly utf8Cache: Map<string, Uint8Array>,
   ) {}
 
-  /**
-   * A sink for one file's parse: every spilled part is recorded in `written` ([date, file]) too. A shard
-   * keeps only its customers' rows (`shardRows`) before they are spilled.
-   */
+  /** A shard keeps only its customers' rows (`shardRows`) before they are spilled. */
   sink(maxRows: number, written: [string, string][], shardRows?: ShardRowFilter): ColumnarSpillSink {
     return {
       maxRows,
       write: (partial) => {
         shardRows?.restrict(partial);
-        for (const [date, parts] of partial.buckets) {
-          for (const b of parts) {
-            const target = path.join(this.dir, `${date}-${this.seq++}.arrow`);
-            fs.mkdirSync(this.dir, { recursive: true });
-            fs.writeFileSync(
-              target,
-              tableToIPC(buildTable(LAKE_SCHEMA, bucketColumns(b, partial, date), this.utf8Cache), 'file'),
-            );
-            this.byDate.set(date, [...(this.files(date) ?? []), target]);
-            written.push([date, target]);
-          }
-        }
+        this.write(partial, written);
       },
     };
+  }
+
+  /** Spill the buckets of a parse's partial result, one file per date bucket, recorded in `written`. */
+  write(partial: ColumnarParsedFile, written: [string, string][]): void {
+    for (const [date, parts] of partial.buckets) {
+      for (const b of parts) {
+        const target = path.join(this.dir, `${date}-${this.seq++}.arrow`);
+        fs.mkdirSync(this.dir, { recursive: true });
+        fs.writeFileSync(
+          target,
+          tableToIPC(buildTable(LAKE_SCHEMA, bucketColumns(b, partial, date), this.utf8Cache), 'file'),
+        );
+        this.byDate.set(date, [...(this.files(date) ?? []), target]);
+        written.push([date, target]);
+      }
+    }
   }
 
   /** The spill files of `date`, in the order written (undefined when none). */
@@ -59,7 +68,6 @@ export class SpillStore {
     return this.byDate.get(date);
   }
 
-  /** Forget and delete spill files (those of a file that turned out unusable). */
   withdraw(spills: readonly [string, string][]): void {
     for (const [date, target] of spills) {
       this.byDate.set(
@@ -76,6 +84,28 @@ export class SpillStore {
   }
 }
 
+/**
+ * One spill store per part, for one process writing every part (`ingest --parts N`): each spilled partial
+ * result is split by customer, part i's rows into store i, as shard i's run would spill them.
+ */
+export class PartSpills implements SpillTarget {
+  constructor(
+    readonly stores: readonly SpillStore[],
+    private readonly parts: readonly ShardRowFilter[],
+  ) {}
+
+  sink(maxRows: number, written: [string, string][]): ColumnarSpillSink {
+    return {
+      maxRows,
+      write: (partial) => this.parts.forEach((part, i) => this.stores[i]!.write(part.restricted(partial), written)),
+    };
+  }
+
+  withdraw(spills: readonly [string, string][]): void {
+    for (const s of this.stores) s.withdraw(spills);
+  }
+}
+
 /** What {@link parseSources} needs besides the file names. */
 export interface ParseSourcesOptions {
   readonly rawDir: string;
@@ -84,7 +114,7 @@ export interface ParseSourcesOptions {
   /** Started ingest workers; at most `parseWorkers` of them parse byte ranges beside the main thread. */
   readonly workers: readonly Worker[];
   readonly parseWorkers: number;
-  readonly spills: SpillStore;
+  readonly spills: SpillTarget;
   /** A shard's run: only its customers' rows are kept (see {@link ShardRowFilter}). */
   readonly shardRows?: ShardRowFilter;
   readonly log: (message: string) => void;

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
 import {
+  canonicalJson,
   cleanPartTemporaries,
   cleanTemporaries,
   dataLayout,
@@ -16,13 +17,13 @@ import {
 import { startIngestWorkers } from './ingest-workers';
 import { nextManifest, writeIngestManifest, writeQuarantine } from './ingest-manifest';
 import { checkSecret, hashSourceFiles, isNothingToDo, planRun, type IngestRunPlan } from './ingest-plan';
-import { logSummary, summarise } from './ingest-summary';
-import { shardLakeDir } from './ingest-shards';
+import { logSummary, summarise, type IngestSummary } from './ingest-summary';
+import { fileIdentity, shardLakeDir } from './ingest-shards';
 import { kAnonymityGroups, type QuasiIdentifiers } from './parse-file';
 import { ShardRowFilter } from './shard-rows';
 import { EMPTY_MANIFEST, affectedDates, type IngestManifest } from './lake';
 import { DEFAULT_K_ANONYMITY, DEFAULT_PARAMS_FILE, IngestParamsSchema } from './params';
-import { SpillStore, parseSources } from './parse-sources';
+import { PartSpills, SpillStore, parseSources } from './parse-sources';
 import { removeStalePartitions, writePartitions } from './write-partitions';
 
 /** Inputs of {@link runIngest}. */
@@ -39,6 +40,23 @@ export interface RunIngestOptions {
    * `mergeIngest` then writes the lake manifest. Without it the run is the whole stage.
    */
   readonly shard?: { readonly index: number; readonly count: number };
+  /**
+   * Write what shards 0..parts-1 would write (their parts and manifests) from one parse in this process;
+   * `ingestInParts` then adds the landing parts and the merge. Not with `shard`.
+   */
+  readonly parts?: number;
+}
+
+/** One lake writer of a run: the whole lake, one shard's parts, or one of the parts of `--parts N`. */
+interface Writer {
+  /** Part index (undefined: the whole lake, `part-0.parquet`). */
+  readonly index: number | undefined;
+  readonly manifestFile: string;
+  /** Its manifest before the run (empty for a rebuild). */
+  readonly manifest: IngestManifest;
+  /** Its customers' rows (a shard or part of a sharded lake). */
+  readonly rows: ShardRowFilter | undefined;
+  readonly spills: SpillStore;
 }
 
 /**
@@ -51,91 +69,123 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
   const params = loadParams(options.paramsFile ?? DEFAULT_PARAMS_FILE, IngestParamsSchema);
   const layout = dataLayout(options.dataDir);
   const shard = options.shard && options.shard.count > 1 ? options.shard : undefined;
+  if (shard && options.parts !== undefined) throw new Error('a shard run writes its own part, not --parts');
+  const parts = !shard && (options.parts ?? 1) > 1 ? options.parts! : undefined;
+  const count = shard?.count ?? parts ?? 1;
+  const indices = shard ? [shard.index] : parts ? Array.from({ length: parts }, (_, i) => i) : [undefined];
   const hashes = await hashSourceFiles(options.rawDir);
-  const manifestFile = shard
-    ? path.join(shardLakeDir(layout, shard.index, shard.count), 'manifest.json')
-    : layout.ingestManifest;
+  const manifestFiles = indices.map((i) =>
+    i === undefined ? layout.ingestManifest : path.join(shardLakeDir(layout, i, count), 'manifest.json'),
+  );
   cleanRunTemporaries(layout, shard?.index);
-  const recorded = readJson<IngestManifest>(manifestFile, EMPTY_MANIFEST);
+  const recorded = manifestFiles.map((f) => readJson<IngestManifest>(f, EMPTY_MANIFEST));
   // A lake another shard count wrote (a shard without its own manifest yet, one process after shards)
-  // is rebuilt: this run's parts are written afresh and the others removed.
-  const rebuild = shard ? !fs.existsSync(manifestFile) : (recorded.shards ?? 1) !== 1;
+  // is rebuilt: this run's parts are written afresh and the others removed. Parts written in one process
+  // plan from one manifest, so their shards' manifests must agree too.
+  const rebuild =
+    count > 1
+      ? !manifestFiles.every((f) => fs.existsSync(f)) || !recorded.every((m) => sameSources(m, recorded[0]!))
+      : (recorded[0]!.shards ?? 1) !== 1;
   const backfill = options.backfill === true || rebuild;
-  const manifest = rebuild ? EMPTY_MANIFEST : recorded;
+  const manifests = recorded.map((m) => (rebuild ? EMPTY_MANIFEST : m));
+  const manifest = manifests[0]!;
   const plan = planRun(hashes, manifest, backfill);
   for (const [f, r] of Object.entries(plan.rejectedBefore))
     log(`WARNING: ${f} stays quarantined (unchanged since rejected): ${r.reason}`);
   if (isNothingToDo(plan)) return nothingToDo(plan, manifest, log);
   log(
-    `plan: parse ${plan.parse.join(', ') || '-'}; drop ${plan.drop.join(', ') || '-'}; unchanged ${plan.unchanged.length}${backfill ? ` (backfill${rebuild ? ': the lake was written by another shard count' : ''})` : ''}`,
+    `plan: parse ${plan.parse.join(', ') || '-'}; drop ${plan.drop.join(', ') || '-'}; unchanged ${plan.unchanged.length}${backfill ? ` (backfill${rebuild ? ': the lake was written by another shard count' : ''})` : ''}${parts ? `; ${parts} parts from one parse` : ''}`,
   );
   const secret = resolveSecret(options.env ?? process.env, log);
   // The lake's secret is checked against the lake manifest too: a first shard run must not re-key a lake.
   const fingerprint = checkSecret(secret, manifest, backfill);
   if (rebuild && options.backfill !== true)
     checkSecret(secret, readJson<IngestManifest>(layout.ingestManifest, EMPTY_MANIFEST), false);
-  const shardRows = shard ? new ShardRowFilter(shard.index, shard.count) : undefined;
 
   const utf8Cache = new Map<string, Uint8Array>();
-  const spills = new SpillStore(spillDir(layout, shard?.index), utf8Cache);
+  const writers: Writer[] = indices.map((index, k) => ({
+    index,
+    manifestFile: manifestFiles[k]!,
+    manifest: manifests[k]!,
+    rows: index === undefined ? undefined : new ShardRowFilter(index, count),
+    spills: new SpillStore(spillDir(layout, index), utf8Cache),
+  }));
   // Worker threads, started once for both phases: range parsing of large files, then Parquet encoding.
   const parseWorkers = params.parse_workers ?? Math.max(0, os.availableParallelism() - 1);
   const parquetWorkers = params.parquet_workers ?? Math.min(1, os.availableParallelism() - 1);
   const workers = startIngestWorkers(Math.max(parseWorkers, parquetWorkers));
   try {
+    // A shard keeps its rows as they are parsed; parts are split from the whole parse, part by part.
     const { parsed, rejected } = await parseSources(plan.parse, hashes, Object.keys(manifest.partitions).length === 0, {
       rawDir: options.rawDir,
       params,
       secret,
       workers,
       parseWorkers,
-      spills,
-      ...(shardRows ? { shardRows } : {}),
+      spills: parts
+        ? new PartSpills(
+            writers.map((w) => w.spills),
+            writers.map((w) => w.rows!),
+          )
+        : writers[0]!.spills,
+      ...(shard ? { shardRows: writers[0]!.rows! } : {}),
       log,
     });
-    const dates = affectedDates(plan, manifest, parsed);
-    const partitions = await writePartitions(dates, backfill ? {} : { ...manifest.partitions }, {
-      lake: layout.lake,
-      ...(shard ? { shard: shard.index } : {}),
-      backfill,
-      drop: new Set(plan.drop),
-      parsed,
-      spills,
-      utf8Cache,
-      parquetWorkers,
-      worker: workers[0],
-      log,
-    });
-    if (backfill) removeStalePartitions(layout.lake, partitions, shard?.index);
     const allRejected = { ...plan.rejectedBefore, ...rejected };
     // Quarantine is per source file, the same in every shard (each parses every file): shard 0 writes it.
     if ((shard?.index ?? 0) === 0) writeQuarantine(layout.quarantine, plan, parsed, allRejected);
-    const next = nextManifest({
-      plan,
-      previous: manifest,
-      parsed,
-      partitions,
-      rejected: allRejected,
-      secretFingerprint: fingerprint,
-    });
     const kParams = params.k_anonymity ?? DEFAULT_K_ANONYMITY;
-    const summary = summarise(parsed, plan.drop, next, kParams);
-    if (!shard) {
-      // One process owns the whole lake: parts of shards a sharded run left, and their manifests, go.
-      removeStaleParts(layout.lake, 1, ['part']);
-      fs.rmSync(layout.lakeShards, { recursive: true, force: true });
+    let written = 0;
+    let summary: IngestSummary | undefined;
+    for (const w of writers) {
+      const mine = parts ? parsed.map((p) => w.rows!.finished(p)) : parsed;
+      const dates = affectedDates(plan, w.manifest, mine);
+      const partitions = await writePartitions(dates, backfill ? {} : { ...w.manifest.partitions }, {
+        lake: layout.lake,
+        ...(w.index === undefined ? {} : { shard: w.index }),
+        backfill,
+        drop: new Set(plan.drop),
+        parsed: mine,
+        spills: w.spills,
+        utf8Cache,
+        parquetWorkers,
+        worker: workers[0],
+        log,
+      });
+      written += dates.length;
+      if (backfill) removeStalePartitions(layout.lake, partitions, w.index);
+      const next = nextManifest({
+        plan,
+        previous: w.manifest,
+        parsed: mine,
+        partitions,
+        rejected: allRejected,
+        secretFingerprint: fingerprint,
+      });
+      if (w.index === undefined) {
+        // One process owns the whole lake: parts of shards a sharded run left, and their manifests, go.
+        removeStaleParts(layout.lake, 1, ['part']);
+        fs.rmSync(layout.lakeShards, { recursive: true, force: true });
+      }
+      const mineSummary = summarise(mine, plan.drop, next, kParams);
+      writeIngestManifest(
+        w.manifestFile,
+        w.index === undefined
+          ? next
+          : { ...next, k_anonymity_groups: shardGroups(mine, w.manifest, kParams.quasi_identifier_sets) },
+        w.manifest,
+        parsed.length > 0,
+        mineSummary.k_anonymity,
+      );
+      w.spills.remove();
+      summary = mineSummary;
     }
-    writeIngestManifest(
-      manifestFile,
-      shard ? { ...next, k_anonymity_groups: shardGroups(parsed, manifest, kParams.quasi_identifier_sets) } : next,
-      manifest,
-      parsed.length > 0,
-      summary.k_anonymity,
-    );
-    logSummary(log, summary, dates.length);
+    // Parts: the whole parse's figures (partitions and content hash are the merge's, after the landing parts).
+    if (parts) summary = summarise(parsed, plan.drop, { ...EMPTY_MANIFEST, rejected: allRejected }, kParams);
+    logSummary(log, summary!, written);
     return {
-      rowsIn: summary.rows_in,
-      rowsOut: summary.rows_out,
+      rowsIn: summary!.rows_in,
+      rowsOut: summary!.rows_out,
       summary: summary as unknown as Record<string, unknown>,
     };
   } catch (error) {
@@ -143,9 +193,14 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
     cleanRunTemporaries(layout, shard?.index);
     throw error;
   } finally {
-    spills.remove();
+    for (const w of writers) w.spills.remove();
     await Promise.all(workers.map((w) => w.terminate()));
   }
+}
+
+/** Whether two shards' manifests saw the same source files and secret (what one parse for both needs). */
+function sameSources(a: IngestManifest, b: IngestManifest): boolean {
+  return a.secret_fingerprint === b.secret_fingerprint && canonicalJson(fileIdentity(a)) === canonicalJson(fileIdentity(b));
 }
 
 /** Spilled rows live in a temporary folder (removed at the end, or by cleanRunTemporaries after a crash). */

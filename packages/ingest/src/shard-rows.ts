@@ -41,33 +41,66 @@ export class ShardRowFilter {
 
   /** Keep only the shard's rows in `parsed.buckets` (in place, line order kept), counting them. */
   restrict(parsed: ColumnarParsedFile): void {
-    let figures = this.figures.get(parsed);
-    if (!figures) this.figures.set(parsed, (figures = emptyFigures()));
-    const mine = this.identitiesOfShard(parsed);
-    for (const [date, parts] of parsed.buckets) {
-      const kept = parts.map((b) => keepRows(b, mine)).filter((b) => b.length > 0);
-      if (kept.length === 0) parsed.buckets.delete(date);
-      else parsed.buckets.set(date, kept);
-      for (const b of kept) count(figures, parsed, date, b);
-    }
+    replace(parsed.buckets, [...this.kept(parsed)]);
   }
 
   /** After the file's parse (its last rows restricted): its row figures become the shard's. */
   finish(parsed: ColumnarParsedFile): void {
     this.restrict(parsed);
-    const f = this.figures.get(parsed)!;
+    this.settle(parsed, parsed);
+  }
+
+  /**
+   * {@link restrict} into a copy, leaving `parsed` whole for the other parts (one process writing every
+   * part); the rows are counted towards `parsed`'s figures all the same.
+   */
+  restricted(parsed: ColumnarParsedFile): ColumnarParsedFile {
+    return { ...parsed, buckets: this.kept(parsed) };
+  }
+
+  /** {@link finish} into a copy: the shard's rows and row figures of `parsed`, which stays whole. */
+  finished(parsed: ColumnarParsedFile): ColumnarParsedFile {
+    const out: ColumnarParsedFile = {
+      ...parsed,
+      buckets: this.kept(parsed),
+      dateCounts: new Map(),
+      customers: new Map(),
+      merchantGroups: {},
+    };
+    this.settle(parsed, out);
+    return out;
+  }
+
+  /** The shard's rows of `parsed.buckets` (dates in their order, rows in line order), counted. */
+  private kept(parsed: ColumnarParsedFile): Map<string, ColumnarBucket[]> {
+    let figures = this.figures.get(parsed);
+    if (!figures) this.figures.set(parsed, (figures = emptyFigures()));
+    const mine = this.identitiesOfShard(parsed);
+    const out = new Map<string, ColumnarBucket[]>();
+    for (const [date, parts] of parsed.buckets) {
+      const kept = parts.map((b) => keepRows(b, mine)).filter((b) => b.length > 0);
+      if (kept.length === 0) continue;
+      out.set(date, kept);
+      for (const b of kept) count(figures, parsed, date, b);
+    }
+    return out;
+  }
+
+  /** The row figures counted for `parsed` become `out`'s (and are forgotten). */
+  private settle(parsed: ColumnarParsedFile, out: ColumnarParsedFile): void {
+    const f = this.figures.get(parsed) ?? emptyFigures();
     this.figures.delete(parsed);
-    parsed.rowsOut = f.rowsOut;
-    parsed.nullAmounts = f.nullAmounts;
-    parsed.emptyMerchantCity = f.emptyMerchantCity;
-    parsed.emptyMerchantCountry = f.emptyMerchantCountry;
+    out.rowsOut = f.rowsOut;
+    out.nullAmounts = f.nullAmounts;
+    out.emptyMerchantCity = f.emptyMerchantCity;
+    out.emptyMerchantCountry = f.emptyMerchantCountry;
     replace(
-      parsed.dateCounts,
+      out.dateCounts,
       [...f.dateCounts].sort(([a], [b]) => (a < b ? -1 : 1)),
     );
-    replace(parsed.customers, [...f.customers]);
-    for (const g of Object.keys(parsed.merchantGroups)) delete parsed.merchantGroups[g];
-    for (const [g, n] of f.merchantGroups) parsed.merchantGroups[g] = n;
+    replace(out.customers, [...f.customers]);
+    for (const g of Object.keys(out.merchantGroups)) delete out.merchantGroups[g];
+    for (const [g, n] of f.merchantGroups) out.merchantGroups[g] = n;
   }
 
   /** 1 for each identity of the file whose customer belongs to this shard (extended as the file's identities grow). */
