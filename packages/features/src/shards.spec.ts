@@ -269,9 +269,7 @@ describe('features shards through the CLI', () => {
       for (let i = 0; i < 4; i++) {
         const logs: string[] = [];
         await runFeatures({ dataDir: four, params, log: (m) => logs.push(m), now, shard: { index: i, count: 4 } });
-        expect(logs).toContain(
-          `lake: reads only its own parts (part-${i}, landing-${i}): the lake is in 4 parts`,
-        );
+        expect(logs).toContain(`lake: reads only its own parts (part-${i}, landing-${i}): the lake is in 4 parts`);
       }
       mergeFeatures({ layout: dataLayout(four), shards: 4, now });
       expectSameStore(four, one);

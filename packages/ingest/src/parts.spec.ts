@@ -3,26 +3,23 @@ import path from 'node:path';
 import { dataLayout, listPartitions, sha256 } from '@bolsillo/core';
 import { itRealData, realDataPath } from '@bolsillo/testing';
 import { ingestInParts } from './ingest-parts';
-import { mergeIngest } from './ingest-shards';
-import { ingestLanding } from './landing';
-import { readLake, readManifest, tmpDir, walk, writeGenerated, TEST_SECRET } from './ingest.test-util';
+import {
+  ingestSharded,
+  rawFolderWithQuarantine,
+  readLake,
+  readManifest,
+  tmpDir,
+  walk,
+  writeGenerated,
+  TEST_SECRET,
+} from './ingest.test-util';
 import { DEFAULT_PARAMS_FILE } from './params';
-import { runIngest } from './run';
 
 const ROOT = path.resolve(__dirname, '../../..');
 /** Several stage runs per test, on a shared machine. */
 const SLOW = 400_000;
 const env = { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET };
 const quiet = () => undefined;
-
-/** Shards 0..n-1 one after the other (each as its CLI runs it: source files, then landing), then the merge. */
-async function sharded(raw: string, data: string, n: number, paramsFile?: string) {
-  for (let index = 0; index < n; index++) {
-    await runIngest({ rawDir: raw, dataDir: data, env, log: quiet, shard: { index, count: n }, ...params(paramsFile) });
-    ingestLanding(data, quiet, { index, count: n });
-  }
-  return mergeIngest({ dataDir: data, shards: n, log: quiet, ...params(paramsFile) });
-}
 
 /** `ingest --parts n`, as its CLI runs it. */
 const inParts = (raw: string, data: string, n: number, paramsFile?: string) =>
@@ -47,22 +44,6 @@ function expectSameFiles(parts: string, shards: string, n: number) {
   expect(readManifest(parts).shards).toBe(n);
   const names = new Set(listPartitions(dataLayout(parts).lake).flatMap((p) => p.files.map((f) => path.basename(f))));
   for (let i = 0; i < n; i++) expect(names).toContain(`part-${i}.parquet`);
-}
-
-/** A raw folder of two generated files, one with two rows ingest quarantines. */
-function rawFolder(label: string): string {
-  const raw = tmpDir(label);
-  writeGenerated(raw, 'a.csv', { rows: 2000, seed: 41, start: '2019-06-01', end: '2019-08-15' });
-  const b = writeGenerated(raw, 'b.csv', { rows: 1000, seed: 42, start: '2019-08-01', end: '2019-09-30' });
-  const lines = fs.readFileSync(b, 'latin1').split('\r\n');
-  const bad = (line: string, field: number, value: string) =>
-    line
-      .split(';')
-      .map((v, i) => (i === field ? value : v))
-      .join(';');
-  lines.splice(5, 0, bad(lines[3]!, 4, '240'), bad(lines[4]!, 8, '31.02.2019'));
-  fs.writeFileSync(b, Buffer.from(lines.join('\r\n'), 'latin1'));
-  return raw;
 }
 
 /** Landed transactions (some ids twice, one a replay of a source row) in two data folders. */
@@ -98,7 +79,7 @@ describe('ingest --parts N: the lake of N shards + merge from one parse', () => 
       const parts = tmpDir('sample-parts');
       const shards = tmpDir('sample-shards');
       const r = await inParts(raw, parts, 4);
-      const merged = await sharded(raw, shards, 4);
+      const merged = await ingestSharded(raw, shards, 4);
       expect([r.rowsIn, r.rowsOut]).toEqual([merged.rowsIn, merged.rowsOut]);
       expect(r.summary).toMatchObject({ parts: 4, content_hash: merged.summary!.content_hash });
       expectSameFiles(parts, shards, 4);
@@ -109,7 +90,7 @@ describe('ingest --parts N: the lake of N shards + merge from one parse', () => 
   it(
     'with quarantined rows and landed transactions, rows parsed in byte ranges or spilled: the same bytes',
     async () => {
-      const raw = rawFolder('raw');
+      const raw = rawFolderWithQuarantine('raw');
       const seed = tmpDir('seed');
       await inParts(raw, seed, 1);
       // Byte ranges on a worker thread (small reads make the small files "large"), then one pass that spills.
@@ -120,7 +101,7 @@ describe('ingest --parts N: the lake of N shards + merge from one parse', () => 
         const shards = tmpDir('shards');
         land([parts, shards], seed);
         await inParts(raw, parts, 4, paramsFile);
-        await sharded(raw, shards, 4, paramsFile);
+        await ingestSharded(raw, shards, 4, paramsFile);
         expectSameFiles(parts, shards, 4);
         expect(readManifest(parts).files['b.csv']!.quarantined).toBe(2);
         expect(Object.keys(lakeFiles(parts)).filter((f) => /landing-\d\.parquet$/.test(f)).length).toBeGreaterThan(1);
@@ -132,20 +113,20 @@ describe('ingest --parts N: the lake of N shards + merge from one parse', () => 
   it(
     'incremental runs, shards then parts, and another part count: the same bytes as shards throughout',
     async () => {
-      const raw = rawFolder('raw-inc');
+      const raw = rawFolderWithQuarantine('raw-inc');
       const parts = tmpDir('inc-parts');
       const shards = tmpDir('inc-shards');
       const mixed = tmpDir('inc-mixed');
       await inParts(raw, parts, 4);
-      await sharded(raw, shards, 4);
-      await sharded(raw, mixed, 4);
+      await ingestSharded(raw, shards, 4);
+      await ingestSharded(raw, mixed, 4);
       expectSameFiles(parts, shards, 4);
       // A new file and a changed one: parts plan from the shards' manifests, as each shard does.
       writeGenerated(raw, 'c.csv', { rows: 800, seed: 43, start: '2019-09-15', end: '2019-10-15' });
       writeGenerated(raw, 'a.csv', { rows: 2500, seed: 44, start: '2019-06-01', end: '2019-08-15' });
       const r = await inParts(raw, parts, 4);
       expect(r.summary).toMatchObject({ files_parsed: ['a.csv', 'c.csv'] });
-      await sharded(raw, shards, 4);
+      await ingestSharded(raw, shards, 4);
       await inParts(raw, mixed, 4);
       expectSameFiles(parts, shards, 4);
       expectSameFiles(mixed, shards, 4);
@@ -154,7 +135,7 @@ describe('ingest --parts N: the lake of N shards + merge from one parse', () => 
       expectSameFiles(parts, shards, 4);
       // Two parts now: the parts and states of four leave the lake, as with two shards.
       await inParts(raw, parts, 2);
-      await sharded(raw, shards, 2);
+      await ingestSharded(raw, shards, 2);
       expectSameFiles(parts, shards, 2);
       expect(fs.readdirSync(path.join(dataLayout(parts).root, 'lake', 'shards'))).toEqual(['0-of-2', '1-of-2']);
     },
@@ -169,7 +150,7 @@ describe('ingest --parts N: the lake of N shards + merge from one parse', () => 
       const parts = tmpDir('real-parts');
       const shards = tmpDir('real-shards');
       const r = await inParts(raw, parts, 4);
-      await sharded(raw, shards, 4);
+      await ingestSharded(raw, shards, 4);
       expect(r).toMatchObject({ rowsIn: 4955, rowsOut: 4955 });
       expectSameFiles(parts, shards, 4);
     },

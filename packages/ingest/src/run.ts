@@ -200,7 +200,9 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
 
 /** Whether two shards' manifests saw the same source files and secret (what one parse for both needs). */
 function sameSources(a: IngestManifest, b: IngestManifest): boolean {
-  return a.secret_fingerprint === b.secret_fingerprint && canonicalJson(fileIdentity(a)) === canonicalJson(fileIdentity(b));
+  return (
+    a.secret_fingerprint === b.secret_fingerprint && canonicalJson(fileIdentity(a)) === canonicalJson(fileIdentity(b))
+  );
 }
 
 /** Spilled rows live in a temporary folder (removed at the end, or by cleanRunTemporaries after a crash). */

@@ -6,7 +6,17 @@ import type { Transaction } from '@bolsillo/schema';
 import { itRealData, realDataPath } from '@bolsillo/testing';
 import { mergeIngest, shardLakeDir } from './ingest-shards';
 import { ingestLanding } from './landing';
-import { readLake, readManifest, tmpDir, walk, writeGenerated, TEST_SECRET } from './ingest.test-util';
+import {
+  ingestShard,
+  ingestSharded,
+  rawFolderWithQuarantine,
+  readLake,
+  readManifest,
+  tmpDir,
+  walk,
+  writeGenerated,
+  TEST_SECRET,
+} from './ingest.test-util';
 import { runIngest } from './run';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -24,17 +34,6 @@ async function whole(raw: string, data: string, backfill = false) {
   const r = await runIngest({ rawDir: raw, dataDir: data, backfill, env, log: quiet });
   ingestLanding(data, quiet);
   return r;
-}
-
-/** Shards 0..n-1 one after the other (each as its CLI runs it), then the merge. */
-async function sharded(raw: string, data: string, n: number) {
-  for (let i = 0; i < n; i++) await shard(raw, data, i, n);
-  return mergeIngest({ dataDir: data, shards: n, log: quiet });
-}
-
-async function shard(raw: string, data: string, index: number, count: number) {
-  await runIngest({ rawDir: raw, dataDir: data, env, log: quiet, shard: { index, count } });
-  ingestLanding(data, quiet, { index, count });
 }
 
 /** The lake's rows as a multiset: sorted by transaction id (unique in the lake). */
@@ -69,33 +68,16 @@ function expectSameLake(actual: string, expected: string) {
 const partNames = (data: string) =>
   new Set(listPartitions(dataLayout(data).lake).flatMap((p) => p.files.map((f) => path.basename(f))));
 
-/** A raw folder of two generated files, one with rows ingest quarantines. */
-function rawFolder(label: string): string {
-  const raw = tmpDir(label);
-  writeGenerated(raw, 'a.csv', { rows: 2000, seed: 31, start: '2019-06-01', end: '2019-08-15' });
-  const b = writeGenerated(raw, 'b.csv', { rows: 1000, seed: 32, start: '2019-08-01', end: '2019-09-30' });
-  const lines = fs.readFileSync(b, 'latin1').split('\r\n');
-  // An impossible age and a date that does not exist: two quarantined rows with their reasons.
-  const bad = (line: string, field: number, value: string) =>
-    line
-      .split(';')
-      .map((v, i) => (i === field ? value : v))
-      .join(';');
-  lines.splice(5, 0, bad(lines[3]!, 4, '240'), bad(lines[4]!, 8, '31.02.2019'));
-  fs.writeFileSync(b, Buffer.from(lines.join('\r\n'), 'latin1'));
-  return raw;
-}
-
 describe('ingest in shards', () => {
   it(
     '4 shards + merge give the lake, manifest figures and quarantine of one process',
     async () => {
-      const raw = rawFolder('raw');
+      const raw = rawFolderWithQuarantine('raw');
       const one = tmpDir('one');
       const four = tmpDir('four');
       const w = await whole(raw, one);
       expect(w.summary).toMatchObject({ quarantined: 2 });
-      const merged = await sharded(raw, four, 4);
+      const merged = await ingestSharded(raw, four, 4);
       expect([merged.rowsIn, merged.rowsOut]).toEqual([w.rowsIn, w.rowsOut]);
       expectSameLake(four, one);
 
@@ -111,9 +93,9 @@ describe('ingest in shards', () => {
   it(
     "each part holds exactly the customers hashing to its shard, and each shard's manifest counts only them",
     async () => {
-      const raw = rawFolder('raw-parts');
+      const raw = rawFolderWithQuarantine('raw-parts');
       const data = tmpDir('parts');
-      await sharded(raw, data, 3);
+      await ingestSharded(raw, data, 3);
       for (const p of listPartitions(dataLayout(data).lake))
         for (const f of p.files) {
           const i = Number(/-(\d+)\.parquet$/.exec(f)![1]);
@@ -136,15 +118,15 @@ describe('ingest in shards', () => {
   it(
     'incremental runs, a change of shard count and one process after shards all give the lake of one clean run',
     async () => {
-      const raw = rawFolder('raw-inc');
+      const raw = rawFolderWithQuarantine('raw-inc');
       const data = tmpDir('inc');
       const incremental = tmpDir('inc-whole');
-      await sharded(raw, data, 4);
+      await ingestSharded(raw, data, 4);
       await whole(raw, incremental);
       // A new file and a changed one: each shard re-plans from its own manifest, as one process does from its.
       writeGenerated(raw, 'c.csv', { rows: 800, seed: 33, start: '2019-09-15', end: '2019-10-15' });
       writeGenerated(raw, 'a.csv', { rows: 2500, seed: 34, start: '2019-06-01', end: '2019-08-15' });
-      await sharded(raw, data, 4);
+      await ingestSharded(raw, data, 4);
       await whole(raw, incremental);
       expectSameLake(data, incremental);
       // k-anonymity is over the files a run parsed; everything else equals a clean run's.
@@ -154,7 +136,7 @@ describe('ingest in shards', () => {
       expect({ ...manifestFacts(data), k_anonymity: null }).toEqual({ ...manifestFacts(clean), k_anonymity: null });
 
       // Two shards now (each rebuilds its parts from every file): parts 2 and 3 of the earlier runs leave the lake.
-      await sharded(raw, data, 2);
+      await ingestSharded(raw, data, 2);
       expectSameLake(data, clean);
       expect(partNames(data)).toEqual(new Set(['part-0.parquet', 'part-1.parquet']));
       expect(fs.readdirSync(path.join(dataLayout(data).root, 'lake', 'shards'))).toEqual(['0-of-2', '1-of-2']);
@@ -172,7 +154,7 @@ describe('ingest in shards', () => {
   it(
     'landed transactions: each shard keeps its customers’, once per id, as one process does',
     async () => {
-      const raw = rawFolder('raw-land');
+      const raw = rawFolderWithQuarantine('raw-land');
       const one = tmpDir('land-one');
       await whole(raw, one);
       const lake = readLake(one);
@@ -198,7 +180,7 @@ describe('ingest in shards', () => {
       ingestLanding(one, quiet);
       const four = tmpDir('land-four');
       land(four);
-      await sharded(raw, four, 4);
+      await ingestSharded(raw, four, 4);
       expectSameLake(four, one);
       expect(lakeRows(four).filter((t) => t.txn_id.startsWith('push-'))).toHaveLength(50);
       expect([...partNames(four)].filter((n) => n.startsWith('landing-')).length).toBeGreaterThan(1);
@@ -209,14 +191,14 @@ describe('ingest in shards', () => {
   it(
     'the merge refuses while a shard has not run, or when shards saw other source files',
     async () => {
-      const raw = rawFolder('raw-refuse');
+      const raw = rawFolderWithQuarantine('raw-refuse');
       const data = tmpDir('refuse');
-      await shard(raw, data, 0, 2);
+      await ingestShard(raw, data, 0, 2);
       expect(() => mergeIngest({ dataDir: data, shards: 2 })).toThrow(
         'shard 1 of 2 has not run (no lake/shards/1-of-2/manifest.json): run ingest --shard 1/2',
       );
       writeGenerated(raw, 'c.csv', { rows: 100, seed: 35 });
-      await shard(raw, data, 1, 2);
+      await ingestShard(raw, data, 1, 2);
       expect(() => mergeIngest({ dataDir: data, shards: 2 })).toThrow(
         /shard 1 of 2 saw other source files than shard 0/,
       );
@@ -233,7 +215,7 @@ describe('ingest in shards', () => {
       const one = tmpDir('real-one');
       const four = tmpDir('real-four');
       await whole(raw, one);
-      const merged = await sharded(raw, four, 4);
+      const merged = await ingestSharded(raw, four, 4);
       expect(merged).toMatchObject({ rowsIn: 4955, rowsOut: 4955 });
       expect(merged.summary).toMatchObject({ customer_keys: 29 });
       expectSameLake(four, one);
@@ -275,11 +257,11 @@ describe('a shard killed with SIGKILL mid-write', () => {
   it(
     'is rerun, and shards + merge then equal a clean run',
     async () => {
-      const raw = rawFolder('raw-kill');
+      const raw = rawFolderWithQuarantine('raw-kill');
       const clean = tmpDir('kill-clean');
       await whole(raw, clean);
       const data = tmpDir('kill');
-      await shard(raw, data, 0, 2);
+      await ingestShard(raw, data, 0, 2);
       expect(await shardCli(raw, data, '1/2', 3)).toBeNull(); // killed: no exit code
       const manifest = path.join(shardLakeDir(dataLayout(data), 1, 2), 'manifest.json');
       expect(fs.existsSync(manifest)).toBe(false);
