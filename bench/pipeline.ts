@@ -8,10 +8,11 @@
  *
  * Usage: npx tsx bench/pipeline.ts [--rows 1000000,10000000] [--seed 11] [--keep] [--raw-dir <dir>]
  *          [--work <dir>] [--duckdb-threads 2] [--duckdb-memory 4GB] [--no-duckdb] [--drop-duckdb-output]
- *          [--shards N [--parallel 2]] [--until <stage>] [--resume <work folder> --from <stage>]
+ *          [--shards N [--parallel 2] [--ingest-parts]] [--until <stage>] [--resume <work folder> --from <stage>]
  * --shards N runs ingest, features, build and evaluate as a cluster does (tools/run-sharded.js): N shard
  * processes, at most --parallel at once, then the stage's merge; the table adds their CPU and shows the
- * largest peak RSS of one process. Each finished stage is written into the doc and into
+ * largest peak RSS of one process. --ingest-parts runs ingest instead as one process that parses the
+ * CSV once and writes the N shards' lake (`ingest --parts N`), as a single machine would. Each finished stage is written into the doc and into
  * <work>/bench-results.json, so a long run (100M rows) can go on later from a stage with
  * --resume <work> --from <stage> (implies the same --rows, --shards, --parallel); --until <stage> stops
  * after that stage (use --keep to go on later).
@@ -55,6 +56,7 @@ const { values } = parseArgs({
     resume: { type: 'string' },
     from: { type: 'string' },
     until: { type: 'string' },
+    'ingest-parts': { type: 'boolean', default: false },
   },
 });
 
@@ -143,6 +145,8 @@ interface SizeResults {
   generated: string;
   shards: number;
   parallel: number;
+  /** Ingest ran as one process writing the N parts (`ingest --parts N`). */
+  ingestParts: boolean;
   stages: Record<string, StageResult>;
 }
 
@@ -208,13 +212,13 @@ function section(r: SizeResults): string {
         : `${ats[0]!.slice(0, 16).replace('T', ' ')} – ${ats.at(-1)!.slice(0, 16).replace('T', ' ')} UTC`;
   const how =
     r.shards > 1
-      ? `, ${['ingest', 'features', 'build', 'evaluate'].join(', ')} as ${r.shards} shard processes (at most ${r.parallel} at once) and a merge; seconds, CPU and rows in cover them all, peak RSS is the largest of one process`
+      ? `${r.ingestParts ? `, ingest as one process writing ${r.shards} parts` : ''}, ${(r.ingestParts ? ['features', 'build', 'evaluate'] : ['ingest', 'features', 'build', 'evaluate']).join(', ')} as ${r.shards} shard processes (at most ${r.parallel} at once) and a merge; seconds, CPU and rows in cover them all, peak RSS is the largest of one process`
       : '';
   const lines = [
     `### ${r.rows.toLocaleString('en-US')} generated rows (seed ${values.seed}, ${(r.csvBytes / 1e6).toFixed(0)} MB CSV, ${r.generated})`,
     '',
     `Measured ${when} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ` +
-      `by \`npx tsx bench/pipeline.ts --rows ${r.rows}${r.shards > 1 ? ` --shards ${r.shards} --parallel ${r.parallel}` : ''}\` (DuckDB ${values['duckdb-threads']} threads, memory_limit ${values['duckdb-memory']})${how}.`,
+      `by \`npx tsx bench/pipeline.ts --rows ${r.rows}${r.shards > 1 ? ` --shards ${r.shards} --parallel ${r.parallel}${r.ingestParts ? ' --ingest-parts' : ''}` : ''}\`${done.some((s) => r.stages[s]!.duck) ? ` (DuckDB ${values['duckdb-threads']} threads, memory_limit ${values['duckdb-memory']})` : ''}${how}.`,
     '',
     '| stage | engine | rows in | rows out | seconds (process) | rows in / s | CPU s | peak RSS (MB) | under 4 GB | same output as ours | load avg (1 min) before → after |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :---: | ---: |',
@@ -311,7 +315,15 @@ async function main(): Promise<void> {
     }
     const results: SizeResults = values.resume
       ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as SizeResults)
-      : { rows, csvBytes: fs.statSync(csv).size, generated, shards, parallel, stages: {} };
+      : {
+          rows,
+          csvBytes: fs.statSync(csv).size,
+          generated,
+          shards,
+          parallel,
+          ingestParts: values['ingest-parts'],
+          stages: {},
+        };
     if (results.rows !== rows || results.shards !== shards || results.parallel !== parallel)
       throw new Error(
         `${resultsFile} is a run of ${results.rows} rows, ${results.shards} shards, parallel ${results.parallel}: resume it with the same options`,
@@ -327,7 +339,9 @@ async function main(): Promise<void> {
       const seen = runsSoFar();
       const at = new Date().toISOString();
       const t0 = performance.now();
-      if (shards > 1 && SHARDED.has(stage)) await runSharded(stage, env, shards, parallel);
+      if (shards > 1 && stage === 'ingest' && values['ingest-parts'])
+        await runAsync(['packages/ingest/src/cli.ts', '--parts', String(shards)], env);
+      else if (shards > 1 && SHARDED.has(stage)) await runSharded(stage, env, shards, parallel);
       else await runAsync([`packages/${stage}/src/cli.ts`], env);
       const wall = (performance.now() - t0) / 1000;
       const ours = oursFrom(stage, readJsonl<StageRun>(layout.stageRuns).slice(seen), wall);

@@ -94,14 +94,14 @@ export const DATASETS = {
   lakeShards: {
     path: 'lake/shards',
     format: 'folder',
-    writer: 'ingest --shard i/N',
+    writer: 'ingest --shard i/N, ingest --parts N',
     readers: 'ingest (its next run, the merge)',
     description: 'One folder per shard, `<i>-of-<N>`, with that shard’s manifest and landing state.',
   },
   lakeShardManifest: {
     path: 'lake/shards/{shard}/manifest.json',
     format: 'json',
-    writer: 'ingest --shard i/N',
+    writer: 'ingest --shard i/N, ingest --parts N',
     readers: 'ingest (its next run, the merge)',
     schema: IngestManifestSchema,
     description: 'A shard’s lake manifest: its customers’ rows and parts only, and their k-anonymity groups.',
