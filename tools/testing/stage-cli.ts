@@ -54,3 +54,18 @@ export function temporaries(dir: string): string[] {
         .map((e) => e.name)
     : [];
 }
+
+/**
+ * The environment that makes a process (a stage CLI run by {@link runStageCli}) kill itself with SIGKILL
+ * instead of appending a line containing `text` to the file named `fileName`, through the preload
+ * tools/testing/kill-at-append.js.
+ *
+ * @example runStageCli('evaluate', [], { DATA_DIR: data, ...killAtAppend('audit.jsonl', '"action":"promote"') })
+ */
+export function killAtAppend(fileName: string, text: string): Record<string, string> {
+  const preload = `--require ${path.join(__dirname, 'kill-at-append.js')}`;
+  return {
+    NODE_OPTIONS: [process.env.NODE_OPTIONS, preload].filter(Boolean).join(' '),
+    BOLSILLO_KILL_AT_APPEND: `${fileName}:${text}`,
+  };
+}

@@ -308,6 +308,15 @@ export const DATASETS = {
     contract: 'AuditEntry (model)',
     description: 'Who changed which alias, when and why.',
   },
+  registryAliasMove: {
+    path: 'registry/.alias-move.json',
+    format: 'json',
+    writer: 'train, evaluate, monitor, API admin',
+    readers: 'the registry (readAudit, its next writer)',
+    contract: 'AuditEntry (model)',
+    description:
+      'The alias move in progress: its audit entry, written before aliases.json and removed once in the trail; a writer killed in between leaves it to the next writer, which completes it (or drops it: aliases.json not written).',
+  },
   registryModels: {
     path: 'registry/models',
     format: 'folder',

@@ -13,7 +13,7 @@ import {
   writeFileAtomic,
   type DataLayout,
 } from '@bolsillo/core';
-import { listVersions, promote, readAliases } from '@bolsillo/model';
+import { completeAliasMove, listVersions, promote, readAliases } from '@bolsillo/model';
 import {
   DecisionSchema,
   EvaluationMetricsSchema,
@@ -75,7 +75,8 @@ export function promotionTarget(verdict: Verdict, noPromote: boolean): string | 
  * Move the champion alias to what the gate serves (the candidate, or the strongest baseline when no
  * model beats it), unless `noPromote`. A failed promotion is recorded, not thrown: the report is
  * still written, and the caller fails afterwards. `done`: a run of this evaluation killed before its
- * report already moved the alias there (promotion-record.ts), so it is not moved, nor audited, again.
+ * report already moved the alias there (promotion-record.ts), so it is not moved again, and audited once
+ * (the registry completes a move whose audit entry the kill cut off).
  */
 export function promoteServed(
   registryDir: string,
@@ -85,6 +86,9 @@ export function promoteServed(
   log: (message: string) => void,
   done = false,
 ): Promotion {
+  // This run writes the registry: first the audit entry of an alias move a killed run left unrecorded
+  // (a run of this evaluation killed between aliases.json and the trail, resumed with `done`).
+  completeAliasMove(registryDir);
   let after = aliases;
   let promoted = false;
   let error: string | null = null;

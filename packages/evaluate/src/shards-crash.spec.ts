@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { dataLayout } from '@bolsillo/core';
 import { promote, readAliases, readAudit } from '@bolsillo/model';
-import { runStageCli, temporaries } from '@bolsillo/testing';
+import { auditTrail, killAtAppend, runStageCli, temporaries } from '@bolsillo/testing';
 import { evaluateShardDir } from './evaluate-shards';
 import { makeMasterRows, registerBaselines, registerLogistic, tempDataDir, writeMaster } from './fixtures.test-util';
 import { DEFAULT_PARAMS_FILE, runEvaluate } from './run';
@@ -37,6 +37,27 @@ function copyOf(dir: string, prefix: string): string {
   const copy = tempDataDir(prefix);
   fs.cpSync(dir, copy, { recursive: true });
   return copy;
+}
+
+/** The registry's audit trail without its timestamps. */
+const audit = (dir: string) => readAudit(dataLayout(dir).registry).map((e) => [e.action, e.version, e.after]);
+
+/**
+ * A champion and a candidate that beats it, and a clean run's data folder: the clean run compares the
+ * two and promotes the candidate.
+ */
+async function promotionScenario(paramsFile: string) {
+  const template = tempDataDir('evaluate-promotion-template-');
+  const master = makeMasterRows(20_000, 29);
+  writeMaster(template, master);
+  await registerBaselines(template, master);
+  const champion = await registerLogistic(template, -1, -1);
+  promote(dataLayout(template).registry, champion, 'test: the champion before the candidate');
+  const version = await registerLogistic(template, -3, -12);
+  const clean = copyOf(template, 'evaluate-promotion-clean-');
+  const cleanRun = await runEvaluate({ dataDir: clean, paramsFile, log: () => undefined });
+  expect([cleanRun.verdict.promoted, cleanRun.verdict.champion_before]).toEqual([true, champion]);
+  return { template, clean, version };
 }
 
 describe('evaluate shards killed with SIGKILL', () => {
@@ -101,17 +122,7 @@ describe('evaluate shards killed with SIGKILL', () => {
   ])(
     '%s killed after it moved the champion alias, before its report, then rerun: the clean verdict, one promotion',
     async (_what, step, shards) => {
-      const template = tempDataDir('evaluate-promotion-template-');
-      const master = makeMasterRows(20_000, 29);
-      writeMaster(template, master);
-      await registerBaselines(template, master);
-      // A champion before the candidate, which the candidate beats: the clean run compares the two and promotes.
-      const champion = await registerLogistic(template, -1, -1);
-      promote(dataLayout(template).registry, champion, 'test: the champion before the candidate');
-      const version = await registerLogistic(template, -3, -12);
-      const clean = copyOf(template, 'evaluate-promotion-clean-');
-      const cleanRun = await runEvaluate({ dataDir: clean, paramsFile, log: () => undefined });
-      expect([cleanRun.verdict.promoted, cleanRun.verdict.champion_before]).toEqual([true, champion]);
+      const { template, clean, version } = await promotionScenario(paramsFile);
 
       // The kill lands once the promotion is recorded (alias moved, audited), and must land before the report
       // folder is in place: on a loaded machine it may come too late, so the scenario is tried again (the
@@ -133,9 +144,30 @@ describe('evaluate shards killed with SIGKILL', () => {
       // The rerun compares the candidate with the champion the killed run saw, and does not promote again.
       expect(await cli([...step, ...args], env())).toBe(0);
       expect(outputs(data, version)).toEqual(outputs(clean, version));
-      const audit = (dir: string) => readAudit(dataLayout(dir).registry).map((e) => [e.action, e.version, e.after]);
       expect(audit(data)).toEqual(audit(clean));
       expect(fs.readdirSync(dataLayout(data).reports).filter((f) => f.startsWith('.'))).toEqual([]);
+    },
+    SLOW,
+  );
+
+  it(
+    'a whole run killed between moving the champion alias and auditing it, then rerun: the trail explains the aliases',
+    async () => {
+      const { template, clean, version } = await promotionScenario(paramsFile);
+      const data = copyOf(template, 'evaluate-unaudited-');
+      const registry = dataLayout(data).registry;
+      const env = { DATA_DIR: data, ...killAtAppend('audit.jsonl', '"action":"promote"') };
+      expect(await cli(['--params', paramsFile], env, undefined, null)).toBeNull();
+      // Killed with aliases.json written and the trail one entry short: the promotion's.
+      expect(readAliases(registry).champion).toBe(version);
+      const cleanTrail = auditTrail(dataLayout(clean).registry);
+      expect(auditTrail(registry)).toEqual(cleanTrail.slice(0, -1));
+      // Readers of the registry see the move whole already; the rerun writes its entry to the trail, once.
+      expect(audit(data)).toEqual(audit(clean));
+      expect(await cli(['--params', paramsFile], { DATA_DIR: data })).toBe(0);
+      expect(outputs(data, version)).toEqual(outputs(clean, version));
+      expect(auditTrail(registry)).toEqual(cleanTrail);
+      expect(fs.existsSync(dataLayout(data).registryAliasMove)).toBe(false);
     },
     SLOW,
   );

@@ -16,6 +16,7 @@ export {
   listVersions,
   readAliases,
   appendAudit,
+  completeAliasMove,
   readAudit,
   setAlias,
   promote,

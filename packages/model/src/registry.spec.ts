@@ -1,10 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { registryLayout } from '@bolsillo/core';
+import { auditTrail } from '@bolsillo/testing';
 import type { ModelCard } from '@bolsillo/schema';
 import { baselineArtifacts } from './artifacts';
 import { loadModel } from './load-model';
 import {
+  completeAliasMove,
   listVersions,
   modelDir,
   newVersionId,
@@ -127,4 +130,71 @@ describe('model registry', () => {
       `${decisionFile} is not a valid Decision: /value_matrix is required; /threshold must be a number (got "0.42")`,
     );
   });
+
+  it('cuts a torn last line of the trail before appending, so it never ends up mid-file', async () => {
+    const v1 = await register('2024-01-01T00:00:00Z', 0.1);
+    fs.appendFileSync(registryLayout(dir).registryAudit, '{"ts":"2024-');
+    expect(readAudit(dir).map((e) => e.action)).toEqual(['register']);
+    promote(dir, v1, 'first');
+    expect(readAudit(dir).map((e) => e.action)).toEqual(['register', 'promote']);
+  });
+
+  // A writer stopped at each point of an alias move (the fs call there throws, leaving the files as a
+  // SIGKILL would; the SIGKILL itself: evaluate's shards-crash.spec.ts), then the next write: trail and
+  // aliases equal a registry's where the move ran whole, or never started.
+  describe.each<[MovePoint, boolean]>([
+    ['before aliases.json', false],
+    ['between aliases.json and the trail', true],
+    ['after the trail', true],
+  ])('a promotion stopped %s', (point, happened) => {
+    afterEach(() => jest.restoreAllMocks());
+
+    it(happened ? 'happened: readers see it audited, the next write audits it once' : 'never happened', async () => {
+      const v1 = await register('2024-01-01T00:00:00Z', 0.1);
+      const v2 = await register('2024-02-01T00:00:00Z', 0.2);
+      promote(dir, v1, 'first');
+      const stopped = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-stopped-'));
+      fs.cpSync(dir, stopped, { recursive: true });
+      if (happened) promote(dir, v2, 'better');
+      setAlias(dir, 'challenger', v1, 'next');
+
+      stopAt(point);
+      expect(() => promote(stopped, v2, 'better')).toThrow(`stopped ${point}`);
+      jest.restoreAllMocks();
+      const aliases = readAliases(stopped);
+      expect(aliases.champion).toBe(happened ? v2 : v1);
+      // What readers see already: the trail's last entry is the move aliases.json shows.
+      expect(readAudit(stopped).at(-1)).toMatchObject({
+        action: 'promote',
+        ts: aliases.updated_at,
+        after: { champion: aliases.champion, challenger: aliases.challenger, previous: aliases.previous },
+      });
+      setAlias(stopped, 'challenger', v1, 'next');
+      expect(auditTrail(stopped)).toEqual(auditTrail(dir));
+      expect(readAudit(stopped).length).toBe(auditTrail(dir).length);
+      const { updated_at: _stopped, ...after } = readAliases(stopped);
+      const { updated_at: _clean, ...clean } = readAliases(dir);
+      expect(after).toEqual(clean);
+      expect(fs.existsSync(registryLayout(stopped).registryAliasMove)).toBe(false);
+      expect(completeAliasMove(stopped)).toBeNull();
+      fs.rmSync(stopped, { recursive: true, force: true });
+    });
+  });
 });
+
+type MovePoint = 'before aliases.json' | 'between aliases.json and the trail' | 'after the trail';
+
+/** Make the fs call at `point` of an alias move throw, leaving the registry's files as a SIGKILL there would. */
+function stopAt(point: MovePoint): void {
+  const stop = (name: 'renameSync' | 'appendFileSync' | 'rmSync', at: (args: unknown[]) => boolean) => {
+    const real = fs[name] as (...args: unknown[]) => unknown;
+    jest.spyOn(fs, name).mockImplementation(((...args: unknown[]) => {
+      if (at(args)) throw new Error(`stopped ${point}`);
+      return real.apply(fs, args);
+    }) as never);
+  };
+  const named = (file: string) => (arg: unknown) => path.basename(String(arg)) === file;
+  if (point === 'before aliases.json') stop('renameSync', (args) => named('aliases.json')(args[1]));
+  else if (point === 'after the trail') stop('rmSync', (args) => named('.alias-move.json')(args[0]));
+  else stop('appendFileSync', (args) => named('audit.jsonl')(args[0]));
+}

@@ -1,3 +1,17 @@
+/**
+ * The model registry: versions under `registry/models/<version>/`, the aliases in `aliases.json` (one
+ * file renamed into place) and the audit trail `audit.jsonl`, which explains every alias value.
+ *
+ * An alias move and its audit entry are all or nothing across SIGKILL. The entry is written first, whole
+ * and atomically, as the move in progress (`registry/.alias-move.json`); then aliases.json; then the
+ * entry is appended to the trail and the move file removed. A writer killed in between leaves the move:
+ * - aliases.json not written (its `updated_at` is not the entry's `ts`): the move never happened, and
+ *   the next writer drops it;
+ * - aliases.json written: the move happened; `readAudit` lists its entry at once, and the next writer
+ *   ({@link completeAliasMove}) appends it unless the trail already has it (killed after the append).
+ * aliases.json and audit.jsonl keep their formats: a reader that knows nothing of the move file still
+ * reads both (a raw reader of the trail misses the entry only until the next registry write).
+ */
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -13,6 +27,7 @@ import {
 import {
   appendJsonl,
   readContract,
+  readJson,
   readJsonl,
   registryLayout,
   writeContract,
@@ -93,14 +108,78 @@ export function readAliases(registryDir: string): Aliases {
   });
 }
 
-/** Append one entry to `registry/audit.jsonl` (`ts` defaults to now). */
-export function appendAudit(registryDir: string, entry: Omit<AuditEntry, 'ts'> & { ts?: string }): void {
-  appendJsonl(registryLayout(registryDir).registryAudit, [{ ts: entry.ts ?? new Date().toISOString(), ...entry }]);
+const pick = (a: Aliases) => ({ champion: a.champion, challenger: a.challenger, previous: a.previous });
+
+/** The alias move a writer started and has not finished: its audit entry, or null. */
+function moveInProgress(registryDir: string): AuditEntry | null {
+  return readJson<AuditEntry | null>(registryLayout(registryDir).registryAliasMove, null);
 }
 
-/** The audit trail, oldest first. */
+/** Whether aliases.json is what `move` wrote: its time and its aliases. */
+function applied(move: AuditEntry, aliases: Aliases): boolean {
+  return aliases.updated_at === move.ts && ALIAS_NAMES.every((n) => aliases[n] === move.after?.[n]);
+}
+
+/** Whether the trail already holds `move`'s entry (a writer killed after the append, before removing the move). */
+function recorded(move: AuditEntry, entries: readonly AuditEntry[]): boolean {
+  const line = JSON.stringify(move);
+  return entries.some((e) => JSON.stringify(e) === line);
+}
+
+/**
+ * Cut a torn last line (a writer killed mid-append) before appending: left in place, it would end up in
+ * the middle of the trail, where it can no longer be told from corruption.
+ */
+function cutTornTail(file: string): void {
+  if (!fs.existsSync(file)) return;
+  const fd = fs.openSync(file, 'r+');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const last = Buffer.alloc(1);
+    if (size === 0 || (fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a)) return;
+    fs.ftruncateSync(fd, fs.readFileSync(fd).lastIndexOf(0x0a) + 1);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function appendEntry(registryDir: string, entry: AuditEntry): void {
+  const file = registryLayout(registryDir).registryAudit;
+  cutTornTail(file);
+  appendJsonl(file, [entry]);
+}
+
+/**
+ * Finish the alias move a killed writer left: append its audit entry when aliases.json holds it and the
+ * trail does not, drop it when aliases.json was never written. Every registry write calls it first, and
+ * so does a stage that writes the registry (evaluate's promotion, a monitor run) when it starts, so the
+ * trail explains aliases.json again. Returns the move it completed, or null.
+ */
+export function completeAliasMove(registryDir: string): AuditEntry | null {
+  const layout = registryLayout(registryDir);
+  const move = moveInProgress(registryDir);
+  if (!move) return null;
+  const done = applied(move, readAliases(registryDir));
+  if (done && !recorded(move, readJsonl<AuditEntry>(layout.registryAudit))) appendEntry(registryDir, move);
+  fs.rmSync(layout.registryAliasMove, { force: true });
+  return done ? move : null;
+}
+
+/** Append one entry to `registry/audit.jsonl` (`ts` defaults to now), after any move a killed writer left. */
+export function appendAudit(registryDir: string, entry: Omit<AuditEntry, 'ts'> & { ts?: string }): void {
+  completeAliasMove(registryDir);
+  appendEntry(registryDir, { ts: entry.ts ?? new Date().toISOString(), ...entry } as AuditEntry);
+}
+
+/**
+ * The audit trail, oldest first, with the entry of an alias move that aliases.json shows and a killed
+ * writer did not get to append: the trail always explains aliases.json.
+ */
 export function readAudit(registryDir: string): AuditEntry[] {
-  return readJsonl<AuditEntry>(registryLayout(registryDir).registryAudit);
+  // The move before the trail: a move completed in between is then in the trail, and not listed twice.
+  const move = moveInProgress(registryDir);
+  const entries = readJsonl<AuditEntry>(registryLayout(registryDir).registryAudit);
+  return move && applied(move, readAliases(registryDir)) && !recorded(move, entries) ? [...entries, move] : entries;
 }
 
 function requireVersion(registryDir: string, version: string): void {
@@ -120,12 +199,17 @@ function writeAliases(
   reason: string,
   extra: Record<string, unknown> = {},
 ): Aliases {
+  const layout = registryLayout(registryDir);
+  completeAliasMove(registryDir);
   const ts = new Date().toISOString();
   const aliases: Aliases = { ...next, updated_at: ts };
-  // One file, renamed into place: readers see the old aliases or the new, never a mix.
-  writeContract(registryLayout(registryDir).registryAliases, AliasesSchema, aliases);
-  const pick = (a: Aliases) => ({ champion: a.champion, challenger: a.challenger, previous: a.previous });
-  appendAudit(registryDir, { ts, action, reason, before: pick(before), after: pick(aliases), ...extra });
+  const entry: AuditEntry = { ts, action, reason, before: pick(before), after: pick(aliases), ...extra };
+  // The entry first, then aliases.json (one file renamed into place: the old aliases or the new, never a
+  // mix), then the trail: a kill anywhere leaves a move the next writer completes or drops.
+  writeJsonAtomic(layout.registryAliasMove, entry);
+  writeContract(layout.registryAliases, AliasesSchema, aliases);
+  appendEntry(registryDir, entry);
+  fs.rmSync(layout.registryAliasMove, { force: true });
   return aliases;
 }
 

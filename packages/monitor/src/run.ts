@@ -13,7 +13,7 @@ import {
   readJson,
   writeJsonAtomic,
 } from '@bolsillo/core';
-import { readAliases } from '@bolsillo/model';
+import { completeAliasMove, readAliases } from '@bolsillo/model';
 import { IngestManifestSchema, StageRunSchema } from '@bolsillo/schema';
 import { executeAction } from './actions';
 import { computeCosts } from './costs';
@@ -79,6 +79,8 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   );
   const drift = windowDrift(reference, window, params);
 
+  // A run that may act writes the registry: first the audit entry of a move a killed run left unrecorded.
+  if (!opts.dryRun) completeAliasMove(layout.registry);
   // Labelled outcomes: feedback joined to the prediction log, and window snapshots whose label matured.
   const aliases = readAliases(layout.registry);
   const served = await loadServed(layout.registry, aliases, log);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { appendJsonl, dataLayout, readContract, readJsonl } from '@bolsillo/core';
 import { readAliases, readAudit, setAlias } from '@bolsillo/model';
 import { MasterLatestSchema, type FeatureRow, type PredictionLogEntry } from '@bolsillo/schema';
+import { auditTrail, killAtAppend, runStageCli } from '@bolsillo/testing';
 import { renderMonitoringPage } from './page';
 import type { ActionRecord } from './actions';
 import type { MonitorSummary } from './monitor-outputs';
@@ -270,4 +271,26 @@ describe('monitor scenarios on generated data', () => {
     expect(s.alarms.actions.map((a) => [a.action, a.status, a.version])).toEqual([['promote', 'executed', good]]);
     expect(readAliases(path.join(dir, 'registry'))).toMatchObject({ champion: good, previous: poor, challenger: null });
   });
+
+  it('a promotion killed (SIGKILL) between the aliases and the audit trail is audited by the next run', async () => {
+    const dir = setUp('promote-killed', base);
+    const registry = path.join(dir, 'registry');
+    const poor = await registerRule(dir, '20200101T000000Z-cccccc', RULES.poor, 0.3);
+    const good = await registerRule(dir, '20200201T000000Z-dddddd', RULES.good, 0.8);
+    promoteVersion(dir, poor);
+    setAlias(registry, 'challenger', good, 'test setup');
+    const clean = tempDataDir('promote-clean');
+    fs.cpSync(dir, clean, { recursive: true });
+    // A clean run promotes the challenger; on this fixture the next run finds it below its evaluation and rolls back.
+    for (const _run of [1, 2]) expect(await runStageCli('monitor', [], { DATA_DIR: clean })).toBe(0);
+    const cleanTrail = auditTrail(path.join(clean, 'registry'));
+    expect(cleanTrail.map((line) => /"action":"(\w+)"/.exec(line)![1]).slice(-2)).toEqual(['promote', 'rollback']);
+    const killed = { DATA_DIR: dir, ...killAtAppend('audit.jsonl', '"action":"promote"') };
+    expect(await runStageCli('monitor', [], killed, undefined, null)).toBeNull();
+    expect(readAliases(registry)).toMatchObject({ champion: good, previous: poor, challenger: null });
+    expect(auditTrail(registry)).toEqual(cleanTrail.slice(0, -2));
+    // The next run audits the promotion before its own rollback: the clean runs' trail.
+    expect(await runStageCli('monitor', [], { DATA_DIR: dir })).toBe(0);
+    expect(auditTrail(registry)).toEqual(cleanTrail);
+  }, 120_000);
 });
