@@ -333,7 +333,7 @@ async function main(): Promise<void> {
       fs.existsSync(layout.stageRuns) ? readJsonl<StageRun>(layout.stageRuns).length : 0;
     for (const stage of STAGES.slice(STAGES.indexOf(from as Stage), STAGES.indexOf(until as Stage) + 1)) {
       console.error(
-        `[bench] ${stage} on ${rows} rows${shards > 1 && SHARDED.has(stage) ? ` in ${shards} shards` : ''}`,
+        `[bench] ${stage} on ${rows} rows${shards > 1 && SHARDED.has(stage) ? (stage === 'ingest' && values['ingest-parts'] ? ` in ${shards} parts` : ` in ${shards} shards`) : ''}`,
       );
       let before = os.loadavg()[0]!;
       const seen = runsSoFar();
