@@ -1,4 +1,5 @@
 import { arrowSchemaFor, TransactionSchema, TRANSACTION_COLUMNS, type Transaction } from '@bolsillo/schema';
+import type { PartitionPart } from './columnar-table';
 import type { ColumnarBucket, ColumnarParsedFile } from './parse-fast';
 
 /** What the manifest remembers about one source file. */
@@ -100,25 +101,21 @@ export function affectedDates(
 
 /**
  * The rows of one partition after the run: the existing rows of files that stay, plus the new rows of
- * the parsed files, ordered by (source_file, source_line) so the content is the same however the lake
+ * the parsed files (`parts`, see {@link SpillStore.partitionParts}), ordered by (source_file, source_line) so the content is the same however the lake
  * was built (incrementally or by backfill). Pure; returns columns ready for the Arrow schema.
  */
 export function mergePartition(
   date: string,
   existing: readonly Transaction[],
   dropFiles: ReadonlySet<string>,
-  parsed: readonly ColumnarParsedFile[],
-  spilled: readonly Transaction[] = [],
+  parts: readonly PartitionPart[],
 ): Record<string, unknown[]> {
   const cols: Record<string, unknown[]> = Object.fromEntries(TRANSACTION_COLUMNS.map((c) => [c, []]));
   const push = (row: Transaction) => {
     for (const c of TRANSACTION_COLUMNS) cols[c]!.push(row[c]);
   };
   for (const row of existing) if (!dropFiles.has(row.source_file)) push(row);
-  for (const row of spilled) push(row);
-  for (const p of parsed) {
-    for (const b of p.buckets.get(date) ?? []) appendBucket(cols, b, p, date);
-  }
+  for (const { parsed, bucket } of parts) appendBucket(cols, bucket, parsed, date);
   const files = cols.source_file as string[];
   const lines = cols.source_line as number[];
   const n = lines.length;

@@ -9,6 +9,7 @@ import {
   parseRangeColumnar,
   readChunks,
   type ColumnarParsedFile,
+  type ColumnarSpillSink,
   type RangeResult,
 } from './parse-fast';
 
@@ -62,6 +63,8 @@ export class RangeMerger {
   private readonly hashes: Float64Array[] = [];
   private lines = 0;
   private ranges = 0;
+  // Valid rows merged since the last spill.
+  private held = 0;
   private headerSeen = false;
   private mixed = false;
 
@@ -84,6 +87,7 @@ export class RangeMerger {
     out.bytes += p.bytes;
     out.rowsIn += p.rowsIn;
     out.rowsOut += p.rowsOut;
+    this.held += p.rowsOut;
     out.nullAmounts += p.nullAmounts;
     out.emptyMerchantCity += p.emptyMerchantCity;
     out.emptyMerchantCountry += p.emptyMerchantCountry;
@@ -121,6 +125,14 @@ export class RangeMerger {
       else out.buckets.set(date, [...parts]);
     }
     p.buckets.clear();
+  }
+
+  /** Hand the merged rows to `sink` once it holds `sink.maxRows` of them (counts and dictionaries stay). */
+  spillIfFull(sink: ColumnarSpillSink): void {
+    if (this.held < sink.maxRows) return;
+    sink.write(this.out);
+    this.out.buckets.clear();
+    this.held = 0;
   }
 
   /**
@@ -165,17 +177,20 @@ export interface ParallelOptions {
   /** Ranges to split the file into (more ranges than threads balance uneven progress). */
   readonly ranges: number;
   readonly chunkBytes: number;
-  /** Give up (return null) once more valid rows than this are held: the caller then parses with spilling. */
+  /** Without `spill`: give up (return null) once more valid rows than this are held. */
   readonly maxRows: number;
+  /** Where merged rows go once `spill.maxRows` are held (bounded memory), as the one-pass parse spills. */
+  readonly spill?: ColumnarSpillSink;
   readonly onProgress?: (bytes: number, rows: number) => void;
 }
 
 /**
  * Parse one file on several threads: the file is cut into ranges of whole lines ({@link splitRanges}),
  * the main thread and `workers` worker threads take ranges in turn, and a {@link RangeMerger} joins the
- * results in order as they come, which equal the one-pass {@link parseFileColumnar} result (tested). Returns null when the
- * one-pass parse must decide instead: any range failed (the one-pass parse then raises the exact error
- * with its line numbers), the ranges disagree on the encoding, or the rows outgrow `maxRows`.
+ * results in order as they come, which equal the one-pass {@link parseFileColumnar} result (tested), merged
+ * rows spilled as they outgrow `spill.maxRows`. Returns null when the one-pass parse must decide instead: any
+ * range failed (the one-pass parse then raises the exact error with its line numbers), the ranges disagree
+ * on the encoding, or (without `spill`) the rows outgrow `maxRows`.
  */
 export async function parseFileParallel(
   filePath: string,
@@ -207,11 +222,12 @@ export async function parseFileParallel(
     for (let w = waiting[merged]; w !== undefined && !failed; w = waiting[merged]) {
       waiting[merged++] = undefined;
       merger.add(w);
+      if (options.spill) merger.spillIfFull(options.spill);
     }
     bytesDone += r.parsed.bytes;
     rowsDone += r.parsed.rowsIn;
     held += r.parsed.rowsOut;
-    if (held > options.maxRows) failed = true;
+    if (!options.spill && held > options.maxRows) failed = true;
     options.onProgress?.(bytesDone, rowsDone);
   };
   const run = async (parse: (range: ByteRange, header: boolean) => Promise<RangeResult>) => {

@@ -2,109 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { createProgress } from '@bolsillo/core';
-import { tableToIPC } from 'apache-arrow';
-import { buildTable } from './arrow-build';
 import { IngestError } from './dialect';
 import type { RejectedFile } from './ingest-plan';
-import { LAKE_SCHEMA, bucketColumns } from './lake';
 import type { IngestParams } from './params';
-import { parseFileColumnar, readChunks, type ColumnarParsedFile, type ColumnarSpillSink } from './parse-fast';
+import { parseFileColumnar, readChunks, type ColumnarParsedFile } from './parse-fast';
 import { parseFileParallel } from './parse-ranges';
 import type { ShardRowFilter } from './shard-rows';
+import type { SpillTarget } from './spill-store';
 
 // Target size of a byte range of a large file parsed on several threads.
 const RANGE_BYTES = 32 << 20;
-
-/** Where a parse spills rows beyond `spill_rows`: one {@link SpillStore}, or one per part (`ingest --parts N`). */
-export interface SpillTarget {
-  /** A sink for one file's parse: every spilled file is recorded in `written` ([date, file]) too. */
-  sink(maxRows: number, written: [string, string][], shardRows?: ShardRowFilter): ColumnarSpillSink;
-  withdraw(spills: readonly [string, string][]): void;
-}
-
-/**
- * Rows spilled to temporary Arrow IPC files while a large file is parsed (bounded memory), by date. The
- * folder is removed at the end of the run, or by `cleanTemporaries` after a crash (its name says so).
- */
-export class SpillStore implements SpillTarget {
-  private readonly byDate = new Map<string, string[]>();
-  private seq = 0;
-
-  /** `utf8Cache`: encoded strings shared with the run's other table builds. */
-  constructor(
-    readonly dir: string,
-    private readonly utf8Cache: Map<string, Uint8Array>,
-  ) {}
-
-  /** A shard keeps only its customers' rows (`shardRows`) before they are spilled. */
-  sink(maxRows: number, written: [string, string][], shardRows?: ShardRowFilter): ColumnarSpillSink {
-    return {
-      maxRows,
-      write: (partial) => {
-        shardRows?.restrict(partial);
-        this.write(partial, written);
-      },
-    };
-  }
-
-  /** Spill the buckets of a parse's partial result, one file per date bucket, recorded in `written`. */
-  write(partial: ColumnarParsedFile, written: [string, string][]): void {
-    for (const [date, parts] of partial.buckets) {
-      for (const b of parts) {
-        const target = path.join(this.dir, `${date}-${this.seq++}.arrow`);
-        fs.mkdirSync(this.dir, { recursive: true });
-        fs.writeFileSync(
-          target,
-          tableToIPC(buildTable(LAKE_SCHEMA, bucketColumns(b, partial, date), this.utf8Cache), 'file'),
-        );
-        this.byDate.set(date, [...(this.files(date) ?? []), target]);
-        written.push([date, target]);
-      }
-    }
-  }
-
-  /** The spill files of `date`, in the order written (undefined when none). */
-  files(date: string): readonly string[] | undefined {
-    return this.byDate.get(date);
-  }
-
-  withdraw(spills: readonly [string, string][]): void {
-    for (const [date, target] of spills) {
-      this.byDate.set(
-        date,
-        (this.byDate.get(date) ?? []).filter((s) => s !== target),
-      );
-      fs.rmSync(target, { force: true });
-    }
-  }
-
-  /** Delete the spill folder. */
-  remove(): void {
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/**
- * One spill store per part, for one process writing every part (`ingest --parts N`): each spilled partial
- * result is split by customer, part i's rows into store i, as shard i's run would spill them.
- */
-export class PartSpills implements SpillTarget {
-  constructor(
-    readonly stores: readonly SpillStore[],
-    private readonly parts: readonly ShardRowFilter[],
-  ) {}
-
-  sink(maxRows: number, written: [string, string][]): ColumnarSpillSink {
-    return {
-      maxRows,
-      write: (partial) => this.parts.forEach((part, i) => this.stores[i]!.write(part.restricted(partial), written)),
-    };
-  }
-
-  withdraw(spills: readonly [string, string][]): void {
-    for (const s of this.stores) s.withdraw(spills);
-  }
-}
 
 /** What {@link parseSources} needs besides the file names. */
 export interface ParseSourcesOptions {
@@ -141,14 +48,13 @@ export async function parseSources(
   const parsed: ColumnarParsedFile[] = [];
   const rejected: Record<string, RejectedFile> = {};
   for (const f of files) {
-    const fileSpills: [string, string][] = [];
     try {
-      const p = await parseSource(f, fileSpills, options);
+      const p = await parseSource(f, options);
       options.shardRows?.finish(p);
       parsed.push(p);
     } catch (error) {
       if (!(error instanceof IngestError) || policy === 'fail') throw error;
-      options.spills.withdraw(fileSpills);
+      options.spills.withdraw(f);
       rejected[f] = { sha256: hashes[f]!, reason: error.message };
       options.log(`WARNING: ${f} quarantined, not ingested: ${error.message}`);
     }
@@ -164,49 +70,43 @@ export async function parseSources(
 }
 
 /**
- * Parse one file. Large files: byte ranges parsed on every core; anything the ranges cannot settle exactly
- * (an error, mixed encodings, rows beyond spill_rows) is left to the one-pass parse, which decides and
- * spills rows beyond `spill_rows`.
+ * Parse one file. Large files: byte ranges parsed on every core, merged in order and spilled beyond
+ * `spill_rows`; anything the ranges cannot settle exactly (an error, mixed encodings) is left to the
+ * one-pass parse, which decides (and spills likewise), after the ranges' spilled rows are withdrawn.
  */
-async function parseSource(
-  f: string,
-  fileSpills: [string, string][],
-  options: ParseSourcesOptions,
-): Promise<ColumnarParsedFile> {
+async function parseSource(f: string, options: ParseSourcesOptions): Promise<ColumnarParsedFile> {
   const { params, workers, log } = options;
   const file = path.join(options.rawDir, f);
   const size = fs.statSync(file).size;
-  const progress = createProgress(`ingest ${f}`, { total: size, unit: 'bytes', write: log });
+  let progress = createProgress(`ingest ${f}`, { total: size, unit: 'bytes', write: log });
   let last = 0;
   const parseParams = { secret: options.secret, minAge: params.min_age, maxAge: params.max_age };
   const onProgress = (bytes: number, rows: number) => {
     progress.tick(bytes - last, `${rows} rows`);
     last = bytes;
   };
+  const spill = () => options.spills.sink(params.spill_rows, options.shardRows);
   const threads = 1 + Math.min(options.parseWorkers, workers.length);
   const ranges = rangeCount(size, threads, params.chunk_bytes);
-  const fast =
-    threads > 1 && ranges >= 2
-      ? await parseFileParallel(file, f, parseParams, {
-          workers: workers.slice(0, threads - 1),
-          ranges,
-          chunkBytes: params.chunk_bytes,
-          maxRows: params.spill_rows - 1,
-          onProgress,
-        })
-      : null;
-  if (fast) {
-    progress.done(`${fast.rowsIn} rows (${ranges} ranges, ${threads} threads)`);
-    return fast;
+  if (threads > 1 && ranges >= 2) {
+    const fast = await parseFileParallel(file, f, parseParams, {
+      workers: workers.slice(0, threads - 1),
+      ranges,
+      chunkBytes: params.chunk_bytes,
+      maxRows: params.spill_rows - 1,
+      spill: spill(),
+      onProgress,
+    });
+    if (fast) {
+      progress.done(`${fast.rowsIn} rows (${ranges} ranges, ${threads} threads)`);
+      return fast;
+    }
+    options.spills.withdraw(f);
+    log(`ingest ${f}: the byte ranges cannot settle this file; parsing it again in one pass`);
+    progress = createProgress(`ingest ${f} (one pass)`, { total: size, unit: 'bytes', write: log });
+    last = 0;
   }
-  last = 0;
-  const p = await parseFileColumnar(
-    f,
-    readChunks(file, params.chunk_bytes),
-    parseParams,
-    onProgress,
-    options.spills.sink(params.spill_rows, fileSpills, options.shardRows),
-  );
+  const p = await parseFileColumnar(f, readChunks(file, params.chunk_bytes), parseParams, onProgress, spill());
   progress.done(`${p.rowsIn} rows`);
   return p;
 }

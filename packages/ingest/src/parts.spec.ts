@@ -93,10 +93,12 @@ describe('ingest --parts N: the lake of N shards + merge from one parse', () => 
       const raw = rawFolderWithQuarantine('raw');
       const seed = tmpDir('seed');
       await inParts(raw, seed, 1);
-      // Byte ranges on a worker thread (small reads make the small files "large"), then one pass that spills.
+      // Byte ranges on a worker thread (small reads make the small files "large"), one pass that spills,
+      // then byte ranges that spill.
       const ranges = paramsWith('ranges', { chunk_bytes: 4096, parse_workers: 1 });
       const spills = paramsWith('spills', { spill_rows: 300, parse_workers: 0 });
-      for (const paramsFile of [ranges, spills]) {
+      const rangeSpills = paramsWith('range-spills', { chunk_bytes: 4096, parse_workers: 1, spill_rows: 300 });
+      for (const paramsFile of [ranges, spills, rangeSpills]) {
         const parts = tmpDir('parts');
         const shards = tmpDir('shards');
         land([parts, shards], seed);

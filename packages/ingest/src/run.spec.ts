@@ -312,21 +312,31 @@ describe('runIngest on generated drops', () => {
 });
 
 describe('bounded memory', () => {
-  it('spilling buffered rows to disk gives the same lake as holding them in memory', async () => {
+  it.each([
+    ['one pass', { spill_rows: 70, parse_workers: 0 }],
+    ['byte ranges on a worker thread', { spill_rows: 250, parse_workers: 1, chunk_bytes: 4096 }],
+  ])('spilling buffered rows to disk (%s) gives the same lake as holding them in memory', async (how, tuning) => {
     const raw = tmpDir('raw');
     writeGenerated(raw, 'spill.csv', { rows: 1200, seed: 31, start: '2020-01-01', end: '2020-01-06' });
     const params = path.join(tmpDir('params'), 'params.json');
     fs.writeFileSync(
       params,
-      JSON.stringify({ ...JSON.parse(fs.readFileSync(DEFAULT_PARAMS_FILE, 'utf8')), spill_rows: 100 }),
+      JSON.stringify({ ...JSON.parse(fs.readFileSync(DEFAULT_PARAMS_FILE, 'utf8')), ...tuning }),
     );
     const spilled = tmpDir('spilled');
     const held = tmpDir('held');
     const env = { BOLSILLO_PSEUDONYM_SECRET: TEST_SECRET };
-    const a = await runIngest({ rawDir: raw, dataDir: spilled, paramsFile: params, env, log: () => undefined });
+    const lines: string[] = [];
+    const a = await runIngest({ rawDir: raw, dataDir: spilled, paramsFile: params, env, log: (m) => lines.push(m) });
     const b = await runIngest({ rawDir: raw, dataDir: held, env, log: () => undefined });
+    expect(lines.some((m) => / ranges, 2 threads\)/.test(m))).toBe(how !== 'one pass');
     expect(a.summary).toEqual(b.summary);
     expect(readManifest(spilled)).toEqual(readManifest(held));
     expect(walk(spilled).filter((f) => path.relative(spilled, f).includes('.spill'))).toEqual([]);
+    // A new file then merges with existing partitions and its own spilled rows: still the same lake.
+    writeGenerated(raw, 'spill2.csv', { rows: 600, seed: 32, start: '2020-01-04', end: '2020-01-08' });
+    await runIngest({ rawDir: raw, dataDir: spilled, paramsFile: params, env, log: () => undefined });
+    await runIngest({ rawDir: raw, dataDir: held, env, log: () => undefined });
+    expect(readManifest(spilled)).toEqual(readManifest(held));
   });
 });

@@ -23,7 +23,8 @@ import { kAnonymityGroups, type QuasiIdentifiers } from './parse-file';
 import { ShardRowFilter } from './shard-rows';
 import { EMPTY_MANIFEST, affectedDates, type IngestManifest } from './lake';
 import { DEFAULT_K_ANONYMITY, DEFAULT_PARAMS_FILE, IngestParamsSchema } from './params';
-import { PartSpills, SpillStore, parseSources } from './parse-sources';
+import { parseSources } from './parse-sources';
+import { PartSpills, SpillStore } from './spill-store';
 import { removeStalePartitions, writePartitions } from './write-partitions';
 
 /** Inputs of {@link runIngest}. */
@@ -87,6 +88,8 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
       ? !manifestFiles.every((f) => fs.existsSync(f)) || !recorded.every((m) => sameSources(m, recorded[0]!))
       : (recorded[0]!.shards ?? 1) !== 1;
   const backfill = options.backfill === true || rebuild;
+  // A first sharded run rebuilds too, but there was no lake to speak of.
+  const fresh = ![layout.ingestManifest, ...manifestFiles].some((f) => fs.existsSync(f));
   const manifests = recorded.map((m) => (rebuild ? EMPTY_MANIFEST : m));
   const manifest = manifests[0]!;
   const plan = planRun(hashes, manifest, backfill);
@@ -94,7 +97,7 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
     log(`WARNING: ${f} stays quarantined (unchanged since rejected): ${r.reason}`);
   if (isNothingToDo(plan)) return nothingToDo(plan, manifest, log);
   log(
-    `plan: parse ${plan.parse.join(', ') || '-'}; drop ${plan.drop.join(', ') || '-'}; unchanged ${plan.unchanged.length}${backfill ? ` (backfill${rebuild ? ': the lake was written by another shard count' : ''})` : ''}${parts ? `; ${parts} parts from one parse` : ''}`,
+    `plan: parse ${plan.parse.join(', ') || '-'}; drop ${plan.drop.join(', ') || '-'}; unchanged ${plan.unchanged.length}${fresh ? ' (first run)' : backfill ? ` (backfill${rebuild ? ': the lake was written by another shard count' : ''})` : ''}${parts ? `; ${parts} parts from one parse` : ''}`,
   );
   const secret = resolveSecret(options.env ?? process.env, log);
   // The lake's secret is checked against the lake manifest too: a first shard run must not re-key a lake.
@@ -108,7 +111,7 @@ export async function runIngest(options: RunIngestOptions): Promise<StageResult>
     manifestFile: manifestFiles[k]!,
     manifest: manifests[k]!,
     rows: index === undefined ? undefined : new ShardRowFilter(index, count),
-    spills: new SpillStore(spillDir(layout, index), utf8Cache),
+    spills: new SpillStore(spillDir(layout, index)),
   }));
   // Worker threads, started once for both phases: range parsing of large files, then Parquet encoding.
   const parseWorkers = params.parse_workers ?? Math.max(0, os.availableParallelism() - 1);

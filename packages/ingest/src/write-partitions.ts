@@ -3,14 +3,14 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { createProgress, partitionDir, readParquetFile, rowsFromTable, sha256, shardPartName } from '@bolsillo/core';
 import type { Transaction } from '@bolsillo/schema';
-import { tableFromIPC, type Table } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
 import { buildTable } from './arrow-build';
 import { columnarTable } from './columnar-table';
 import { ConcurrentAtomicWriter } from './durable-write';
 import { LAKE_SCHEMA, mergePartition } from './lake';
 import { ParquetPool } from './parquet-pool';
 import type { ColumnarParsedFile } from './parse-fast';
-import type { SpillStore } from './parse-sources';
+import type { SpillStore } from './spill-store';
 
 /** A lake partition as the manifest records it. */
 export interface PartitionEntry {
@@ -91,28 +91,16 @@ export async function writePartitions(
 }
 
 /**
- * The rows of one partition after the run. The common case (a backfill, or a new day's file) goes from
- * typed columns straight to Arrow: files are parsed in name order and rows appended in line order, so the
- * parts are already sorted. A partition that already exists or has spilled rows is merged row-wise
- * ({@link mergePartition}).
+ * The rows of one partition after the run: each parsed file's spilled and held rows (see
+ * {@link SpillStore.partitionParts}). The common case (a backfill, or a new day's file) goes from typed
+ * columns straight to Arrow: files are parsed in name order and rows appended in line order, so the parts
+ * are already sorted. A partition that already exists is merged with its rows ({@link mergePartition}).
  */
 function partitionTable(date: string, file: string, options: WritePartitionsOptions): Table {
-  const hasExisting = !options.backfill && fs.existsSync(file);
-  const spilled = options.spills.files(date);
-  if (!hasExisting && !spilled) {
-    return columnarTable(
-      LAKE_SCHEMA,
-      date,
-      options.parsed.flatMap((p) => (p.buckets.get(date) ?? []).map((bucket) => ({ parsed: p, bucket }))),
-    );
-  }
-  const existing = hasExisting ? rowsFromTable<Transaction>(readParquetFile(file)) : [];
-  const fromSpill = (spilled ?? []).flatMap((s) => rowsFromTable<Transaction>(tableFromIPC(fs.readFileSync(s))));
-  return buildTable(
-    LAKE_SCHEMA,
-    mergePartition(date, existing, options.drop, options.parsed, fromSpill),
-    options.utf8Cache,
-  );
+  const parts = options.spills.partitionParts(date, options.parsed);
+  if (options.backfill || !fs.existsSync(file)) return columnarTable(LAKE_SCHEMA, date, parts);
+  const existing = rowsFromTable<Transaction>(readParquetFile(file));
+  return buildTable(LAKE_SCHEMA, mergePartition(date, existing, options.drop, parts), options.utf8Cache);
 }
 
 /**
