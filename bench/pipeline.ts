@@ -9,10 +9,12 @@
  * Usage: npx tsx bench/pipeline.ts [--rows 1000000,10000000] [--seed 11] [--keep] [--raw-dir <dir>]
  *          [--work <dir>] [--duckdb-threads 2] [--duckdb-memory 4GB] [--no-duckdb] [--drop-duckdb-output]
  *          [--shards N [--parallel 2] [--ingest-parts]] [--until <stage>] [--resume <work folder> --from <stage>]
- * --shards N runs ingest, features, build and evaluate as a cluster does (tools/run-sharded.js): N shard
+ * Our stages run as `npm run pipeline` runs them (tools/run-sharded.js, one `node --import tsx` process
+ * a stage). --shards N runs ingest, features, build and evaluate as a cluster does: N shard
  * processes, at most --parallel at once, then the stage's merge; the table adds their CPU and shows the
  * largest peak RSS of one process. --ingest-parts runs ingest instead as one process that parses the
- * CSV once and writes the N shards' lake (`ingest --parts N`), as a single machine would. Each finished stage is written into the doc and into
+ * CSV once and writes the N shards' lake (`ingest --parts N`), as a single machine would. Each finished
+ * stage is written into the doc and into
  * <work>/bench-results.json, so a long run (100M rows) can go on later from a stage with
  * --resume <work> --from <stage> (implies the same --rows, --shards, --parallel); --until <stage> stops
  * after that stage (use --keep to go on later).
@@ -23,7 +25,7 @@
  * Peak RSS is each process's own high-water mark (process.resourceUsage().maxRSS): ours as the stage
  * CLI records it in monitoring/runs.jsonl, DuckDB's as its process prints it (DuckDB runs in-process).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +40,17 @@ const DUCK_STAGES: ReadonlySet<string> = new Set(['features', 'build', 'evaluate
 /** Stages that split by customer (`--shard i/N`, then `--merge`), as tools/run-sharded.js runs them. */
 const SHARDED: ReadonlySet<string> = new Set(['ingest', 'features', 'build', 'evaluate']);
 const root = path.resolve(__dirname, '..');
+const { runSharded } = require('../tools/run-sharded') as {
+  runSharded: (o: {
+    shards: number;
+    parallel: number;
+    ingestParts: boolean;
+    env: NodeJS.ProcessEnv;
+    stages: string[];
+    out: NodeJS.WritableStream;
+    err: NodeJS.WritableStream;
+  }) => Promise<{ code: number; stages: Map<string, { error?: string }> }>;
+};
 const tsx = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 const { values } = parseArgs({
@@ -148,34 +161,6 @@ interface SizeResults {
   /** Ingest ran as one process writing the N parts (`ingest --parts N`). */
   ingestParts: boolean;
   stages: Record<string, StageResult>;
-}
-
-/** One process of a stage's CLI, resolved when it exits (rejects on a non-zero exit). */
-function runAsync(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsx, ...args], {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 2, 2],
-    });
-    child.on('close', (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`${args.join(' ')} exited with ${code ?? signal}`)),
-    );
-  });
-}
-
-/** Shards 0..N-1 of a stage, at most `parallel` at once (as an Indexed Job's `parallelism`), then its merge. */
-async function runSharded(stage: string, env: NodeJS.ProcessEnv, shards: number, parallel: number): Promise<void> {
-  const cli = `packages/${stage}/src/cli.ts`;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < shards) {
-      const i = next++;
-      await runAsync([cli, '--shard', `${i}/${shards}`], env);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, shards) }, worker));
-  await runAsync([cli, '--merge', '--shards', String(shards)], env);
 }
 
 /**
@@ -339,10 +324,17 @@ async function main(): Promise<void> {
       const seen = runsSoFar();
       const at = new Date().toISOString();
       const t0 = performance.now();
-      if (shards > 1 && stage === 'ingest' && values['ingest-parts'])
-        await runAsync(['packages/ingest/src/cli.ts', '--parts', String(shards)], env);
-      else if (shards > 1 && SHARDED.has(stage)) await runSharded(stage, env, shards, parallel);
-      else await runAsync([`packages/${stage}/src/cli.ts`], env);
+      // As `npm run pipeline -- --shards N --parallel P [--ingest-parts]` runs the stage (one process when N = 1).
+      const run = await runSharded({
+        shards,
+        parallel,
+        ingestParts: values['ingest-parts'],
+        env: { ...process.env, ...env },
+        stages: [stage],
+        out: process.stderr,
+        err: process.stderr,
+      });
+      if (run.code !== 0) throw new Error(`${stage} failed: ${run.stages.get(stage)?.error ?? 'no summary'}`);
       const wall = (performance.now() - t0) / 1000;
       const ours = oursFrom(stage, readJsonl<StageRun>(layout.stageRuns).slice(seen), wall);
       const result: StageResult = { at, ours, load: `${before.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}` };

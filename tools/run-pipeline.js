@@ -5,7 +5,8 @@
 //
 // `--shards N` runs the pipeline as a cluster does instead (tools/run-sharded.js): each stage that splits
 // by customer as N local processes (`--shard i/N`) and then its merge, the others as one process, in
-// order, without Nx or its cache.
+// order, without Nx or its cache. `--parallel P` runs at most P shard processes at once (memory on one
+// machine); `--ingest-parts` parses the CSV once for all N ingest parts (`ingest --parts N`).
 //
 // - One pipeline per data folder: a second run on the same DATA_DIR while one runs is refused (exit 1).
 // - After Nx reports success, every stage's output must be in DATA_DIR; when one is missing (a cache hit
@@ -98,29 +99,40 @@ function runNx(extraArgs, env) {
   });
 }
 
-/** `--shards N` (or `--shards=N`) out of the arguments: the shard count (null without) and the rest (pure). */
+/**
+ * The sharded run's options out of the arguments (pure): `--shards N` (or `--shards=N`; null without),
+ * `--parallel P` (shard processes at once, default all N) and `--ingest-parts` (ingest as one process
+ * writing the N parts), and the rest. The last two need `--shards`.
+ */
 function shardsOption(argv) {
   const rest = [];
   let shards = null;
-  for (let i = 0; i < argv.length; i++) {
-    const m = /^--shards(?:=(.*))?$/.exec(argv[i]);
-    if (!m) {
-      rest.push(argv[i]);
-      continue;
-    }
-    const value = m[1] ?? argv[++i];
-    if (value === undefined || !/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1024)
+  let parallel = null;
+  let ingestParts = false;
+  const count = (name, value, max) => {
+    if (value === undefined || !/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max)
       throw new Error(
-        `--shards takes a shard count, 1..1024 (got ${value === undefined ? 'nothing' : JSON.stringify(value)})`,
+        `${name} takes a ${name === '--shards' ? 'shard' : 'process'} count, 1..${max} (got ${value === undefined ? 'nothing' : JSON.stringify(value)})`,
       );
-    shards = Number(value);
+    return Number(value);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^(--shards|--parallel)(?:=(.*))?$/.exec(argv[i]);
+    if (m) {
+      const value = m[2] ?? argv[++i];
+      if (m[1] === '--shards') shards = count('--shards', value, 1024);
+      else parallel = count('--parallel', value, 1024);
+    } else if (argv[i] === '--ingest-parts') ingestParts = true;
+    else rest.push(argv[i]);
   }
-  return { shards, rest };
+  if ((parallel !== null || ingestParts) && shards === null)
+    throw new Error('--parallel and --ingest-parts go with --shards N');
+  return { shards, parallel: parallel ?? shards, ingestParts, rest };
 }
 
 async function main() {
   const started = Date.now();
-  const { shards, rest } = shardsOption(process.argv.slice(2));
+  const { shards, parallel, ingestParts, rest } = shardsOption(process.argv.slice(2));
   const dataDir = dataDirFromEnv();
   const lock = acquireLock(dataDir, 'pipeline');
   if (lock.held) {
@@ -143,11 +155,11 @@ async function main() {
   process.on('exit', release);
   if (shards !== null && shards > 1) {
     if (rest.length > 0) throw new Error(`with --shards, no other arguments (Nx does not run): ${rest.join(' ')}`);
-    const r = await runSharded({ shards, env, stages: STAGES });
+    const r = await runSharded({ shards, parallel, ingestParts, env, stages: STAGES });
     const still = r.code === 0 ? missingOutputs(dataDir) : [];
     const how = r.code !== 0 ? 'FAILED' : still.length > 0 ? `FAILED: outputs missing: ${still.join(', ')}` : 'ok';
     process.stdout.write(
-      `\nPipeline summary (${((Date.now() - started) / 1000).toFixed(1)}s, ${shards} shards, ${how}; data folder ${dataDir})\n`,
+      `\nPipeline summary (${((Date.now() - started) / 1000).toFixed(1)}s, ${shards} shards${parallel < shards ? `, at most ${parallel} at once` : ''}, ${how}; data folder ${dataDir})\n`,
     );
     process.stdout.write(`${summaryTable(r.stages, 'ran as')}\n`);
     for (const s of r.stages.values())

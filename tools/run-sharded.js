@@ -1,7 +1,10 @@
 // The pipeline as a cluster runs it (`npm run pipeline -- --shards N`, docker/k8s/sharded): each stage
-// that splits by customer runs as N processes at once (`--shard i/N`, what the pods of an Indexed Job
-// are), then its merge (`--merge`, the merge Job); the other stages run as one process. Stages run in
-// order and the first failure stops the run. No Nx cache: every stage runs.
+// that splits by customer runs as N processes (`--shard i/N`, what the pods of an Indexed Job are), at
+// most `parallel` at once (the Job's `parallelism`; all N by default), then its merge (`--merge`, the
+// merge Job); the other stages run as one process. With `ingestParts`, ingest runs as one process that
+// parses the CSV once and writes the N shards' lake (`ingest --parts N`), as one machine would. Stages
+// run in order and the first failure stops the run (no new shard starts after a failed one). No Nx
+// cache: every stage runs.
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 
@@ -36,8 +39,8 @@ function doneLine(raw) {
   };
 }
 
-/** Run one process of a stage; resolves with its exit code and its summary line, output passed through. */
-function runProcess(stage, args, env, children) {
+/** Run one process of a stage; resolves with its exit code and its summary line, output passed to `out` and `err`. */
+function runProcess(stage, args, env, children, out, err) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...stageCommand(stage), ...args], {
       cwd: ROOT,
@@ -61,8 +64,8 @@ function runProcess(stage, args, env, children) {
         }
       });
     };
-    pump(child.stdout, process.stdout);
-    pump(child.stderr, process.stderr);
+    pump(child.stdout, out);
+    pump(child.stderr, err);
     child.on('close', (code, signal) => {
       children.delete(child);
       resolve({ code: code ?? (signal ? 1 : 0), signal, done, error });
@@ -70,42 +73,66 @@ function runProcess(stage, args, env, children) {
   });
 }
 
+/** Shards 0..N-1 of a stage, at most `parallel` at once; none starts after one has failed. Their results by index. */
+async function runShards(stage, shards, parallel, run) {
+  const runs = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < shards && !runs.some((r) => r && r.code !== 0)) {
+      const i = next++;
+      runs[i] = await run(['--shard', `${i}/${shards}`]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, shards) }, worker));
+  return runs;
+}
+
 /**
- * Every stage in order: the sharded ones as `shards` processes and a merge, the others as one.
- * Returns `{ code, stages }` with the facts the closing table shows (tools/run-pipeline.js).
+ * Every stage in order: the sharded ones as `shards` processes (at most `parallel` at once, default all)
+ * and a merge, ingest as one process writing the parts with `ingestParts`, the others as one process.
+ * Stages' output goes to `out` and `err` (default stdout and stderr). Returns `{ code, stages }` with the facts the closing
+ * table shows (tools/run-pipeline.js).
  */
-async function runSharded({ shards, env, stages }) {
+async function runSharded({
+  shards,
+  env,
+  stages,
+  parallel = shards,
+  ingestParts = false,
+  out = process.stdout,
+  err = process.stderr,
+}) {
   const children = new Set();
   const forward = (signal) => {
     for (const c of children) c.kill(signal);
   };
   process.on('SIGINT', forward).on('SIGTERM', forward);
+  const run = (stage, args) => runProcess(stage, args, env, children, out, err);
   const facts = new Map();
   try {
     for (const stage of stages) {
       const t0 = Date.now();
-      const sharded = shards > 1 && SHARDED_STAGES.includes(stage);
+      const parts = shards > 1 && ingestParts && stage === 'ingest';
+      const sharded = shards > 1 && !parts && SHARDED_STAGES.includes(stage);
+      const cache = parts ? `${shards} parts, one parse` : sharded ? `${shards} shards` : 'one process';
       let last;
       if (sharded) {
-        const runs = await Promise.all(
-          Array.from({ length: shards }, (_, i) => runProcess(stage, ['--shard', `${i}/${shards}`], env, children)),
-        );
-        const failed = runs.findIndex((r) => r.code !== 0);
+        const runs = await runShards(stage, shards, parallel, (args) => run(stage, args));
+        const failed = runs.findIndex((r) => r && r.code !== 0);
         if (failed >= 0) {
           const r = runs[failed];
           facts.set(stage, {
             stage,
             status: 'failed',
             error: `shard ${failed}/${shards}: ${r.error ?? `exit ${r.signal ?? r.code}`}`,
-            cache: `${shards} shards`,
+            cache,
           });
           return { code: 1, stages: facts };
         }
-        last = await runProcess(stage, ['--merge', '--shards', String(shards)], env, children);
+        last = await run(stage, ['--merge', '--shards', String(shards)]);
       } else {
-        last = await runProcess(stage, [], env, children);
+        last = await run(stage, parts ? ['--parts', String(shards)] : []);
       }
-      const cache = sharded ? `${shards} shards` : 'one process';
       if (last.code !== 0) {
         facts.set(stage, {
           stage,
