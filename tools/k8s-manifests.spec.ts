@@ -216,6 +216,10 @@ describe('docker/k8s manifests', () => {
     expect(driver.command).toEqual(['node', 'node_modules/tsx/dist/cli.mjs', 'tools/k8s-driver.ts']);
     expect(fs.existsSync(path.join(__dirname, '..', driver.command[2]))).toBe(true);
     expect(cron.spec.concurrencyPolicy).toBe('Forbid');
+    // The whole run ends before the next day's schedule, and leaves a stage its full step deadline.
+    const runDeadline = cron.spec.jobTemplate.spec.activeDeadlineSeconds;
+    expect(runDeadline).toBeLessThan(24 * 3600);
+    expect(runDeadline).toBeGreaterThan(Number(find('ConfigMap', 'bolsillo-pipeline')!.data['step-deadline-seconds']));
     expect(driver.env).toContainEqual({
       name: 'BOLSILLO_SHARDS',
       valueFrom: { configMapKeyRef: { name: 'bolsillo-pipeline', key: 'shards' } },
