@@ -547,6 +547,15 @@ export const DATASETS = {
     contract: 'ActionRecord (monitor)',
     description: 'Every action the alarm policy took or requested.',
   },
+  monitorActionsPending: {
+    path: 'monitoring/.actions-pending.json',
+    format: 'json',
+    writer: 'monitor',
+    readers: 'monitor (next run)',
+    contract: 'ActionJournal (monitor)',
+    description:
+      'A run’s actions while they run: the planned actions, the records so far and the policy state to write; a run killed while acting leaves it, and the next run appends its records (the action in flight as the audit trail shows it) and writes that state.',
+  },
   driftHistory: {
     path: 'monitoring/drift-history.jsonl',
     format: 'jsonl',

@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { promote, rollback } from '@bolsillo/model';
+import type { Aliases } from '@bolsillo/schema';
 import type { PlannedAction } from './policy';
 
 /** The command a person runs to retrain: build, train and evaluate again, bypassing the Nx cache. */
@@ -52,14 +53,10 @@ export function executeAction(a: PlannedAction, ctx: ActionContext): ActionRecor
   const base = { ts: ctx.ts, run: ctx.run, rule: a.rule, action: a.action, version: a.version, reason: a.reason };
   if (ctx.dryRun) return { ...base, status: 'dry-run', detail: 'dry run: nothing changed' };
   try {
-    if (a.action === 'rollback') {
-      const after = rollback(ctx.registry, `monitor: ${a.reason}`);
-      return { ...base, version: after.champion, status: 'executed', detail: `champion is now ${after.champion}` };
-    }
+    if (a.action === 'rollback') return registryRecord(a, base, rollback(ctx.registry, `monitor: ${a.reason}`));
     if (a.action === 'promote') {
       if (!a.version) return { ...base, status: 'skipped', detail: 'no challenger to promote' };
-      const after = promote(ctx.registry, a.version, `monitor: ${a.reason}`);
-      return { ...base, status: 'executed', detail: `champion is now ${after.champion}, previous ${after.previous}` };
+      return registryRecord(a, base, promote(ctx.registry, a.version, `monitor: ${a.reason}`));
     }
     const command = ctx.retrainCommand ?? RETRAIN_COMMAND;
     if (!ctx.allowRetrain)
@@ -78,4 +75,15 @@ export function executeAction(a: PlannedAction, ctx: ActionContext): ActionRecor
   } catch (error) {
     return { ...base, status: 'failed', detail: (error as Error).message };
   }
+}
+
+/** The record of a rollback or promotion that left the aliases `after` (what the registry returned, or its audit entry shows). */
+export function registryRecord(
+  a: PlannedAction,
+  base: Omit<ActionRecord, 'status' | 'detail'>,
+  after: Pick<Aliases, 'champion' | 'previous'>,
+): ActionRecord {
+  return a.action === 'rollback'
+    ? { ...base, version: after.champion, status: 'executed', detail: `champion is now ${after.champion}` }
+    : { ...base, status: 'executed', detail: `champion is now ${after.champion}, previous ${after.previous}` };
 }

@@ -3,18 +3,11 @@
  * the labelled outcomes, then compute drift, metrics, value and costs (pure), run the alarm policy,
  * carry out its actions, and write the reports and the policy state.
  */
-import {
-  appendJsonl,
-  dataLayout,
-  listPartitions,
-  loadParams,
-  readContract,
-  readContractLines,
-  readJson,
-  writeJsonAtomic,
-} from '@bolsillo/core';
+import fs from 'node:fs';
+import { dataLayout, listPartitions, loadParams, readContract, readContractLines, readJson } from '@bolsillo/core';
 import { completeAliasMove, readAliases } from '@bolsillo/model';
 import { IngestManifestSchema, StageRunSchema } from '@bolsillo/schema';
+import { runJournalled, recoverJournal } from './action-journal';
 import { executeAction } from './actions';
 import { computeCosts } from './costs';
 import { dataHealth, seenGroupsOf } from './data-health';
@@ -24,7 +17,15 @@ import { driftReport, performanceReports, writeMonitorReports, type MonitorSumma
 import { inWindow, planWindow, readWindow, windowDrift } from './monitor-window';
 import { championScoreDrift, computedOutcomes, feedbackOutcomes, judgedBy, recentOutcomes } from './outcomes';
 import { MonitorParamsSchema, type MonitorParams } from './params';
-import { driftInputsOf, emptyState, evaluatePolicy, PolicySchema, type MonitorState, type Policy } from './policy';
+import {
+  driftInputsOf,
+  emptyState,
+  evaluatePolicy,
+  PolicySchema,
+  type MonitorState,
+  type PlannedAction,
+  type Policy,
+} from './policy';
 import { cardThresholdOf, championEvaluationOf, decisionOf, loadServed } from './served-models';
 
 /** Options of {@link runMonitor}. */
@@ -79,8 +80,17 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   );
   const drift = windowDrift(reference, window, params);
 
-  // A run that may act writes the registry: first the audit entry of a move a killed run left unrecorded.
-  if (!opts.dryRun) completeAliasMove(layout.registry);
+  // A run that may act writes the registry: first the audit entry of a move a killed run left unrecorded,
+  // then the actions and policy state of a monitor run killed while acting.
+  if (!opts.dryRun) {
+    completeAliasMove(layout.registry);
+    const recovered = recoverJournal(layout);
+    if (recovered.length > 0)
+      log(
+        `recorded the actions of run ${recovered[0]!.run}, killed while acting: ${recovered.map((a) => `${a.action}:${a.status}`).join(', ')}`,
+      );
+  } else if (fs.existsSync(layout.monitorActionsPending))
+    log('WARNING: a monitor run was killed while acting; the next run without --dry-run records its actions');
   // Labelled outcomes: feedback joined to the prediction log, and window snapshots whose label matured.
   const aliases = readAliases(layout.registry);
   const served = await loadServed(layout.registry, aliases, log);
@@ -125,14 +135,12 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     },
     readJson<MonitorState>(layout.monitorState, emptyState()),
   );
-  const actions = evaluation.actions.map((a) =>
-    executeAction(a, { ...opts, registry: layout.registry, run: evaluation.state.runs, ts }),
-  );
+  const context = { ...opts, registry: layout.registry, run: evaluation.state.runs, ts };
+  const execute = (a: PlannedAction) => executeAction(a, context);
+  const actions = opts.dryRun
+    ? evaluation.actions.map(execute)
+    : runJournalled(layout, { run: context.run, ts, state: evaluation.state, planned: evaluation.actions }, execute);
   for (const a of actions) log(`action ${a.action} (${a.rule}): ${a.status}${a.detail ? ` — ${a.detail}` : ''}`);
-  if (!opts.dryRun) {
-    writeJsonAtomic(layout.monitorState, evaluation.state);
-    appendJsonl(layout.monitorActions, actions);
-  }
 
   const summary: MonitorSummary = {
     drift: driftReport(ts, reference, master.lastDate, plan.kind, window, drift, score),

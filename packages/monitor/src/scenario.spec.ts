@@ -272,7 +272,7 @@ describe('monitor scenarios on generated data', () => {
     expect(readAliases(path.join(dir, 'registry'))).toMatchObject({ champion: good, previous: poor, challenger: null });
   });
 
-  it('a promotion killed (SIGKILL) between the aliases and the audit trail is audited by the next run', async () => {
+  it('a promotion killed (SIGKILL) between the aliases and the audit trail is audited and recorded by the next run', async () => {
     const dir = setUp('promote-killed', base);
     const registry = path.join(dir, 'registry');
     const poor = await registerRule(dir, '20200101T000000Z-cccccc', RULES.poor, 0.3);
@@ -289,8 +289,28 @@ describe('monitor scenarios on generated data', () => {
     expect(await runStageCli('monitor', [], killed, undefined, null)).toBeNull();
     expect(readAliases(registry)).toMatchObject({ champion: good, previous: poor, challenger: null });
     expect(auditTrail(registry)).toEqual(cleanTrail.slice(0, -2));
+    // The killed run's actions and policy state are not written yet: its journal holds them.
+    expect(fs.existsSync(path.join(dir, 'monitoring', '.actions-pending.json'))).toBe(true);
     // The next run audits the promotion before its own rollback: the clean runs' trail.
     expect(await runStageCli('monitor', [], { DATA_DIR: dir })).toBe(0);
     expect(auditTrail(registry)).toEqual(cleanTrail);
+    // And records the killed run's promotion before its own rollback: the clean runs' actions and state.
+    const actions = (d: string) =>
+      fs
+        .readFileSync(path.join(d, 'monitoring', 'actions.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const { ts: _ts, ...rest } = JSON.parse(l) as Record<string, unknown>;
+          return rest;
+        });
+    expect(actions(clean).map((a) => [a.action, a.status])).toEqual([
+      ['promote', 'executed'],
+      ['rollback', 'executed'],
+    ]);
+    expect(actions(dir)).toEqual(actions(clean));
+    const state = (d: string) => JSON.parse(fs.readFileSync(path.join(d, 'monitoring', 'state.json'), 'utf8'));
+    expect(state(dir)).toEqual(state(clean));
+    expect(fs.existsSync(path.join(dir, 'monitoring', '.actions-pending.json'))).toBe(false);
   }, 120_000);
 });
