@@ -7,7 +7,7 @@
  * ours (bench/duckdb-stages.ts --check).
  *
  * Usage: npx tsx bench/pipeline.ts [--rows 1000000,10000000] [--seed 11] [--keep] [--raw-dir <dir>]
- *          [--work <dir>] [--duckdb-threads 2] [--duckdb-memory 4GB] [--no-duckdb] [--drop-duckdb-output]
+ *          [--work <dir>] [--duckdb-threads 2] [--duckdb-memory 4GB] [--no-duckdb] [--drop-duckdb-output] [--duckdb-after]
  *          [--shards N [--parallel 2] [--ingest-parts]] [--until <stage>] [--resume <work folder> --from <stage>]
  * Our stages run as `npm run pipeline` runs them (tools/run-sharded.js, one `node --import tsx` process
  * a stage). --shards N runs ingest, features, build and evaluate as a cluster does: N shard
@@ -19,6 +19,8 @@
  * --resume <work> --from <stage> (implies the same --rows, --shards, --parallel); --until <stage> stops
  * after that stage (use --keep to go on later).
  * --drop-duckdb-output deletes DuckDB's output of a stage once it is checked (disk at 100M rows).
+ * --duckdb-after runs DuckDB's stages after all of ours (on the same inputs), so a long run that is
+ * stopped during DuckDB's still has the whole pipeline of ours.
  * --raw-dir reuses CSVs generated earlier: <dir>/<rows>/generated.csv is used when it exists (and
  * written there with --seed when it does not), so repeated runs skip the generator; the CSVs prepared
  * under /work/big/raw are seed 11. --work puts the data folders there instead of the OS temp folder.
@@ -63,6 +65,7 @@ const { values } = parseArgs({
     'duckdb-threads': { type: 'string', default: '2' },
     'duckdb-memory': { type: 'string', default: '4GB' },
     'no-duckdb': { type: 'boolean', default: false },
+    'duckdb-after': { type: 'boolean', default: false },
     'drop-duckdb-output': { type: 'boolean', default: false },
     shards: { type: 'string', default: '1' },
     parallel: { type: 'string', default: '2' },
@@ -153,6 +156,8 @@ interface StageResult {
   duckLoad?: string;
 }
 interface SizeResults {
+  /** DuckDB's stages ran after all of ours (`--duckdb-after`). */
+  duckdbAfter?: boolean;
   rows: number;
   csvBytes: number;
   generated: string;
@@ -203,7 +208,7 @@ function section(r: SizeResults): string {
     `### ${r.rows.toLocaleString('en-US')} generated rows (seed ${values.seed}, ${(r.csvBytes / 1e6).toFixed(0)} MB CSV, ${r.generated})`,
     '',
     `Measured ${when} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ` +
-      `by \`npx tsx bench/pipeline.ts --rows ${r.rows}${r.shards > 1 ? ` --shards ${r.shards} --parallel ${r.parallel}${r.ingestParts ? ' --ingest-parts' : ''}` : ''}\`${done.some((s) => r.stages[s]!.duck) ? ` (DuckDB ${values['duckdb-threads']} threads, memory_limit ${values['duckdb-memory']})` : ''}${how}.`,
+      `by \`npx tsx bench/pipeline.ts --rows ${r.rows}${r.shards > 1 ? ` --shards ${r.shards} --parallel ${r.parallel}${r.ingestParts ? ' --ingest-parts' : ''}` : ''}${r.duckdbAfter ? ' --duckdb-after' : ''}\`${done.some((s) => r.stages[s]!.duck) ? ` (DuckDB ${values['duckdb-threads']} threads, memory_limit ${values['duckdb-memory']})` : ''}${how}.`,
     '',
     '| stage | engine | rows in | rows out | seconds (process) | rows in / s | CPU s | peak RSS (MB) | under 4 GB | same output as ours | load avg (1 min) before → after |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :---: | ---: |',
@@ -307,12 +312,23 @@ async function main(): Promise<void> {
           shards,
           parallel,
           ingestParts: values['ingest-parts'],
+          duckdbAfter: values['duckdb-after'] && !values['no-duckdb'],
           stages: {},
         };
     if (results.rows !== rows || results.shards !== shards || results.parallel !== parallel)
       throw new Error(
         `${resultsFile} is a run of ${results.rows} rows, ${results.shards} shards, parallel ${results.parallel}: resume it with the same options`,
       );
+    /** DuckDB's run of `stage` on the inputs ours read, recorded beside ours. */
+    const runDuck = (stage: string): void => {
+      console.error(`[bench] duckdb ${stage} on ${rows} rows`);
+      const before = os.loadavg()[0]!;
+      const result = results.stages[stage]!;
+      result.duck = duck(stage, dataDir, duckOut);
+      result.duckLoad = `${before.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`;
+      // DuckDB's output of a stage is only read by its check: free the disk before the next stage.
+      if (values['drop-duckdb-output']) fs.rmSync(duckOut, { recursive: true, force: true });
+    };
     const layout = dataLayout(dataDir);
     const runsSoFar = (): number =>
       fs.existsSync(layout.stageRuns) ? readJsonl<StageRun>(layout.stageRuns).length : 0;
@@ -320,7 +336,7 @@ async function main(): Promise<void> {
       console.error(
         `[bench] ${stage} on ${rows} rows${shards > 1 && SHARDED.has(stage) ? (stage === 'ingest' && values['ingest-parts'] ? ` in ${shards} parts` : ` in ${shards} shards`) : ''}`,
       );
-      let before = os.loadavg()[0]!;
+      const before = os.loadavg()[0]!;
       const seen = runsSoFar();
       const at = new Date().toISOString();
       const t0 = performance.now();
@@ -338,17 +354,21 @@ async function main(): Promise<void> {
       const wall = (performance.now() - t0) / 1000;
       const ours = oursFrom(stage, readJsonl<StageRun>(layout.stageRuns).slice(seen), wall);
       const result: StageResult = { at, ours, load: `${before.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}` };
-      if (DUCK_STAGES.has(stage) && !values['no-duckdb']) {
-        console.error(`[bench] duckdb ${stage} on ${rows} rows`);
-        before = os.loadavg()[0]!;
-        result.duck = duck(stage, dataDir, duckOut);
-        result.duckLoad = `${before.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`;
-        // DuckDB's output of a stage is only read by its check: free the disk before the next stage.
-        if (values['drop-duckdb-output']) fs.rmSync(duckOut, { recursive: true, force: true });
-      }
       results.stages[stage] = result;
+      if (DUCK_STAGES.has(stage) && !values['no-duckdb'] && !values['duckdb-after']) runDuck(stage);
       writeJsonAtomic(resultsFile, results);
       writeDoc([section(results)]);
+    }
+    // --duckdb-after: every stage of ours first (a long run then has the whole pipeline even if it is
+    // stopped during DuckDB's), then DuckDB's on the same inputs, which no later stage of ours changed.
+    if (values['duckdb-after'] && !values['no-duckdb']) {
+      // Shortest first (at 10M: features, evaluate, then build), so a stopped run has the most of them.
+      for (const stage of ['features', 'evaluate', 'build']) {
+        if (!results.stages[stage] || results.stages[stage]!.duck) continue;
+        runDuck(stage);
+        writeJsonAtomic(resultsFile, results);
+        writeDoc([section(results)]);
+      }
     }
     if (!values.keep) fs.rmSync(work, { recursive: true, force: true });
   }
