@@ -74,7 +74,7 @@ function runProcess(stage, args, env, children, out, err) {
 }
 
 /** Shards 0..N-1 of a stage, at most `parallel` at once; none starts after one has failed. Their results by index. */
-async function runShards(stage, shards, parallel, run) {
+async function runShards(shards, parallel, run) {
   const runs = [];
   let next = 0;
   const worker = async () => {
@@ -117,7 +117,7 @@ async function runSharded({
       const cache = parts ? `${shards} parts, one parse` : sharded ? `${shards} shards` : 'one process';
       let last;
       if (sharded) {
-        const runs = await runShards(stage, shards, parallel, (args) => run(stage, args));
+        const runs = await runShards(shards, parallel, (args) => run(stage, args));
         const failed = runs.findIndex((r) => r && r.code !== 0);
         if (failed >= 0) {
           const r = runs[failed];
