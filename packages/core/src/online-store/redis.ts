@@ -174,6 +174,7 @@ export class RedisOnlineStore implements OnlineStore {
     const version = snapshotVersion(snapshot);
     const current = await this.currentVersion(true);
     if (current === version || (options.onlyIfNone && current !== null)) return current!;
+    if (options.onlyIfNone) return this.claimFirstVersion(snapshot, version);
     const kept = ((await this.client.get(`${this.ns}:versions`)) ?? '').split(',').filter((v) => v !== '');
     // A kept older version may carry pushes: start it again from the snapshot.
     if (kept.includes(version)) await this.dropVersion(version);
@@ -200,6 +201,23 @@ export class RedisOnlineStore implements OnlineStore {
     this.version = { id: version, at: performance.now() };
     for (const old of order.slice(0, Math.max(0, order.length - KEEP_VERSIONS))) await this.dropVersion(old);
     return version;
+  }
+
+  /**
+   * The first version of an empty store (a push before any materialisation), claimed with SET NX: of
+   * processes racing here one sets the pointer and the others use it. Nothing is dropped or rewritten,
+   * so pushes the winner applied in the meantime stay (a drop-and-rewrite here applied them twice).
+   */
+  private async claimFirstVersion(snapshot: OnlineStoreSnapshot, version: string): Promise<string> {
+    const keys = Object.keys(snapshot.customers);
+    const batch = this.client.multi();
+    for (const k of keys) batch.hSetNX(this.key(version, k), 's', JSON.stringify(snapshot.customers[k]));
+    const info: OnlineStoreInfo = { version, as_of: snapshot.as_of, params: snapshot.params, customers: keys.length };
+    batch.set(`${this.ns}:v:${version}:meta`, JSON.stringify(info));
+    await batch.execAsPipeline();
+    if ((await this.client.set(`${this.ns}:current`, version, { NX: true })) === 'OK')
+      await this.client.set(`${this.ns}:versions`, version);
+    return (await this.currentVersion(true))!;
   }
 
   async materialiseFile(file: string): Promise<string | null> {
