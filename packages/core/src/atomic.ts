@@ -34,12 +34,19 @@ export function writeJsonAtomic(target: string, value: unknown): void {
 
 /** Read and parse a JSON file; `fallback` when it does not exist. */
 export function readJson<T>(file: string, fallback?: T): T {
-  if (!fs.existsSync(file)) {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    // Read first, no existence check before: a file another process removes in between (a finished
+    // alias move) is then simply missing, not an error.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
     if (fallback !== undefined) return fallback;
     throw new Error(`${file}: file not found`);
   }
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    return JSON.parse(text) as T;
   } catch (error) {
     throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
   }
