@@ -29,7 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { brazilianHolidays, dataLayout, isoFromEpochDay } from '@bolsillo/core';
+import { brazilianHolidays, dataLayout, isoFromEpochDay, parquetFileSet } from '@bolsillo/core';
 import { FEATURE_DECLARATIONS, type FeatureDeclaration } from '@bolsillo/schema';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -63,6 +63,8 @@ const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8'
 const params = <T>(stage: string): T => readJson<T>(path.join(ROOT, 'packages', stage, 'params.json'));
 /** A SQL string literal. */
 const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+/** DuckDB's scan of our master table: master.parquet and its continuations (parquetFileSet). */
+const masterScan = (file: string): string => `read_parquet([${parquetFileSet(file).map(lit).join(', ')}])`;
 const list = (xs: readonly string[]): string => xs.map(lit).join(', ');
 const q = (name: string): string => `"${name}"`;
 
@@ -413,12 +415,12 @@ async function evaluateStage(con: DuckDBConnection, dataDir: string, out: string
   const latest = readJson<{ hash: string }>(layout.masterLatest);
   const baselines = baselinesOf(dataDir, latest.hash);
   if (baselines.length === 0) throw new Error('duckdb evaluate: no baseline registered for the current master');
-  const master = layout.masterTable(latest.hash);
+  const master = masterScan(layout.masterTable(latest.hash));
   await con.run(`
     CREATE OR REPLACE TEMP TABLE s AS
     SELECT split, "group" AS customer, revenge_in_horizon::INTEGER AS y, model, p
     FROM (SELECT split, "group", revenge_in_horizon, ${baselines.map((b) => `(${b.score})::DOUBLE AS ${q(b.kind)}`).join(', ')}
-          FROM read_parquet(${lit(master)}) WHERE split IN ('test', 'holdout'))
+          FROM ${master} WHERE split IN ('test', 'holdout'))
     UNPIVOT (p FOR model IN (${baselines.map((b) => q(b.kind)).join(', ')}))`);
   // Each customer's rows collapsed per (model, score): a resample weighs these, not rows (a rule's
   // or the prior's scores take one or two values, so most customers are one or two lines).
@@ -516,7 +518,7 @@ async function evaluateStage(con: DuckDBConnection, dataDir: string, out: string
   });
   const n = await one<{ n: bigint; rows: bigint }>(
     con,
-    `SELECT count(*) FILTER (model = ${lit(baselines[0]!.kind)}) AS n, (SELECT count(*) FROM read_parquet(${lit(master)})) AS rows FROM s`,
+    `SELECT count(*) FILTER (model = ${lit(baselines[0]!.kind)}) AS n, (SELECT count(*) FROM ${master}) AS rows FROM s`,
   );
   return [Number(n.rows), Number(n.n)];
 }
@@ -585,7 +587,7 @@ async function check(con: DuckDBConnection, stage: string, dataDir: string, out:
     if (t.data_end !== got.quality.data_end)
       problems.push(`data end: ours ${t.data_end}, duckdb ${String(got.quality.data_end)}`);
     // Same master rows with the same labels (splits differ by design: hash vs stratified greedy).
-    const ours = `read_parquet(${lit(layout.masterTable(latest.hash))})`;
+    const ours = masterScan(layout.masterTable(latest.hash));
     const theirs = `read_parquet(${lit(path.join(out, 'master.parquet'))})`;
     const m = await one<{ a: bigint; b: bigint; same: bigint }>(
       con,

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import {
   canonicalJson,
+  parquetContinuation,
   sha256,
   tableFromColumns,
   writeContract,
@@ -38,6 +39,21 @@ import { renderBuildReport } from './report';
 
 /** Rows per Arrow chunk (and Parquet row group) of master.parquet: bounds the writer's memory. */
 export const MASTER_CHUNK_ROWS = 131_072;
+
+/**
+ * Rows per file of the master table (about 1.4 GB at 56M snapshots): past it the table goes on in
+ * `master.1.parquet`, `master.2.parquet`…, which the core readers read with master.parquet.
+ * parquet-wasm, every stage's reader, is 32-bit and cannot open a file past 4 GiB.
+ */
+export const MASTER_FILE_ROWS = 64 * MASTER_CHUNK_ROWS;
+
+/** The master table's file names in row order, for a table of `rows` rows split every `fileRows` (pure). */
+export function masterFileNames(rows: number, fileRows: number): string[] {
+  const count = Math.max(1, Math.ceil(rows / fileRows));
+  return Array.from({ length: count }, (_, k) =>
+    k === 0 ? 'master.parquet' : path.basename(parquetContinuation('master.parquet', k)),
+  );
+}
 
 /** The master frame as Arrow tables of at most `rows` rows, with exactly the master schema. */
 export function* masterChunks(master: Frame, rows: number): Generator<Table> {
@@ -80,6 +96,8 @@ export interface ManifestContext {
   readonly codeVersion: string;
   readonly asOf: string;
   readonly inputs: MasterManifest['inputs'];
+  /** Rows per file of the master table ({@link MASTER_FILE_ROWS}). */
+  readonly fileRows: number;
 }
 
 /** `master/<hash>/manifest.json` (pure): inputs, params, code version, target summary and the folder's files. */
@@ -98,21 +116,23 @@ export function masterManifest(out: BuildReports, ctx: ManifestContext, layout: 
     target: out.target,
     model_features: out.selection.features,
     files: [
-      layout.masterTable,
-      layout.masterManifest,
-      layout.masterSplits,
-      layout.masterQuality,
-      layout.masterProfile,
-      layout.masterLeakage,
-      layout.masterSelection,
-      layout.masterReport,
-    ].map((file) => path.basename(file(hash))),
+      ...masterFileNames(out.rows, ctx.fileRows),
+      ...[
+        layout.masterManifest,
+        layout.masterSplits,
+        layout.masterQuality,
+        layout.masterProfile,
+        layout.masterLeakage,
+        layout.masterSelection,
+        layout.masterReport,
+      ].map((file) => path.basename(file(hash))),
+    ],
   };
 }
 
 /**
- * Write `master/<hash>/` atomically: master.parquet (`writeTable` writes it to the path it is given),
- * the manifest, the reports and report.md.
+ * Write `master/<hash>/` atomically: master.parquet and its continuations (`writeTable` writes them at
+ * the path it is given), the manifest, the reports and report.md.
  */
 export async function writeMasterFolder(
   layout: DataLayout,
@@ -135,9 +155,12 @@ export async function writeMasterFolder(
   return dir;
 }
 
-/** Write a master frame as master.parquet: chunks of {@link MASTER_CHUNK_ROWS} rows (one row group each). */
-export async function writeMasterTable(file: string, master: Frame): Promise<void> {
-  await writeParquetBatches(file, masterChunks(master, MASTER_CHUNK_ROWS));
+/**
+ * Write a master frame as master.parquet: chunks of {@link MASTER_CHUNK_ROWS} rows (one row group each),
+ * `fileRows` rows a file.
+ */
+export async function writeMasterTable(file: string, master: Frame, fileRows = MASTER_FILE_ROWS): Promise<void> {
+  await writeParquetBatches(file, masterChunks(master, MASTER_CHUNK_ROWS), { fileRows });
 }
 
 /** Point `master/latest.json` at a complete master folder. */

@@ -5,6 +5,8 @@ import {
   dataLayout,
   forEachParquetBatch,
   loadParams,
+  parquetContinuation,
+  parquetFileSet,
   partShard,
   readContract,
   readJson,
@@ -51,7 +53,7 @@ import {
   type QualityReport,
   type SuitePartial,
 } from './quality';
-import { MASTER_CHUNK_ROWS, masterChunks, writeBuildFailure } from './build-outputs';
+import { MASTER_CHUNK_ROWS, MASTER_FILE_ROWS, masterChunks, writeBuildFailure } from './build-outputs';
 import { featureStorePartitions, readFeatureStore } from './read-feature-store';
 import { RowFingerprints } from './row-hash';
 import { selectFeatures, type Selection } from './selection';
@@ -90,6 +92,8 @@ export interface BuildShardOptions {
   readonly paramsFile?: string;
   readonly asOf?: string;
   readonly log?: (message: string) => void;
+  /** Rows per file of the staged rows and the master table; default {@link MASTER_FILE_ROWS}. */
+  readonly masterFileRows?: number;
 }
 
 /**
@@ -142,7 +146,9 @@ export async function runBuildShard(
     new Int32Array(labelled.features.length).fill(-1),
   );
   await writeDirAtomic(buildShardDir(layout, index, count), async (tmp) => {
-    await writeParquetBatches(path.join(tmp, 'rows.parquet'), masterChunks(staged, CHUNK_ROWS));
+    await writeParquetBatches(path.join(tmp, 'rows.parquet'), masterChunks(staged, CHUNK_ROWS), {
+      fileRows: options.masterFileRows ?? MASTER_FILE_ROWS,
+    });
     writeJsonAtomic(path.join(tmp, 'stats.json'), stats);
   });
   log(`staged ${labelled.features.length} labelled snapshots of ${labelled.rowsIn} transactions`);
@@ -206,6 +212,7 @@ export async function mergeBuild(options: BuildShardOptions & { readonly shards:
     .flatMap(({ stats }) => stats.inputs)
     .sort((a, b) => (a.date !== b.date ? (a.date < b.date ? -1 : 1) : a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const files = shards.map(({ dir }) => path.join(dir, 'rows.parquet'));
+  const fileRows = options.masterFileRows ?? MASTER_FILE_ROWS;
   // master.parquet is written before its folder can be named (by its content hash): here first.
   const staging = path.join(layout.master, `.merge.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
   let result;
@@ -217,15 +224,17 @@ export async function mergeBuild(options: BuildShardOptions & { readonly shards:
         shards.map(({ stats }) => stats),
         quality,
         params,
-        path.join(staging, 'master.parquet'),
+        { file: path.join(staging, 'master.parquet'), fileRows },
         (step) => log(`${step} (${memory()})`),
       );
     } catch (error) {
       if (error instanceof BuildError && (error.quality || error.leakage)) writeBuildFailure(layout, error);
       throw error;
     }
-    result = await writeBuild(out, { layout, params, paramsFile, asOf, inputs, log }, async (file) =>
-      fs.renameSync(path.join(staging, 'master.parquet'), file),
+    result = await writeBuild(out, { layout, params, paramsFile, asOf, inputs, log, fileRows }, async (file) =>
+      parquetFileSet(path.join(staging, 'master.parquet')).forEach((from, k) =>
+        fs.renameSync(from, k === 0 ? file : parquetContinuation(file, k)),
+      ),
     );
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
@@ -239,16 +248,18 @@ export async function mergeBuild(options: BuildShardOptions & { readonly shards:
  * same steps and results as {@link finishMaster} over all of them at once, in memory that does not
  * grow with the table's width: a few columns of every row (merge order, target, customer and date
  * codes, split, fold, row fingerprints) and every column of the train sample selection reads; the
- * table itself is streamed from the shards, once per step that reads it, and written to `table`.
+ * table itself is streamed from the shards, once per step that reads it, and written to `table.file`
+ * (`table.fileRows` rows a file).
  */
 async function streamMaster(
   files: readonly string[],
   stats: readonly ShardStats[],
   quality: QualityReport,
   params: BuildParams,
-  table: string,
+  out: { readonly file: string; readonly fileRows: number },
   step: (name: string) => void,
 ): Promise<BuildReports> {
+  const table = out.file;
   const total = stats.reduce((n, s) => n + s.rows_out, 0);
   step(`canonical order of ${total} snapshots in ${files.length} shards`);
   const order = await mergeOrder(files, total, TARGET);
@@ -298,7 +309,7 @@ async function streamMaster(
       yield* masterChunks(master, MASTER_CHUNK_ROWS);
     }
   }
-  await writeParquetBatches(table, masterParts());
+  await writeParquetBatches(table, masterParts(), { fileRows: out.fileRows });
   const hash = hasher.digest();
   step('profile of the numeric columns');
   const numeric = Object.keys(kinds).filter((name) => kinds[name] === 'numeric');

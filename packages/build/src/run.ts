@@ -19,6 +19,7 @@ import {
 import { FeatureStoreManifestSchema, type MasterManifest } from '@bolsillo/schema';
 import { buildMaster, BuildError, type BuildReports } from './build';
 import {
+  MASTER_FILE_ROWS,
   masterHash,
   masterManifest,
   masterSummaryLine,
@@ -54,6 +55,8 @@ export interface RunBuildOptions {
   /** Freshness reference date; default: params `quality.freshness.as_of`, else today (UTC). */
   readonly asOf?: string;
   readonly log?: (message: string) => void;
+  /** Rows per file of the master table; default {@link MASTER_FILE_ROWS}. */
+  readonly masterFileRows?: number;
 }
 
 /** The build stage's source hash, recorded in the manifest as `code_version` (train's code version is the git commit instead). */
@@ -113,8 +116,9 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
     throw error;
   }
   const master = out.master;
-  return writeBuild(out, { layout, params, paramsFile, asOf, inputs: store.inputs, log }, (file) =>
-    writeMasterTable(file, master),
+  const fileRows = options.masterFileRows ?? MASTER_FILE_ROWS;
+  return writeBuild(out, { layout, params, paramsFile, asOf, inputs: store.inputs, log, fileRows }, (file) =>
+    writeMasterTable(file, master, fileRows),
   );
 }
 
@@ -126,11 +130,13 @@ export interface WriteBuildContext {
   readonly asOf: string;
   readonly inputs: MasterManifest['inputs'];
   readonly log: (message: string) => void;
+  /** Rows per file of the master table. */
+  readonly fileRows: number;
 }
 
 /**
- * Write a build's `master/<hash>/` folder (master.parquet by `writeTable`, given its path in the
- * folder being written), then `master/latest.json`; the stage's result.
+ * Write a build's `master/<hash>/` folder (master.parquet and its continuations by `writeTable`, given
+ * the path in the folder being written), then `master/latest.json`; the stage's result.
  */
 export async function writeBuild(
   out: BuildReports,
@@ -140,7 +146,11 @@ export async function writeBuild(
   const { layout, params, paramsFile, asOf, log } = ctx;
   const codeVersion = buildSourceHash();
   const hash = masterHash(out.contentHash, params, codeVersion);
-  const manifest = masterManifest(out, { hash, params, paramsFile, codeVersion, asOf, inputs: ctx.inputs }, layout);
+  const manifest = masterManifest(
+    out,
+    { hash, params, paramsFile, codeVersion, asOf, inputs: ctx.inputs, fileRows: ctx.fileRows },
+    layout,
+  );
   const dir = await writeMasterFolder(layout, out, manifest, writeTable);
   log(`wrote master.parquet and reports (${memory()})`);
   writeLatest(layout, hash);

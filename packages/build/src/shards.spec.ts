@@ -4,8 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   dataLayout,
+  parquetFileSet,
   partitionDir,
   readJson,
+  readParquetFile,
+  readParquetRowCount,
+  rowsFromTable,
   shardOf,
   tableFromRows,
   writeJsonAtomic,
@@ -47,8 +51,14 @@ function writeShardedStore(dataDir: string, rows: readonly FeatureRow[], n: numb
   });
 }
 
-async function sharded(dataDir: string, n: number, paramsFile?: string) {
-  const options = { dataDir, asOf: AS_OF, log: quiet, ...(paramsFile ? { paramsFile } : {}) };
+async function sharded(dataDir: string, n: number, paramsFile?: string, masterFileRows?: number) {
+  const options = {
+    dataDir,
+    asOf: AS_OF,
+    log: quiet,
+    ...(paramsFile ? { paramsFile } : {}),
+    ...(masterFileRows ? { masterFileRows } : {}),
+  };
   for (let i = 0; i < n; i++) await runBuildShard({ ...options, index: i, count: n });
   return mergeBuild({ ...options, shards: n });
 }
@@ -181,6 +191,36 @@ describe('build in shards', () => {
       const merged = await mergeBuild({ dataDir: four, asOf: '2020-05-10', shards: 4 });
       expect(merged).toMatchObject({ rowsIn: 4955, rowsOut: whole.rowsOut });
       expect(masterFolder(four)).toEqual(masterFolder(data));
+    },
+    SLOW,
+  );
+
+  it(
+    'a master table past masterFileRows goes on in master.1.parquet…, the same files from one process and the merge',
+    async () => {
+      const rows = generateFeatureRows({ customers: 24, perCustomer: 40, seed: 14 });
+      const whole = tmp('files-whole');
+      const one = tmp('files-one');
+      const two = tmp('files-two');
+      writeFeatureStore(whole, rows);
+      writeFeatureStore(one, rows);
+      writeShardedStore(two, rows, 2);
+      const a = (await runBuild({ dataDir: whole, asOf: AS_OF, log: quiet })) as { hash: string; dir: string };
+      const b = (await runBuild({ dataDir: one, asOf: AS_OF, log: quiet, masterFileRows: 300 })) as typeof a;
+      await sharded(two, 2, undefined, 300);
+      // The file layout is not part of the table: same hash, same rows in the same order.
+      expect(b.hash).toBe(a.hash);
+      const files = parquetFileSet(path.join(b.dir, 'master.parquet'));
+      expect(files).toHaveLength(Math.ceil((await readParquetRowCount(path.join(a.dir, 'master.parquet'))) / 300));
+      expect(files.length).toBeGreaterThan(2);
+      // readParquetFile reads master.parquet with its continuations.
+      expect(rowsFromTable(readParquetFile(path.join(b.dir, 'master.parquet')))).toEqual(
+        rowsFromTable(readParquetFile(path.join(a.dir, 'master.parquet'))),
+      );
+      const manifest = readJson<{ files: string[] }>(path.join(b.dir, 'manifest.json'));
+      expect(manifest.files.filter((f) => f.endsWith('.parquet'))).toEqual(files.map((f) => path.basename(f)));
+      expect(fs.readdirSync(b.dir).sort()).toEqual([...manifest.files].sort());
+      expect(masterFolder(two)).toEqual(masterFolder(one));
     },
     SLOW,
   );

@@ -78,6 +78,7 @@ export {
 export type { CompatibleWriterOptions, ParquetCompression } from './parquet-compat';
 export { ipcToCompatibleParquet } from './parquet-ipc';
 export { readParquetRowCount } from './parquet-row-count';
+export { parquetContinuation, parquetFileSet } from './parquet-set';
 
 /** Worker threads running a package's own typed module, request/reply channels to them, per-thread CPU time. */
 export { startWorkerModule, isWorkerAlive, WorkerChannel, serveChannel, threadCpuSeconds } from './worker-thread';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Schema, tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { ParquetFile, Table as WasmTable, transformParquetStream } from 'parquet-wasm';
 import { compatibleWriterProperties, type ParquetCompression } from './parquet-compat';
+import { parquetContinuation, parquetFileSet } from './parquet-set';
 
 /** Options of {@link forEachParquetBatch}. */
 export interface ParquetBatchOptions {
@@ -13,10 +14,10 @@ export interface ParquetBatchOptions {
 }
 
 /**
- * Stream a Parquet file as Arrow tables of at most `batchSize` rows, decoding only `columns`.
- * Memory stays bounded by one batch (plus what `onBatch` keeps), whatever the file size, which is
- * what the stages need past a few hundred thousand rows. `onBatch` returning `false` stops early.
- * Returns the number of rows read.
+ * Stream a Parquet file (with its continuations, {@link parquetFileSet}) as Arrow tables of at most
+ * `batchSize` rows, decoding only `columns`. Memory stays bounded by one batch (plus what `onBatch`
+ * keeps), whatever the file size, which is what the stages need past a few hundred thousand rows.
+ * `onBatch` returning `false` stops early. Returns the number of rows read.
  *
  * @example await forEachParquetBatch(file, { columns: ['split'] }, (t) => { n += t.numRows; })
  */
@@ -41,17 +42,18 @@ export async function forEachParquetBatch(
  * @example for await (const table of parquetBatches(file, { columns: ['date'] })) n += table.numRows;
  */
 export async function* parquetBatches(file: string, options: ParquetBatchOptions = {}): AsyncGenerator<Table> {
-  const blob = await fs.openAsBlob(file);
-  const pq = await ParquetFile.fromFile(blob);
-  try {
-    const stream = await pq.stream({
-      batchSize: options.batchSize ?? 65_536,
-      ...(options.columns ? { columns: [...options.columns] } : {}),
-    });
-    for await (const batch of stream as unknown as AsyncIterable<{ intoIPCStream(): Uint8Array }>)
-      yield tableFromIPC(batch.intoIPCStream());
-  } finally {
-    pq.free();
+  for (const part of parquetFileSet(file)) {
+    const pq = await ParquetFile.fromFile(await fs.openAsBlob(part));
+    try {
+      const stream = await pq.stream({
+        batchSize: options.batchSize ?? 65_536,
+        ...(options.columns ? { columns: [...options.columns] } : {}),
+      });
+      for await (const batch of stream as unknown as AsyncIterable<{ intoIPCStream(): Uint8Array }>)
+        yield tableFromIPC(batch.intoIPCStream());
+    } finally {
+      pq.free();
+    }
   }
 }
 
@@ -71,14 +73,21 @@ export interface WriteParquetBatchesOptions {
   readonly rowGroupRows?: number;
   /** Codec setting; default core's `DEFAULT_PARQUET_COMPRESSION`, as every other Parquet file of the pipeline. */
   readonly compression?: ParquetCompression;
+  /**
+   * Rows per file; default unlimited. Past it the table goes on in continuation files
+   * ({@link parquetContinuation}), which the core readers read with the first: a table of any size
+   * stays readable by a 32-bit reader when this keeps each file under 4 GiB.
+   */
+  readonly fileRows?: number;
 }
 
 /**
  * Write Arrow tables (same schema, in order) as one Parquet file with the compatible writer properties
  * (V1 pages, no dictionary, the pipeline's codecs: parquetjs-lite reads it like DuckDB does), encoding them
  * as they come: memory is bounded by one table plus one row group at any file size, not the whole file.
- * The tables may come from an async iterable (computed while the file is written).
- * The file appears atomically (temporary name, then rename).
+ * The tables may come from an async iterable (computed while the file is written). With `fileRows`, rows
+ * past that many go on in continuation files; continuations of an earlier, longer table are removed.
+ * Each file appears atomically (temporary name, then rename).
  *
  * @example await writeParquetBatches(file, chunks(master, 65_536))
  */
@@ -89,23 +98,65 @@ export async function writeParquetBatches(
 ): Promise<number> {
   const it: Iterator<Table> | AsyncIterator<Table> =
     Symbol.asyncIterator in tables ? tables[Symbol.asyncIterator]() : tables[Symbol.iterator]();
+  const limit = options.fileRows ?? Infinity;
+  if (!(limit >= 1)) throw new Error(`writeParquetBatches: fileRows must be at least 1, got ${options.fileRows}`);
   // The codecs are chosen per column from the schema: the first table gives it.
-  let head: IteratorResult<Table> | null = await it.next();
+  const head: IteratorResult<Table> = await it.next();
   const props = compatibleWriterProperties(head.done ? new Schema([]) : head.value.schema, {
     maxRowGroupRows: options.rowGroupRows ?? 131_072,
     ...(options.compression ? { compression: options.compression } : {}),
   });
+  // A table not yet written: the first, or the rest of one split between two files.
+  let pending: Table | null = head.done ? null : head.value;
+  let exhausted = head.done === true;
+  const next = async (): Promise<Table | null> => {
+    if (pending) {
+      const t = pending;
+      pending = null;
+      return t;
+    }
+    if (exhausted) return null;
+    const r = await it.next();
+    exhausted = r.done === true;
+    return r.done ? null : r.value;
+  };
   let rows = 0;
+  let files = 0;
+  for (;;) {
+    let inFile = 0;
+    await writeParquetStream(files === 0 ? file : parquetContinuation(file, files), props, async () => {
+      let t = inFile < limit ? await next() : null;
+      if (t && inFile + t.numRows > limit) {
+        pending = t.slice(limit - inFile);
+        t = t.slice(0, limit - inFile);
+      }
+      inFile += t?.numRows ?? 0;
+      return t;
+    });
+    rows += inFile;
+    files++;
+    if (inFile < limit) break;
+    pending = await next();
+    if (!pending) break;
+  }
+  for (let k = files; fs.existsSync(parquetContinuation(file, k)); k++) fs.rmSync(parquetContinuation(file, k));
+  return rows;
+}
+
+/** Encode the tables `pull` gives (until `null`) as one Parquet file, written atomically. */
+async function writeParquetStream(
+  file: string,
+  props: ReturnType<typeof compatibleWriterProperties>,
+  pull: () => Promise<Table | null>,
+): Promise<void> {
   const input = new ReadableStream({
     async pull(controller) {
-      const next = head ?? (await it.next());
-      head = null;
-      if (next.done) {
+      const next = await pull();
+      if (!next) {
         controller.close();
         return;
       }
-      rows += next.value.numRows;
-      const wasm = WasmTable.fromIPCStream(tableToIPC(next.value, 'stream'));
+      const wasm = WasmTable.fromIPCStream(tableToIPC(next, 'stream'));
       try {
         for (const batch of wasm.recordBatches()) controller.enqueue(batch);
       } finally {
@@ -130,5 +181,4 @@ export async function writeParquetBatches(
   }
   fs.closeSync(fd);
   fs.renameSync(tmp, file);
-  return rows;
 }

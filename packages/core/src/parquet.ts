@@ -3,6 +3,7 @@ import { RecordBatch, Schema, Table, tableFromIPC, vectorFromArray, type Vector 
 import { readParquet } from 'parquet-wasm';
 import { writeFileAtomic } from './atomic';
 import { tableToCompatibleParquet } from './parquet-compat';
+import { parquetFileSet } from './parquet-set';
 
 /** Options for {@link readParquetFile}: column projection. */
 export interface ReadParquetOptions {
@@ -27,9 +28,10 @@ export function writeParquetFile(file: string, table: Table): void {
   writeFileAtomic(file, tableToCompatibleParquet(table));
 }
 
-/** Read a Parquet file into an Arrow table. */
+/** Read a Parquet file (with its continuations, `parquetFileSet`) into an Arrow table. */
 export function readParquetFile(file: string, options: ReadParquetOptions = {}): Table {
-  return parquetToTable(fs.readFileSync(file), options);
+  const [first, ...rest] = parquetFileSet(file).map((f) => parquetToTable(fs.readFileSync(f), options));
+  return rest.length === 0 ? first! : first!.concat(...rest);
 }
 
 /**

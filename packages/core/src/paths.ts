@@ -228,7 +228,8 @@ export const DATASETS = {
     writer: 'build',
     readers: 'train, evaluate, monitor (reference)',
     schema: MasterRowSchema,
-    description: 'Snapshots with features, target, customer group, split and CV fold.',
+    description:
+      'Snapshots with features, target, customer group, split and CV fold. Past 8,388,608 rows the table goes on in `master.1.parquet`, `master.2.parquet`… (each file stays readable by 32-bit parquet-wasm), which the core readers read with it.',
   },
   masterManifest: {
     path: 'master/{hash}/manifest.json',
