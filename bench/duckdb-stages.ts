@@ -3,8 +3,13 @@
  * bench (bench/pipeline.ts) runs beside our stage CLIs, on the same inputs, in the same run.
  *
  *   npx tsx bench/duckdb-stages.ts --stage features|build|evaluate --data-dir <DATA_DIR> --out <dir>
- *       [--threads 2] [--memory-limit 4GB]
- *   npx tsx bench/duckdb-stages.ts --check features|build|evaluate --data-dir <DATA_DIR> --out <dir>
+ *       [--threads 2] [--memory-limit 4GB] [--parts 1]
+ *   npx tsx bench/duckdb-stages.ts --check features|build|evaluate --data-dir <DATA_DIR> --out <dir> [--parts 1]
+ *
+ * `--parts K` runs features as K queries, each over the customers whose DuckDB hash of the key is i
+ * mod K (every window is per customer, so the rows are the same), written to `part=<i>/`: DuckDB's
+ * temporary tables and spill files then hold a K-th of the lake. At 100M rows one query spilled
+ * more than the disk beside our data holds. `--check` compares part by part.
  *
  * Each stage reads exactly what our stage reads in `--data-dir` (features: the lake; build: the
  * feature store; evaluate: the current master table and the registry's baselines) and writes under
@@ -101,7 +106,12 @@ const storeGlob = (dataDir: string): string => path.join(dataLayout(dataDir).fea
  * its own day's running aggregates (a ROWS frame in (source_file, source_line) order), which is the
  * kernel's "up to and including this transaction" with the day's later rows left out.
  */
-async function featuresStage(con: DuckDBConnection, dataDir: string, out: string): Promise<[number, number]> {
+async function featuresStage(
+  con: DuckDBConnection,
+  dataDir: string,
+  out: string,
+  parts: number,
+): Promise<[number, number]> {
   const p = params<FeatureParamsFile>('features');
   const span = await one<{ lo: string; hi: string }>(
     con,
@@ -113,6 +123,30 @@ async function featuresStage(con: DuckDBConnection, dataDir: string, out: string
     for (const d of brazilianHolidays(y)) holidays.push(`(DATE ${lit(isoFromEpochDay(d))})`);
   await con.run(`CREATE OR REPLACE TEMP TABLE holidays AS SELECT * FROM (VALUES ${holidays.join(', ')}) h(d)`);
   const essential = list(p.essentialGroups);
+  const outDir = path.join(out, 'feature-store');
+  fs.rmSync(outDir, { recursive: true, force: true });
+  if (parts > 1) fs.mkdirSync(outDir, { recursive: true });
+  let total = 0;
+  for (let part = 0; part < parts; part++) {
+    if (parts > 1) console.error(`[duckdb features] part ${part + 1} of ${parts}`);
+    total += await featuresPart(con, dataDir, parts > 1 ? { part, parts } : null, outDir, essential, p);
+  }
+  return [total, total];
+}
+
+/** The customers of part i of K (DuckDB's hash of the key), as a SQL condition. */
+const partFilter = (col: string, part: { part: number; parts: number }): string =>
+  `hash(${col}) % ${part.parts} = ${part.part}`;
+
+/** Features of one part's customers (all when `part` is null), written under `outDir`; the rows written. */
+async function featuresPart(
+  con: DuckDBConnection,
+  dataDir: string,
+  part: { part: number; parts: number } | null,
+  outDir: string,
+  essential: string,
+  p: FeatureParamsFile,
+): Promise<number> {
   await con.run(`
     CREATE OR REPLACE TEMP TABLE t AS
     SELECT txn_id, customer_key, date::DATE AS date, source_file, source_line, account_cohort, city, state, age, sex,
@@ -122,7 +156,8 @@ async function featuresStage(con: DuckDBConnection, dataDir: string, out: string
            coalesce(amount, 0) AS a,
            merchant_group NOT IN (${essential}) AS ne,
            coalesce(merchant_group NOT IN (${essential}) AND available_limit::DOUBLE / nullif(credit_limit, 0) < ${p.revengeThreshold}, false) AS fl
-    FROM read_parquet(${lit(lakeGlob(dataDir))}, hive_partitioning = true)`);
+    FROM read_parquet(${lit(lakeGlob(dataDir))}, hive_partitioning = true)
+    ${part ? `WHERE ${partFilter('customer_key', part)}` : ''}`);
   // Per customer-day totals, then the earlier days of each window (6 and 29 days before).
   await con.run(`
     CREATE OR REPLACE TEMP TABLE prior AS
@@ -180,13 +215,11 @@ async function featuresStage(con: DuckDBConnection, dataDir: string, out: string
            (t.day - prev_day)::DOUBLE AS days_since_prev,
            CASE WHEN prev_mean <> 0 THEN t.amount / prev_mean END AS amount_to_running_mean
     FROM r AS t LEFT JOIN prior USING (customer_key, day)`);
-  const outDir = path.join(out, 'feature-store');
-  fs.rmSync(outDir, { recursive: true, force: true });
-  await con.run(
-    `COPY f TO ${lit(outDir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (date), OVERWRITE_OR_IGNORE)`,
-  );
+  const dir = part ? path.join(outDir, `part=${part.part}`) : outDir;
+  await con.run(`COPY f TO ${lit(dir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (date), OVERWRITE_OR_IGNORE)`);
   const n = await one<{ n: bigint }>(con, 'SELECT count(*) AS n FROM f');
-  return [Number(n.n), Number(n.n)];
+  await con.run('DROP TABLE t; DROP TABLE prior; DROP TABLE f');
+  return Number(n.n);
 }
 
 /** A split bucket by a hash of the customer key: cumulative shares in SPLITS order. */
@@ -526,30 +559,50 @@ async function evaluateStage(con: DuckDBConnection, dataDir: string, out: string
 /** Numbers equal up to rounding (sums in another order, ln(1+x) for log1p). */
 const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
 
+/** DuckDB's feature rows (`theirs`) against ours: the same rows by txn_id, the same values (numbers to 1e-9). */
+async function checkFeatures(con: DuckDBConnection, ours: string, theirs: string): Promise<string[]> {
+  const problems: string[] = [];
+  const counts = await one<{ a: bigint; b: bigint; j: bigint }>(
+    con,
+    `SELECT (SELECT count(*) FROM ${ours}) AS a, (SELECT count(*) FROM ${theirs}) AS b,
+            (SELECT count(*) FROM ${ours} o JOIN ${theirs} t USING (txn_id)) AS j`,
+  );
+  if (counts.a !== counts.b || counts.a !== counts.j)
+    problems.push(`feature rows: ours ${counts.a}, duckdb ${counts.b}, joined on txn_id ${counts.j}`);
+  const diff = (c: string): string =>
+    NUMERIC.includes(c)
+      ? `count_if((o.${q(c)} IS NULL) <> (t.${q(c)} IS NULL) OR abs(o.${q(c)} - t.${q(c)}) > 1e-9 * greatest(1, abs(o.${q(c)}), abs(t.${q(c)})))`
+      : `count_if(o.${q(c)}::VARCHAR IS DISTINCT FROM t.${q(c)}::VARCHAR)`;
+  const bad = await one<Record<string, bigint>>(
+    con,
+    `SELECT count_if(o.customer_key <> t.customer_key OR o.date::DATE <> t.date::DATE) AS keys, ${DECLS.map((d) => `${diff(d.name)} AS ${q(d.name)}`).join(', ')}
+     FROM ${ours} o JOIN ${theirs} t USING (txn_id)`,
+  );
+  for (const [k, v] of Object.entries(bad)) if (Number(v) > 0) problems.push(`${k}: ${v} rows differ`);
+  return problems;
+}
+
 /** Compare a stage's DuckDB output with ours; returns the differences found (empty: equal). */
-async function check(con: DuckDBConnection, stage: string, dataDir: string, out: string): Promise<string[]> {
+async function check(
+  con: DuckDBConnection,
+  stage: string,
+  dataDir: string,
+  out: string,
+  parts: number,
+): Promise<string[]> {
   const problems: string[] = [];
   const layout = dataLayout(dataDir);
   if (stage === 'features') {
     const ours = `read_parquet(${lit(storeGlob(dataDir))}, hive_partitioning = true)`;
-    const theirs = `read_parquet(${lit(path.join(out, 'feature-store', '*', '*.parquet'))}, hive_partitioning = true)`;
-    const counts = await one<{ a: bigint; b: bigint; j: bigint }>(
-      con,
-      `SELECT (SELECT count(*) FROM ${ours}) AS a, (SELECT count(*) FROM ${theirs}) AS b,
-              (SELECT count(*) FROM ${ours} o JOIN ${theirs} t USING (txn_id)) AS j`,
-    );
-    if (counts.a !== counts.b || counts.a !== counts.j)
-      problems.push(`feature rows: ours ${counts.a}, duckdb ${counts.b}, joined on txn_id ${counts.j}`);
-    const diff = (c: string): string =>
-      NUMERIC.includes(c)
-        ? `count_if((o.${q(c)} IS NULL) <> (t.${q(c)} IS NULL) OR abs(o.${q(c)} - t.${q(c)}) > 1e-9 * greatest(1, abs(o.${q(c)}), abs(t.${q(c)})))`
-        : `count_if(o.${q(c)}::VARCHAR IS DISTINCT FROM t.${q(c)}::VARCHAR)`;
-    const bad = await one<Record<string, bigint>>(
-      con,
-      `SELECT count_if(o.customer_key <> t.customer_key OR o.date::DATE <> t.date::DATE) AS keys, ${DECLS.map((d) => `${diff(d.name)} AS ${q(d.name)}`).join(', ')}
-       FROM ${ours} o JOIN ${theirs} t USING (txn_id)`,
-    );
-    for (const [k, v] of Object.entries(bad)) if (Number(v) > 0) problems.push(`${k}: ${v} rows differ`);
+    const theirs = (dir: string) => `read_parquet(${lit(path.join(dir, '*', '*.parquet'))}, hive_partitioning = true)`;
+    const store = path.join(out, 'feature-store');
+    if (parts === 1) problems.push(...(await checkFeatures(con, ours, theirs(store))));
+    // Part by part: our rows of the part's customers against DuckDB's part.
+    for (let part = 0; parts > 1 && part < parts; part++) {
+      const mine = `(SELECT * FROM ${ours} WHERE ${partFilter('customer_key', { part, parts })})`;
+      const found = await checkFeatures(con, mine, theirs(path.join(store, `part=${part}`)));
+      problems.push(...found.map((x) => `part ${part}: ${x}`));
+    }
   } else if (stage === 'build') {
     const latest = readJson<{ hash: string }>(layout.masterLatest);
     const manifest = readJson<{
@@ -659,15 +712,18 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       threads: { type: 'string', default: '2' },
       'memory-limit': { type: 'string', default: '4GB' },
+      parts: { type: 'string', default: '1' },
     },
   });
+  const parts = Number(values.parts);
+  if (!Number.isInteger(parts) || parts < 1) throw new Error(`--parts takes a whole number ≥ 1, got ${values.parts}`);
   const dataDir = path.resolve(values['data-dir'] ?? process.env.DATA_DIR ?? 'data');
   const out = path.resolve(values.out ?? path.join(os.tmpdir(), 'duckdb-stages'));
   fs.mkdirSync(out, { recursive: true });
   const tmp = path.join(out, '.duckdb-tmp');
   const con = await open(Number(values.threads), values['memory-limit']!, tmp);
   if (values.check) {
-    const problems = await check(con, values.check, dataDir, out);
+    const problems = await check(con, values.check, dataDir, out, parts);
     for (const p of problems) console.error(`[duckdb check] ${values.check}: ${p}`);
     console.error(
       `[duckdb check] ${values.check}: ${problems.length ? `${problems.length} difference(s)` : 'same as ours'}`,
@@ -680,7 +736,7 @@ async function main(): Promise<void> {
   if (!run) throw new Error(`--stage must be one of ${Object.keys(stages).join(', ')}`);
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  const [rowsIn, rowsOut] = await run(con, dataDir, out);
+  const [rowsIn, rowsOut] = await run(con, dataDir, out, parts);
   const cpu = process.cpuUsage(c0);
   fs.rmSync(tmp, { recursive: true, force: true });
   process.stdout.write(

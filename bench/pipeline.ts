@@ -7,7 +7,7 @@
  * ours (bench/duckdb-stages.ts --check).
  *
  * Usage: npx tsx bench/pipeline.ts [--rows 1000000,10000000] [--seed 11] [--keep] [--raw-dir <dir>]
- *          [--work <dir>] [--duckdb-threads 2] [--duckdb-memory 4GB] [--no-duckdb] [--drop-duckdb-output] [--duckdb-after]
+ *          [--work <dir>] [--duckdb-threads 2] [--duckdb-memory 4GB] [--duckdb-parts 1] [--no-duckdb] [--drop-duckdb-output] [--duckdb-after]
  *          [--shards N [--parallel 2] [--ingest-parts]] [--until <stage>] [--resume <work folder> --from <stage>]
  * Our stages run as `npm run pipeline` runs them (tools/run-sharded.js, one `node --import tsx` process
  * a stage). --shards N runs ingest, features, build and evaluate as a cluster does: N shard
@@ -19,6 +19,8 @@
  * --resume <work> --from <stage> (implies the same --rows, --shards, --parallel); --until <stage> stops
  * after that stage (use --keep to go on later).
  * --drop-duckdb-output deletes DuckDB's output of a stage once it is checked (disk at 100M rows).
+ * --duckdb-parts K runs DuckDB's features as K queries over K sets of customers, one after another
+ * (bench/duckdb-stages.ts --parts), so its spill files fit the disk at 100M rows.
  * --duckdb-after runs DuckDB's stages after all of ours (on the same inputs), so a long run that is
  * stopped during DuckDB's still has the whole pipeline of ours.
  * --raw-dir reuses CSVs generated earlier: <dir>/<rows>/generated.csv is used when it exists (and
@@ -64,6 +66,7 @@ const { values } = parseArgs({
     work: { type: 'string' },
     'duckdb-threads': { type: 'string', default: '2' },
     'duckdb-memory': { type: 'string', default: '4GB' },
+    'duckdb-parts': { type: 'string', default: '1' },
     'no-duckdb': { type: 'boolean', default: false },
     'duckdb-after': { type: 'boolean', default: false },
     'drop-duckdb-output': { type: 'boolean', default: false },
@@ -106,7 +109,15 @@ function field(text: string, name: string): number {
 }
 
 function duck(stage: string, dataDir: string, out: string): DuckRun {
-  const base = ['bench/duckdb-stages.ts', '--data-dir', dataDir, '--out', out];
+  const base = [
+    'bench/duckdb-stages.ts',
+    '--data-dir',
+    dataDir,
+    '--out',
+    out,
+    '--parts',
+    String(values['duckdb-parts']),
+  ];
   const t0 = performance.now();
   const text = run(
     [
