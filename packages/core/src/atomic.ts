@@ -14,17 +14,60 @@ function tmpName(target: string): string {
  * temporary sibling, fsync it, rename it over the target.
  */
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {
+  stageFileAtomic(target, (write) => write(data)).commit();
+}
+
+/** A file written under a temporary name and synced: {@link commit} renames it into place, {@link discard} removes it. */
+export interface StagedFile {
+  commit(): void;
+  discard(): void;
+}
+
+/** Bytes gathered before a write call when a file is written piece by piece. */
+const STAGED_WRITE_BYTES = 1 << 20;
+
+/**
+ * The first half of {@link writeFileAtomic} for content produced piece by piece (so it never has to be
+ * whole in memory): `fill` writes the pieces into a temporary sibling, which is synced and left for the
+ * caller to commit (rename over `target`) or discard. If `fill` throws, the temporary file is removed.
+ */
+export function stageFileAtomic(
+  target: string,
+  fill: (write: (piece: string | Uint8Array) => void) => void,
+): StagedFile {
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const tmp = tmpName(target);
   const fd = fs.openSync(tmp, 'w');
   try {
-    if (typeof data === 'string') fs.writeSync(fd, data);
-    else fs.writeSync(fd, data);
+    let pending: string[] = [];
+    let pendingLength = 0;
+    const flush = () => {
+      if (pending.length > 0) fs.writeSync(fd, pending.join(''));
+      pending = [];
+      pendingLength = 0;
+    };
+    fill((piece) => {
+      if (typeof piece !== 'string') {
+        flush();
+        fs.writeSync(fd, piece);
+        return;
+      }
+      pending.push(piece);
+      pendingLength += piece.length;
+      if (pendingLength >= STAGED_WRITE_BYTES) flush();
+    });
+    flush();
     fs.fsyncSync(fd);
-  } finally {
+  } catch (error) {
     fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw error;
   }
-  fs.renameSync(tmp, target);
+  fs.closeSync(fd);
+  return {
+    commit: () => fs.renameSync(tmp, target),
+    discard: () => fs.rmSync(tmp, { force: true }),
+  };
 }
 
 /** {@link writeFileAtomic} for JSON, pretty-printed with a trailing newline. */

@@ -8,9 +8,11 @@
 /** The data folder: where each dataset lives, atomic writes, date partitions, the single-writer lock, content hashes. */
 export { DATASETS, dataLayout, registryLayout, catalogueMarkdown, schemaName, dirsFromEnv } from './paths';
 export type { DataLayout, RegistryLayout, Dataset, DatasetKey } from './paths';
+export type { StagedFile } from './atomic';
 export { readContract, readContractLines, writeContract, checkContract } from './contract';
 export {
   writeFileAtomic,
+  stageFileAtomic,
   writeJsonAtomic,
   writeDirAtomic,
   readJson,
@@ -157,8 +159,9 @@ export {
   emptySnapshot,
   foldPushed,
   stateLastDate,
-  readSnapshotText,
 } from './online-store/online-store';
+export { SnapshotFile } from './online-store/snapshot-file';
+export type { SnapshotEntry, SnapshotSummary, SnapshotFileOptions } from './online-store/snapshot-file';
 export type {
   OnlineStore,
   OnlineStoreInfo,

@@ -13,7 +13,10 @@ import {
 import { refuseCorrupt, type FeaturesRunPlan } from './features-plan';
 import type { CustomerStates, FeatureStoreManifest } from './pipeline';
 
-/** The online store file's text: every customer's state after its latest transaction, keys sorted. */
+/**
+ * The online store file's text: every customer's state after its latest transaction, keys sorted (a
+ * shard's states file too: the merge streams the shards' files in key order).
+ */
 export function onlineStoreText(states: CustomerStates, params: FeatureParams, asOf: string): string {
   const customers: Record<string, CustomerState> = {};
   for (const key of [...states.keys()].sort()) customers[key] = states.get(key)!.toState();

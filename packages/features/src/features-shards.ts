@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  SnapshotFile,
   cleanTemporaries,
   listPartitions,
   listShardDirs,
@@ -10,12 +11,11 @@ import {
   sha256,
   shardPartName,
   shardTag,
-  writeFileAtomic,
+  stageFileAtomic,
   writeJsonAtomic,
-  type CustomerState,
+  type SnapshotEntry,
   type DataLayout,
   type DatePartition,
-  type OnlineStoreSnapshot,
 } from '@bolsillo/core';
 import { partitionHash, recordedLakeHashes } from './features-plan';
 import type { FeatureStoreManifest, ShardOfBatch } from './pipeline';
@@ -71,8 +71,9 @@ export interface MergeFeaturesOptions {
  * must have computed from the lake as it is now (its recorded inputs are checked against the lake's
  * files), with the same params, and every part it recorded must be on disk. The online store is the
  * union of the shards' customer states (disjoint by construction), keys sorted: the same file one process
- * writes. The manifest's inputs are the whole partitions' hashes, as one process records them, so a later
- * run in one process continues incrementally. Parts and states of shards beyond the count are removed.
+ * writes, streamed from the shards' files (memory does not grow with the customers). The manifest's
+ * inputs are the whole partitions' hashes, as one process records them, so a later run in one process
+ * continues incrementally. Parts and states of shards beyond the count are removed.
  */
 export function mergeFeatures(options: MergeFeaturesOptions): { customers: number; partitions: number } {
   const { layout, shards: n } = options;
@@ -111,26 +112,25 @@ export function mergeFeatures(options: MergeFeaturesOptions): { customers: numbe
       );
   });
 
-  // The online store: every shard's customers, keys sorted, in the format one process writes.
-  let params: OnlineStoreSnapshot['params'] | undefined;
-  const customers = new Map<string, CustomerState>();
-  manifests.forEach(({ files }, i) => {
-    const part = readJson<OnlineStoreSnapshot>(files.online);
-    params ??= part.params;
-    for (const [key, state] of Object.entries(part.customers)) {
-      if (customers.has(key)) throw new Error(`customer ${key.slice(0, 12)}… is in two shards (${i} and another)`);
-      customers.set(key, state);
-    }
-  });
-  const sorted: Record<string, CustomerState> = {};
-  for (const key of [...customers.keys()].sort()) sorted[key] = customers.get(key)!;
-  const store: OnlineStoreSnapshot = { params: params!, as_of: first.as_of!, customers: sorted };
-
-  removeStaleParts(layout.featureStore, n, ['part']);
-  for (const s of listShardDirs(layout.featureShards))
-    if (s.count !== n) fs.rmSync(s.dir, { recursive: true, force: true });
+  // Leftovers of a killed writer first: the online store below is staged under a temporary name there.
   cleanTemporaries(path.dirname(layout.featureStore));
-  writeFileAtomic(layout.onlineSnapshot, `${JSON.stringify(store)}\n`);
+  let customers = 0;
+  const online = stageFileAtomic(layout.onlineSnapshot, (write) => {
+    customers = writeMergedStates(
+      manifests.map(({ files }) => files.online),
+      first.as_of!,
+      write,
+    );
+  });
+  try {
+    removeStaleParts(layout.featureStore, n, ['part']);
+    for (const s of listShardDirs(layout.featureShards))
+      if (s.count !== n) fs.rmSync(s.dir, { recursive: true, force: true });
+  } catch (error) {
+    online.discard();
+    throw error;
+  }
+  online.commit();
   const manifest: FeatureStoreManifest = {
     version: 1,
     config_hash: first.config_hash,
@@ -141,8 +141,62 @@ export function mergeFeatures(options: MergeFeaturesOptions): { customers: numbe
     shards: n,
   };
   writeJsonAtomic(layout.featureManifest, manifest);
-  log(`merged ${n} shards: ${customers.size} customers, ${lakeNow.length} partitions`);
-  return { customers: customers.size, partitions: lakeNow.length };
+  log(`merged ${n} shards: ${customers} customers, ${lakeNow.length} partitions`);
+  return { customers, partitions: lakeNow.length };
+}
+
+/**
+ * The online store from the shards' states files: a k-way merge by key, one customer of each shard in
+ * memory at a time (each shard's file holds its customers with keys sorted, as `onlineStoreText`
+ * writes them), written as `JSON.stringify` writes the whole store, the bytes one process writes.
+ * Returns the number of customers.
+ */
+function writeMergedStates(files: readonly string[], asOf: string, write: (piece: string) => void): number {
+  const shards = files.map((file, i) => {
+    const reader = SnapshotFile.open(file);
+    if (reader === null)
+      throw new Error(`shard ${i} of ${files.length}: ${file} is missing: run features --shard ${i}/${files.length}`);
+    return { reader, entries: reader.customers(), head: null as SnapshotEntry | null };
+  });
+  try {
+    const advance = (i: number) => {
+      const shard = shards[i]!;
+      const previous = shard.head;
+      const next = shard.entries.next();
+      shard.head = next.done ? null : next.value;
+      if (previous !== null && shard.head !== null && !(previous.key < shard.head.key))
+        throw new Error(
+          `shard ${i} of ${files.length}: customer states not sorted by key at ${shard.head.key.slice(0, 12)}…: run features --shard ${i}/${files.length}`,
+        );
+    };
+    shards.forEach((_, i) => advance(i));
+    const params = shards[0]!.reader.fieldsRead.params;
+    if (params === undefined)
+      throw new Error(`${files[0]}: not an online feature store (no params before its customers)`);
+    write(`{"params":${JSON.stringify(params)},"as_of":${JSON.stringify(asOf)},"customers":{`);
+    let customers = 0;
+    for (;;) {
+      let min = -1;
+      for (let i = 0; i < shards.length; i++) {
+        const key = shards[i]!.head?.key;
+        if (key === undefined) continue;
+        const least = min < 0 ? undefined : shards[min]!.head!.key;
+        if (least === key) throw new Error(`customer ${key.slice(0, 12)}… is in two shards (${min} and ${i})`);
+        if (least === undefined || key < least) min = i;
+      }
+      if (min < 0) break;
+      const { key, state } = shards[min]!.head!;
+      write(`${customers === 0 ? '' : ','}${JSON.stringify(key)}:${JSON.stringify(state)}`);
+      customers += 1;
+      advance(min);
+    }
+    write('}}\n');
+    // Each shard's file read to its end: checked whole.
+    shards.forEach(({ reader }) => reader.summary());
+    return customers;
+  } finally {
+    for (const { reader } of shards) reader.close();
+  }
 }
 
 function sortedByKey<T>(record: Readonly<Record<string, T>>): Record<string, T> {

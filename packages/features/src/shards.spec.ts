@@ -218,6 +218,52 @@ describe('features in shards', () => {
     },
     SLOW,
   );
+
+  it(
+    "the merge streams the shards' states; it refuses a customer in two shards or states out of key order",
+    async () => {
+      const data = tempDataDir('merge-stream');
+      writeShardedLake(data, txns(600, 47, 30), 2);
+      const layout = dataLayout(data);
+      for (let i = 0; i < 2; i++)
+        await runFeatures({ dataDir: data, params, log: quiet, now, shard: { index: i, count: 2 } });
+      const states = [0, 1].map((i) => featureRunFiles(layout, { index: i, count: 2 }).online);
+      // Neither the shards' files nor the store are ever one string in memory.
+      const readFileSync = jest.spyOn(fs, 'readFileSync');
+      try {
+        expect(mergeFeatures({ layout, shards: 2, now }).customers).toBe(40);
+        const read = readFileSync.mock.calls.map(([f]) => String(f));
+        expect(read.filter((f) => states.includes(f) || f === layout.onlineSnapshot)).toEqual([]);
+      } finally {
+        readFileSync.mockRestore();
+      }
+      const merged = fs.readFileSync(layout.onlineSnapshot, 'utf8');
+      const store = JSON.parse(merged) as { customers: Record<string, unknown> };
+      expect(merged).toBe(`${JSON.stringify({ ...store, customers: store.customers })}\n`);
+      expect(Object.keys(store.customers)).toEqual(Object.keys(store.customers).sort());
+
+      const shard1 = fs.readFileSync(states[1]!, 'utf8');
+      const withCustomers = (customers: Record<string, unknown>) =>
+        `${JSON.stringify({ ...(JSON.parse(shard1) as object), customers })}\n`;
+      const own = (JSON.parse(shard1) as { customers: Record<string, unknown> }).customers;
+      const [stray] = Object.entries(
+        (JSON.parse(fs.readFileSync(states[0]!, 'utf8')) as { customers: Record<string, unknown> }).customers,
+      );
+      const sorted = Object.fromEntries([...Object.entries(own), stray!].sort(([a], [b]) => (a < b ? -1 : 1)));
+      fs.writeFileSync(states[1]!, withCustomers(sorted));
+      expect(() => mergeFeatures({ layout, shards: 2, now })).toThrow(
+        `customer ${stray![0].slice(0, 12)}… is in two shards (0 and 1)`,
+      );
+      fs.writeFileSync(states[1]!, withCustomers(Object.fromEntries(Object.entries(own).reverse())));
+      expect(() => mergeFeatures({ layout, shards: 2, now })).toThrow(
+        /shard 1 of 2: customer states not sorted by key/,
+      );
+      // Refused: the store written before stays, and no temporary file is left.
+      expect(fs.readFileSync(layout.onlineSnapshot, 'utf8')).toBe(merged);
+      expect(walkTmp(path.dirname(layout.featureStore))).toEqual([]);
+    },
+    SLOW,
+  );
 });
 
 describe('features shards through the CLI', () => {

@@ -2,18 +2,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { CustomerState } from '../feature-kernel/kernel';
-import { parseOnlineStore, type OnlineStoreSnapshot } from '../feature-kernel/online-store';
+import type { OnlineStoreSnapshot } from '../feature-kernel/online-store';
 import {
   emptySnapshot,
   foldPushed,
-  readSnapshotText,
+  snapshotSource,
   snapshotVersion,
+  stateBatches,
+  type SnapshotSource,
   type ApplyOutcome,
   type OnlineStore,
   type OnlineStoreHealth,
   type OnlineStoreInfo,
   type PushedTransaction,
 } from './online-store';
+import { SnapshotFile, type SnapshotSummary } from './snapshot-file';
 
 /** Customers written per LMDB write transaction while materialising. */
 const MATERIALISE_BATCH = 20_000;
@@ -136,6 +139,15 @@ export class EmbeddedOnlineStore implements OnlineStore {
    */
   materialiseSync(snapshot: OnlineStoreSnapshot, version = snapshotVersion(snapshot)): string {
     if (this.currentVersion() === version) return version;
+    return this.writeVersion(version, snapshotSource(snapshot));
+  }
+
+  /**
+   * Write a source's customers under `version`, in write transactions of {@link MATERIALISE_BATCH}, then
+   * switch to it. A source that turns out bad part-way (a broken file) throws before the switch: the
+   * current version is untouched and the customers written so far are dropped.
+   */
+  private writeVersion(version: string, source: SnapshotSource): string {
     const kept = (this.root.get('versions') ?? '').split(',').filter((v) => v !== '');
     // A kept older version may carry pushes: start it again from the snapshot.
     if (kept.includes(version)) this.db(version).clearSync();
@@ -143,15 +155,21 @@ export class EmbeddedOnlineStore implements OnlineStore {
     // Put-if-absent: a version id is a content hash, so what is there (from a materialisation killed
     // half-way, or another process materialising the same file at the same time) is the same value,
     // or a push applied after that process switched to it, which must not be overwritten.
-    const keys = Object.keys(snapshot.customers);
-    for (let i = 0; i < keys.length; i += MATERIALISE_BATCH) {
-      this.root.transactionSync(() => {
-        for (const key of keys.slice(i, i + MATERIALISE_BATCH)) {
-          if (db.get(`c:${key}`) === undefined) db.putSync(`c:${key}`, JSON.stringify(snapshot.customers[key]));
-        }
-      });
+    let summary: SnapshotSummary;
+    try {
+      for (const batch of stateBatches(source, MATERIALISE_BATCH))
+        this.root.transactionSync(() => {
+          for (const [key, text] of batch) if (db.get(`c:${key}`) === undefined) db.putSync(`c:${key}`, text);
+        });
+      summary = source.summary();
+    } catch (error) {
+      if (!kept.includes(version) && this.currentVersion() !== version) {
+        db.dropSync();
+        this.versions.delete(version);
+      }
+      throw error;
     }
-    const info: OnlineStoreInfo = { version, as_of: snapshot.as_of, params: snapshot.params, customers: keys.length };
+    const info: OnlineStoreInfo = { version, ...summary };
     const order = kept.filter((v) => v !== version);
     order.push(version);
     const drop = order.slice(0, Math.max(0, order.length - KEEP_VERSIONS));
@@ -172,12 +190,20 @@ export class EmbeddedOnlineStore implements OnlineStore {
     return this.materialiseFileSync(file);
   }
 
-  /** {@link materialiseFile}, synchronously. */
+  /**
+   * {@link materialiseFile}, synchronously: the file is hashed in one pass (its version id) and, unless
+   * that version is current, read again customer by customer, so memory stays bounded by one batch.
+   */
   materialiseFileSync(file: string): string | null {
-    const read = readSnapshotText(file);
-    if (read === null) return null;
-    if (this.currentVersion() === read.version) return read.version;
-    return this.materialiseSync(parseOnlineStore(file, read.text), read.version);
+    const snapshot = SnapshotFile.open(file);
+    if (snapshot === null) return null;
+    try {
+      const version = snapshot.version();
+      if (this.currentVersion() === version) return version;
+      return this.writeVersion(version, snapshot);
+    } finally {
+      snapshot.close();
+    }
   }
 
   readonly sync = {

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { open as openLmdb } from 'lmdb';
+import { createClient } from 'redis';
 import {
   DEFAULT_FEATURE_PARAMS,
   emptyCustomerState,
@@ -12,22 +14,9 @@ import type { OnlineStoreSnapshot } from '../feature-kernel/online-store';
 import { startRedisServer, type LocalService } from './local-services';
 import { openOnlineStore } from './open';
 import { snapshotVersion, type OnlineStore, type PushedTransaction } from './online-store';
+import { baseInput as base } from './fixtures.test-util';
+import { SnapshotFile } from './snapshot-file';
 
-const base: FeatureInput = {
-  customer_key: 'a'.repeat(64),
-  account_cohort: '201405',
-  city: 'SAO PAULO',
-  state: 'SP',
-  age: 37,
-  sex: 'F',
-  credit_limit: 1000,
-  available_limit: 500,
-  date: '2020-01-04',
-  amount: 31,
-  merchant_group: 'VESTUARIO',
-  merchant_city: 'SAO PAULO',
-  merchant_country: 'BR',
-};
 const push = (id: string, over: Partial<FeatureInput> = {}): PushedTransaction => ({ ...base, ...over, txn_id: id });
 const json = (s: CustomerState | undefined) => JSON.stringify(s);
 
@@ -41,12 +30,49 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const backends: [string, (name: string) => Promise<OnlineStore>][] = [
-  ['embedded', (name) => openOnlineStore({ embeddedDir: path.join(tmp, name) })],
-  ['redis', (name) => openOnlineStore({ url: redis.url, embeddedDir: '', namespace: `t:${name}` })],
+/** A backend: how to open a store, and how many keys a version holds (what a failed materialisation leaves). */
+type Backend = [string, (name: string) => Promise<OnlineStore>, (name: string, version: string) => Promise<number>];
+const backends: Backend[] = [
+  [
+    'embedded',
+    (name) => openOnlineStore({ embeddedDir: path.join(tmp, name) }),
+    async (name, version) => {
+      const env = openLmdb<string, string>({ path: path.join(tmp, name, 'store.mdb'), noSubdir: true, maxDbs: 16 });
+      try {
+        return env.openDB<string, string>({ name: `v:${version}`, encoding: 'string' }).getKeysCount();
+      } finally {
+        await env.close();
+      }
+    },
+  ],
+  [
+    'redis',
+    (name) => openOnlineStore({ url: redis.url, embeddedDir: '', namespace: `t:${name}` }),
+    async (name, version) => {
+      const client = createClient({ url: redis.url });
+      await client.connect();
+      try {
+        return (await client.keys(`t:${name}:v:${version}:*`)).length;
+      } finally {
+        await client.quit();
+      }
+    },
+  ],
 ];
 
-describe.each(backends)('online store, %s backend', (_backend, open) => {
+/** A snapshot of `n` customers (more than a materialisation batch of either backend when n is large). */
+function manyCustomers(n: number): OnlineStoreSnapshot {
+  const customers: OnlineStoreSnapshot['customers'] = {};
+  for (let i = 0; i < n; i++)
+    customers[i.toString(16).padStart(64, '0')] = updateCustomerState(emptyCustomerState(), {
+      ...base,
+      amount: i,
+      merchant_group: i % 3 === 0 ? 'AUTO PEÇAS' : 'VESTUARIO',
+    });
+  return { params: DEFAULT_FEATURE_PARAMS, as_of: '2020-01-04', customers };
+}
+
+describe.each(backends)('online store, %s backend', (_backend, open, versionKeys) => {
   it('folds pushes with the kernel, once per transaction id, and refuses to fold out of time order', async () => {
     const store = await open('fold');
     try {
@@ -110,6 +136,61 @@ describe.each(backends)('online store, %s backend', (_backend, open) => {
       await store.close();
     }
   });
+
+  it('materialises a file customer by customer, never reading it whole', async () => {
+    const store = await open('stream');
+    const readFileSync = jest.spyOn(fs, 'readFileSync');
+    try {
+      const snap = manyCustomers(25_000);
+      const file = path.join(tmp, `many-${_backend}.json`);
+      fs.writeFileSync(file, `${JSON.stringify(snap)}\n`);
+      readFileSync.mockClear();
+      const version = await store.materialiseFile(file);
+      expect(readFileSync.mock.calls.filter(([f]) => f === file)).toEqual([]);
+      expect(version).toBe(snapshotVersion(snap));
+      expect(await store.info()).toEqual({
+        version,
+        as_of: '2020-01-04',
+        params: DEFAULT_FEATURE_PARAMS,
+        customers: 25_000,
+      });
+      const keys = Object.keys(snap.customers);
+      const probe = [keys[0]!, keys[12_345]!, keys[24_999]!];
+      expect((await store.getStates(probe)).map(json)).toEqual(probe.map((k) => json(snap.customers[k])));
+      expect((await store.customerKeys()).length).toBe(25_000);
+    } finally {
+      readFileSync.mockRestore();
+      await store.close();
+    }
+  }, 60_000);
+
+  it('a file that breaks after many customers: a clear error, the current version untouched, nothing left behind', async () => {
+    const store = await open('broken');
+    try {
+      const good = manyCustomers(3);
+      const v1 = await store.materialise(good);
+      // Valid up to its last customers: the first batches are written before the break is read.
+      const text = `${JSON.stringify(manyCustomers(25_000))}\n`;
+      const file = path.join(tmp, `broken-${_backend}.json`);
+      fs.writeFileSync(file, `${text.slice(0, text.length - 40)},"x":}}\n`);
+      const broken = SnapshotFile.open(file)!.version();
+      await expect(store.materialiseFile(file)).rejects.toThrow(`${file}: not valid JSON`);
+      expect(await store.info()).toEqual({
+        version: v1,
+        as_of: '2020-01-04',
+        params: DEFAULT_FEATURE_PARAMS,
+        customers: 3,
+      });
+      expect((await store.customerKeys()).sort()).toEqual(Object.keys(good.customers));
+      expect(await versionKeys('broken', broken)).toBe(0);
+      // A store whose params are not a store's: refused before any customer is written.
+      fs.writeFileSync(file, JSON.stringify({ ...good, params: { essentialGroups: 'SERVIÇO' } }));
+      await expect(store.materialiseFile(file)).rejects.toThrow(`${file}: not an online feature store`);
+      expect((await store.info())?.version).toBe(v1);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 
   it('loses no update when two clients push the same customers concurrently', async () => {
     const one = await open('race');

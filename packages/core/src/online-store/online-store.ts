@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import {
   DEFAULT_FEATURE_PARAMS,
@@ -10,6 +9,7 @@ import {
   type FeatureParams,
 } from '../feature-kernel/kernel';
 import type { OnlineStoreSnapshot } from '../feature-kernel/online-store';
+import type { SnapshotEntry, SnapshotSummary } from './snapshot-file';
 
 /** A transaction pushed to the online store: the kernel's input plus the id that makes the push idempotent. */
 export type PushedTransaction = FeatureInput & { readonly txn_id: string };
@@ -95,21 +95,46 @@ export interface OnlineStore {
 /** The environment variable naming the backend: unset for the embedded store, `redis://…` for Redis. */
 export const ONLINE_STORE_ENV = 'BOLSILLO_ONLINE_STORE';
 
-/** A snapshot file's text and version id (the hash of its JSON), or null when it does not exist. */
-export function readSnapshotText(file: string): { text: string; version: string } | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8').trimEnd();
-  } catch {
-    return null;
-  }
-  return { text, version: snapshotVersion(text) };
-}
-
 /** Version id of a snapshot: a hash of its content (the same snapshot always gets the same id). */
 export function snapshotVersion(snapshot: OnlineStoreSnapshot | string): string {
   const text = typeof snapshot === 'string' ? snapshot : JSON.stringify(snapshot);
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/**
+ * What a materialisation reads: the customers one by one, then the params, as_of and count (valid once
+ * every customer is read). A snapshot file streamed (`SnapshotFile`) or one in memory.
+ */
+export interface SnapshotSource {
+  customers(): Iterable<SnapshotEntry>;
+  summary(): SnapshotSummary;
+}
+
+/** An in-memory snapshot as a {@link SnapshotSource}. */
+export function snapshotSource(snapshot: OnlineStoreSnapshot): SnapshotSource {
+  return {
+    customers: function* () {
+      for (const [key, state] of Object.entries(snapshot.customers)) yield { key, state };
+    },
+    summary: () => ({
+      params: snapshot.params,
+      as_of: snapshot.as_of,
+      customers: Object.keys(snapshot.customers).length,
+    }),
+  };
+}
+
+/** A source's customers as `[key, state JSON]` batches of `size` (the last may be shorter, never empty). */
+export function* stateBatches(source: SnapshotSource, size: number): Generator<[string, string][]> {
+  let batch: [string, string][] = [];
+  for (const { key, state } of source.customers()) {
+    batch.push([key, JSON.stringify(state)]);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 /** The snapshot a store starts from when a push arrives before any materialisation. */

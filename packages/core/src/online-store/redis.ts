@@ -1,18 +1,21 @@
 import { createClient } from 'redis';
 import type { CustomerState } from '../feature-kernel/kernel';
-import { parseOnlineStore, type OnlineStoreSnapshot } from '../feature-kernel/online-store';
+import type { OnlineStoreSnapshot } from '../feature-kernel/online-store';
 import {
   applyByCustomer,
   emptySnapshot,
   foldPushed,
-  readSnapshotText,
+  snapshotSource,
   snapshotVersion,
+  stateBatches,
+  type SnapshotSource,
   type ApplyOutcome,
   type OnlineStore,
   type OnlineStoreHealth,
   type OnlineStoreInfo,
   type PushedTransaction,
 } from './online-store';
+import { SnapshotFile, type SnapshotSummary } from './snapshot-file';
 
 type Client = ReturnType<typeof createClient>;
 
@@ -175,20 +178,35 @@ export class RedisOnlineStore implements OnlineStore {
     const current = await this.currentVersion(true);
     if (current === version || (options.onlyIfNone && current !== null)) return current!;
     if (options.onlyIfNone) return this.claimFirstVersion(snapshot, version);
+    return this.writeVersion(version, snapshotSource(snapshot));
+  }
+
+  /**
+   * Write a source's customers under `version`, in pipelined batches of {@link MATERIALISE_BATCH}, then
+   * switch to it. A source that turns out bad part-way (a broken file) throws before the switch: the
+   * current version is untouched and the customers written so far are dropped.
+   */
+  private async writeVersion(version: string, source: SnapshotSource): Promise<string> {
     const kept = ((await this.client.get(`${this.ns}:versions`)) ?? '').split(',').filter((v) => v !== '');
     // A kept older version may carry pushes: start it again from the snapshot.
     if (kept.includes(version)) await this.dropVersion(version);
     // HSETNX: a version id is a content hash, so a state already there (a materialisation killed
     // half-way, or another process materialising the same snapshot) is the same value, or a push
     // applied after that process switched to it, which must not be overwritten.
-    const keys = Object.keys(snapshot.customers);
-    for (let i = 0; i < keys.length; i += MATERIALISE_BATCH) {
-      const batch = this.client.multi();
-      for (const k of keys.slice(i, i + MATERIALISE_BATCH))
-        batch.hSetNX(this.key(version, k), 's', JSON.stringify(snapshot.customers[k]));
-      await batch.execAsPipeline();
+    let summary: SnapshotSummary;
+    try {
+      for (const batch of stateBatches(source, MATERIALISE_BATCH)) {
+        const multi = this.client.multi();
+        for (const [key, text] of batch) multi.hSetNX(this.key(version, key), 's', text);
+        await multi.execAsPipeline();
+      }
+      summary = source.summary();
+    } catch (error) {
+      if (!kept.includes(version) && (await this.currentVersion(true)) !== version)
+        await this.dropVersion(version).catch(() => undefined);
+      throw error;
     }
-    const info: OnlineStoreInfo = { version, as_of: snapshot.as_of, params: snapshot.params, customers: keys.length };
+    const info: OnlineStoreInfo = { version, ...summary };
     const order = kept.filter((v) => v !== version);
     order.push(version);
     // The switch: meta, kept list and pointer in one MULTI, so readers see the old version or the whole new one.
@@ -220,11 +238,20 @@ export class RedisOnlineStore implements OnlineStore {
     return (await this.currentVersion(true))!;
   }
 
+  /**
+   * The file is hashed in one pass (its version id) and, unless that version is current, read again
+   * customer by customer, so memory stays bounded by one batch.
+   */
   async materialiseFile(file: string): Promise<string | null> {
-    const read = readSnapshotText(file);
-    if (read === null) return null;
-    if ((await this.currentVersion(true)) === read.version) return read.version;
-    return this.materialise(parseOnlineStore(file, read.text));
+    const snapshot = SnapshotFile.open(file);
+    if (snapshot === null) return null;
+    try {
+      const version = snapshot.version();
+      if ((await this.currentVersion(true)) === version) return version;
+      return await this.writeVersion(version, snapshot);
+    } finally {
+      snapshot.close();
+    }
   }
 
   /** Delete every key of a version (SCAN + UNLINK, in batches). */
