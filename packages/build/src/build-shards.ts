@@ -41,7 +41,13 @@ import {
   type LabelledSnapshots,
 } from './build';
 import { column, frameFromTable, gatherRows, StringColumn, takeRows, type Column, type Frame } from './frame';
-import { identicalAcrossSplits, leakageReport, type LeakageReport } from './leakage';
+import {
+  featureLeakage,
+  identicalAcrossSplits,
+  leakageVerdict,
+  type FeatureLeakage,
+  type LeakageReport,
+} from './leakage';
 import { assembleMaster, ContentHasher } from './master';
 import { BuildParamsSchema, type BuildParams } from './params';
 import { appendFinite, CategoryCounts, profileFinite } from './profile';
@@ -57,15 +63,38 @@ import { MASTER_CHUNK_ROWS, MASTER_FILE_ROWS, masterChunks, writeBuildFailure } 
 import { featureStorePartitions, readFeatureStore } from './read-feature-store';
 import { RowFingerprints } from './row-hash';
 import { selectFeatures, type Selection } from './selection';
-import { mergedRows, mergeOrder, type MergedOrder } from './shard-streams';
-import { assignSplitsCoded, dropUnassigned, UNASSIGNED } from './splits';
+import { mergedRows, mergeOrder } from './shard-streams';
+import {
+  assignSplitsByGroup,
+  keepAssignedInPlace,
+  rowFolds,
+  UNASSIGNED,
+  type Coded,
+  type Codes,
+  type SplitSummary,
+} from './splits';
 import { DEFAULT_PARAMS_FILE, checkFlagRule, memory, writeBuild } from './run';
 
 /** A feature-store file a build read, as the master manifest lists it. */
 type BuildInput = MasterManifest['inputs'][number];
 
-/** Rows per Arrow chunk of a shard's staged rows (as master.parquet). */
+/** Rows per Arrow chunk of a shard's staged rows (as master.parquet) when shards are few. */
 const CHUNK_ROWS = 131_072;
+
+/** Staged rows the merge decodes at once across all shards, about: bounds its Parquet readers' memory. */
+const MERGE_DECODED_ROWS = 262_144;
+
+/**
+ * Rows per row group (and Arrow chunk) of each shard's staged rows in a build of `count` shards
+ * (pure). The merge reads every shard at once and parquet-wasm decodes a whole row group of each
+ * before handing out its first row, so the groups shrink as shards grow: {@link MERGE_DECODED_ROWS}
+ * over all shards, a power of two from 4,096 to {@link CHUNK_ROWS}.
+ */
+export function stagedRowGroupRows(count: number): number {
+  let rows = CHUNK_ROWS;
+  while (rows > 4096 && rows * count > MERGE_DECODED_ROWS) rows /= 2;
+  return rows;
+}
 
 /** What a build shard hands to the merge besides its rows: the counts that add up over shards. */
 interface ShardStats {
@@ -145,9 +174,11 @@ export async function runBuildShard(
     new Uint8Array(labelled.features.length),
     new Int32Array(labelled.features.length).fill(-1),
   );
+  const groupRows = stagedRowGroupRows(count);
   await writeDirAtomic(buildShardDir(layout, index, count), async (tmp) => {
-    await writeParquetBatches(path.join(tmp, 'rows.parquet'), masterChunks(staged, CHUNK_ROWS), {
+    await writeParquetBatches(path.join(tmp, 'rows.parquet'), masterChunks(staged, groupRows), {
       fileRows: options.masterFileRows ?? MASTER_FILE_ROWS,
+      rowGroupRows: groupRows,
     });
     writeJsonAtomic(path.join(tmp, 'stats.json'), stats);
   });
@@ -244,10 +275,62 @@ export async function mergeBuild(options: BuildShardOptions & { readonly shards:
 }
 
 /**
+ * What the merge holds for every row, in canonical order: a few bytes a row (docs/bench-build.md,
+ * "build --merge of 16 shards in fewer bytes a row").
+ */
+interface MergeKeys {
+  /** Shard of each staged row (every staged row, the master table's or not). */
+  readonly shard: Uint8Array;
+  /** Whether staged row i is in the master table (in a split), i ascending. */
+  readonly keep: (i: number) => boolean;
+  /** Target and split of each master row. */
+  readonly y: Int8Array;
+  readonly split: Uint8Array;
+  /** CV fold of each customer code (see {@link rowFolds}). */
+  readonly groupFold: Int32Array;
+  readonly summary: SplitSummary;
+  /** Customer and date codes of each master row: null once the steps that read them are done. */
+  codes: { readonly customer: Coded; readonly date: Coded<Codes> } | null;
+}
+
+/**
+ * The canonical order of the shards' rows and their splits: one pass over the shards' key columns.
+ * Rows in no split (time gaps, group_time's off-diagonal) leave the master table: the per-row
+ * arrays keep the others, compacted in place.
+ */
+async function mergeKeys(
+  files: readonly string[],
+  total: number,
+  params: BuildParams,
+  step: (name: string) => void,
+): Promise<MergeKeys> {
+  step(`canonical order of ${total} snapshots in ${files.length} shards`);
+  const order = await mergeOrder(files, total, TARGET);
+  step('splits');
+  const horizon = params.target.horizon_days;
+  const assigned = assignSplitsByGroup(order.customer, order.date, order.y, params.split, horizon);
+  const inSplit = assigned.split;
+  const dropped = assigned.summary.unassigned.rows > 0;
+  const [split] = keepAssignedInPlace(inSplit, [dropped ? inSplit.slice() : inSplit]);
+  const [y] = keepAssignedInPlace(inSplit, [order.y]);
+  const [customer] = keepAssignedInPlace(inSplit, [order.customer.codes]);
+  const [date] = keepAssignedInPlace(inSplit, [order.date.codes]);
+  return {
+    shard: order.shard,
+    keep: dropped ? (i) => inSplit[i] !== UNASSIGNED : () => true,
+    y: y!,
+    split: split!,
+    groupFold: assigned.groupFold,
+    summary: assigned.summary,
+    codes: { customer: { codes: customer!, dict: order.customer.dict }, date: { codes: date!, dict: order.date.dict } },
+  };
+}
+
+/**
  * The rest of the build over the shards' staged snapshots (`files`, each in canonical order), the
  * same steps and results as {@link finishMaster} over all of them at once, in memory that does not
- * grow with the table's width: a few columns of every row (merge order, target, customer and date
- * codes, split, fold, row fingerprints) and every column of the train sample selection reads; the
+ * grow with the table's width: a few columns of every row ({@link MergeKeys}, row fingerprints
+ * while the identical-rows check runs) and every column of the train sample selection reads; the
  * table itself is streamed from the shards, once per step that reads it, and written to `table.file`
  * (`table.fileRows` rows a file).
  */
@@ -261,34 +344,21 @@ async function streamMaster(
 ): Promise<BuildReports> {
   const table = out.file;
   const total = stats.reduce((n, s) => n + s.rows_out, 0);
-  step(`canonical order of ${total} snapshots in ${files.length} shards`);
-  const order = await mergeOrder(files, total, TARGET);
-  step('splits');
-  const horizon = params.target.horizon_days;
-  const assigned = assignSplitsCoded(order.customer, order.date, order.y, params.split, horizon);
-  const inSplit = assigned.split;
-  // Rows in no split (time gaps, group_time's off-diagonal) leave the master table.
-  const keys = { length: total, customer: order.customer.codes, date: order.date.codes };
-  const {
-    frame: kept,
-    y,
-    split,
-    fold,
-    summary,
-  } = dropUnassigned(keys, order.y, assigned, (f, index) => ({
-    length: index.length,
-    customer: Int32Array.from(index, (i) => f.customer[i]!),
-    date: Int32Array.from(index, (i) => f.date[i]!),
-  }));
-  const assignedRow = (i: number) => inSplit[i] !== UNASSIGNED;
+  const keys = await mergeKeys(files, total, params, step);
+  const { y, split } = keys;
+  const rows = y.length;
   // The staged rows carry the master's extra columns; the steps after labelling add their own.
   const names = (await readParquetColumnNames(files[0]!)).filter(
     (n) => ![TARGET, 'group', 'split', 'fold'].includes(n),
   );
+  const target = targetSummary(labelledCounts(stats), params, y, keys.codes!.customer.codes);
 
   checkModelFeatures(params);
-  const { selection, leakage } = await selectAndCheck(files, order, assignedRow, { ...kept, y, split }, params, step);
+  const { selection, leakage } = await selectAndCheck(files, keys, params, step);
   if (!leakage.passed) throw new BuildError(`leakage check failed: ${leakage.failures.join('; ')}`, quality, leakage);
+  // Folds (at most 20) in a byte a row; the master write reads neither customer nor date codes.
+  const fold = rowFolds(split, keys.codes!.customer.codes, keys.groupFold, new Int8Array(rows));
+  keys.codes = null;
 
   step('master table, content hash, categories');
   const kinds = profileKinds();
@@ -300,9 +370,10 @@ async function streamMaster(
   const hasher = new ContentHasher();
   let at = 0;
   async function* masterParts(): AsyncGenerator<Table> {
-    for await (const part of mergedRows(files, order.shard, assignedRow, MASTER_CHUNK_ROWS, names)) {
+    for await (const part of mergedRows(files, keys.shard, keys.keep, MASTER_CHUNK_ROWS, names)) {
       const to = at + part.length;
-      const master = assembleMaster(part, y.subarray(at, to), split.subarray(at, to), fold.subarray(at, to));
+      const folds = Int32Array.from(fold.subarray(at, to));
+      const master = assembleMaster(part, y.subarray(at, to), split.subarray(at, to), folds);
       at = to;
       hasher.update(master);
       for (const [name, counts] of categories) counts.add(column(master, name));
@@ -317,30 +388,30 @@ async function streamMaster(
     [...categories].map(([name, counts]) => [name, counts.profile()]),
   );
   // As many columns at a time as ~128 MB of values allow (at least one): each is sorted whole.
-  const perPass = Math.max(1, Math.floor(16_000_000 / Math.max(1, kept.length)));
+  const perPass = Math.max(1, Math.floor(16_000_000 / Math.max(1, rows)));
   for (let from = 0; from < numeric.length; from += perPass) {
     const group = numeric.slice(from, from + perPass);
-    const values = group.map(() => new Float64Array(kept.length));
+    const values = group.map(() => new Float64Array(rows));
     const ends = group.map(() => 0);
     await forEachParquetBatch(table, { columns: group }, (batch) => {
       const part = frameFromTable(batch);
       group.forEach((name, c) => (ends[c] = appendFinite(column(part, name), values[c]!, ends[c]!)));
     });
     group.forEach((name, c) =>
-      profiles.set(name, profileFinite(values[c]!.subarray(0, ends[c]!), kept.length, params.profile.bins)),
+      profiles.set(name, profileFinite(values[c]!.subarray(0, ends[c]!), rows, params.profile.bins)),
     );
   }
   const profile: Profile = {
     created_from: hash,
-    rows: kept.length,
+    rows,
     columns: Object.fromEntries(Object.keys(kinds).map((name) => [name, profiles.get(name)!])),
   };
   return {
-    rows: kept.length,
+    rows,
     contentHash: hash,
-    target: targetSummary(labelledCounts(stats), params, y, kept.customer),
+    target,
     quality,
-    splits: summary,
+    splits: keys.summary,
     selection,
     leakage,
     profile,
@@ -349,57 +420,86 @@ async function streamMaster(
 
 /**
  * Feature selection on the train sample and the leakage checks, as {@link finishMaster} runs them:
- * every feature of the sampled train rows is read (and released on return); the checks over all
- * rows read the narrow columns `rows` holds and the fingerprints of the selected features.
+ * every feature of the sampled train rows is read (and released before the checks over all rows);
+ * the checks over all rows read the customer and date codes `keys` holds and the fingerprints of the
+ * selected features.
  */
 async function selectAndCheck(
   files: readonly string[],
-  order: MergedOrder,
-  assignedRow: (i: number) => boolean,
-  rows: { customer: Int32Array; date: Int32Array; y: Int8Array; split: Uint8Array },
+  keys: MergeKeys,
   params: BuildParams,
   step: (name: string) => void,
 ): Promise<{ selection: Selection; leakage: LeakageReport }> {
-  const { y, split } = rows;
-  const train = trainSample(split, params);
-  step(`selection (reading ${train.rows.length} train rows)`);
-  const staged = new Set(await readParquetColumnNames(files[0]!));
-  const wanted = [...new Set<string>([...FEATURE_NAMES, 'customer_key'])].filter((n) => staged.has(n));
-  const sample = await keptRows(files, order.shard, assignedRow, train.rows, wanted);
-  const ySample = Int8Array.from(train.rows, (k) => y[k]!);
-  const sampleRows = Uint32Array.from(train.rows, (_, k) => k);
-  const selection = selectFeatures(sample, ySample, sampleRows, params.model_features, params.selection, {
-    trainRows: train.total,
-    seed: train.seed,
-  });
+  const { split } = keys;
+  const { selection, features, aucRows } = await selectOnSample(files, keys, params, step);
   step('leakage');
-  const fingerprints = new RowFingerprints(selection.features, split.length);
-  if (selection.features.length > 0)
-    for await (const part of mergedRows(files, order.shard, assignedRow, MASTER_CHUNK_ROWS, selection.features))
-      fingerprints.add(part);
-  const identical = identicalAcrossSplits(fingerprints.hi, fingerprints.lo, split);
+  const identical = await identicalRows(files, keys, selection.features);
   const ids = identical.examples.length
-    ? column(
-        await keptRows(files, order.shard, assignedRow, Uint32Array.from(identical.examples), ['txn_id']),
-        'txn_id',
-      )
+    ? column(await keptRows(files, keys.shard, keys.keep, Uint32Array.from(identical.examples), ['txn_id']), 'txn_id')
     : null;
-  const leakage = leakageReport(
+  const { customer, date } = keys.codes!;
+  const leakage = leakageVerdict(
     {
       split,
-      groups: new StringColumn(rows.customer, order.customer.dict),
-      dates: new StringColumn(rows.date, order.date.dict),
-      train: { frame: sample, y: ySample, rows: sampleRows, total: train.total },
+      groups: new StringColumn(customer.codes, customer.dict),
+      dates: date,
       identical: { rows: identical.rows, examples: identical.examples.map((_, k) => String(ids!.get(k))) },
-      sampleSeed: train.rows.length < train.total ? train.seed : null,
     },
-    FEATURE_NAMES,
-    selection.features,
+    features,
+    aucRows,
     params.leakage,
     params.split.strategy,
     { horizonDays: params.target.horizon_days },
   );
   return { selection, leakage };
+}
+
+/**
+ * Selection and the per-feature leakage checks on the train sample: every feature of the sampled
+ * train rows is read here, and released on return.
+ */
+async function selectOnSample(
+  files: readonly string[],
+  keys: MergeKeys,
+  params: BuildParams,
+  step: (name: string) => void,
+): Promise<{ selection: Selection; features: FeatureLeakage[]; aucRows: LeakageReport['auc_rows'] }> {
+  const train = trainSample(keys.split, params);
+  step(`selection (reading ${train.rows.length} train rows)`);
+  const staged = new Set(await readParquetColumnNames(files[0]!));
+  const wanted = [...new Set<string>([...FEATURE_NAMES, 'customer_key'])].filter((n) => staged.has(n));
+  const sample = await keptRows(files, keys.shard, keys.keep, train.rows, wanted);
+  const ySample = Int8Array.from(train.rows, (k) => keys.y[k]!);
+  const sampleRows = Uint32Array.from(train.rows, (_, k) => k);
+  const selection = selectFeatures(sample, ySample, sampleRows, params.model_features, params.selection, {
+    trainRows: train.total,
+    seed: train.seed,
+  });
+  const features = featureLeakage(
+    { frame: sample, y: ySample, rows: sampleRows, total: train.total },
+    FEATURE_NAMES,
+    selection.features,
+    params.leakage,
+    { horizonDays: params.target.horizon_days },
+  );
+  const seed = train.rows.length < train.total ? train.seed : null;
+  return { selection, features, aucRows: { rows: train.rows.length, train_rows: train.total, seed } };
+}
+
+/**
+ * (d) over every master row: the selected features' fingerprints (8 bytes a row, released on
+ * return), from one more pass over the shards.
+ */
+async function identicalRows(
+  files: readonly string[],
+  keys: MergeKeys,
+  features: readonly string[],
+): Promise<{ rows: number; examples: number[] }> {
+  const fingerprints = new RowFingerprints(features, keys.split.length);
+  if (features.length > 0)
+    for await (const part of mergedRows(files, keys.shard, keys.keep, MASTER_CHUNK_ROWS, features))
+      fingerprints.add(part);
+  return identicalAcrossSplits(fingerprints.hi, fingerprints.lo, keys.split);
 }
 
 /**

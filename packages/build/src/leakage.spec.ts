@@ -1,7 +1,7 @@
 import { seededRandom } from '@bolsillo/core';
-import { featureDeclaration, type Split } from '@bolsillo/schema';
-import { cellsOf, columnFromCells, frameFromRows, type Cell, type Column, type Frame } from './frame';
-import { checkLeakage } from './leakage';
+import { featureDeclaration, SPLITS, type Split } from '@bolsillo/schema';
+import { cellsOf, columnFromCells, frameFromRows, StringColumn, type Cell, type Column, type Frame } from './frame';
+import { checkLeakage, featureLeakage, leakageReport, leakageVerdict } from './leakage';
 import { selectFeatures } from './selection';
 
 const FEATURES = ['amount', 'credit_limit', 'age', 'available_ratio', 'day_of_week'];
@@ -166,6 +166,38 @@ describe('checkLeakage', () => {
     expect(
       checkLeakage(frame, y, split, FEATURES, ['amount'], params, 'group', { horizonDays: 7 }).label_windows,
     ).toEqual([]);
+  });
+
+  it('gives the same report from the per-feature checks and the row checks run apart, dates as 16-bit codes', () => {
+    const date = cellsOf(frame.columns.date!) as string[];
+    const timed = date.map((d) => (Number(d.slice(8)) <= 20 ? 'train' : 'test'));
+    const codes = Uint8Array.from(timed, (s) => SPLITS.indexOf(s as Split));
+    const train = {
+      frame,
+      y,
+      rows: Uint32Array.from(codes.keys()).filter((i) => codes[i] === 0),
+      total: codes.filter((c) => c === 0).length,
+    };
+    const dates = frame.columns.date as StringColumn;
+    expect(dates).toBeInstanceOf(StringColumn);
+    const rows = {
+      split: codes,
+      groups: frame.columns.customer_key!,
+      dates,
+      identical: { rows: 0, examples: [] },
+    };
+    const options = { horizonDays: 7 };
+    const whole = leakageReport({ ...rows, train, sampleSeed: null }, FEATURES, ['amount'], params, 'time', options);
+    expect(whole.label_windows).toHaveLength(1);
+    const apart = leakageVerdict(
+      { ...rows, dates: { codes: Uint16Array.from(dates.codes), dict: dates.dict } },
+      featureLeakage(train, FEATURES, ['amount'], params, options),
+      { rows: train.rows.length, train_rows: train.total, seed: null },
+      params,
+      'time',
+      options,
+    );
+    expect(apart).toEqual(whole);
   });
 
   it('detects entities in two splits and identical rows across splits', () => {

@@ -13,6 +13,7 @@ import { scoreColumn } from './encode';
 import { column, StringColumn, type Column, type Frame } from './frame';
 import { hashRows, repeatedFingerprintRows } from './row-hash';
 import type { BuildParams } from './params';
+import type { Coded, Codes } from './splits';
 import { TARGET_SOURCES } from './target';
 
 /** Checks whose flag blocks a model feature whatever the allow-list says: the feature reads the future. */
@@ -128,26 +129,32 @@ export function checkLeakage(
   );
 }
 
-/**
- * What the leakage checks read, so that a build holding only a few columns of every row (and
- * every column of a train sample) runs the same checks as one holding the whole table.
- */
-export interface LeakageRows {
+/** What the checks over every row read: a few columns of every row, and (d)'s result. */
+export interface LeakageRowChecks {
   /** Split of every row, as indices into `SPLITS`. */
   readonly split: Uint8Array;
   /** Customer key of every row. */
   readonly groups: Column;
-  /** Snapshot date of every row. */
-  readonly dates: Column;
-  /** The train rows the single-feature AUCs use: `rows` index `frame` and `y`; `total` train rows in all. */
-  readonly train: {
-    readonly frame: Frame;
-    readonly y: Int8Array;
-    readonly rows: ArrayLike<number>;
-    readonly total: number;
-  };
+  /** Snapshot date of every row (as a column or as dictionary codes). */
+  readonly dates: Column | Coded<Codes>;
   /** (d): rows whose model-feature values equal an earlier row's under another split, ids of the first five. */
   readonly identical: { readonly rows: number; readonly examples: readonly string[] };
+}
+
+/** The train rows the single-feature AUCs use: `rows` index `frame` and `y`; `total` train rows in all. */
+export interface LeakageTrainSample {
+  readonly frame: Frame;
+  readonly y: Int8Array;
+  readonly rows: ArrayLike<number>;
+  readonly total: number;
+}
+
+/**
+ * What the leakage checks read, so that a build holding only a few columns of every row (and
+ * every column of a train sample) runs the same checks as one holding the whole table.
+ */
+export interface LeakageRows extends LeakageRowChecks {
+  readonly train: LeakageTrainSample;
   /** Seed of the train sample, null when the AUCs used every train row. */
   readonly sampleSeed: number | null;
 }
@@ -161,15 +168,35 @@ export function leakageReport(
   strategy: BuildParams['split']['strategy'],
   options: Omit<LeakageOptions, 'sample'> = {},
 ): LeakageReport {
+  const { train } = rows;
+  return leakageVerdict(
+    rows,
+    featureLeakage(train, features, modelFeatures, params, options),
+    { rows: train.rows.length, train_rows: train.total, seed: rows.sampleSeed },
+    params,
+    strategy,
+    options,
+  );
+}
+
+/**
+ * (a), (b) and (e) for each of `features`: the checks that read the train sample, so a caller can
+ * release the sample before the checks over every row ({@link leakageVerdict}).
+ */
+export function featureLeakage(
+  train: LeakageTrainSample,
+  features: readonly string[],
+  modelFeatures: readonly string[],
+  params: BuildParams['leakage'],
+  options: Omit<LeakageOptions, 'sample'> = {},
+): FeatureLeakage[] {
   const { horizonDays } = options;
   const declarationOf = options.declaration ?? featureDeclaration;
-  const { split: codes, train } = rows;
   const trainRows = train.rows;
-  const n = codes.length;
   const yTrain = Int8Array.from(trainRows, (i) => train.y[i]!);
   const inModel = new Set(modelFeatures);
   const sources = new Set<string>(TARGET_SOURCES);
-  const report: FeatureLeakage[] = features.map((name) => {
+  return features.map((name) => {
     const decl = declarationOf(name);
     if (!decl) throw new Error(`leakage: "${name}" is not a declared feature`);
     const flags: FeatureLeakage['flags'] = [];
@@ -216,7 +243,23 @@ export function leakageReport(
       blocking: flags.length > 0 && inModel.has(name) && (future || allowed === null),
     };
   });
+}
 
+/**
+ * The leakage report from the per-feature checks ({@link featureLeakage}, on `aucRows` train rows)
+ * and the checks over every row: (c), (d) and (f).
+ */
+export function leakageVerdict(
+  rows: LeakageRowChecks,
+  report: readonly FeatureLeakage[],
+  aucRows: LeakageReport['auc_rows'],
+  params: BuildParams['leakage'],
+  strategy: BuildParams['split']['strategy'],
+  options: Omit<LeakageOptions, 'sample'> = {},
+): LeakageReport {
+  const { horizonDays } = options;
+  const codes = rows.split;
+  const n = codes.length;
   const groups = rows.groups;
   // One bit per split for each group: codes when the column is dictionary-coded, else a map.
   const maskOf = new Map<string, number>();
@@ -263,7 +306,7 @@ export function leakageReport(
     target_window: horizonDays === undefined ? null : { from_day: 1, to_day: horizonDays, horizon_days: horizonDays },
     label_windows: labelWindows,
     max_single_feature_auc: params.max_single_feature_auc,
-    features: report,
+    features: [...report],
     flagged: report.filter((f) => f.flags.length).map((f) => f.feature),
     entity_overlap: {
       groups: shared.length,
@@ -275,7 +318,7 @@ export function leakageReport(
           : `${strategy} splits: any overlap fails the build`,
     },
     identical_rows_across_splits: { rows: rows.identical.rows, examples: [...rows.identical.examples] },
-    auc_rows: { rows: trainRows.length, train_rows: train.total, seed: rows.sampleSeed },
+    auc_rows: aucRows,
     passed: failures.length === 0,
     failures,
   };
@@ -318,20 +361,20 @@ export function identicalAcrossSplits(
  * (last day + H) reach the later split's first day. Pairs are ordered by their first dates.
  */
 function checkLabelWindows(
-  date: Column,
+  date: Column | Coded<Codes>,
   codes: Uint8Array,
   maskOf: ReadonlyMap<string, number>,
   horizonDays: number,
 ): LeakageReport['label_windows'] {
   const first: (string | null)[] = SPLITS.map(() => null);
   const last: (string | null)[] = SPLITS.map(() => null);
-  const dateAt =
-    date instanceof StringColumn
-      ? (i: number) => (date.codes[i]! < 0 ? null : date.dict[date.codes[i]!]!)
-      : (i: number) => {
-          const v = date.get(i);
-          return v === null ? null : String(v);
-        };
+  const coded = date instanceof StringColumn || !('get' in date) ? date : null;
+  const dateAt = coded
+    ? (i: number) => (coded.codes[i]! < 0 ? null : coded.dict[coded.codes[i]!]!)
+    : (i: number) => {
+        const v = (date as Column).get(i);
+        return v === null ? null : String(v);
+      };
   for (let i = 0; i < codes.length; i++) {
     const d = dateAt(i);
     const c = codes[i]!;

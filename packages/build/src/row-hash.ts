@@ -177,38 +177,83 @@ export class RowFingerprints {
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** The 64-bit fingerprints as one array of keys (hi in the high word), in row order. */
-function fingerprintKeys(hi: Uint32Array, lo: Uint32Array): BigUint64Array {
+/** Fingerprints sorted at a time: {@link sortedSlices} holds at most about this many 64-bit keys (32 MB). */
+export const FINGERPRINT_SORT_ROWS = 1 << 22;
+
+/**
+ * The 64-bit fingerprints (hi in the high word) in slices, each sorted natively: a slice is every
+ * row whose `hi` falls in a range of high words, so equal fingerprints are always in the same slice.
+ * A slice holds about `sortRows` keys (more only when one range alone has more), so the memory
+ * beside `hi`/`lo` is bounded whatever the row count.
+ */
+function sortedSlices(hi: Uint32Array, lo: Uint32Array, sortRows: number, visit: (keys: BigUint64Array) => void): void {
   const n = hi.length;
-  const keys = new BigUint64Array(n);
-  const words = new Uint32Array(keys.buffer);
+  // Ranges of the top `bits` bits of hi, about an eighth of a slice each (at most 65,536 ranges).
+  let bits = 0;
+  while (bits < 16 && n / 2 ** bits > sortRows / 8) bits++;
+  const shift = 32 - bits;
+  const rangeOf = bits === 0 ? () => 0 : (i: number) => hi[i]! >>> shift;
+  const ranges = 2 ** bits;
+  const count = new Float64Array(ranges);
+  for (let i = 0; i < n; i++) count[rangeOf(i)]!++;
   const [low, high] = littleEndian ? [0, 1] : [1, 0];
-  for (let i = 0; i < n; i++) {
-    words[2 * i + low] = lo[i]!;
-    words[2 * i + high] = hi[i]!;
+  for (let from = 0; from < ranges;) {
+    let to = from;
+    let m = 0;
+    do m += count[to++]!;
+    while (to < ranges && m + count[to]! <= sortRows);
+    const a = from;
+    const b = to;
+    from = to;
+    if (m < 2) continue; // a lone row repeats nothing
+    const keys = new BigUint64Array(m);
+    const words = new Uint32Array(keys.buffer);
+    for (let i = 0, k = 0; i < n; i++) {
+      const r = rangeOf(i);
+      if (r < a || r >= b) continue;
+      words[2 * k + low] = lo[i]!;
+      words[2 * k + high] = hi[i]!;
+      k++;
+    }
+    visit(keys.sort());
   }
-  return keys;
 }
 
 /**
- * Rows whose fingerprint equals an earlier row's (n − distinct fingerprints), from a native sort of
- * the 64-bit fingerprints: the count {@link hashRows}' order gives, without a comparator sort.
+ * Rows whose fingerprint equals an earlier row's (n − distinct fingerprints), from native sorts of
+ * the 64-bit fingerprints (in slices of at most about `sortRows`): the count {@link hashRows}' order
+ * gives, without a comparator sort.
  */
-export function repeatedFingerprints(hi: Uint32Array, lo: Uint32Array): number {
-  const keys = fingerprintKeys(hi, lo).sort();
+export function repeatedFingerprints(hi: Uint32Array, lo: Uint32Array, sortRows = FINGERPRINT_SORT_ROWS): number {
   let repeats = 0;
-  for (let k = 1; k < keys.length; k++) if (keys[k] === keys[k - 1]) repeats++;
+  sortedSlices(hi, lo, sortRows, (keys) => {
+    for (let k = 1; k < keys.length; k++) if (keys[k] === keys[k - 1]) repeats++;
+  });
   return repeats;
 }
 
-/** Ascending indices of the rows whose fingerprint some other row shares. */
-export function repeatedFingerprintRows(hi: Uint32Array, lo: Uint32Array): Uint32Array {
-  const keys = fingerprintKeys(hi, lo);
-  const sorted = keys.slice().sort();
+/**
+ * Ascending indices of the rows whose fingerprint some other row shares (fingerprints sorted in
+ * slices of at most about `sortRows`, as {@link repeatedFingerprints}).
+ */
+export function repeatedFingerprintRows(
+  hi: Uint32Array,
+  lo: Uint32Array,
+  sortRows = FINGERPRINT_SORT_ROWS,
+): Uint32Array {
   const repeated = new Set<bigint>();
-  for (let k = 1; k < sorted.length; k++) if (sorted[k] === sorted[k - 1]) repeated.add(sorted[k]!);
+  const his = new Set<number>();
+  sortedSlices(hi, lo, sortRows, (keys) => {
+    for (let k = 1; k < keys.length; k++)
+      if (keys[k] === keys[k - 1]) {
+        repeated.add(keys[k]!);
+        his.add(Number(keys[k]! >> 32n));
+      }
+  });
   if (repeated.size === 0) return new Uint32Array(0);
+  // Only rows with a repeated high word build their 64-bit key.
   const rows: number[] = [];
-  for (let i = 0; i < keys.length; i++) if (repeated.has(keys[i]!)) rows.push(i);
+  for (let i = 0; i < hi.length; i++)
+    if (his.has(hi[i]!) && repeated.has((BigInt(hi[i]!) << 32n) | BigInt(lo[i]!))) rows.push(i);
   return Uint32Array.from(rows);
 }

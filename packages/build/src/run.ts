@@ -35,14 +35,15 @@ import { featureStorePartitions, readFeatureStore } from './read-feature-store';
 const started = performance.now();
 
 /**
- * Seconds since the start, resident set and its parts, for the progress log: time and memory are
+ * Seconds since the start, resident set (and its peak so far) and its parts, for the progress log: time and memory are
  * what bound the build at scale, and the log says which step spends them.
  */
 export function memory(): string {
   const m = process.memoryUsage();
   const mb = (x: number) => `${Math.round(x / 1e6)}`;
   const s = ((performance.now() - started) / 1000).toFixed(1);
-  return `${s} s, rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)} MB, array buffers ${mb(m.arrayBuffers)} MB`;
+  const peak = process.resourceUsage().maxRSS * 1024;
+  return `${s} s, rss ${mb(m.rss)} MB (peak ${mb(peak)} MB), heap ${mb(m.heapUsed)} MB, array buffers ${mb(m.arrayBuffers)} MB`;
 }
 
 /** Default params file of the stage. */

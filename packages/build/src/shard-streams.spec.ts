@@ -77,7 +77,27 @@ describe('merging the build shards in canonical order', () => {
         expected.map((r) => r.customer_key),
       );
       expect(Array.from(merged.date.codes, (c) => merged.date.dict[c])).toEqual(expected.map((r) => r.date));
+      expect(merged.date.codes).toBeInstanceOf(Uint16Array);
     }
+  });
+
+  it('holds date codes in 16 bits, widened when a shard brings more than 65,536 dates', async () => {
+    const n = 70_000;
+    const day = (k: number) => `d${String(k).padStart(6, '0')}`;
+    const rows = Array.from({ length: n }, (_, k) => ({
+      date: day(k),
+      txn_id: 't',
+      customer_key: 'c',
+      [TARGET]: false,
+      x: null,
+      state: null,
+    }));
+    const file = path.join(dir, 'dates.parquet');
+    writeParquetFile(file, tableFromRows(schema, rows));
+    const merged = await mergeOrder([file], n, TARGET);
+    expect(merged.date.codes).toBeInstanceOf(Int32Array);
+    expect(merged.date.dict.length).toBe(n);
+    expect(Array.from(merged.date.codes, (c) => merged.date.dict[c])).toEqual(rows.map((r) => r.date));
   });
 
   it('streams the kept rows in that order, in chunks, reading only the columns asked for', async () => {

@@ -7,7 +7,7 @@
 import { parquetBatches } from '@bolsillo/core';
 import type { Table } from 'apache-arrow';
 import { FrameBuilder, gatherRows, StringColumn, type Column, type Frame } from './frame';
-import type { Coded } from './splits';
+import type { Coded, Codes } from './splits';
 
 /** Rows per Parquet batch a shard is read in, by default. */
 const BATCH_ROWS = 65_536;
@@ -76,7 +76,7 @@ export interface MergedOrder {
   /** Target of each row. */
   readonly y: Int8Array;
   readonly customer: Coded;
-  readonly date: Coded;
+  readonly date: Coded<Codes>;
 }
 
 /**
@@ -95,7 +95,8 @@ export async function mergeOrder(
   const shard = new Uint8Array(rows);
   const y = new Int8Array(rows);
   const customerCodes = new Int32Array(rows);
-  const dateCodes = new Int32Array(rows);
+  // Dates are few (one a day): two bytes a row, widened only past 65,536 distinct dates.
+  let dateCodes: Uint16Array | Int32Array = new Uint16Array(rows);
   const customers = new Interner();
   const dates = new Interner();
   // Each shard's next key: its date (null first, as canonicalOrder ranks a missing date) and id.
@@ -125,7 +126,9 @@ export async function mergeOrder(
       shard[i] = s;
       y[i] = cols[target]!.get(c.row) === true ? 1 : 0;
       customerCodes[i] = customers.code(cols.customer_key!, c.row);
-      dateCodes[i] = dates.code(cols.date!, c.row);
+      const d = dates.code(cols.date!, c.row);
+      if (d > 0xffff && dateCodes instanceof Uint16Array) dateCodes = Int32Array.from(dateCodes);
+      dateCodes[i] = d;
       c.row++;
       if (c.row >= c.frame!.length && !(live[s] = await c.load())) continue;
       readKey(s);

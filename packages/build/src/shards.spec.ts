@@ -17,7 +17,7 @@ import {
 } from '@bolsillo/core';
 import { arrowSchemaFor, FeatureRowSchema, type FeatureRow } from '@bolsillo/schema';
 import { itRealData, realDataPath } from '@bolsillo/testing';
-import { buildShardDir, mergeBuild, runBuildShard } from './build-shards';
+import { buildShardDir, mergeBuild, runBuildShard, stagedRowGroupRows } from './build-shards';
 import { generateFeatureRows, writeFeatureStore } from './fixtures.test-util';
 import { runBuild } from './run';
 
@@ -82,6 +82,10 @@ function masterFolder(dataDir: string): Record<string, string> {
 }
 
 describe('build in shards', () => {
+  it('stages smaller row groups as shards grow: the merge decodes about as many rows at once', () => {
+    expect([1, 2, 4, 16, 64, 255].map(stagedRowGroupRows)).toEqual([131_072, 131_072, 65_536, 16_384, 4096, 4096]);
+  });
+
   it(
     '4 shards + merge over a store computed in 4 shards write the master folder of one process, byte for byte',
     async () => {
@@ -115,6 +119,29 @@ describe('build in shards', () => {
       await runBuild({ dataDir: one, asOf: AS_OF, log: quiet });
       await sharded(three, 3);
       expect(masterFolder(three)).toEqual(masterFolder(one));
+    },
+    SLOW,
+  );
+
+  it(
+    'group_time splits (rows in no split leave the table): the merge writes the master folder of one process',
+    async () => {
+      const rows = generateFeatureRows({ customers: 40, perCustomer: 40, seed: 15 });
+      const params = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'params.json'), 'utf8')) as {
+        split: { strategy: string };
+      };
+      params.split.strategy = 'group_time';
+      const paramsFile = path.join(tmp('params'), 'params.json');
+      fs.writeFileSync(paramsFile, JSON.stringify(params));
+      const one = tmp('group-time-one');
+      const two = tmp('group-time-two');
+      writeFeatureStore(one, rows);
+      writeShardedStore(two, rows, 2);
+      await runBuild({ dataDir: one, asOf: AS_OF, log: quiet, paramsFile });
+      await sharded(two, 2, paramsFile);
+      const folder = masterFolder(two);
+      expect(JSON.parse(folder['splits.json']!).unassigned.rows).toBeGreaterThan(0);
+      expect(folder).toEqual(masterFolder(one));
     },
     SLOW,
   );

@@ -1,4 +1,13 @@
-import { assignSplits, assignSplitsCoded, dropUnassigned, encodeStrings, UNASSIGNED } from './splits';
+import {
+  assignSplits,
+  assignSplitsByGroup,
+  assignSplitsCoded,
+  dropUnassigned,
+  encodeStrings,
+  keepAssignedInPlace,
+  rowFolds,
+  UNASSIGNED,
+} from './splits';
 import type { BuildParams } from './params';
 
 /** Day `k` (0-based) after 2020-01-01 as YYYY-MM-DD. */
@@ -146,6 +155,41 @@ describe('assignSplits', () => {
     // Nothing to drop: the inputs come back as they are.
     const group = assignSplitsCoded(encodeStrings(d.group), encodeStrings(d.date), d.y, params);
     expect(dropUnassigned(rows, d.y, group, () => []).frame).toBe(rows);
+  });
+
+  it('folds per customer give every row the fold assignSplitsCoded gives it, dates in 16 bits too', () => {
+    const d = daily(30, 120);
+    for (const strategy of ['group', 'time', 'group_time'] as const) {
+      const p = { ...params, strategy };
+      const group = encodeStrings(d.group);
+      const date = encodeStrings(d.date);
+      const rows = assignSplitsCoded(group, date, d.y, p, 7);
+      const byGroup = assignSplitsByGroup(group, { ...date, codes: Uint16Array.from(date.codes) }, d.y, p, 7);
+      expect(byGroup.split).toEqual(rows.split);
+      expect(byGroup.summary).toEqual(rows.summary);
+      expect(rowFolds(byGroup.split, group.codes, byGroup.groupFold, new Int8Array(d.y.length))).toEqual(
+        Int8Array.from(rows.fold),
+      );
+    }
+  });
+
+  it('keepAssignedInPlace keeps the rows dropUnassigned keeps, in the arrays it is given', () => {
+    const d = daily(30, 120);
+    const group = encodeStrings(d.group);
+    const assigned = assignSplitsCoded(group, encodeStrings(d.date), d.y, { ...params, strategy: 'group_time' }, 7);
+    expect(assigned.summary.unassigned.rows).toBeGreaterThan(0);
+    const dropped = dropUnassigned(group.codes, d.y, assigned, (codes, keep) =>
+      Int32Array.from(keep, (i) => codes[i]!),
+    );
+    const codes = group.codes.slice();
+    const y = d.y.slice();
+    const [keptCodes, keptY] = keepAssignedInPlace(assigned.split, [codes, y]);
+    expect(keptCodes).toEqual(dropped.frame);
+    expect(keptY).toEqual(dropped.y);
+    expect(keptCodes!.buffer).toBe(codes.buffer); // compacted where it was: no copy
+    // Nothing to drop: the arrays come back whole.
+    const all = assignSplitsCoded(group, encodeStrings(d.date), d.y, params);
+    expect(keepAssignedInPlace(all.split, [y])[0]).toBe(y);
   });
 
   it('rejects sizes that leave nothing to train on', () => {

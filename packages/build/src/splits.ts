@@ -76,9 +76,12 @@ export function assignGroups(
   return out;
 }
 
+/** Dictionary codes of every row: 16 bits when the dictionary allows (the merge's dates), else 32. */
+export type Codes = Int32Array | Uint16Array;
+
 /** Values as dictionary codes: `dict[codes[i]]` (what the build holds; no string per row). */
-export interface Coded {
-  readonly codes: Int32Array;
+export interface Coded<C extends Codes = Int32Array> {
+  readonly codes: C;
   readonly dict: readonly string[];
 }
 
@@ -101,7 +104,7 @@ export function encodeStrings(values: readonly string[]): Coded {
 }
 
 /** Per-group row and positive counts over the rows where `take(i)` holds (all rows when absent). */
-function groupStats(group: Coded, y: Int8Array, take?: (i: number) => boolean) {
+function groupStats(group: Coded<Codes>, y: Int8Array, take?: (i: number) => boolean) {
   const rows = new Float64Array(group.dict.length);
   const pos = new Float64Array(group.dict.length);
   const n = group.codes.length;
@@ -122,6 +125,29 @@ export interface CodedSplitAssignment {
   readonly split: Uint8Array;
   readonly fold: Int32Array;
   readonly summary: SplitSummary;
+}
+
+/**
+ * {@link CodedSplitAssignment} with the folds per group instead of per row: a train row's fold is its
+ * group's (`groupFold[code]`), any other row's -1 (see {@link rowFolds}).
+ */
+export interface GroupFoldAssignment {
+  readonly split: Uint8Array;
+  /** CV fold of each group code (-1: the group has no train row). */
+  readonly groupFold: Int32Array;
+  readonly summary: SplitSummary;
+}
+
+/** Each row's CV fold from its split and group (the fold of a train row's group, else -1), into `out`. */
+export function rowFolds<T extends Int8Array | Int32Array>(
+  split: Uint8Array,
+  groupCodes: Codes,
+  groupFold: Int32Array,
+  out: T,
+): T {
+  const TRAIN = SPLITS.indexOf('train');
+  for (let i = 0; i < split.length; i++) out[i] = split[i] === TRAIN ? groupFold[groupCodes[i]!]! : -1;
+  return out;
 }
 
 /**
@@ -160,12 +186,27 @@ export function assignSplits(
  * Same assignment as {@link assignSplits} for the same values.
  */
 export function assignSplitsCoded(
-  group: Coded,
-  date: Coded,
+  group: Coded<Codes>,
+  date: Coded<Codes>,
   y: Int8Array,
   params: BuildParams['split'],
   gapDays = 0,
 ): CodedSplitAssignment {
+  const { split, groupFold, summary } = assignSplitsByGroup(group, date, y, params, gapDays);
+  return { split, fold: rowFolds(split, group.codes, groupFold, new Int32Array(split.length)), summary };
+}
+
+/**
+ * {@link assignSplitsCoded} holding one byte a row (the split) instead of five: the folds are
+ * given per group, for a caller that keeps the rows' groups anyway (the build merge).
+ */
+export function assignSplitsByGroup(
+  group: Coded<Codes>,
+  date: Coded<Codes>,
+  y: Int8Array,
+  params: BuildParams['split'],
+  gapDays = 0,
+): GroupFoldAssignment {
   const n = group.codes.length;
   const sizes = params.sizes;
   const trainShare = 1 - sizes.calibration - sizes.test - sizes.holdout;
@@ -215,15 +256,17 @@ export function assignSplitsCoded(
       }
     }
   }
-  const fold = new Int32Array(n).fill(-1);
   const foldOf = assignGroups(
     groupStats(group, y, (i) => split[i] === TRAIN),
     new Array(params.folds).fill(1),
     params.seed + 1,
   );
-  const foldByCode = Int32Array.from(group.dict, (k) => foldOf.get(k) ?? -1);
-  for (let i = 0; i < n; i++) if (split[i] === TRAIN) fold[i] = foldByCode[group.codes[i]!]!;
-  return { split, fold, summary: summarise(params, requested, gapDays, group, date, dateRank, y, split, fold) };
+  const groupFold = Int32Array.from(group.dict, (k) => foldOf.get(k) ?? -1);
+  return {
+    split,
+    groupFold,
+    summary: summarise(params, requested, gapDays, group, date, dateRank, y, split, groupFold),
+  };
 }
 
 /**
@@ -308,6 +351,26 @@ export function dropUnassigned<F extends { readonly length: number }>(
   };
 }
 
+/**
+ * The rows an assignment put in a split, in place: each array (one value a row) keeps those rows at
+ * its start, in order, and its first `kept` values are returned (views; nothing is copied when
+ * every row is assigned). For a caller that needs the unassigned rows' values no more.
+ */
+export function keepAssignedInPlace<T extends Int8Array | Uint8Array | Uint16Array | Int32Array>(
+  split: Uint8Array,
+  arrays: readonly T[],
+): T[] {
+  let kept = 0;
+  for (let i = 0; i < split.length; i++) if (split[i] !== UNASSIGNED) kept++;
+  if (kept === split.length) return [...arrays];
+  return arrays.map((a) => {
+    if (a.length !== split.length) throw new Error(`keepAssignedInPlace: ${a.length} values for ${split.length} rows`);
+    // The k-th kept row comes from row i ≥ k: writing ascending never overwrites a row still to be read.
+    for (let i = 0, k = 0; i < split.length; i++) if (split[i] !== UNASSIGNED) a[k++] = a[i]!;
+    return a.subarray(0, kept) as T;
+  });
+}
+
 /** Rank of each dictionary entry in string order (equal strings share a rank). */
 function rankCodes(dict: readonly string[]): Int32Array {
   const sorted = dict.map((v, code) => ({ v, code })).sort((a, b) => (a.v < b.v ? -1 : a.v > b.v ? 1 : 0));
@@ -324,14 +387,15 @@ function summarise(
   params: BuildParams['split'],
   requested: Record<Split, number>,
   gapDays: number,
-  group: Coded,
-  date: Coded,
+  group: Coded<Codes>,
+  date: Coded<Codes>,
   dateRank: Int32Array,
   y: Int8Array,
   split: Uint8Array,
-  fold: Int32Array,
+  groupFold: Int32Array,
 ): SplitSummary {
   const n = group.codes.length;
+  const TRAIN = SPLITS.indexOf('train');
   const G = group.dict.length;
   // Per split and per fold: rows, positives, a seen-mark per group code and the date-rank range.
   const per = SPLITS.map(() => ({ rows: 0, pos: 0, seen: new Uint8Array(G), groups: 0, rmin: -1, rmax: -1 }));
@@ -355,8 +419,9 @@ function summarise(
     }
     if (p.rmin < 0 || r < p.rmin) p.rmin = r;
     if (p.rmax < 0 || r > p.rmax) p.rmax = r;
-    if (fold[i]! >= 0) {
-      const f = folds[fold[i]!]!;
+    const fold = split[i] === TRAIN ? groupFold[g]! : -1;
+    if (fold >= 0) {
+      const f = folds[fold]!;
       f.rows++;
       f.pos += y[i] === 1 ? 1 : 0;
       if (!f.seen[g]) {
