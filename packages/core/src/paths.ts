@@ -397,7 +397,7 @@ export const DATASETS = {
     writer: 'evaluate --shard i/N',
     readers: 'evaluate (the merge)',
     description:
-      'One folder per shard, `<i>-of-<N>`: each evaluation row’s scores and position in the master table; a dot folder, never served; removed by the merge.',
+      'One folder per shard, `<i>-of-<N>`: each evaluation row’s scores and its slot (its index among its split’s rows in the master table); a dot folder, never served; removed by the merge.',
   },
   evaluatePromotion: {
     path: 'reports/.promotion.json',

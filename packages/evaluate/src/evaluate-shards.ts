@@ -1,8 +1,9 @@
 /**
  * Evaluate's scoring in shards. Scoring every evaluation row with every contender is the stage's
  * per-row work; shard i of N scores the rows of the customers hashing to i and stages, per row, its
- * split, its position in the master table, its label and each contender's score. The merge puts the
- * scores back in master-table order and runs the rest of the stage as one process does.
+ * split, its slot (its index among its split's rows in master-table order), its label and each
+ * contender's score. The merge puts the scores in their slots, one shard and one batch at a time, and
+ * runs the rest of the stage as one process does.
  *
  * Why scores and not histograms: the stage's intervals resample customers (cluster bootstrap), the
  * threshold is chosen over the exact scores and PR-AUC needs every tie resolved as one process resolves
@@ -15,7 +16,6 @@ import {
   canonicalJson,
   forEachParquetBatch,
   readJson,
-  readParquetFile,
   sha256,
   shardOf,
   shardTag,
@@ -41,12 +41,15 @@ import {
 import { BatchColumns, SPLIT_CODE, splitCodes, truthyCodes } from './batch-columns';
 import { Growable, SCORED, scoreMaster, type Scored, type ScoredMaster } from './score-master';
 
-/** Rows per batch of the master stream (as one process reads it). */
+/** Rows per batch of the master stream (as one process reads it) and of a shard's staged scores. */
 const BATCH_ROWS = 32_768;
+
+/** Version of a shard's staged scores: 2 stages each row's slot in its split (1 staged its master row). */
+const STAGED_VERSION = 2;
 
 /** What a shard hands to the merge besides its scores. */
 interface ShardMeta {
-  readonly version: 1;
+  readonly version: typeof STAGED_VERSION;
   readonly shard: { readonly index: number; readonly count: number };
   /** The candidate, the master table and the contenders scored, and the params: the merge refuses a mix. */
   readonly run: string;
@@ -71,30 +74,37 @@ export async function runEvaluateShard(
   const run = await openEvaluation(opts);
   const { index, count } = opts;
   const ids = run.models.map((m) => m.id);
-  const cols: Record<string, unknown[]> = { split: [], row: [], label: [] };
+  const cols: Record<string, unknown[]> = { split: [], slot: [], label: [] };
   ids.forEach((_, k) => (cols[`s${k}`] = []));
   let total = 0;
+  // Rows of each scored split so far, every shard's: a row's slot, as the merge places its scores.
+  const seen: Record<Scored, number> = { calibration: 0, test: 0, holdout: 0 };
   const codes: Record<Scored, number> = {
     calibration: SPLIT_CODE.calibration,
     test: SPLIT_CODE.test,
     holdout: SPLIT_CODE.holdout,
   };
-  await forEachParquetBatch(run.master.file, { columns: columnsOf(run), batchSize: BATCH_ROWS }, (table, offset) => {
+  await forEachParquetBatch(run.master.file, { columns: columnsOf(run), batchSize: BATCH_ROWS }, (table) => {
     const batch = new BatchColumns(table);
     total += batch.length;
     const split = splitCodes(batch.vector('split'));
     const target = truthyCodes(batch.vector(TARGET), batch.length);
     for (const s of SCORED) {
       const at: number[] = [];
-      for (let i = 0; i < batch.length; i++)
-        if (split[i] === codes[s] && shardOf(String(batch.value(run.master.groupColumn, i)), count) === index)
-          at.push(i);
-      if (at.length === 0) continue;
-      for (const i of at) {
-        cols.split!.push(s);
-        cols.row!.push(offset + i);
-        cols.label!.push(target[i]!);
+      const slots: number[] = [];
+      for (let i = 0; i < batch.length; i++) {
+        if (split[i] !== codes[s]) continue;
+        const slot = seen[s]++;
+        if (shardOf(String(batch.value(run.master.groupColumn, i)), count) !== index) continue;
+        at.push(i);
+        slots.push(slot);
       }
+      if (at.length === 0) continue;
+      at.forEach((i, k) => {
+        cols.split!.push(s);
+        cols.slot!.push(slots[k]!);
+        cols.label!.push(target[i]!);
+      });
       const part = batch.columnBatch(Uint32Array.from(at));
       run.models.forEach((m, k) => {
         const out = cols[`s${k}`]!;
@@ -104,17 +114,17 @@ export async function runEvaluateShard(
   });
   const schema = new Schema([
     new Field('split', new Utf8(), false),
-    new Field('row', new Int32(), false),
+    new Field('slot', new Int32(), false),
     new Field('label', new Int32(), false),
     ...ids.map((_, k) => new Field(`s${k}`, new Float64(), false)),
   ]);
   const meta: ShardMeta = {
-    version: 1,
+    version: STAGED_VERSION,
     shard: { index, count },
     run: runKey(run, total),
     candidate: run.card.version,
     contenders: ids,
-    rows: cols.row!.length,
+    rows: cols.slot!.length,
   };
   await writeDirAtomic(evaluateShardDir(run.layout, index, count), (tmp) => {
     writeParquetFile(path.join(tmp, 'scores.parquet'), tableFromColumns(schema, cols));
@@ -131,9 +141,9 @@ export async function runEvaluateShard(
 
 /**
  * After every evaluate shard: one pass over the master table without scoring (labels, customers and the
- * learning curve's seeded samples, exactly as one process draws them), each contender's scores taken from
- * the shards and put back in master-table order, then the rest of the stage as one process runs it
- * (threshold, metrics with customer-level intervals, learning curve, gate, report, promotion).
+ * learning curve's seeded samples, exactly as one process draws them), each contender's scores put in
+ * their rows' slots from the shards, then the rest of the stage as one process runs it (threshold,
+ * metrics with customer-level intervals, learning curve, gate, report, promotion).
  */
 export async function mergeEvaluate(
   opts: RunEvaluateOptions & { readonly shards: number },
@@ -167,81 +177,54 @@ async function mergeWith(
   const unscored = await scoreMaster(run.master, [], run.params, run.card.features);
   const key = runKey(run, unscored.total);
   shards.forEach(({ meta }, i) => {
-    if (meta.run !== key)
+    if (meta.version !== STAGED_VERSION || meta.run !== key)
       throw new Error(
-        `shard ${i} of ${n} scored another candidate, master table, contenders or params than the merge sees: run evaluate --shard ${i}/${n}`,
+        `shard ${i} of ${n} scored another candidate, master table, contenders or params than the merge sees, or staged them in another format: run evaluate --shard ${i}/${n}`,
       );
   });
-  // Per split, the shards' scored rows merged by position in the master table: the order one process
-  // scores them in. Each shard's rows of a split are already in that order, so a k-way merge suffices.
-  const staged = shards.map(({ dir }) => stagedScores(path.join(dir, 'scores.parquet'), ids.length));
-  const counts: Record<Scored, number> = { calibration: 0, test: 0, holdout: 0 };
-  const scores: ScoredMaster['scores'] = Object.fromEntries(
-    ids.map((id) => [id, Object.fromEntries(SCORED.map((s) => [s, new Growable()]))]),
-  ) as ScoredMaster['scores'];
+  // Every contender's scores of a split in one array of the split's size (what one process ends up
+  // holding), filled slot by slot from one batch of one shard at a time.
+  const labels = SCORED.map((s) => unscored.labels[s].values());
+  const columns = ids.map(() => labels.map((l) => new Float64Array(l.length)));
+  const filled = labels.map((l) => new Uint8Array(l.length));
+  const scoredOf = new Int8Array(Object.keys(SPLIT_CODE).length).fill(-1);
+  SCORED.forEach((s, code) => (scoredOf[SPLIT_CODE[s]] = code));
+  const mismatch = (s: Scored) =>
+    new Error(`the shards' ${s} rows are not the master table's: run every evaluate shard again`);
+  for (const { dir } of shards) {
+    const file = path.join(dir, 'scores.parquet');
+    await forEachParquetBatch(file, { batchSize: BATCH_ROWS }, (table) => {
+      const vector = (name: string) => {
+        const v = table.getChild(name);
+        if (!v) throw new Error(`${file}: no column ${name}: run the evaluate shard again`);
+        return v;
+      };
+      const split = splitCodes(vector('split'));
+      const slot = vector('slot').toArray() as Int32Array;
+      const label = vector('label').toArray() as Int32Array;
+      const score = ids.map((_, k) => vector(`s${k}`).toArray() as Float64Array);
+      for (let i = 0; i < table.numRows; i++) {
+        const code = scoredOf[split[i]!]!;
+        if (code < 0) throw new Error(`${file}: row ${i} is not in a scored split: run the evaluate shard again`);
+        const at = slot[i]!;
+        if (at >= labels[code]!.length || filled[code]![at] || labels[code]![at] !== label[i])
+          throw mismatch(SCORED[code]!);
+        filled[code]![at] = 1;
+        for (let m = 0; m < ids.length; m++) columns[m]![code]![at] = score[m]![i]!;
+      }
+    });
+  }
   SCORED.forEach((s, code) => {
-    const labels = unscored.labels[s].values();
-    const out = ids.map((id) => scores[id]![s]);
-    const at = staged.map((x) => x.bySplit[code]!);
-    const next = new Int32Array(staged.length); // per shard: index into its rows of this split
-    for (let k = 0; ; k++) {
-      let best = -1;
-      let bestRow = Infinity;
-      for (let j = 0; j < staged.length; j++) {
-        const n = next[j]!;
-        if (n < at[j]!.length && staged[j]!.row[at[j]![n]!]! < bestRow) {
-          best = j;
-          bestRow = staged[j]!.row[at[j]![n]!]!;
-        }
-      }
-      if (best < 0) {
-        counts[s] = k;
-        break;
-      }
-      const i = at[best]![next[best]!++]!;
-      if (k >= labels.length || staged[best]!.label[i] !== labels[k])
-        throw new Error(`the shards' ${s} rows are not the master table's: run every evaluate shard again`);
-      for (let m = 0; m < out.length; m++) out[m]!.push(staged[best]!.scores[m]![i]!);
-    }
-    if (counts[s] !== labels.length)
-      throw new Error(`the shards' ${s} rows are not the master table's: run every evaluate shard again`);
+    if (filled[code]!.includes(0)) throw mismatch(s);
   });
+  const scores: ScoredMaster['scores'] = Object.fromEntries(
+    ids.map((id, m) => [id, Object.fromEntries(SCORED.map((s, code) => [s, Growable.of(columns[m]![code]!)]))]),
+  ) as ScoredMaster['scores'];
   const merged: ScoredMaster = { ...unscored, scores };
-  run.log(`merged the scores of ${n} shards: ${SCORED.map((s) => `${s} ${counts[s]}`).join(', ')}`);
+  run.log(`merged the scores of ${n} shards: ${SCORED.map((s, code) => `${s} ${labels[code]!.length}`).join(', ')}`);
   const result = await finishEvaluation(run, merged, opts, worker);
   fs.rmSync(run.layout.evaluateShards, { recursive: true, force: true });
   return result;
-}
-
-/** A shard's staged scores, column by column, with the positions of each scored split's rows (in row order). */
-interface StagedScores {
-  readonly row: Int32Array;
-  readonly label: Int32Array;
-  readonly scores: readonly Float64Array[];
-  /** Per scored split (SCORED order), the indexes of its rows in this file. */
-  readonly bySplit: readonly Uint32Array[];
-}
-
-function stagedScores(file: string, contenders: number): StagedScores {
-  const table = readParquetFile(file);
-  const vector = (name: string) => {
-    const v = table.getChild(name);
-    if (!v) throw new Error(`${file}: no column ${name}: run the evaluate shard again`);
-    return v;
-  };
-  const row = Int32Array.from(vector('row').toArray() as ArrayLike<number>);
-  const label = Int32Array.from(vector('label').toArray() as ArrayLike<number>);
-  const scores = Array.from({ length: contenders }, (_, k) =>
-    Float64Array.from(vector(`s${k}`).toArray() as ArrayLike<number>),
-  );
-  const split = vector('split');
-  const positions = SCORED.map(() => new Growable<Uint32Array>((n) => new Uint32Array(n)));
-  for (let i = 0; i < table.numRows; i++) {
-    const code = SCORED.indexOf(split.get(i) as Scored);
-    if (code < 0) throw new Error(`${file}: row ${i} has split ${String(split.get(i))}, not a scored split`);
-    positions[code]!.push(i);
-  }
-  return { row, label, scores, bySplit: positions.map((g) => g.values()) };
 }
 
 /** The master columns a shard reads: what the contenders read, the target, the split and the customer. */

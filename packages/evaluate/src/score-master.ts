@@ -45,6 +45,14 @@ export class Growable<T extends NumberColumn = Float64Array> {
   pushAll(vs: ArrayLike<number>): void {
     for (let i = 0; i < vs.length; i++) this.push(vs[i]!);
   }
+  /** A full column of `values` (no copy): what a pass that knew its length up front filled. */
+  static of<T extends NumberColumn>(values: T): Growable<T> {
+    const make = (n: number) => new (values.constructor as new (n: number) => T)(n);
+    const column = new Growable<T>(make);
+    column.buf = values;
+    column.length = values.length;
+    return column;
+  }
   /** The values, as a view (no copy: the column is read once the pass that fills it is over). */
   values(): T {
     return this.buf.subarray(0, this.length) as T;

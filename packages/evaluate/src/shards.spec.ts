@@ -88,4 +88,30 @@ describe('evaluate in shards', () => {
     },
     SLOW,
   );
+
+  it(
+    "the merge refuses a shard's scores staged over another's, and scores staged in the older format",
+    async () => {
+      const { dir } = await setup(3000);
+      for (let i = 0; i < 2; i++) await runEvaluateShard({ dataDir: dir, params, log: quiet, index: i, count: 2 });
+      const layout = dataLayout(dir);
+      const staged = (i: number, file: string) => path.join(evaluateShardDir(layout, i, 2), file);
+      const own = fs.readFileSync(staged(1, 'scores.parquet'));
+      // Shard 0's rows twice and none of shard 1's: every slot of shard 0 is filled twice.
+      fs.copyFileSync(staged(0, 'scores.parquet'), staged(1, 'scores.parquet'));
+      await expect(mergeEvaluate({ dataDir: dir, params, shards: 2 })).rejects.toThrow(
+        /the shards' (calibration|test|holdout) rows are not the master table's: run every evaluate shard again/,
+      );
+      fs.writeFileSync(staged(1, 'scores.parquet'), own);
+      const meta = JSON.parse(fs.readFileSync(staged(1, 'meta.json'), 'utf8')) as { version: number };
+      fs.writeFileSync(staged(1, 'meta.json'), JSON.stringify({ ...meta, version: 1 }));
+      await expect(mergeEvaluate({ dataDir: dir, params, shards: 2 })).rejects.toThrow(
+        /shard 1 of 2 .* or staged them in another format: run evaluate --shard 1\/2/,
+      );
+      fs.writeFileSync(staged(1, 'meta.json'), JSON.stringify(meta));
+      const merged = await mergeEvaluate({ dataDir: dir, params, log: quiet, shards: 2 });
+      expect(merged.rowsIn).toBe(3000);
+    },
+    SLOW,
+  );
 });
