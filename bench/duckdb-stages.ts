@@ -3,9 +3,10 @@
  * bench (bench/pipeline.ts) runs beside our stage CLIs, on the same inputs, in the same run.
  *
  *   npx tsx bench/duckdb-stages.ts --stage features|build|evaluate --data-dir <DATA_DIR> --out <dir>
- *       [--threads 2] [--memory-limit 4GB] [--parts 1]
+ *       [--threads 2] [--memory-limit 4GB] [--parts 1] [--max-temp 20GB]
  *   npx tsx bench/duckdb-stages.ts --check features|build|evaluate --data-dir <DATA_DIR> --out <dir> [--parts 1]
  *
+ * `--max-temp` caps DuckDB's spill files (its `max_temp_directory_size`; by default 90% of the free disk).
  * `--parts K` runs features as K queries, each over the customers whose DuckDB hash of the key is i
  * mod K (every window is per customer, so the rows are the same), written to `part=<i>/`: DuckDB's
  * temporary tables and spill files then hold a K-th of the lake. At 100M rows one query spilled
@@ -73,12 +74,19 @@ const masterScan = (file: string): string => `read_parquet([${parquetFileSet(fil
 const list = (xs: readonly string[]): string => xs.map(lit).join(', ');
 const q = (name: string): string => `"${name}"`;
 
-async function open(threads: number, memoryLimit: string, tempDir: string): Promise<DuckDBConnection> {
+async function open(
+  threads: number,
+  memoryLimit: string,
+  tempDir: string,
+  maxTemp: string | undefined,
+): Promise<DuckDBConnection> {
   const db = await DuckDBInstance.create(':memory:', {
     threads: String(threads),
     memory_limit: memoryLimit,
     temp_directory: tempDir,
     preserve_insertion_order: 'false',
+    // A cap on the spill files, so a stage running beside ours cannot fill the disk both write to.
+    ...(maxTemp ? { max_temp_directory_size: maxTemp } : {}),
   });
   return db.connect();
 }
@@ -713,6 +721,7 @@ async function main(): Promise<void> {
       threads: { type: 'string', default: '2' },
       'memory-limit': { type: 'string', default: '4GB' },
       parts: { type: 'string', default: '1' },
+      'max-temp': { type: 'string' },
     },
   });
   const parts = Number(values.parts);
@@ -721,7 +730,7 @@ async function main(): Promise<void> {
   const out = path.resolve(values.out ?? path.join(os.tmpdir(), 'duckdb-stages'));
   fs.mkdirSync(out, { recursive: true });
   const tmp = path.join(out, '.duckdb-tmp');
-  const con = await open(Number(values.threads), values['memory-limit']!, tmp);
+  const con = await open(Number(values.threads), values['memory-limit']!, tmp, values['max-temp']);
   if (values.check) {
     const problems = await check(con, values.check, dataDir, out, parts);
     for (const p of problems) console.error(`[duckdb check] ${values.check}: ${p}`);
