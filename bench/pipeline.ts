@@ -313,7 +313,8 @@ async function main(): Promise<void> {
     const env = { RAW_DIR: rawDir, DATA_DIR: dataDir };
     const csv = path.join(rawDir, 'generated.csv');
     let generated = 'reused';
-    if (!fs.existsSync(csv)) {
+    // A resumed run past ingest reads only the data folder: the CSV may be gone (disk at 100M rows).
+    if (!fs.existsSync(csv) && (!values.resume || from === 'ingest')) {
       console.error(`[bench] generating ${rows} rows`);
       const g0 = performance.now();
       run(
