@@ -7,10 +7,11 @@
  *   npx tsx bench/duckdb-stages.ts --check features|build|evaluate --data-dir <DATA_DIR> --out <dir> [--parts 1]
  *
  * `--max-temp` caps DuckDB's spill files (its `max_temp_directory_size`; by default 90% of the free disk).
- * `--parts K` runs features as K queries, each over the customers whose DuckDB hash of the key is i
- * mod K (every window is per customer, so the rows are the same), written to `part=<i>/`: DuckDB's
- * temporary tables and spill files then hold a K-th of the lake. At 100M rows one query spilled
- * more than the disk beside our data holds. `--check` compares part by part.
+ * `--parts K` runs features, and build's per-customer steps, as K queries, each over the customers
+ * whose DuckDB hash of the key is i mod K (every window is per customer, so the rows are the same):
+ * features are written to `part=<i>/`, build's master table as K date ranges (see buildStage).
+ * DuckDB's temporary tables and spill files then hold a K-th of the data: at 100M rows one query
+ * spilled more than the disk beside our data holds. `--check` compares features part by part.
  *
  * Each stage reads exactly what our stage reads in `--data-dir` (features: the lake; build: the
  * feature store; evaluate: the current master table and the registry's baselines) and writes under
@@ -242,16 +243,26 @@ function splitCase(sizes: BuildParamsFile['split']['sizes'], seed: number): stri
 
 /**
  * Build: the feature store → quality aggregates, flag, snapshots and forecast target, hash splits
- * and folds, single-feature AUCs on train, profile, master.parquet in canonical order (date, txn_id).
+ * and folds, single-feature AUCs on train, profile, the master table in canonical order (date, txn_id).
+ * The per-customer work (duplicate rows, flag, snapshots, target, master rows) runs once per part of
+ * the customers (`--parts`), each part's master rows written sorted; the whole-table steps (splits,
+ * AUCs, profile) then read those files a few columns at a time, and the master table is rewritten
+ * from them as date ranges in canonical order, `master/part-<j>.parquet` read in name order (one
+ * part: `master.parquet`). Spill then stays near a part's share of the table.
  */
-async function buildStage(con: DuckDBConnection, dataDir: string, out: string): Promise<[number, number]> {
+async function buildStage(
+  con: DuckDBConnection,
+  dataDir: string,
+  out: string,
+  parts: number,
+): Promise<[number, number]> {
   const p = params<BuildParamsFile>('build');
   const essential = list(p.target.essential_groups);
   const h = p.target.horizon_days;
   await con.run(
     `CREATE OR REPLACE TEMP VIEW fs AS SELECT * REPLACE (date::DATE AS date) FROM read_parquet(${lit(storeGlob(dataDir))}, hive_partitioning = true)`,
   );
-  // Quality: one pass of aggregates for the row-level expectations, one for uniqueness and duplicates.
+  // Quality: one pass of aggregates for the row-level expectations; txn_id uniqueness over the whole table.
   const cols = ['txn_id', 'customer_key', 'date', ...DECLS.map((d) => d.name)];
   const qa = `${cols.map((c) => `count(${q(c)}) AS ${q(`nn_${c}`)}`).join(', ')},
     count_if(credit_limit NOT BETWEEN ${p.quality.credit_limit_range.min} AND ${p.quality.credit_limit_range.max}) AS bad_credit_limit,
@@ -263,79 +274,104 @@ async function buildStage(con: DuckDBConnection, dataDir: string, out: string): 
     count_if(days_since_prev NOT BETWEEN 0 AND 3660) AS bad_prev, count_if(sex NOT IN (${list(p.quality.allowed_sex)})) AS bad_sex,
     max(date)::VARCHAR AS data_end, count(*) AS rows`;
   const quality = await one<Record<string, unknown>>(con, `SELECT ${qa} FROM fs`);
+  const dupTxn = await one<{ n: bigint }>(con, 'SELECT count(*) - count(DISTINCT txn_id) AS n FROM fs');
+  const dataEnd = `DATE ${lit(String(quality.data_end))}`;
   const dupCols = ['customer_key', 'date', ...DECLS.filter((d) => d.group === 'transaction').map((d) => d.name)];
-  const uniq = await one<Record<string, unknown>>(
-    con,
-    `SELECT (SELECT count(*) - count(DISTINCT txn_id) FROM fs) AS duplicate_txn_ids,
-            (SELECT count(*) FROM (SELECT ${dupCols.map(q).join(', ')}, count(*) AS k FROM fs GROUP BY ALL HAVING k > 1)) AS duplicate_groups`,
-  );
-  // Flag of every transaction (-1: no usable ratio), and per customer-day whether any row is flagged.
-  await con.run(`
-    CREATE OR REPLACE TEMP TABLE flagged AS
-    SELECT customer_key, date, txn_id, day_count,
-           CASE WHEN NOT coalesce(credit_limit > 0, false) OR available_ratio IS NULL OR NOT isfinite(available_ratio) THEN -1
-                WHEN merchant_group NOT IN (${essential}) AND available_ratio < ${p.target.threshold} THEN 1 ELSE 0 END AS flag
-    FROM fs`);
-  const flag = await one<Record<string, unknown>>(
-    con,
-    `SELECT count_if(flag = 1) AS flagged, count_if(flag = 0) AS not_flagged, count_if(flag = -1) AS excluded FROM flagged`,
-  );
-  // Snapshot = the customer's last row of the day (largest day_count); target = a flagged row on d+1 … d+H.
-  await con.run(`
-    CREATE OR REPLACE TEMP TABLE labels AS
-    WITH cd AS (
-      SELECT customer_key, date, arg_max(txn_id, day_count) AS txn_id, max(flag = 1)::INTEGER AS any_flag
-      FROM flagged GROUP BY customer_key, date),
-    w AS (
-      SELECT *, max(any_flag) OVER (PARTITION BY customer_key ORDER BY date
-                                    RANGE BETWEEN INTERVAL 1 DAY FOLLOWING AND INTERVAL ${h} DAY FOLLOWING) AS later
-      FROM cd)
-    SELECT customer_key, txn_id, date,
-           CASE WHEN date + INTERVAL ${h} DAY > (SELECT max(date) FROM fs) THEN NULL ELSE coalesce(later, 0) = 1 END AS y
-    FROM w`);
-  const target = await one<Record<string, unknown>>(
-    con,
-    `SELECT count(*) AS snapshots, count_if(y IS NULL) AS censored, count_if(y) AS positives, count_if(NOT y) AS negatives,
-            count(DISTINCT customer_key) FILTER (y IS NOT NULL) AS customers, count(DISTINCT customer_key) FILTER (y) AS positive_customers
-     FROM labels`,
-  );
   const foldOf = `(hash(customer_key || ${lit(String(p.split.seed + 1))}) % ${p.split.folds})::INTEGER`;
-  await con.run(`
-    CREATE OR REPLACE TEMP TABLE master AS
-    SELECT fs.*, labels.y AS revenge_in_horizon, fs.customer_key AS "group", ${splitCase(p.split.sizes, p.split.seed)} AS split
-    FROM fs JOIN (SELECT txn_id, y FROM labels WHERE y IS NOT NULL) labels USING (txn_id)`);
-  await con.run(
-    `ALTER TABLE master ADD COLUMN fold INTEGER; UPDATE master SET fold = CASE WHEN split = 'train' THEN ${foldOf} ELSE -1 END`,
-  );
+  // Counts summed over the parts: exact, since a customer's rows are all in one part.
+  const sums: Record<string, number> = {};
+  const add = (r: Record<string, unknown>): void => {
+    for (const [k, v] of Object.entries(r)) sums[k] = (sums[k] ?? 0) + Number(v);
+  };
+  const partsDir = path.join(out, 'master-parts');
+  fs.rmSync(partsDir, { recursive: true, force: true });
+  fs.mkdirSync(partsDir, { recursive: true });
+  for (let part = 0; part < parts; part++) {
+    if (parts > 1) console.error(`[duckdb build] part ${part + 1} of ${parts}`);
+    const where = parts > 1 ? `WHERE ${partFilter('customer_key', { part, parts })}` : '';
+    add(
+      await one(
+        con,
+        `SELECT count(*) AS duplicate_groups FROM (SELECT ${dupCols.map(q).join(', ')}, count(*) AS k FROM fs ${where} GROUP BY ALL HAVING k > 1)`,
+      ),
+    );
+    // Flag of every transaction (-1: no usable ratio), and per customer-day whether any row is flagged.
+    await con.run(`
+      CREATE OR REPLACE TEMP TABLE flagged AS
+      SELECT customer_key, date, txn_id, day_count,
+             CASE WHEN NOT coalesce(credit_limit > 0, false) OR available_ratio IS NULL OR NOT isfinite(available_ratio) THEN -1
+                  WHEN merchant_group NOT IN (${essential}) AND available_ratio < ${p.target.threshold} THEN 1 ELSE 0 END AS flag
+      FROM fs ${where}`);
+    add(
+      await one(
+        con,
+        'SELECT count_if(flag = 1) AS flagged, count_if(flag = 0) AS not_flagged, count_if(flag = -1) AS excluded FROM flagged',
+      ),
+    );
+    // Snapshot = the customer's last row of the day (largest day_count); target = a flagged row on d+1 … d+H.
+    await con.run(`
+      CREATE OR REPLACE TEMP TABLE labels AS
+      WITH cd AS (
+        SELECT customer_key, date, arg_max(txn_id, day_count) AS txn_id, max(flag = 1)::INTEGER AS any_flag
+        FROM flagged GROUP BY customer_key, date),
+      w AS (
+        SELECT *, max(any_flag) OVER (PARTITION BY customer_key ORDER BY date
+                                      RANGE BETWEEN INTERVAL 1 DAY FOLLOWING AND INTERVAL ${h} DAY FOLLOWING) AS later
+        FROM cd)
+      SELECT customer_key, txn_id, date,
+             CASE WHEN date + INTERVAL ${h} DAY > ${dataEnd} THEN NULL ELSE coalesce(later, 0) = 1 END AS y
+      FROM w`);
+    add(
+      await one(
+        con,
+        `SELECT count(*) AS snapshots, count_if(y IS NULL) AS censored, count_if(y) AS positives, count_if(NOT y) AS negatives,
+                count(DISTINCT customer_key) FILTER (y IS NOT NULL) AS customers, count(DISTINCT customer_key) FILTER (y) AS positive_customers
+         FROM labels`,
+      ),
+    );
+    await con.run(`
+      COPY (
+        SELECT *, CASE WHEN split = 'train' THEN ${foldOf} ELSE -1 END AS fold FROM (
+          SELECT fs.* REPLACE (fs.date::VARCHAR AS date), labels.y AS revenge_in_horizon, fs.customer_key AS "group",
+                 ${splitCase(p.split.sizes, p.split.seed)} AS split
+          FROM fs JOIN (SELECT txn_id, y FROM labels WHERE y IS NOT NULL) labels USING (txn_id) ${where})
+        ORDER BY date, txn_id)
+      TO ${lit(path.join(partsDir, `part-${part}.parquet`))} (FORMAT parquet, COMPRESSION snappy)`);
+    await con.run('DROP TABLE flagged; DROP TABLE labels');
+  }
+  const m = `read_parquet(${lit(path.join(partsDir, '*.parquet'))})`;
   const splits = await rows<Record<string, unknown>>(
     con,
-    `SELECT split, count(*) AS rows, count_if(revenge_in_horizon) AS positives, count(DISTINCT "group") AS groups FROM master GROUP BY split ORDER BY split`,
+    `SELECT split, count(*) AS rows, count_if(revenge_in_horizon) AS positives, count(DISTINCT "group") AS groups FROM ${m} GROUP BY split ORDER BY split`,
   );
   // Leakage: every numeric and boolean feature's AUC against the target on train (rank formula, ties halved).
-  const aucCols = [...NUMERIC, ...DECLS.filter((d) => d.dtype === 'boolean').map((d) => d.name)];
-  const leakage = await rows<Record<string, unknown>>(
-    con,
-    `WITH u AS (
-       UNPIVOT (SELECT revenge_in_horizon AS y, ${aucCols.map((c) => `${q(c)}::DOUBLE AS ${q(c)}`).join(', ')} FROM master WHERE split = 'train')
-       ON ${aucCols.map(q).join(', ')} INTO NAME feature VALUE x),
-     g AS (SELECT feature, x, count_if(y) AS pos, count_if(NOT y) AS neg FROM u GROUP BY feature, x),
-     c AS (SELECT *, sum(pos) OVER (PARTITION BY feature ORDER BY x DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS above FROM g)
-     SELECT feature, sum(neg * (coalesce(above, 0) + pos / 2.0)) / (sum(pos) * sum(neg)) AS auc FROM c GROUP BY feature ORDER BY feature`,
-  );
+  const aucCols = [...NUMERIC, ...DECLS.filter((d) => d.dtype === 'boolean').map((d) => d.name)].sort();
+  const leakage: Record<string, unknown>[] = [];
+  for (const c of aucCols) {
+    const r = await one<{ auc: number }>(
+      con,
+      `WITH g AS (SELECT ${q(c)}::DOUBLE AS x, count_if(revenge_in_horizon) AS pos, count_if(NOT revenge_in_horizon) AS neg
+                  FROM ${m} WHERE split = 'train' GROUP BY x),
+       c AS (SELECT *, sum(pos) OVER (ORDER BY x DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS above FROM g)
+       SELECT sum(neg * (coalesce(above, 0) + pos / 2.0)) / (sum(pos) * sum(neg)) AS auc FROM c`,
+    );
+    leakage.push({ feature: c, auc: r.auc });
+  }
   // Profile: count, missing, mean, std, min, max, quantiles, equal-frequency edges and bin counts; frequencies.
   const qs = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
   const bins = p.profile.bins;
   const edgesQ = Array.from({ length: bins + 1 }, (_, b) => b / bins);
   const profile: Record<string, unknown> = {};
-  const stats = await one<Record<string, unknown>>(
-    con,
-    `SELECT ${NUMERIC.map(
-      (c) =>
-        `struct_pack(count := count(*), missing := count(*) - count(${q(c)}), mean := avg(${q(c)}), std := stddev_samp(${q(c)}),
+  const stats: Record<string, unknown> = {};
+  for (const c of NUMERIC)
+    stats[c] = (
+      await one<{ s: unknown }>(
+        con,
+        `SELECT struct_pack(count := count(*), missing := count(*) - count(${q(c)}), mean := avg(${q(c)}), std := stddev_samp(${q(c)}),
           min := min(${q(c)}), max := max(${q(c)}), quantiles := quantile_cont(${q(c)}, [${qs.join(', ')}]),
-          edges := quantile_cont(${q(c)}, [${edgesQ.join(', ')}])) AS ${q(c)}`,
-    ).join(',\n')} FROM master`,
-  );
+          edges := quantile_cont(${q(c)}, [${edgesQ.join(', ')}])) AS s FROM ${m}`,
+      )
+    ).s;
   const edges: Record<string, number[]> = {};
   for (const c of NUMERIC) {
     const s = stats[c] as { edges: number[] | null };
@@ -354,26 +390,76 @@ async function buildStage(con: DuckDBConnection, dataDir: string, out: string): 
     con,
     `SELECT ${NUMERIC.map((c) => `${binExpr(c)} AS ${q(c)}`).join(', ')}, ${[...CATEGORICAL, 'revenge_in_horizon']
       .map((c) => `histogram(${q(c)}::VARCHAR) AS ${q(c)}`)
-      .join(', ')} FROM master`,
+      .join(', ')} FROM ${m}`,
   );
   for (const c of NUMERIC) profile[c] = { ...(stats[c] as object), bin_edges: edges[c], bin_counts: mapOf(counts[c]) };
   for (const c of [...CATEGORICAL, 'revenge_in_horizon']) profile[c] = { frequencies: mapOf(counts[c]) };
-  const masterFile = path.join(out, 'master.parquet');
-  const written = await one<{ n: bigint }>(con, 'SELECT count(*) AS n FROM master');
-  await con.run(
-    `COPY (SELECT * REPLACE (date::VARCHAR AS date) FROM master ORDER BY date, txn_id) TO ${lit(`${masterFile}.tmp`)} (FORMAT parquet, COMPRESSION snappy)`,
-  );
-  fs.renameSync(`${masterFile}.tmp`, masterFile);
+  const written = await writeMaster(con, partsDir, out, parts);
+  const { duplicate_groups, ...rest } = sums;
   writeJson(path.join(out, 'build.json'), {
-    quality: { ...quality, ...uniq },
-    flag,
-    target,
+    quality: { ...quality, duplicate_txn_ids: dupTxn.n, duplicate_groups },
+    flag: { flagged: rest.flagged, not_flagged: rest.not_flagged, excluded: rest.excluded },
+    target: {
+      snapshots: rest.snapshots,
+      censored: rest.censored,
+      positives: rest.positives,
+      negatives: rest.negatives,
+      customers: rest.customers,
+      positive_customers: rest.positive_customers,
+    },
     splits,
     leakage,
     profile,
   });
-  return [Number(quality.rows), Number(written.n)];
+  return [Number(quality.rows), written];
 }
+
+/**
+ * The master table in canonical order (date, txn_id) from the parts' sorted files: one part is
+ * already in order (`master.parquet`); K parts are rewritten as K date ranges of about equal rows,
+ * each sorted (`master/part-<j>.parquet`). Returns the rows written.
+ */
+async function writeMaster(con: DuckDBConnection, partsDir: string, out: string, parts: number): Promise<number> {
+  const single = path.join(out, 'master.parquet');
+  const dir = path.join(out, 'master');
+  fs.rmSync(single, { force: true });
+  fs.rmSync(dir, { recursive: true, force: true });
+  const m = `read_parquet(${lit(path.join(partsDir, '*.parquet'))})`;
+  const days = await rows<{ date: string; n: bigint }>(
+    con,
+    `SELECT date, count(*) AS n FROM ${m} GROUP BY date ORDER BY date`,
+  );
+  const total = days.reduce((s, d) => s + Number(d.n), 0);
+  if (parts === 1) {
+    fs.renameSync(path.join(partsDir, 'part-0.parquet'), single);
+  } else {
+    fs.mkdirSync(dir);
+    const width = String(parts - 1).length;
+    let chunk = 0;
+    let from = 0;
+    let acc = 0;
+    for (let i = 0; i < days.length; i++) {
+      acc += Number(days[i]!.n);
+      if (acc < (total * (chunk + 1)) / parts && i < days.length - 1) continue;
+      const file = path.join(dir, `part-${String(chunk).padStart(width, '0')}.parquet`);
+      await con.run(
+        `COPY (SELECT * FROM ${m} WHERE date BETWEEN ${lit(days[from]!.date)} AND ${lit(days[i]!.date)} ORDER BY date, txn_id)
+         TO ${lit(`${file}.tmp`)} (FORMAT parquet, COMPRESSION snappy)`,
+      );
+      fs.renameSync(`${file}.tmp`, file);
+      chunk++;
+      from = i + 1;
+    }
+  }
+  fs.rmSync(partsDir, { recursive: true, force: true });
+  return total;
+}
+
+/** DuckDB's master table as written by writeMaster. */
+const duckMaster = (out: string): string =>
+  fs.existsSync(path.join(out, 'master.parquet'))
+    ? `read_parquet(${lit(path.join(out, 'master.parquet'))})`
+    : `read_parquet(${lit(path.join(out, 'master', '*.parquet'))})`;
 
 /** A DuckDB MAP (the JS API returns it as a list of {key, value}) as a plain object, keys as strings. */
 function mapOf(v: unknown): Record<string, number> {
@@ -649,7 +735,7 @@ async function check(
       problems.push(`data end: ours ${t.data_end}, duckdb ${String(got.quality.data_end)}`);
     // Same master rows with the same labels (splits differ by design: hash vs stratified greedy).
     const ours = masterScan(layout.masterTable(latest.hash));
-    const theirs = `read_parquet(${lit(path.join(out, 'master.parquet'))})`;
+    const theirs = duckMaster(out);
     const m = await one<{ a: bigint; b: bigint; same: bigint }>(
       con,
       `SELECT (SELECT count(*) FROM ${ours}) AS a, (SELECT count(*) FROM ${theirs}) AS b,

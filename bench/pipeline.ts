@@ -21,8 +21,8 @@
  * --no-check skips the untimed comparison of DuckDB's output with ours (at 100M rows it takes about as
  * long as the stage; the smaller sizes check it).
  * --drop-duckdb-output deletes DuckDB's output of a stage once it is checked (disk at 100M rows).
- * --duckdb-parts K runs DuckDB's features as K queries over K sets of customers, one after another
- * (bench/duckdb-stages.ts --parts), so its spill files fit the disk at 100M rows.
+ * --duckdb-parts K runs DuckDB's features and build as K queries over K sets of customers, one after
+ * another (bench/duckdb-stages.ts --parts), so its spill files fit the disk at 100M rows.
  * --duckdb-after runs DuckDB's stages after all of ours (on the same inputs), so a long run that is
  * stopped during DuckDB's still has the whole pipeline of ours.
  * --raw-dir reuses CSVs generated earlier: <dir>/<rows>/generated.csv is used when it exists (and
