@@ -16,7 +16,7 @@
  * CSV once and writes the N shards' lake (`ingest --parts N`), as a single machine would. Each finished
  * stage is written into the doc and into
  * <work>/bench-results.json, so a long run (100M rows) can go on later from a stage with
- * --resume <work> --from <stage> (implies the same --rows, --shards, --parallel); --until <stage> stops
+ * --resume <work> --from <stage> (given the same --rows, --shards, --parallel); --until <stage> stops
  * after that stage (use --keep to go on later).
  * --no-check skips the untimed comparison of DuckDB's output with ours (at 100M rows it takes about as
  * long as the stage; the smaller sizes check it).

@@ -10,6 +10,7 @@ import {
   partShard,
   readContract,
   readJson,
+  memoryNote,
   readParquetColumnNames,
   sha256,
   canonicalJson,
@@ -73,7 +74,7 @@ import {
   type Codes,
   type SplitSummary,
 } from './splits';
-import { DEFAULT_PARAMS_FILE, checkFlagRule, memory, writeBuild } from './run';
+import { DEFAULT_PARAMS_FILE, checkFlagRule, writeBuild } from './run';
 
 /** A feature-store file a build read, as the master manifest lists it. */
 type BuildInput = MasterManifest['inputs'][number];
@@ -256,7 +257,7 @@ export async function mergeBuild(options: BuildShardOptions & { readonly shards:
         quality,
         params,
         { file: path.join(staging, 'master.parquet'), fileRows },
-        (step) => log(`${step} (${memory()})`),
+        (step) => log(`${step} (${memoryNote()})`),
       );
     } catch (error) {
       if (error instanceof BuildError && (error.quality || error.leakage)) writeBuildFailure(layout, error);

@@ -8,6 +8,7 @@ import {
   cleanTemporaries,
   dataLayout,
   loadParams,
+  memoryNote,
   normaliseGroup,
   packageFile,
   readContract,
@@ -30,21 +31,6 @@ import {
 } from './build-outputs';
 import { BuildParamsSchema, type BuildParams } from './params';
 import { featureStorePartitions, readFeatureStore } from './read-feature-store';
-
-/** When the process started, for the progress log's elapsed seconds. */
-const started = performance.now();
-
-/**
- * Seconds since the start, resident set (and its peak so far) and its parts, for the progress log: time and memory are
- * what bound the build at scale, and the log says which step spends them.
- */
-export function memory(): string {
-  const m = process.memoryUsage();
-  const mb = (x: number) => `${Math.round(x / 1e6)}`;
-  const s = ((performance.now() - started) / 1000).toFixed(1);
-  const peak = process.resourceUsage().maxRSS * 1024;
-  return `${s} s, rss ${mb(m.rss)} MB (peak ${mb(peak)} MB), heap ${mb(m.heapUsed)} MB, array buffers ${mb(m.arrayBuffers)} MB`;
-}
 
 /** Default params file of the stage. */
 export const DEFAULT_PARAMS_FILE = packageFile(__dirname, 'params.json');
@@ -107,11 +93,11 @@ export async function runBuild(options: RunBuildOptions): Promise<StageResult & 
   const partitions = featureStorePartitions(layout);
   checkFlagRule(params.target, readContract(layout.featureManifest, FeatureStoreManifestSchema, null)?.params);
   const store = await readFeatureStore(layout, partitions);
-  log(`read ${store.frame.length} feature rows from ${store.partitions} partitions (${memory()})`);
+  log(`read ${store.frame.length} feature rows from ${store.partitions} partitions (${memoryNote()})`);
   const asOf = options.asOf ?? params.quality.freshness.as_of ?? new Date().toISOString().slice(0, 10);
   let out;
   try {
-    out = buildMaster(store.frame, params, { asOf, onStep: (step) => log(`${step} (${memory()})`) });
+    out = buildMaster(store.frame, params, { asOf, onStep: (step) => log(`${step} (${memoryNote()})`) });
   } catch (error) {
     if (error instanceof BuildError && (error.quality || error.leakage)) writeBuildFailure(layout, error);
     throw error;
@@ -153,7 +139,7 @@ export async function writeBuild(
     layout,
   );
   const dir = await writeMasterFolder(layout, out, manifest, writeTable);
-  log(`wrote master.parquet and reports (${memory()})`);
+  log(`wrote master.parquet and reports (${memoryNote()})`);
   writeLatest(layout, hash);
   log(masterSummaryLine(out, hash));
   return {

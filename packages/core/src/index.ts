@@ -90,7 +90,7 @@ export type { WorkerModuleOptions, WorkerReply } from './worker-thread';
 export { runCli, invalidOptions, isoDateCheck } from './cli';
 export type { CliOption, CliSpec, CliContext, StageResult } from './cli';
 export { loadParams, packageFile } from './params';
-export { createProgress, formatCount } from './progress';
+export { createProgress, formatCount, memoryNote } from './progress';
 export type { Progress } from './progress';
 
 /** Metrics for scores against labels, the seeded random source and reservoir sample, histogram bins, chart axis ticks. */

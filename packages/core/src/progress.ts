@@ -56,3 +56,14 @@ export function formatCount(n: number): string {
   if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
   return `${Math.round(n)}`;
 }
+
+/**
+ * Seconds since the process started, resident set (and its peak so far) and its parts, for a stage's
+ * progress log: time and memory are what bound a stage at scale, and the log says which step spends them.
+ */
+export function memoryNote(): string {
+  const m = process.memoryUsage();
+  const mb = (x: number) => `${Math.round(x / 1e6)}`;
+  const peak = process.resourceUsage().maxRSS * 1024;
+  return `${process.uptime().toFixed(1)} s, rss ${mb(m.rss)} MB (peak ${mb(peak)} MB), heap ${mb(m.heapUsed)} MB, array buffers ${mb(m.arrayBuffers)} MB`;
+}

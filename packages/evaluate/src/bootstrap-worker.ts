@@ -33,7 +33,7 @@ export class BootstrapWorker {
     this.channel = new WorkerChannel(this.worker, BOOTSTRAP_CHANNEL);
   }
 
-  /** Evaluate one split's contenders on the thread (the arrays are copied by the message, the caller keeps them). */
+  /** Evaluate one split's contenders on the thread: shared-memory arrays are shared, others copied; neither is written. */
   evaluate(request: BootstrapRequest): Promise<MetricSet[]> {
     return this.channel.call(request);
   }

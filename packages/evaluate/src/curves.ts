@@ -6,66 +6,105 @@ export interface Point {
   readonly y: number;
 }
 
-function sortedGroups(
+/**
+ * The runs of equal scores, highest first: each run's positives and negatives, visited in order
+ * after a first pass that counts them. No per-run object is made: a split has millions of distinct
+ * scores, and the plots keep only a few hundred points.
+ */
+function scoreRuns(
   y: ArrayLike<number>,
   p: ArrayLike<number>,
-): { pos: number; neg: number; groups: { pos: number; neg: number }[] } {
+  visit?: (run: number, pos: number, neg: number) => void,
+): { runs: number; pos: number; neg: number } {
   const idx = descendingOrder(p);
-  const groups: { pos: number; neg: number }[] = [];
+  let runs = 0;
   let pos = 0;
   let neg = 0;
   let i = 0;
   while (i < idx.length) {
     const t = p[idx[i]!]!;
-    const g = { pos: 0, neg: 0 };
+    let gp = 0;
+    let gn = 0;
     while (i < idx.length && p[idx[i]!]! === t) {
-      if (y[idx[i]!]) g.pos++;
-      else g.neg++;
+      if (y[idx[i]!]) gp++;
+      else gn++;
       i++;
     }
-    pos += g.pos;
-    neg += g.neg;
-    groups.push(g);
+    pos += gp;
+    neg += gn;
+    visit?.(runs, gp, gn);
+    runs++;
   }
-  return { pos, neg, groups };
+  return { runs, pos, neg };
+}
+
+/** The indices {@link thin} keeps of `length` points, ascending. */
+function thinIndices(length: number, max: number): number[] {
+  if (length <= max) return Array.from({ length }, (_, k) => k);
+  const step = (length - 1) / (max - 1);
+  return Array.from({ length: max }, (_, k) => Math.round(k * step));
 }
 
 /** Keep at most `max` points (evenly spaced by index, ends kept) so SVGs stay small. */
 export function thin(points: Point[], max = 400): Point[] {
-  if (points.length <= max) return points;
+  return points.length <= max ? points : thinIndices(points.length, max).map((k) => points[k]!);
+}
+
+/**
+ * A curve of one point after each run of equal scores (point k after run k), preceded by `first`,
+ * thinned to `max` points as {@link thin} would thin the whole list, without building it.
+ */
+function runCurve(
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+  point: (tp: number, seen: number, totals: { pos: number; neg: number }) => Point,
+  first: (second: Point | undefined) => Point,
+  max: number,
+): Point[] {
+  const totals = scoreRuns(y, p);
+  const keep = thinIndices(totals.runs + 1, max);
   const out: Point[] = [];
-  const step = (points.length - 1) / (max - 1);
-  for (let k = 0; k < max; k++) out.push(points[Math.round(k * step)]!);
+  let next = keep[0] === 0 ? 1 : 0;
+  let tp = 0;
+  let seen = 0;
+  let second: Point | undefined;
+  scoreRuns(y, p, (run, gp, gn) => {
+    tp += gp;
+    seen += gp + gn;
+    if (run === 0 || keep[next] === run + 1) {
+      const pt = point(tp, seen, totals);
+      if (run === 0) second = pt;
+      if (keep[next] === run + 1) {
+        out.push(pt);
+        next++;
+      }
+    }
+  });
+  if (keep[0] === 0) out.unshift(first(second));
   return out;
 }
 
 /** ROC curve: (false-positive rate, true-positive rate) from (0,0) to (1,1). */
-export function rocCurve(y: ArrayLike<number>, p: ArrayLike<number>): Point[] {
-  const { pos, neg, groups } = sortedGroups(y, p);
-  const pts: Point[] = [{ x: 0, y: 0 }];
-  let tp = 0;
-  let fp = 0;
-  for (const g of groups) {
-    tp += g.pos;
-    fp += g.neg;
-    pts.push({ x: neg ? fp / neg : 0, y: pos ? tp / pos : 0 });
-  }
-  return thin(pts);
+export function rocCurve(y: ArrayLike<number>, p: ArrayLike<number>, max = 400): Point[] {
+  return runCurve(
+    y,
+    p,
+    (tp, seen, { pos, neg }) => ({ x: neg ? (seen - tp) / neg : 0, y: pos ? tp / pos : 0 }),
+    () => ({ x: 0, y: 0 }),
+    max,
+  );
 }
 
-/** Precision–recall curve: (recall, precision), one point per distinct score. */
-export function prCurve(y: ArrayLike<number>, p: ArrayLike<number>): Point[] {
-  const { pos, groups } = sortedGroups(y, p);
-  const pts: Point[] = [];
-  let tp = 0;
-  let seen = 0;
-  for (const g of groups) {
-    tp += g.pos;
-    seen += g.pos + g.neg;
-    pts.push({ x: pos ? tp / pos : 0, y: tp / seen });
-  }
-  if (pts.length) pts.unshift({ x: 0, y: pts[0]!.y });
-  return thin(pts);
+/** Precision–recall curve: (recall, precision), one point per distinct score, from recall 0. */
+export function prCurve(y: ArrayLike<number>, p: ArrayLike<number>, max = 400): Point[] {
+  if (y.length === 0) return [];
+  return runCurve(
+    y,
+    p,
+    (tp, seen, { pos }) => ({ x: pos ? tp / pos : 0, y: tp / seen }),
+    (second) => ({ x: 0, y: second!.y }),
+    max,
+  );
 }
 
 /** One decile of the ranked scores. */

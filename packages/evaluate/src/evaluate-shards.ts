@@ -15,6 +15,7 @@ import path from 'node:path';
 import {
   canonicalJson,
   forEachParquetBatch,
+  memoryNote,
   readJson,
   sha256,
   shardOf,
@@ -39,7 +40,7 @@ import {
   type RunEvaluateResult,
 } from './run';
 import { BatchColumns, SPLIT_CODE, splitCodes, truthyCodes } from './batch-columns';
-import { Growable, SCORED, scoreMaster, type Scored, type ScoredMaster } from './score-master';
+import { Growable, SCORED, scoreMaster, sharedColumn, type Scored, type ScoredMaster } from './score-master';
 
 /** Rows per batch of the master stream (as one process reads it) and of a shard's staged scores. */
 const BATCH_ROWS = 32_768;
@@ -185,7 +186,7 @@ async function mergeWith(
   // Every contender's scores of a split in one array of the split's size (what one process ends up
   // holding), filled slot by slot from one batch of one shard at a time.
   const labels = SCORED.map((s) => unscored.labels[s].values());
-  const columns = ids.map(() => labels.map((l) => new Float64Array(l.length)));
+  const columns = ids.map(() => labels.map((l) => sharedColumn(Float64Array, l.length)));
   const filled = labels.map((l) => new Uint8Array(l.length));
   const scoredOf = new Int8Array(Object.keys(SPLIT_CODE).length).fill(-1);
   SCORED.forEach((s, code) => (scoredOf[SPLIT_CODE[s]] = code));
@@ -221,7 +222,9 @@ async function mergeWith(
     ids.map((id, m) => [id, Object.fromEntries(SCORED.map((s, code) => [s, Growable.of(columns[m]![code]!)]))]),
   ) as ScoredMaster['scores'];
   const merged: ScoredMaster = { ...unscored, scores };
-  run.log(`merged the scores of ${n} shards: ${SCORED.map((s, code) => `${s} ${labels[code]!.length}`).join(', ')}`);
+  run.log(
+    `merged the scores of ${n} shards: ${SCORED.map((s, code) => `${s} ${labels[code]!.length}`).join(', ')} (${memoryNote()})`,
+  );
   const result = await finishEvaluation(run, merged, opts, worker);
   fs.rmSync(run.layout.evaluateShards, { recursive: true, force: true });
   return result;

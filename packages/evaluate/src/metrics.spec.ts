@@ -1,6 +1,6 @@
 import { averagePrecision, confusionAt, rocAuc, seededRandom } from '@bolsillo/core';
 import { TARGET } from '@bolsillo/schema';
-import { liftByDecile, prCurve, rocCurve, scoreHistogram } from './curves';
+import { liftByDecile, prCurve, rocCurve, scoreHistogram, thin } from './curves';
 import { learningCurve } from './learning-curve';
 import { evaluateScores, pairedDifference, perCustomerMetrics, resampleDesign, spreadOf } from './metrics';
 import { chooseThreshold, valueOf } from './threshold';
@@ -169,6 +169,16 @@ describe('curves', () => {
     for (let i = 1; i < roc.length; i++) area += ((roc[i]!.x - roc[i - 1]!.x) * (roc[i]!.y + roc[i - 1]!.y)) / 2;
     expect(area).toBeCloseTo(rocAuc(y, p), 2);
     expect(prCurve(y, p).at(-1)!.x).toBe(1);
+  });
+  it('thins as the whole curve thinned would, without building it', () => {
+    for (const curve of [rocCurve, prCurve]) {
+      const full = curve(y, p, Infinity);
+      expect(full.length).toBeGreaterThan(400);
+      expect(curve(y, p)).toEqual(thin(full, 400));
+      expect(curve(y, p, 7)).toEqual(thin(full, 7));
+    }
+    expect(rocCurve(new Uint8Array(0), new Float64Array(0))).toEqual([{ x: 0, y: 0 }]);
+    expect(prCurve(new Uint8Array(0), new Float64Array(0))).toEqual([]);
   });
   it('lift deciles cover every row and cumulative gain reaches 1', () => {
     const d = liftByDecile(y, p);

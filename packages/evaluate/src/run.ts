@@ -7,6 +7,7 @@ import {
   cleanTemporaries,
   dataLayout,
   loadParams,
+  memoryNote,
   packageFile,
   readContract,
   readParquetRowCount,
@@ -185,12 +186,13 @@ export async function finishEvaluation(
   const labels = splitLabelsOf(scored, thresholdSplit);
   const contenders = contendersOf(models, scored, thresholdSplit);
   const thresholds = contenderThresholds(labels, contenders, params);
+  log(`thresholds chosen on ${thresholdSplit} (${memoryNote()})`);
   // The test and holdout bootstraps on the worker thread (when there is one) while this thread
   // refits the learning curve and bootstraps the gate's deltas.
   const offloaded = worker
     ? EVAL_SPLITS.map((s) => {
         const b = splitBootstrap(labels, contenders, thresholds, params, s);
-        // Typed arrays (views of the pass's columns): the message copies them once.
+        // Views of the pass's columns, on shared memory (Growable): the message shares them, no copy.
         return worker.evaluate({
           y: b.y as NumberColumn,
           scores: b.models.map((m) => m.scores as NumberColumn),
@@ -201,9 +203,10 @@ export async function finishEvaluation(
     : null;
   const learning = candidateLearningCurve(card, scored, params);
   log(
-    `learning curve: ${learning.points.length} points${learning.fromCard ? ' (from the card)' : ` on ${scored.samples.train.items.length} of ${scored.trainRows} train rows`}`,
+    `learning curve: ${learning.points.length} points${learning.fromCard ? ' (from the card)' : ` on ${scored.samples.train.items.length} of ${scored.trainRows} train rows`} (${memoryNote()})`,
   );
   const deltas = gateDeltas(labels, contenders, thresholds, params);
+  log(`gate deltas on ${params.gate.split} (${memoryNote()})`);
   const splits = offloaded
     ? (Object.fromEntries(await Promise.all(EVAL_SPLITS.map(async (s, k) => [s, await offloaded[k]!]))) as Record<
         EvalSplit,
@@ -221,7 +224,7 @@ export async function finishEvaluation(
     { thresholds, deltas, ...(splits ? { splits } : {}) },
   );
   log(
-    `threshold ${ev.decision.threshold.toFixed(4)} (${ev.decision.objective} on ${thresholdSplit}); gate: ${ev.verdict.decision}`,
+    `threshold ${ev.decision.threshold.toFixed(4)} (${ev.decision.objective} on ${thresholdSplit}); gate: ${ev.verdict.decision} (${memoryNote()})`,
   );
 
   writeDecisions(layout, ev);

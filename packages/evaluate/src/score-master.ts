@@ -23,15 +23,26 @@ const BATCH_ROWS = 32_768;
 /** The typed arrays a {@link Growable} column can hold. */
 export type NumberColumn = Float64Array | Uint32Array | Uint8Array;
 
+/** The constructor of a {@link NumberColumn}. */
+type ColumnType<T extends NumberColumn> = { new (buffer: SharedArrayBuffer): T; readonly BYTES_PER_ELEMENT: number };
+
 /**
- * A growable typed column (scores, labels or customers of one split, appended batch by batch):
- * Float64 by default (scores), Uint8 for 0/1 labels and Uint32 for customer ids, so an evaluation
- * row costs 8 bytes per contender plus 5, not 8 per column.
+ * A typed column of `n` zeros on shared memory: the bootstrap thread is handed the test and holdout
+ * columns and reads them where they are, instead of a copy of every contender's scores of the split.
+ */
+export function sharedColumn<T extends NumberColumn>(type: ColumnType<T>, n: number): T {
+  return new type(new SharedArrayBuffer(n * type.BYTES_PER_ELEMENT));
+}
+
+/**
+ * A growable typed column (scores, labels or customers of one split, appended batch by batch) on
+ * shared memory: Float64 by default (scores), Uint8 for 0/1 labels and Uint32 for customer ids, so
+ * an evaluation row costs 8 bytes per contender plus 5, not 8 per column.
  */
 export class Growable<T extends NumberColumn = Float64Array> {
   private buf: T;
   length = 0;
-  constructor(private readonly make: (n: number) => T = (n) => new Float64Array(n) as T) {
+  constructor(private readonly make: (n: number) => T = (n) => sharedColumn(Float64Array, n) as T) {
     this.buf = make(1024);
   }
   push(v: number): void {
@@ -47,7 +58,7 @@ export class Growable<T extends NumberColumn = Float64Array> {
   }
   /** A full column of `values` (no copy): what a pass that knew its length up front filled. */
   static of<T extends NumberColumn>(values: T): Growable<T> {
-    const make = (n: number) => new (values.constructor as new (n: number) => T)(n);
+    const make = (n: number) => sharedColumn(values.constructor as ColumnType<T>, n);
     const column = new Growable<T>(make);
     column.buf = values;
     column.length = values.length;
@@ -130,8 +141,8 @@ export async function scoreMaster(
   };
   const perSplit = <T extends NumberColumn>(make?: (n: number) => T) =>
     Object.fromEntries(SCORED.map((s) => [s, new Growable<T>(make)])) as Record<Scored, Growable<T>>;
-  const labels = perSplit((n) => new Uint8Array(n));
-  const groups = perSplit((n) => new Uint32Array(n));
+  const labels = perSplit((n) => sharedColumn(Uint8Array, n));
+  const groups = perSplit((n) => sharedColumn(Uint32Array, n));
   const scores = Object.fromEntries(models.map((m) => [m.id, perSplit<Float64Array>()]));
   const customerIds = new Map<string, number>();
   let total = 0;
